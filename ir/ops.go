@@ -1,0 +1,221 @@
+package ir
+
+// Op structs. Field tags name attributes as the printer writes them; each
+// struct's doc comment states the semantics the evaluator implements (and
+// that the PyTorch fixtures under testdata/torch pin down).
+
+// Simple is an op without attributes: linear, matmul, the elementwise ops,
+// where, embedding, global_avgpool.
+//
+//	linear(x[...,in], w[out,in], b[out]?) = x·wᵀ + b
+//	matmul(a, b)                          numpy matmul (1-D promotion, batch broadcast)
+//	embedding(ids[...], table[V,D])       = table[ids], shape [..., D]
+//	where(cond, x, y)                     numpy broadcasting
+type Simple struct{ K Kind }
+
+func (o Simple) Kind() Kind { return o.K }
+
+// Gemm is ONNX Gemm: alpha·op(a)·op(b) + beta·c, a and b 2-D, c
+// broadcast to [M, N].
+type Gemm struct {
+	Alpha  float64 `attr:"alpha"`
+	Beta   float64 `attr:"beta"`
+	TransA bool    `attr:"trans_a"`
+	TransB bool    `attr:"trans_b"`
+}
+
+func (*Gemm) Kind() Kind { return KGemm }
+
+// Conv2D is a 2-D convolution (cross-correlation) on NCHW:
+// x[N,C,H,W], w[O, C/groups, kh, kw], b[O]?. Pad is [top, left, bottom, right].
+type Conv2D struct {
+	Stride   []int `attr:"stride"`
+	Pad      []int `attr:"pad"`
+	Dilation []int `attr:"dilation"`
+	Groups   int   `attr:"groups"`
+}
+
+func (*Conv2D) Kind() Kind { return KConv2D }
+
+// BatchNorm is inference batch normalisation over axis 1:
+// (x − mean)/sqrt(var + eps)·scale + bias; inputs x, scale, bias, mean, var.
+type BatchNorm struct {
+	Eps float64 `attr:"eps"`
+}
+
+func (*BatchNorm) Kind() Kind { return KBatchNorm }
+
+// LayerNorm normalises over the dimensions from Axis to the last:
+// (x − mean)/sqrt(var + eps)·scale + bias, with scale and bias shaped like
+// those dimensions.
+type LayerNorm struct {
+	Axis int     `attr:"axis"`
+	Eps  float64 `attr:"eps"`
+}
+
+func (*LayerNorm) Kind() Kind { return KLayerNorm }
+
+// LeakyRelu is x if x ≥ 0 else alpha·x.
+type LeakyRelu struct {
+	Alpha float64 `attr:"alpha"`
+}
+
+func (*LeakyRelu) Kind() Kind { return KLeakyRelu }
+
+// Gelu is x·Φ(x); Approximate "tanh" uses
+// 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))).
+type Gelu struct {
+	Approximate string `attr:"approximate"`
+}
+
+func (*Gelu) Kind() Kind { return KGelu }
+
+// HardSigmoid is max(0, min(1, alpha·x + beta)).
+type HardSigmoid struct {
+	Alpha float64 `attr:"alpha"`
+	Beta  float64 `attr:"beta"`
+}
+
+func (*HardSigmoid) Kind() Kind { return KHardSigmoid }
+
+// Clip is min(max(x, Min), Max); NaN stays NaN.
+type Clip struct {
+	Min float64 `attr:"min"`
+	Max float64 `attr:"max"`
+}
+
+func (*Clip) Kind() Kind { return KClip }
+
+// Softmax is softmax or log-softmax along Axis.
+type Softmax struct {
+	K    Kind
+	Axis int `attr:"axis"`
+}
+
+func (o *Softmax) Kind() Kind { return o.K }
+
+// Reshape gives x a new shape with the same number of elements.
+type Reshape struct {
+	Shape Shape `attr:"shape"`
+}
+
+func (*Reshape) Kind() Kind { return KReshape }
+
+// Transpose permutes dimensions: out.shape[i] = x.shape[Perm[i]].
+type Transpose struct {
+	Perm []int `attr:"perm"`
+}
+
+func (*Transpose) Kind() Kind { return KTranspose }
+
+// Flatten is ONNX Flatten: [prod(dims < Axis), prod(dims ≥ Axis)].
+type Flatten struct {
+	Axis int `attr:"axis"`
+}
+
+func (*Flatten) Kind() Kind { return KFlatten }
+
+// Concat joins its inputs along Axis.
+type Concat struct {
+	Axis int `attr:"axis"`
+}
+
+func (*Concat) Kind() Kind { return KConcat }
+
+// Split cuts x along Axis into parts of the given sizes, one result each.
+type Split struct {
+	Axis  int   `attr:"axis"`
+	Sizes []int `attr:"sizes"`
+}
+
+func (*Split) Kind() Kind { return KSplit }
+
+// Slice is ONNX Slice: for each listed axis, elements starts, starts+step,
+// ... before ends, negative indices counting from the end and out-of-range
+// bounds clamped. Steps default to 1.
+type Slice struct {
+	Starts []int `attr:"starts"`
+	Ends   []int `attr:"ends"`
+	Axes   []int `attr:"axes"`
+	Steps  []int `attr:"steps"`
+}
+
+func (*Slice) Kind() Kind { return KSlice }
+
+// Pad adds constant Value around x; Pads is [begin₀..beginᵣ₋₁, end₀..endᵣ₋₁]
+// (ONNX order). Negative pads crop.
+type Pad struct {
+	Pads  []int   `attr:"pads"`
+	Value float64 `attr:"value"`
+}
+
+func (*Pad) Kind() Kind { return KPad }
+
+// Expand broadcasts x to broadcast(x.shape, Shape).
+type Expand struct {
+	Shape Shape `attr:"shape"`
+}
+
+func (*Expand) Kind() Kind { return KExpand }
+
+// Gather is numpy take(data, indices, axis): negative indices count from
+// the end; out of range is an evaluation error.
+type Gather struct {
+	Axis int `attr:"axis"`
+}
+
+func (*Gather) Kind() Kind { return KGather }
+
+// Cast converts element types: float→int truncates toward zero, any→bool
+// is x ≠ 0.
+type Cast struct {
+	To DType `attr:"to"`
+}
+
+func (*Cast) Kind() Kind { return KCast }
+
+// MaxPool takes window maxima over NCHW; padding counts as −inf. With
+// CeilMode the output rounds up, but a window must start inside the input
+// or its left padding (PyTorch's rule).
+type MaxPool struct {
+	Kernel   []int `attr:"kernel"`
+	Stride   []int `attr:"stride"`
+	Pad      []int `attr:"pad"`
+	Dilation []int `attr:"dilation"`
+	CeilMode bool  `attr:"ceil_mode"`
+}
+
+func (*MaxPool) Kind() Kind { return KMaxPool }
+
+// AvgPool takes window means over NCHW. CountIncludePad counts the padding
+// cells in the divisor, but never the cells past the padding that CeilMode
+// adds.
+type AvgPool struct {
+	Kernel          []int `attr:"kernel"`
+	Stride          []int `attr:"stride"`
+	Pad             []int `attr:"pad"`
+	CeilMode        bool  `attr:"ceil_mode"`
+	CountIncludePad bool  `attr:"count_include_pad"`
+}
+
+func (*AvgPool) Kind() Kind { return KAvgPool }
+
+// Reduce is reduce_mean or reduce_sum over Axes (all axes if empty).
+type Reduce struct {
+	K        Kind
+	Axes     []int `attr:"axes"`
+	KeepDims bool  `attr:"keepdims"`
+}
+
+func (o *Reduce) Kind() Kind { return o.K }
+
+// Attention is multi-head scaled dot-product attention on q[B,T,D],
+// k[B,S,D], v[B,S,Dv]: head h takes columns h·D/heads … (h+1)·D/heads − 1,
+// softmax(Scale·q_h·k_hᵀ)·v_h, with keys j > i masked to −inf when Causal.
+type Attention struct {
+	Heads  int     `attr:"heads"`
+	Causal bool    `attr:"causal"`
+	Scale  float64 `attr:"scale"`
+}
+
+func (*Attention) Kind() Kind { return KAttention }

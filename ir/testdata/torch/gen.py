@@ -1,0 +1,862 @@
+#!/usr/bin/python3
+"""Generate the per-op PyTorch fixtures for modelc's reference evaluator (ir.Eval).
+
+Run from the repository root:
+
+    /usr/bin/python3 ir/testdata/torch/gen.py
+
+Writes, next to this script,
+
+  tensors.safetensors  every input and expected output, written by hand in the safetensors format
+                       (F32 / I64 / BOOL, tensors in sorted name order, contiguous, little endian)
+  cases.json           {"cases": [{"name", "op", "attrs", "inputs", "outputs"}, ...]}
+
+Conventions (the Go side relies on them):
+  * inputs are "<case>.in<i>", outputs "<case>.out<i>"; an optional input that is absent (linear/gemm/
+    conv2d bias, layernorm bias) is simply left off the end of the list;
+  * float inputs are drawn as float32 from a generator seeded by crc32(case name), so adding or removing a
+    case never changes another one; outputs are computed in float64 from those float32 values and rounded
+    once to float32;
+  * float attributes are applied as float32(value) (e.g. eps = 1e-5 means float32(1e-5)), which is what
+    an evaluator holding f32 attributes does; the JSON holds the plain decimal value;
+  * the output is deterministic: same bytes on every run (single-threaded torch, fixed seeds).
+"""
+import json
+import math
+import os
+import struct
+import sys
+import zlib
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+torch.set_num_threads(1)
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+INF = float("inf")
+NAN = float("nan")
+I64_MAX = 9223372036854775807
+I64_MIN_PLUS1 = -9223372036854775807
+
+CASES = []
+TENSORS = {}
+
+
+# ------------------------------------------------------------------ helpers
+def f32(a):
+    """The float32 value of a float attribute, as a Python float."""
+    return float(np.float32(a))
+
+
+class Rng:
+    def __init__(self, name):
+        self.g = torch.Generator().manual_seed(zlib.crc32(name.encode()))
+
+    def randn(self, *shape, scale=1.0, shift=0.0):
+        return (torch.randn(tuple(shape), generator=self.g, dtype=torch.float32) * scale + shift).numpy()
+
+    def rand(self, *shape, lo=0.0, hi=1.0):
+        return (torch.rand(tuple(shape), generator=self.g, dtype=torch.float32) * (hi - lo) + lo).numpy()
+
+    def randint(self, lo, hi, *shape):
+        return torch.randint(lo, hi, shape, generator=self.g, dtype=torch.int64).numpy()
+
+    def bools(self, *shape):
+        return (torch.rand(tuple(shape), generator=self.g) < 0.5).numpy()
+
+
+def to_torch(a):
+    a = np.asarray(a)
+    if a.dtype == np.float32:
+        return torch.from_numpy(a.astype(np.float64))
+    return torch.from_numpy(a.copy())
+
+
+def to_out(t):
+    a = t.detach().numpy() if isinstance(t, torch.Tensor) else np.asarray(t)
+    if a.dtype in (np.float64, np.float32):
+        with np.errstate(over="ignore"):
+            return a.astype(np.float32)
+    if a.dtype == np.bool_:
+        return a.astype(np.bool_)
+    if a.dtype.kind in "iu":
+        return a.astype(np.int64)
+    raise TypeError(a.dtype)
+
+
+def case(name, op, attrs, inputs, fn):
+    """inputs: numpy arrays (float32 / int64 / bool); fn(*float64 torch tensors) -> tensor or list."""
+    assert all(c["name"] != name for c in CASES), name
+    ins = []
+    for i, a in enumerate(inputs):
+        a = np.asarray(a)
+        assert a.dtype in (np.float32, np.int64, np.bool_), (name, a.dtype)
+        TENSORS[f"{name}.in{i}"] = a
+        ins.append(f"{name}.in{i}")
+    res = fn(*[to_torch(a) for a in inputs])
+    if not isinstance(res, (list, tuple)):
+        res = [res]
+    outs = []
+    for i, r in enumerate(res):
+        o = to_out(r)
+        assert o.size > 0, name
+        TENSORS[f"{name}.out{i}"] = o
+        outs.append(f"{name}.out{i}")
+    CASES.append({"name": name, "op": op, "attrs": attrs, "inputs": ins, "outputs": outs})
+
+
+def arr(values, dtype=np.float32):
+    return np.array(values, dtype=dtype)
+
+
+# ------------------------------------------------------------------ linear / gemm / matmul
+def gen_linear():
+    def c(name, xs, out, bias=True):
+        r = Rng(name)
+        x, w = r.randn(*xs), r.randn(out, xs[-1], scale=0.3)
+        ins = [x, w] + ([r.randn(out)] if bias else [])
+        case(name, "linear", {}, ins, lambda x, w, b=None: F.linear(x, w, b))
+
+    c("linear_2d", (5, 13), 7)
+    c("linear_nobias", (3, 9), 4, bias=False)
+    c("linear_3d", (2, 3, 17), 33)
+    c("linear_1d", (13,), 5)
+    c("linear_4d_nobias", (2, 2, 3, 8), 6, bias=False)
+
+
+def gen_gemm():
+    def c(name, m, k, n, cshape=None, alpha=1.0, beta=1.0, ta=False, tb=False):
+        r = Rng(name)
+        a = r.randn(*((k, m) if ta else (m, k)))
+        b = r.randn(*((n, k) if tb else (k, n)))
+        ins = [a, b] + ([r.randn(*cshape)] if cshape is not None else [])
+        attrs = {"alpha": alpha, "beta": beta, "trans_a": ta, "trans_b": tb}
+
+        def fn(a, b, cc=None):
+            A = a.T if ta else a
+            B = b.T if tb else b
+            y = f32(alpha) * (A @ B)
+            if cc is not None:
+                y = y + f32(beta) * cc
+            return y
+
+        case(name, "gemm", attrs, ins, fn)
+
+    c("gemm_c_n", 7, 13, 5, (5,))
+    c("gemm_trans_a", 7, 13, 5, (5,), ta=True)
+    c("gemm_trans_b", 7, 13, 5, (7, 5), tb=True)
+    c("gemm_trans_ab_c_m1", 6, 11, 9, (6, 1), alpha=0.5, beta=2.0, ta=True, tb=True)
+    c("gemm_c_11", 3, 4, 5, (1, 1), alpha=-1.25, beta=0.75)
+    c("gemm_c_mn_alpha", 9, 7, 3, (9, 3), alpha=0.1, beta=-0.3)
+    c("gemm_c_scalar", 4, 6, 3, (), beta=1.5)
+    c("gemm_no_c", 5, 33, 7, None, alpha=2.0)
+    c("gemm_large_trans_b", 37, 65, 29, (29,), tb=True)
+
+
+def gen_matmul():
+    def c(name, ash, bsh):
+        r = Rng(name)
+        case(name, "matmul", {}, [r.randn(*ash), r.randn(*bsh)], torch.matmul)
+
+    c("matmul_2d", (7, 13), (13, 5))
+    c("matmul_large", (67, 129), (129, 35))
+    c("matmul_1d_1d", (13,), (13,))
+    c("matmul_1d_2d", (13,), (13, 5))
+    c("matmul_2d_1d", (7, 13), (13,))
+    c("matmul_batch", (3, 7, 13), (3, 13, 5))
+    c("matmul_batch_bcast", (2, 1, 7, 13), (3, 13, 5))
+    c("matmul_batch_2d", (3, 7, 13), (13, 5))
+    c("matmul_2d_batch", (7, 13), (2, 13, 5))
+    c("matmul_1d_batch", (13,), (2, 13, 5))
+    c("matmul_batch_1d", (2, 7, 13), (13,))
+    c("matmul_k1", (5, 1), (1, 6))
+
+
+# ------------------------------------------------------------------ conv2d
+def gen_conv2d():
+    def c(name, xs, cout, k, stride=(1, 1), pad=(0, 0, 0, 0), dil=(1, 1), groups=1, bias=True):
+        r = Rng(name)
+        n, cin, h, w = xs
+        x = r.randn(*xs)
+        wt = r.randn(cout, cin // groups, k[0], k[1], scale=1.0 / math.sqrt(cin // groups * k[0] * k[1]))
+        ins = [x, wt] + ([r.randn(cout)] if bias else [])
+        attrs = {"stride": list(stride), "pad": list(pad), "dilation": list(dil), "groups": groups}
+
+        def fn(x, w, b=None):
+            t, l, bo, ri = pad
+            xp = F.pad(x, (l, ri, t, bo))
+            return F.conv2d(xp, w, b, stride=tuple(stride), dilation=tuple(dil), groups=groups)
+
+        case(name, "conv2d", attrs, ins, fn)
+
+    c("conv2d_3x3_pad1", (1, 3, 9, 11), 8, (3, 3), pad=(1, 1, 1, 1))
+    c("conv2d_stride2_pad1", (2, 3, 9, 9), 5, (3, 3), stride=(2, 2), pad=(1, 1, 1, 1))
+    c("conv2d_nobias", (1, 4, 7, 6), 3, (3, 3), bias=False)
+    c("conv2d_1x1", (2, 13, 5, 7), 7, (1, 1))
+    c("conv2d_1x1_stride2", (1, 6, 7, 7), 5, (1, 1), stride=(2, 2), bias=False)
+    c("conv2d_depthwise", (1, 8, 9, 9), 8, (3, 3), pad=(1, 1, 1, 1), groups=8)
+    c("conv2d_depthwise_mult2_stride2", (1, 4, 10, 9), 8, (3, 3), stride=(2, 2), pad=(1, 1, 1, 1), groups=4)
+    c("conv2d_grouped", (2, 6, 7, 7), 9, (3, 3), pad=(1, 1, 1, 1), groups=3)
+    c("conv2d_dilated", (1, 3, 13, 13), 4, (3, 3), pad=(2, 3, 2, 3), dil=(2, 3))
+    c("conv2d_asym_pad", (1, 3, 7, 8), 4, (3, 3), pad=(0, 1, 2, 0))
+    c("conv2d_asym_pad_stride2", (1, 2, 8, 7), 3, (4, 3), stride=(2, 2), pad=(1, 0, 2, 1))
+    c("conv2d_kernel_eq_input", (2, 3, 5, 5), 4, (5, 5))
+    c("conv2d_kernel_gt_input_pad2", (1, 2, 3, 3), 3, (5, 5), pad=(2, 2, 2, 2))
+    c("conv2d_5x3_stride2x1", (1, 3, 11, 7), 4, (5, 3), stride=(2, 1), pad=(2, 1, 2, 1))
+    c("conv2d_patch4", (2, 3, 16, 16), 12, (4, 4), stride=(4, 4))
+    c("conv2d_large", (1, 13, 15, 15), 24, (3, 3), pad=(1, 1, 1, 1))
+
+
+# ------------------------------------------------------------------ normalisation
+def gen_batchnorm():
+    def c(name, xs, eps=1e-5):
+        r = Rng(name)
+        ch = xs[1]
+        x = r.randn(*xs)
+        scale, bias, mean = r.randn(ch), r.randn(ch), r.randn(ch, scale=0.5)
+        var = r.rand(ch, lo=0.1, hi=2.0)
+        case(name, "batchnorm", {"eps": eps}, [x, scale, bias, mean, var],
+             lambda x, s, b, m, v: F.batch_norm(x, m, v, s, b, training=False, eps=f32(eps)))
+
+    c("batchnorm_rank4", (2, 5, 4, 3))
+    c("batchnorm_rank3", (2, 7, 9))
+    c("batchnorm_rank2", (5, 13))
+    c("batchnorm_eps_large", (1, 3, 5, 5), eps=0.5)
+
+
+def gen_layernorm():
+    def c(name, xs, axis, eps=1e-5, bias=True, x=None):
+        r = Rng(name)
+        x = r.randn(*xs, scale=2.0, shift=0.5) if x is None else x
+        nd = len(xs)
+        norm = tuple(xs[axis % nd:])
+        ins = [x, r.randn(*norm, scale=0.5, shift=1.0)] + ([r.randn(*norm)] if bias else [])
+        case(name, "layernorm", {"axis": axis, "eps": eps}, ins,
+             lambda x, s, b=None: F.layer_norm(x, norm, s, b, eps=f32(eps)))
+
+    c("layernorm_last", (3, 13), -1)
+    c("layernorm_last_pos_axis", (2, 5, 33), 2)
+    c("layernorm_axis1_rank3", (2, 3, 7), 1)
+    c("layernorm_axis_neg2", (2, 3, 4, 5), -2)
+    c("layernorm_nobias", (4, 17), -1, bias=False)
+    c("layernorm_eps_large", (3, 6), 1, eps=0.1)
+    xc = Rng("layernorm_const_row_x").randn(3, 7)
+    xc[1, :] = 2.5  # zero variance: output = bias
+    c("layernorm_const_row", (3, 7), -1, x=xc)
+
+
+# ------------------------------------------------------------------ elementwise binary
+BINARY = {"add": torch.add, "sub": torch.sub, "mul": torch.mul, "div": torch.div, "pow": torch.pow}
+
+
+def gen_binary():
+    forms = [
+        ("same", (4, 7), (4, 7)),
+        ("row", (3, 5), (5,)),
+        ("outer", (3, 1), (1, 5)),
+        ("rank_mismatch", (2, 1, 5), (3, 1)),
+        ("scalar_rhs", (2, 3), ()),
+        ("scalar_lhs", (), (5,)),
+        ("lhs_bcast", (1, 4), (3, 2, 4)),
+    ]
+    for op, fn in BINARY.items():
+        for form, ash, bsh in forms:
+            if op in ("add", "mul") and form == "lhs_bcast":
+                continue
+            name = f"{op}_{form}"
+            r = Rng(name)
+            if op == "pow":
+                a = r.rand(*ash, lo=0.1, hi=2.0)
+                b = r.randn(*bsh, scale=1.5)
+            elif op == "div":
+                a = r.randn(*ash)
+                b = r.rand(*bsh, lo=0.5, hi=2.0) * np.where(r.bools(*bsh), 1, -1).astype(np.float32)
+            else:
+                a, b = r.randn(*ash), r.randn(*bsh)
+            case(name, op, {}, [np.asarray(a, np.float32), np.asarray(b, np.float32)], fn)
+    # special values
+    case("div_special", "div", {},
+         [arr([1, -1, 0, 1, -0.0, INF, INF, NAN, 3, -7]), arr([0, 0, 0, -0.0, 5, INF, 2, 1, INF, -INF])], torch.div)
+    case("pow_special", "pow", {},
+         [arr([0, 0, 0, -2, -2, -2, -8, NAN, 1, INF, 0.5, 2, 10, -INF]),
+          arr([0, -1, 2, 3, 2, 0.5, 1.0 / 3, 0, NAN, -1, INF, -INF, 40, 3])], torch.pow)
+    r = Rng("pow_neg_base_int_exp")
+    case("pow_neg_base_int_exp", "pow", {}, [r.randn(3, 5, scale=2.0), arr([[0], [1], [2]]) + arr([-2, -1, 3, 4, 5])],
+         torch.pow)
+    case("add_special", "add", {}, [arr([INF, INF, -INF, NAN, 1e38, -0.0]), arr([-INF, 1, -INF, 1, 1e38, -0.0])],
+         torch.add)
+    case("mul_special", "mul", {}, [arr([INF, 0, -0.0, NAN, 1e30]), arr([0, -INF, 5, 0, 1e30])], torch.mul)
+
+
+# ------------------------------------------------------------------ elementwise unary
+SPECIAL = [-INF, INF, NAN, 0.0, -0.0, 100.0, -100.0, 20.0, -20.0, 1e30, -1e30, 1e-30, 3.0, -3.0, 0.5, -0.5]
+# gelu(-inf) and hardswish(-inf) are -inf*0 in PyTorch's formulas and come out NaN (the limit is 0): -inf is
+# left out of those two so that the fixture does not pin an artefact.
+SPECIAL_NO_NEG_INF = [v for v in SPECIAL if v != -INF]
+
+
+def gen_unary():
+    unary = {
+        "relu": (torch.relu, (3, 13), dict(scale=2.0)),
+        "sigmoid": (torch.sigmoid, (3, 13), dict(scale=4.0)),
+        "tanh": (torch.tanh, (3, 13), dict(scale=3.0)),
+        "erf": (torch.erf, (3, 13), dict(scale=2.0)),
+        "exp": (torch.exp, (3, 13), dict(scale=3.0)),
+        "log": (torch.log, (3, 13), "pos"),
+        "sqrt": (torch.sqrt, (3, 13), "pos"),
+        "neg": (torch.neg, (3, 13), dict()),
+        "abs": (torch.abs, (3, 13), dict()),
+        "hardswish": (F.hardswish, (3, 13), dict(scale=4.0)),
+    }
+    for op, (fn, shape, kw) in unary.items():
+        name = f"{op}_rand"
+        r = Rng(name)
+        x = r.rand(*shape, lo=1e-3, hi=10.0) if kw == "pos" else r.randn(*shape, **kw)
+        case(name, op, {}, [x], fn)
+        sp = SPECIAL_NO_NEG_INF if op == "hardswish" else SPECIAL
+        case(f"{op}_special", op, {}, [arr(sp)], fn)
+    # relu on a rank-4 tensor, exp on a 33-long tail
+    case("relu_rank4", "relu", {}, [Rng("relu_rank4").randn(2, 3, 5, 7)], torch.relu)
+    case("exp_tail33", "exp", {}, [Rng("exp_tail33").randn(33)], torch.exp)
+
+    def lrelu(alpha):
+        return lambda x: F.leaky_relu(x, f32(alpha))
+
+    case("leaky_relu_default", "leaky_relu", {"alpha": 0.01}, [Rng("leaky_relu_default").randn(3, 13)], lrelu(0.01))
+    case("leaky_relu_special", "leaky_relu", {"alpha": 0.2}, [arr(SPECIAL)], lrelu(0.2))
+    case("leaky_relu_alpha_gt1", "leaky_relu", {"alpha": 1.5}, [Rng("leaky_relu_alpha_gt1").randn(7, 5)], lrelu(1.5))
+
+    def hsig(alpha, beta):
+        # ONNX HardSigmoid: max(0, min(1, alpha*x + beta)), with f32 alpha and beta
+        return lambda x: torch.clamp(f32(alpha) * x + f32(beta), 0.0, 1.0)
+
+    case("hardsigmoid_onnx_default", "hardsigmoid", {"alpha": 0.2, "beta": 0.5},
+         [Rng("hardsigmoid_onnx_default").randn(3, 13, scale=4.0)], hsig(0.2, 0.5))
+    case("hardsigmoid_torch", "hardsigmoid", {"alpha": 1.0 / 6, "beta": 0.5},
+         [Rng("hardsigmoid_torch").randn(3, 13, scale=4.0)], hsig(1.0 / 6, 0.5))
+    case("hardsigmoid_special", "hardsigmoid", {"alpha": 0.25, "beta": 0.5}, [arr(SPECIAL)], hsig(0.25, 0.5))
+
+    def clip(lo, hi):
+        return lambda x: torch.clamp(x, f32(lo), f32(hi))
+
+    case("clip_basic", "clip", {"min": -1.5, "max": 2.25}, [Rng("clip_basic").randn(3, 13, scale=2.0)], clip(-1.5, 2.25))
+    case("clip_relu6", "clip", {"min": 0.0, "max": 6.0}, [Rng("clip_relu6").randn(5, 7, scale=5.0)], clip(0.0, 6.0))
+    case("clip_special", "clip", {"min": -1.0, "max": 1.0}, [arr(SPECIAL)], clip(-1.0, 1.0))
+
+    for approx in ("none", "tanh"):
+        name = f"gelu_{approx}_rand"
+        case(name, "gelu", {"approximate": approx}, [Rng(name).randn(3, 13, scale=3.0)],
+             lambda x, a=approx: F.gelu(x, approximate=a))
+        case(f"gelu_{approx}_special", "gelu", {"approximate": approx}, [arr(SPECIAL_NO_NEG_INF)],
+             lambda x, a=approx: F.gelu(x, approximate=a))
+
+
+# ------------------------------------------------------------------ softmax
+def gen_softmax():
+    for op, fn in (("softmax", F.softmax), ("log_softmax", F.log_softmax)):
+        def c(name, x, axis):
+            case(name, op, {"axis": axis}, [x], lambda x: fn(x, dim=axis))
+
+        c(f"{op}_last", Rng(f"{op}_last").randn(4, 13, scale=2.0), -1)
+        c(f"{op}_axis0", Rng(f"{op}_axis0").randn(5, 7, scale=2.0), 0)
+        c(f"{op}_axis1_rank3", Rng(f"{op}_axis1_rank3").randn(2, 5, 3, scale=2.0), 1)
+        c(f"{op}_large_vals", Rng(f"{op}_large_vals").randn(3, 33, scale=300.0), -1)
+        x = Rng(f"{op}_neg_inf").randn(4, 5)
+        x[0, :] = -INF  # all -inf row: PyTorch gives NaN
+        x[1, 2] = -INF
+        x[2, [0, 4]] = -INF
+        x[3, :4] = -INF  # a single finite entry: 1 (softmax) / 0 (log_softmax)
+        c(f"{op}_neg_inf", x, -1)
+
+
+# ------------------------------------------------------------------ shape / data movement
+def onnx_slice(x, starts, ends, axes, steps):
+    """ONNX Slice, written out index by index (opset 13)."""
+    idx = [np.arange(d) for d in x.shape]
+    for st, en, ax, sp in zip(starts, ends, axes, steps):
+        ax = ax % x.ndim
+        d = x.shape[ax]
+        assert sp != 0
+        if st < 0:
+            st += d
+        if en < 0:
+            en += d
+        if sp > 0:
+            st = min(max(st, 0), d)
+            en = min(max(en, 0), d)
+        else:
+            st = min(max(st, 0), d - 1)
+            en = min(max(en, -1), d - 1)
+        sel = []
+        i = st
+        while (sp > 0 and i < en) or (sp < 0 and i > en):
+            sel.append(i)
+            i += sp
+        idx[ax] = np.array(sel, dtype=np.int64)
+    return x[np.ix_(*idx)]
+
+
+def gen_shape_ops():
+    # reshape
+    def reshape(name, xs, shape):
+        case(name, "reshape", {"shape": list(shape)}, [Rng(name).randn(*xs)], lambda x: x.reshape(shape))
+
+    reshape("reshape_merge", (2, 3, 4), (6, 4))
+    reshape("reshape_flat", (2, 3, 4), (24,))
+    reshape("reshape_split", (35,), (5, 1, 7))
+    reshape("reshape_to_scalar", (1, 1), ())
+    reshape("reshape_rank4", (2, 12), (2, 3, 2, 2))
+
+    # transpose
+    def transpose(name, xs, perm):
+        case(name, "transpose", {"perm": list(perm)}, [Rng(name).randn(*xs)], lambda x: x.permute(*perm))
+
+    transpose("transpose_2d", (7, 13), (1, 0))
+    transpose("transpose_last2", (2, 3, 5), (0, 2, 1))
+    transpose("transpose_rot3", (2, 3, 5), (2, 0, 1))
+    transpose("transpose_nhwc_nchw", (2, 5, 3, 4), (0, 3, 1, 2))
+    transpose("transpose_reverse4", (2, 3, 4, 5), (3, 2, 1, 0))
+    transpose("transpose_identity", (3, 4), (0, 1))
+
+    # flatten (ONNX: [prod(dims<axis), prod(dims>=axis)])
+    def flatten(name, xs, axis):
+        nd = len(xs)
+        a = axis % nd if axis < 0 else axis
+        outer = int(np.prod(xs[:a], dtype=np.int64))
+        case(name, "flatten", {"axis": axis}, [Rng(name).randn(*xs)], lambda x: x.reshape(outer, -1))
+
+    flatten("flatten_axis1", (2, 3, 4, 5), 1)
+    flatten("flatten_axis0", (2, 3, 4), 0)
+    flatten("flatten_axis_neg1", (2, 3, 4, 5), -1)
+    flatten("flatten_axis_rank", (2, 3, 5), 3)
+    flatten("flatten_axis_neg3", (2, 3, 4, 5), -3)
+    flatten("flatten_1d_axis1", (7,), 1)
+
+    # concat
+    def concat(name, shapes, axis):
+        r = Rng(name)
+        case(name, "concat", {"axis": axis}, [r.randn(*s) for s in shapes], lambda *xs: torch.cat(xs, dim=axis))
+
+    concat("concat_axis0", [(2, 5), (3, 5)], 0)
+    concat("concat_axis1_3in", [(2, 1, 4), (2, 3, 4), (2, 2, 4)], 1)
+    concat("concat_axis_neg1_4in", [(3, 2), (3, 5), (3, 1), (3, 7)], -1)
+    concat("concat_rank4_axis2", [(1, 2, 3, 4), (1, 2, 5, 4)], 2)
+    concat("concat_1d", [(7,), (13,)], 0)
+
+    # split
+    def split(name, xs, axis, sizes):
+        case(name, "split", {"axis": axis, "sizes": list(sizes)}, [Rng(name).randn(*xs)],
+             lambda x: list(torch.split(x, list(sizes), dim=axis)))
+
+    split("split_axis0", (5, 3), 0, (2, 3))
+    split("split_axis_neg1_3", (2, 13), -1, (1, 5, 7))
+    split("split_equal", (2, 8, 3), 1, (4, 4))
+    split("split_qkv", (2, 5, 12), 2, (4, 4, 4))
+    split("split_single", (3, 4), 1, (4,))
+
+    # slice
+    def slc(name, xs, starts, ends, axes, steps):
+        attrs = {"starts": list(starts), "ends": list(ends), "axes": list(axes), "steps": list(steps)}
+        case(name, "slice", attrs, [Rng(name).randn(*xs)],
+             lambda x: torch.from_numpy(np.ascontiguousarray(onnx_slice(x.numpy(), starts, ends, axes, steps))))
+
+    slc("slice_basic", (7, 13), (1, 2), (5, 11), (0, 1), (1, 1))
+    slc("slice_step2", (7, 13), (0,), (13,), (1,), (2,))
+    slc("slice_neg_idx", (7, 13), (-4,), (-1,), (1,), (1,))
+    slc("slice_end_i64max", (7, 13), (2,), (I64_MAX,), (0,), (1,))
+    slc("slice_reverse_full", (7, 13), (-1,), (I64_MIN_PLUS1,), (1,), (-1,))
+    slc("slice_neg_step3", (7, 13), (10,), (1,), (1,), (-3,))
+    slc("slice_neg_axes", (3, 5, 7), (1, 0), (4, 2), (-1, -3), (1, 1))
+    slc("slice_clamp_both", (3, 5, 7), (-100,), (100,), (1,), (1,))
+    slc("slice_axes_unsorted", (3, 5, 7), (1, 2, 0), (7, 5, 2), (2, 1, 0), (2, 1, 1))
+    slc("slice_neg_step_clamp", (4, 9), (100, 7), (-100, I64_MIN_PLUS1), (1, 0), (-2, -1))
+    slc("slice_cls_token", (2, 65, 6), (0,), (1,), (1,), (1,))
+    slc("slice_every_axis_step", (5, 6, 7), (0, 5, 1), (5, 0, 7), (0, 1, 2), (2, -2, 3))
+
+    # pad (ONNX pads order: all begins then all ends), constant mode
+    def pad(name, xs, pads, value):
+        nd = len(xs)
+        width = list(zip(pads[:nd], pads[nd:]))
+        case(name, "pad", {"pads": list(pads), "value": value}, [Rng(name).randn(*xs)],
+             lambda x: torch.from_numpy(np.pad(x.numpy(), width, mode="constant", constant_values=f32(value))))
+
+    pad("pad_2d", (3, 5), (1, 2, 0, 3), 0.0)
+    pad("pad_4d_spatial", (1, 2, 3, 4), (0, 0, 1, 2, 0, 0, 2, 1), -1.5)
+    pad("pad_rank3_all", (2, 3, 4), (1, 0, 2, 0, 1, 1), 0.25)
+    pad("pad_zero_pads", (2, 3), (0, 0, 0, 0), 7.0)
+    pad("pad_1d", (7,), (3, 0), 1.0)
+    pad("pad_channels", (1, 3, 2, 2), (0, 2, 0, 0, 0, 3, 0, 0), 0.0)
+
+    # expand (result shape = broadcast(x.shape, shape))
+    def expand(name, xs, shape):
+        out = np.broadcast_shapes(tuple(xs), tuple(shape))
+        case(name, "expand", {"shape": list(shape)}, [Rng(name).randn(*xs)],
+             lambda x: torch.from_numpy(np.array(np.broadcast_to(x.numpy(), out))))
+
+    expand("expand_col", (3, 1), (3, 4))
+    expand("expand_rank_up", (4,), (2, 3, 4))
+    expand("expand_both_ways", (3, 1), (2, 1, 5))
+    expand("expand_shape_ones", (2, 3), (1, 1))
+    expand("expand_shape_lower_rank", (2, 1, 4), (3, 1))
+    expand("expand_scalar", (), (2, 3))
+    expand("expand_cls", (1, 1, 6), (2, 1, 6))
+
+    # where
+    def where(name, cs, xs, ys, x=None):
+        r = Rng(name)
+        xv = r.randn(*xs) if x is None else x
+        case(name, "where", {}, [r.bools(*cs), xv, r.randn(*ys)], lambda c, x, y: torch.where(c, x, y))
+
+    where("where_same", (3, 5), (3, 5), (3, 5))
+    where("where_cond_row", (5,), (3, 5), (3, 5))
+    where("where_scalar_y", (2, 7), (2, 7), ())
+    where("where_all_bcast", (3, 1), (1, 4), (2, 1, 1))
+    where("where_scalar_cond", (), (2, 3), (3,))
+    where("where_special", (16,), (16,), (16,), x=arr(SPECIAL))
+
+    # gather (numpy take)
+    def gather(name, ds, idx, axis):
+        r = Rng(name)
+        idx = np.asarray(idx, np.int64)
+        case(name, "gather", {"axis": axis}, [r.randn(*ds), idx],
+             lambda d, i: torch.from_numpy(np.take(d.numpy(), np.where(i.numpy() < 0, i.numpy() + d.shape[axis],
+                                                                       i.numpy()), axis=axis)))
+
+    gather("gather_axis0", (7, 5), [3, 0, 6], 0)
+    gather("gather_axis1_2d_idx", (3, 7), [[1, 2], [6, 0]], 1)
+    gather("gather_neg_idx", (7, 5), [-1, 0, -7, 2], 0)
+    gather("gather_scalar_idx", (3, 7, 2), 4, 1)
+    gather("gather_axis_neg1", (2, 3, 4), [[3, -4, 1]], -1)
+    gather("gather_rank3_axis1_repeat", (2, 5, 3), [4, 4, 0, 1], 1)
+    gather("gather_scalar_idx_axis0", (5, 6), -2, 0)
+
+
+# ------------------------------------------------------------------ pooling
+def pool_out_size(n, k, s, pb, pe, d, ceil):
+    eff = (k - 1) * d + 1
+    span = n + pb + pe - eff
+    if ceil:
+        o = -(-span // s) + 1
+        # a window that would start in the right padding (or beyond) is dropped (PyTorch / ONNX)
+        if (o - 1) * s >= n + pb:
+            o -= 1
+    else:
+        o = span // s + 1
+    return o
+
+
+def pool_ref(x, kernel, stride, pad, dilation, ceil_mode, mode, count_include_pad=False):
+    """Pooling written out with loops in float64.
+
+    For output position o along an axis of size n with begin/end pads pb/pe, the taps are
+    o*s - pb + j*d (j < k). A tap in [0, n) is a real cell; a tap in [-pb, 0) or [n, n+pe) is a padding
+    cell; a tap >= n + pe only exists because ceil_mode added a partial window and is *outside* the
+    padded input. max: max over real cells (padding is -inf). avg: sum over real cells divided by
+      count_include_pad=False: the number of real cells;
+      count_include_pad=True:  the number of real + padding cells, NOT the taps beyond the padded input
+                               (this is PyTorch's avg_pool2d, and ONNX AveragePool since the opset-19 fix).
+    """
+    x = np.asarray(x, np.float64)
+    N, C, H, W = x.shape
+    kh, kw = kernel
+    sh, sw = stride
+    pt, pl, pb, pr = pad
+    dh, dw = dilation
+    oh = pool_out_size(H, kh, sh, pt, pb, dh, ceil_mode)
+    ow = pool_out_size(W, kw, sw, pl, pr, dw, ceil_mode)
+    out = np.zeros((N, C, oh, ow))
+    for i in range(oh):
+        for j in range(ow):
+            real, padded = [], 0
+            for a in range(kh):
+                y = i * sh - pt + a * dh
+                for b in range(kw):
+                    z = j * sw - pl + b * dw
+                    if 0 <= y < H and 0 <= z < W:
+                        real.append((y, z))
+                    if -pt <= y < H + pb and -pl <= z < W + pr:
+                        padded += 1
+            assert real, "window without real cells"
+            vals = np.stack([x[:, :, y, z] for y, z in real], axis=-1)
+            if mode == "max":
+                out[:, :, i, j] = vals.max(axis=-1)
+            else:
+                div = padded if count_include_pad else len(real)
+                out[:, :, i, j] = vals.sum(axis=-1) / div
+    return torch.from_numpy(out)
+
+
+def gen_pool():
+    def maxpool(name, xs, k, s, pad=(0, 0, 0, 0), dil=(1, 1), ceil=False):
+        attrs = {"kernel": list(k), "stride": list(s), "pad": list(pad), "dilation": list(dil), "ceil_mode": ceil}
+
+        def fn(x):
+            y = pool_ref(x.numpy(), k, s, pad, dil, ceil, "max")
+            # cross-check with PyTorch where it applies (symmetric pads, at most half the kernel)
+            if pad[0] == pad[2] and pad[1] == pad[3] and 2 * pad[0] <= k[0] and 2 * pad[1] <= k[1]:
+                t = F.max_pool2d(x, k, s, (pad[0], pad[1]), dil, ceil_mode=ceil)
+                assert t.shape == y.shape and torch.equal(t, y), name
+            elif not ceil:  # explicit -inf padding, then an unpadded PyTorch pool
+                xp = F.pad(x, (pad[1], pad[3], pad[0], pad[2]), value=float("-inf"))
+                t = F.max_pool2d(xp, k, s, 0, dil)
+                assert t.shape == y.shape and torch.equal(t, y), name
+            return y
+
+        case(name, "maxpool", attrs, [Rng(name).randn(*xs)], fn)
+
+    maxpool("maxpool_2x2_s2", (1, 3, 8, 8), (2, 2), (2, 2))
+    maxpool("maxpool_3x3_s2_p1", (2, 4, 9, 9), (3, 3), (2, 2), (1, 1, 1, 1))
+    maxpool("maxpool_3x3_s1_p1", (1, 2, 7, 6), (3, 3), (1, 1), (1, 1, 1, 1))
+    maxpool("maxpool_ceil", (1, 2, 7, 7), (2, 2), (2, 2), ceil=True)
+    maxpool("maxpool_ceil_drop_last", (1, 2, 5, 5), (2, 2), (2, 2), (1, 1, 1, 1), ceil=True)
+    maxpool("maxpool_ceil_beyond_pad", (1, 2, 6, 6), (3, 3), (2, 2), (1, 1, 1, 1), ceil=True)
+    maxpool("maxpool_asym_pad", (1, 2, 7, 9), (3, 3), (2, 2), (0, 1, 2, 0))
+    maxpool("maxpool_asym_pad_ceil", (1, 2, 8, 7), (3, 2), (2, 2), (1, 0, 0, 1), ceil=True)
+    maxpool("maxpool_dilation2", (1, 2, 9, 9), (3, 3), (1, 1), dil=(2, 2))
+    maxpool("maxpool_dilation_pad_s2", (1, 2, 11, 10), (3, 2), (2, 1), (2, 1, 2, 1), dil=(2, 3))
+    maxpool("maxpool_nonsquare", (2, 3, 7, 11), (2, 3), (1, 2))
+
+    def avgpool(name, xs, k, s, pad=(0, 0, 0, 0), ceil=False, cip=False):
+        attrs = {"kernel": list(k), "stride": list(s), "pad": list(pad), "ceil_mode": ceil, "count_include_pad": cip}
+
+        def fn(x):
+            y = pool_ref(x.numpy(), k, s, pad, (1, 1), ceil, "avg", cip)
+            if pad[0] == pad[2] and pad[1] == pad[3] and 2 * pad[0] <= k[0] and 2 * pad[1] <= k[1]:
+                t = F.avg_pool2d(x, k, s, (pad[0], pad[1]), ceil_mode=ceil, count_include_pad=cip)
+                assert t.shape == y.shape and torch.allclose(t, y, rtol=1e-14, atol=0), name
+            elif not ceil and cip:  # explicit zero padding, then an unpadded PyTorch pool
+                t = F.avg_pool2d(F.pad(x, (pad[1], pad[3], pad[0], pad[2])), k, s, 0)
+                assert t.shape == y.shape and torch.allclose(t, y, rtol=1e-14, atol=0), name
+            return y
+
+        case(name, "avgpool", attrs, [Rng(name).randn(*xs)], fn)
+
+    avgpool("avgpool_2x2_s2", (1, 3, 8, 8), (2, 2), (2, 2))
+    avgpool("avgpool_3x3_p1_include_pad", (2, 2, 7, 7), (3, 3), (1, 1), (1, 1, 1, 1), cip=True)
+    avgpool("avgpool_3x3_p1_exclude_pad", (2, 2, 7, 7), (3, 3), (1, 1), (1, 1, 1, 1), cip=False)
+    avgpool("avgpool_ceil", (1, 2, 7, 7), (2, 2), (2, 2), ceil=True)
+    # ceil_mode adds a last window that reaches past the padded input: the divisor (count_include_pad)
+    # counts the padding cell but not the cell beyond the padded input.
+    avgpool("avgpool_ceil_beyond_pad_include", (1, 2, 6, 6), (3, 3), (2, 2), (1, 1, 1, 1), ceil=True, cip=True)
+    avgpool("avgpool_ceil_beyond_pad_exclude", (1, 2, 6, 6), (3, 3), (2, 2), (1, 1, 1, 1), ceil=True, cip=False)
+    # ceil_mode's extra window would start in the right padding: dropped
+    avgpool("avgpool_ceil_drop_last_include", (1, 2, 5, 5), (2, 2), (2, 2), (1, 1, 1, 1), ceil=True, cip=True)
+    avgpool("avgpool_asym_pad_include", (1, 2, 7, 8), (3, 3), (2, 2), (0, 1, 2, 1), cip=True)
+    avgpool("avgpool_asym_pad_exclude_ceil", (1, 2, 7, 8), (3, 3), (2, 2), (0, 1, 2, 1), ceil=True, cip=False)
+    avgpool("avgpool_nonsquare", (2, 3, 7, 11), (3, 2), (2, 3), (1, 0, 1, 0), cip=True)
+
+    def gap(name, xs):
+        case(name, "global_avgpool", {}, [Rng(name).randn(*xs)],
+             lambda x: x.mean(dim=tuple(range(2, x.dim())), keepdim=True))
+
+    gap("global_avgpool_rank4", (2, 5, 7, 7))
+    gap("global_avgpool_rank3", (1, 3, 13))
+    gap("global_avgpool_1x1", (2, 4, 1, 1))
+    gap("global_avgpool_resnet", (2, 64, 8, 8))
+
+
+# ------------------------------------------------------------------ reductions
+def gen_reduce():
+    for op, fn in (("reduce_mean", torch.mean), ("reduce_sum", torch.sum)):
+        def c(name, xs, axes, keep):
+            case(name, op, {"axes": list(axes), "keepdims": keep}, [Rng(name).randn(*xs)],
+                 lambda x: fn(x, dim=tuple(axes), keepdim=keep))
+
+        c(f"{op}_axis1_keep", (3, 5, 4), (1,), True)
+        c(f"{op}_axes02", (3, 5, 4), (0, 2), False)
+        c(f"{op}_last_neg", (4, 33), (-1,), False)
+        c(f"{op}_all", (2, 3, 7), (0, 1, 2), False)
+        c(f"{op}_neg_axes_keep", (2, 3, 4, 5), (-3, -1), True)
+        c(f"{op}_all_keep", (3, 13), (0, 1), True)
+
+
+# ------------------------------------------------------------------ embedding / attention / cast
+def gen_embedding():
+    def c(name, ids_shape, v, d):
+        r = Rng(name)
+        ids = r.randint(0, v, *ids_shape)
+        case(name, "embedding", {}, [ids, r.randn(v, d)], lambda i, t: t[i])
+
+    c("embedding_2d_ids", (2, 5), 13, 7)
+    c("embedding_1d_ids", (7,), 33, 4)
+    c("embedding_scalar_id", (), 9, 5)
+    c("embedding_3d_ids", (2, 3, 2), 6, 3)
+
+
+def attention_ref(q, k, v, heads, causal, scale):
+    B, T, D = q.shape
+    S = k.shape[1]
+    dh = D // heads
+    out = torch.zeros(B, T, D, dtype=torch.float64)
+    for h in range(heads):
+        cols = slice(h * dh, (h + 1) * dh)
+        att = f32(scale) * (q[:, :, cols] @ k[:, :, cols].transpose(1, 2))
+        if causal:
+            mask = torch.triu(torch.ones(T, S, dtype=torch.bool), diagonal=1)
+            att = att.masked_fill(mask, float("-inf"))
+        out[:, :, cols] = att.softmax(dim=-1) @ v[:, :, cols]
+    return out
+
+
+def gen_attention():
+    def c(name, B, T, S, D, heads, causal, scale=None):
+        r = Rng(name)
+        scale = 1.0 / math.sqrt(D // heads) if scale is None else scale
+        q, k, vv = r.randn(B, T, D), r.randn(B, S, D), r.randn(B, S, D)
+        case(name, "attention", {"heads": heads, "causal": causal, "scale": scale}, [q, k, vv],
+             lambda q, k, v: attention_ref(q, k, v, heads, causal, scale))
+
+    c("attention_h1_T5_S7", 1, 5, 7, 8, 1, False)
+    c("attention_h2_causal", 2, 9, 9, 12, 2, True)
+    c("attention_h3_T13_S6", 1, 13, 6, 24, 3, False)
+    c("attention_h4_causal", 1, 8, 8, 32, 4, True)
+    c("attention_h4_T7_S11_b2", 2, 7, 11, 16, 4, False)
+    c("attention_h2_scale_custom", 1, 6, 6, 10, 2, False, scale=0.3)
+    c("attention_h3_causal_T33", 1, 33, 33, 18, 3, True)
+    c("attention_h1_causal_T1", 2, 1, 1, 4, 1, True)
+
+
+def gen_cast():
+    def c(name, x, to):
+        def fn(t):
+            a = t.numpy()
+            if to == "bool":
+                return a != 0
+            if to == "i64":
+                return np.trunc(a).astype(np.int64) if a.dtype.kind == "f" else a.astype(np.int64)
+            return a.astype(np.float64)
+
+        case(name, "cast", {"to": to}, [x], lambda t: torch.from_numpy(np.asarray(fn(t))))
+
+    c("cast_f32_i64", arr([-2.7, 2.7, -0.5, 0.5, -3.0, 1e6 + 0.5, -1e9, 7.999, -0.0, 0.0, 16777216.0]), "i64")
+    c("cast_f32_bool", arr([0.0, -0.0, NAN, INF, -INF, 1e-30, -1.0, 0.5]), "bool")
+    c("cast_f32_f32", Rng("cast_f32_f32").randn(3, 5), "f32")
+    c("cast_i64_f32", arr([0, -1, 5, 16777217, -16777219, 2 ** 40 + 1, -(2 ** 62)], np.int64), "f32")
+    c("cast_i64_bool", arr([[0, 1], [-5, 0], [2 ** 40, 3]], np.int64), "bool")
+    c("cast_i64_i64", arr([3, -4, 0], np.int64), "i64")
+    c("cast_bool_f32", arr([[True, False, True], [False, False, True]], np.bool_), "f32")
+    c("cast_bool_i64", arr([True, False, True, True], np.bool_), "i64")
+    c("cast_bool_bool", arr([True, False], np.bool_), "bool")
+
+
+# ------------------------------------------------------------------ writing
+DTYPES = {np.dtype(np.float32): ("F32", "<f4"), np.dtype(np.int64): ("I64", "<i8"), np.dtype(np.bool_): ("BOOL", "u1")}
+
+
+def safetensors_bytes(tensors):
+    header, chunks, off = {}, [], 0
+    for name in sorted(tensors):
+        a = np.asarray(tensors[name])  # (not ascontiguousarray: it turns 0-d into 1-d)
+        tag, le = DTYPES[a.dtype]
+        b = a.astype(le).tobytes()
+        header[name] = {"dtype": tag, "shape": list(a.shape), "data_offsets": [off, off + len(b)]}
+        chunks.append(b)
+        off += len(b)
+    h = json.dumps(header, sort_keys=True, separators=(",", ":")).encode()
+    h += b" " * (-len(h) % 8)
+    return struct.pack("<Q", len(h)) + h + b"".join(chunks)
+
+
+def read_safetensors(path):
+    inv = {"F32": "<f4", "I64": "<i8", "BOOL": "u1"}
+    with open(path, "rb") as f:
+        buf = f.read()
+    (n,) = struct.unpack("<Q", buf[:8])
+    header = json.loads(buf[8:8 + n])
+    out = {}
+    for name, e in header.items():
+        if name == "__metadata__":
+            continue
+        b, en = e["data_offsets"]
+        a = np.frombuffer(buf[8 + n + b:8 + n + en], dtype=inv[e["dtype"]]).reshape(e["shape"])
+        out[name] = a.astype(np.bool_) if e["dtype"] == "BOOL" else a
+    return out
+
+
+def self_check(st_path, cases_path):
+    """Re-read both files and recompute a few cases independently (numpy, not the generator's code)."""
+    t = read_safetensors(st_path)
+    with open(cases_path) as f:
+        cases = {c["name"]: c for c in json.load(f)["cases"]}
+    assert set(t) == set(TENSORS), "tensor set differs"
+    for name, a in TENSORS.items():
+        assert t[name].dtype == a.dtype and t[name].shape == a.shape, name
+        assert np.array_equal(t[name], a, equal_nan=a.dtype == np.float32), name
+    for c in cases.values():
+        for n in c["inputs"] + c["outputs"]:
+            assert n in t, n
+
+    def io(name):
+        c = cases[name]
+        return [t[n].astype(np.float64) if t[n].dtype == np.float32 else t[n] for n in c["inputs"]], \
+               [t[n] for n in c["outputs"]], c["attrs"]
+
+    def same(got, want, name):
+        got = np.asarray(got, np.float64).astype(np.float32)
+        assert got.shape == want.shape, (name, got.shape, want.shape)
+        # independent float64 recomputation may round differently only by one f32 ulp
+        ok = np.isclose(got, want, rtol=2 ** -23, atol=0, equal_nan=True)
+        assert ok.all(), (name, np.abs(got - want).max())
+
+    (a, b), (y,), _ = io("matmul_large")
+    same(a @ b, y, "matmul_large")
+    (a, b, c), (y,), at = io("gemm_trans_ab_c_m1")
+    same(np.float32(at["alpha"]) * (a.T @ b.T) + np.float32(at["beta"]) * c, y, "gemm_trans_ab_c_m1")
+    (x,), (y,), at = io("softmax_neg_inf")
+    with np.errstate(invalid="ignore"):
+        e = np.exp(x - x.max(axis=-1, keepdims=True))
+        same(e / e.sum(axis=-1, keepdims=True), y, "softmax_neg_inf")
+    assert np.isnan(y[0]).all() and y[3, 4] == 1.0
+    (x, w, bias), (y,), at = io("conv2d_asym_pad_stride2")
+    t_, l_, b_, r_ = at["pad"]
+    xp = np.pad(x, ((0, 0), (0, 0), (t_, b_), (l_, r_)))
+    sh, sw = at["stride"]
+    co, ci, kh, kw = w.shape
+    oh, ow = (xp.shape[2] - kh) // sh + 1, (xp.shape[3] - kw) // sw + 1
+    ref = np.zeros((x.shape[0], co, oh, ow))
+    for i in range(oh):
+        for j in range(ow):
+            ref[:, :, i, j] = np.einsum("nchw,ochw->no", xp[:, :, i * sh:i * sh + kh, j * sw:j * sw + kw], w) + bias
+    same(ref, y, "conv2d_asym_pad_stride2")
+    (x,), (y,), at = io("slice_reverse_full")
+    same(x[:, ::-1], y, "slice_reverse_full")
+    (x,), (y,), at = io("slice_neg_step3")
+    same(x[:, 10:1:-3], y, "slice_neg_step3")
+    (d, i), (y,), at = io("gather_neg_idx")
+    same(d[i], y, "gather_neg_idx")
+    (x,), (y,), _ = io("cast_f32_i64")
+    assert y.tolist() == [-2, 2, 0, 0, -3, 1000000, -1000000000, 7, 0, 0, 16777216], y
+    (x,), (y,), _ = io("avgpool_ceil_beyond_pad_include")
+    # last window along each axis: padded rows 6,7 (+8 beyond): real cell 5 plus one padding cell -> /2 per axis
+    same(x[:, :, 5, 5] / 4, y[:, :, 3, 3], "avgpool_ceil_beyond_pad_include")
+    (c, a, b), (y,), _ = io("where_all_bcast")
+    same(np.where(c.astype(bool), a, b), y, "where_all_bcast")
+
+
+def main():
+    for g in (gen_linear, gen_gemm, gen_matmul, gen_conv2d, gen_batchnorm, gen_layernorm, gen_binary, gen_unary,
+              gen_softmax, gen_shape_ops, gen_pool, gen_reduce, gen_embedding, gen_attention, gen_cast):
+        g()
+    st_path = os.path.join(HERE, "tensors.safetensors")
+    cases_path = os.path.join(HERE, "cases.json")
+    with open(st_path, "wb") as f:
+        f.write(safetensors_bytes(TENSORS))
+    with open(cases_path, "w") as f:
+        json.dump({"cases": CASES}, f, indent=2, sort_keys=True)
+        f.write("\n")
+    self_check(st_path, cases_path)
+    ops = {}
+    for c in CASES:
+        ops[c["op"]] = ops.get(c["op"], 0) + 1
+    sizes = [os.path.getsize(p) for p in (st_path, cases_path)]
+    print(f"{len(CASES)} cases over {len(ops)} ops, {len(TENSORS)} tensors")
+    print("  " + ", ".join(f"{k} {v}" for k, v in sorted(ops.items())))
+    print(f"tensors.safetensors {sizes[0]} bytes, cases.json {sizes[1]} bytes, total {sum(sizes)} bytes")
+    if sum(sizes) > 1 << 20:
+        sys.exit("fixtures exceed 1 MiB")
+
+
+if __name__ == "__main__":
+    main()

@@ -32,7 +32,8 @@ func (m mat) at(i, j int) float32 { return m.data[m.off+i*m.rs+j*m.cs] }
 // rowMajor views data as an r×c row-major matrix starting at off.
 func rowMajor(data []float32, off, c int) mat { return mat{data, off, c, 1} }
 
-// transposed views data holding a c×r row-major matrix as its r×c transpose.
+// transposed views data holding a c×r row-major matrix (r columns) as its
+// r×c transpose.
 func transposed(data []float32, off, r int) mat { return mat{data, off, 1, r} }
 
 // gemm64 sets c[i*n+j] = Σ_k a(i,k)·b(k,j) for an m×k a and k×n b, in

@@ -35,7 +35,7 @@ func evalGemm(c *evalCtx, op Op, in []*Tensor, out []Type) ([]*Tensor, error) {
 	av := rowMajor(a.F, 0, a.Shape[1])
 	if g.TransA {
 		k = a.Shape[0]
-		av = transposed(a.F, 0, a.Shape[0])
+		av = transposed(a.F, 0, a.Shape[1])
 	}
 	bv := rowMajor(b.F, 0, b.Shape[1])
 	if g.TransB {
@@ -44,7 +44,7 @@ func evalGemm(c *evalCtx, op Op, in []*Tensor, out []Type) ([]*Tensor, error) {
 	acc := make([]float64, m*n)
 	gemm64(m, n, k, av, bv, acc, c.threads)
 	res := NewTensor(out[0].DType, shape)
-	var cs []int
+	cs := make([]int, len(shape))
 	if len(in) == 3 {
 		cs = bstrides(in[2].Shape, shape)
 	}

@@ -1,0 +1,269 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/modelc/modelc/frontend"
+	"github.com/modelc/modelc/frontend/tensorio"
+	"github.com/modelc/modelc/internal/match"
+	"github.com/modelc/modelc/ir"
+	"github.com/modelc/modelc/zoo"
+)
+
+// loadModel reads MODEL: a model.yaml path, or zoo:NAME for a bundled one.
+func loadModel(arg string, allowExternal bool) (*frontend.Model, error) {
+	if name, ok := strings.CutPrefix(arg, "zoo:"); ok {
+		return zoo.Load(name)
+	}
+	switch filepath.Ext(arg) {
+	case ".yaml", ".yml":
+		return frontend.Load(arg, frontend.Options{AllowExternalPaths: allowExternal})
+	case ".onnx":
+		return nil, fmt.Errorf("%s: ONNX import is not implemented yet", arg)
+	}
+	return nil, fmt.Errorf("%s: MODEL must be a .yaml file or zoo:NAME", arg)
+}
+
+// oneModel parses a command's flags and its single MODEL argument.
+func oneModel(fs *flag.FlagSet, args []string, usageLine string, stdout io.Writer) (*frontend.Model, bool, error) {
+	allow := fs.Bool("allow-external-paths", false, "let the YAML name files outside its directory")
+	help := fs.Bool("h", false, "show help")
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return nil, false, err
+	}
+	if *help {
+		flagHelp(stdout, fs, usageLine)
+		return nil, false, nil
+	}
+	if len(pos) != 1 {
+		return nil, false, usageError{"usage: " + usageLine}
+	}
+	m, err := loadModel(pos[0], *allow)
+	return m, m != nil, err
+}
+
+func runInspect(args []string, stdout io.Writer) error {
+	const u = "modelc inspect MODEL [--data]"
+	fs := newFlags("inspect", u)
+	data := fs.Bool("data", false, "print every constant's data (default: up to 16 elements)")
+	m, ok, err := oneModel(fs, args, u, stdout)
+	if !ok {
+		return err
+	}
+	opts := ir.PrintOptions{}
+	if *data {
+		opts.MaxData = -1
+	}
+	return opts.Fprint(stdout, m.Graph)
+}
+
+func runRun(args []string, stdout io.Writer) error {
+	const u = "modelc run MODEL [--input NAME=F.npy ... | --input F.npz] [--out F.npz] [--engine reference] [--batch B]"
+	fs := newFlags("run", u)
+	var inputs multiFlag
+	fs.Var(&inputs, "input", "an input as NAME=FILE.npy (repeat per input), or one FILE.npz holding all inputs by name (default: the model's test vectors)")
+	out := fs.String("out", "", "write the outputs to this .npz file")
+	engine := fs.String("engine", "reference", "reference (the IR evaluator); generated comes with modelc build")
+	batch := fs.Int("batch", 0, "run on seeded random inputs of this batch size instead")
+	m, ok, err := oneModel(fs, args, u, stdout)
+	if !ok {
+		return err
+	}
+	if *engine != "reference" {
+		return usageError{fmt.Sprintf("--engine %s: only the reference engine exists so far", *engine)}
+	}
+	var ins, want []*ir.Tensor
+	switch {
+	case *batch > 0:
+		ins = zoo.SampleInputs(m.Graph, *batch, 7)
+	case len(inputs) > 0:
+		if ins, err = readInputs(m, inputs); err != nil {
+			return err
+		}
+	default:
+		if ins, want, err = m.TestData(); err != nil {
+			return fmt.Errorf("%w (give --input or --batch)", err)
+		}
+	}
+	start := time.Now()
+	outs, err := ir.Eval(m.Graph, ins...)
+	if err != nil {
+		return err
+	}
+	elapsed := time.Since(start)
+	if *out != "" {
+		var arrays []tensorio.Array
+		for i, v := range m.Graph.Outputs {
+			arrays = append(arrays, frontend.FromTensor(v.Name, outs[i]))
+		}
+		if err := tensorio.WriteNpz(*out, arrays); err != nil {
+			return err
+		}
+	}
+	for i, v := range m.Graph.Outputs {
+		fmt.Fprintf(stdout, "%s %s%v: %s\n", v.Name, outs[i].DType, outs[i].Shape, preview(outs[i]))
+		if want != nil {
+			rowLen := outs[i].Shape[len(outs[i].Shape)-1]
+			r, err := match.Outputs(outs[i].F, want[i].F, rowLen, m.Test.Rtol)
+			if err != nil {
+				return fmt.Errorf("output %s does not match the test vectors: %w", v.Name, err)
+			}
+			fmt.Fprintf(stdout, "  matches test vectors (max error %.3g of rtol %g)\n", r.MaxErr, m.Test.Rtol)
+		}
+	}
+	fmt.Fprintf(stdout, "reference engine: %v\n", elapsed.Round(time.Microsecond))
+	return nil
+}
+
+func preview(t *ir.Tensor) string {
+	n := min(t.Numel(), 6)
+	parts := make([]string, n)
+	for i := range parts {
+		parts[i] = fmt.Sprintf("%.5g", t.Float(i))
+	}
+	s := "[" + strings.Join(parts, " ")
+	if t.Numel() > n {
+		s += " ..."
+	}
+	return s + "]"
+}
+
+// readInputs reads --input values: NAME=F.npy each, or one F.npz by name.
+func readInputs(m *frontend.Model, specs []string) ([]*ir.Tensor, error) {
+	byName := map[string]*ir.Tensor{}
+	for _, s := range specs {
+		name, file, named := strings.Cut(s, "=")
+		if !named {
+			file = s
+		}
+		data, err := os.ReadFile(file)
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case named && strings.HasSuffix(file, ".npy"):
+			ts, err := frontend.DecodeTensors(file, data)
+			if err != nil {
+				return nil, err
+			}
+			byName[name] = ts[0]
+		case !named && strings.HasSuffix(file, ".npz"):
+			arrays, err := tensorio.DecodeNpz(data)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", file, err)
+			}
+			for _, a := range arrays {
+				t, err := frontend.ToTensor(a)
+				if err != nil {
+					return nil, fmt.Errorf("%s: %s: %w", file, a.Name, err)
+				}
+				byName[a.Name] = t
+			}
+		default:
+			return nil, usageError{fmt.Sprintf("--input %s: want NAME=FILE.npy or FILE.npz", s)}
+		}
+	}
+	ins := make([]*ir.Tensor, len(m.Graph.Inputs))
+	for i, v := range m.Graph.Inputs {
+		if ins[i] = byName[v.Name]; ins[i] == nil {
+			return nil, fmt.Errorf("no data for input %q %s", v.Name, ir.FormatType(v.Type))
+		}
+		delete(byName, v.Name)
+	}
+	for name := range byName {
+		return nil, fmt.Errorf("the model has no input named %q", name)
+	}
+	return ins, nil
+}
+
+func runZoo(args []string, stdout io.Writer) error {
+	const u = "modelc zoo list | modelc zoo export NAME -o DIR"
+	fs := newFlags("zoo", u)
+	outDir := fs.String("o", "", "directory to export into (created; must be empty)")
+	help := fs.Bool("h", false, "show help")
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if *help || len(pos) == 0 {
+		flagHelp(stdout, fs, u)
+		return nil
+	}
+	switch {
+	case pos[0] == "list" && len(pos) == 1:
+		for _, name := range zoo.Names() {
+			m, err := zoo.Load(name)
+			if err != nil {
+				return err
+			}
+			params := 0
+			for _, c := range m.Graph.Consts {
+				params += c.Const.Numel()
+			}
+			var ins []string
+			for _, v := range m.Graph.Inputs {
+				ins = append(ins, v.Name+": "+ir.FormatType(v.Type))
+			}
+			fmt.Fprintf(stdout, "%-9s %6.2fM params  %-28s %s\n", name, float64(params)/1e6, strings.Join(ins, ", "), zoo.Summary(name))
+		}
+		return nil
+	case pos[0] == "export" && len(pos) == 2:
+		if *outDir == "" {
+			return usageError{"zoo export: give -o DIR"}
+		}
+		return exportZoo(pos[1], *outDir, stdout)
+	}
+	return usageError{"usage: " + u}
+}
+
+// exportZoo writes a zoo model's files plus its seeded weights as
+// safetensors and the evaluator's outputs on its test inputs — what
+// `make zoo-crosscheck` hands to PyTorch.
+func exportZoo(name, dir string, stdout io.Writer) error {
+	m, err := zoo.Load(name)
+	if err != nil {
+		return err
+	}
+	if entries, err := os.ReadDir(dir); err == nil && len(entries) > 0 {
+		return fmt.Errorf("%s is not empty", dir)
+	} else if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	yaml, err := m.ReadFile("model.yaml")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "model.yaml"), yaml, 0o644); err != nil {
+		return err
+	}
+	if err := tensorio.WriteSafetensors(filepath.Join(dir, "weights.safetensors"), m.Weights(), map[string]string{"modelc.zoo": name}); err != nil {
+		return err
+	}
+	ins, _, err := m.TestData()
+	if err != nil {
+		return err
+	}
+	outs, err := ir.Eval(m.Graph, ins...)
+	if err != nil {
+		return err
+	}
+	if err := tensorio.WriteNpy(filepath.Join(dir, "inputs.npy"), frontend.FromTensor("", ins[0])); err != nil {
+		return err
+	}
+	if err := tensorio.WriteNpy(filepath.Join(dir, "outputs.npy"), frontend.FromTensor("", outs[0])); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "exported %s to %s\n", name, dir)
+	return nil
+}

@@ -1,0 +1,109 @@
+// Command modelc compiles models into Go packages. This is the thin CLI:
+// it parses flags and calls the library; see README.md and
+// docs/design.md for the commands.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+)
+
+// command is one subcommand: its usage line, summary and entry point.
+type command struct {
+	name, usage, summary string
+	run                  func(args []string, stdout io.Writer) error
+}
+
+func commands() []command {
+	return []command{
+		{"inspect", "modelc inspect MODEL [--data]", "print the model's IR", runInspect},
+		{"run", "modelc run MODEL [--input NAME=F.npy ... | F.npz] [--out F.npz] [--engine reference] [--batch B]", "run the model on inputs (default: its test vectors) and print or save the outputs", runRun},
+		{"zoo", "modelc zoo list | modelc zoo export NAME -o DIR", "list the bundled models, or export one (model.yaml, weights.safetensors, inputs.npy, outputs.npy)", runZoo},
+	}
+}
+
+func main() {
+	if err := dispatch(os.Args[1:], os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "modelc:", err)
+		var ue usageError
+		if errors.As(err, &ue) {
+			os.Exit(2)
+		}
+		os.Exit(1)
+	}
+}
+
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "modelc compiles models (model.yaml) into Go packages.\n\nCommands:")
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-8s %s\n           %s\n", c.name, c.summary, c.usage)
+	}
+	fmt.Fprintln(w, "\nRun 'modelc COMMAND -h' for a command's flags.")
+}
+
+func dispatch(args []string, stdout io.Writer) error {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage(stdout)
+		return nil
+	}
+	for _, c := range commands() {
+		if c.name == args[0] {
+			return c.run(args[1:], stdout)
+		}
+	}
+	var sb strings.Builder
+	usage(&sb)
+	return usageError{fmt.Sprintf("unknown command %q\n\n%s", args[0], sb.String())}
+}
+
+// parseInterspersed parses flags that may come before or after positional
+// arguments (Go's flag package stops at the first positional), so that
+// `modelc run m.yaml --engine reference` works. "--" ends flag parsing.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, usageError{err.Error()}
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		// fs.Parse consumed a "--" if it stopped there: everything after is positional.
+		if len(args) > len(rest) && args[len(args)-len(rest)-1] == "--" {
+			return append(pos, rest...), nil
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+}
+
+func newFlags(name, usageLine string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	_ = usageLine
+	return fs
+}
+
+// flagHelp prints a command's usage and flags.
+func flagHelp(w io.Writer, fs *flag.FlagSet, usageLine string) {
+	fmt.Fprintf(w, "usage: %s\n\nflags:\n", usageLine)
+	fs.SetOutput(w)
+	fs.PrintDefaults()
+	fs.SetOutput(io.Discard)
+}
+
+// multiFlag collects a repeated flag.
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
+func (m *multiFlag) Set(s string) error { *m = append(*m, s); return nil }

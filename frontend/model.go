@@ -1,0 +1,340 @@
+// Package frontend turns a model definition (model.yaml, with weights in
+// safetensors or generated from a seed) into an ir.Graph. Every error in
+// user input names file:line:col and what was expected; every path the
+// YAML names resolves relative to the YAML file and must stay inside its
+// directory, so that a build never embeds an arbitrary host file.
+package frontend
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+
+	"github.com/modelc/modelc/ir"
+)
+
+// Model is a loaded model.yaml.
+type Model struct {
+	Name    string
+	Package string // Go package name for generated code
+	File    string // the YAML file, as given
+	Graph   *ir.Graph
+
+	Passes      []PassSpec
+	Targets     []string
+	Test        *DataSpec // test vectors: inputs and expected outputs
+	Calibration *DataSpec // calibration inputs and labels
+	Seed        uint64    // init: {seed}; 0 when weights come from a file
+	WeightsFile string    // weights: FILE, as written
+
+	src *source
+}
+
+// PassSpec is one entry of passes:, kept raw for the pass registry, which
+// validates names, order and options.
+type PassSpec struct {
+	Name      string
+	Options   map[string]any
+	Line, Col int
+}
+
+// DataSpec names data files (.npy/.npz) relative to the model.
+type DataSpec struct {
+	Inputs  []string
+	Outputs []string // test: expected outputs; calibration: labels
+	Metric  string
+	Rtol    float64
+	Line    int
+}
+
+// Options configures Load.
+type Options struct {
+	// AllowExternalPaths lets the YAML name files outside its directory.
+	AllowExternalPaths bool
+}
+
+// Load reads a model.yaml from the file system.
+func Load(file string, opts Options) (*Model, error) {
+	dir, base := filepath.Split(file)
+	if dir == "" {
+		dir = "."
+	}
+	src := &source{fsys: os.DirFS(dir), dir: dir, display: file, os: true, allowExternal: opts.AllowExternalPaths}
+	return load(src, base)
+}
+
+// LoadFS reads a model.yaml from fsys (for the embedded zoo); file's
+// directory is the model's root.
+func LoadFS(fsys fs.FS, file string) (*Model, error) {
+	sub, err := fs.Sub(fsys, path.Dir(file))
+	if err != nil {
+		return nil, err
+	}
+	return load(&source{fsys: sub, display: file}, path.Base(file))
+}
+
+func load(src *source, base string) (m *Model, err error) {
+	data, err := fs.ReadFile(src.fsys, base)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", src.display, unwrapPathError(err))
+	}
+	root, err := parseYAML(src.display, data)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			pe, ok := r.(posError)
+			if !ok {
+				panic(r)
+			}
+			m, err = nil, pe.err
+		}
+	}()
+	d := &decoder{file: src.display}
+	return d.model(root, src), nil
+}
+
+func unwrapPathError(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// source reads the files a model names, enforcing the path policy.
+type source struct {
+	fsys          fs.FS
+	dir           string // OS directory of the YAML (os sources only)
+	display       string // the YAML path for messages
+	os            bool
+	allowExternal bool
+}
+
+// ReadFile reads a file named relative to the model.
+func (s *source) ReadFile(rel string) ([]byte, error) {
+	if s.os {
+		p, err := s.osPath(rel)
+		if err != nil {
+			return nil, err
+		}
+		return os.ReadFile(p)
+	}
+	clean := path.Clean(rel)
+	if !fs.ValidPath(clean) {
+		return nil, fmt.Errorf("%s: path must stay inside the model's directory", rel)
+	}
+	return fs.ReadFile(s.fsys, clean)
+}
+
+// osPath resolves rel against the YAML's directory and checks, after
+// resolving symlinks, that it stays inside.
+func (s *source) osPath(rel string) (string, error) {
+	p := rel
+	if !filepath.IsAbs(p) {
+		p = filepath.Join(s.dir, rel)
+	}
+	if s.allowExternal {
+		return p, nil
+	}
+	root, err := filepath.EvalSymlinks(s.dir)
+	if err != nil {
+		return "", err
+	}
+	real, err := filepath.EvalSymlinks(p)
+	if err != nil {
+		return "", unwrapPathError(err)
+	}
+	root, _ = filepath.Abs(root)
+	real, _ = filepath.Abs(real)
+	if real != root && !strings.HasPrefix(real, root+string(filepath.Separator)) {
+		return "", fmt.Errorf("%s resolves to %s, outside the model's directory %s (use --allow-external-paths to permit)", rel, real, root)
+	}
+	return p, nil
+}
+
+// ReadFile reads a file named relative to the model (with the path policy).
+func (m *Model) ReadFile(rel string) ([]byte, error) { return m.src.ReadFile(rel) }
+
+var topKeys = []string{"name", "package", "inputs", "outputs", "weights", "init", "source", "blocks", "graph", "passes", "calibration", "targets", "test"}
+
+func (d *decoder) model(root *node, src *source) *Model {
+	top := d.object(root, "model")
+	m := &Model{File: src.display, src: src}
+	m.Name = top.mustStr("name")
+	m.Package = top.str("package", "")
+	if m.Package == "" {
+		m.Package = GoPackageName(m.Name)
+	} else if !isGoIdent(m.Package) {
+		top.fail(top.get("package"), "package must be a Go identifier, got %q", m.Package)
+	}
+	if top.has("source") {
+		top.fail(top.get("source"), "source: {onnx: ...} is not supported yet: write the layers under graph:")
+	}
+	l := newLowering(d, m.Name)
+	inputs := top.get("inputs")
+	if inputs == nil || inputs.kind != seqNode || len(inputs.items) == 0 {
+		d.failAt(orNode(inputs, root), "inputs: want a list like [{name: x, shape: [N, 4], dtype: f32}]")
+	}
+	for _, in := range inputs.items {
+		l.input(in)
+	}
+	if b := top.get("blocks"); b != nil {
+		l.blocks(b)
+	}
+	g := top.get("graph")
+	if g == nil || g.kind != seqNode || len(g.items) == 0 {
+		d.failAt(orNode(g, root), "graph: want a list of layers")
+	}
+	l.layers(g.items, l.root)
+	l.outputs(top.strs("outputs"), top.get("outputs"))
+	m.Graph = l.b.G
+
+	// Weights: from a file or generated from a seed.
+	wf, init := top.get("weights"), top.get("init")
+	switch {
+	case wf != nil && init != nil:
+		d.failAt(init, "give either weights: FILE or init: {seed: S}, not both")
+	case wf != nil:
+		m.WeightsFile = top.str("weights", "")
+		l.bindFile(src, m.WeightsFile, wf)
+	case init != nil:
+		io := d.object(init, "init")
+		seed := io.integer("seed", 0)
+		io.done("seed")
+		if seed < 0 {
+			d.failAt(init, "init: seed must be ≥ 0")
+		}
+		m.Seed = uint64(seed)
+		l.bindSeed(m.Seed)
+	default:
+		d.failAt(root, "model needs weights: FILE.safetensors or init: {seed: S}")
+	}
+	m.Passes = d.passes(top.get("passes"))
+	m.Targets = d.targets(top.get("targets"))
+	if t := top.get("test"); t != nil {
+		m.Test = d.data(t, "test", "outputs")
+	}
+	if c := top.get("calibration"); c != nil {
+		m.Calibration = d.data(c, "calibration", "labels")
+	}
+	top.done(topKeys...)
+	if err := ir.Verify(m.Graph); err != nil {
+		// The lowering checks every layer, so this is our bug.
+		panic(fmt.Sprintf("BUG: frontend produced an invalid graph for %s: %v\n%s", src.display, err, m.Graph))
+	}
+	return m
+}
+
+func orNode(n, def *node) *node {
+	if n != nil {
+		return n
+	}
+	return def
+}
+
+func (d *decoder) passes(n *node) []PassSpec {
+	if n == nil {
+		return nil
+	}
+	if n.kind != seqNode {
+		d.failAt(n, "passes: want a list such as [bn-fold, {attention-drop: {drop: 2}}]")
+	}
+	var out []PassSpec
+	for _, it := range n.items {
+		switch {
+		case it.kind == scalarNode:
+			s, ok := it.value.(string)
+			if !ok {
+				d.failAt(it, "passes: want a pass name, got %s", it.describe())
+			}
+			out = append(out, PassSpec{Name: s, Line: it.line, Col: it.col})
+		case it.kind == mapNode && len(it.keys) == 1:
+			name := it.keys[0]
+			opts := map[string]any{}
+			if v := it.fields[name]; v.kind == mapNode {
+				opts = plain(v).(map[string]any)
+			} else if v.value != nil {
+				d.failAt(v, "pass %s: options must be a mapping", name)
+			}
+			kp := it.keyPos[name]
+			out = append(out, PassSpec{Name: name, Options: opts, Line: kp.line, Col: kp.col})
+		default:
+			d.failAt(it, "passes: want a pass name or {name: {options}}")
+		}
+	}
+	return out
+}
+
+func (d *decoder) targets(n *node) []string {
+	if n == nil {
+		return nil
+	}
+	o := &obj{d: d, n: &node{kind: mapNode, fields: map[string]*node{"targets": n}, keys: []string{"targets"}}, what: "targets", used: map[string]bool{}}
+	ts := o.strs("targets")
+	for _, t := range ts {
+		switch t {
+		case "amd64", "arm64", "cuda":
+		default:
+			d.failAt(n, "targets: unknown target %q (want amd64, arm64 or cuda; pure Go is always generated)", t)
+		}
+	}
+	return ts
+}
+
+func (d *decoder) data(n *node, what, second string) *DataSpec {
+	o := d.object(n, what)
+	ds := &DataSpec{Line: n.line}
+	ds.Inputs = o.strs("inputs")
+	ds.Outputs = o.strs(second)
+	if len(ds.Inputs) == 0 {
+		o.fail(n, "missing inputs")
+	}
+	if what == "test" {
+		ds.Rtol = o.float("rtol", 1e-4)
+		if len(ds.Outputs) == 0 {
+			o.fail(n, "missing outputs")
+		}
+		o.done("inputs", "outputs", "rtol")
+	} else {
+		ds.Metric = o.str("metric", "top1")
+		if ds.Metric != "top1" {
+			o.fail(o.get("metric"), "metric must be top1, got %q", ds.Metric)
+		}
+		o.done("inputs", "labels", "metric")
+	}
+	return ds
+}
+
+// GoPackageName turns a model name into a Go package name: lower case,
+// letters and digits only, not starting with a digit.
+func GoPackageName(name string) string {
+	var sb strings.Builder
+	for _, r := range strings.ToLower(name) {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+			sb.WriteRune(r)
+		}
+	}
+	s := sb.String()
+	if s == "" || s[0] >= '0' && s[0] <= '9' {
+		s = "model" + s
+	}
+	return s
+}
+
+func isGoIdent(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i, r := range s {
+		if !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || i > 0 && r >= '0' && r <= '9') {
+			return false
+		}
+	}
+	return true
+}

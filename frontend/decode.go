@@ -3,8 +3,8 @@ package frontend
 import (
 	"fmt"
 	"math"
-	"strconv"
 	"sort"
+	"strconv"
 	"strings"
 )
 

@@ -16,12 +16,12 @@ import (
 // layer's result, so a chain needs no names.
 
 type lowering struct {
-	d      *decoder
-	b      *ir.Builder
-	params []*param
-	byName map[string]*param
+	d         *decoder
+	b         *ir.Builder
+	params    []*param
+	byName    map[string]*param
 	blockDefs map[string]*node
-	root   *scope
+	root      *scope
 }
 
 // initKind says how a parameter is generated under init: {seed}; the

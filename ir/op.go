@@ -88,10 +88,12 @@ func simple(k Kind) func() Op { return func() Op { return Simple{K: k} } }
 
 // ops is the op table, indexed by Kind.
 var ops = [numKinds]OpInfo{
-	KLinear:        {"linear", 2, 3, simple(KLinear), inferLinear},
-	KGemm:          {"gemm", 2, 3, func() Op { return &Gemm{Alpha: 1, Beta: 1} }, inferGemm},
-	KMatMul:        {"matmul", 2, 2, simple(KMatMul), inferMatMul},
-	KConv2D:        {"conv2d", 2, 3, func() Op { return &Conv2D{Stride: []int{1, 1}, Pad: []int{0, 0, 0, 0}, Dilation: []int{1, 1}, Groups: 1} }, inferConv2D},
+	KLinear: {"linear", 2, 3, simple(KLinear), inferLinear},
+	KGemm:   {"gemm", 2, 3, func() Op { return &Gemm{Alpha: 1, Beta: 1} }, inferGemm},
+	KMatMul: {"matmul", 2, 2, simple(KMatMul), inferMatMul},
+	KConv2D: {"conv2d", 2, 3, func() Op {
+		return &Conv2D{Stride: []int{1, 1}, Pad: []int{0, 0, 0, 0}, Dilation: []int{1, 1}, Groups: 1}
+	}, inferConv2D},
 	KBatchNorm:     {"batchnorm", 5, 5, func() Op { return &BatchNorm{Eps: 1e-5} }, inferBatchNorm},
 	KLayerNorm:     {"layernorm", 2, 3, func() Op { return &LayerNorm{Axis: -1, Eps: 1e-5} }, inferLayerNorm},
 	KAdd:           {"add", 2, 2, simple(KAdd), inferBroadcast},

@@ -338,3 +338,19 @@ func isGoIdent(s string) bool {
 	}
 	return true
 }
+
+// LoadNamed reads model NAME/model.yaml from fsys (the zoo's layout),
+// naming the available models when NAME is not there.
+func LoadNamed(fsys fs.FS, name string) (*Model, error) {
+	if _, err := fs.Stat(fsys, name+"/model.yaml"); err != nil {
+		entries, _ := fs.ReadDir(fsys, ".")
+		var have []string
+		for _, e := range entries {
+			if e.IsDir() {
+				have = append(have, e.Name())
+			}
+		}
+		return nil, fmt.Errorf("no model %q (have %s)", name, strings.Join(have, ", "))
+	}
+	return LoadFS(fsys, name+"/model.yaml")
+}

@@ -21,7 +21,7 @@ var update = flag.Bool("update", false, "regenerate the zoo's test vectors")
 func TestVectors(t *testing.T) {
 	for _, name := range Names() {
 		t.Run(name, func(t *testing.T) {
-			m, err := Load(name)
+			m, err := frontend.LoadNamed(FS(), name)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -59,7 +59,7 @@ func TestVectors(t *testing.T) {
 }
 
 func writeVectors(t *testing.T, name string, m *frontend.Model) {
-	ins := SampleInputs(m.Graph, 2, 7)
+	ins := ir.SampleInputs(m.Graph, 2, 7)
 	outs, err := ir.Eval(m.Graph, ins...)
 	if err != nil {
 		t.Fatal(err)

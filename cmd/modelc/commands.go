@@ -20,7 +20,7 @@ import (
 // loadModel reads MODEL: a model.yaml path, or zoo:NAME for a bundled one.
 func loadModel(arg string, allowExternal bool) (*frontend.Model, error) {
 	if name, ok := strings.CutPrefix(arg, "zoo:"); ok {
-		return zoo.Load(name)
+		return frontend.LoadNamed(zoo.FS(), name)
 	}
 	switch filepath.Ext(arg) {
 	case ".yaml", ".yml":
@@ -83,7 +83,7 @@ func runRun(args []string, stdout io.Writer) error {
 	var ins, want []*ir.Tensor
 	switch {
 	case *batch > 0:
-		ins = zoo.SampleInputs(m.Graph, *batch, 7)
+		ins = ir.SampleInputs(m.Graph, *batch, 7)
 	case len(inputs) > 0:
 		if ins, err = readInputs(m, inputs); err != nil {
 			return err
@@ -200,7 +200,7 @@ func runZoo(args []string, stdout io.Writer) error {
 	switch {
 	case pos[0] == "list" && len(pos) == 1:
 		for _, name := range zoo.Names() {
-			m, err := zoo.Load(name)
+			m, err := frontend.LoadNamed(zoo.FS(), name)
 			if err != nil {
 				return err
 			}
@@ -228,7 +228,7 @@ func runZoo(args []string, stdout io.Writer) error {
 // safetensors and the evaluator's outputs on its test inputs — what
 // `make zoo-crosscheck` hands to PyTorch.
 func exportZoo(name, dir string, stdout io.Writer) error {
-	m, err := zoo.Load(name)
+	m, err := frontend.LoadNamed(zoo.FS(), name)
 	if err != nil {
 		return err
 	}

@@ -129,7 +129,7 @@ func TestNpyNumPyFiles(t *testing.T) {
 func TestNpyRoundTripAllDTypes(t *testing.T) {
 	dir := t.TempDir()
 	for _, dt := range npyDTypes {
-		for _, shape := range testShapes {
+		for i, shape := range testShapes {
 			a := sample("", dt, shape)
 			var buf bytes.Buffer
 			require.NoError(t, EncodeNpy(&buf, a))
@@ -142,6 +142,9 @@ func TestNpyRoundTripAllDTypes(t *testing.T) {
 			require.NoError(t, err)
 			requireSameArray(t, a, got)
 
+			if i > 1 {
+				continue // files are slow (fsync); two shapes per dtype do
+			}
 			path := filepath.Join(dir, "a.npy")
 			require.NoError(t, WriteNpy(path, a))
 			got, err = ReadNpy(path)

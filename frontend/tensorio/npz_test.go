@@ -14,10 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func decodeNpzBytes(b []byte) ([]Array, error) {
-	arrays, err := decodeNpz(bytes.NewReader(b), int64(len(b)))
-	return arrays, wrap(err, "", "npz")
-}
+func decodeNpzBytes(b []byte) ([]Array, error) { return DecodeNpz(b) }
 
 // zipOf builds a zip with the given members, each stored or deflated.
 func zipOf(t testing.TB, method uint16, members ...[2]string) []byte {

@@ -1,0 +1,30 @@
+// Package ir is modelc's tensor IR: a graph of typed ops over values with
+// static shapes, where at most one dimension symbol, the batch N, may
+// appear, always affinely (a·N + b).
+//
+// A graph prints as text and parses back (Fprint, Parse):
+//
+//	graph tiny {
+//	  input %x: f32[N,4]
+//	  const %fc1.weight: f32[3,4] = dense<[...]>
+//	  const %fc1.bias: f32[3] = splat<0>
+//	  %h = linear @fc1 (%x, %fc1.weight, %fc1.bias): f32[N,3]
+//	  %y = relu (%h): f32[N,3]
+//	  output %y
+//	}
+//
+// %names are values, @names the model's layer names (what passes target
+// and reports cite). Types read dtype[dims], optionally <scale=…,zp=…> or
+// <fixed=W.F> for quantised integers and #layout for a physical layout
+// (nchw8c, …) that only kernels care about.
+//
+// Ops are Go structs (ops.go) whose attributes are tagged fields; the op
+// table (op.go) gives each kind its name, arity, defaults and shape rule
+// (infer.go), and evalTable (eval_*.go) its reference semantics. Adding an
+// op is one struct, one table row, one shape rule, one evaluator and one
+// PyTorch fixture in testdata/torch.
+//
+// The reference evaluator (Eval) is the oracle for passes and kernels: f32
+// storage, float64 accumulation, blocked and multi-threaded so tests and
+// calibration stay fast. It is checked op by op against PyTorch.
+package ir

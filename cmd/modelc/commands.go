@@ -14,6 +14,7 @@ import (
 	"github.com/modelc/modelc/frontend/tensorio"
 	"github.com/modelc/modelc/internal/match"
 	"github.com/modelc/modelc/ir"
+	"github.com/modelc/modelc/passes"
 	"github.com/modelc/modelc/zoo"
 )
 
@@ -51,9 +52,11 @@ func oneModel(fs *flag.FlagSet, args []string, usageLine string, stdout io.Write
 }
 
 func runInspect(args []string, stdout io.Writer) error {
-	const u = "modelc inspect MODEL [--data]"
+	const u = "modelc inspect MODEL [--print-after PASS|all] [--data]"
 	fs := newFlags("inspect", u)
 	data := fs.Bool("data", false, "print every constant's data (default: up to 16 elements)")
+	after := fs.String("print-after", "", "print the IR after this pass, or after every pass with all (default: the input IR and the final IR with its memory plan)")
+	frontendOnly := fs.Bool("frontend", false, "print the IR as the frontend made it, before any pass")
 	m, ok, err := oneModel(fs, args, u, stdout)
 	if !ok {
 		return err
@@ -62,7 +65,41 @@ func runInspect(args []string, stdout io.Writer) error {
 	if *data {
 		opts.MaxData = -1
 	}
-	return opts.Fprint(stdout, m.Graph)
+	if *frontendOnly {
+		return opts.Fprint(stdout, m.Graph)
+	}
+	p, err := pipeline(m)
+	if err != nil {
+		return err
+	}
+	res, err := p.Run(m.Graph, passes.RunOptions{PrintAfter: *after, Out: stdout})
+	if err != nil {
+		return err
+	}
+	if *after != "" {
+		return nil
+	}
+	if err := opts.Fprint(stdout, res.Graph); err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, "\n// passes:")
+	for _, e := range res.Log {
+		fmt.Fprintf(stdout, "//   %-13s %s\n", e.Pass, e.Stats)
+	}
+	fmt.Fprintln(stdout, "// memory plan:")
+	for _, line := range strings.Split(strings.TrimSpace(res.Plan.String()), "\n") {
+		fmt.Fprintln(stdout, "//   "+line)
+	}
+	return nil
+}
+
+// pipeline builds the pass pipeline model.yaml asks for.
+func pipeline(m *frontend.Model) (*passes.Pipeline, error) {
+	specs := make([]passes.Spec, len(m.Passes))
+	for i, s := range m.Passes {
+		specs[i] = passes.Spec{Name: s.Name, Options: s.Options, Pos: fmt.Sprintf("%s:%d:%d", m.File, s.Line, s.Col)}
+	}
+	return passes.Build(specs)
 }
 
 func runRun(args []string, stdout io.Writer) error {

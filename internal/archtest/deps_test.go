@@ -18,7 +18,7 @@ var allowed = map[string][]string{
 	"ir":                {"runtime/numerics"},
 	"frontend/tensorio": {},
 	"frontend":          {"ir", "frontend/tensorio", "runtime/numerics"},
-	"passes":            {"ir", "runtime/numerics"},
+	"passes":            {"ir", "internal/match", "runtime/numerics"},
 	"codegen":           {"ir", "runtime/", "runtime"},
 	"runtime":           {"runtime/"},
 	"runtime/":          {"runtime/"},

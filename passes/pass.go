@@ -1,0 +1,102 @@
+package passes
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/modelc/modelc/ir"
+)
+
+// Phase places a pass in the pipeline.
+type Phase int
+
+const (
+	// Prepare passes always run first: they put the graph in canonical form.
+	Prepare Phase = iota
+	// User passes run only when model.yaml names them.
+	User
+	// Lower passes always run last: they prepare the graph for codegen.
+	Lower
+)
+
+// Pass is one row of the registry.
+type Pass struct {
+	Name    string // kebab-case; shared by model.yaml, --print-after and REPORT.md
+	Summary string
+	Phase   Phase
+	// Exact passes preserve the graph's results up to float rounding; the
+	// pipeline can check it by evaluating before and after (VerifyExact).
+	Exact bool
+	// Options lists the option names the pass accepts from model.yaml.
+	Options []string
+	Run     func(c *Context, opts map[string]any) (Stats, error)
+}
+
+// Context is what a pass works on.
+type Context struct {
+	Graph *ir.Graph
+	// Plan is set by memory-plan.
+	Plan *MemoryPlan
+}
+
+// Stats counts what a pass did, for REPORT.md ("folded": 3, ...).
+type Stats map[string]int
+
+func (s Stats) String() string {
+	if len(s) == 0 {
+		return "no changes"
+	}
+	keys := make([]string, 0, len(s))
+	for k := range s {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s %d", k, s[k])
+	}
+	return strings.Join(parts, ", ")
+}
+
+// replaceUses makes every reader of old read nv instead.
+func replaceUses(g *ir.Graph, old, nv *ir.Value) {
+	for _, n := range g.Nodes {
+		for i, in := range n.Inputs {
+			if in == old {
+				n.Inputs[i] = nv
+			}
+		}
+	}
+	for i, v := range g.Outputs {
+		if v == old {
+			g.Outputs[i] = nv
+		}
+	}
+}
+
+func isOutput(g *ir.Graph, v *ir.Value) bool {
+	for _, o := range g.Outputs {
+		if o == v {
+			return true
+		}
+	}
+	return false
+}
+
+// removeNodes drops the marked nodes, keeping the order of the rest.
+func removeNodes(g *ir.Graph, dead map[*ir.Node]bool) {
+	if len(dead) == 0 {
+		return
+	}
+	kept := g.Nodes[:0]
+	for _, n := range g.Nodes {
+		if !dead[n] {
+			kept = append(kept, n)
+		}
+	}
+	for i := len(kept); i < len(g.Nodes); i++ {
+		g.Nodes[i] = nil
+	}
+	g.Nodes = kept
+}

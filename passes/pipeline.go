@@ -1,0 +1,173 @@
+package passes
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/modelc/modelc/internal/match"
+	"github.com/modelc/modelc/ir"
+)
+
+// Spec is one user pass as model.yaml names it.
+type Spec struct {
+	Name    string
+	Options map[string]any
+	Pos     string // "model.yaml:12:5", for messages
+}
+
+// Pipeline is the ordered list of passes to run.
+type Pipeline struct {
+	steps []step
+}
+
+type step struct {
+	pass *Pass
+	opts map[string]any
+}
+
+// Build makes the pipeline for a model's user passes: the fixed phases
+// around them, user passes in registry order. Unknown passes, unknown
+// options, duplicates and a list that breaks the order are errors at the
+// pass's position.
+func Build(user []Spec) (*Pipeline, error) {
+	p := &Pipeline{}
+	chosen := map[string]Spec{}
+	lastIdx, lastName := -1, ""
+	for _, s := range user {
+		pass, ok := Lookup(s.Name)
+		if !ok || pass.Phase != User {
+			if slices.Contains(planned, s.Name) {
+				return nil, fmt.Errorf("%s: pass %s is not implemented yet", s.Pos, s.Name)
+			}
+			return nil, fmt.Errorf("%s: unknown pass %q (want one of %s)", s.Pos, s.Name, strings.Join(userPassNames(), ", "))
+		}
+		if prev, dup := chosen[s.Name]; dup {
+			return nil, fmt.Errorf("%s: pass %s is already listed at %s", s.Pos, s.Name, prev.Pos)
+		}
+		idx := slices.IndexFunc(All, func(q Pass) bool { return q.Name == s.Name })
+		if idx < lastIdx {
+			return nil, fmt.Errorf("%s: pass %s must come before %s (the pipeline runs %s first)", s.Pos, s.Name, lastName, s.Name)
+		}
+		for k := range s.Options {
+			if !slices.Contains(pass.Options, k) {
+				return nil, fmt.Errorf("%s: pass %s has no option %q (want %s)", s.Pos, s.Name, k, strings.Join(pass.Options, ", "))
+			}
+		}
+		chosen[s.Name] = s
+		lastIdx, lastName = idx, s.Name
+	}
+	for i := range All {
+		pass := &All[i]
+		if pass.Phase != User {
+			p.steps = append(p.steps, step{pass: pass})
+		} else if s, ok := chosen[pass.Name]; ok {
+			p.steps = append(p.steps, step{pass: pass, opts: s.Options})
+		}
+	}
+	return p, nil
+}
+
+func userPassNames() []string {
+	names := append([]string(nil), planned...)
+	for _, p := range All {
+		if p.Phase == User && !slices.Contains(names, p.Name) {
+			names = append(names, p.Name)
+		}
+	}
+	return names
+}
+
+// Names lists the passes the pipeline runs, in order.
+func (p *Pipeline) Names() []string {
+	var n []string
+	for _, s := range p.steps {
+		n = append(n, s.pass.Name)
+	}
+	return n
+}
+
+// RunOptions configures a pipeline run.
+type RunOptions struct {
+	// PrintAfter prints the graph after the named pass, or after every
+	// pass for "all", to Out.
+	PrintAfter string
+	Out        io.Writer
+	// VerifyExact evaluates the graph before and after every exact pass on
+	// seeded inputs at batch 1 and fails if they differ (by the kernel
+	// rule of design.md). Slow on big models; tests use it.
+	VerifyExact bool
+}
+
+// Result is what a pipeline run produced.
+type Result struct {
+	Graph *ir.Graph
+	Plan  *MemoryPlan
+	Log   []Entry
+}
+
+// Entry records one pass's run for REPORT.md.
+type Entry struct {
+	Pass     string
+	Stats    Stats
+	Duration time.Duration
+}
+
+// Run applies the pipeline to g in place.
+func (p *Pipeline) Run(g *ir.Graph, o RunOptions) (*Result, error) {
+	if o.PrintAfter != "" && o.PrintAfter != "all" && !slices.Contains(p.Names(), o.PrintAfter) {
+		return nil, fmt.Errorf("--print-after %s: not a pass of this pipeline (have %s, or all)", o.PrintAfter, strings.Join(p.Names(), ", "))
+	}
+	if err := ir.Verify(g); err != nil {
+		return nil, fmt.Errorf("input graph: %w", err)
+	}
+	c := &Context{Graph: g}
+	res := &Result{Graph: g}
+	for _, s := range p.steps {
+		var before []*ir.Tensor
+		var inputs []*ir.Tensor
+		if o.VerifyExact && s.pass.Exact {
+			inputs = ir.SampleInputs(g, 1, 1)
+			var err error
+			if before, err = ir.Eval(g, inputs...); err != nil {
+				return nil, fmt.Errorf("before pass %s: %w", s.pass.Name, err)
+			}
+		}
+		start := time.Now()
+		stats, err := s.pass.Run(c, s.opts)
+		if err != nil {
+			return nil, fmt.Errorf("pass %s: %w", s.pass.Name, err)
+		}
+		res.Log = append(res.Log, Entry{Pass: s.pass.Name, Stats: stats, Duration: time.Since(start)})
+		if err := ir.Verify(g); err != nil {
+			return nil, fmt.Errorf("BUG: pass %s left an invalid graph: %v\n%s", s.pass.Name, err, g)
+		}
+		if before != nil {
+			after, err := ir.Eval(g, inputs...)
+			if err != nil {
+				return nil, fmt.Errorf("BUG: after pass %s the graph does not evaluate: %w", s.pass.Name, err)
+			}
+			for i := range before {
+				if before[i].F == nil {
+					if !slices.Equal(after[i].Dense().I, before[i].I) {
+						return nil, fmt.Errorf("BUG: exact pass %s changed integer output %d", s.pass.Name, i)
+					}
+					continue
+				}
+				if err := match.Kernel(after[i].Dense().F, before[i].F); err != nil {
+					return nil, fmt.Errorf("BUG: exact pass %s changed output %d: %v", s.pass.Name, i, err)
+				}
+			}
+		}
+		if o.PrintAfter == "all" || o.PrintAfter == s.pass.Name {
+			fmt.Fprintf(o.Out, "// after %s: %s\n", s.pass.Name, stats)
+			if err := ir.Fprint(o.Out, g); err != nil {
+				return nil, err
+			}
+		}
+	}
+	res.Plan = c.Plan
+	return res, nil
+}

@@ -1,0 +1,32 @@
+package passes
+
+// All is the pass registry: every pass once, in pipeline order. It is the
+// only place that knows the order. User passes land between dce and
+// memory-plan in the order the design fixes: bn-fold (BN rules, RepBN,
+// RepVGG merge, LayerNorm affine) before attention-drop (which measures
+// the folded graph), before kronecker (which approximates what remains),
+// before quantize (which must see the final weights).
+var All = []Pass{
+	{Name: "canonicalize", Phase: Prepare, Exact: true, Run: canonicalize,
+		Summary: "rewrite equivalent forms into one (flatten → reshape, reshape chains, identity transposes and casts)"},
+	{Name: "const-fold", Phase: Prepare, Exact: true, Run: constFold,
+		Summary: "evaluate nodes whose inputs are all constants; uniform results become splats"},
+	{Name: "dce", Phase: Prepare, Exact: true, Run: deadCode,
+		Summary: "remove nodes and constants that no output depends on"},
+	{Name: "memory-plan", Phase: Lower, Exact: true, Run: memoryPlan,
+		Summary: "compute buffer lifetimes, views and sizes (affine in N) for the arena"},
+}
+
+// planned lists user passes that are designed but not implemented yet, in
+// their pipeline order, so model.yaml gets a clear message.
+var planned = []string{"bn-fold", "attention-drop", "kronecker", "quantize"}
+
+// Lookup finds a pass by name.
+func Lookup(name string) (*Pass, bool) {
+	for i := range All {
+		if All[i].Name == name {
+			return &All[i], true
+		}
+	}
+	return nil, false
+}

@@ -44,4 +44,3 @@ func Summary(name string) string {
 	}
 	return ""
 }
-

@@ -37,7 +37,7 @@ type Pass struct {
 type Context struct {
 	Graph *ir.Graph
 	// Plan is set by memory-plan.
-	Plan *MemoryPlan
+	Plan *ir.MemoryPlan
 }
 
 // Stats counts what a pass did, for REPORT.md ("folded": 3, ...).

@@ -104,7 +104,7 @@ type RunOptions struct {
 // Result is what a pipeline run produced.
 type Result struct {
 	Graph *ir.Graph
-	Plan  *MemoryPlan
+	Plan  *ir.MemoryPlan
 	Log   []Entry
 }
 

@@ -17,11 +17,14 @@ all: build
 build:
 	$(GO) build -o $(BIN) ./cmd/modelc
 
-## demo: run every zoo model on its test vectors with the reference engine.
+## demo: compile a zoo model into a Go package, run the package's own test
+## on its vectors, and run the reference engine on the same vectors.
+DEMO ?= resnet20
 demo: build
 	$(BIN) zoo list
-	@for m in mlp resnet20 vit-tiny gpt-mini; do \
-		echo "== $$m"; $(BIN) run zoo:$$m --engine reference || exit 1; done
+	$(BIN) zoo build $(DEMO) -o out/demo/$(DEMO)
+	$(GO) test -count=1 -v -run 'TestVectors|TestPredict' ./out/demo/$(DEMO)
+	$(BIN) run zoo:$(DEMO) --engine reference
 
 ## test: vet, format check and every Go test (fuzz targets run their seed corpus).
 test: vet fmt-check

@@ -222,7 +222,7 @@ func readInputs(m *frontend.Model, specs []string) ([]*ir.Tensor, error) {
 }
 
 func runZoo(args []string, stdout io.Writer) error {
-	const u = "modelc zoo list | modelc zoo export NAME -o DIR"
+	const u = "modelc zoo list | modelc zoo build NAME [-o DIR] | modelc zoo export NAME -o DIR"
 	fs := newFlags("zoo", u)
 	outDir := fs.String("o", "", "directory to export into (created; must be empty)")
 	help := fs.Bool("h", false, "show help")
@@ -252,6 +252,16 @@ func runZoo(args []string, stdout io.Writer) error {
 			fmt.Fprintf(stdout, "%-9s %6.2fM params  %-28s %s\n", name, float64(params)/1e6, strings.Join(ins, ", "), zoo.Summary(name))
 		}
 		return nil
+	case pos[0] == "build" && len(pos) == 2:
+		m, err := frontend.LoadNamed(zoo.FS(), pos[1])
+		if err != nil {
+			return err
+		}
+		dir := *outDir
+		if dir == "" {
+			dir = m.Package
+		}
+		return build(m, dir, false, 32, "modelc zoo build "+pos[1]+" -o .", stdout)
 	case pos[0] == "export" && len(pos) == 2:
 		if *outDir == "" {
 			return usageError{"zoo export: give -o DIR"}

@@ -1,0 +1,173 @@
+package codegen_test
+
+import (
+	"bytes"
+	"go/scanner"
+	"go/token"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/modelc/modelc/codegen"
+	"github.com/modelc/modelc/frontend"
+	"github.com/modelc/modelc/ir"
+	"github.com/modelc/modelc/passes"
+	"github.com/modelc/modelc/zoo"
+)
+
+const runtimeImport = "github.com/modelc/modelc/runtime"
+
+// compile runs the pipeline on m and generates its package.
+func compile(t *testing.T, m *frontend.Model, vec *codegen.Vectors) map[string][]byte {
+	t.Helper()
+	p, err := passes.Build(nil)
+	require.NoError(t, err)
+	res, err := p.Run(m.Graph, passes.RunOptions{})
+	require.NoError(t, err)
+	files, err := codegen.Generate(codegen.Input{
+		Graph: res.Graph, Plan: res.Plan, Package: m.Package, Command: "modelc build model.yaml -o .",
+		Version: "test", RuntimeImport: runtimeImport, Test: vec,
+	})
+	require.NoError(t, err)
+	return files
+}
+
+// genDir is a fresh directory inside this module (so the generated
+// package resolves the runtime import), removed after the test.
+func genDir(t *testing.T, name string) string {
+	t.Helper()
+	root, err := filepath.Abs("../out/test-gen")
+	require.NoError(t, err)
+	require.NoError(t, os.MkdirAll(root, 0o755))
+	dir, err := os.MkdirTemp(root, name+"-")
+	require.NoError(t, err)
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return filepath.Join(dir, "pkg")
+}
+
+func goCmd(t *testing.T, dir string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command("go", args...)
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "go %s in %s:\n%s", strings.Join(args, " "), dir, out)
+	return string(out)
+}
+
+// TestZooPackages generates every zoo model's package, vets it and runs
+// its own test, which compares it with the reference evaluator's vectors.
+func TestZooPackages(t *testing.T) {
+	if testing.Short() {
+		t.Skip("compiles four generated packages")
+	}
+	for _, name := range zoo.Names() {
+		t.Run(name, func(t *testing.T) {
+			m, err := frontend.LoadNamed(zoo.FS(), name)
+			require.NoError(t, err)
+			ins, outs, err := m.TestData()
+			require.NoError(t, err)
+			files := compile(t, m, &codegen.Vectors{Inputs: ins, Outputs: outs, Rtol: m.Test.Rtol})
+			dir := genDir(t, name)
+			require.NoError(t, codegen.WriteDir(dir, files, false))
+			goCmd(t, dir, "vet", ".")
+			out := goCmd(t, dir, "test", "-count=1", "-v", ".")
+			require.Contains(t, out, "--- PASS: TestVectors")
+			// gofmt: generated code is formatted.
+			fmtOut, err := exec.Command("gofmt", "-l", dir).CombinedOutput()
+			require.NoError(t, err)
+			require.Empty(t, strings.TrimSpace(string(fmtOut)))
+		})
+	}
+}
+
+// TestDeterministic: identical inputs give byte-identical output.
+func TestDeterministic(t *testing.T) {
+	gen := func() map[string][]byte {
+		m, err := frontend.LoadNamed(zoo.FS(), "resnet20")
+		require.NoError(t, err)
+		ins, outs, err := m.TestData()
+		require.NoError(t, err)
+		return compile(t, m, &codegen.Vectors{Inputs: ins, Outputs: outs, Rtol: 1e-4})
+	}
+	a, b := gen(), gen()
+	require.Equal(t, len(a), len(b))
+	for name := range a {
+		require.True(t, bytes.Equal(a[name], b[name]), "%s differs between two runs", name)
+	}
+	for name, data := range a {
+		if strings.HasSuffix(name, ".go") {
+			require.True(t, strings.HasPrefix(string(data), codegen.Header), name)
+		}
+	}
+	require.Contains(t, string(a["model.go"]), "//go:generate modelc build model.yaml -o .")
+}
+
+// TestHostileNames: user strings become identifiers only after
+// sanitising, and appear nowhere outside quoted literals or comments.
+func TestHostileNames(t *testing.T) {
+	if testing.Short() {
+		t.Skip("compiles a generated package")
+	}
+	evil := `x"; os.Exit(1)//`
+	src := "graph g {\n" +
+		"  input %\"" + strings.ReplaceAll(evil, `"`, `\"`) + "\": f32[N,3]\n" +
+		"  const %\"my-layer.weight\": f32[2,3] = dense<[1, 2, 3, 4, 5, 6]>\n" +
+		"  %type = linear @\"my-layer\" (%\"" + strings.ReplaceAll(evil, `"`, `\"`) + "\", %\"my-layer.weight\"): f32[N,2]\n" +
+		"  output %type\n}\n"
+	g, err := ir.Parse("evil.ir", []byte(src))
+	require.NoError(t, err)
+	m := &frontend.Model{Name: "evil", Package: "evil", Graph: g}
+	in := ir.SampleInputs(g, 2, 1)
+	want, err := ir.Eval(g, in...)
+	require.NoError(t, err)
+	files := compile(t, m, &codegen.Vectors{Inputs: in, Outputs: want, Rtol: 1e-4})
+	for name, data := range files {
+		if !strings.HasSuffix(name, ".go") {
+			continue
+		}
+		// Tokenise: "os" "." "Exit" as code (not inside a string or
+		// comment token) would mean user text escaped its quotes.
+		var sc scanner.Scanner
+		fset := token.NewFileSet()
+		sc.Init(fset.AddFile(name, -1, len(data)), data, nil, 0)
+		var prev []string
+		for {
+			_, tok, lit := sc.Scan()
+			if tok == token.EOF {
+				break
+			}
+			s := tok.String()
+			if tok == token.IDENT {
+				s = lit
+			}
+			prev = append(prev, s)
+			if n := len(prev); n >= 3 && prev[n-3] == "os" && prev[n-2] == "." && prev[n-1] == "Exit" {
+				t.Fatalf("%s: user text reached generated code outside a literal", name)
+			}
+		}
+	}
+	require.Contains(t, string(files["model.go"]), "XOsExit1 []float32")
+	dir := genDir(t, "evil")
+	require.NoError(t, codegen.WriteDir(dir, files, false))
+	goCmd(t, dir, "vet", ".")
+	goCmd(t, dir, "test", "-count=1", ".")
+}
+
+func TestWriteDirRefusesForeignDir(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "main.go"), []byte("package main\n"), 0o644))
+	err := codegen.WriteDir(dir, map[string][]byte{"model.go": []byte(codegen.Header + "\npackage x\n")}, false)
+	require.ErrorContains(t, err, "is not empty and was not generated by modelc (use --force to replace it)")
+	// A directory modelc generated is replaced; with force any is.
+	gen := filepath.Join(t.TempDir(), "pkg")
+	files := map[string][]byte{"model.go": []byte(codegen.Header + "\npackage x\n"), "weights.bin": {0}}
+	require.NoError(t, codegen.WriteDir(gen, files, false))
+	require.NoError(t, codegen.WriteDir(gen, files, false))
+	require.NoError(t, codegen.WriteDir(dir, files, true))
+	_, err = os.Stat(filepath.Join(dir, "main.go"))
+	require.True(t, os.IsNotExist(err))
+}

@@ -1,0 +1,103 @@
+package codegen
+
+import (
+	"github.com/modelc/modelc/ir"
+)
+
+// Normalisation and row kernels: statistics in float64 per row, as the
+// reference evaluator computes them.
+
+func init() {
+	register(genBatchNorm, ir.KBatchNorm)
+	register(genLayerNorm, ir.KLayerNorm)
+	register(genSoftmax, ir.KSoftmax, ir.KLogSoftmax)
+}
+
+func genBatchNorm(c *kctx) error {
+	x := c.in(0).Shape
+	c.line("const C, I, Eps = $C, $I, $E", "C", x[1].B, "I", numelExpr(x[2:]), "E", floatLit(c.node.Op.(*ir.BatchNorm).Eps))
+	c.line("outer := $B", "B", dimExpr(x[0]))
+	c.line("for ch := 0; ch < C; ch++ {")
+	c.line("s := float64(i1[ch]) / math.Sqrt(float64(i4[ch])+Eps)")
+	c.line("m, sh := float64(i3[ch]), float64(i2[ch])")
+	c.line("for b := 0; b < outer; b++ {")
+	c.line("off := (b*C + ch) * I")
+	c.line("src, dst := i0[off:off+I], o0[off:off+I]")
+	c.line("for i, v := range src {")
+	c.line("dst[i] = float32((float64(v)-m)*s + sh)")
+	c.line("}")
+	c.line("}")
+	c.line("}")
+	return nil
+}
+
+func genLayerNorm(c *kctx) error {
+	ln := c.node.Op.(*ir.LayerNorm)
+	x := c.in(0).Shape
+	axis := ln.Axis
+	if axis < 0 {
+		axis += x.Rank()
+	}
+	c.line("const I, Eps = $I, $E", "I", numelExpr(x[axis:]), "E", floatLit(ln.Eps))
+	c.line("rows := $R", "R", numelExpr(x[:axis]))
+	c.line("g := i1[:I]")
+	if len(c.node.Inputs) == 3 {
+		c.line("beta := i2[:I]")
+	}
+	c.line("rt.ParallelMin(rows, 16, func(lo, hi int) {")
+	c.line("for r := lo; r < hi; r++ {")
+	c.line("src, dst := i0[r*I:(r+1)*I], o0[r*I:(r+1)*I]")
+	c.line("var sum float64")
+	c.line("for _, v := range src {")
+	c.line("sum += float64(v)")
+	c.line("}")
+	c.line("mean := sum / I")
+	c.line("var ss float64")
+	c.line("for _, v := range src {")
+	c.line("d := float64(v) - mean")
+	c.line("ss += d * d")
+	c.line("}")
+	c.line("inv := 1 / math.Sqrt(ss/I+Eps)")
+	c.line("for i, v := range src {")
+	if len(c.node.Inputs) == 3 {
+		c.line("dst[i] = float32((float64(v)-mean)*inv*float64(g[i]) + float64(beta[i]))")
+	} else {
+		c.line("dst[i] = float32((float64(v) - mean) * inv * float64(g[i]))")
+	}
+	c.line("}")
+	c.line("}")
+	c.line("})")
+	return nil
+}
+
+func genSoftmax(c *kctx) error {
+	sm := c.node.Op.(*ir.Softmax)
+	x := c.in(0).Shape
+	axis := sm.Axis
+	if axis < 0 {
+		axis += x.Rank()
+	}
+	c.line("const L, Inner = $L, $I", "L", x[axis].B, "I", numelExpr(x[axis+1:]))
+	c.line("outer := $O", "O", numelExpr(x[:axis]))
+	c.line("for r := 0; r < outer*Inner; r++ {")
+	c.line("base := (r/Inner)*L*Inner + r%Inner")
+	c.line("m := math.Inf(-1)")
+	c.line("for j := 0; j < L; j++ {")
+	c.line("if v := float64(i0[base+j*Inner]); v > m || v != v {")
+	c.line("m = v")
+	c.line("}")
+	c.line("}")
+	c.line("var s float64")
+	c.line("for j := 0; j < L; j++ {")
+	c.line("s += math.Exp(float64(i0[base+j*Inner]) - m)")
+	c.line("}")
+	c.line("for j := 0; j < L; j++ {")
+	if sm.K == ir.KLogSoftmax {
+		c.line("o0[base+j*Inner] = float32(float64(i0[base+j*Inner]) - m - math.Log(s))")
+	} else {
+		c.line("o0[base+j*Inner] = float32(math.Exp(float64(i0[base+j*Inner])-m) / s)")
+	}
+	c.line("}")
+	c.line("}")
+	return nil
+}

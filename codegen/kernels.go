@@ -1,0 +1,182 @@
+package codegen
+
+import (
+	"crypto/sha256"
+	"fmt"
+	"go/format"
+	"sort"
+	"strings"
+
+	"github.com/modelc/modelc/ir"
+)
+
+// kctx is what a kernel generator sees: one node, and a writer for the
+// function body. The function's parameters are n (the batch), then one
+// slice per result (o0, o1, …) and per input (i0, i1, …), typed by dtype.
+type kctx struct {
+	node *ir.Node
+	body strings.Builder
+	// fallible kernels return an error (e.g. an index out of range).
+	fallible bool
+}
+
+func (c *kctx) in(i int) ir.Type  { return c.node.Inputs[i].Type }
+func (c *kctx) out(i int) ir.Type { return c.node.Outputs[i].Type }
+
+// line writes one line of the body; "$name" placeholders are replaced from
+// kv pairs, so templates read like the Go they produce.
+func (c *kctx) line(tmpl string, kv ...any) {
+	// Longest keys first, so $KH is not taken for $K followed by H.
+	idx := make([]int, 0, len(kv)/2)
+	for i := 0; i+1 < len(kv); i += 2 {
+		idx = append(idx, i)
+	}
+	sort.Slice(idx, func(a, b int) bool { return len(kv[idx[a]].(string)) > len(kv[idx[b]].(string)) })
+	for _, i := range idx {
+		tmpl = strings.ReplaceAll(tmpl, "$"+kv[i].(string), fmt.Sprint(kv[i+1]))
+	}
+	c.body.WriteString(tmpl)
+	c.body.WriteByte('\n')
+}
+
+// dimExpr is a Go expression for d with the batch in n.
+func dimExpr(d ir.Dim) string {
+	switch {
+	case d.A == 0:
+		return itoa(d.B)
+	case d.A == 1 && d.B == 0:
+		return "n"
+	case d.B == 0:
+		return fmt.Sprintf("(%d * n)", d.A)
+	}
+	return fmt.Sprintf("(%d*n + %d)", d.A, d.B)
+}
+
+// numelExpr is a Go expression for the element count of s.
+func numelExpr(s ir.Shape) string {
+	d, ok := s.NumelDim()
+	if !ok {
+		panic("BUG: codegen: size of " + s.String() + " is not affine (memory-plan checks this)")
+	}
+	return dimExpr(d)
+}
+
+// shapeExpr is a Go array literal of s's dims.
+func shapeExpr(s ir.Shape) string {
+	parts := make([]string, len(s))
+	for i, d := range s {
+		parts[i] = dimExpr(d)
+	}
+	return "[...]int{" + strings.Join(parts, ", ") + "}"
+}
+
+func goType(dt ir.DType) string {
+	if dt.IsFloat() {
+		return "[]float32"
+	}
+	return "[]int64"
+}
+
+// generator writes a kernel body for a node.
+type generator func(c *kctx) error
+
+// generators maps op kinds to their kernel family.
+var generators = map[ir.Kind]generator{}
+
+func register(g generator, kinds ...ir.Kind) {
+	for _, k := range kinds {
+		generators[k] = g
+	}
+}
+
+// kernelSet collects kernel functions, emitting identical ones once.
+type kernelSet struct {
+	funcs  []string          // rendered functions, in first-use order
+	byBody map[string]string // signature+body → function name
+	names  map[*ir.Node]string
+	fall   map[string]bool
+}
+
+func newKernelSet() *kernelSet {
+	return &kernelSet{byBody: map[string]string{}, names: map[*ir.Node]string{}, fall: map[string]bool{}}
+}
+
+// add generates n's kernel and returns its function name.
+func (ks *kernelSet) add(n *ir.Node) (string, error) {
+	gen, ok := generators[n.Op.Kind()]
+	if !ok {
+		return "", fmt.Errorf("%s: no kernel for %s yet", nodeDesc(n), n.Op.Kind())
+	}
+	c := &kctx{node: n}
+	if err := gen(c); err != nil {
+		return "", fmt.Errorf("%s: %w", nodeDesc(n), err)
+	}
+	var params []string
+	params = append(params, "n int")
+	for i, v := range n.Outputs {
+		params = append(params, fmt.Sprintf("o%d %s", i, goType(v.Type.DType)))
+	}
+	for i, v := range n.Inputs {
+		params = append(params, fmt.Sprintf("i%d %s", i, goType(v.Type.DType)))
+	}
+	ret := ""
+	if c.fallible {
+		ret = " error"
+	}
+	sig := "(" + strings.Join(params, ", ") + ")" + ret
+	key := sig + "{\n" + c.body.String() + "}"
+	if name, ok := ks.byBody[key]; ok {
+		ks.names[n] = name
+		return name, nil
+	}
+	h := sha256.Sum256([]byte(key))
+	name := fmt.Sprintf("k%s%d_%x", n.Op.Kind().String()[:min(4, len(n.Op.Kind().String()))], len(ks.funcs), h[:2])
+	name = strings.ReplaceAll(name, "_", "")
+	doc := fmt.Sprintf("// %s computes %s.\n", name, comment(ir.Describe(n.Op)))
+	ks.funcs = append(ks.funcs, doc+"func "+name+key+"\n")
+	ks.byBody[key] = name
+	ks.names[n] = name
+	ks.fall[name] = c.fallible
+	return name, nil
+}
+
+func nodeDesc(n *ir.Node) string {
+	if n.Name != "" {
+		return fmt.Sprintf("%s %q", n.Op.Kind(), n.Name)
+	}
+	return fmt.Sprintf("%s %%%s", n.Op.Kind(), n.Outputs[0].Name)
+}
+
+// render writes kernels.go.
+func (ks *kernelSet) render(header string, rtImport string) ([]byte, error) {
+	var sb strings.Builder
+	sb.WriteString(header)
+	sb.WriteString("package PKG\n\n")
+	imports := map[string]bool{}
+	all := strings.Join(ks.funcs, "\n")
+	for _, imp := range []string{"math", "fmt"} {
+		if strings.Contains(all, imp+".") {
+			imports[imp] = true
+		}
+	}
+	if strings.Contains(all, "rt.") {
+		imports[`rt "`+rtImport+`"`] = true
+	}
+	var list []string
+	for imp := range imports {
+		if !strings.Contains(imp, `"`) {
+			imp = `"` + imp + `"`
+		}
+		list = append(list, imp)
+	}
+	sort.Strings(list)
+	if len(list) > 0 {
+		sb.WriteString("import (\n" + strings.Join(list, "\n") + "\n)\n\n")
+	}
+	sb.WriteString(all)
+	src, err := format.Source([]byte(sb.String()))
+	if err != nil {
+		return nil, fmt.Errorf("BUG: codegen: kernels.go does not format: %v\n%s", err, sb.String())
+	}
+	return src, nil
+}

@@ -1,0 +1,215 @@
+package codegen
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"go/format"
+	"math"
+	"text/template"
+
+	"github.com/modelc/modelc/ir"
+)
+
+// testFiles writes model_test.go and testdata/vectors.bin: the test
+// vectors the package was built with, checked by design.md's rule for
+// model outputs. The test imports only the standard library and the
+// runtime, so an app's go.sum inherits no test dependency.
+func (g *gen) testFiles() ([]byte, []byte, error) {
+	v := g.in.Test
+	if len(v.Inputs) != len(g.ins) || len(v.Outputs) != len(g.outs) {
+		return nil, nil, fmt.Errorf("test vectors: %d inputs and %d outputs, the model has %d and %d", len(v.Inputs), len(v.Outputs), len(g.ins), len(g.outs))
+	}
+	var data bytes.Buffer
+	type slot struct {
+		Field, Name, Elem string
+		Off, Len, RowLen  int
+	}
+	var ins, outs []slot
+	batch := 0
+	put := func(p port, t *ir.Tensor) (slot, error) {
+		if t.Numel()%p.perSample != 0 {
+			return slot{}, fmt.Errorf("test vector for %s has %d elements, not a multiple of %d", p.v.Name, t.Numel(), p.perSample)
+		}
+		b := t.Numel() / p.perSample
+		if batch != 0 && b != batch {
+			return slot{}, fmt.Errorf("test vectors hold different batches (%d and %d)", batch, b)
+		}
+		batch = b
+		s := slot{Field: p.field, Name: p.v.Name, Elem: p.elem, Off: data.Len(), Len: t.Numel()}
+		if sh := p.v.Type.Shape; sh.Rank() > 0 {
+			s.RowLen = sh[sh.Rank()-1].At(1)
+		}
+		for i := 0; i < t.Numel(); i++ {
+			if p.elem == "float32" {
+				binary.Write(&data, binary.LittleEndian, math.Float32bits(float32(t.Float(i))))
+			} else {
+				binary.Write(&data, binary.LittleEndian, int64(t.Float(i)))
+			}
+		}
+		return s, nil
+	}
+	for i, p := range g.ins {
+		s, err := put(p, v.Inputs[i])
+		if err != nil {
+			return nil, nil, err
+		}
+		ins = append(ins, s)
+	}
+	for i, p := range g.outs {
+		if p.elem != "float32" {
+			return nil, nil, fmt.Errorf("test vectors: integer output %s is not supported yet", p.v.Name)
+		}
+		s, err := put(p, v.Outputs[i])
+		if err != nil {
+			return nil, nil, err
+		}
+		outs = append(outs, s)
+	}
+	var src bytes.Buffer
+	err := testTemplate.Execute(&src, map[string]any{
+		"Header": g.header(), "Package": g.in.Package, "Runtime": g.in.RuntimeImport,
+		"Ins": ins, "Outs": outs, "Rtol": ir.FormatFloat(v.Rtol), "Predict": len(g.ins) == 1 && len(g.outs) == 1,
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	formatted, err := format.Source(src.Bytes())
+	if err != nil {
+		return nil, nil, fmt.Errorf("BUG: codegen: model_test.go does not format: %v", err)
+	}
+	return formatted, data.Bytes(), nil
+}
+
+var testTemplate = template.Must(template.New("test").Parse(`{{.Header}}package {{.Package}}
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"math"
+	"os"
+	"testing"
+
+	rt "{{.Runtime}}"
+)
+
+// vectors reads testdata/vectors.bin: the inputs and expected outputs
+// modelc stored when it generated this package.
+func vectors(t *testing.T) (Inputs, Outputs, Outputs) {
+	t.Helper()
+	data, err := os.ReadFile("testdata/vectors.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f32 := func(off, n int) []float32 {
+		v := make([]float32, n)
+		for i := range v {
+			v[i] = math.Float32frombits(binary.LittleEndian.Uint32(data[off+4*i:]))
+		}
+		return v
+	}
+	i64 := func(off, n int) []int64 {
+		v := make([]int64, n)
+		for i := range v {
+			v[i] = int64(binary.LittleEndian.Uint64(data[off+8*i:]))
+		}
+		return v
+	}
+	_, _ = f32, i64
+	in := Inputs{ {{- range .Ins}}{{.Field}}: {{if eq .Elem "float32"}}f32{{else}}i64{{end}}({{.Off}}, {{.Len}}), {{end -}} }
+	want := Outputs{ {{- range .Outs}}{{.Field}}: f32({{.Off}}, {{.Len}}), {{end -}} }
+	got := Outputs{ {{- range .Outs}}{{.Field}}: make([]float32, {{.Len}}), {{end -}} }
+	return in, got, want
+}
+
+// match applies design.md's rule for model outputs: |a−b| ≤ rtol·(|b| +
+// max|b|), and equal argmax per row where the top-2 margin exceeds
+// 1e-3·max|b|.
+func match(t *testing.T, name string, got, want []float32, rowLen int, rtol float64) {
+	t.Helper()
+	var maxB float64
+	for _, w := range want {
+		maxB = math.Max(maxB, math.Abs(float64(w)))
+	}
+	for i := range want {
+		a, b := float64(got[i]), float64(want[i])
+		if !(math.Abs(a-b) <= rtol*(math.Abs(b)+maxB)) {
+			t.Fatalf("%s[%d] = %g, want %g (rtol %g)", name, i, a, b, rtol)
+		}
+	}
+	for r := 0; rowLen > 1 && (r+1)*rowLen <= len(want); r++ {
+		g, w := got[r*rowLen:(r+1)*rowLen], want[r*rowLen:(r+1)*rowLen]
+		wi, margin := top2(w)
+		if gi, _ := top2(g); margin > 1e-3*maxB && gi != wi {
+			t.Errorf("%s row %d: argmax %d, want %d", name, r, gi, wi)
+		}
+	}
+}
+
+func top2(v []float32) (int, float64) {
+	best, second := 0, math.Inf(-1)
+	for i := 1; i < len(v); i++ {
+		if v[i] > v[best] {
+			second, best = float64(v[best]), i
+		} else if float64(v[i]) > second {
+			second = float64(v[i])
+		}
+	}
+	return best, float64(v[best]) - second
+}
+
+func TestVectors(t *testing.T) {
+	in, got, want := vectors(t)
+	for _, opts := range [][]Option{nil, {withCopiedWeights()}} {
+		m, err := New(opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := m.Run(context.Background(), &got, &in); err != nil {
+			t.Fatal(err)
+		}
+{{- range .Outs}}
+		match(t, {{printf "%q" .Name}}, got.{{.Field}}, want.{{.Field}}, {{.RowLen}}, {{$.Rtol}})
+{{- end}}
+	}
+}
+
+func TestWrongSizes(t *testing.T) {
+	in, got, _ := vectors(t)
+	m, err := New(WithMaxBatch(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Run(context.Background(), &got, &in); !errors.Is(err, rt.ErrBatch) && !errors.Is(err, rt.ErrOutputSize) {
+		t.Errorf("batch above the max: got %v, want ErrBatch", err)
+	}
+{{- with index .Ins 0}}
+	in.{{.Field}} = in.{{.Field}}[:len(in.{{.Field}})-1]
+{{- end}}
+	if err := m.Run(context.Background(), &got, &in); !errors.Is(err, rt.ErrInputSize) {
+		t.Errorf("short input: got %v, want ErrInputSize", err)
+	}
+}
+{{if .Predict}}
+func TestPredictAppends(t *testing.T) {
+	in, _, want := vectors(t)
+	m, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst := []float32{42}
+{{- with index .Ins 0}}
+	dst, err = m.Predict(dst, in.{{.Field}})
+{{- end}}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dst[0] != 42 {
+		t.Fatalf("Predict overwrote dst's existing element")
+	}
+{{- with index .Outs 0}}
+	match(t, {{printf "%q" .Name}}, dst[1:], want.{{.Field}}, {{.RowLen}}, {{$.Rtol}})
+{{- end}}
+}
+{{end}}`))

@@ -2,6 +2,7 @@ package codegen_test
 
 import (
 	"bytes"
+	"debug/elf"
 	"go/scanner"
 	"go/token"
 	"os"
@@ -76,6 +77,11 @@ func TestZooPackages(t *testing.T) {
 			goCmd(t, dir, "vet", ".")
 			out := goCmd(t, dir, "test", "-count=1", "-v", ".")
 			require.Contains(t, out, "--- PASS: TestVectors")
+			if name == "resnet20" {
+				// Clones on 8 goroutines under the race detector.
+				goCmd(t, dir, "test", "-count=1", "-race", "-run", "TestCloneConcurrent", ".")
+				staticBinary(t, dir, m.Package)
+			}
 			// gofmt: generated code is formatted.
 			fmtOut, err := exec.Command("gofmt", "-l", dir).CombinedOutput()
 			require.NoError(t, err)
@@ -170,4 +176,38 @@ func TestWriteDirRefusesForeignDir(t *testing.T) {
 	require.NoError(t, codegen.WriteDir(dir, files, true))
 	_, err = os.Stat(filepath.Join(dir, "main.go"))
 	require.True(t, os.IsNotExist(err))
+}
+
+// staticBinary builds an app importing the generated package with
+// CGO_ENABLED=0 and checks the binary has no dynamic loader (static).
+func staticBinary(t *testing.T, pkgDir, pkg string) {
+	t.Helper()
+	app := filepath.Join(filepath.Dir(pkgDir), "app")
+	require.NoError(t, os.MkdirAll(app, 0o755))
+	root, err := filepath.Abs("..")
+	require.NoError(t, err)
+	rel, err := filepath.Rel(root, pkgDir)
+	require.NoError(t, err)
+	imp := "github.com/modelc/modelc/" + filepath.ToSlash(rel)
+	src := "package main\n\nimport (\n\t\"fmt\"\n\n\tm \"" + imp + "\"\n)\n\nfunc main() {\n\tmodel, err := m.New()\n\tfmt.Println(model.MaxBatch(), err)\n}\n"
+	require.NoError(t, os.WriteFile(filepath.Join(app, "main.go"), []byte(src), 0o644))
+	bin := filepath.Join(app, "app.bin")
+	cmd := exec.Command("go", "build", "-o", bin, ".")
+	cmd.Dir = app
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	f, err := elf.Open(bin)
+	require.NoError(t, err)
+	defer f.Close()
+	for _, p := range f.Progs {
+		require.NotEqual(t, elf.PT_INTERP, p.Type, "the binary needs a dynamic loader")
+	}
+	deps := goCmd(t, app, "list", "-deps", ".")
+	require.NotContains(t, deps, "purego")
+	require.NotContains(t, deps, "runtime/cgo")
+	run := exec.Command(bin)
+	out, err = run.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	require.Equal(t, "32 <nil>\n", string(out))
 }

@@ -52,6 +52,9 @@ func Generate(in Input) (map[string][]byte, error) {
 	if err := g.signature(); err != nil {
 		return nil, err
 	}
+	if err := g.schedule(); err != nil {
+		return nil, err
+	}
 	files := map[string][]byte{"weights.bin": g.weights}
 	model, err := g.modelFile()
 	if err != nil {
@@ -87,6 +90,8 @@ type gen struct {
 	outs    []port
 	arena   []*ir.Buffer
 	bufIdx  map[*ir.Buffer]int
+	calls   []call
+	slots   int
 }
 
 // port is a graph input or output as the Go API names it.
@@ -268,13 +273,13 @@ func (g *gen) modelFile() ([]byte, error) {
 		jen.Id("inPlace").Bool(),
 	)
 	f.Comment("Model runs the network. Its calls are serialised; use Clone for parallel callers.")
-	f.Type().Id("Model").Struct(
+	f.Type().Id("Model").Struct(append([]jen.Code{
 		jen.Id("mu").Qual("sync", "Mutex"),
 		jen.Id("w").Op("*").Id("weights"),
 		jen.Id("maxBatch").Int(),
 		jen.Id("arena").Op("*").Qual(in.RuntimeImport, "Arena"),
 		jen.Id("off").Index(jen.Lit(max(len(g.arena), 1))).Int(),
-	)
+	}, g.stateFields()...)...)
 	f.Comment("Option configures New.")
 	f.Type().Id("Option").Func().Params(jen.Op("*").Id("options"))
 	f.Type().Id("options").Struct(jen.Id("maxBatch").Int(), jen.Id("copyWeights").Bool())
@@ -313,7 +318,7 @@ func (g *gen) modelFile() ([]byte, error) {
 	f.Comment("loadWeights views weights.bin as numbers: in place when its address is")
 	f.Comment("64-byte aligned (the embedded data is read-only, and kernels never write")
 	f.Comment("weights), copied once into aligned memory otherwise.")
-	f.Func().Id("loadWeights").Params(jen.Id("copyAlways").Bool()).Op("*").Id("weights").Block(
+	load := []jen.Code{
 		jen.Id("w").Op(":=").Op("&").Id("weights").Values(jen.Id("splat").Op(":").Make(jen.Index().Float32(), jen.Lit(splatN))),
 		jen.Id("p").Op(":=").Qual("unsafe", "Pointer").Call(jen.Qual("unsafe", "StringData").Call(jen.Id("weightsBin"))),
 		jen.If(jen.Id("copyAlways").Op("||").Uintptr().Call(jen.Id("p")).Op("%").Lit(64).Op("!=").Lit(0)).Block(
@@ -326,9 +331,10 @@ func (g *gen) modelFile() ([]byte, error) {
 			jen.Id("w").Dot("f32").Op("=").Qual("unsafe", "Slice").Call(jen.Parens(jen.Op("*").Float32()).Parens(jen.Id("p")), jen.Len(jen.Id("weightsBin")).Op("/").Lit(4)),
 			jen.Id("w").Dot("i64").Op("=").Qual("unsafe", "Slice").Call(jen.Parens(jen.Op("*").Int64()).Parens(jen.Id("p")), jen.Len(jen.Id("weightsBin")).Op("/").Lit(8)),
 		),
-		jen.Add(splatFill...),
-		jen.Return(jen.Id("w")),
-	)
+	}
+	load = append(load, splatFill...)
+	load = append(load, jen.Return(jen.Id("w")))
+	f.Func().Id("loadWeights").Params(jen.Id("copyAlways").Bool()).Op("*").Id("weights").Block(load...)
 	f.Var().Id("shared").Struct(jen.Id("once").Qual("sync", "Once"), jen.Id("w").Op("*").Id("weights"))
 
 	f.Comment("New returns a Model with the embedded weights, shared by every Model in the process.")
@@ -349,11 +355,11 @@ func (g *gen) modelFile() ([]byte, error) {
 		jen.Id("m").Dot("alloc").Call(),
 		jen.Return(jen.Id("m"), jen.Nil()),
 	)
-	f.Func().Params(jen.Id("m").Op("*").Id("Model")).Id("alloc").Params().Block(
+	f.Func().Params(jen.Id("m").Op("*").Id("Model")).Id("alloc").Params().Block(append([]jen.Code{
 		jen.List(jen.Id("offs"), jen.Id("total")).Op(":=").Qual(in.RuntimeImport, "Plan").Call(jen.Id("buffers"), jen.Id("m").Dot("maxBatch")),
 		jen.Copy(jen.Id("m").Dot("off").Index(jen.Op(":")), jen.Id("offs")),
 		jen.Id("m").Dot("arena").Op("=").Qual(in.RuntimeImport, "NewArena").Call(jen.Id("total")),
-	)
+	}, g.bindState()...)...)
 	f.Comment("Clone returns a Model sharing m's weights with its own arena, for another goroutine.")
 	f.Func().Params(jen.Id("m").Op("*").Id("Model")).Id("Clone").Params().Op("*").Id("Model").Block(
 		jen.Id("c").Op(":=").Op("&").Id("Model").Values(jen.Id("w").Op(":").Id("m").Dot("w"), jen.Id("maxBatch").Op(":").Id("m").Dot("maxBatch")),
@@ -367,9 +373,7 @@ func (g *gen) modelFile() ([]byte, error) {
 	if len(g.ins) == 1 && len(g.outs) == 1 && g.outs[0].elem == "float32" {
 		g.predictFunc(f)
 	}
-	if err := g.forwardFunc(f); err != nil {
-		return nil, err
-	}
+	g.forwardFunc(f)
 	var buf bytes.Buffer
 	if err := f.Render(&buf); err != nil {
 		return nil, fmt.Errorf("BUG: codegen: model.go: %w", err)
@@ -430,46 +434,101 @@ func (g *gen) predictFunc(f *jen.File) {
 	)
 }
 
-// forwardFunc emits the schedule: one kernel call per node, on views of
-// the arena, the weights and the caller's buffers.
-func (g *gen) forwardFunc(f *jen.File) error {
-	var body []jen.Code
+// call is one step of the schedule.
+type call struct {
+	label string
+	k     *kernelFn // nil for a view (no work)
+	args  []string  // views, after n
+	slot  int       // per-call state index of a parallel kernel
+}
+
+// schedule generates each node's kernel and the views it is called on.
+func (g *gen) schedule() error {
 	for step, n := range g.in.Graph.Nodes {
+		label := comment(ir.Describe(n.Op))
+		if n.Name != "" {
+			label += " @" + comment(n.Name)
+		}
+		label = fmt.Sprintf("step %d: %s", step, label)
 		if b := g.in.Plan.Of[n.Outputs[0]]; b != nil && len(n.Outputs) == 1 && b.Values[0] != n.Outputs[0] {
-			// A view: its bytes are its input's. Outputs that are views of
-			// an input buffer still need a copy.
+			// A view: its bytes are its input's, unless it is an output
+			// whose input lives elsewhere, which needs a copy.
 			dst, _ := g.view(n.Outputs[0])
 			src, _ := g.view(n.Inputs[0])
 			if dst == src {
-				body = append(body, jen.Comment(fmt.Sprintf("step %d: %s is a view of %s", step, comment(n.Outputs[0].Name), comment(n.Inputs[0].Name))))
+				g.calls = append(g.calls, call{label: fmt.Sprintf("step %d: %s is a view of %s", step, comment(n.Outputs[0].Name), comment(n.Inputs[0].Name))})
 				continue
 			}
 		}
-		name, err := g.ks.add(n)
+		k, err := g.ks.add(n)
 		if err != nil {
 			return err
 		}
-		args := []jen.Code{jen.Id("n")}
+		c := call{label: label, k: k, slot: -1}
 		for _, v := range append(append([]*ir.Value{}, n.Outputs...), n.Inputs...) {
 			s, err := g.view(v)
 			if err != nil {
 				return err
 			}
-			args = append(args, jen.Id(s))
+			c.args = append(c.args, s)
 		}
-		label := comment(ir.Describe(n.Op))
-		if n.Name != "" {
-			label += " @" + comment(n.Name)
+		if k.par {
+			c.slot = g.slots
+			g.slots++
 		}
-		body = append(body, jen.Comment(fmt.Sprintf("step %d: %s", step, label)))
-		if g.ks.fall[name] {
-			body = append(body, jen.If(jen.Err().Op(":=").Id(name).Call(args...), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err())))
-		} else {
-			body = append(body, jen.Id(name).Call(args...))
+		g.calls = append(g.calls, c)
+	}
+	return nil
+}
+
+// stateFields are the Model's per-call kernel state: the arguments of a
+// parallel kernel (s…) and its run method bound once (f…), so that a
+// call hands the pool a func value without allocating a closure.
+func (g *gen) stateFields() []jen.Code {
+	var fs []jen.Code
+	for _, c := range g.calls {
+		if c.k != nil && c.k.par {
+			fs = append(fs, jen.Id(fmt.Sprintf("s%d", c.slot)).Id(c.k.name), jen.Id(fmt.Sprintf("f%d", c.slot)).Func().Params(jen.Int(), jen.Int()))
+		}
+	}
+	return fs
+}
+
+func (g *gen) bindState() []jen.Code {
+	var cs []jen.Code
+	for _, c := range g.calls {
+		if c.k != nil && c.k.par {
+			cs = append(cs, jen.Id("m").Dot(fmt.Sprintf("f%d", c.slot)).Op("=").Id("m").Dot(fmt.Sprintf("s%d", c.slot)).Dot("run"))
+		}
+	}
+	return cs
+}
+
+// forwardFunc emits the schedule: one kernel call per node, on views of
+// the arena, the weights and the caller's buffers.
+func (g *gen) forwardFunc(f *jen.File) {
+	var body []jen.Code
+	for _, c := range g.calls {
+		body = append(body, jen.Comment(c.label))
+		if c.k == nil {
+			continue
+		}
+		args := []jen.Code{jen.Id("n")}
+		for _, a := range c.args {
+			args = append(args, jen.Id(a))
+		}
+		switch {
+		case c.k.par:
+			s := fmt.Sprintf("s%d", c.slot)
+			body = append(body, jen.Id("m").Dot(s).Op("=").Id(c.k.name).Values(args...))
+			body = append(body, jen.Qual(g.in.RuntimeImport, "ParallelMin").Call(jen.Id(c.k.count), jen.Lit(c.k.grain), jen.Id("m").Dot(fmt.Sprintf("f%d", c.slot))))
+		case c.k.fallible:
+			body = append(body, jen.If(jen.Err().Op(":=").Id(c.k.name).Call(args...), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err())))
+		default:
+			body = append(body, jen.Id(c.k.name).Call(args...))
 		}
 	}
 	body = append(body, jen.Return(jen.Nil()))
 	f.Comment("forward runs the schedule for batch n; the caller holds m.mu.")
 	f.Func().Params(jen.Id("m").Op("*").Id("Model")).Id("forward").Params(jen.Id("n").Int(), jen.Id("in").Op("*").Id("Inputs"), jen.Id("out").Op("*").Id("Outputs")).Error().Block(body...)
-	return nil
 }

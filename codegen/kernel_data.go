@@ -209,7 +209,7 @@ func genAttention(c *kctx) error {
 	q, k, v := c.in(0).Shape, c.in(1).Shape, c.in(2).Shape
 	c.line("const T, S, D, Dv, H = $T, $S, $D, $Dv, $H", "T", q[1].B, "S", k[1].B, "D", q[2].B, "Dv", v[2].B, "H", a.Heads)
 	c.line("const dh, dv, Scale = D / H, Dv / H, $SC", "SC", floatLit(a.Scale))
-	c.line("rt.ParallelMin($B*H, 1, func(lo, hi int) {", "B", dimExpr(q[0]))
+	c.parallel(fmt.Sprintf("%s*%d", dimExpr(q[0]), a.Heads), 1)
 	c.line("var row [S]float64")
 	c.line("var acc [dv]float64")
 	c.line("for bh := lo; bh < hi; bh++ {")
@@ -252,6 +252,5 @@ func genAttention(c *kctx) error {
 	c.line("}")
 	c.line("}")
 	c.line("}")
-	c.line("})")
 	return nil
 }

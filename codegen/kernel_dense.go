@@ -33,7 +33,7 @@ func genLinear(c *kctx) error {
 	if hasBias {
 		c.line("bias := i2[:N]")
 	}
-	c.line("rt.ParallelMin((N+3)/4, 8, func(lo, hi int) {")
+	c.parallel(itoa((nOut+3)/4), 8)
 	c.line("for j := lo * 4; j < min(hi*4, N); j += 4 {")
 	c.line("if j+4 <= N {")
 	c.line("w0, w1, w2, w3 := w[j*K:(j+1)*K], w[(j+1)*K:(j+2)*K], w[(j+2)*K:(j+3)*K], w[(j+3)*K:(j+4)*K]")
@@ -70,7 +70,6 @@ func genLinear(c *kctx) error {
 	c.line("}")
 	c.line("}")
 	c.line("}")
-	c.line("})")
 	return nil
 }
 
@@ -82,7 +81,7 @@ func genConv2D(c *kctx) error {
 	c.line("const CG, OG = C / $G, O / $G", "G", cv.Groups)
 	c.line("const SH, SW, PT, PL, DH, DW = $SH, $SW, $PT, $PL, $DH, $DW",
 		"SH", cv.Stride[0], "SW", cv.Stride[1], "PT", cv.Pad[0], "PL", cv.Pad[1], "DH", cv.Dilation[0], "DW", cv.Dilation[1])
-	c.line("rt.ParallelMin($B*O, 2, func(lo, hi int) {", "B", dimExpr(x[0]))
+	c.parallel(fmt.Sprintf("%s*%d", dimExpr(x[0]), w[0].B), 2)
 	c.line("for no := lo; no < hi; no++ {")
 	c.line("b, oc := no/O, no%O")
 	c.line("g := oc / OG")
@@ -118,6 +117,5 @@ func genConv2D(c *kctx) error {
 	c.line("}")
 	c.line("}")
 	c.line("}")
-	c.line("})")
 	return nil
 }

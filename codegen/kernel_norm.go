@@ -39,12 +39,11 @@ func genLayerNorm(c *kctx) error {
 		axis += x.Rank()
 	}
 	c.line("const I, Eps = $I, $E", "I", numelExpr(x[axis:]), "E", floatLit(ln.Eps))
-	c.line("rows := $R", "R", numelExpr(x[:axis]))
 	c.line("g := i1[:I]")
 	if len(c.node.Inputs) == 3 {
 		c.line("beta := i2[:I]")
 	}
-	c.line("rt.ParallelMin(rows, 16, func(lo, hi int) {")
+	c.parallel(numelExpr(x[:axis]), 16)
 	c.line("for r := lo; r < hi; r++ {")
 	c.line("src, dst := i0[r*I:(r+1)*I], o0[r*I:(r+1)*I]")
 	c.line("var sum float64")
@@ -66,7 +65,6 @@ func genLayerNorm(c *kctx) error {
 	}
 	c.line("}")
 	c.line("}")
-	c.line("})")
 	return nil
 }
 

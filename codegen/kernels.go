@@ -18,6 +18,19 @@ type kctx struct {
 	body strings.Builder
 	// fallible kernels return an error (e.g. an index out of range).
 	fallible bool
+	// Parallel kernels split [0, parCount) across the worker pool: the
+	// body after parallel() is the work for a chunk [lo, hi).
+	par      bool
+	parCount string
+	parGrain int
+}
+
+// parallel marks the rest of the body as the work on chunk [lo, hi) of
+// count items (an expression in n and literals), at least grain a chunk.
+// Such a kernel is emitted as a struct with a run(lo, hi) method whose
+// method value the Model binds once, so calls allocate nothing.
+func (c *kctx) parallel(count string, grain int) {
+	c.par, c.parCount, c.parGrain = true, count, grain
 }
 
 func (c *kctx) in(i int) ir.Type  { return c.node.Inputs[i].Type }
@@ -91,53 +104,78 @@ func register(g generator, kinds ...ir.Kind) {
 
 // kernelSet collects kernel functions, emitting identical ones once.
 type kernelSet struct {
-	funcs  []string          // rendered functions, in first-use order
-	byBody map[string]string // signature+body → function name
-	names  map[*ir.Node]string
-	fall   map[string]bool
+	funcs  []string             // rendered functions and types, in first-use order
+	byBody map[string]*kernelFn // signature+body → kernel
+}
+
+// kernelFn is one emitted kernel.
+type kernelFn struct {
+	name     string
+	fallible bool
+	par      bool // a struct type with a run method (see kctx.parallel)
+	count    string
+	grain    int
+	params   []string // parameter names after n: o0…, i0…
 }
 
 func newKernelSet() *kernelSet {
-	return &kernelSet{byBody: map[string]string{}, names: map[*ir.Node]string{}, fall: map[string]bool{}}
+	return &kernelSet{byBody: map[string]*kernelFn{}}
 }
 
-// add generates n's kernel and returns its function name.
-func (ks *kernelSet) add(n *ir.Node) (string, error) {
+// add generates n's kernel and returns it.
+func (ks *kernelSet) add(n *ir.Node) (*kernelFn, error) {
 	gen, ok := generators[n.Op.Kind()]
 	if !ok {
-		return "", fmt.Errorf("%s: no kernel for %s yet", nodeDesc(n), n.Op.Kind())
+		return nil, fmt.Errorf("%s: no kernel for %s yet", nodeDesc(n), n.Op.Kind())
 	}
 	c := &kctx{node: n}
 	if err := gen(c); err != nil {
-		return "", fmt.Errorf("%s: %w", nodeDesc(n), err)
+		return nil, fmt.Errorf("%s: %w", nodeDesc(n), err)
 	}
-	var params []string
+	var params, names, types []string
 	params = append(params, "n int")
+	add := func(name string, v *ir.Value) {
+		params = append(params, name+" "+goType(v.Type.DType))
+		names = append(names, name)
+		types = append(types, goType(v.Type.DType))
+	}
 	for i, v := range n.Outputs {
-		params = append(params, fmt.Sprintf("o%d %s", i, goType(v.Type.DType)))
+		add(fmt.Sprintf("o%d", i), v)
 	}
 	for i, v := range n.Inputs {
-		params = append(params, fmt.Sprintf("i%d %s", i, goType(v.Type.DType)))
+		add(fmt.Sprintf("i%d", i), v)
 	}
 	ret := ""
 	if c.fallible {
 		ret = " error"
 	}
 	sig := "(" + strings.Join(params, ", ") + ")" + ret
-	key := sig + "{\n" + c.body.String() + "}"
-	if name, ok := ks.byBody[key]; ok {
-		ks.names[n] = name
-		return name, nil
+	key := fmt.Sprintf("%s{\n%s}par=%v,%s,%d", sig, c.body.String(), c.par, c.parCount, c.parGrain)
+	if k, ok := ks.byBody[key]; ok {
+		return k, nil
 	}
 	h := sha256.Sum256([]byte(key))
-	name := fmt.Sprintf("k%s%d_%x", n.Op.Kind().String()[:min(4, len(n.Op.Kind().String()))], len(ks.funcs), h[:2])
-	name = strings.ReplaceAll(name, "_", "")
+	kind := n.Op.Kind().String()
+	name := strings.ReplaceAll(fmt.Sprintf("k%s%d%x", kind[:min(4, len(kind))], len(ks.byBody), h[:2]), "_", "")
+	k := &kernelFn{name: name, fallible: c.fallible, par: c.par, count: c.parCount, grain: c.parGrain, params: names}
 	doc := fmt.Sprintf("// %s computes %s.\n", name, comment(ir.Describe(n.Op)))
-	ks.funcs = append(ks.funcs, doc+"func "+name+key+"\n")
-	ks.byBody[key] = name
-	ks.names[n] = name
-	ks.fall[name] = c.fallible
-	return name, nil
+	if !c.par {
+		ks.funcs = append(ks.funcs, doc+"func "+name+sig+"{\n"+c.body.String()+"}\n")
+	} else {
+		var fields, unpack []string
+		fields = append(fields, "n int")
+		for i, nm := range names {
+			fields = append(fields, nm+" "+types[i])
+		}
+		unpack = append(unpack, "n := k.n")
+		for _, nm := range names {
+			unpack = append(unpack, nm+" := k."+nm, "_ = "+nm)
+		}
+		ks.funcs = append(ks.funcs, fmt.Sprintf("%stype %s struct {\n%s\n}\n\n// run computes chunk [lo, hi) of %s items.\nfunc (k *%s) run(lo, hi int) {\n%s\n_, _, _ = n, lo, hi\n%s}\n",
+			doc, name, strings.Join(fields, "\n"), comment(c.parCount), name, strings.Join(unpack, "\n"), c.body.String()))
+	}
+	ks.byBody[key] = k
+	return k, nil
 }
 
 func nodeDesc(n *ir.Node) string {

@@ -69,7 +69,7 @@ func (g *gen) testFiles() ([]byte, []byte, error) {
 	var src bytes.Buffer
 	err := testTemplate.Execute(&src, map[string]any{
 		"Header": g.header(), "Package": g.in.Package, "Runtime": g.in.RuntimeImport,
-		"Ins": ins, "Outs": outs, "Rtol": ir.FormatFloat(v.Rtol), "Predict": len(g.ins) == 1 && len(g.outs) == 1,
+		"Ins": ins, "Outs": outs, "Batch": batch, "Rtol": ir.FormatFloat(v.Rtol), "Predict": len(g.ins) == 1 && len(g.outs) == 1,
 	})
 	if err != nil {
 		return nil, nil, err
@@ -87,8 +87,10 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"math"
 	"os"
+	"runtime"
 	"testing"
 
 	rt "{{.Runtime}}"
@@ -189,6 +191,67 @@ func TestWrongSizes(t *testing.T) {
 {{- end}}
 	if err := m.Run(context.Background(), &got, &in); !errors.Is(err, rt.ErrInputSize) {
 		t.Errorf("short input: got %v, want ErrInputSize", err)
+	}
+}
+// TestNoAllocs: after one warm-up call at a batch, Run allocates nothing.
+func TestNoAllocs(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
+	in, got, _ := vectors(t)
+	m, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := m.Run(ctx, &got, &in); err != nil {
+		t.Fatal(err)
+	}
+	if a := testing.AllocsPerRun(5, func() { m.Run(ctx, &got, &in) }); a != 0 {
+		t.Errorf("Run allocates %v times per call", a)
+	}
+}
+
+// TestCloneConcurrent: clones share weights and run in parallel (under
+// -race too) with the results of a single caller, at batch 1.
+func TestCloneConcurrent(t *testing.T) {
+	in, want, _ := vectors(t)
+	one := func(x Inputs) Inputs {
+		return Inputs{ {{- range .Ins}}{{.Field}}: x.{{.Field}}[:len(x.{{.Field}})/{{$.Batch}}], {{end -}} }
+	}
+	in = one(in)
+	want = Outputs{ {{- range .Outs}}{{.Field}}: make([]float32, {{.Len}}/{{$.Batch}}), {{end -}} }
+	m, err := New(WithMaxBatch(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Run(context.Background(), &want, &in); err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 8)
+	for g := 0; g < 8; g++ {
+		go func() {
+			c := m.Clone()
+			got := Outputs{ {{- range .Outs}}{{.Field}}: make([]float32, {{.Len}}/{{$.Batch}}), {{end -}} }
+			for i := 0; i < 3; i++ {
+				if err := c.Run(context.Background(), &got, &in); err != nil {
+					errs <- err
+					return
+				}
+{{- range .Outs}}
+				for j := range got.{{.Field}} {
+					if got.{{.Field}}[j] != want.{{.Field}}[j] {
+						errs <- fmt.Errorf("clone: {{.Field}}[%d] = %v, single caller %v", j, got.{{.Field}}[j], want.{{.Field}}[j])
+						return
+					}
+				}
+{{- end}}
+			}
+			errs <- nil
+		}()
+	}
+	for g := 0; g < 8; g++ {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
 	}
 }
 {{if .Predict}}

@@ -229,14 +229,14 @@ func (l *lowering) inputs(o *obj, sc *scope) []*ir.Value {
 }
 
 func (l *lowering) lookup(o *obj, at *node, sc *scope, name string) *ir.Value {
-	if name == "$in" && sc.in != nil {
-		return sc.in
+	if strings.HasPrefix(name, "$") {
+		if name == "$in" && sc.in != nil {
+			return sc.in
+		}
+		o.fail(at, "%s is not defined here (blocks know $in, $out and their args)", name)
 	}
 	if v, ok := sc.vals[name]; ok {
 		return v
-	}
-	if strings.HasPrefix(name, "$") {
-		o.fail(at, "%s is not defined here (blocks know $in, $out and their args)", name)
 	}
 	o.fail(at, "no value named %q before this layer", name)
 	return nil
@@ -252,6 +252,9 @@ func (l *lowering) bindOutputs(o *obj, sc *scope, outs []*ir.Value) {
 		var nm string
 		if names != nil {
 			nm = names[i]
+		}
+		if strings.HasPrefix(nm, "$") && (nm != "$out" || sc.depth == 0) {
+			o.fail(at, "cannot name a result %s: $ names are reserved (a block may write $out)", nm)
 		}
 		target := sc
 		if nm == "$out" && sc.outer != nil {
@@ -283,13 +286,24 @@ func (l *lowering) rename(v *ir.Value, name string, o *obj, at *node) {
 	v.Name = name
 }
 
+// maxParamElems bounds one parameter (4 GiB of f32): a larger one is a
+// typo, and its data could not be allocated or embedded anyway.
+const maxParamElems = 1 << 30
+
 // newParam declares a parameter; its data is bound after lowering.
 func (l *lowering) newParam(o *obj, at *node, name string, shape []int, init initKind, fanIn int, std float64) *ir.Value {
-	if name == "" {
+	if name == "" || strings.HasPrefix(name, ".") { // ".weight": the layer has no name
 		o.fail(at, "a layer with parameters needs a name (or params:)")
 	}
 	if p, dup := l.byName[name]; dup {
 		o.fail(at, "parameter %q is already defined by the layer at line %d (give this one its own name or params:)", name, p.at.line)
+	}
+	n := 1
+	for _, d := range shape {
+		if d < 0 || d > 0 && n > maxParamElems/d {
+			o.fail(at, "parameter %q would have shape %v, more than %d elements", name, shape, maxParamElems)
+		}
+		n *= d
 	}
 	t := &ir.Tensor{DType: ir.F32, Shape: shape}
 	v, err := l.b.Const(name, t)
@@ -505,7 +519,7 @@ func (l *lowering) generic(kind string, o *obj, name string, ins []*ir.Value, at
 		}
 	}
 	if k == ir.KMaxPool || k == ir.KAvgPool {
-		if _, ok := attrs["stride"]; !ok {
+		if _, ok := attrs["stride"]; !ok && attrs["kernel"] != nil {
 			attrs["stride"] = attrs["kernel"] // PyTorch: stride defaults to the kernel
 		}
 	}

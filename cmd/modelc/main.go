@@ -72,6 +72,10 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
+			// -help and --help, which flag reports as ErrHelp, mean -h.
+			if h := fs.Lookup("h"); h != nil && errors.Is(err, flag.ErrHelp) {
+				return pos, h.Value.Set("true")
+			}
 			return nil, usageError{err.Error()}
 		}
 		rest := fs.Args()

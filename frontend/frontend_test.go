@@ -676,9 +676,9 @@ func TestWeightBinding(t *testing.T) {
 			return append(as[:3], as[4:]...) // drop bn.running_var
 		}, pos: "5:16", msg: `tensor "bn.running_var" [2] is missing from w.safetensors`},
 		{name: "mis-shaped tensor", edit: replace("fc.weight", tensorio.FromFloat32("fc.weight", []int{2, 3}, make([]float32, 6))),
-			pos: "7:13", msg: `tensor "fc.weight" has shape [2 3] in w.safetensors, this layer needs [3 2]`},
+			pos: "7:13", msg: `tensor "fc.weight" has shape [2,3] in w.safetensors, this layer needs [3,2]`},
 		{name: "mis-shaped rank", edit: replace("ln.weight", tensorio.FromFloat32("ln.weight", []int{1, 3}, make([]float32, 3))),
-			pos: "8:16", msg: `tensor "ln.weight" has shape [1 3] in w.safetensors, this layer needs [3]`},
+			pos: "8:16", msg: `tensor "ln.weight" has shape [1,3] in w.safetensors, this layer needs [3]`},
 		{name: "extra tensor", edit: func(as []tensorio.Array) []tensorio.Array {
 			return append(as, tensorio.FromFloat32("ln.bias", []int{3}, make([]float32, 3)),
 				tensorio.FromFloat32("head.weight", []int{1}, []float32{1}),

@@ -1,6 +1,7 @@
 package frontend
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"strings"
@@ -319,6 +320,11 @@ func (l *lowering) newParam(o *obj, at *node, name string, shape []int, init ini
 func (l *lowering) add(o *obj, at *node, name string, op ir.Op, ins []*ir.Value) []*ir.Value {
 	n, err := l.b.Add(name, op, ins)
 	if err != nil {
+		// The builder prefixes the op and node name, which o.fail
+		// already gives: report only the cause.
+		if inner := errors.Unwrap(err); inner != nil {
+			err = inner
+		}
 		o.fail(at, "%v", err)
 	}
 	return n.Outputs

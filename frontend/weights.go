@@ -40,11 +40,11 @@ func (l *lowering) bindFile(src *source, file string, at *node) {
 	for _, p := range l.params {
 		a, ok := byName[p.name]
 		if !ok {
-			l.d.failAt(p.at, "tensor %q %v is missing from %s", p.name, p.shape, file)
+			l.d.failAt(p.at, "tensor %q %s is missing from %s", p.name, ir.StaticShape(p.shape...), file)
 		}
 		delete(byName, p.name)
-		if fmt.Sprint(a.Shape) != fmt.Sprint(p.shape) {
-			l.d.failAt(p.at, "tensor %q has shape %v in %s, this layer needs %v", p.name, a.Shape, file, p.shape)
+		if got, want := ir.StaticShape(a.Shape...), ir.StaticShape(p.shape...); !got.Equal(want) {
+			l.d.failAt(p.at, "tensor %q has shape %s in %s, this layer needs %s", p.name, got, file, want)
 		}
 		f, err := a.Float32()
 		if err != nil {
@@ -61,7 +61,11 @@ func (l *lowering) bindFile(src *source, file string, at *node) {
 	}
 	sort.Strings(extra)
 	if len(extra) > 0 {
-		l.d.failAt(at, "%s has %d tensors no layer uses: %s", file, len(extra), strings.Join(extra, ", "))
+		noun := "tensors"
+		if len(extra) == 1 {
+			noun = "tensor"
+		}
+		l.d.failAt(at, "%s has %d %s no layer uses: %s", file, len(extra), noun, strings.Join(extra, ", "))
 	}
 }
 

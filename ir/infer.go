@@ -175,7 +175,7 @@ func inferMatMul(op Op, in []Type) ([]Type, error) {
 		bb = Shape{b[0], D(1)}
 	}
 	if aa[len(aa)-1] != bb[len(bb)-2] {
-		return nil, fmt.Errorf("inner dimensions differ: %s vs %s", a, b)
+		return nil, fmt.Errorf("inner dimensions differ: %s (last of a%s) vs %s (first matrix dim of b%s)", aa[len(aa)-1], a, bb[len(bb)-2], b)
 	}
 	batch, err := Broadcast(aa[:len(aa)-2], bb[:len(bb)-2])
 	if err != nil {

@@ -38,9 +38,15 @@ func Summary(name string) string {
 	if err != nil {
 		return ""
 	}
+	// The leading comment block, joined, up to its first sentence.
+	var parts []string
 	sc := bufio.NewScanner(strings.NewReader(string(data)))
-	if sc.Scan() {
-		return strings.TrimSpace(strings.TrimPrefix(sc.Text(), "#"))
+	for sc.Scan() && strings.HasPrefix(sc.Text(), "#") {
+		parts = append(parts, strings.TrimSpace(strings.TrimPrefix(sc.Text(), "#")))
 	}
-	return ""
+	s := strings.Join(parts, " ")
+	if i := strings.Index(s, ": "); i > 0 {
+		s = s[:i]
+	}
+	return s
 }

@@ -9,7 +9,13 @@ import (
 // ASCII letters and digits only ("my-layer" → MyLayer, `x"; os.Exit(1)//`
 // → XOsExit1), so no user text reaches generated code outside a quoted
 // literal. taken holds names already used; a clash gets a numeric suffix.
-func exportedName(s string, taken map[string]bool) string {
+func exportedName(s string, taken map[string]bool) string { return ExportedName(s, taken) }
+
+// ExportedName is the name generated code gives an input or output in the
+// Inputs and Outputs structs (see exportedName); tools that drive a
+// generated package call it with the graph's inputs, then outputs, in
+// order, sharing one taken map.
+func ExportedName(s string, taken map[string]bool) string {
 	var sb strings.Builder
 	up := true
 	for _, r := range s {

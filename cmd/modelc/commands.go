@@ -108,14 +108,14 @@ func runRun(args []string, stdout io.Writer) error {
 	var inputs multiFlag
 	fs.Var(&inputs, "input", "an input as NAME=FILE.npy (repeat per input), or one FILE.npz holding all inputs by name (default: the model's test vectors)")
 	out := fs.String("out", "", "write the outputs to this .npz file")
-	engine := fs.String("engine", "reference", "reference (the IR evaluator); generated comes with modelc build")
+	engine := fs.String("engine", "reference", "reference (the IR evaluator) or generated (the package modelc build writes, built offline with the Go toolchain and the runtime sources modelc carries)")
 	batch := fs.Int("batch", 0, "run on seeded random inputs of this batch size instead")
 	m, ok, err := oneModel(fs, args, u, stdout)
 	if !ok {
 		return err
 	}
-	if *engine != "reference" {
-		return usageError{fmt.Sprintf("--engine %s: only the reference engine exists so far", *engine)}
+	if *engine != "reference" && *engine != "generated" {
+		return usageError{fmt.Sprintf("--engine %s: want reference or generated", *engine)}
 	}
 	var ins, want []*ir.Tensor
 	switch {
@@ -130,12 +130,19 @@ func runRun(args []string, stdout io.Writer) error {
 			return fmt.Errorf("%w (give --input or --batch)", err)
 		}
 	}
-	start := time.Now()
-	outs, err := ir.Eval(m.Graph, ins...)
-	if err != nil {
-		return err
+	var outs []*ir.Tensor
+	var elapsed time.Duration
+	if *engine == "generated" {
+		if outs, elapsed, err = runGenerated(m, ins); err != nil {
+			return err
+		}
+	} else {
+		start := time.Now()
+		if outs, err = ir.Eval(m.Graph, ins...); err != nil {
+			return err
+		}
+		elapsed = time.Since(start)
 	}
-	elapsed := time.Since(start)
 	if *out != "" {
 		var arrays []tensorio.Array
 		for i, v := range m.Graph.Outputs {
@@ -156,7 +163,7 @@ func runRun(args []string, stdout io.Writer) error {
 			fmt.Fprintf(stdout, "  matches test vectors (max error %.3g of rtol %g)\n", r.MaxErr, m.Test.Rtol)
 		}
 	}
-	fmt.Fprintf(stdout, "reference engine: %v\n", elapsed.Round(time.Microsecond))
+	fmt.Fprintf(stdout, "%s engine: %v\n", *engine, elapsed.Round(time.Microsecond))
 	return nil
 }
 

@@ -28,6 +28,7 @@ var allowed = map[string][]string{
 	"internal/archtest": {},
 	// Generated packages (make demo, tests) import only the runtime.
 	"out/":       {"runtime", "runtime/"},
+	"":           {},
 	"cmd/modelc": {"*"},
 }
 

@@ -13,7 +13,7 @@ import (
 	"text/template"
 	"time"
 
-	modelc "github.com/modelc/modelc"
+	sources "github.com/modelc/modelc"
 	"github.com/modelc/modelc/codegen"
 	"github.com/modelc/modelc/frontend"
 	"github.com/modelc/modelc/ir"
@@ -50,11 +50,11 @@ func runGenerated(m *frontend.Model, ins []*ir.Tensor) ([]*ir.Tensor, time.Durat
 
 	// The runtime as a module of its own name, from the embedded sources.
 	rtDir := filepath.Join(tmp, "modelc")
-	err = fs.WalkDir(modelc.RuntimeSources, "runtime", func(path string, d fs.DirEntry, err error) error {
+	err = fs.WalkDir(sources.RuntimeSources, "runtime", func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || strings.HasSuffix(path, "_test.go") {
 			return err
 		}
-		data, err := fs.ReadFile(modelc.RuntimeSources, path)
+		data, err := fs.ReadFile(sources.RuntimeSources, path)
 		if err != nil {
 			return err
 		}

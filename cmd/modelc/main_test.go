@@ -84,7 +84,7 @@ func TestArgErrors(t *testing.T) {
 		{"flags after -- are positional", []string{"run", "zoo:resnet20", "--", "--engine", "reference"}, "usage: modelc run MODEL"},
 		{"no model", []string{"inspect"}, "usage: modelc inspect MODEL"},
 		{"two models", []string{"inspect", "zoo:mlp", "zoo:resnet20"}, "usage: modelc inspect MODEL"},
-		{"generated engine", []string{"run", tiny, "--engine", "generated"}, "--engine generated: only the reference engine exists so far"},
+		{"unknown engine", []string{"run", tiny, "--engine", "jit"}, "--engine jit: want reference or generated"},
 		{"bad --input", []string{"run", tiny, "--input", tiny}, "--input " + tiny + ": want NAME=FILE.npy or FILE.npz"},
 		{"zoo export without -o", []string{"zoo", "export", "mlp"}, "zoo export: give -o DIR"},
 		{"zoo unknown subcommand", []string{"zoo", "frob"}, "usage: modelc zoo list"},

@@ -10,7 +10,7 @@ BIN      := bin/modelc
 FUZZ_TARGETS := ./ir:FuzzParse ./frontend:FuzzLoad \
 	./frontend/tensorio:FuzzSafetensors ./frontend/tensorio:FuzzNpy ./frontend/tensorio:FuzzNpz
 
-.PHONY: all build demo test vet fmt-check fuzz test-long bench zoo-vectors zoo-crosscheck fixtures clean
+.PHONY: all build demo examples test vet fmt-check fuzz test-long bench zoo-vectors zoo-crosscheck fixtures clean
 
 all: build
 
@@ -25,6 +25,15 @@ demo: build
 	$(BIN) zoo build $(DEMO) -o out/demo/$(DEMO)
 	$(GO) test -count=1 -v -run 'TestVectors|TestPredict' ./out/demo/$(DEMO)
 	$(BIN) run zoo:$(DEMO) --engine reference
+
+## examples: an app module (out/examples/app, not committed) that imports a
+## generated resnet20 package through a replace directive, built and run.
+examples: build
+	rm -rf out/examples/app && mkdir -p out/examples/app
+	$(BIN) zoo build resnet20 -o out/examples/app/resnet20
+	sed '/^\/\/go:build ignore/d' examples/app/main.go > out/examples/app/main.go
+	printf 'module example.com/app\n\ngo 1.22\n\nrequire github.com/modelc/modelc v0.0.0\n\nreplace github.com/modelc/modelc => ../../..\n' > out/examples/app/go.mod
+	cd out/examples/app && GOFLAGS=-mod=mod $(GO) run .
 
 ## test: vet, format check and every Go test (fuzz targets run their seed corpus).
 test: vet fmt-check

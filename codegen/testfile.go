@@ -271,6 +271,14 @@ func TestPredictAppends(t *testing.T) {
 	if dst[0] != 42 {
 		t.Fatalf("Predict overwrote dst's existing element")
 	}
+	// With capacity in dst, Predict allocates nothing (GOMAXPROCS=2).
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
+	buf := make([]float32, 0, len(dst))
+{{- with index .Ins 0}}
+	if a := testing.AllocsPerRun(5, func() { buf, _ = m.Predict(buf[:0], in.{{.Field}}) }); a != 0 {
+		t.Errorf("Predict allocates %v times per call", a)
+	}
+{{- end}}
 {{- with index .Outs 0}}
 	match(t, {{printf "%q" .Name}}, dst[1:], want.{{.Field}}, {{.RowLen}}, {{$.Rtol}})
 {{- end}}

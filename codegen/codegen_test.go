@@ -29,9 +29,13 @@ func compile(t *testing.T, m *frontend.Model, vec *codegen.Vectors) map[string][
 	require.NoError(t, err)
 	res, err := p.Run(m.Graph, passes.RunOptions{})
 	require.NoError(t, err)
+	var log []string
+	for _, e := range res.Log {
+		log = append(log, e.Pass+"\t"+e.Stats.String())
+	}
 	files, err := codegen.Generate(codegen.Input{
 		Graph: res.Graph, Plan: res.Plan, Package: m.Package, Command: "modelc build model.yaml -o .",
-		Version: "test", RuntimeImport: runtimeImport, Test: vec,
+		Version: "test", RuntimeImport: runtimeImport, Test: vec, Log: log,
 	})
 	require.NoError(t, err)
 	return files
@@ -210,4 +214,43 @@ func staticBinary(t *testing.T, pkgDir, pkg string) {
 	out, err = run.CombinedOutput()
 	require.NoError(t, err, "%s", out)
 	require.Equal(t, "32 <nil>\n", string(out))
+}
+
+// TestFusedEpilogues compiles fused linear and conv2d kernels (bias or
+// not, residual, relu, gelu, gelu_tanh, and a tail of N not a multiple of
+// the kernel's 4 columns) and checks them against the evaluator on the
+// unfused graph.
+func TestFusedEpilogues(t *testing.T) {
+	if testing.Short() {
+		t.Skip("compiles a generated package")
+	}
+	src := `graph epi {
+  input %x: f32[N,6]
+  input %img: f32[N,2,4,4]
+  const %w: f32[6,6] = dense<[0.1, -0.2, 0.3, 0.4, -0.5, 0.6, 0.7, 0.8, -0.9, 1, 0.1, 0.2, -0.3, 0.4, 0.5, 0.6, 0.7, -0.8, 0.9, 1, 0.1, -0.2, 0.3, 0.4, 0.5, 0.6, -0.7, 0.8, 0.9, 1, 0.1, 0.2, 0.3, -0.4, 0.5, 0.6]>
+  const %b: f32[6] = dense<[0.1, -0.2, 0.3, -0.4, 0.5, -0.6]>
+  const %cw: f32[2,2,3,3] = dense<[1, -1, 0.5, 2, 0.25, -0.5, 1, 0, 1, -1, 1, -1, 0.5, 0.5, 0.5, 2, -2, 0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, -0.1, -0.2, -0.3, -0.4, -0.5, -0.6, -0.7, -0.8, -0.9]>
+  %h = linear @fc1 (%x, %w, %b): f32[N,6]
+  %g = gelu (%h): f32[N,6]
+  %y = linear @fc2 (%g, %w): f32[N,6]
+  %r = add (%y, %x): f32[N,6]
+  %a = gelu (%r) {approximate="tanh"}: f32[N,6]
+  %c = conv2d @conv (%img, %cw) {pad=[1,1,1,1]}: f32[N,2,4,4]
+  %cr = add (%img, %c): f32[N,2,4,4]
+  %co = relu (%cr): f32[N,2,4,4]
+  output %a, %co
+}`
+	g, err := ir.Parse("epi.ir", []byte(src))
+	require.NoError(t, err)
+	in := ir.SampleInputs(g, 2, 3)
+	want, err := ir.Eval(g, in...)
+	require.NoError(t, err)
+	m := &frontend.Model{Name: "epi", Package: "epi", Graph: g}
+	files := compile(t, m, &codegen.Vectors{Inputs: in, Outputs: want, Rtol: 1e-4})
+	report := string(files["REPORT.md"])
+	require.Contains(t, report, "| fuse-epilogue | gelu 1, gelu_tanh 1, relu 1, residual 2 |")
+	dir := genDir(t, "epi")
+	require.NoError(t, codegen.WriteDir(dir, files, false))
+	goCmd(t, dir, "vet", ".")
+	goCmd(t, dir, "test", "-count=1", ".")
 }

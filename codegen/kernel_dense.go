@@ -19,14 +19,48 @@ func init() {
 	register(genConv2D, ir.KConv2D)
 }
 
+// epilogue describes a linear or conv2d node's fused epilogue for its
+// kernel: the names of its bias and residual parameters ("" if absent)
+// and the Go expression applying its activation to a float32 variable.
+type epilogue struct {
+	bias, resid string
+	act         func(v string) string
+}
+
+func epilogueOf(n *ir.Node) epilogue {
+	e, _ := ir.EpilogueOf(n.Op)
+	var ep epilogue
+	next := 2
+	if e.HasBias(len(n.Inputs)) {
+		ep.bias = "i2"
+		next = 3
+	}
+	if e.Residual {
+		ep.resid = fmt.Sprintf("i%d", next)
+	}
+	ep.act = func(v string) string {
+		switch e.Act {
+		case "relu":
+			return fmt.Sprintf("max(%s, 0)", v)
+		case "gelu":
+			return fmt.Sprintf("float32(0.5 * float64(%s) * (1 + math.Erf(float64(%s)/math.Sqrt2)))", v, v)
+		case "gelu_tanh":
+			return fmt.Sprintf("float32(0.5 * float64(%s) * (1 + math.Tanh(math.Sqrt(2/math.Pi)*(float64(%s)+0.044715*float64(%s)*float64(%s)*float64(%s)))))", v, v, v, v, v)
+		}
+		return v
+	}
+	return ep
+}
+
 func genLinear(c *kctx) error {
 	x, w := c.in(0), c.in(1)
+	ep := epilogueOf(c.node)
 	k, nOut := w.Shape[1].B, w.Shape[0].B
 	rows, ok := x.Shape[:x.Shape.Rank()-1].NumelDim()
 	if !ok {
 		return fmt.Errorf("rows of %s are not affine in N", x.Shape)
 	}
-	hasBias := len(c.node.Inputs) == 3
+	hasBias := ep.bias != ""
 	c.line("const K, N = $K, $N", "K", k, "N", nOut)
 	c.line("rows := $R", "R", dimExpr(rows))
 	c.line("x, w, o := i0[:rows*K], i1[:N*K], o0[:rows*N]")
@@ -50,8 +84,12 @@ func genLinear(c *kctx) error {
 	if hasBias {
 		c.line("s0, s1, s2, s3 = s0+bias[j], s1+bias[j+1], s2+bias[j+2], s3+bias[j+3]")
 	}
+	if ep.resid != "" {
+		c.line("rr := $R[r*N+j : r*N+j+4]", "R", ep.resid)
+		c.line("s0, s1, s2, s3 = s0+rr[0], s1+rr[1], s2+rr[2], s3+rr[3]")
+	}
 	c.line("or := o[r*N+j : r*N+j+4]")
-	c.line("or[0], or[1], or[2], or[3] = s0, s1, s2, s3")
+	c.line("or[0], or[1], or[2], or[3] = $A0, $A1, $A2, $A3", "A0", ep.act("s0"), "A1", ep.act("s1"), "A2", ep.act("s2"), "A3", ep.act("s3"))
 	c.line("}")
 	c.line("continue")
 	c.line("}")
@@ -66,7 +104,10 @@ func genLinear(c *kctx) error {
 	if hasBias {
 		c.line("s += bias[jj]")
 	}
-	c.line("o[r*N+jj] = s")
+	if ep.resid != "" {
+		c.line("s += $R[r*N+jj]", "R", ep.resid)
+	}
+	c.line("o[r*N+jj] = $A", "A", ep.act("s"))
 	c.line("}")
 	c.line("}")
 	c.line("}")
@@ -86,7 +127,8 @@ func genConv2D(c *kctx) error {
 	c.line("b, oc := no/O, no%O")
 	c.line("g := oc / OG")
 	c.line("out := o0[no*OH*OW : (no+1)*OH*OW]")
-	if len(c.node.Inputs) == 3 {
+	ep := epilogueOf(c.node)
+	if ep.bias != "" {
 		c.line("bias := i2[oc]")
 	} else {
 		c.line("var bias float32")
@@ -116,6 +158,14 @@ func genConv2D(c *kctx) error {
 	c.line("}")
 	c.line("}")
 	c.line("}")
+	if ep.resid != "" || ep.act("v") != "v" {
+		c.line("for p, v := range out {")
+		if ep.resid != "" {
+			c.line("v += $R[no*OH*OW+p]", "R", ep.resid)
+		}
+		c.line("out[p] = $A", "A", ep.act("v"))
+		c.line("}")
+	}
 	c.line("}")
 	return nil
 }

@@ -357,7 +357,7 @@ func (l *lowering) linear(o *obj, name, prefix string, ins []*ir.Value, at *node
 		args = append(args, l.newParam(o, at, prefix+".bias", []int{out}, initUniformFanIn, in, 0))
 	}
 	o.done("features", "bias")
-	return l.add(o, at, name, ir.Simple{K: ir.KLinear}, args)
+	return l.add(o, at, name, &ir.Linear{}, args)
 }
 
 // window reads kernel/stride/pad/dilation the way PyTorch writes them:
@@ -494,12 +494,12 @@ func (l *lowering) attention(o *obj, name, prefix string, ins []*ir.Value, at *n
 	o.done("heads", "causal", "scale")
 	qkvW := l.newParam(o, at, prefix+".qkv.weight", []int{3 * d, d}, initUniformFanIn, d, 0)
 	qkvB := l.newParam(o, at, prefix+".qkv.bias", []int{3 * d}, initUniformFanIn, d, 0)
-	qkv := l.add(o, at, name+".qkv", ir.Simple{K: ir.KLinear}, []*ir.Value{x, qkvW, qkvB})
+	qkv := l.add(o, at, name+".qkv", &ir.Linear{}, []*ir.Value{x, qkvW, qkvB})
 	parts := l.add(o, at, "", &ir.Split{Axis: -1, Sizes: []int{d, d, d}}, qkv)
 	y := l.add(o, at, name, op, parts)
 	projW := l.newParam(o, at, prefix+".proj.weight", []int{d, d}, initUniformFanIn, d, 0)
 	projB := l.newParam(o, at, prefix+".proj.bias", []int{d}, initUniformFanIn, d, 0)
-	return l.add(o, at, name+".proj", ir.Simple{K: ir.KLinear}, []*ir.Value{y[0], projW, projB})
+	return l.add(o, at, name+".proj", &ir.Linear{}, []*ir.Value{y[0], projW, projB})
 }
 
 // generic lowers any other IR op; its fields are the op's attributes.

@@ -19,7 +19,7 @@ var (
 
 type attrField struct {
 	name  string
-	index int
+	index []int // field path, through embedded structs such as Epilogue
 }
 
 // attrFields lists op's tagged fields in declaration order.
@@ -32,8 +32,13 @@ func attrFields(t reflect.Type) []attrField {
 	}
 	var fs []attrField
 	for i := 0; i < t.NumField(); i++ {
-		if tag := t.Field(i).Tag.Get("attr"); tag != "" {
-			fs = append(fs, attrField{tag, i})
+		f := t.Field(i)
+		if tag := f.Tag.Get("attr"); tag != "" {
+			fs = append(fs, attrField{tag, []int{i}})
+		} else if f.Anonymous && f.Type.Kind() == reflect.Struct {
+			for _, sub := range attrFields(f.Type) {
+				fs = append(fs, attrField{sub.name, append([]int{i}, sub.index...)})
+			}
 		}
 	}
 	return fs
@@ -53,7 +58,7 @@ func Attrs(op Op) map[string]any {
 	m := map[string]any{}
 	v := reflect.Indirect(reflect.ValueOf(op))
 	for _, f := range attrFields(v.Type()) {
-		m[f.name] = v.Field(f.index).Interface()
+		m[f.name] = v.FieldByIndex(f.index).Interface()
 	}
 	return m
 }
@@ -70,7 +75,7 @@ func SetAttr(op Op, name string, val any) (Op, error) {
 		if f.name != name {
 			continue
 		}
-		fv := ev.Field(f.index)
+		fv := ev.FieldByIndex(f.index)
 		if err := setValue(fv, val); err != nil {
 			return nil, fmt.Errorf("attribute %s: %w", name, err)
 		}
@@ -264,16 +269,25 @@ func toDim(v any) (Dim, error) {
 	return Dim{}, fmt.Errorf("want a dimension, got %v", v)
 }
 
-// formatAttrs prints op's attributes as "{a=1, b=[2,3]}", or "" if none.
+// formatAttrs prints op's attributes as "{a=1, b=[2,3]}", leaving out
+// those equal to the op's defaults, or "" if none is left.
 func formatAttrs(op Op) string {
 	v := reflect.Indirect(reflect.ValueOf(op))
 	fs := attrFields(v.Type())
 	if len(fs) == 0 {
 		return ""
 	}
-	parts := make([]string, len(fs))
-	for i, f := range fs {
-		parts[i] = f.name + "=" + formatAttr(v.Field(f.index).Interface())
+	def := reflect.Indirect(reflect.ValueOf(ops[op.Kind()].New()))
+	var parts []string
+	for _, f := range fs {
+		val := v.FieldByIndex(f.index).Interface()
+		if reflect.DeepEqual(val, def.FieldByIndex(f.index).Interface()) {
+			continue
+		}
+		parts = append(parts, f.name+"="+formatAttr(val))
+	}
+	if len(parts) == 0 {
+		return ""
 	}
 	return "{" + strings.Join(parts, ", ") + "}"
 }

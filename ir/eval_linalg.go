@@ -14,13 +14,18 @@ func evalLinear(c *evalCtx, op Op, in []*Tensor, out []Type) ([]*Tensor, error) 
 	acc := make([]float64, m*n)
 	gemm64(m, n, k, rowMajor(x.F, 0, k), transposed(w.F, 0, k), acc, c.threads)
 	res := NewTensor(out[0].DType, out[0].Shape.Ints())
+	e := op.(*Linear).Epilogue
+	bias, resid := epilogueInputs(e, in)
 	for i := 0; i < m; i++ {
 		for j := 0; j < n; j++ {
 			v := acc[i*n+j]
-			if len(in) == 3 {
-				v += float64(in[2].F[j])
+			if bias != nil {
+				v += float64(bias.F[j])
 			}
-			res.F[i*n+j] = float32(v)
+			if resid != nil {
+				v += float64(resid.F[i*n+j])
+			}
+			res.F[i*n+j] = float32(e.Apply(v))
 		}
 	}
 	return []*Tensor{res}, nil
@@ -128,6 +133,7 @@ func evalConv2D(c *evalCtx, op Op, in []*Tensor, out []Type) ([]*Tensor, error) 
 	cig, cog := ci/g, co/g
 	ckk, p := cig*kh*kw, oh*ow
 	res := NewTensor(out[0].DType, oshape)
+	biasT, resid := epilogueInputs(cv.Epilogue, in)
 	perImage := func(b, threads int, col []float32, acc []float64) {
 		for gi := 0; gi < g; gi++ {
 			// im2col: row (c, i, j) of col holds the input pixel each
@@ -155,12 +161,16 @@ func evalConv2D(c *evalCtx, op Op, in []*Tensor, out []Type) ([]*Tensor, error) 
 			for o := 0; o < cog; o++ {
 				ch := gi*cog + o
 				var bias float64
-				if len(in) == 3 {
-					bias = float64(in[2].F[ch])
+				if biasT != nil {
+					bias = float64(biasT.F[ch])
 				}
 				dst := res.F[(b*co+ch)*p : (b*co+ch+1)*p]
 				for q := range dst {
-					dst[q] = float32(acc[o*p+q] + bias)
+					v := acc[o*p+q] + bias
+					if resid != nil {
+						v += float64(resid.F[(b*co+ch)*p+q])
+					}
+					dst[q] = float32(cv.Apply(v))
 				}
 			}
 		}
@@ -338,4 +348,17 @@ func evalAttention(c *evalCtx, op Op, in []*Tensor, out []Type) ([]*Tensor, erro
 
 func evalEmbedding(c *evalCtx, op Op, in []*Tensor, out []Type) ([]*Tensor, error) {
 	return gatherRows(in[1], in[0], 0, out[0].Shape.Ints())
+}
+
+// epilogueInputs returns the bias and residual inputs of a linear or
+// conv2d (nil when absent).
+func epilogueInputs(e Epilogue, in []*Tensor) (bias, resid *Tensor) {
+	rest := in[2:]
+	if e.Residual {
+		resid, rest = rest[len(rest)-1], rest[:len(rest)-1]
+	}
+	if len(rest) == 1 {
+		bias = rest[0]
+	}
+	return bias, resid
 }

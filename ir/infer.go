@@ -124,12 +124,39 @@ func inferLinear(op Op, in []Type) ([]Type, error) {
 	if x.Shape[x.Shape.Rank()-1] != w.Shape[1] {
 		return nil, fmt.Errorf("input features %s do not match weight %s (want [out, in])", x.Shape[x.Shape.Rank()-1], w.Shape)
 	}
-	if len(in) == 3 && !in[2].Shape.Equal(Shape{w.Shape[0]}) {
-		return nil, fmt.Errorf("bias shape %s, want [%s]", in[2].Shape, w.Shape[0])
-	}
 	s := x.Shape.Clone()
 	s[len(s)-1] = w.Shape[0]
+	if err := checkEpilogue(op.(*Linear).Epilogue, in, Shape{w.Shape[0]}, s); err != nil {
+		return nil, err
+	}
 	return one(TensorType(x.DType, s)), nil
+}
+
+// checkEpilogue checks the optional bias and residual inputs (after x
+// and w) and the activation of a linear or conv2d.
+func checkEpilogue(e Epilogue, in []Type, bias, out Shape) error {
+	switch e.Act {
+	case "", "relu", "gelu", "gelu_tanh":
+	default:
+		return fmt.Errorf(`act must be "", "relu", "gelu" or "gelu_tanh", got %q`, e.Act)
+	}
+	rest := in[2:]
+	if e.Residual {
+		if len(rest) == 0 {
+			return fmt.Errorf("residual=true needs a residual input")
+		}
+		if r := rest[len(rest)-1]; !r.Shape.Equal(out) {
+			return fmt.Errorf("residual shape %s, want the result's %s", r.Shape, out)
+		}
+		rest = rest[:len(rest)-1]
+	}
+	if len(rest) > 1 {
+		return fmt.Errorf("too many inputs: want x, w, bias?, residual?")
+	}
+	if len(rest) == 1 && !rest[0].Shape.Equal(bias) {
+		return fmt.Errorf("bias shape %s, want %s", rest[0].Shape, bias)
+	}
+	return nil
 }
 
 func inferGemm(op Op, in []Type) ([]Type, error) {
@@ -252,15 +279,16 @@ func inferConv2D(op Op, in []Type) ([]Type, error) {
 	if w[1].B*c.Groups != x[1].B {
 		return nil, fmt.Errorf("weight %s expects %d input channels, input %s has %s", w, w[1].B*c.Groups, x, x[1])
 	}
-	if len(in) == 3 && !in[2].Shape.Equal(Shape{w[0]}) {
-		return nil, fmt.Errorf("bias shape %s, want [%s]", in[2].Shape, w[0])
-	}
 	oh := windowOut(x[2].B, c.Pad[0], c.Pad[2], kernel[0], c.Stride[0], c.Dilation[0], false)
 	ow := windowOut(x[3].B, c.Pad[1], c.Pad[3], kernel[1], c.Stride[1], c.Dilation[1], false)
 	if oh < 1 || ow < 1 {
 		return nil, fmt.Errorf("kernel %v larger than padded input %s", kernel, x)
 	}
-	return one(TensorType(in[0].DType, Shape{x[0], w[0], D(oh), D(ow)})), nil
+	out := Shape{x[0], w[0], D(oh), D(ow)}
+	if err := checkEpilogue(c.Epilogue, in, Shape{w[0]}, out); err != nil {
+		return nil, err
+	}
+	return one(TensorType(in[0].DType, out)), nil
 }
 
 func inferMaxPool(op Op, in []Type) ([]Type, error) {
@@ -583,7 +611,7 @@ func inferGather(op Op, in []Type) ([]Type, error) {
 func inferCast(op Op, in []Type) ([]Type, error) {
 	to := op.(*Cast).To
 	if to == Invalid || to >= numDTypes {
-		return nil, fmt.Errorf("invalid target dtype")
+		return nil, fmt.Errorf("cast needs a target dtype: to=f32, i64, ...")
 	}
 	return one(TensorType(to, in[0].Shape.Clone())), nil
 }

@@ -88,10 +88,10 @@ func simple(k Kind) func() Op { return func() Op { return Simple{K: k} } }
 
 // ops is the op table, indexed by Kind.
 var ops = [numKinds]OpInfo{
-	KLinear: {"linear", 2, 3, simple(KLinear), inferLinear},
+	KLinear: {"linear", 2, 4, func() Op { return &Linear{} }, inferLinear},
 	KGemm:   {"gemm", 2, 3, func() Op { return &Gemm{Alpha: 1, Beta: 1} }, inferGemm},
 	KMatMul: {"matmul", 2, 2, simple(KMatMul), inferMatMul},
-	KConv2D: {"conv2d", 2, 3, func() Op {
+	KConv2D: {"conv2d", 2, 4, func() Op {
 		return &Conv2D{Stride: []int{1, 1}, Pad: []int{0, 0, 0, 0}, Dilation: []int{1, 1}, Groups: 1}
 	}, inferConv2D},
 	KBatchNorm:     {"batchnorm", 5, 5, func() Op { return &BatchNorm{Eps: 1e-5} }, inferBatchNorm},
@@ -127,7 +127,7 @@ var ops = [numKinds]OpInfo{
 	KExpand:        {"expand", 1, 1, func() Op { return &Expand{} }, inferExpand},
 	KWhere:         {"where", 3, 3, simple(KWhere), inferWhere},
 	KGather:        {"gather", 2, 2, func() Op { return &Gather{} }, inferGather},
-	KCast:          {"cast", 1, 1, func() Op { return &Cast{To: F32} }, inferCast},
+	KCast:          {"cast", 1, 1, func() Op { return &Cast{} }, inferCast},
 	KMaxPool:       {"maxpool", 1, 1, func() Op { return &MaxPool{Stride: []int{1, 1}, Pad: []int{0, 0, 0, 0}, Dilation: []int{1, 1}} }, inferMaxPool},
 	KAvgPool:       {"avgpool", 1, 1, func() Op { return &AvgPool{Stride: []int{1, 1}, Pad: []int{0, 0, 0, 0}} }, inferAvgPool},
 	KGlobalAvgPool: {"global_avgpool", 1, 1, simple(KGlobalAvgPool), inferGlobalAvgPool},

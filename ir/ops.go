@@ -4,16 +4,32 @@ package ir
 // struct's doc comment states the semantics the evaluator implements (and
 // that the PyTorch fixtures under testdata/torch pin down).
 
-// Simple is an op without attributes: linear, matmul, the elementwise ops,
+// Simple is an op without attributes: matmul, the elementwise ops,
 // where, embedding, global_avgpool.
 //
-//	linear(x[...,in], w[out,in], b[out]?) = x·wᵀ + b
 //	matmul(a, b)                          numpy matmul (1-D promotion, batch broadcast)
 //	embedding(ids[...], table[V,D])       = table[ids], shape [..., D]
 //	where(cond, x, y)                     numpy broadcasting
 type Simple struct{ K Kind }
 
 func (o Simple) Kind() Kind { return o.K }
+
+// Epilogue is what fuse-epilogue folds into a linear or conv2d: the
+// result is act(product + bias + residual), where residual, when Residual
+// is set, is the op's last input, shaped like its result. Act is "" (none),
+// "relu", "gelu" (erf form) or "gelu_tanh".
+type Epilogue struct {
+	Act      string `attr:"act"`
+	Residual bool   `attr:"residual"`
+}
+
+// Linear is x[..., in]·wᵀ + b with w[out, in] and b[out] optional, then
+// its epilogue: linear(x, w, b?, residual?).
+type Linear struct {
+	Epilogue
+}
+
+func (*Linear) Kind() Kind { return KLinear }
 
 // Gemm is ONNX Gemm: alpha·op(a)·op(b) + beta·c, a and b 2-D, c
 // broadcast to [M, N].
@@ -27,12 +43,14 @@ type Gemm struct {
 func (*Gemm) Kind() Kind { return KGemm }
 
 // Conv2D is a 2-D convolution (cross-correlation) on NCHW:
-// x[N,C,H,W], w[O, C/groups, kh, kw], b[O]?. Pad is [top, left, bottom, right].
+// x[N,C,H,W], w[O, C/groups, kh, kw], b[O]?, residual?, then its
+// epilogue. Pad is [top, left, bottom, right].
 type Conv2D struct {
 	Stride   []int `attr:"stride"`
 	Pad      []int `attr:"pad"`
 	Dilation []int `attr:"dilation"`
 	Groups   int   `attr:"groups"`
+	Epilogue
 }
 
 func (*Conv2D) Kind() Kind { return KConv2D }
@@ -219,3 +237,35 @@ type Attention struct {
 }
 
 func (*Attention) Kind() Kind { return KAttention }
+
+// EpilogueOf returns a linear or conv2d op's epilogue.
+func EpilogueOf(op Op) (Epilogue, bool) {
+	switch o := op.(type) {
+	case *Linear:
+		return o.Epilogue, true
+	case *Conv2D:
+		return o.Epilogue, true
+	}
+	return Epilogue{}, false
+}
+
+// HasBias reports whether a linear or conv2d node with n inputs has a bias.
+func (e Epilogue) HasBias(n int) bool {
+	if e.Residual {
+		n--
+	}
+	return n == 3
+}
+
+// Apply computes the epilogue's activation of v.
+func (e Epilogue) Apply(v float64) float64 {
+	switch e.Act {
+	case "relu":
+		return relu(v)
+	case "gelu":
+		return geluErf(v)
+	case "gelu_tanh":
+		return geluTanh(v)
+	}
+	return v
+}

@@ -13,6 +13,8 @@ var All = []Pass{
 		Summary: "evaluate nodes whose inputs are all constants; uniform results become splats"},
 	{Name: "dce", Phase: Prepare, Exact: true, Run: deadCode,
 		Summary: "remove nodes and constants that no output depends on"},
+	{Name: "fuse-epilogue", Phase: Lower, Exact: true, Run: fuseEpilogue,
+		Summary: "fold a residual add and relu/gelu into the linear or conv2d before them"},
 	{Name: "memory-plan", Phase: Lower, Exact: true, Run: memoryPlan,
 		Summary: "compute buffer lifetimes, views and sizes (affine in N) for the arena"},
 }

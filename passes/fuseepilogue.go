@@ -1,0 +1,99 @@
+package passes
+
+import "github.com/modelc/modelc/ir"
+
+// fuseEpilogue folds into each linear and conv2d the elementwise ops that
+// follow it, so a kernel applies them while its results are still in
+// registers instead of in extra passes over memory:
+//
+//	y = linear(x, w, b); z = add(y, r); a = relu(z)
+//	  →  a = linear(x, w, b, r) {act="relu", residual=true}
+//
+// First a residual add of a same-shaped value defined before the product
+// (so the order stays topological), then one relu or gelu. A result that
+// is a graph output or has several readers ends the chain.
+func fuseEpilogue(c *Context, _ map[string]any) (Stats, error) {
+	g := c.Graph
+	users := g.Users()
+	pos := map[*ir.Value]int{}
+	for _, v := range g.Inputs {
+		pos[v] = -1
+	}
+	for _, v := range g.Consts {
+		pos[v] = -1
+	}
+	for i, n := range g.Nodes {
+		for _, v := range n.Outputs {
+			pos[v] = i
+		}
+	}
+	stats := Stats{}
+	dead := map[*ir.Node]bool{}
+	// only returns the single reader of v, if v has exactly one and is
+	// not a graph output.
+	only := func(v *ir.Value) *ir.Node {
+		if us := users[v]; len(us) == 1 && !isOutput(g, v) && !dead[us[0]] {
+			return us[0]
+		}
+		return nil
+	}
+	// absorb makes n produce u's result in place of its own.
+	absorb := func(n, u *ir.Node) {
+		v := u.Outputs[0]
+		v.Def = n
+		n.Outputs[0] = v
+		dead[u] = true
+	}
+	for i, n := range g.Nodes {
+		if dead[n] {
+			continue
+		}
+		e, ok := ir.EpilogueOf(n.Op)
+		if !ok || e != (ir.Epilogue{}) {
+			continue
+		}
+		out := n.Outputs[0]
+		if u := only(out); u != nil && u.Op.Kind() == ir.KAdd {
+			other := u.Inputs[1]
+			if other == out {
+				other = u.Inputs[0]
+			}
+			if other != out && other.Type.DType == out.Type.DType && other.Type.Shape.Equal(out.Type.Shape) &&
+				u.Outputs[0].Type.Shape.Equal(out.Type.Shape) && pos[other] < i {
+				n.Inputs = append(n.Inputs, other)
+				e.Residual = true
+				absorb(n, u)
+				stats["residual"]++
+			}
+		}
+		if u := only(n.Outputs[0]); u != nil {
+			act := ""
+			switch u.Op.Kind() {
+			case ir.KRelu:
+				act = "relu"
+			case ir.KGelu:
+				act = "gelu"
+				if u.Op.(*ir.Gelu).Approximate == "tanh" {
+					act = "gelu_tanh"
+				}
+			}
+			if act != "" {
+				e.Act = act
+				absorb(n, u)
+				stats[act]++
+			}
+		}
+		setEpilogue(n, e)
+	}
+	removeNodes(g, dead)
+	return stats, nil
+}
+
+func setEpilogue(n *ir.Node, e ir.Epilogue) {
+	switch o := n.Op.(type) {
+	case *ir.Linear:
+		o.Epilogue = e
+	case *ir.Conv2D:
+		o.Epilogue = e
+	}
+}

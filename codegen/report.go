@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/modelc/modelc/ir"
+	rt "github.com/modelc/modelc/runtime"
 )
 
 // report writes REPORT.md: what the passes did, the kernels, the weights
@@ -29,10 +29,23 @@ func (g *gen) report() []byte {
 	sb.WriteString("## Memory plan\n\nBuffers are laid out in one arena by runtime.Plan at New, for the max batch.\n\n```\n")
 	sb.WriteString(g.in.Plan.String())
 	sb.WriteString("```\n")
-	for _, n := range []int{1, g.in.MaxBatch} {
-		fmt.Fprintf(&sb, "\nPeak live arena bytes at batch %d: %d.", n, g.in.Plan.PeakBytes(n))
+	bufs := make([]rt.Buffer, len(g.arena))
+	for i, b := range g.arena {
+		bufs[i] = rt.Buffer{A: b.Bytes.A, B: b.Bytes.B, First: b.First, Last: b.Last}
 	}
-	sb.WriteString("\n")
-	_ = ir.Describe
+	sb.WriteString("\n| batch | arena bytes (runtime.Plan) | lower bound (peak live) |\n| --- | --- | --- |\n")
+	for _, n := range []int{1, g.in.MaxBatch} {
+		_, total := rt.Plan(bufs, n)
+		fmt.Fprintf(&sb, "| %d | %d | %d |\n", n, total, rt.LowerBound(bufs, n))
+	}
+	sb.WriteString("\n## Schedule\n\n```\n")
+	for _, c := range g.calls {
+		name := "(view)"
+		if c.k != nil {
+			name = c.k.name
+		}
+		fmt.Fprintf(&sb, "%-14s %s\n", name, c.label)
+	}
+	sb.WriteString("```\n")
 	return []byte(sb.String())
 }

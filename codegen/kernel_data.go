@@ -137,42 +137,43 @@ func genPad(c *kctx) error {
 
 // genConcat copies each input's rows into its column range of the output.
 func genConcat(c *kctx) error {
-	y := c.out(0).Shape
-	axis := c.node.Op.(*ir.Concat).Axis
-	if axis < 0 {
-		axis += y.Rank()
-	}
-	c.line("outer := $O", "O", numelExpr(y[:axis]))
-	c.line("const inner = $I", "I", numelExpr(y[axis:][1:]))
-	total := y[axis].B
-	at := 0
+	sizes := make([]int, len(c.node.Inputs))
+	axis := normAxis(c.node.Op.(*ir.Concat).Axis, c.out(0).Shape.Rank())
 	for i, v := range c.node.Inputs {
-		w := v.Type.Shape[axis].B
-		c.line("for r := 0; r < outer; r++ {")
-		c.line("copy(o0[(r*$T+$A)*inner:(r*$T+$A+$W)*inner], i$I[r*$W*inner:(r+1)*$W*inner])", "T", total, "A", at, "W", w, "I", i)
-		c.line("}")
-		at += w
+		sizes[i] = v.Type.Shape[axis].B
 	}
+	blockCopy(c, c.out(0).Shape, axis, sizes, "o0[(r*$T+$A)*inner:(r*$T+$A+$W)*inner]", "i$I[r*$W*inner:(r+1)*$W*inner]")
 	return nil
 }
 
+// genSplit copies each column range of the input into its output.
 func genSplit(c *kctx) error {
-	x := c.in(0).Shape
-	axis := c.node.Op.(*ir.Split).Axis
-	if axis < 0 {
-		axis += x.Rank()
-	}
-	c.line("outer := $O", "O", numelExpr(x[:axis]))
-	c.line("const inner = $I", "I", numelExpr(x[axis+1:]))
-	total := x[axis].B
+	sp := c.node.Op.(*ir.Split)
+	axis := normAxis(sp.Axis, c.in(0).Shape.Rank())
+	blockCopy(c, c.in(0).Shape, axis, sp.Sizes, "o$I[r*$W*inner:(r+1)*$W*inner]", "i0[(r*$T+$A)*inner:(r*$T+$A+$W)*inner]")
+	return nil
+}
+
+// blockCopy emits, for each part i of the given sizes along axis of the
+// whole shape, a row loop copying src to dst; the templates see $I (the
+// part), $W (its size), $A (its start) and $T (the whole axis).
+func blockCopy(c *kctx, whole ir.Shape, axis int, sizes []int, dst, src string) {
+	c.line("outer := $O", "O", numelExpr(whole[:axis]))
+	c.line("const inner = $I", "I", numelExpr(whole[axis+1:]))
 	at := 0
-	for i, w := range c.node.Op.(*ir.Split).Sizes {
+	for i, w := range sizes {
 		c.line("for r := 0; r < outer; r++ {")
-		c.line("copy(o$I[r*$W*inner:(r+1)*$W*inner], i0[(r*$T+$A)*inner:(r*$T+$A+$W)*inner])", "T", total, "A", at, "W", w, "I", i)
+		c.line("copy("+dst+", "+src+")", "T", whole[axis].B, "A", at, "W", w, "I", i)
 		c.line("}")
 		at += w
 	}
-	return nil
+}
+
+func normAxis(axis, rank int) int {
+	if axis < 0 {
+		axis += rank
+	}
+	return axis
 }
 
 func genEmbedding(c *kctx) error {

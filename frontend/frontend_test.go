@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -842,7 +843,7 @@ func TestZooSeeds(t *testing.T) {
 	differ := 0
 	for i, c := range zooM.Graph.Consts {
 		require.Equal(t, c.Const.F, one.Graph.Consts[i].Const.F, "same seed from a file: %s", c.Name)
-		if !slicesEqual(c.Const.F, two.Graph.Consts[i].Const.F) {
+		if !slices.Equal(c.Const.F, two.Graph.Consts[i].Const.F) {
 			differ++
 		} else {
 			// Only the constant initialisers (BN γ = 1, β = 0) agree.
@@ -861,18 +862,6 @@ func TestZooSeeds(t *testing.T) {
 	mb, err := frontend.Load(big, frontend.Options{})
 	require.NoError(t, err)
 	require.Equal(t, constByName(t, ms.Graph, "fc.weight").F, constByName(t, mb.Graph, "fc.weight").F)
-}
-
-func slicesEqual(a, b []float32) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // Weights() round-trips through safetensors: a zoo model's seeded weights

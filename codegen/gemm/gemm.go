@@ -1,0 +1,138 @@
+package gemm
+
+import "fmt"
+
+// Params choose a variant of the kernel; the autotuner searches them.
+// Params that differ only in KC ≥ K, or in KU 0 and 4, emit the same code.
+type Params struct {
+	N, K   int  // weight shape [N, K]: N outputs, K inputs
+	MR, NR int  // register tile: MR rows of x by NR columns of y
+	KC     int  // K blocking: chunks of KC along K (0 or ≥ K: none)
+	KU     int  // K steps per iteration of the inner loop (0: 4)
+	Bias   bool // add bias[N]
+}
+
+// Name returns a name that identifies the variant, usable as a Go
+// identifier, e.g. "sgemm_n512_k3072_4x4_kc256_b".
+func (p Params) Name() string {
+	s := fmt.Sprintf("sgemm_n%d_k%d_%dx%d", p.N, p.K, p.MR, p.NR)
+	if p.KC > 0 {
+		s += fmt.Sprintf("_kc%d", p.KC)
+	}
+	if p.KU > 0 {
+		s += fmt.Sprintf("_u%d", p.KU)
+	}
+	if p.Bias {
+		s += "_b"
+	}
+	return s
+}
+
+// Validate reports whether p describes a variant Emit can generate.
+func (p Params) Validate() error {
+	switch {
+	case p.N < 1 || p.K < 1:
+		return fmt.Errorf("gemm: weight shape [%d, %d]: both must be ≥ 1", p.N, p.K)
+	case p.MR < 1 || p.NR < 1:
+		return fmt.Errorf("gemm: tile %d×%d: both must be ≥ 1", p.MR, p.NR)
+	case p.MR > MaxMR || p.NR > MaxNR:
+		return fmt.Errorf("gemm: tile %d×%d: at most %d×%d", p.MR, p.NR, MaxMR, MaxNR)
+	case p.KC < 0:
+		return fmt.Errorf("gemm: KC %d: must be ≥ 0", p.KC)
+	case p.KU < 0 || p.KU > MaxKU:
+		return fmt.Errorf("gemm: KU %d: must be in [0, %d]", p.KU, MaxKU)
+	}
+	return nil
+}
+
+// MaxMR, MaxNR and MaxKU bound the variants, to keep emitted code to a
+// sane size. On amd64 nothing near them pays: beyond about 12
+// accumulators the Go compiler spills to the stack (15 usable float
+// registers, X0–X14).
+const (
+	MaxMR = 16
+	MaxNR = 16
+	MaxKU = 16
+)
+
+// Blocks returns the number of column blocks, ⌈N/NR⌉: the kernel's lo and
+// hi count in these.
+func (p Params) Blocks() int { return (p.N + p.NR - 1) / p.NR }
+
+// PackedLen returns len(Pack(p, w)).
+func (p Params) PackedLen() int { return p.Blocks() * p.K * p.NR }
+
+// chunk returns the effective K blocking: KC, or K when KC is 0 or ≥ K.
+func (p Params) chunk() int {
+	if p.KC <= 0 || p.KC >= p.K {
+		return p.K
+	}
+	return p.KC
+}
+
+// unroll returns the effective KU.
+func (p Params) unroll() int {
+	if p.KU == 0 {
+		return 4
+	}
+	return p.KU
+}
+
+func (p Params) mustValidate() {
+	if err := p.Validate(); err != nil {
+		panic(err.Error())
+	}
+}
+
+// Pack rearranges W [N, K] (row-major, PyTorch's layout) into the layout
+// the kernel reads: ⌈N/NR⌉ panels, one per block of NR columns of y; panel
+// jb holds W[jb·NR+j, k] at (jb·K + k)·NR + j, negated (see doc.go), with
+// the columns past N zero. It runs at build time.
+func Pack(p Params, w []float32) []float32 {
+	p.mustValidate()
+	if len(w) != p.N*p.K {
+		panic(fmt.Sprintf("gemm: Pack: len(w) = %d, want N·K = %d", len(w), p.N*p.K))
+	}
+	wp := make([]float32, p.PackedLen())
+	for jb := range p.Blocks() {
+		panel := wp[jb*p.K*p.NR : (jb+1)*p.K*p.NR]
+		for j := range min(p.NR, p.N-jb*p.NR) {
+			row := w[(jb*p.NR+j)*p.K:][:p.K]
+			for k, v := range row {
+				panel[k*p.NR+j] = -v
+			}
+		}
+	}
+	return wp
+}
+
+// Default returns the variant to use for a weight [n, k] when no tuning
+// result is at hand (the caller sets Bias); mHint is a typical number of
+// rows (1 for batch-1 inference). On amd64 one row or many want the same
+// tile (doc.go says why), so mHint does not change the choice today; it
+// is there for the autotuner and other targets. The choice comes from the
+// benchmarks in bench_test.go.
+func Default(n, k, mHint int) Params {
+	_ = mHint
+	// One row by 8–12 columns. Narrower tiles run slower (1×8 about 3.5%
+	// below 1×12), and wider blocks pad the last one more: take the best
+	// product of the two.
+	p := Params{N: n, K: k, MR: 1, NR: min(n, 12)}
+	score := func(nr int) float64 { return float64(n) / float64(pad(n, nr)) * (1 - 0.009*float64(12-nr)) }
+	for nr := 11; nr >= 8 && n > 12; nr-- {
+		if score(nr) > score(p.NR) {
+			p.NR = nr
+		}
+	}
+	// Chunks of 256 steps keep a panel chunk (at most 12 KiB) in a 32 KiB
+	// L1 beside the rows of x that pass it, and make the trip count a
+	// power of two, reduced with an AND instead of a multiply. A panel
+	// that fits in 24 KiB with K a power of two needs neither.
+	if k > 256 && (k&(k-1) != 0 || k*p.NR*4 > 24<<10) {
+		p.KC = 256
+	}
+	return p
+}
+
+// pad returns the columns a kernel with blocks of nr computes for n.
+func pad(n, nr int) int { return (n + nr - 1) / nr * nr }

@@ -42,18 +42,18 @@ func Generate(in Input) (map[string][]byte, error) {
 	if in.MaxBatch < 1 {
 		in.MaxBatch = 32
 	}
-	g := &gen{in: in, ks: newKernelSet(), taken: map[string]bool{}}
-	if err := g.layoutWeights(); err != nil {
-		return nil, err
-	}
-	if g.in.Hash == "" {
-		g.in.Hash = hashOf(in.Graph.String(), g.weights)
-	}
+	g := &gen{in: in, ks: newKernelSet(), taken: map[string]bool{}, packed: map[packKey][]float32{}}
 	if err := g.signature(); err != nil {
 		return nil, err
 	}
 	if err := g.schedule(); err != nil {
 		return nil, err
+	}
+	if err := g.layoutWeights(); err != nil {
+		return nil, err
+	}
+	if g.in.Hash == "" {
+		g.in.Hash = hashOf(in.Graph.String(), g.weights)
 	}
 	files := map[string][]byte{"weights.bin": g.weights}
 	model, err := g.modelFile()
@@ -83,7 +83,8 @@ type gen struct {
 	ks      *kernelSet
 	taken   map[string]bool
 	weights []byte
-	wOff    map[*ir.Value]int // byte offset in weights.bin
+	wOff    map[packKey]int // byte offset in weights.bin of a constant, raw or packed
+	packed  map[packKey][]float32
 	splats  []*ir.Value
 	splatAt map[*ir.Value]int // element offset in the splat block
 	ins     []port
@@ -106,10 +107,27 @@ func (g *gen) header() string {
 	return fmt.Sprintf("%s\n// modelc %s, input hash %s.\n\n", Header, g.in.Version, g.in.Hash)
 }
 
-// layoutWeights packs every dense constant into weights.bin at 64-byte
-// aligned offsets, little-endian (f32 or i64).
+// packKey names a constant as a kernel reads it: raw (pack "") or in the
+// layout a kernel packed it into at build time.
+type packKey struct {
+	v    *ir.Value
+	pack string
+}
+
+// layoutWeights writes every constant the schedule reads into weights.bin
+// at 64-byte aligned offsets, little-endian (f32 or i64): raw where a
+// kernel reads it as is, pre-packed where a kernel asked for its layout.
+// A constant only ever read packed is not stored raw.
 func (g *gen) layoutWeights() error {
-	g.wOff, g.splatAt = map[*ir.Value]int{}, map[*ir.Value]int{}
+	g.wOff, g.splatAt = map[packKey]int{}, map[*ir.Value]int{}
+	raw := map[*ir.Value]bool{}
+	for _, c := range g.calls {
+		for _, a := range c.args {
+			if a.v.IsConst() && a.pack == "" {
+				raw[a.v] = true
+			}
+		}
+	}
 	var buf bytes.Buffer
 	splatElems := 0
 	for _, v := range g.in.Graph.Consts {
@@ -126,10 +144,13 @@ func (g *gen) layoutWeights() error {
 			splatElems += t.Numel()
 			continue
 		}
+		if !raw[v] {
+			continue
+		}
 		for buf.Len()%64 != 0 {
 			buf.WriteByte(0)
 		}
-		g.wOff[v] = buf.Len()
+		g.wOff[packKey{v, ""}] = buf.Len()
 		if t.DType.IsFloat() {
 			for _, f := range t.F {
 				binary.Write(&buf, binary.LittleEndian, math.Float32bits(f))
@@ -137,6 +158,21 @@ func (g *gen) layoutWeights() error {
 		} else {
 			for _, i := range t.I {
 				binary.Write(&buf, binary.LittleEndian, i)
+			}
+		}
+	}
+	for _, c := range g.calls {
+		for _, a := range c.args {
+			k := packKey{a.v, a.pack}
+			if _, done := g.wOff[k]; done || a.pack == "" {
+				continue
+			}
+			for buf.Len()%64 != 0 {
+				buf.WriteByte(0)
+			}
+			g.wOff[k] = buf.Len()
+			for _, f := range g.packed[k] {
+				binary.Write(&buf, binary.LittleEndian, math.Float32bits(f))
 			}
 		}
 	}
@@ -188,13 +224,25 @@ func (g *gen) signature() error {
 	return nil
 }
 
-// view is the Go expression for v's slice inside forward.
-func (g *gen) view(v *ir.Value) (string, error) {
+// view is the Go expression for v's slice inside forward (as a kernel
+// reads it: a packed constant is its packed copy).
+func (g *gen) view(v *ir.Value) (string, error) { return g.viewAs(arg{v: v}) }
+
+func (g *gen) viewAs(a arg) (string, error) {
+	v := a.v
 	if v.IsConst() {
-		if at, ok := g.splatAt[v]; ok {
+		if at, ok := g.splatAt[v]; ok && a.pack == "" {
 			return fmt.Sprintf("m.w.splat[%d:%d]", at, at+v.Const.Numel()), nil
 		}
-		off, n := g.wOff[v], v.Const.Numel()
+		k := packKey{v, a.pack}
+		off, ok := g.wOff[k]
+		if !ok {
+			return "", fmt.Errorf("BUG: codegen: constant %s (%q) is not in weights.bin", v.Name, a.pack)
+		}
+		n := v.Const.Numel()
+		if a.pack != "" {
+			n = len(g.packed[k])
+		}
 		if v.Type.DType.IsFloat() {
 			return fmt.Sprintf("m.w.f32[%d:%d]", off/4, off/4+n), nil
 		}
@@ -438,8 +486,14 @@ func (g *gen) predictFunc(f *jen.File) {
 type call struct {
 	label string
 	k     *kernelFn // nil for a view (no work)
-	args  []string  // views, after n
+	args  []arg     // what the kernel reads and writes, after n
 	slot  int       // per-call state index of a parallel kernel
+}
+
+// arg is a kernel argument: a value, maybe a constant in a packed layout.
+type arg struct {
+	v    *ir.Value
+	pack string
 }
 
 // schedule generates each node's kernel and the views it is called on.
@@ -465,12 +519,22 @@ func (g *gen) schedule() error {
 			return err
 		}
 		c := call{label: label, k: k, slot: -1}
-		for _, v := range append(append([]*ir.Value{}, n.Outputs...), n.Inputs...) {
-			s, err := g.view(v)
-			if err != nil {
-				return err
+		c.args = make([]arg, 0, len(n.Outputs)+len(n.Inputs))
+		for _, v := range n.Outputs {
+			c.args = append(c.args, arg{v: v})
+		}
+		for i, v := range n.Inputs {
+			a := arg{v: v}
+			if p, ok := k.packs[i]; ok {
+				if !v.IsConst() || !v.Type.DType.IsFloat() || v.Const.Splat {
+					return fmt.Errorf("BUG: codegen: %s packs input %d, which is not a dense float constant", nodeDesc(n), i)
+				}
+				a.pack = p.key
+				if key := (packKey{v, p.key}); g.packed[key] == nil {
+					g.packed[key] = p.fn(v.Const.F)
+				}
 			}
-			c.args = append(c.args, s)
+			c.args = append(c.args, a)
 		}
 		if k.par {
 			c.slot = g.slots
@@ -515,7 +579,11 @@ func (g *gen) forwardFunc(f *jen.File) {
 		}
 		args := []jen.Code{jen.Id("n")}
 		for _, a := range c.args {
-			args = append(args, jen.Id(a))
+			s, err := g.viewAs(a)
+			if err != nil {
+				panic(err) // layoutWeights placed every argument; this is a bug
+			}
+			args = append(args, jen.Id(s))
 		}
 		switch {
 		case c.k.par:

@@ -3,16 +3,14 @@ package codegen
 import (
 	"fmt"
 
+	"github.com/modelc/modelc/codegen/gemm"
 	"github.com/modelc/modelc/ir"
 )
 
 // Dense kernels: linear and conv2d, pure Go with f32 accumulation.
-// linear reads its weight [out, in] row by row (y = x·wᵀ), four output
-// columns at a time so each x element loaded feeds four multiply-adds;
-// work is split across the worker pool by column blocks, which suits both
-// batch 1 and large batches. conv2d is a direct convolution split by
-// (image, filter). Both are the straightforward baseline that the SIMD and
-// packed-weight kernels of later issues replace.
+// linear is a GEMM from codegen/gemm on weights packed at build time;
+// conv2d is still a direct convolution split by (image, filter), the
+// baseline that im2col+GEMM and the SIMD kernels of later issues replace.
 
 func init() {
 	register(genLinear, ir.KLinear)
@@ -52,6 +50,10 @@ func epilogueOf(n *ir.Node) epilogue {
 	return ep
 }
 
+// genLinear calls a GEMM kernel from codegen/gemm specialised to the
+// weight's shape, on weights packed at build time, splitting its column
+// blocks across the pool; a fused residual or activation is applied to
+// each chunk's columns right after, while they are in cache.
 func genLinear(c *kctx) error {
 	x, w := c.in(0), c.in(1)
 	ep := epilogueOf(c.node)
@@ -60,57 +62,34 @@ func genLinear(c *kctx) error {
 	if !ok {
 		return fmt.Errorf("rows of %s are not affine in N", x.Shape)
 	}
-	hasBias := ep.bias != ""
-	c.line("const K, N = $K, $N", "K", k, "N", nOut)
+	p := gemm.Default(nOut, k, 1)
+	p.Bias = ep.bias != ""
+	fn := p.Name()
+	c.helper(fn, gemm.Emit(p, fn))
+	c.packInput(1, fn, func(w []float32) []float32 { return gemm.Pack(p, w) })
+	bias := "nil"
+	if p.Bias {
+		bias = ep.bias
+	}
+	c.line("const K, N, NR = $K, $N, $NR", "K", k, "N", nOut, "NR", p.NR)
 	c.line("rows := $R", "R", dimExpr(rows))
-	c.line("x, w, o := i0[:rows*K], i1[:N*K], o0[:rows*N]")
-	if hasBias {
-		c.line("bias := i2[:N]")
+	c.parallel(itoa(p.Blocks()), 1)
+	c.line("$F(rows, lo, hi, o0[:rows*N], i0[:rows*K], i1, $B)", "F", fn, "B", bias)
+	if ep.resid != "" || ep.act("v") != "v" {
+		c.line("j0, j1 := lo*NR, min(hi*NR, N)")
+		c.line("for r := 0; r < rows; r++ {")
+		c.line("out := o0[r*N+j0 : r*N+j1]")
+		if ep.resid != "" {
+			c.line("res := $R[r*N+j0 : r*N+j1]", "R", ep.resid)
+		}
+		c.line("for j, v := range out {")
+		if ep.resid != "" {
+			c.line("v += res[j]")
+		}
+		c.line("out[j] = $A", "A", ep.act("v"))
+		c.line("}")
+		c.line("}")
 	}
-	c.parallel(itoa((nOut+3)/4), 8)
-	c.line("for j := lo * 4; j < min(hi*4, N); j += 4 {")
-	c.line("if j+4 <= N {")
-	c.line("w0, w1, w2, w3 := w[j*K:(j+1)*K], w[(j+1)*K:(j+2)*K], w[(j+2)*K:(j+3)*K], w[(j+3)*K:(j+4)*K]")
-	c.line("for r := 0; r < rows; r++ {")
-	c.line("xr := x[r*K : (r+1)*K]")
-	c.line("w0, w1, w2, w3 := w0[:len(xr)], w1[:len(xr)], w2[:len(xr)], w3[:len(xr)]")
-	c.line("var s0, s1, s2, s3 float32")
-	c.line("for k, xv := range xr {")
-	c.line("s0 += xv * w0[k]")
-	c.line("s1 += xv * w1[k]")
-	c.line("s2 += xv * w2[k]")
-	c.line("s3 += xv * w3[k]")
-	c.line("}")
-	if hasBias {
-		c.line("s0, s1, s2, s3 = s0+bias[j], s1+bias[j+1], s2+bias[j+2], s3+bias[j+3]")
-	}
-	if ep.resid != "" {
-		c.line("rr := $R[r*N+j : r*N+j+4]", "R", ep.resid)
-		c.line("s0, s1, s2, s3 = s0+rr[0], s1+rr[1], s2+rr[2], s3+rr[3]")
-	}
-	c.line("or := o[r*N+j : r*N+j+4]")
-	c.line("or[0], or[1], or[2], or[3] = $A0, $A1, $A2, $A3", "A0", ep.act("s0"), "A1", ep.act("s1"), "A2", ep.act("s2"), "A3", ep.act("s3"))
-	c.line("}")
-	c.line("continue")
-	c.line("}")
-	c.line("for jj := j; jj < N; jj++ {")
-	c.line("wj := w[jj*K : (jj+1)*K]")
-	c.line("for r := 0; r < rows; r++ {")
-	c.line("xr := x[r*K : (r+1)*K]")
-	c.line("var s float32")
-	c.line("for k, xv := range xr {")
-	c.line("s += xv * wj[k]")
-	c.line("}")
-	if hasBias {
-		c.line("s += bias[jj]")
-	}
-	if ep.resid != "" {
-		c.line("s += $R[r*N+jj]", "R", ep.resid)
-	}
-	c.line("o[r*N+jj] = $A", "A", ep.act("s"))
-	c.line("}")
-	c.line("}")
-	c.line("}")
 	return nil
 }
 

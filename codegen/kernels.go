@@ -23,6 +23,33 @@ type kctx struct {
 	par      bool
 	parCount string
 	parGrain int
+	// packs asks for constant inputs in a kernel's own layout.
+	packs map[int]pack
+	// helpers are extra top-level functions the body calls, by name.
+	helpers map[string]string
+}
+
+// pack is a build-time layout change of a constant input.
+type pack struct {
+	key string // names the layout (same key, same layout)
+	fn  func(w []float32) []float32
+}
+
+// packInput makes the kernel receive input i (a constant) in the layout
+// fn produces; key names that layout.
+func (c *kctx) packInput(i int, key string, fn func([]float32) []float32) {
+	if c.packs == nil {
+		c.packs = map[int]pack{}
+	}
+	c.packs[i] = pack{key, fn}
+}
+
+// helper adds a top-level function (emitted once per name) to kernels.go.
+func (c *kctx) helper(name, src string) {
+	if c.helpers == nil {
+		c.helpers = map[string]string{}
+	}
+	c.helpers[name] = src
 }
 
 // parallel marks the rest of the body as the work on chunk [lo, hi) of
@@ -104,8 +131,9 @@ func register(g generator, kinds ...ir.Kind) {
 
 // kernelSet collects kernel functions, emitting identical ones once.
 type kernelSet struct {
-	funcs  []string             // rendered functions and types, in first-use order
-	byBody map[string]*kernelFn // signature+body → kernel
+	funcs   []string             // rendered functions and types, in first-use order
+	byBody  map[string]*kernelFn // signature+body → kernel
+	helpers map[string]bool
 }
 
 // kernelFn is one emitted kernel.
@@ -116,10 +144,11 @@ type kernelFn struct {
 	count    string
 	grain    int
 	params   []string // parameter names after n: o0…, i0…
+	packs    map[int]pack
 }
 
 func newKernelSet() *kernelSet {
-	return &kernelSet{byBody: map[string]*kernelFn{}}
+	return &kernelSet{byBody: map[string]*kernelFn{}, helpers: map[string]bool{}}
 }
 
 // add generates n's kernel and returns it.
@@ -157,7 +186,18 @@ func (ks *kernelSet) add(n *ir.Node) (*kernelFn, error) {
 	h := sha256.Sum256([]byte(key))
 	kind := n.Op.Kind().String()
 	name := strings.ReplaceAll(fmt.Sprintf("k%s%d%x", kind[:min(4, len(kind))], len(ks.byBody), h[:2]), "_", "")
-	k := &kernelFn{name: name, fallible: c.fallible, par: c.par, count: c.parCount, grain: c.parGrain, params: names}
+	k := &kernelFn{name: name, fallible: c.fallible, par: c.par, count: c.parCount, grain: c.parGrain, params: names, packs: c.packs}
+	hnames := make([]string, 0, len(c.helpers))
+	for h := range c.helpers {
+		hnames = append(hnames, h)
+	}
+	sort.Strings(hnames)
+	for _, h := range hnames {
+		if !ks.helpers[h] {
+			ks.helpers[h] = true
+			ks.funcs = append(ks.funcs, c.helpers[h])
+		}
+	}
 	doc := fmt.Sprintf("// %s computes %s.\n", name, comment(ir.Describe(n.Op)))
 	if !c.par {
 		ks.funcs = append(ks.funcs, doc+"func "+name+sig+"{\n"+c.body.String()+"}\n")

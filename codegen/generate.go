@@ -123,7 +123,7 @@ func (g *gen) layoutWeights() error {
 	raw := map[*ir.Value]bool{}
 	for _, c := range g.calls {
 		for _, a := range c.args {
-			if a.v.IsConst() && a.pack == "" {
+			if a.v != nil && a.v.IsConst() && a.pack == "" {
 				raw[a.v] = true
 			}
 		}
@@ -164,7 +164,7 @@ func (g *gen) layoutWeights() error {
 	for _, c := range g.calls {
 		for _, a := range c.args {
 			k := packKey{a.v, a.pack}
-			if _, done := g.wOff[k]; done || a.pack == "" {
+			if _, done := g.wOff[k]; done || a.pack == "" || a.v == nil {
 				continue
 			}
 			for buf.Len()%64 != 0 {
@@ -229,6 +229,9 @@ func (g *gen) signature() error {
 func (g *gen) view(v *ir.Value) (string, error) { return g.viewAs(arg{v: v}) }
 
 func (g *gen) viewAs(a arg) (string, error) {
+	if a.scratch != nil {
+		return fmt.Sprintf("m.arena.F32(m.off[%d], %s)", g.bufIdx[a.scratch], dimExpr(a.elems)), nil
+	}
 	v := a.v
 	if v.IsConst() {
 		if at, ok := g.splatAt[v]; ok && a.pack == "" {
@@ -490,10 +493,13 @@ type call struct {
 	slot  int       // per-call state index of a parallel kernel
 }
 
-// arg is a kernel argument: a value, maybe a constant in a packed layout.
+// arg is a kernel argument: a value, maybe a constant in a packed
+// layout, or (v nil) a scratch buffer of the arena.
 type arg struct {
-	v    *ir.Value
-	pack string
+	v       *ir.Value
+	pack    string
+	scratch *ir.Buffer
+	elems   ir.Dim
 }
 
 // schedule generates each node's kernel and the views it is called on.
@@ -535,6 +541,12 @@ func (g *gen) schedule() error {
 				}
 			}
 			c.args = append(c.args, a)
+		}
+		for _, elems := range k.scratch {
+			b := &ir.Buffer{Bytes: elems.MulInt(4), First: step, Last: step}
+			g.bufIdx[b] = len(g.arena)
+			g.arena = append(g.arena, b)
+			c.args = append(c.args, arg{scratch: b, elems: elems})
 		}
 		if k.par {
 			c.slot = g.slots

@@ -95,6 +95,9 @@ func genLinear(c *kctx) error {
 
 func genConv2D(c *kctx) error {
 	cv := c.node.Op.(*ir.Conv2D)
+	if cv.Groups == 1 {
+		return genConvGemm(c, cv)
+	}
 	x, w, y := c.in(0).Shape, c.in(1).Shape, c.out(0).Shape
 	c.line("const C, H, W, O, KH, KW, OH, OW = $C, $H, $W, $O, $KH, $KW, $OH, $OW",
 		"C", x[1].B, "H", x[2].B, "W", x[3].B, "O", w[0].B, "KH", w[2].B, "KW", w[3].B, "OH", y[2].B, "OW", y[3].B)
@@ -145,6 +148,67 @@ func genConv2D(c *kctx) error {
 		c.line("out[p] = $A", "A", ep.act("v"))
 		c.line("}")
 	}
+	c.line("}")
+	return nil
+}
+
+// genConvGemm lowers a convolution to GEMM: for each chunk of output
+// pixels (rows over the whole batch), im2col writes the K = C·KH·KW inputs
+// each pixel sees into a scratch row, the GEMM kernel multiplies the rows
+// by the weights (packed at build time as a [O, K] matrix), and the
+// results are scattered into NCHW with the fused epilogue.
+func genConvGemm(c *kctx, cv *ir.Conv2D) error {
+	x, w, y := c.in(0).Shape, c.in(1).Shape, c.out(0).Shape
+	ep := epilogueOf(c.node)
+	C, O := x[1].B, w[0].B
+	K, P := C*w[2].B*w[3].B, y[2].B*y[3].B
+	rows := x[0].MulInt(P)
+	p := gemm.Default(O, K, 32)
+	p.Bias = ep.bias != ""
+	fn := p.Name()
+	c.helper(fn, gemm.Emit(p, fn))
+	c.packInput(1, fn, func(w []float32) []float32 { return gemm.Pack(p, w) })
+	col := c.scratchBuf(rows.MulInt(K))
+	res := c.scratchBuf(rows.MulInt(O))
+	bias := "nil"
+	if p.Bias {
+		bias = ep.bias
+	}
+	c.line("const C, H, W, O, KH, KW, OW = $C, $H, $W, $O, $KH, $KW, $OW",
+		"C", C, "H", x[2].B, "W", x[3].B, "O", O, "KH", w[2].B, "KW", w[3].B, "OW", y[3].B)
+	c.line("const K, P = $K, $P", "K", K, "P", P)
+	c.line("const SH, SW, PT, PL, DH, DW = $SH, $SW, $PT, $PL, $DH, $DW",
+		"SH", cv.Stride[0], "SW", cv.Stride[1], "PT", cv.Pad[0], "PL", cv.Pad[1], "DH", cv.Dilation[0], "DW", cv.Dilation[1])
+	c.parallel(dimExpr(rows), 16)
+	c.line("for r := lo; r < hi; r++ {")
+	c.line("b, pix := r/P, r%P")
+	c.line("oy, ox := pix/OW, pix%OW")
+	c.line("dst := $S[r*K : (r+1)*K]", "S", col)
+	c.line("for ci := 0; ci < C; ci++ {")
+	c.line("plane := i0[(b*C+ci)*H*W:][:H*W]")
+	c.line("for kh := 0; kh < KH; kh++ {")
+	c.line("iy := oy*SH - PT + kh*DH")
+	c.line("for kw := 0; kw < KW; kw++ {")
+	c.line("ix := ox*SW - PL + kw*DW")
+	c.line("var v float32")
+	c.line("if iy >= 0 && iy < H && ix >= 0 && ix < W {")
+	c.line("v = plane[iy*W+ix]")
+	c.line("}")
+	c.line("dst[(ci*KH+kh)*KW+kw] = v")
+	c.line("}")
+	c.line("}")
+	c.line("}")
+	c.line("}")
+	c.line("$F(hi-lo, 0, $NB, $R[lo*O:hi*O], $S[lo*K:hi*K], i1, $B)", "F", fn, "NB", p.Blocks(), "R", res, "S", col, "B", bias)
+	c.line("for r := lo; r < hi; r++ {")
+	c.line("b, pix := r/P, r%P")
+	c.line("for oc, v := range $R[r*O : (r+1)*O] {", "R", res)
+	c.line("idx := (b*O+oc)*P + pix")
+	if ep.resid != "" {
+		c.line("v += $E[idx]", "E", ep.resid)
+	}
+	c.line("o0[idx] = $A", "A", ep.act("v"))
+	c.line("}")
 	c.line("}")
 	return nil
 }

@@ -27,6 +27,16 @@ type kctx struct {
 	packs map[int]pack
 	// helpers are extra top-level functions the body calls, by name.
 	helpers map[string]string
+	// scratch are float32 work buffers (element counts, affine in N), live
+	// only during the kernel, passed as s0, s1, … after the inputs.
+	scratch []ir.Dim
+}
+
+// scratchBuf asks for a float32 work buffer of elems elements and returns
+// its parameter name.
+func (c *kctx) scratchBuf(elems ir.Dim) string {
+	c.scratch = append(c.scratch, elems)
+	return fmt.Sprintf("s%d", len(c.scratch)-1)
 }
 
 // pack is a build-time layout change of a constant input.
@@ -143,8 +153,9 @@ type kernelFn struct {
 	par      bool // a struct type with a run method (see kctx.parallel)
 	count    string
 	grain    int
-	params   []string // parameter names after n: o0…, i0…
+	params   []string // parameter names after n: o0…, i0…, s0…
 	packs    map[int]pack
+	scratch  []ir.Dim
 }
 
 func newKernelSet() *kernelSet {
@@ -174,6 +185,11 @@ func (ks *kernelSet) add(n *ir.Node) (*kernelFn, error) {
 	for i, v := range n.Inputs {
 		add(fmt.Sprintf("i%d", i), v)
 	}
+	for i := range c.scratch {
+		params = append(params, fmt.Sprintf("s%d []float32", i))
+		names = append(names, fmt.Sprintf("s%d", i))
+		types = append(types, "[]float32")
+	}
 	ret := ""
 	if c.fallible {
 		ret = " error"
@@ -186,7 +202,7 @@ func (ks *kernelSet) add(n *ir.Node) (*kernelFn, error) {
 	h := sha256.Sum256([]byte(key))
 	kind := n.Op.Kind().String()
 	name := strings.ReplaceAll(fmt.Sprintf("k%s%d%x", kind[:min(4, len(kind))], len(ks.byBody), h[:2]), "_", "")
-	k := &kernelFn{name: name, fallible: c.fallible, par: c.par, count: c.parCount, grain: c.parGrain, params: names, packs: c.packs}
+	k := &kernelFn{name: name, fallible: c.fallible, par: c.par, count: c.parCount, grain: c.parGrain, params: names, packs: c.packs, scratch: c.scratch}
 	hnames := make([]string, 0, len(c.helpers))
 	for h := range c.helpers {
 		hnames = append(hnames, h)

@@ -1,6 +1,7 @@
-// Package modelc carries the sources of modelc's runtime, so that the
-// modelc binary can build generated packages offline (modelc run --engine
-// generated) without a module proxy or a checkout of modelc.
+// Package modelc carries files the modelc binary needs at run time: the
+// runtime's sources, so it can build generated packages offline (modelc
+// run --engine generated, modelc bench) without a module proxy or a
+// checkout of modelc, and the peer scripts of modelc bench.
 package modelc
 
 import "embed"
@@ -10,3 +11,9 @@ import "embed"
 //
 //go:embed runtime/*.go
 var RuntimeSources embed.FS
+
+// PeerSources holds bench/peers: the scripts modelc bench runs to time
+// PyTorch and ONNX Runtime on the zoo's architectures.
+//
+//go:embed bench/peers/*.py bench/peers/*.js bench/peers/package.json bench/peers/package-lock.json
+var PeerSources embed.FS

@@ -21,37 +21,57 @@ import (
 	"github.com/modelc/modelc/runtime"
 )
 
-// runGenerated runs m through its generated package: it generates the
-// package, writes the runtime sources this binary carries and a small
-// driver beside it, builds them offline with the Go toolchain and runs
-// the driver on ins. It returns the outputs and the time of the Run call
-// inside the driver (neither build nor start-up).
-func runGenerated(m *frontend.Model, ins []*ir.Tensor) ([]*ir.Tensor, time.Duration, error) {
+// driver is a built program that runs a model's generated package: the
+// package, the runtime sources this binary carries and a small main,
+// built offline with the Go toolchain in a temporary directory.
+type driver struct {
+	dir   string // temporary directory; Close removes it
+	bin   string
+	graph *ir.Graph
+}
+
+// buildDriver compiles m through the pipeline and codegen and builds the
+// driver for it.
+func buildDriver(m *frontend.Model, maxBatch int) (*driver, error) {
 	p, err := pipeline(m)
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
 	res, err := p.Run(m.Graph, passes.RunOptions{})
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
 	files, err := codegen.Generate(codegen.Input{
-		Graph: res.Graph, Plan: res.Plan, Package: m.Package, Command: "modelc run --engine generated",
-		Version: runtime.Version, RuntimeImport: runtimeImport, MaxBatch: 32,
+		Graph: res.Graph, Plan: res.Plan, Package: m.Package, Command: "modelc (driver)",
+		Version: runtime.Version, RuntimeImport: runtimeImport, MaxBatch: maxBatch,
 	})
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
-	tmp, err := os.MkdirTemp("", "modelc-run-*")
+	tmp, err := os.MkdirTemp("", "modelc-driver-*")
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
-	defer os.RemoveAll(tmp)
+	d := &driver{dir: tmp, bin: filepath.Join(tmp, "driver.bin"), graph: res.Graph}
+	if err := d.write(files); err != nil {
+		d.Close()
+		return nil, err
+	}
+	build := exec.Command("go", "build", "-o", d.bin, ".")
+	build.Dir = filepath.Join(tmp, "app")
+	build.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "GOPROXY=off", "GOWORK=off", "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		d.Close()
+		return nil, fmt.Errorf("building the generated package (is the Go toolchain installed?): %v\n%s", err, out)
+	}
+	return d, nil
+}
 
+func (d *driver) write(files map[string][]byte) error {
 	// The runtime as a module of its own name, from the embedded sources.
-	rtDir := filepath.Join(tmp, "modelc")
-	err = fs.WalkDir(sources.RuntimeSources, "runtime", func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || strings.HasSuffix(path, "_test.go") {
+	rtDir := filepath.Join(d.dir, "modelc")
+	err := fs.WalkDir(sources.RuntimeSources, "runtime", func(path string, e fs.DirEntry, err error) error {
+		if err != nil || e.IsDir() || strings.HasSuffix(path, "_test.go") {
 			return err
 		}
 		data, err := fs.ReadFile(sources.RuntimeSources, path)
@@ -65,28 +85,31 @@ func runGenerated(m *frontend.Model, ins []*ir.Tensor) ([]*ir.Tensor, time.Durat
 		return os.WriteFile(dst, data, 0o644)
 	})
 	if err != nil {
-		return nil, 0, err
+		return err
 	}
 	if err := os.WriteFile(filepath.Join(rtDir, "go.mod"), []byte("module github.com/modelc/modelc\n\ngo 1.22\n"), 0o644); err != nil {
-		return nil, 0, err
+		return err
 	}
-	// The app: the generated package and a driver.
-	app := filepath.Join(tmp, "app")
+	app := filepath.Join(d.dir, "app")
 	if err := codegen.WriteDir(filepath.Join(app, "model"), files, false); err != nil {
-		return nil, 0, err
+		return err
 	}
 	gomod := "module modelcapp\n\ngo 1.22\n\nrequire github.com/modelc/modelc v0.0.0\n\nreplace github.com/modelc/modelc => ../modelc\n"
 	if err := os.WriteFile(filepath.Join(app, "go.mod"), []byte(gomod), 0o644); err != nil {
-		return nil, 0, err
+		return err
 	}
-	var driver bytes.Buffer
-	if err := driverTemplate.Execute(&driver, driverData(m.Graph)); err != nil {
-		return nil, 0, err
+	var src bytes.Buffer
+	if err := driverTemplate.Execute(&src, driverData(d.graph)); err != nil {
+		return err
 	}
-	if err := os.WriteFile(filepath.Join(app, "main.go"), driver.Bytes(), 0o644); err != nil {
-		return nil, 0, err
-	}
-	// Inputs as raw little-endian values, in graph order.
+	return os.WriteFile(filepath.Join(app, "main.go"), src.Bytes(), 0o644)
+}
+
+// Close removes the driver's files.
+func (d *driver) Close() { os.RemoveAll(d.dir) }
+
+// writeInputs stores ins as raw little-endian values for the driver.
+func (d *driver) writeInputs(ins []*ir.Tensor) (string, error) {
 	var raw bytes.Buffer
 	for _, t := range ins {
 		for i := 0; i < t.Numel(); i++ {
@@ -97,22 +120,23 @@ func runGenerated(m *frontend.Model, ins []*ir.Tensor) ([]*ir.Tensor, time.Durat
 			}
 		}
 	}
-	inFile, outFile := filepath.Join(tmp, "in.bin"), filepath.Join(tmp, "out.bin")
-	if err := os.WriteFile(inFile, raw.Bytes(), 0o644); err != nil {
+	f := filepath.Join(d.dir, "in.bin")
+	return f, os.WriteFile(f, raw.Bytes(), 0o644)
+}
+
+// run runs the model once on ins (after one warm-up call) and returns its
+// outputs and the time of the timed call.
+func (d *driver) run(ins []*ir.Tensor) ([]*ir.Tensor, time.Duration, error) {
+	inFile, err := d.writeInputs(ins)
+	if err != nil {
 		return nil, 0, err
-	}
-	build := exec.Command("go", "build", "-o", filepath.Join(tmp, "app.bin"), ".")
-	build.Dir = app
-	build.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "GOPROXY=off", "GOWORK=off", "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		return nil, 0, fmt.Errorf("building the generated package (is the Go toolchain installed?): %v\n%s", err, out)
 	}
 	batch := 1
 	if len(ins) > 0 && len(ins[0].Shape) > 0 {
 		batch = ins[0].Shape[0]
 	}
-	run := exec.Command(filepath.Join(tmp, "app.bin"), inFile, outFile, fmt.Sprint(batch))
-	out, err := run.CombinedOutput()
+	outFile := filepath.Join(d.dir, "out.bin")
+	out, err := exec.Command(d.bin, "run", inFile, outFile, fmt.Sprint(batch)).CombinedOutput()
 	if err != nil {
 		return nil, 0, fmt.Errorf("running the generated package: %v\n%s", err, out)
 	}
@@ -126,7 +150,7 @@ func runGenerated(m *frontend.Model, ins []*ir.Tensor) ([]*ir.Tensor, time.Durat
 	}
 	var outs []*ir.Tensor
 	off := 0
-	for _, v := range m.Graph.Outputs {
+	for _, v := range d.graph.Outputs {
 		t := ir.NewTensor(v.Type.DType, v.Type.Shape.At(batch))
 		for i := range t.F {
 			t.F[i] = math.Float32frombits(binary.LittleEndian.Uint32(data[off:]))
@@ -139,6 +163,30 @@ func runGenerated(m *frontend.Model, ins []*ir.Tensor) ([]*ir.Tensor, time.Durat
 		outs = append(outs, t)
 	}
 	return outs, time.Duration(ns), nil
+}
+
+// Sample is one engine's timings in one configuration, as the driver and
+// the peer scripts print them (one JSON line).
+type Sample struct {
+	Peer    string  `json:"peer"`
+	Version string  `json:"version"`
+	TimesNs []int64 `json:"times_ns"`
+	CPUWall float64 `json:"cpu_wall"`
+}
+
+// runGenerated runs m through its generated package (modelc run --engine
+// generated): outputs and the time of one warm call.
+func runGenerated(m *frontend.Model, ins []*ir.Tensor) ([]*ir.Tensor, time.Duration, error) {
+	batch := 1
+	if len(ins) > 0 && len(ins[0].Shape) > 0 {
+		batch = ins[0].Shape[0]
+	}
+	d, err := buildDriver(m, max(batch, 1))
+	if err != nil {
+		return nil, 0, err
+	}
+	defer d.Close()
+	return d.run(ins)
 }
 
 type driverPort struct {
@@ -166,28 +214,40 @@ func driverData(g *ir.Graph) map[string]any {
 	return map[string]any{"Ins": ins, "Outs": outs}
 }
 
-// driverTemplate is the app that runs the generated package: it reads
-// raw inputs, runs once to warm up, times a second run, writes outputs.
+// driverTemplate is the program that runs the generated package. Modes:
+//
+//	run IN OUT N                      one warm-up call, one timed call; writes outputs; prints ns
+//	bench IN - N THREADS SECONDS MB   warm-up, then timed calls for SECONDS; prints a JSON Sample
 var driverTemplate = template.Must(template.New("driver").Parse(`package main
 
 import (
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
 	"math"
 	"os"
 	"strconv"
+	"syscall"
 	"time"
 
 	model "modelcapp/model"
+
+	rt "github.com/modelc/modelc/runtime"
 )
 
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
 func main() {
-	data, err := os.ReadFile(os.Args[1])
+	data, err := os.ReadFile(os.Args[2])
 	if err != nil {
 		panic(err)
 	}
-	n, _ := strconv.Atoi(os.Args[3])
+	n, _ := strconv.Atoi(os.Args[4])
 	off := 0
 	f32 := func(k int) []float32 {
 		v := make([]float32, k)
@@ -208,19 +268,58 @@ func main() {
 	_, _ = f32, i64
 	in := model.Inputs{ {{- range .Ins}}{{.Field}}: {{if eq .Elem "float32"}}f32{{else}}i64{{end}}(n * {{.PerSample}}), {{end -}} }
 	out := model.Outputs{ {{- range .Outs}}{{.Field}}: make([]{{.Elem}}, n*{{.PerSample}}), {{end -}} }
+	if os.Args[1] == "bench" {
+		threads, _ := strconv.Atoi(os.Args[5])
+		rt.SetThreads(threads)
+	}
 	m, err := model.New(model.WithMaxBatch(max(n, 1)))
 	if err != nil {
 		panic(err)
 	}
-	if err := m.Run(context.Background(), &out, &in); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
+	ctx := context.Background()
+	call := func() {
+		if err := m.Run(ctx, &out, &in); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
 	}
+	if os.Args[1] == "bench" {
+		seconds, _ := strconv.ParseFloat(os.Args[6], 64)
+		flushMB, _ := strconv.Atoi(os.Args[7])
+		flush := make([]byte, flushMB<<20)
+		var sink byte
+		evict := func() {
+			for i := 0; i < len(flush); i += 64 {
+				flush[i]++
+				sink += flush[i]
+			}
+		}
+		for start, i := time.Now(), 0; i < 5 || time.Since(start) < 500*time.Millisecond; i++ {
+			call()
+		}
+		var times []int64
+		var busy, cpu time.Duration
+		for len(times) < 10 || (busy.Seconds() < seconds && len(times) < 5000) {
+			if flushMB > 0 {
+				evict()
+			}
+			c0, t0 := cpuTime(), time.Now()
+			call()
+			d := time.Since(t0)
+			cpu += cpuTime() - c0
+			busy += d
+			times = append(times, d.Nanoseconds())
+		}
+		_ = sink
+		json.NewEncoder(os.Stdout).Encode(map[string]any{
+			"peer": "modelc", "version": rt.Version + " (generated, pure Go)", "times_ns": times,
+			"cpu_wall": cpu.Seconds() / busy.Seconds(),
+		})
+		return
+	}
+	call()
 	start := time.Now()
-	if err := m.Run(context.Background(), &out, &in); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
+	call()
 	elapsed := time.Since(start)
 	var buf []byte
 {{- range .Outs}}
@@ -232,7 +331,7 @@ func main() {
 		{{- end}}
 	}
 {{- end}}
-	if err := os.WriteFile(os.Args[2], buf, 0o644); err != nil {
+	if err := os.WriteFile(os.Args[3], buf, 0o644); err != nil {
 		panic(err)
 	}
 	fmt.Println(elapsed.Nanoseconds())

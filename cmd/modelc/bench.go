@@ -1,0 +1,397 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	sources "github.com/modelc/modelc"
+	"github.com/modelc/modelc/ir"
+)
+
+// modelc bench: the generated package's latency beside the peers a user
+// would pick instead (PyTorch, ONNX Runtime), measured in the same
+// invocation and interleaved round by round, so drift hits all engines
+// alike and every speed claim is a ratio from one run.
+
+func runBench(args []string, stdout io.Writer) error {
+	const u = "modelc bench MODEL [--batch 1,32] [--threads 1,2] [--peers torch,ort] [--seconds 2] [--rounds 3] [--flush] [--report FILE]"
+	fs := newFlags("bench", u)
+	batches := fs.String("batch", "1,32", "batch sizes, comma-separated")
+	threads := fs.String("threads", "1", "thread counts, comma-separated")
+	peers := fs.String("peers", "", "peers to measure beside modelc: torch, ort (zoo models only)")
+	seconds := fs.Float64("seconds", 2, "timed seconds per engine per round")
+	rounds := fs.Int("rounds", 3, "interleaved rounds per configuration")
+	flush := fs.Bool("flush", false, "evict the last-level cache (stream 64 MiB) before every timed call")
+	report := fs.String("report", "", "also write the table as markdown to this file")
+	m, ok, err := oneModel(fs, args, u, stdout)
+	if !ok {
+		return err
+	}
+	bs, err := intList("--batch", *batches)
+	if err != nil {
+		return err
+	}
+	ts, err := intList("--threads", *threads)
+	if err != nil {
+		return err
+	}
+	var peerList []string
+	if *peers != "" {
+		peerList = strings.Split(*peers, ",")
+		for _, p := range peerList {
+			if p != "torch" && p != "ort" {
+				return usageError{fmt.Sprintf("--peers: unknown peer %q (want torch, ort)", p)}
+			}
+		}
+	}
+	flushMB := 0
+	if *flush {
+		flushMB = 64
+	}
+	d, err := buildDriver(m, slices.Max(bs))
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	pr := &peerRunner{model: m.Name}
+	var rows []benchRow
+	for _, b := range bs {
+		ins := ir.SampleInputs(d.graph, b, 7)
+		for _, t := range ts {
+			byEngine := map[string]*benchRow{}
+			order := []string{"modelc"}
+			for _, p := range peerList {
+				order = append(order, p)
+			}
+			for r := 0; r < *rounds; r++ {
+				for _, eng := range order {
+					row := byEngine[eng]
+					if row == nil {
+						row = &benchRow{engine: eng, batch: b, threads: t}
+						byEngine[eng] = row
+					}
+					if row.missing != "" {
+						continue
+					}
+					s, disturbed, err := measure(func() (*Sample, *os.ProcessState, error) {
+						if eng == "modelc" {
+							return d.benchProc(ins, t, *seconds, flushMB)
+						}
+						return pr.run(eng, b, t, *seconds, flushMB)
+					})
+					var miss missingPeer
+					switch {
+					case errors.As(err, &miss):
+						row.missing = miss.hint
+						continue
+					case err != nil:
+						return err
+					}
+					row.add(s, disturbed)
+					fmt.Fprintf(os.Stderr, "bench: %s batch %d threads %d round %d: median %s\n", eng, b, t, r+1, fmtMs(median(s.TimesNs)))
+				}
+			}
+			for _, eng := range order {
+				rows = append(rows, *byEngine[eng])
+			}
+		}
+	}
+	table := benchTable(m.Name, rows, *seconds, *rounds, *flush)
+	fmt.Fprint(stdout, table)
+	if *report != "" {
+		return os.WriteFile(*report, []byte(table), 0o644)
+	}
+	return nil
+}
+
+func intList(flag, s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			return nil, usageError{fmt.Sprintf("%s: want positive integers separated by commas, got %q", flag, s)}
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// benchRow accumulates one engine's samples in one configuration.
+type benchRow struct {
+	engine, version string
+	batch, threads  int
+	times           []int64 // all rounds pooled
+	roundMedians    []int64
+	cpuWall         []float64
+	repeats         int // samples repeated because the machine was busy
+	missing         string
+}
+
+func (r *benchRow) add(s *Sample, repeats int) {
+	r.version = s.Version
+	r.times = append(r.times, s.TimesNs...)
+	r.roundMedians = append(r.roundMedians, median(s.TimesNs))
+	r.cpuWall = append(r.cpuWall, s.CPUWall)
+	r.repeats += repeats
+}
+
+func median(v []int64) int64 { return percentile(v, 50) }
+
+func percentile(v []int64, p float64) int64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := slices.Clone(v)
+	slices.Sort(s)
+	i := int(float64(len(s)-1) * p / 100)
+	return s[i]
+}
+
+func fmtMs(ns int64) string { return fmt.Sprintf("%.3f ms", float64(ns)/1e6) }
+
+// measure runs one sample, repeating it (up to twice) when other
+// processes used more than 15% of a core while it ran: the machine's busy
+// time from /proc/stat, minus the sample process's own CPU time.
+func measure(sample func() (*Sample, *os.ProcessState, error)) (*Sample, int, error) {
+	for attempt := 0; ; attempt++ {
+		b0, t0 := busyTime(), time.Now()
+		s, ps, err := sample()
+		if err != nil {
+			return nil, 0, err
+		}
+		wall := time.Since(t0)
+		others := busyTime() - b0
+		if ps != nil {
+			others -= ps.UserTime() + ps.SystemTime()
+		}
+		if b0 < 0 || others.Seconds() <= 0.15*wall.Seconds() || attempt == 2 {
+			return s, attempt, nil
+		}
+		fmt.Fprintf(os.Stderr, "bench: other processes used %.0f%% of a core during the run; repeating it\n", 100*others.Seconds()/wall.Seconds())
+	}
+}
+
+// busyTime is the machine's total non-idle CPU time (from /proc/stat),
+// or -1 where that file does not exist.
+func busyTime() time.Duration {
+	f, err := os.Open("/proc/stat")
+	if err != nil {
+		return -1
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	if !sc.Scan() {
+		return -1
+	}
+	fields := strings.Fields(sc.Text()) // cpu user nice system idle iowait irq softirq steal ...
+	var busy int64
+	for i, f := range fields[1:] {
+		if i == 3 || i == 4 { // idle, iowait
+			continue
+		}
+		v, _ := strconv.ParseInt(f, 10, 64)
+		busy += v
+	}
+	return time.Duration(busy) * time.Second / 100 // USER_HZ
+}
+
+// benchProc is bench that also returns the process state.
+func (d *driver) benchProc(ins []*ir.Tensor, threads int, seconds float64, flushMB int) (*Sample, *os.ProcessState, error) {
+	inFile, err := d.writeInputs(ins)
+	if err != nil {
+		return nil, nil, err
+	}
+	cmd := exec.Command(d.bin, "bench", inFile, "-", fmt.Sprint(ins[0].Shape[0]), fmt.Sprint(threads), fmt.Sprint(seconds), fmt.Sprint(flushMB))
+	cmd.Env = append(os.Environ(), fmt.Sprintf("GOMAXPROCS=%d", threads))
+	return runSample(cmd)
+}
+
+func runSample(cmd *exec.Cmd) (*Sample, *os.ProcessState, error) {
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %v\n%s", filepath.Base(cmd.Path), err, stderr.String())
+	}
+	var s Sample
+	if err := json.Unmarshal(bytes.TrimSpace(out), &s); err != nil {
+		return nil, nil, fmt.Errorf("%s printed %q: %v", filepath.Base(cmd.Path), out, err)
+	}
+	return &s, cmd.ProcessState, nil
+}
+
+// missingPeer says a peer is not installed, and how to install it.
+type missingPeer struct{ hint string }
+
+func (m missingPeer) Error() string { return "missing: " + m.hint }
+
+// peerRunner runs the peer scripts modelc carries (bench/peers), set up
+// once in the user's cache directory.
+type peerRunner struct {
+	model string
+	dir   string
+	ready map[string]error
+}
+
+const python = "/usr/bin/python3"
+
+func (p *peerRunner) setup(peer string) error {
+	if p.ready == nil {
+		p.ready = map[string]error{}
+	}
+	if err, done := p.ready[peer]; done {
+		return err
+	}
+	err := p.install(peer)
+	p.ready[peer] = err
+	return err
+}
+
+func (p *peerRunner) install(peer string) error {
+	if p.dir == "" {
+		cache, err := os.UserCacheDir()
+		if err != nil {
+			return err
+		}
+		p.dir = filepath.Join(cache, "modelc", "peers")
+		if err := os.MkdirAll(p.dir, 0o755); err != nil {
+			return err
+		}
+		err = fs.WalkDir(sources.PeerSources, "bench/peers", func(path string, e fs.DirEntry, err error) error {
+			if err != nil || e.IsDir() {
+				return err
+			}
+			data, err := fs.ReadFile(sources.PeerSources, path)
+			if err != nil {
+				return err
+			}
+			return writeIfChanged(filepath.Join(p.dir, filepath.Base(path)), data)
+		})
+		if err != nil {
+			return err
+		}
+	}
+	switch p.model {
+	case "mlp", "resnet20", "vit-tiny", "gpt-mini":
+	default:
+		return missingPeer{fmt.Sprintf("peers run the zoo's architectures (mlp, resnet20, vit-tiny, gpt-mini), not %q", p.model)}
+	}
+	if err := exec.Command(python, "-c", "import torch, threadpoolctl, onnx").Run(); err != nil {
+		return missingPeer{"PyTorch: apt-get install python3-torch python3-onnx python3-threadpoolctl"}
+	}
+	if peer != "ort" {
+		return nil
+	}
+	if _, err := exec.LookPath("node"); err != nil {
+		return missingPeer{"ONNX Runtime: apt-get install nodejs npm"}
+	}
+	if _, err := os.Stat(filepath.Join(p.dir, "node_modules", "onnxruntime-node")); err != nil {
+		fmt.Fprintln(os.Stderr, "bench: installing onnxruntime-node with npm ci into", p.dir)
+		npm := exec.Command("npm", "ci", "--no-audit", "--no-fund")
+		npm.Dir = p.dir
+		npm.Env = append(os.Environ(), "ONNXRUNTIME_NODE_INSTALL=skip")
+		if out, err := npm.CombinedOutput(); err != nil {
+			return missingPeer{fmt.Sprintf("ONNX Runtime: (cd %s && ONNXRUNTIME_NODE_INSTALL=skip npm ci) failed: %v\n%s", p.dir, err, out)}
+		}
+	}
+	onnx := filepath.Join(p.dir, p.model+".onnx")
+	if _, err := os.Stat(onnx); err != nil {
+		fmt.Fprintln(os.Stderr, "bench: exporting", p.model, "to ONNX")
+		exp := exec.Command(python, "export_onnx.py", "--model", p.model, "--out", onnx)
+		exp.Dir = p.dir
+		if out, err := exp.CombinedOutput(); err != nil {
+			return fmt.Errorf("exporting %s to ONNX: %v\n%s", p.model, err, out)
+		}
+	}
+	return nil
+}
+
+func writeIfChanged(path string, data []byte) error {
+	if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, data) {
+		return nil
+	}
+	return os.WriteFile(path, data, 0o644)
+}
+
+// peerEnv is the environment for peers: OPENBLAS_CORETYPE and
+// OPENBLAS_L2_SIZE force a slower OpenBLAS kernel (see ../shared/peers).
+func peerEnv() []string {
+	var env []string
+	for _, e := range os.Environ() {
+		if !strings.HasPrefix(e, "OPENBLAS_CORETYPE=") && !strings.HasPrefix(e, "OPENBLAS_L2_SIZE=") {
+			env = append(env, e)
+		}
+	}
+	return env
+}
+
+func (p *peerRunner) run(peer string, batch, threads int, seconds float64, flushMB int) (*Sample, *os.ProcessState, error) {
+	if err := p.setup(peer); err != nil {
+		return nil, nil, err
+	}
+	common := []string{"--model", p.model, "--batch", fmt.Sprint(batch), "--threads", fmt.Sprint(threads),
+		"--seconds", fmt.Sprint(seconds), "--flush-mb", fmt.Sprint(flushMB)}
+	var cmd *exec.Cmd
+	if peer == "torch" {
+		cmd = exec.Command(python, append([]string{"torch_peer.py"}, common...)...)
+	} else {
+		cmd = exec.Command("node", append([]string{"ort_peer.js", "--onnx", p.model + ".onnx"}, common...)...)
+	}
+	cmd.Dir = p.dir
+	cmd.Env = peerEnv()
+	return runSample(cmd)
+}
+
+// benchTable renders the results as markdown: per configuration, each
+// engine's median, p90, p99, runs, CPU/wall, the spread of the round
+// medians (run-to-run noise) and its ratio to modelc.
+func benchTable(model string, rows []benchRow, seconds float64, rounds int, flush bool) string {
+	var sb strings.Builder
+	cache := "warm caches"
+	if flush {
+		cache = "last-level cache flushed (64 MiB streamed) before every call"
+	}
+	fmt.Fprintf(&sb, "### %s\n\n%d interleaved rounds of %.3g s per engine, %s.\n\n", model, rounds, seconds, cache)
+	sb.WriteString("| engine | batch | threads | median | p90 | p99 | runs | cpu/wall | round medians (min–max) | time vs modelc |\n")
+	sb.WriteString("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
+	var base int64
+	for _, r := range rows {
+		if r.engine == "modelc" {
+			base = median(r.times)
+		}
+		if r.missing != "" {
+			fmt.Fprintf(&sb, "| %s | %d | %d | missing: %s | | | | | | |\n", r.engine, r.batch, r.threads, r.missing)
+			continue
+		}
+		med := median(r.times)
+		var cw float64
+		for _, c := range r.cpuWall {
+			cw += c / float64(len(r.cpuWall))
+		}
+		ratio := "1.00×"
+		if r.engine != "modelc" && med > 0 {
+			ratio = fmt.Sprintf("%.2f×", float64(base)/float64(med))
+		}
+		noise := fmt.Sprintf("%s – %s", fmtMs(slices.Min(r.roundMedians)), fmtMs(slices.Max(r.roundMedians)))
+		if r.repeats > 0 {
+			noise += fmt.Sprintf(" (%d repeated: machine busy)", r.repeats)
+		}
+		fmt.Fprintf(&sb, "| %s %s | %d | %d | %s | %s | %s | %d | %.2f | %s | %s |\n",
+			r.engine, r.version, r.batch, r.threads, fmtMs(med), fmtMs(percentile(r.times, 90)), fmtMs(percentile(r.times, 99)),
+			len(r.times), cw, noise, ratio)
+	}
+	sb.WriteString("\n\"time vs modelc\" is modelc's median divided by the engine's: above 1 the engine is faster than modelc.\n")
+	return sb.String()
+}

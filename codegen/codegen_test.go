@@ -217,8 +217,8 @@ func staticBinary(t *testing.T, pkgDir, pkg string) {
 }
 
 // TestFusedEpilogues compiles fused linear and conv2d kernels (bias or
-// not, residual, relu, gelu, gelu_tanh, and a tail of N not a multiple of
-// the kernel's 4 columns) and checks them against the evaluator on the
+// not, residual, relu, gelu, gelu_tanh, N not a multiple of the GEMM
+// tile, a grouped conv on the direct path) and checks them against the evaluator on the
 // unfused graph.
 func TestFusedEpilogues(t *testing.T) {
 	if testing.Short() {
@@ -229,6 +229,8 @@ func TestFusedEpilogues(t *testing.T) {
   input %img: f32[N,2,4,4]
   const %w: f32[6,6] = dense<[0.1, -0.2, 0.3, 0.4, -0.5, 0.6, 0.7, 0.8, -0.9, 1, 0.1, 0.2, -0.3, 0.4, 0.5, 0.6, 0.7, -0.8, 0.9, 1, 0.1, -0.2, 0.3, 0.4, 0.5, 0.6, -0.7, 0.8, 0.9, 1, 0.1, 0.2, 0.3, -0.4, 0.5, 0.6]>
   const %b: f32[6] = dense<[0.1, -0.2, 0.3, -0.4, 0.5, -0.6]>
+  const %gw: f32[2,1,3,3] = dense<[1, -1, 0.5, 2, 0.25, -0.5, 1, 0, 1, -1, 1, -1, 0.5, 0.5, 0.5, 2, -2, 0]>
+  const %gb: f32[2] = dense<[0.5, -0.5]>
   const %cw: f32[2,2,3,3] = dense<[1, -1, 0.5, 2, 0.25, -0.5, 1, 0, 1, -1, 1, -1, 0.5, 0.5, 0.5, 2, -2, 0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, -0.1, -0.2, -0.3, -0.4, -0.5, -0.6, -0.7, -0.8, -0.9]>
   %h = linear @fc1 (%x, %w, %b): f32[N,6]
   %g = gelu (%h): f32[N,6]
@@ -238,7 +240,10 @@ func TestFusedEpilogues(t *testing.T) {
   %c = conv2d @conv (%img, %cw) {pad=[1,1,1,1]}: f32[N,2,4,4]
   %cr = add (%img, %c): f32[N,2,4,4]
   %co = relu (%cr): f32[N,2,4,4]
-  output %a, %co
+  %gc = conv2d @gconv (%co, %gw, %gb) {pad=[1,1,1,1], groups=2}: f32[N,2,4,4]
+  %gr = add (%gc, %co): f32[N,2,4,4]
+  %go = gelu (%gr): f32[N,2,4,4]
+  output %a, %go
 }`
 	g, err := ir.Parse("epi.ir", []byte(src))
 	require.NoError(t, err)
@@ -248,7 +253,7 @@ func TestFusedEpilogues(t *testing.T) {
 	m := &frontend.Model{Name: "epi", Package: "epi", Graph: g}
 	files := compile(t, m, &codegen.Vectors{Inputs: in, Outputs: want, Rtol: 1e-4})
 	report := string(files["REPORT.md"])
-	require.Contains(t, report, "| fuse-epilogue | gelu 1, gelu_tanh 1, relu 1, residual 2 |")
+	require.Contains(t, report, "| fuse-epilogue | gelu 2, gelu_tanh 1, relu 1, residual 3 |")
 	dir := genDir(t, "epi")
 	require.NoError(t, codegen.WriteDir(dir, files, false))
 	goCmd(t, dir, "vet", ".")

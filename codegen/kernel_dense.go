@@ -54,6 +54,17 @@ func epilogueOf(n *ir.Node) epilogue {
 // weight's shape, on weights packed at build time, splitting its column
 // blocks across the pool; a fused residual or activation is applied to
 // each chunk's columns right after, while they are in cache.
+// store emits dst = act(v + residual[idx]) (the residual if fused).
+func (ep epilogue) store(c *kctx, dst, idx string) {
+	if ep.resid != "" {
+		c.line("v += $R[$I]", "R", ep.resid, "I", idx)
+	}
+	c.line("$D = $A", "D", dst, "A", ep.act("v"))
+}
+
+// fused reports whether the epilogue does anything after the bias.
+func (ep epilogue) fused() bool { return ep.resid != "" || ep.act("v") != "v" }
+
 func genLinear(c *kctx) error {
 	x, w := c.in(0), c.in(1)
 	ep := epilogueOf(c.node)
@@ -75,18 +86,12 @@ func genLinear(c *kctx) error {
 	c.line("rows := $R", "R", dimExpr(rows))
 	c.parallel(itoa(p.Blocks()), 1)
 	c.line("$F(rows, lo, hi, o0[:rows*N], i0[:rows*K], i1, $B)", "F", fn, "B", bias)
-	if ep.resid != "" || ep.act("v") != "v" {
+	if ep.fused() {
 		c.line("j0, j1 := lo*NR, min(hi*NR, N)")
 		c.line("for r := 0; r < rows; r++ {")
 		c.line("out := o0[r*N+j0 : r*N+j1]")
-		if ep.resid != "" {
-			c.line("res := $R[r*N+j0 : r*N+j1]", "R", ep.resid)
-		}
 		c.line("for j, v := range out {")
-		if ep.resid != "" {
-			c.line("v += res[j]")
-		}
-		c.line("out[j] = $A", "A", ep.act("v"))
+		ep.store(c, "out[j]", "r*N+j0+j")
 		c.line("}")
 		c.line("}")
 	}
@@ -140,12 +145,9 @@ func genConv2D(c *kctx) error {
 	c.line("}")
 	c.line("}")
 	c.line("}")
-	if ep.resid != "" || ep.act("v") != "v" {
+	if ep.fused() {
 		c.line("for p, v := range out {")
-		if ep.resid != "" {
-			c.line("v += $R[no*OH*OW+p]", "R", ep.resid)
-		}
-		c.line("out[p] = $A", "A", ep.act("v"))
+		ep.store(c, "out[p]", "no*OH*OW+p")
 		c.line("}")
 	}
 	c.line("}")
@@ -204,10 +206,7 @@ func genConvGemm(c *kctx, cv *ir.Conv2D) error {
 	c.line("b, pix := r/P, r%P")
 	c.line("for oc, v := range $R[r*O : (r+1)*O] {", "R", res)
 	c.line("idx := (b*O+oc)*P + pix")
-	if ep.resid != "" {
-		c.line("v += $E[idx]", "E", ep.resid)
-	}
-	c.line("o0[idx] = $A", "A", ep.act("v"))
+	ep.store(c, "o0[idx]", "idx")
 	c.line("}")
 	c.line("}")
 	return nil

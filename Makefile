@@ -35,9 +35,11 @@ examples: build
 	printf 'module example.com/app\n\ngo 1.22\n\nrequire github.com/modelc/modelc v0.0.0\n\nreplace github.com/modelc/modelc => ../../..\n' > out/examples/app/go.mod
 	cd out/examples/app && GOFLAGS=-mod=mod $(GO) run .
 
-## test: vet, format check and every Go test (fuzz targets run their seed corpus).
+## test: vet, format check and every Go test (fuzz targets run their seed corpus);
+## the worker pool and the pipeline again under the race detector.
 test: vet fmt-check
 	$(GO) test -count=1 ./...
+	$(GO) test -count=1 -race ./runtime/ ./passes/
 
 vet:
 	$(GO) vet ./...

@@ -169,12 +169,6 @@ func blockCopy(c *kctx, whole ir.Shape, axis int, sizes []int, dst, src string) 
 	}
 }
 
-func normAxis(axis, rank int) int {
-	if axis < 0 {
-		axis += rank
-	}
-	return axis
-}
 
 func genEmbedding(c *kctx) error {
 	t := c.in(1).Shape

@@ -34,10 +34,7 @@ func genBatchNorm(c *kctx) error {
 func genLayerNorm(c *kctx) error {
 	ln := c.node.Op.(*ir.LayerNorm)
 	x := c.in(0).Shape
-	axis := ln.Axis
-	if axis < 0 {
-		axis += x.Rank()
-	}
+	axis := normAxis(ln.Axis, x.Rank())
 	c.line("const I, Eps = $I, $E", "I", numelExpr(x[axis:]), "E", floatLit(ln.Eps))
 	c.line("g := i1[:I]")
 	if len(c.node.Inputs) == 3 {
@@ -71,10 +68,7 @@ func genLayerNorm(c *kctx) error {
 func genSoftmax(c *kctx) error {
 	sm := c.node.Op.(*ir.Softmax)
 	x := c.in(0).Shape
-	axis := sm.Axis
-	if axis < 0 {
-		axis += x.Rank()
-	}
+	axis := normAxis(sm.Axis, x.Rank())
 	c.line("const L, Inner = $L, $I", "L", x[axis].B, "I", numelExpr(x[axis+1:]))
 	c.line("outer := $O", "O", numelExpr(x[:axis]))
 	c.line("for r := 0; r < outer*Inner; r++ {")

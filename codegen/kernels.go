@@ -102,6 +102,15 @@ func dimExpr(d ir.Dim) string {
 	return fmt.Sprintf("(%d*n + %d)", d.A, d.B)
 }
 
+// normAxis turns a negative axis (counted from the end) into its index;
+// shape rules have already checked it is in range.
+func normAxis(axis, rank int) int {
+	if axis < 0 {
+		axis += rank
+	}
+	return axis
+}
+
 // numelExpr is a Go expression for the element count of s.
 func numelExpr(s ir.Shape) string {
 	d, ok := s.NumelDim()

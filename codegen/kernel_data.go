@@ -169,7 +169,6 @@ func blockCopy(c *kctx, whole ir.Shape, axis int, sizes []int, dst, src string) 
 	}
 }
 
-
 func genEmbedding(c *kctx) error {
 	t := c.in(1).Shape
 	c.fallible = true

@@ -26,6 +26,11 @@ import (
 // alike and every speed claim is a ratio from one run.
 
 func runBench(args []string, stdout io.Writer) error {
+	for _, a := range args {
+		if a == "--op" || a == "-op" || strings.HasPrefix(a, "--op=") || strings.HasPrefix(a, "-op=") {
+			return runBenchGemm(args, stdout)
+		}
+	}
 	const u = "modelc bench MODEL [--batch 1,32] [--threads 1,2] [--peers torch,ort] [--seconds 2] [--rounds 3] [--flush] [--report FILE]"
 	fs := newFlags("bench", u)
 	batches := fs.String("batch", "1,32", "batch sizes, comma-separated")
@@ -259,29 +264,40 @@ func (p *peerRunner) setup(peer string) error {
 	return err
 }
 
+// scripts writes the peer scripts this binary carries into the user's
+// cache directory (once) and sets p.dir to it.
+func (p *peerRunner) scripts() error {
+	if p.dir != "" {
+		return nil
+	}
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		return err
+	}
+	dir := filepath.Join(cache, "modelc", "peers")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	err = fs.WalkDir(sources.PeerSources, "bench/peers", func(path string, e fs.DirEntry, err error) error {
+		if err != nil || e.IsDir() {
+			return err
+		}
+		data, err := fs.ReadFile(sources.PeerSources, path)
+		if err != nil {
+			return err
+		}
+		return writeIfChanged(filepath.Join(dir, filepath.Base(path)), data)
+	})
+	if err != nil {
+		return err
+	}
+	p.dir = dir
+	return nil
+}
+
 func (p *peerRunner) install(peer string) error {
-	if p.dir == "" {
-		cache, err := os.UserCacheDir()
-		if err != nil {
-			return err
-		}
-		p.dir = filepath.Join(cache, "modelc", "peers")
-		if err := os.MkdirAll(p.dir, 0o755); err != nil {
-			return err
-		}
-		err = fs.WalkDir(sources.PeerSources, "bench/peers", func(path string, e fs.DirEntry, err error) error {
-			if err != nil || e.IsDir() {
-				return err
-			}
-			data, err := fs.ReadFile(sources.PeerSources, path)
-			if err != nil {
-				return err
-			}
-			return writeIfChanged(filepath.Join(p.dir, filepath.Base(path)), data)
-		})
-		if err != nil {
-			return err
-		}
+	if err := p.scripts(); err != nil {
+		return err
 	}
 	switch p.model {
 	case "mlp", "resnet20", "vit-tiny", "gpt-mini":
@@ -356,7 +372,7 @@ func (p *peerRunner) run(peer string, batch, threads int, seconds float64, flush
 
 // benchTable renders the results as markdown: per configuration, each
 // engine's median, p90, p99, runs, CPU/wall, the spread of the round
-// medians (run-to-run noise) and its ratio to modelc.
+// medians (run-to-run noise) and modelc's speed relative to it.
 func benchTable(model string, rows []benchRow, seconds float64, rounds int, flush bool) string {
 	var sb strings.Builder
 	cache := "warm caches"
@@ -364,7 +380,7 @@ func benchTable(model string, rows []benchRow, seconds float64, rounds int, flus
 		cache = "last-level cache flushed (64 MiB streamed) before every call"
 	}
 	fmt.Fprintf(&sb, "### %s\n\n%d interleaved rounds of %.3g s per engine, %s.\n\n", model, rounds, seconds, cache)
-	sb.WriteString("| engine | batch | threads | median | p90 | p99 | runs | cpu/wall | round medians (min–max) | time vs modelc |\n")
+	sb.WriteString("| engine | batch | threads | median | p90 | p99 | runs | cpu/wall | round medians (min–max) | modelc ÷ engine |\n")
 	sb.WriteString("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
 	var base int64
 	for _, r := range rows {
@@ -382,7 +398,7 @@ func benchTable(model string, rows []benchRow, seconds float64, rounds int, flus
 		}
 		ratio := "1.00×"
 		if r.engine != "modelc" && med > 0 {
-			ratio = fmt.Sprintf("%.2f×", float64(base)/float64(med))
+			ratio = fmt.Sprintf("%.2f×", float64(med)/float64(base))
 		}
 		noise := fmt.Sprintf("%s – %s", fmtMs(slices.Min(r.roundMedians)), fmtMs(slices.Max(r.roundMedians)))
 		if r.repeats > 0 {
@@ -392,6 +408,6 @@ func benchTable(model string, rows []benchRow, seconds float64, rounds int, flus
 			r.engine, r.version, r.batch, r.threads, fmtMs(med), fmtMs(percentile(r.times, 90)), fmtMs(percentile(r.times, 99)),
 			len(r.times), cw, noise, ratio)
 	}
-	sb.WriteString("\n\"time vs modelc\" is modelc's median divided by the engine's: above 1 the engine is faster than modelc.\n")
+	sb.WriteString("\n\"modelc ÷ engine\" is modelc's speed over the engine's (the engine's median time over modelc's): above 1 modelc is faster.\n")
 	return sb.String()
 }

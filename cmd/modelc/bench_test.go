@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -12,7 +13,7 @@ func TestBenchModelcOnly(t *testing.T) {
 	}
 	out, err := modelc(t, "bench", "zoo:resnet20", "--batch", "1,2", "--seconds", "0.05", "--rounds", "2")
 	require.NoError(t, err, out)
-	require.Contains(t, out, "| engine | batch | threads | median | p90 | p99 | runs | cpu/wall | round medians (min–max) | time vs modelc |")
+	require.Contains(t, out, "| engine | batch | threads | median | p90 | p99 | runs | cpu/wall | round medians (min–max) | modelc ÷ engine |")
 	require.Regexp(t, `\| modelc [^|]+ \| 1 \| 1 \| [0-9.]+ ms \|`, out)
 	require.Regexp(t, `\| modelc [^|]+ \| 2 \| 1 \| [0-9.]+ ms \|`, out)
 }
@@ -31,4 +32,55 @@ func TestPercentiles(t *testing.T) {
 	require.Equal(t, int64(1), percentile(v, 0))
 	require.Equal(t, int64(10), percentile(v, 100))
 	require.Equal(t, []int64{5, 1, 4, 2, 3, 10, 9, 8, 7, 6}, v, "percentile must not reorder its input")
+}
+
+// TestMain lets the test binary stand in for modelc as modelc bench's
+// child process ("modelc peer ..."), which bench starts with
+// os.Executable().
+func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[1] == "peer" {
+		if err := dispatch(os.Args[1:], os.Stdout); err != nil {
+			os.Stderr.WriteString(err.Error() + "\n")
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+func TestBenchGemm(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a generated package")
+	}
+	out, err := modelc(t, "bench", "--op", "gemm", "--m", "1,3", "--n", "17", "--k", "5", "--peers", "gonum", "--layout", "nn,nt",
+		"--seconds", "0.01", "--rounds", "2")
+	require.NoError(t, err, out)
+	require.Contains(t, out, "| M×N×K | engine | B | threads | median | GFLOP/s | % of peak | round medians, GFLOP/s | modelc ÷ engine |")
+	for _, shape := range []string{"1×17×5", "3×17×5"} {
+		require.Regexp(t, `\| `+shape+` \| modelc \| packed \| 1 \| [0-9.]+ µs \| [0-9.]+ \| ([0-9]+%|–) \| [0-9.]+ – [0-9.]+[^|]* \| 1.00× \|`, out)
+		for _, l := range []string{"NN", "NT"} {
+			require.Regexp(t, `\| `+shape+` \| gonum \| `+l+` \| 1 \| [0-9.]+ µs \| [0-9.]+ \| [^|]+ \| [^|]+ \| [0-9.]+× \|`, out)
+		}
+	}
+	require.Contains(t, out, "gonum: v")
+}
+
+func TestBenchGemmArgs(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		err  string
+	}{
+		{[]string{"--op", "conv"}, `--op "conv": the only kernel is gemm`},
+		{[]string{"--op", "gemm", "--m", "1"}, "--op gemm needs --m, --n and --k"},
+		{[]string{"--op", "gemm", "--m", "1,2", "--n", "1,2,3", "--k", "4"}, "--m has 2 values and another list 3"},
+		{[]string{"--op", "gemm", "--m", "1", "--n", "0", "--k", "4"}, "--n: want positive integers"},
+		{[]string{"--op", "gemm", "--m", "1", "--n", "1", "--k", "4", "--peers", "mkl"}, `--peers: unknown value "mkl" (want openblas, gonum)`},
+		{[]string{"--op", "gemm", "--m", "1", "--n", "1", "--k", "4", "--layout", "tt"}, `--layout: unknown value "tt" (want nn, nt)`},
+		{[]string{"zoo:mlp", "--op", "gemm", "--m", "1", "--n", "1", "--k", "4"}, "bench --op takes no MODEL"},
+	} {
+		_, err := modelc(t, append([]string{"bench"}, c.args...)...)
+		require.ErrorContains(t, err, c.err, c.args)
+	}
+	_, err := modelc(t, "peer", "gonum-sgemm", "1", "2")
+	require.ErrorContains(t, err, "usage: modelc peer gonum-sgemm")
 }

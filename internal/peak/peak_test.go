@@ -1,0 +1,31 @@
+package peak
+
+import (
+	"math"
+	"testing"
+)
+
+// TestMeasure checks that the measurement gives physically possible
+// figures: a clock between 0.5 and 8 GHz, between 4 and 64 fp32 FLOP per
+// cycle per core (one 128-bit FMA pipe up to two 512-bit ones), and a
+// positive bandwidth. A broken kernel (a loop that does not loop, a wrong
+// FLOP count) falls outside these bounds.
+func TestMeasure(t *testing.T) {
+	r := Measure(1)
+	t.Log(r)
+	if !available() {
+		if r.Known() {
+			t.Fatalf("no kernels here, yet a peak: %v", r)
+		}
+		t.Skip("no peak kernels on this architecture")
+	}
+	if r.ClockGHz < 0.5 || r.ClockGHz > 8 || math.IsNaN(r.ClockGHz) {
+		t.Errorf("clock %.2f GHz is not plausible", r.ClockGHz)
+	}
+	if r.FlopPerCycle < 4 || r.FlopPerCycle > 64 {
+		t.Errorf("%.1f FLOP/cycle/core is not plausible", r.FlopPerCycle)
+	}
+	if r.ReadGBs <= 0 || math.IsInf(r.ReadGBs, 0) {
+		t.Errorf("bandwidth %.1f GB/s", r.ReadGBs)
+	}
+}

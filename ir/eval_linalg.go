@@ -191,6 +191,61 @@ func evalConv2D(c *evalCtx, op Op, in []*Tensor, out []Type) ([]*Tensor, error) 
 	return []*Tensor{res}, nil
 }
 
+func evalConvTranspose2D(c *evalCtx, op Op, in []*Tensor, out []Type) ([]*Tensor, error) {
+	cv := op.(*ConvTranspose2D)
+	x, w := in[0], in[1]
+	oshape := out[0].Shape.Ints()
+	nb, ci, h, wd := x.Shape[0], x.Shape[1], x.Shape[2], x.Shape[3]
+	kh, kw := w.Shape[2], w.Shape[3]
+	co, oh, ow := oshape[1], oshape[2], oshape[3]
+	g := cv.Groups
+	cig, cog := ci/g, co/g
+	res := NewTensor(out[0].DType, oshape)
+	// One output plane per work item: it gathers from the cig input
+	// channels of its group.
+	parallelFor(c.threads, nb*co, func(lo, hi int) {
+		acc := make([]float64, oh*ow)
+		for pl := lo; pl < hi; pl++ {
+			b, ch := pl/co, pl%co
+			gi, o := ch/cog, ch%cog
+			var bias float64
+			if len(in) == 3 {
+				bias = float64(in[2].F[ch])
+			}
+			for i := range acc {
+				acc[i] = bias
+			}
+			for cc := 0; cc < cig; cc++ {
+				cin := gi*cig + cc
+				plane := x.F[(b*ci+cin)*h*wd:]
+				taps := w.F[(cin*cog+o)*kh*kw:]
+				for y := 0; y < h; y++ {
+					for xx := 0; xx < wd; xx++ {
+						v := float64(plane[y*wd+xx])
+						for i := 0; i < kh; i++ {
+							oy := y*cv.Stride[0] - cv.Pad[0] + i*cv.Dilation[0]
+							if oy < 0 || oy >= oh {
+								continue
+							}
+							for j := 0; j < kw; j++ {
+								ox := xx*cv.Stride[1] - cv.Pad[1] + j*cv.Dilation[1]
+								if ox >= 0 && ox < ow {
+									acc[oy*ow+ox] += v * float64(taps[i*kw+j])
+								}
+							}
+						}
+					}
+				}
+			}
+			dst := res.F[pl*oh*ow : (pl+1)*oh*ow]
+			for i, v := range acc {
+				dst[i] = float32(v)
+			}
+		}
+	})
+	return []*Tensor{res}, nil
+}
+
 func evalBatchNorm(c *evalCtx, op Op, in []*Tensor, out []Type) ([]*Tensor, error) {
 	eps := op.(*BatchNorm).Eps
 	x, scale, bias, mean, vr := in[0], in[1], in[2], in[3], in[4]

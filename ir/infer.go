@@ -291,6 +291,48 @@ func inferConv2D(op Op, in []Type) ([]Type, error) {
 	return one(TensorType(in[0].DType, out)), nil
 }
 
+// ConvTransposeOut is the result length of a transposed convolution.
+func ConvTransposeOut(in, k, stride, dil, padB, padE, outPad int) int {
+	return stride*(in-1) + dil*(k-1) + 1 + outPad - padB - padE
+}
+
+func inferConvTranspose2D(op Op, in []Type) ([]Type, error) {
+	c := op.(*ConvTranspose2D)
+	x, w := in[0].Shape, in[1].Shape
+	for i, t := range in {
+		if err := wantFloat(i, t); err != nil {
+			return nil, err
+		}
+	}
+	if x.Rank() != 4 || !Shape(x[1:]).Static() {
+		return nil, fmt.Errorf("input must be NCHW with static C, H, W, got %s", x)
+	}
+	if w.Rank() != 4 || !w.Static() {
+		return nil, fmt.Errorf("weight must be static [C, O/groups, kh, kw], got %s", w)
+	}
+	if len(c.Stride) != 2 || len(c.Dilation) != 2 || len(c.Pad) != 4 || len(c.OutPad) != 2 {
+		return nil, fmt.Errorf("want stride, dilation, out_pad of 2 and pad of 4 values [top,left,bottom,right]")
+	}
+	for i := 0; i < 2; i++ {
+		if c.Stride[i] < 1 || c.Dilation[i] < 1 || c.OutPad[i] < 0 || w[2+i].B < 1 {
+			return nil, fmt.Errorf("stride, dilation and kernel must be ≥ 1 and out_pad ≥ 0, got stride %v dilation %v out_pad %v kernel %s", c.Stride, c.Dilation, c.OutPad, w[2:])
+		}
+	}
+	if c.Groups < 1 || x[1].B%c.Groups != 0 || w[0].B != x[1].B {
+		return nil, fmt.Errorf("weight %s must have the input's %s channels first, divisible by groups %d", w, x[1], c.Groups)
+	}
+	oh := ConvTransposeOut(x[2].B, w[2].B, c.Stride[0], c.Dilation[0], c.Pad[0], c.Pad[2], c.OutPad[0])
+	ow := ConvTransposeOut(x[3].B, w[3].B, c.Stride[1], c.Dilation[1], c.Pad[1], c.Pad[3], c.OutPad[1])
+	if oh < 1 || ow < 1 {
+		return nil, fmt.Errorf("padding %v leaves an empty result", c.Pad)
+	}
+	o := D(w[1].B * c.Groups)
+	if len(in) == 3 && !in[2].Shape.Equal(Shape{o}) {
+		return nil, fmt.Errorf("bias shape %s, want [%s]", in[2].Shape, o)
+	}
+	return one(TensorType(in[0].DType, Shape{x[0], o, D(oh), D(ow)})), nil
+}
+
 func inferMaxPool(op Op, in []Type) ([]Type, error) {
 	p := op.(*MaxPool)
 	return inferPool(in, p.Kernel, p.Stride, p.Pad, p.Dilation, p.CeilMode)

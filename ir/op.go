@@ -25,6 +25,7 @@ const (
 	KGemm
 	KMatMul
 	KConv2D
+	KConvTranspose2D
 	// Normalisation.
 	KBatchNorm
 	KLayerNorm
@@ -94,6 +95,9 @@ var ops = [numKinds]OpInfo{
 	KConv2D: {"conv2d", 2, 4, func() Op {
 		return &Conv2D{Stride: []int{1, 1}, Pad: []int{0, 0, 0, 0}, Dilation: []int{1, 1}, Groups: 1}
 	}, inferConv2D},
+	KConvTranspose2D: {"conv_transpose2d", 2, 3, func() Op {
+		return &ConvTranspose2D{Stride: []int{1, 1}, Pad: []int{0, 0, 0, 0}, Dilation: []int{1, 1}, OutPad: []int{0, 0}, Groups: 1}
+	}, inferConvTranspose2D},
 	KBatchNorm:     {"batchnorm", 5, 5, func() Op { return &BatchNorm{Eps: 1e-5} }, inferBatchNorm},
 	KLayerNorm:     {"layernorm", 2, 3, func() Op { return &LayerNorm{Axis: -1, Eps: 1e-5} }, inferLayerNorm},
 	KAdd:           {"add", 2, 2, simple(KAdd), inferBroadcast},

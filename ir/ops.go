@@ -55,6 +55,25 @@ type Conv2D struct {
 
 func (*Conv2D) Kind() Kind { return KConv2D }
 
+// ConvTranspose2D is a 2-D transposed convolution (conv2d's gradient with
+// respect to its input) on NCHW: x[N,C,H,W], w[C, O/groups, kh, kw],
+// b[O]?. Input pixel (y, x) of channel c adds x·w[c,o,i,j] to output
+// pixel (y·stride − pad_top + i·dil, x·stride − pad_left + j·dil) of
+// channel o (in c's group); contributions outside the result are
+// dropped. The result is stride·(H−1) + dil·(kh−1) + 1 + out_pad −
+// pad_top − pad_bottom high, likewise wide. Pad is [top, left, bottom,
+// right] and may be negative, which extends the result (ONNX
+// output_shape can ask for that); OutPad is [h, w].
+type ConvTranspose2D struct {
+	Stride   []int `attr:"stride"`
+	Pad      []int `attr:"pad"`
+	Dilation []int `attr:"dilation"`
+	OutPad   []int `attr:"out_pad"`
+	Groups   int   `attr:"groups"`
+}
+
+func (*ConvTranspose2D) Kind() Kind { return KConvTranspose2D }
+
 // BatchNorm is inference batch normalisation over axis 1:
 // (x − mean)/sqrt(var + eps)·scale + bias; inputs x, scale, bias, mean, var.
 type BatchNorm struct {

@@ -209,6 +209,36 @@ def gen_conv2d():
     c("conv2d_large", (1, 13, 15, 15), 24, (3, 3), pad=(1, 1, 1, 1))
 
 
+# ------------------------------------------------------------------ conv_transpose2d
+def gen_conv_transpose2d():
+    def c(name, xs, cout, k, stride=(1, 1), pad=(0, 0, 0, 0), dil=(1, 1), out_pad=(0, 0), groups=1, bias=True):
+        r = Rng(name)
+        n, cin, h, w = xs
+        x = r.randn(*xs)
+        wt = r.randn(cin, cout // groups, k[0], k[1], scale=1.0 / math.sqrt(cin // groups * k[0] * k[1]))
+        ins = [x, wt] + ([r.randn(cout)] if bias else [])
+        attrs = {"stride": list(stride), "pad": list(pad), "dilation": list(dil), "out_pad": list(out_pad),
+                 "groups": groups}
+
+        def fn(x, w, b=None):
+            # Unpadded result, then crop (or extend, for negative pads) and
+            # out_pad at the bottom/right: F.pad crops on negative amounts.
+            full = F.conv_transpose2d(x, w, None, stride=tuple(stride), dilation=tuple(dil), groups=groups)
+            t, l, bo, ri = pad
+            y = F.pad(full, (-l, out_pad[1] - ri, -t, out_pad[0] - bo))
+            if b is not None:
+                y = y + b[None, :, None, None]
+            return y
+
+        case(name, "conv_transpose2d", attrs, ins, fn)
+
+    c("conv_transpose2d_3x3", (1, 3, 5, 4), 2, (3, 3))
+    c("conv_transpose2d_stride2_pad1_outpad1", (2, 4, 5, 5), 3, (3, 3), stride=(2, 2), pad=(1, 1, 1, 1), out_pad=(1, 1))
+    c("conv_transpose2d_grouped_nobias", (1, 6, 4, 5), 4, (3, 2), stride=(2, 1), groups=2, bias=False)
+    c("conv_transpose2d_dilated_asym", (1, 2, 6, 5), 3, (3, 3), stride=(3, 2), pad=(0, 2, 1, 0), dil=(2, 1))
+    c("conv_transpose2d_negative_pad", (1, 1, 3, 3), 2, (3, 3), stride=(3, 2), pad=(0, 0, -1, -1))
+
+
 # ------------------------------------------------------------------ normalisation
 def gen_batchnorm():
     def c(name, xs, eps=1e-5):
@@ -836,7 +866,7 @@ def self_check(st_path, cases_path):
 
 
 def main():
-    for g in (gen_linear, gen_gemm, gen_matmul, gen_conv2d, gen_batchnorm, gen_layernorm, gen_binary, gen_unary,
+    for g in (gen_linear, gen_gemm, gen_matmul, gen_conv2d, gen_conv_transpose2d, gen_batchnorm, gen_layernorm, gen_binary, gen_unary,
               gen_softmax, gen_shape_ops, gen_pool, gen_reduce, gen_embedding, gen_attention, gen_cast):
         g()
     st_path = os.path.join(HERE, "tensors.safetensors")

@@ -10,7 +10,7 @@ BIN      := bin/modelc
 FUZZ_TARGETS := ./ir:FuzzParse ./frontend:FuzzLoad \
 	./frontend/tensorio:FuzzSafetensors ./frontend/tensorio:FuzzNpy ./frontend/tensorio:FuzzNpz
 
-.PHONY: all build demo examples bench-go test vet fmt-check fuzz test-long bench zoo-vectors zoo-crosscheck fixtures clean
+.PHONY: all build demo examples bench-go test vet fmt-check fuzz test-long bench onnxpb zoo-vectors zoo-crosscheck fixtures clean
 
 all: build
 
@@ -94,6 +94,12 @@ bench: build
 ## bench-go: the Go benchmarks of the evaluator and the GEMM kernels.
 bench-go:
 	$(GO) test -run='^$$' -bench=. -benchtime=2s ./ir/ ./codegen/gemm/
+
+## onnxpb: regenerate the ONNX protobuf types (needs protoc and
+## protoc-gen-go v1.36.12: apt-get install protobuf-compiler;
+## go install google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.12).
+onnxpb:
+	PATH="$$PATH:$$($(GO) env GOPATH)/bin" $(GO) generate ./frontend/onnx/onnxpb
 
 ## zoo-vectors: regenerate the zoo's test vectors with the reference evaluator.
 zoo-vectors:

@@ -17,3 +17,13 @@ var RuntimeSources embed.FS
 //
 //go:embed bench/peers/*.py bench/peers/*.js bench/peers/package.json bench/peers/package-lock.json
 var PeerSources embed.FS
+
+// GoMod and GoSum are modelc's module files: the driver modelc builds
+// offline takes the runtime's requirements (golang.org/x/sys) and their
+// checksums from them.
+//
+//go:embed go.mod
+var GoMod []byte
+
+//go:embed go.sum
+var GoSum []byte

@@ -59,10 +59,10 @@ func buildDriver(m *frontend.Model, maxBatch int) (*driver, error) {
 	}
 	build := exec.Command("go", "build", "-o", d.bin, ".")
 	build.Dir = filepath.Join(tmp, "app")
-	build.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "GOPROXY=off", "GOWORK=off", "CGO_ENABLED=0")
+	build.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "GOWORK=off", "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
 		d.Close()
-		return nil, fmt.Errorf("building the generated package (is the Go toolchain installed?): %v\n%s", err, out)
+		return nil, fmt.Errorf("building the generated package (is the Go toolchain installed? Offline, golang.org/x/sys must be in the module cache: go mod download golang.org/x/sys): %v\n%s", err, out)
 	}
 	return d, nil
 }
@@ -87,7 +87,21 @@ func (d *driver) write(files map[string][]byte) error {
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(rtDir, "go.mod"), []byte("module github.com/modelc/modelc\n\ngo 1.22\n"), 0o644); err != nil {
+	// The runtime's one requirement, golang.org/x/sys (CPU features), at
+	// the version this binary was built with; the checksums come along,
+	// so the build uses the module cache and needs no network when the
+	// module is there.
+	var reqs []string
+	for _, line := range strings.Split(string(sources.GoMod), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && strings.HasPrefix(f[0], "golang.org/x/sys") {
+			reqs = append(reqs, "require "+f[0]+" "+f[1])
+		}
+	}
+	rtMod := "module github.com/modelc/modelc\n\ngo 1.22\n\n" + strings.Join(reqs, "\n") + "\n"
+	if err := os.WriteFile(filepath.Join(rtDir, "go.mod"), []byte(rtMod), 0o644); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(rtDir, "go.sum"), sources.GoSum, 0o644); err != nil {
 		return err
 	}
 	app := filepath.Join(d.dir, "app")
@@ -96,6 +110,9 @@ func (d *driver) write(files map[string][]byte) error {
 	}
 	gomod := "module modelcapp\n\ngo 1.22\n\nrequire github.com/modelc/modelc v0.0.0\n\nreplace github.com/modelc/modelc => ../modelc\n"
 	if err := os.WriteFile(filepath.Join(app, "go.mod"), []byte(gomod), 0o644); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(app, "go.sum"), sources.GoSum, 0o644); err != nil {
 		return err
 	}
 	var src bytes.Buffer

@@ -1,0 +1,358 @@
+package onnx_test
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/modelc/modelc/frontend/onnx"
+	"github.com/modelc/modelc/frontend/onnx/onnxpb"
+	"github.com/modelc/modelc/ir"
+)
+
+// The ONNX node tests (../../../shared/testdata/onnx-node, see its
+// README) run through the reference evaluator here and through generated
+// code in nodetest_gen_test.go, at their own tolerance: |got − want| ≤
+// atol + rtol·|want| with rtol 1e-3, atol 1e-7, NaN equal to NaN, any
+// loosening recorded per test in loosened. A test passes, or fails with
+// an error that says "unsupported"; anything else fails the Go test.
+// The five whole models (test_light_*) run only with MODELC_ONNX_LONG=1
+// (make test-long).
+
+var updateDoc = flag.Bool("update-doc", false, "rewrite docs/onnx-node-tests.md from the node tests' results")
+
+const (
+	defaultRtol = 1e-3
+	defaultAtol = 1e-7
+)
+
+// tolerance is a per-test loosening of the default rule, with its reason.
+type tolerance struct {
+	rtol, atol float64
+	why        string
+}
+
+// loosened lists every test that runs at other than rtol 1e-3, atol 1e-7.
+var loosened = map[string]tolerance{
+	// Upstream's data/real/test_densenet121/data.json.
+	"test_light_densenet121": {2e-3, 1e-7, "upstream's own rtol for this model"},
+}
+
+func nodeTestDir(t testing.TB) string {
+	dir := os.Getenv("MODELC_ONNX_NODE_DIR")
+	if dir == "" {
+		dir = filepath.Join("..", "..", "..", "shared", "testdata", "onnx-node")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "onnx.proto")); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("ONNX node tests not found (set MODELC_ONNX_NODE_DIR): %v", err)
+		}
+		t.Skipf("ONNX node tests not found (set MODELC_ONNX_NODE_DIR): %v", err)
+	}
+	return dir
+}
+
+func longTests() bool { return os.Getenv("MODELC_ONNX_LONG") == "1" }
+
+// nodeTest is one test folder, loaded and imported.
+type nodeTest struct {
+	name    string
+	ops     string // op types in the model
+	opset   int
+	float32 bool // inputs f32 (or i64 shapes/indices) and outputs f32
+	whole   bool // a whole model (test_light_*)
+
+	graph   *ir.Graph
+	inputs  []*ir.Tensor // for graph.Inputs, bound ones left out
+	outputs []*ir.Tensor
+	bound   []string // inputs bound at import time
+	err     error    // loading or importing
+
+	eval, gen result // outcomes, once run
+}
+
+func (nt *nodeTest) tol() tolerance {
+	if l, ok := loosened[nt.name]; ok {
+		return l
+	}
+	return tolerance{defaultRtol, defaultAtol, ""}
+}
+
+func listNodeTests(t testing.TB, dir string) []string {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		if e.IsDir() && strings.HasPrefix(e.Name(), "test_") {
+			names = append(names, e.Name())
+		}
+	}
+	sort.Strings(names)
+	if len(names) == 0 {
+		t.Fatalf("no test_* folders in %s", dir)
+	}
+	return names
+}
+
+func readPBs(dir, prefix string) ([]*ir.Tensor, []int32, error) {
+	var ts []*ir.Tensor
+	var dts []int32
+	for i := 0; ; i++ {
+		data, err := os.ReadFile(filepath.Join(dir, fmt.Sprintf("%s_%d.pb", prefix, i)))
+		if errors.Is(err, os.ErrNotExist) {
+			return ts, dts, nil
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		dts = append(dts, pbDType(data))
+		t, err := onnx.DecodeTensor(data)
+		if err != nil {
+			return nil, dts, fmt.Errorf("%s_%d.pb: %w", prefix, i, err)
+		}
+		ts = append(ts, t)
+	}
+}
+
+// pbDType reads a TensorProto's data_type even when it is unsupported.
+func pbDType(data []byte) int32 {
+	var tp onnxpb.TensorProto
+	if err := protoUnmarshal(data, &tp); err != nil {
+		return 0
+	}
+	return tp.GetDataType()
+}
+
+func loadNodeTest(dir, name string) *nodeTest {
+	nt := &nodeTest{name: name, whole: strings.HasPrefix(name, "test_light_")}
+	path := filepath.Join(dir, name)
+	data, err := os.ReadFile(filepath.Join(path, "model.onnx"))
+	if err != nil {
+		nt.err = err
+		return nt
+	}
+	m, err := onnx.Decode(data)
+	if err != nil {
+		nt.err = err
+		return nt
+	}
+	for _, o := range m.OpsetImport {
+		if o.GetDomain() == "" {
+			nt.opset = int(o.GetVersion())
+		}
+	}
+	ops := map[string]bool{}
+	for _, n := range m.Graph.Node {
+		ops[n.GetOpType()] = true
+	}
+	for op := range ops {
+		nt.ops += op + " "
+	}
+	nt.ops = strings.Join(sortedWords(nt.ops), ", ")
+	set := filepath.Join(path, "test_data_set_0")
+	ins, inDT, err1 := readPBs(set, "input")
+	outs, outDT, err2 := readPBs(set, "output")
+	nt.float32 = true
+	for _, d := range inDT {
+		nt.float32 = nt.float32 && (d == int32(onnxpb.TensorProto_FLOAT) || d == int32(onnxpb.TensorProto_INT64))
+	}
+	for _, d := range outDT {
+		nt.float32 = nt.float32 && d == int32(onnxpb.TensorProto_FLOAT)
+	}
+	if err := errors.Join(err1, err2); err != nil {
+		nt.err = err
+		return nt
+	}
+	nt.outputs = outs
+	// Runtime inputs: graph.input entries that are not initializers.
+	inits := map[string]bool{}
+	for _, t := range m.Graph.Initializer {
+		inits[t.GetName()] = true
+	}
+	var runtime []string
+	for _, in := range m.Graph.Input {
+		if !inits[in.GetName()] {
+			runtime = append(runtime, in.GetName())
+		}
+	}
+	if len(runtime) != len(ins) {
+		nt.err = fmt.Errorf("%d runtime inputs, %d input_N.pb files", len(runtime), len(ins))
+		return nt
+	}
+	byName := map[string]*ir.Tensor{}
+	for i, n := range runtime {
+		byName[n] = ins[i]
+	}
+	// Import; inputs the IR needs at import time (a Reshape's shape fed as
+	// an input, Clip bounds) are bound to their test values, one by one.
+	bind := map[string]*ir.Tensor{}
+	for {
+		g, err := onnx.Import(m, onnx.Options{Name: name, Bind: bind})
+		var need *onnx.NeedsValueError
+		if errors.As(err, &need) && bind[need.Input] == nil && byName[need.Input] != nil {
+			bind[need.Input] = byName[need.Input]
+			nt.bound = append(nt.bound, need.Input)
+			continue
+		}
+		if err != nil {
+			nt.err = err
+			return nt
+		}
+		nt.graph = g
+		break
+	}
+	for _, v := range nt.graph.Inputs {
+		nt.inputs = append(nt.inputs, byName[v.Name])
+	}
+	return nt
+}
+
+var (
+	loadOnce  sync.Once
+	loaded    []*nodeTest
+	loadedDir string
+)
+
+// loadNodeTests loads every test folder once per process (whole models
+// only with MODELC_ONNX_LONG=1).
+func loadNodeTests(t testing.TB, dir string) []*nodeTest {
+	loadOnce.Do(func() {
+		loadedDir = dir
+		for _, name := range listNodeTests(t, dir) {
+			if strings.HasPrefix(name, "test_light_") && !longTests() {
+				loaded = append(loaded, &nodeTest{name: name, whole: true, float32: true})
+				continue
+			}
+			loaded = append(loaded, loadNodeTest(dir, name))
+		}
+	})
+	return loaded
+}
+
+func protoUnmarshal(b []byte, m proto.Message) error { return proto.Unmarshal(b, m) }
+
+func sortedWords(s string) []string {
+	w := strings.Fields(s)
+	sort.Strings(w)
+	return w
+}
+
+// compare applies the node tests' rule to every output.
+func compare(got, want []*ir.Tensor, tol tolerance) error {
+	if len(got) != len(want) {
+		return fmt.Errorf("%d outputs, want %d", len(got), len(want))
+	}
+	for i := range want {
+		g, w := got[i].Dense(), want[i]
+		if g.DType != w.DType {
+			return fmt.Errorf("output %d: dtype %s, want %s", i, g.DType, w.DType)
+		}
+		if !equalShape(g.Shape, w.Shape) {
+			return fmt.Errorf("output %d: shape %v, want %v", i, g.Shape, w.Shape)
+		}
+		bad, worst, at := 0, 0.0, -1
+		for j := 0; j < w.Numel(); j++ {
+			a, b := g.Float(j), w.Float(j)
+			if math.IsNaN(a) && math.IsNaN(b) || a == b {
+				continue
+			}
+			if d := math.Abs(a - b); !(d <= tol.atol+tol.rtol*math.Abs(b)) {
+				bad++
+				if ex := d / (tol.atol + tol.rtol*math.Abs(b)); !(ex <= worst) {
+					worst, at = ex, j
+				}
+			}
+		}
+		if bad > 0 {
+			return fmt.Errorf("output %d: %d of %d elements out of tolerance (rtol %g, atol %g); worst at %d: got %g, want %g", i, bad, w.Numel(), tol.rtol, tol.atol, at, g.Float(at), w.Float(at))
+		}
+	}
+	return nil
+}
+
+func equalShape(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// result is one test's outcome on one engine.
+type result struct {
+	status string // "pass", "unsupported", "FAIL", "skipped"
+	detail string
+}
+
+func classify(err error) result {
+	if err == nil {
+		return result{"pass", ""}
+	}
+	if errors.Is(err, onnx.ErrUnsupported) {
+		return result{"unsupported", err.Error()}
+	}
+	return result{"FAIL", err.Error()}
+}
+
+func evalNodeTest(nt *nodeTest) result {
+	if nt.err != nil {
+		return classify(nt.err)
+	}
+	got, err := ir.Eval(nt.graph, nt.inputs...)
+	if err != nil {
+		return result{"FAIL", "evaluator: " + err.Error()}
+	}
+	if err := compare(got, nt.outputs, nt.tol()); err != nil {
+		return result{"FAIL", err.Error()}
+	}
+	return result{"pass", ""}
+}
+
+// TestNodeTests runs every node test through the reference evaluator.
+func TestNodeTests(t *testing.T) {
+	dir := nodeTestDir(t)
+	tests := loadNodeTests(t, dir)
+	pass, f32, f32pass := 0, 0, 0
+	for _, nt := range tests {
+		t.Run(nt.name, func(t *testing.T) {
+			if nt.whole && !longTests() {
+				t.Skip("whole model: MODELC_ONNX_LONG=1 (make test-long)")
+			}
+			r := evalNodeTest(nt)
+			nt.eval = r
+			switch r.status {
+			case "pass":
+				pass++
+			case "unsupported":
+				t.Logf("unsupported: %s", r.detail)
+			default:
+				t.Errorf("%s", r.detail)
+			}
+		})
+		if nt.float32 && nt.eval.status != "" {
+			f32++
+			if nt.eval.status == "pass" {
+				f32pass++
+			}
+		}
+	}
+	t.Logf("evaluator: %d of %d tests pass; float32: %d of %d (%.1f%%)", pass, len(tests), f32pass, f32, 100*float64(f32pass)/float64(max(f32, 1)))
+	if f32 > 0 && float64(f32pass) < 0.85*float64(f32) {
+		t.Errorf("only %d of %d float32 node tests pass through the evaluator, want ≥ 85%%", f32pass, f32)
+	}
+}

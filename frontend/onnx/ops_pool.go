@@ -1,0 +1,143 @@
+package onnx
+
+import (
+	"fmt"
+
+	"github.com/modelc/modelc/ir"
+)
+
+// importMaxPool: 1-D runs as 2-D; the Indices output is unsupported.
+func importMaxPool(c *nodeCtx) error {
+	if err := c.arity(1, 1); err != nil {
+		return err
+	}
+	if c.wants(1) {
+		return unsupported("MaxPool's Indices output")
+	}
+	c.ignore("storage_order") // it only orders Indices
+	return c.pool(true)
+}
+
+// importAveragePool: dilations other than 1 are unsupported.
+func importAveragePool(c *nodeCtx) error {
+	if err := c.arity(1, 1); err != nil {
+		return err
+	}
+	return c.pool(false)
+}
+
+func (c *nodeCtx) pool(isMax bool) error {
+	x, err := c.in(0)
+	if err != nil {
+		return err
+	}
+	what := "AveragePool"
+	if isMax {
+		what = "MaxPool"
+	}
+	in, err := spatial(x, what)
+	if err != nil {
+		return err
+	}
+	withDil := c.opset() >= 10 && (isMax || c.opset() >= 19)
+	win, err := c.readWindow(in, nil, withDil)
+	if err != nil {
+		return err
+	}
+	var e errs
+	if c.opset() >= 10 {
+		win.ceil = e.int(c, "ceil_mode", 0) != 0
+	}
+	countPad := false
+	if !isMax && c.opset() >= 7 {
+		countPad = e.int(c, "count_include_pad", 0) != 0
+	}
+	if e.err != nil {
+		return e.err
+	}
+	if !isMax {
+		for _, d := range win.dil {
+			if d != 1 {
+				return unsupported("AveragePool with dilations %v (supported: 1)", win.dil)
+			}
+		}
+	}
+	rank := x.Type.Shape.Rank()
+	x2, err := c.as2D(x)
+	if err != nil {
+		return err
+	}
+	w := win.to2D()
+	for i := range w.kernel {
+		if w.padB[i] >= w.kernel[i] || w.padE[i] >= w.kernel[i] {
+			return fmt.Errorf("pads %v must be smaller than kernel_shape %v", append(win.padB, win.padE...), win.kernel)
+		}
+	}
+	var op ir.Op
+	if isMax {
+		op = &ir.MaxPool{Kernel: w.kernel, Stride: w.stride, Pad: w.pad2(), Dilation: w.dil, CeilMode: w.ceil}
+	} else {
+		op = &ir.AvgPool{Kernel: w.kernel, Stride: w.stride, Pad: w.pad2(), CeilMode: w.ceil, CountIncludePad: countPad}
+	}
+	return c.emitFrom2D(rank, op, x2)
+}
+
+func importGlobalAveragePool(c *nodeCtx) error {
+	if err := c.arity(1, 1); err != nil {
+		return err
+	}
+	x, err := c.in(0)
+	if err != nil {
+		return err
+	}
+	return c.emit(0, ir.Simple{K: ir.KGlobalAvgPool}, x)
+}
+
+// importReduce: ReduceMean and ReduceSum, axes an attribute before
+// opsets 18 and 13 respectively and an input after; with
+// noop_with_empty_axes, empty axes mean the identity.
+func importReduce(c *nodeCtx) error {
+	if err := c.arity(1, 2); err != nil {
+		return err
+	}
+	k, inputFrom := ir.KReduceMean, 18
+	if c.n.GetOpType() == "ReduceSum" {
+		k, inputFrom = ir.KReduceSum, 13
+	}
+	var e errs
+	keep := e.int(c, "keepdims", 1) != 0
+	var axes []int
+	noop := false
+	if c.opset() < inputFrom {
+		axes = e.ints(c, "axes")
+		if c.nin() > 1 {
+			return fmt.Errorf("takes 1 input before opset %d", inputFrom)
+		}
+	} else {
+		noop = e.int(c, "noop_with_empty_axes", 0) != 0
+		if c.has(1) {
+			v, err := c.ints(1, "axes")
+			if err != nil {
+				return err
+			}
+			for _, a := range v {
+				axes = append(axes, clampInt(a))
+			}
+		}
+	}
+	if e.err != nil {
+		return e.err
+	}
+	if len(axes) == 0 && noop {
+		c.alias(0, 0)
+		return nil
+	}
+	x, err := c.in(0)
+	if err != nil {
+		return err
+	}
+	if axes == nil {
+		axes = []int{}
+	}
+	return c.emit(0, &ir.Reduce{K: k, Axes: axes, KeepDims: keep}, x)
+}

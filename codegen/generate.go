@@ -66,6 +66,13 @@ func Generate(in Input) (map[string][]byte, error) {
 		return nil, err
 	}
 	files["kernels.go"] = bytes.Replace(kern, []byte("package PKG"), []byte("package "+in.Package), 1)
+	x86, err := g.ks.renderX86(g.header(), in.Package, in.RuntimeImport)
+	if err != nil {
+		return nil, err
+	}
+	for name, src := range x86 {
+		files[name] = src
+	}
 	if in.Test != nil {
 		test, data, err := g.testFiles()
 		if err != nil {

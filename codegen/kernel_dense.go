@@ -73,21 +73,13 @@ func genLinear(c *kctx) error {
 	if !ok {
 		return fmt.Errorf("rows of %s are not affine in N", x.Shape)
 	}
-	p := gemm.Default(nOut, k, 1)
-	p.Bias = ep.bias != ""
-	fn := p.Name()
-	c.helper(fn, gemm.Emit(p, fn))
-	c.packInput(1, fn, func(w []float32) []float32 { return gemm.Pack(p, w) })
-	bias := "nil"
-	if p.Bias {
-		bias = ep.bias
-	}
-	c.line("const K, N, NR = $K, $N, $NR", "K", k, "N", nOut, "NR", p.NR)
+	g := newGemmLayer(c, nOut, k, 1, ep.bias)
+	c.line("const K, N, PW = $K, $N, $PW", "K", k, "N", nOut, "PW", g.p.Panel())
 	c.line("rows := $R", "R", dimExpr(rows))
-	c.parallel(itoa(p.Blocks()), 1)
-	c.line("$F(rows, lo, hi, o0[:rows*N], i0[:rows*K], i1, $B)", "F", fn, "B", bias)
+	c.parallel(itoa(g.p.Panels()), 1)
+	g.call(c, "rows", "lo", "hi", "o0[:rows*N]", "i0[:rows*K]", "i1")
 	if ep.fused() {
-		c.line("j0, j1 := lo*NR, min(hi*NR, N)")
+		c.line("j0, j1 := lo*PW, min(hi*PW, N)")
 		c.line("for r := 0; r < rows; r++ {")
 		c.line("out := o0[r*N+j0 : r*N+j1]")
 		c.line("for j, v := range out {")
@@ -96,6 +88,72 @@ func genLinear(c *kctx) error {
 		c.line("}")
 	}
 	return nil
+}
+
+// gemmLayer is the GEMM of one weight shape [N, K] as a kernel calls it:
+// the pure-Go kernel and, when the weights are packed for them, the
+// AVX-512 and AVX2 assembly kernels, chosen at run time by the package's
+// tier switches. All read the same packed weights (gemm.Pack), so
+// weights.bin holds one copy.
+type gemmLayer struct {
+	p    gemm.Params
+	name string // the pure-Go kernel; the assembly drivers add _avx512, _avx2
+	asm  bool
+	bias string // the parameter holding the bias, or "nil"
+}
+
+// newGemmLayer emits the kernels for weights [n, k] in input wIdx (packed
+// at build time) with the bias in parameter bias ("" for none). The bias
+// is packed too, padded to whole panels, since the assembly kernels read
+// whole panels of it; a bias that is not a constant keeps the layer on
+// the pure-Go kernel.
+func newGemmLayer(c *kctx, n, k, wIdx int, bias string) gemmLayer {
+	g := gemmLayer{p: gemm.DefaultX86(n, k, 1), bias: "nil", asm: true}
+	if bias != "" {
+		g.p.Bias, g.bias = true, bias
+		bi := wIdx + 1
+		if !c.node.Inputs[bi].IsConst() {
+			g.p, g.asm = gemm.Default(n, k, 1), false
+			g.p.Bias = true
+		} else {
+			padded := g.p.Panels() * g.p.Panel()
+			c.packInput(bi, fmt.Sprintf("pad%d", padded), func(b []float32) []float32 {
+				return append(append(make([]float32, 0, padded), b...), make([]float32, padded-len(b))...)
+			})
+		}
+	}
+	g.name = g.p.Name()
+	c.helper(g.name, gemm.Emit(g.p, g.name))
+	c.packInput(wIdx, g.name, func(w []float32) []float32 { return gemm.Pack(g.p, w) })
+	if g.asm {
+		for _, t := range gemm.X86Tiles(g.p.Panel()) {
+			name := g.name + "_" + t.Tier
+			src, fns := gemm.EmitX86(g.p, name, t)
+			c.x86Helper(name, x86Part{goSrc: src, funcs: fns,
+				stub: fmt.Sprintf("func %s(m, lo, hi int, y, x, wp, bias []float32) { panic(\"unreachable\") }\n", name)})
+		}
+	}
+	return g
+}
+
+// call emits the computation of panels [lo, hi) (of p.Panels()) of
+// y[m×N] = x[m×K]·Wᵀ (+ bias) with the fastest kernel this CPU runs.
+func (g gemmLayer) call(c *kctx, m, lo, hi, y, x, w string) {
+	kv := []any{"F", g.name, "M", m, "LO", lo, "HI", hi, "Y", y, "X", x, "W", w, "B", g.bias}
+	if g.asm {
+		c.line("switch {")
+		c.line("case useAVX512:")
+		c.line("$F_avx512($M, $LO, $HI, $Y, $X, $W, $B)", kv...)
+		c.line("case useAVX2:")
+		c.line("$F_avx2($M, $LO, $HI, $Y, $X, $W, $B)", kv...)
+		c.line("default:")
+	}
+	// The pure-Go kernel counts blocks of NR columns inside the panels.
+	per := g.p.Panel() / g.p.NR
+	c.line("$F($M, $LO*$PER, min($HI*$PER, $NB), $Y, $X, $W, $B)", append(kv, "PER", per, "NB", g.p.Blocks())...)
+	if g.asm {
+		c.line("}")
+	}
 }
 
 func genConv2D(c *kctx) error {
@@ -165,17 +223,9 @@ func genConvGemm(c *kctx, cv *ir.Conv2D) error {
 	C, O := x[1].B, w[0].B
 	K, P := C*w[2].B*w[3].B, y[2].B*y[3].B
 	rows := x[0].MulInt(P)
-	p := gemm.Default(O, K, 32)
-	p.Bias = ep.bias != ""
-	fn := p.Name()
-	c.helper(fn, gemm.Emit(p, fn))
-	c.packInput(1, fn, func(w []float32) []float32 { return gemm.Pack(p, w) })
+	g := newGemmLayer(c, O, K, 1, ep.bias)
 	col := c.scratchBuf(rows.MulInt(K))
 	res := c.scratchBuf(rows.MulInt(O))
-	bias := "nil"
-	if p.Bias {
-		bias = ep.bias
-	}
 	c.line("const C, H, W, O, KH, KW, OW = $C, $H, $W, $O, $KH, $KW, $OW",
 		"C", C, "H", x[2].B, "W", x[3].B, "O", O, "KH", w[2].B, "KW", w[3].B, "OW", y[3].B)
 	c.line("const K, P = $K, $P", "K", K, "P", P)
@@ -201,7 +251,7 @@ func genConvGemm(c *kctx, cv *ir.Conv2D) error {
 	c.line("}")
 	c.line("}")
 	c.line("}")
-	c.line("$F(hi-lo, 0, $NB, $R[lo*O:hi*O], $S[lo*K:hi*K], i1, $B)", "F", fn, "NB", p.Blocks(), "R", res, "S", col, "B", bias)
+	g.call(c, "hi-lo", "0", itoa(g.p.Panels()), fmt.Sprintf("%s[lo*O:hi*O]", res), fmt.Sprintf("%s[lo*K:hi*K]", col), "i1")
 	c.line("for r := lo; r < hi; r++ {")
 	c.line("b, pix := r/P, r%P")
 	c.line("for oc, v := range $R[r*O : (r+1)*O] {", "R", res)

@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/modelc/modelc/codegen/asm"
+	"github.com/modelc/modelc/codegen/gemm"
 	"github.com/modelc/modelc/ir"
 )
 
@@ -30,6 +32,24 @@ type kctx struct {
 	// scratch are float32 work buffers (element counts, affine in N), live
 	// only during the kernel, passed as s0, s1, … after the inputs.
 	scratch []ir.Dim
+	// x86 are assembly kernels and their Go drivers, by driver name.
+	x86 map[string]x86Part
+}
+
+// x86Part is one assembly-backed function: its Go source (built on amd64
+// without the purego tag), the stub that stands in for it elsewhere, and
+// the assembly functions it calls.
+type x86Part struct {
+	goSrc, stub string
+	funcs       []*asm.Func
+}
+
+// x86Helper adds an assembly-backed function, emitted once per name.
+func (c *kctx) x86Helper(name string, part x86Part) {
+	if c.x86 == nil {
+		c.x86 = map[string]x86Part{}
+	}
+	c.x86[name] = part
 }
 
 // scratchBuf asks for a float32 work buffer of elems elements and returns
@@ -153,6 +173,11 @@ type kernelSet struct {
 	funcs   []string             // rendered functions and types, in first-use order
 	byBody  map[string]*kernelFn // signature+body → kernel
 	helpers map[string]bool
+	// x86 parts in first-use order, and the assembly functions they
+	// call, each once.
+	x86      []x86Part
+	x86Names map[string]bool
+	asmFuncs []*asm.Func
 }
 
 // kernelFn is one emitted kernel.
@@ -168,7 +193,7 @@ type kernelFn struct {
 }
 
 func newKernelSet() *kernelSet {
-	return &kernelSet{byBody: map[string]*kernelFn{}, helpers: map[string]bool{}}
+	return &kernelSet{byBody: map[string]*kernelFn{}, helpers: map[string]bool{}, x86Names: map[string]bool{}}
 }
 
 // add generates n's kernel and returns it.
@@ -221,6 +246,25 @@ func (ks *kernelSet) add(n *ir.Node) (*kernelFn, error) {
 		if !ks.helpers[h] {
 			ks.helpers[h] = true
 			ks.funcs = append(ks.funcs, c.helpers[h])
+		}
+	}
+	xnames := make([]string, 0, len(c.x86))
+	for h := range c.x86 {
+		xnames = append(xnames, h)
+	}
+	sort.Strings(xnames)
+	for _, h := range xnames {
+		if ks.x86Names[h] {
+			continue
+		}
+		ks.x86Names[h] = true
+		part := c.x86[h]
+		ks.x86 = append(ks.x86, part)
+		for _, f := range part.funcs {
+			if !ks.x86Names["asm:"+f.Name] {
+				ks.x86Names["asm:"+f.Name] = true
+				ks.asmFuncs = append(ks.asmFuncs, f)
+			}
 		}
 	}
 	doc := fmt.Sprintf("// %s computes %s.\n", name, comment(ir.Describe(n.Op)))
@@ -282,4 +326,41 @@ func (ks *kernelSet) render(header string, rtImport string) ([]byte, error) {
 		return nil, fmt.Errorf("BUG: codegen: kernels.go does not format: %v\n%s", err, sb.String())
 	}
 	return src, nil
+}
+
+// renderX86 writes the amd64 files: kernels_amd64.go (the Go drivers of
+// the assembly kernels and the tier switches), kernels_amd64.s, and
+// kernels_other.go, which stands in for them with the purego tag or on
+// other architectures. It returns nil when no kernel uses assembly.
+func (ks *kernelSet) renderX86(header, pkg, rtImport string) (map[string][]byte, error) {
+	if len(ks.x86) == 0 {
+		return nil, nil
+	}
+	var goSrc, stubs strings.Builder
+	goSrc.WriteString(header)
+	fmt.Fprintf(&goSrc, "//go:build !purego\n\npackage %s\n\nimport (\n\"unsafe\"\n\nrt %q\n)\n\n", pkg, rtImport)
+	goSrc.WriteString("// The kernels' tier, chosen once from the CPU's features (rt.CPUTier).\n")
+	goSrc.WriteString("var (\nuseAVX512 = rt.CPUTier() >= rt.TierAVX512\nuseAVX2 = rt.CPUTier() >= rt.TierAVX2\n)\n\n")
+	goSrc.WriteString(gemm.GemmArgsDecl + "\n")
+	stubs.WriteString(header)
+	fmt.Fprintf(&stubs, "//go:build !amd64 || purego\n\npackage %s\n\n", pkg)
+	stubs.WriteString("// Without the amd64 assembly, the pure-Go kernels run.\nconst useAVX512, useAVX2 = false, false\n\n")
+	for _, p := range ks.x86 {
+		goSrc.WriteString(p.goSrc + "\n")
+		stubs.WriteString(p.stub + "\n")
+	}
+	files := map[string][]byte{}
+	for name, src := range map[string]string{"kernels_amd64.go": goSrc.String(), "kernels_other.go": stubs.String()} {
+		out, err := format.Source([]byte(src))
+		if err != nil {
+			return nil, fmt.Errorf("BUG: codegen: %s does not format: %v\n%s", name, err, src)
+		}
+		files[name] = out
+	}
+	file := asm.File{Build: "!purego", Funcs: ks.asmFuncs}
+	for _, l := range strings.Split(strings.TrimSpace(header), "\n") {
+		file.Header = append(file.Header, strings.TrimPrefix(strings.TrimPrefix(l, "//"), " "))
+	}
+	files["kernels_amd64.s"] = []byte(file.AMD64())
+	return files, nil
 }

@@ -72,11 +72,11 @@ func (e *emitter) main() {
 	e.f("// %s computes column blocks [lo, hi) (%d columns each, %d in all) of", e.name, p.NR, p.Blocks())
 	e.f("// y[m×%d] = x[m×%d]·Wᵀ%s, with wp = gemm.Pack(W) for %s.%s", p.N, p.K, bias, p.Name(), unread)
 	e.f("func %s(m, lo, hi int, y, x, wp, bias []float32) {", e.name)
-	e.f("const N, K, NR, MR = %d, %d, %d, %d", p.N, p.K, p.NR, p.MR)
+	e.f("const N, K, NR, MR, PW = %d, %d, %d, %d, %d", p.N, p.K, p.NR, p.MR, p.Panel())
 	e.f("if m <= 0 || lo >= hi {")
 	e.f("return")
 	e.f("}")
-	check := "lo < 0 || len(y) < m*N || len(x) < m*K || len(wp) < hi*K*NR"
+	check := "lo < 0 || len(y) < m*N || len(x) < m*K || len(wp) < ((hi-1)*NR/PW+1)*K*PW"
 	if p.Bias {
 		check += " || len(bias) < N"
 	}
@@ -84,15 +84,20 @@ func (e *emitter) main() {
 	e.f("panic(%q)", e.name+": buffer too short")
 	e.f("}")
 	e.f("for jb := lo; jb < hi; jb++ {")
-	e.f("j0, w := jb*NR, wp[jb*K*NR:(jb+1)*K*NR]")
+	if p.Panel() == p.NR {
+		e.f("j0, w := jb*NR, wp[jb*K*NR:(jb+1)*K*NR]")
+	} else {
+		e.f("j0 := jb*NR")
+		e.f("w := wp[j0/PW*K*PW+j0%%PW : (j0/PW+1)*K*PW]")
+	}
 	for _, c := range e.chunks() {
 		if c.n > 1 {
 			e.f("for k0 := %d; k0 < %d; k0 += %d {", c.k0, c.k0+c.n*c.len, c.len)
-			e.f("wc, acc := w[k0*NR:(k0+%d)*NR], k0 > 0", c.len)
+			e.f("wc, acc := w[k0*PW:], k0 > 0")
 		} else {
 			e.f("{")
 			e.f("const k0 = %d", c.k0)
-			e.f("wc, acc := w[k0*NR:(k0+%d)*NR], %v", c.len, c.k0 > 0)
+			e.f("wc, acc := w[k0*PW:], %v", c.k0 > 0)
 		}
 		e.f("i := 0")
 		e.f("for ; i <= m-MR; i += MR {")
@@ -133,8 +138,8 @@ func (e *emitter) tile(r, L int) {
 	NR, U := p.NR, min(p.unroll(), L)
 	e.f("// %s computes a %d×%d tile of %s over a K chunk of %d.", e.tileName(r, L), r, NR, e.name, L)
 	e.f("func %s(y, x, w, bias []float32, j0 int, acc bool) {", e.tileName(r, L))
-	e.f("const N, K, NR, L = %d, %d, %d, %d", p.N, p.K, p.NR, L)
-	e.f("x, w = x[:%sL], w[:L*NR]", rowOff(r-1, "K"))
+	e.f("const N, K, NR, L, PW = %d, %d, %d, %d, %d", p.N, p.K, p.NR, L, p.Panel())
+	e.f("x, w = x[:%sL], w[:(L-1)*PW+NR]", rowOff(r-1, "K"))
 	var cs []string
 	for i := range r {
 		for j := range NR {
@@ -178,7 +183,7 @@ func (e *emitter) tile(r, L int) {
 func (e *emitter) steps(r, u int, kk string) {
 	NR := e.p.NR
 	if NR > 1 {
-		e.f("b := w[%[1]s*NR : %[1]s*NR+%[2]d]", kk, u*NR)
+		e.f("b := w[%[1]s*PW : %[1]s*PW+%[2]d]", kk, (u-1)*e.p.Panel()+NR)
 	}
 	for s := range u {
 		ks, op := kk, ":="
@@ -189,9 +194,9 @@ func (e *emitter) steps(r, u int, kk string) {
 			e.f("a%d %s x[%s%s]", i, op, rowOff(i, "K"), ks)
 			for j := range NR {
 				if NR > 1 {
-					e.f("%s -= a%d * b[%d]", acc(i, j), i, s*NR+j)
+					e.f("%s -= a%d * b[%d]", acc(i, j), i, s*e.p.Panel()+j)
 				} else {
-					e.f("%s -= a%d * w[%s]", acc(i, j), i, ks)
+					e.f("%s -= a%d * w[(%s)*PW]", acc(i, j), i, ks)
 				}
 			}
 		}

@@ -10,6 +10,12 @@ type Params struct {
 	KC     int  // K blocking: chunks of KC along K (0 or ≥ K: none)
 	KU     int  // K steps per iteration of the inner loop (0: 4)
 	Bias   bool // add bias[N]
+	// PW is the panel width of the packed weights, a multiple of NR (0:
+	// NR). Assembly kernels read the same packed weights with vectors
+	// of 8 or 16 floats, so a package with them packs in panels of 16–64
+	// columns and the pure-Go kernel computes NR-column blocks inside
+	// them.
+	PW int
 }
 
 // Name returns a name that identifies the variant, usable as a Go
@@ -21,6 +27,9 @@ func (p Params) Name() string {
 	}
 	if p.KU > 0 {
 		s += fmt.Sprintf("_u%d", p.KU)
+	}
+	if p.PW > 0 && p.PW != p.NR {
+		s += fmt.Sprintf("_pw%d", p.PW)
 	}
 	if p.Bias {
 		s += "_b"
@@ -41,6 +50,8 @@ func (p Params) Validate() error {
 		return fmt.Errorf("gemm: KC %d: must be ≥ 0", p.KC)
 	case p.KU < 0 || p.KU > MaxKU:
 		return fmt.Errorf("gemm: KU %d: must be in [0, %d]", p.KU, MaxKU)
+	case p.PW < 0 || p.PW%p.NR != 0:
+		return fmt.Errorf("gemm: panel width %d: must be a multiple of NR = %d", p.PW, p.NR)
 	}
 	return nil
 }
@@ -59,8 +70,19 @@ const (
 // hi count in these.
 func (p Params) Blocks() int { return (p.N + p.NR - 1) / p.NR }
 
+// Panel returns the panel width of the packed weights: PW, or NR.
+func (p Params) Panel() int {
+	if p.PW == 0 {
+		return p.NR
+	}
+	return p.PW
+}
+
+// Panels returns the number of panels of packed weights, ⌈N/Panel()⌉.
+func (p Params) Panels() int { return (p.N + p.Panel() - 1) / p.Panel() }
+
 // PackedLen returns len(Pack(p, w)).
-func (p Params) PackedLen() int { return p.Blocks() * p.K * p.NR }
+func (p Params) PackedLen() int { return p.Panels() * p.K * p.Panel() }
 
 // chunk returns the effective K blocking: KC, or K when KC is 0 or ≥ K.
 func (p Params) chunk() int {
@@ -85,21 +107,22 @@ func (p Params) mustValidate() {
 }
 
 // Pack rearranges W [N, K] (row-major, PyTorch's layout) into the layout
-// the kernel reads: ⌈N/NR⌉ panels, one per block of NR columns of y; panel
-// jb holds W[jb·NR+j, k] at (jb·K + k)·NR + j, negated (see doc.go), with
-// the columns past N zero. It runs at build time.
+// the kernels read: ⌈N/PW⌉ panels of PW = Panel() columns of y; panel q
+// holds W[q·PW+j, k] at (q·K + k)·PW + j, negated (see doc.go), with the
+// columns past N zero. It runs at build time.
 func Pack(p Params, w []float32) []float32 {
 	p.mustValidate()
 	if len(w) != p.N*p.K {
 		panic(fmt.Sprintf("gemm: Pack: len(w) = %d, want N·K = %d", len(w), p.N*p.K))
 	}
+	pw := p.Panel()
 	wp := make([]float32, p.PackedLen())
-	for jb := range p.Blocks() {
-		panel := wp[jb*p.K*p.NR : (jb+1)*p.K*p.NR]
-		for j := range min(p.NR, p.N-jb*p.NR) {
-			row := w[(jb*p.NR+j)*p.K:][:p.K]
+	for q := range p.Panels() {
+		panel := wp[q*p.K*pw : (q+1)*p.K*pw]
+		for j := range min(pw, p.N-q*pw) {
+			row := w[(q*pw+j)*p.K:][:p.K]
 			for k, v := range row {
-				panel[k*p.NR+j] = -v
+				panel[k*pw+j] = -v
 			}
 		}
 	}

@@ -45,6 +45,10 @@ var testParams = []Params{
 	{N: 9, K: 11, MR: MaxMR, NR: 1, KU: 1},
 	{N: 3, K: 40, MR: 1, NR: 2, KU: MaxKU},
 	{N: 40, K: 21, MR: 2, NR: MaxNR, KC: 7, KU: 2, Bias: true},
+	// Panels wider than the tile, as packages with assembly kernels pack.
+	{N: 37, K: 19, MR: 2, NR: 8, PW: 32, Bias: true},
+	{N: 70, K: 5, MR: 3, NR: 4, KC: 2, PW: 16},
+	{N: 16, K: 33, MR: 1, NR: 8, PW: 64, KU: 3},
 }
 
 // benchShapes are the (M, N, K) of the benchmarks (bench_test.go).
@@ -93,8 +97,8 @@ func generate() []byte {
 	b.WriteString("package gemm\n\n")
 	b.WriteString("var kernels = []kernel{\n")
 	for _, p := range allParams() {
-		fmt.Fprintf(&b, "{Params{N: %d, K: %d, MR: %d, NR: %d, KC: %d, KU: %d, Bias: %v}, %s},\n",
-			p.N, p.K, p.MR, p.NR, p.KC, p.KU, p.Bias, p.Name())
+		fmt.Fprintf(&b, "{Params{N: %d, K: %d, MR: %d, NR: %d, KC: %d, KU: %d, Bias: %v, PW: %d}, %s},\n",
+			p.N, p.K, p.MR, p.NR, p.KC, p.KU, p.Bias, p.PW, p.Name())
 	}
 	b.WriteString("}\n\n")
 	for _, p := range allParams() {

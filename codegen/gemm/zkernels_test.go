@@ -3,46 +3,49 @@
 package gemm
 
 var kernels = []kernel{
-	{Params{N: 13, K: 37, MR: 3, NR: 3, KC: 0, KU: 0, Bias: true}, sgemm_n13_k37_3x3_b},
-	{Params{N: 13, K: 37, MR: 2, NR: 4, KC: 16, KU: 0, Bias: true}, sgemm_n13_k37_2x4_kc16_b},
-	{Params{N: 10, K: 1, MR: 4, NR: 2, KC: 0, KU: 0, Bias: true}, sgemm_n10_k1_4x2_b},
-	{Params{N: 10, K: 1, MR: 1, NR: 8, KC: 0, KU: 0, Bias: false}, sgemm_n10_k1_1x8},
-	{Params{N: 33, K: 50, MR: 1, NR: 12, KC: 16, KU: 3, Bias: false}, sgemm_n33_k50_1x12_kc16_u3},
-	{Params{N: 33, K: 50, MR: 3, NR: 2, KC: 32, KU: 0, Bias: true}, sgemm_n33_k50_3x2_kc32_b},
-	{Params{N: 7, K: 64, MR: 2, NR: 5, KC: 16, KU: 8, Bias: false}, sgemm_n7_k64_2x5_kc16_u8},
-	{Params{N: 1, K: 9, MR: 8, NR: 1, KC: 0, KU: 0, Bias: true}, sgemm_n1_k9_8x1_b},
-	{Params{N: 20, K: 300, MR: 3, NR: 4, KC: 128, KU: 0, Bias: true}, sgemm_n20_k300_3x4_kc128_b},
-	{Params{N: 16, K: 16, MR: 4, NR: 4, KC: 0, KU: 1, Bias: false}, sgemm_n16_k16_4x4_u1},
-	{Params{N: 5, K: 3, MR: 1, NR: 12, KC: 0, KU: 0, Bias: false}, sgemm_n5_k3_1x12},
-	{Params{N: 29, K: 258, MR: 1, NR: 13, KC: 256, KU: 0, Bias: true}, sgemm_n29_k258_1x13_kc256_b},
-	{Params{N: 9, K: 11, MR: 16, NR: 1, KC: 0, KU: 1, Bias: false}, sgemm_n9_k11_16x1_u1},
-	{Params{N: 3, K: 40, MR: 1, NR: 2, KC: 0, KU: 16, Bias: false}, sgemm_n3_k40_1x2_u16},
-	{Params{N: 40, K: 21, MR: 2, NR: 16, KC: 7, KU: 2, Bias: true}, sgemm_n40_k21_2x16_kc7_u2_b},
-	{Params{N: 3072, K: 768, MR: 1, NR: 12, KC: 256, KU: 0, Bias: false}, sgemm_n3072_k768_1x12_kc256},
-	{Params{N: 256, K: 256, MR: 1, NR: 12, KC: 0, KU: 0, Bias: false}, sgemm_n256_k256_1x12},
-	{Params{N: 512, K: 512, MR: 1, NR: 12, KC: 0, KU: 0, Bias: false}, sgemm_n512_k512_1x12},
-	{Params{N: 3072, K: 768, MR: 2, NR: 4, KC: 256, KU: 0, Bias: false}, sgemm_n3072_k768_2x4_kc256},
-	{Params{N: 3072, K: 768, MR: 4, NR: 2, KC: 256, KU: 0, Bias: false}, sgemm_n3072_k768_4x2_kc256},
-	{Params{N: 3072, K: 768, MR: 1, NR: 12, KC: 0, KU: 0, Bias: false}, sgemm_n3072_k768_1x12},
-	{Params{N: 512, K: 512, MR: 2, NR: 4, KC: 256, KU: 0, Bias: false}, sgemm_n512_k512_2x4_kc256},
-	{Params{N: 512, K: 512, MR: 4, NR: 2, KC: 256, KU: 0, Bias: false}, sgemm_n512_k512_4x2_kc256},
+	{Params{N: 13, K: 37, MR: 3, NR: 3, KC: 0, KU: 0, Bias: true, PW: 0}, sgemm_n13_k37_3x3_b},
+	{Params{N: 13, K: 37, MR: 2, NR: 4, KC: 16, KU: 0, Bias: true, PW: 0}, sgemm_n13_k37_2x4_kc16_b},
+	{Params{N: 10, K: 1, MR: 4, NR: 2, KC: 0, KU: 0, Bias: true, PW: 0}, sgemm_n10_k1_4x2_b},
+	{Params{N: 10, K: 1, MR: 1, NR: 8, KC: 0, KU: 0, Bias: false, PW: 0}, sgemm_n10_k1_1x8},
+	{Params{N: 33, K: 50, MR: 1, NR: 12, KC: 16, KU: 3, Bias: false, PW: 0}, sgemm_n33_k50_1x12_kc16_u3},
+	{Params{N: 33, K: 50, MR: 3, NR: 2, KC: 32, KU: 0, Bias: true, PW: 0}, sgemm_n33_k50_3x2_kc32_b},
+	{Params{N: 7, K: 64, MR: 2, NR: 5, KC: 16, KU: 8, Bias: false, PW: 0}, sgemm_n7_k64_2x5_kc16_u8},
+	{Params{N: 1, K: 9, MR: 8, NR: 1, KC: 0, KU: 0, Bias: true, PW: 0}, sgemm_n1_k9_8x1_b},
+	{Params{N: 20, K: 300, MR: 3, NR: 4, KC: 128, KU: 0, Bias: true, PW: 0}, sgemm_n20_k300_3x4_kc128_b},
+	{Params{N: 16, K: 16, MR: 4, NR: 4, KC: 0, KU: 1, Bias: false, PW: 0}, sgemm_n16_k16_4x4_u1},
+	{Params{N: 5, K: 3, MR: 1, NR: 12, KC: 0, KU: 0, Bias: false, PW: 0}, sgemm_n5_k3_1x12},
+	{Params{N: 29, K: 258, MR: 1, NR: 13, KC: 256, KU: 0, Bias: true, PW: 0}, sgemm_n29_k258_1x13_kc256_b},
+	{Params{N: 9, K: 11, MR: 16, NR: 1, KC: 0, KU: 1, Bias: false, PW: 0}, sgemm_n9_k11_16x1_u1},
+	{Params{N: 3, K: 40, MR: 1, NR: 2, KC: 0, KU: 16, Bias: false, PW: 0}, sgemm_n3_k40_1x2_u16},
+	{Params{N: 40, K: 21, MR: 2, NR: 16, KC: 7, KU: 2, Bias: true, PW: 0}, sgemm_n40_k21_2x16_kc7_u2_b},
+	{Params{N: 37, K: 19, MR: 2, NR: 8, KC: 0, KU: 0, Bias: true, PW: 32}, sgemm_n37_k19_2x8_pw32_b},
+	{Params{N: 70, K: 5, MR: 3, NR: 4, KC: 2, KU: 0, Bias: false, PW: 16}, sgemm_n70_k5_3x4_kc2_pw16},
+	{Params{N: 16, K: 33, MR: 1, NR: 8, KC: 0, KU: 3, Bias: false, PW: 64}, sgemm_n16_k33_1x8_u3_pw64},
+	{Params{N: 3072, K: 768, MR: 1, NR: 12, KC: 256, KU: 0, Bias: false, PW: 0}, sgemm_n3072_k768_1x12_kc256},
+	{Params{N: 256, K: 256, MR: 1, NR: 12, KC: 0, KU: 0, Bias: false, PW: 0}, sgemm_n256_k256_1x12},
+	{Params{N: 512, K: 512, MR: 1, NR: 12, KC: 0, KU: 0, Bias: false, PW: 0}, sgemm_n512_k512_1x12},
+	{Params{N: 3072, K: 768, MR: 2, NR: 4, KC: 256, KU: 0, Bias: false, PW: 0}, sgemm_n3072_k768_2x4_kc256},
+	{Params{N: 3072, K: 768, MR: 4, NR: 2, KC: 256, KU: 0, Bias: false, PW: 0}, sgemm_n3072_k768_4x2_kc256},
+	{Params{N: 3072, K: 768, MR: 1, NR: 12, KC: 0, KU: 0, Bias: false, PW: 0}, sgemm_n3072_k768_1x12},
+	{Params{N: 512, K: 512, MR: 2, NR: 4, KC: 256, KU: 0, Bias: false, PW: 0}, sgemm_n512_k512_2x4_kc256},
+	{Params{N: 512, K: 512, MR: 4, NR: 2, KC: 256, KU: 0, Bias: false, PW: 0}, sgemm_n512_k512_4x2_kc256},
 }
 
 // sgemm_n13_k37_3x3_b computes column blocks [lo, hi) (3 columns each, 5 in all) of
 // y[m×13] = x[m×37]·Wᵀ + bias, with wp = gemm.Pack(W) for sgemm_n13_k37_3x3_b.
 func sgemm_n13_k37_3x3_b(m, lo, hi int, y, x, wp, bias []float32) {
-	const N, K, NR, MR = 13, 37, 3, 3
+	const N, K, NR, MR, PW = 13, 37, 3, 3, 3
 	if m <= 0 || lo >= hi {
 		return
 	}
-	if lo < 0 || len(y) < m*N || len(x) < m*K || len(wp) < hi*K*NR || len(bias) < N {
+	if lo < 0 || len(y) < m*N || len(x) < m*K || len(wp) < ((hi-1)*NR/PW+1)*K*PW || len(bias) < N {
 		panic("sgemm_n13_k37_3x3_b: buffer too short")
 	}
 	for jb := lo; jb < hi; jb++ {
 		j0, w := jb*NR, wp[jb*K*NR:(jb+1)*K*NR]
 		{
 			const k0 = 0
-			wc, acc := w[k0*NR:(k0+37)*NR], false
+			wc, acc := w[k0*PW:], false
 			i := 0
 			for ; i <= m-MR; i += MR {
 				sgemm_n13_k37_3x3_b_3x37(y[i*N:], x[i*K+k0:], wc, bias, j0, acc)
@@ -59,12 +62,12 @@ func sgemm_n13_k37_3x3_b(m, lo, hi int, y, x, wp, bias []float32) {
 
 // sgemm_n13_k37_3x3_b_3x37 computes a 3×3 tile of sgemm_n13_k37_3x3_b over a K chunk of 37.
 func sgemm_n13_k37_3x3_b_3x37(y, x, w, bias []float32, j0 int, acc bool) {
-	const N, K, NR, L = 13, 37, 3, 37
-	x, w = x[:2*K+L], w[:L*NR]
+	const N, K, NR, L, PW = 13, 37, 3, 37, 3
+	x, w = x[:2*K+L], w[:(L-1)*PW+NR]
 	var c0_0, c0_1, c0_2, c1_0, c1_1, c1_2, c2_0, c2_1, c2_2 float32
 	for k := 0; ; {
 		kk := uint(k) % 9 * 4
-		b := w[kk*NR : kk*NR+12]
+		b := w[kk*PW : kk*PW+12]
 		a0 := x[kk]
 		c0_0 -= a0 * b[0]
 		c0_1 -= a0 * b[1]
@@ -120,7 +123,7 @@ func sgemm_n13_k37_3x3_b_3x37(y, x, w, bias []float32, j0 int, acc bool) {
 	}
 	{
 		const kk = 36
-		b := w[kk*NR : kk*NR+3]
+		b := w[kk*PW : kk*PW+3]
 		a0 := x[kk]
 		c0_0 -= a0 * b[0]
 		c0_1 -= a0 * b[1]
@@ -184,12 +187,12 @@ func sgemm_n13_k37_3x3_b_3x37(y, x, w, bias []float32, j0 int, acc bool) {
 
 // sgemm_n13_k37_3x3_b_2x37 computes a 2×3 tile of sgemm_n13_k37_3x3_b over a K chunk of 37.
 func sgemm_n13_k37_3x3_b_2x37(y, x, w, bias []float32, j0 int, acc bool) {
-	const N, K, NR, L = 13, 37, 3, 37
-	x, w = x[:K+L], w[:L*NR]
+	const N, K, NR, L, PW = 13, 37, 3, 37, 3
+	x, w = x[:K+L], w[:(L-1)*PW+NR]
 	var c0_0, c0_1, c0_2, c1_0, c1_1, c1_2 float32
 	for k := 0; ; {
 		kk := uint(k) % 9 * 4
-		b := w[kk*NR : kk*NR+12]
+		b := w[kk*PW : kk*PW+12]
 		a0 := x[kk]
 		c0_0 -= a0 * b[0]
 		c0_1 -= a0 * b[1]
@@ -229,7 +232,7 @@ func sgemm_n13_k37_3x3_b_2x37(y, x, w, bias []float32, j0 int, acc bool) {
 	}
 	{
 		const kk = 36
-		b := w[kk*NR : kk*NR+3]
+		b := w[kk*PW : kk*PW+3]
 		a0 := x[kk]
 		c0_0 -= a0 * b[0]
 		c0_1 -= a0 * b[1]
@@ -280,12 +283,12 @@ func sgemm_n13_k37_3x3_b_2x37(y, x, w, bias []float32, j0 int, acc bool) {
 
 // sgemm_n13_k37_3x3_b_1x37 computes a 1×3 tile of sgemm_n13_k37_3x3_b over a K chunk of 37.
 func sgemm_n13_k37_3x3_b_1x37(y, x, w, bias []float32, j0 int, acc bool) {
-	const N, K, NR, L = 13, 37, 3, 37
-	x, w = x[:L], w[:L*NR]
+	const N, K, NR, L, PW = 13, 37, 3, 37, 3
+	x, w = x[:L], w[:(L-1)*PW+NR]
 	var c0_0, c0_1, c0_2 float32
 	for k := 0; ; {
 		kk := uint(k) % 9 * 4
-		b := w[kk*NR : kk*NR+12]
+		b := w[kk*PW : kk*PW+12]
 		a0 := x[kk]
 		c0_0 -= a0 * b[0]
 		c0_1 -= a0 * b[1]
@@ -309,7 +312,7 @@ func sgemm_n13_k37_3x3_b_1x37(y, x, w, bias []float32, j0 int, acc bool) {
 	}
 	{
 		const kk = 36
-		b := w[kk*NR : kk*NR+3]
+		b := w[kk*PW : kk*PW+3]
 		a0 := x[kk]
 		c0_0 -= a0 * b[0]
 		c0_1 -= a0 * b[1]
@@ -348,17 +351,17 @@ func sgemm_n13_k37_3x3_b_1x37(y, x, w, bias []float32, j0 int, acc bool) {
 // sgemm_n13_k37_2x4_kc16_b computes column blocks [lo, hi) (4 columns each, 4 in all) of
 // y[m×13] = x[m×37]·Wᵀ + bias, with wp = gemm.Pack(W) for sgemm_n13_k37_2x4_kc16_b.
 func sgemm_n13_k37_2x4_kc16_b(m, lo, hi int, y, x, wp, bias []float32) {
-	const N, K, NR, MR = 13, 37, 4, 2
+	const N, K, NR, MR, PW = 13, 37, 4, 2, 4
 	if m <= 0 || lo >= hi {
 		return
 	}
-	if lo < 0 || len(y) < m*N || len(x) < m*K || len(wp) < hi*K*NR || len(bias) < N {
+	if lo < 0 || len(y) < m*N || len(x) < m*K || len(wp) < ((hi-1)*NR/PW+1)*K*PW || len(bias) < N {
 		panic("sgemm_n13_k37_2x4_kc16_b: buffer too short")
 	}
 	for jb := lo; jb < hi; jb++ {
 		j0, w := jb*NR, wp[jb*K*NR:(jb+1)*K*NR]
 		for k0 := 0; k0 < 32; k0 += 16 {
-			wc, acc := w[k0*NR:(k0+16)*NR], k0 > 0
+			wc, acc := w[k0*PW:], k0 > 0
 			i := 0
 			for ; i <= m-MR; i += MR {
 				sgemm_n13_k37_2x4_kc16_b_2x16(y[i*N:], x[i*K+k0:], wc, bias, j0, acc)
@@ -370,7 +373,7 @@ func sgemm_n13_k37_2x4_kc16_b(m, lo, hi int, y, x, wp, bias []float32) {
 		}
 		{
 			const k0 = 32
-			wc, acc := w[k0*NR:(k0+5)*NR], true
+			wc, acc := w[k0*PW:], true
 			i := 0
 			for ; i <= m-MR; i += MR {
 				sgemm_n13_k37_2x4_kc16_b_2x5(y[i*N:], x[i*K+k0:], wc, bias, j0, acc)
@@ -385,12 +388,12 @@ func sgemm_n13_k37_2x4_kc16_b(m, lo, hi int, y, x, wp, bias []float32) {
 
 // sgemm_n13_k37_2x4_kc16_b_2x16 computes a 2×4 tile of sgemm_n13_k37_2x4_kc16_b over a K chunk of 16.
 func sgemm_n13_k37_2x4_kc16_b_2x16(y, x, w, bias []float32, j0 int, acc bool) {
-	const N, K, NR, L = 13, 37, 4, 16
-	x, w = x[:K+L], w[:L*NR]
+	const N, K, NR, L, PW = 13, 37, 4, 16, 4
+	x, w = x[:K+L], w[:(L-1)*PW+NR]
 	var c0_0, c0_1, c0_2, c0_3, c1_0, c1_1, c1_2, c1_3 float32
 	for k := 0; ; {
 		kk := uint(k) % 4 * 4
-		b := w[kk*NR : kk*NR+16]
+		b := w[kk*PW : kk*PW+16]
 		a0 := x[kk]
 		c0_0 -= a0 * b[0]
 		c0_1 -= a0 * b[1]
@@ -481,12 +484,12 @@ func sgemm_n13_k37_2x4_kc16_b_2x16(y, x, w, bias []float32, j0 int, acc bool) {
 
 // sgemm_n13_k37_2x4_kc16_b_1x16 computes a 1×4 tile of sgemm_n13_k37_2x4_kc16_b over a K chunk of 16.
 func sgemm_n13_k37_2x4_kc16_b_1x16(y, x, w, bias []float32, j0 int, acc bool) {
-	const N, K, NR, L = 13, 37, 4, 16
-	x, w = x[:L], w[:L*NR]
+	const N, K, NR, L, PW = 13, 37, 4, 16, 4
+	x, w = x[:L], w[:(L-1)*PW+NR]
 	var c0_0, c0_1, c0_2, c0_3 float32
 	for k := 0; ; {
 		kk := uint(k) % 4 * 4
-		b := w[kk*NR : kk*NR+16]
+		b := w[kk*PW : kk*PW+16]
 		a0 := x[kk]
 		c0_0 -= a0 * b[0]
 		c0_1 -= a0 * b[1]
@@ -546,12 +549,12 @@ func sgemm_n13_k37_2x4_kc16_b_1x16(y, x, w, bias []float32, j0 int, acc bool) {
 
 // sgemm_n13_k37_2x4_kc16_b_2x5 computes a 2×4 tile of sgemm_n13_k37_2x4_kc16_b over a K chunk of 5.
 func sgemm_n13_k37_2x4_kc16_b_2x5(y, x, w, bias []float32, j0 int, acc bool) {
-	const N, K, NR, L = 13, 37, 4, 5
-	x, w = x[:K+L], w[:L*NR]
+	const N, K, NR, L, PW = 13, 37, 4, 5, 4
+	x, w = x[:K+L], w[:(L-1)*PW+NR]
 	var c0_0, c0_1, c0_2, c0_3, c1_0, c1_1, c1_2, c1_3 float32
 	{
 		const kk = 0
-		b := w[kk*NR : kk*NR+16]
+		b := w[kk*PW : kk*PW+16]
 		a0 := x[kk]
 		c0_0 -= a0 * b[0]
 		c0_1 -= a0 * b[1]
@@ -595,7 +598,7 @@ func sgemm_n13_k37_2x4_kc16_b_2x5(y, x, w, bias []float32, j0 int, acc bool) {
 	}
 	{
 		const kk = 4
-		b := w[kk*NR : kk*NR+4]
+		b := w[kk*PW : kk*PW+4]
 		a0 := x[kk]
 		c0_0 -= a0 * b[0]
 		c0_1 -= a0 * b[1]
@@ -652,12 +655,12 @@ func sgemm_n13_k37_2x4_kc16_b_2x5(y, x, w, bias []float32, j0 int, acc bool) {
 
 // sgemm_n13_k37_2x4_kc16_b_1x5 computes a 1×4 tile of sgemm_n13_k37_2x4_kc16_b over a K chunk of 5.
 func sgemm_n13_k37_2x4_kc16_b_1x5(y, x, w, bias []float32, j0 int, acc bool) {
-	const N, K, NR, L = 13, 37, 4, 5
-	x, w = x[:L], w[:L*NR]
+	const N, K, NR, L, PW = 13, 37, 4, 5, 4
+	x, w = x[:L], w[:(L-1)*PW+NR]
 	var c0_0, c0_1, c0_2, c0_3 float32
 	{
 		const kk = 0
-		b := w[kk*NR : kk*NR+16]
+		b := w[kk*PW : kk*PW+16]
 		a0 := x[kk]
 		c0_0 -= a0 * b[0]
 		c0_1 -= a0 * b[1]
@@ -681,7 +684,7 @@ func sgemm_n13_k37_2x4_kc16_b_1x5(y, x, w, bias []float32, j0 int, acc bool) {
 	}
 	{
 		const kk = 4
-		b := w[kk*NR : kk*NR+4]
+		b := w[kk*PW : kk*PW+4]
 		a0 := x[kk]
 		c0_0 -= a0 * b[0]
 		c0_1 -= a0 * b[1]
@@ -723,18 +726,18 @@ func sgemm_n13_k37_2x4_kc16_b_1x5(y, x, w, bias []float32, j0 int, acc bool) {
 // sgemm_n10_k1_4x2_b computes column blocks [lo, hi) (2 columns each, 5 in all) of
 // y[m×10] = x[m×1]·Wᵀ + bias, with wp = gemm.Pack(W) for sgemm_n10_k1_4x2_b.
 func sgemm_n10_k1_4x2_b(m, lo, hi int, y, x, wp, bias []float32) {
-	const N, K, NR, MR = 10, 1, 2, 4
+	const N, K, NR, MR, PW = 10, 1, 2, 4, 2
 	if m <= 0 || lo >= hi {
 		return
 	}
-	if lo < 0 || len(y) < m*N || len(x) < m*K || len(wp) < hi*K*NR || len(bias) < N {
+	if lo < 0 || len(y) < m*N || len(x) < m*K || len(wp) < ((hi-1)*NR/PW+1)*K*PW || len(bias) < N {
 		panic("sgemm_n10_k1_4x2_b: buffer too short")
 	}
 	for jb := lo; jb < hi; jb++ {
 		j0, w := jb*NR, wp[jb*K*NR:(jb+1)*K*NR]
 		{
 			const k0 = 0
-			wc, acc := w[k0*NR:(k0+1)*NR], false
+			wc, acc := w[k0*PW:], false
 			i := 0
 			for ; i <= m-MR; i += MR {
 				sgemm_n10_k1_4x2_b_4x1(y[i*N:], x[i*K+k0:], wc, bias, j0, acc)
@@ -753,12 +756,12 @@ func sgemm_n10_k1_4x2_b(m, lo, hi int, y, x, wp, bias []float32) {
 
 // sgemm_n10_k1_4x2_b_4x1 computes a 4×2 tile of sgemm_n10_k1_4x2_b over a K chunk of 1.
 func sgemm_n10_k1_4x2_b_4x1(y, x, w, bias []float32, j0 int, acc bool) {
-	const N, K, NR, L = 10, 1, 2, 1
-	x, w = x[:3*K+L], w[:L*NR]
+	const N, K, NR, L, PW = 10, 1, 2, 1, 2
+	x, w = x[:3*K+L], w[:(L-1)*PW+NR]
 	var c0_0, c0_1, c1_0, c1_1, c2_0, c2_1, c3_0, c3_1 float32
 	{
 		const kk = 0
-		b := w[kk*NR : kk*NR+2]
+		b := w[kk*PW : kk*PW+2]
 		a0 := x[kk]
 		c0_0 -= a0 * b[0]
 		c0_1 -= a0 * b[1]
@@ -804,12 +807,12 @@ func sgemm_n10_k1_4x2_b_4x1(y, x, w, bias []float32, j0 int, acc bool) {
 
 // sgemm_n10_k1_4x2_b_3x1 computes a 3×2 tile of sgemm_n10_k1_4x2_b over a K chunk of 1.
 func sgemm_n10_k1_4x2_b_3x1(y, x, w, bias []float32, j0 int, acc bool) {
-	const N, K, NR, L = 10, 1, 2, 1
-	x, w = x[:2*K+L], w[:L*NR]
+	const N, K, NR, L, PW = 10, 1, 2, 1, 2
+	x, w = x[:2*K+L], w[:(L-1)*PW+NR]
 	var c0_0, c0_1, c1_0, c1_1, c2_0, c2_1 float32
 	{
 		const kk = 0
-		b := w[kk*NR : kk*NR+2]
+		b := w[kk*PW : kk*PW+2]
 		a0 := x[kk]
 		c0_0 -= a0 * b[0]
 		c0_1 -= a0 * b[1]
@@ -846,12 +849,12 @@ func sgemm_n10_k1_4x2_b_3x1(y, x, w, bias []float32, j0 int, acc bool) {
 
 // sgemm_n10_k1_4x2_b_2x1 computes a 2×2 tile of sgemm_n10_k1_4x2_b over a K chunk of 1.
 func sgemm_n10_k1_4x2_b_2x1(y, x, w, bias []float32, j0 int, acc bool) {
-	const N, K, NR, L = 10, 1, 2, 1
-	x, w = x[:K+L], w[:L*NR]
+	const N, K, NR, L, PW = 10, 1, 2, 1, 2
+	x, w = x[:K+L], w[:(L-1)*PW+NR]
 	var c0_0, c0_1, c1_0, c1_1 float32
 	{
 		const kk = 0
-		b := w[kk*NR : kk*NR+2]
+		b := w[kk*PW : kk*PW+2]
 		a0 := x[kk]
 		c0_0 -= a0 * b[0]
 		c0_1 -= a0 * b[1]
@@ -879,12 +882,12 @@ func sgemm_n10_k1_4x2_b_2x1(y, x, w, bias []float32, j0 int, acc bool) {
 
 // sgemm_n10_k1_4x2_b_1x1 computes a 1×2 tile of sgemm_n10_k1_4x2_b over a K chunk of 1.
 func sgemm_n10_k1_4x2_b_1x1(y, x, w, bias []float32, j0 int, acc bool) {
-	const N, K, NR, L = 10, 1, 2, 1
-	x, w = x[:L], w[:L*NR]
+	const N, K, NR, L, PW = 10, 1, 2, 1, 2
+	x, w = x[:L], w[:(L-1)*PW+NR]
 	var c0_0, c0_1 float32
 	{
 		const kk = 0
-		b := w[kk*NR : kk*NR+2]
+		b := w[kk*PW : kk*PW+2]
 		a0 := x[kk]
 		c0_0 -= a0 * b[0]
 		c0_1 -= a0 * b[1]
@@ -904,18 +907,18 @@ func sgemm_n10_k1_4x2_b_1x1(y, x, w, bias []float32, j0 int, acc bool) {
 // sgemm_n10_k1_1x8 computes column blocks [lo, hi) (8 columns each, 2 in all) of
 // y[m×10] = x[m×1]·Wᵀ, with wp = gemm.Pack(W) for sgemm_n10_k1_1x8. bias is not read.
 func sgemm_n10_k1_1x8(m, lo, hi int, y, x, wp, bias []float32) {
-	const N, K, NR, MR = 10, 1, 8, 1
+	const N, K, NR, MR, PW = 10, 1, 8, 1, 8
 	if m <= 0 || lo >= hi {
 		return
 	}
-	if lo < 0 || len(y) < m*N || len(x) < m*K || len(wp) < hi*K*NR {
+	if lo < 0 || len(y) < m*N || len(x) < m*K || len(wp) < ((hi-1)*NR/PW+1)*K*PW {
 		panic("sgemm_n10_k1_1x8: buffer too short")
 	}
 	for jb := lo; jb < hi; jb++ {
 		j0, w := jb*NR, wp[jb*K*NR:(jb+1)*K*NR]
 		{
 			const k0 = 0
-			wc, acc := w[k0*NR:(k0+1)*NR], false
+			wc, acc := w[k0*PW:], false
 			i := 0
 			for ; i <= m-MR; i += MR {
 				sgemm_n10_k1_1x8_1x1(y[i*N:], x[i*K+k0:], wc, bias, j0, acc)
@@ -926,12 +929,12 @@ func sgemm_n10_k1_1x8(m, lo, hi int, y, x, wp, bias []float32) {
 
 // sgemm_n10_k1_1x8_1x1 computes a 1×8 tile of sgemm_n10_k1_1x8 over a K chunk of 1.
 func sgemm_n10_k1_1x8_1x1(y, x, w, bias []float32, j0 int, acc bool) {
-	const N, K, NR, L = 10, 1, 8, 1
-	x, w = x[:L], w[:L*NR]
+	const N, K, NR, L, PW = 10, 1, 8, 1, 8
+	x, w = x[:L], w[:(L-1)*PW+NR]
 	var c0_0, c0_1, c0_2, c0_3, c0_4, c0_5, c0_6, c0_7 float32
 	{
 		const kk = 0
-		b := w[kk*NR : kk*NR+8]
+		b := w[kk*PW : kk*PW+8]
 		a0 := x[kk]
 		c0_0 -= a0 * b[0]
 		c0_1 -= a0 * b[1]
@@ -984,17 +987,17 @@ func sgemm_n10_k1_1x8_1x1(y, x, w, bias []float32, j0 int, acc bool) {
 // sgemm_n33_k50_1x12_kc16_u3 computes column blocks [lo, hi) (12 columns each, 3 in all) of
 // y[m×33] = x[m×50]·Wᵀ, with wp = gemm.Pack(W) for sgemm_n33_k50_1x12_kc16_u3. bias is not read.
 func sgemm_n33_k50_1x12_kc16_u3(m, lo, hi int, y, x, wp, bias []float32) {
-	const N, K, NR, MR = 33, 50, 12, 1
+	const N, K, NR, MR, PW = 33, 50, 12, 1, 12
 	if m <= 0 || lo >= hi {
 		return
 	}
-	if lo < 0 || len(y) < m*N || len(x) < m*K || len(wp) < hi*K*NR {
+	if lo < 0 || len(y) < m*N || len(x) < m*K || len(wp) < ((hi-1)*NR/PW+1)*K*PW {
 		panic("sgemm_n33_k50_1x12_kc16_u3: buffer too short")
 	}
 	for jb := lo; jb < hi; jb++ {
 		j0, w := jb*NR, wp[jb*K*NR:(jb+1)*K*NR]
 		for k0 := 0; k0 < 48; k0 += 16 {
-			wc, acc := w[k0*NR:(k0+16)*NR], k0 > 0
+			wc, acc := w[k0*PW:], k0 > 0
 			i := 0
 			for ; i <= m-MR; i += MR {
 				sgemm_n33_k50_1x12_kc16_u3_1x16(y[i*N:], x[i*K+k0:], wc, bias, j0, acc)
@@ -1002,7 +1005,7 @@ func sgemm_n33_k50_1x12_kc16_u3(m, lo, hi int, y, x, wp, bias []float32) {
 		}
 		{
 			const k0 = 48
-			wc, acc := w[k0*NR:(k0+2)*NR], true
+			wc, acc := w[k0*PW:], true
 			i := 0
 			for ; i <= m-MR; i += MR {
 				sgemm_n33_k50_1x12_kc16_u3_1x2(y[i*N:], x[i*K+k0:], wc, bias, j0, acc)
@@ -1013,12 +1016,12 @@ func sgemm_n33_k50_1x12_kc16_u3(m, lo, hi int, y, x, wp, bias []float32) {
 
 // sgemm_n33_k50_1x12_kc16_u3_1x16 computes a 1×12 tile of sgemm_n33_k50_1x12_kc16_u3 over a K chunk of 16.
 func sgemm_n33_k50_1x12_kc16_u3_1x16(y, x, w, bias []float32, j0 int, acc bool) {
-	const N, K, NR, L = 33, 50, 12, 16
-	x, w = x[:L], w[:L*NR]
+	const N, K, NR, L, PW = 33, 50, 12, 16, 12
+	x, w = x[:L], w[:(L-1)*PW+NR]
 	var c0_0, c0_1, c0_2, c0_3, c0_4, c0_5, c0_6, c0_7, c0_8, c0_9, c0_10, c0_11 float32
 	for k := 0; ; {
 		kk := uint(k) % 5 * 3
-		b := w[kk*NR : kk*NR+36]
+		b := w[kk*PW : kk*PW+36]
 		a0 := x[kk]
 		c0_0 -= a0 * b[0]
 		c0_1 -= a0 * b[1]
@@ -1065,7 +1068,7 @@ func sgemm_n33_k50_1x12_kc16_u3_1x16(y, x, w, bias []float32, j0 int, acc bool) 
 	}
 	{
 		const kk = 15
-		b := w[kk*NR : kk*NR+12]
+		b := w[kk*PW : kk*PW+12]
 		a0 := x[kk]
 		c0_0 -= a0 * b[0]
 		c0_1 -= a0 * b[1]
@@ -1129,12 +1132,12 @@ func sgemm_n33_k50_1x12_kc16_u3_1x16(y, x, w, bias []float32, j0 int, acc bool) 
 
 // sgemm_n33_k50_1x12_kc16_u3_1x2 computes a 1×12 tile of sgemm_n33_k50_1x12_kc16_u3 over a K chunk of 2.
 func sgemm_n33_k50_1x12_kc16_u3_1x2(y, x, w, bias []float32, j0 int, acc bool) {
-	const N, K, NR, L = 33, 50, 12, 2
-	x, w = x[:L], w[:L*NR]
+	const N, K, NR, L, PW = 33, 50, 12, 2, 12
+	x, w = x[:L], w[:(L-1)*PW+NR]
 	var c0_0, c0_1, c0_2, c0_3, c0_4, c0_5, c0_6, c0_7, c0_8, c0_9, c0_10, c0_11 float32
 	{
 		const kk = 0
-		b := w[kk*NR : kk*NR+24]
+		b := w[kk*PW : kk*PW+24]
 		a0 := x[kk]
 		c0_0 -= a0 * b[0]
 		c0_1 -= a0 * b[1]
@@ -1212,18 +1215,18 @@ func sgemm_n33_k50_1x12_kc16_u3_1x2(y, x, w, bias []float32, j0 int, acc bool) {
 // sgemm_n33_k50_3x2_kc32_b computes column blocks [lo, hi) (2 columns each, 17 in all) of
 // y[m×33] = x[m×50]·Wᵀ + bias, with wp = gemm.Pack(W) for sgemm_n33_k50_3x2_kc32_b.
 func sgemm_n33_k50_3x2_kc32_b(m, lo, hi int, y, x, wp, bias []float32) {
-	const N, K, NR, MR = 33, 50, 2, 3
+	const N, K, NR, MR, PW = 33, 50, 2, 3, 2
 	if m <= 0 || lo >= hi {
 		return
 	}
-	if lo < 0 || len(y) < m*N || len(x) < m*K || len(wp) < hi*K*NR || len(bias) < N {
+	if lo < 0 || len(y) < m*N || len(x) < m*K || len(wp) < ((hi-1)*NR/PW+1)*K*PW || len(bias) < N {
 		panic("sgemm_n33_k50_3x2_kc32_b: buffer too short")
 	}
 	for jb := lo; jb < hi; jb++ {
 		j0, w := jb*NR, wp[jb*K*NR:(jb+1)*K*NR]
 		{
 			const k0 = 0
-			wc, acc := w[k0*NR:(k0+32)*NR], false
+			wc, acc := w[k0*PW:], false
 			i := 0
 			for ; i <= m-MR; i += MR {
 				sgemm_n33_k50_3x2_kc32_b_3x32(y[i*N:], x[i*K+k0:], wc, bias, j0, acc)
@@ -1237,7 +1240,7 @@ func sgemm_n33_k50_3x2_kc32_b(m, lo, hi int, y, x, wp, bias []float32) {
 		}
 		{
 			const k0 = 32
-			wc, acc := w[k0*NR:(k0+18)*NR], true
+			wc, acc := w[k0*PW:], true
 			i := 0
 			for ; i <= m-MR; i += MR {
 				sgemm_n33_k50_3x2_kc32_b_3x18(y[i*N:], x[i*K+k0:], wc, bias, j0, acc)
@@ -1254,12 +1257,12 @@ func sgemm_n33_k50_3x2_kc32_b(m, lo, hi int, y, x, wp, bias []float32) {
 
 // sgemm_n33_k50_3x2_kc32_b_3x32 computes a 3×2 tile of sgemm_n33_k50_3x2_kc32_b over a K chunk of 32.
 func sgemm_n33_k50_3x2_kc32_b_3x32(y, x, w, bias []float32, j0 int, acc bool) {
-	const N, K, NR, L = 33, 50, 2, 32
-	x, w = x[:2*K+L], w[:L*NR]
+	const N, K, NR, L, PW = 33, 50, 2, 32, 2
+	x, w = x[:2*K+L], w[:(L-1)*PW+NR]
 	var c0_0, c0_1, c1_0, c1_1, c2_0, c2_1 float32
 	for k := 0; ; {
 		kk := uint(k) % 8 * 4
-		b := w[kk*NR : kk*NR+8]
+		b := w[kk*PW : kk*PW+8]
 		a0 := x[kk]
 		c0_0 -= a0 * b[0]
 		c0_1 -= a0 * b[1]
@@ -1345,12 +1348,12 @@ func sgemm_n33_k50_3x2_kc32_b_3x32(y, x, w, bias []float32, j0 int, acc bool) {
 
 // sgemm_n33_k50_3x2_kc32_b_2x32 computes a 2×2 tile of sgemm_n33_k50_3x2_kc32_b over a K chunk of 32.
 func sgemm_n33_k50_3x2_kc32_b_2x32(y, x, w, bias []float32, j0 int, acc bool) {
-	const N, K, NR, L = 33, 50, 2, 32
-	x, w = x[:K+L], w[:L*NR]
+	const N, K, NR, L, PW = 33, 50, 2, 32, 2
+	x, w = x[:K+L], w[:(L-1)*PW+NR]
 	var c0_0, c0_1, c1_0, c1_1 float32
 	for k := 0; ; {
 		kk := uint(k) % 8 * 4
-		b := w[kk*NR : kk*NR+8]
+		b := w[kk*PW : kk*PW+8]
 		a0 := x[kk]
 		c0_0 -= a0 * b[0]
 		c0_1 -= a0 * b[1]
@@ -1417,12 +1420,12 @@ func sgemm_n33_k50_3x2_kc32_b_2x32(y, x, w, bias []float32, j0 int, acc bool) {
 
 // sgemm_n33_k50_3x2_kc32_b_1x32 computes a 1×2 tile of sgemm_n33_k50_3x2_kc32_b over a K chunk of 32.
 func sgemm_n33_k50_3x2_kc32_b_1x32(y, x, w, bias []float32, j0 int, acc bool) {
-	const N, K, NR, L = 33, 50, 2, 32
-	x, w = x[:L], w[:L*NR]
+	const N, K, NR, L, PW = 33, 50, 2, 32, 2
+	x, w = x[:L], w[:(L-1)*PW+NR]
 	var c0_0, c0_1 float32
 	for k := 0; ; {
 		kk := uint(k) % 8 * 4
-		b := w[kk*NR : kk*NR+8]
+		b := w[kk*PW : kk*PW+8]
 		a0 := x[kk]
 		c0_0 -= a0 * b[0]
 		c0_1 -= a0 * b[1]
@@ -1470,12 +1473,12 @@ func sgemm_n33_k50_3x2_kc32_b_1x32(y, x, w, bias []float32, j0 int, acc bool) {
 
 // sgemm_n33_k50_3x2_kc32_b_3x18 computes a 3×2 tile of sgemm_n33_k50_3x2_kc32_b over a K chunk of 18.
 func sgemm_n33_k50_3x2_kc32_b_3x18(y, x, w, bias []float32, j0 int, acc bool) {
-	const N, K, NR, L = 33, 50, 2, 18
-	x, w = x[:2*K+L], w[:L*NR]
+	const N, K, NR, L, PW = 33, 50, 2, 18, 2
+	x, w = x[:2*K+L], w[:(L-1)*PW+NR]
 	var c0_0, c0_1, c1_0, c1_1, c2_0, c2_1 float32
 	for k := 0; ; {
 		kk := uint(k) % 4 * 4
-		b := w[kk*NR : kk*NR+8]
+		b := w[kk*PW : kk*PW+8]
 		a0 := x[kk]
 		c0_0 -= a0 * b[0]
 		c0_1 -= a0 * b[1]
@@ -1519,7 +1522,7 @@ func sgemm_n33_k50_3x2_kc32_b_3x18(y, x, w, bias []float32, j0 int, acc bool) {
 	}
 	{
 		const kk = 16
-		b := w[kk*NR : kk*NR+4]
+		b := w[kk*PW : kk*PW+4]
 		a0 := x[kk]
 		c0_0 -= a0 * b[0]
 		c0_1 -= a0 * b[1]
@@ -1583,12 +1586,12 @@ func sgemm_n33_k50_3x2_kc32_b_3x18(y, x, w, bias []float32, j0 int, acc bool) {
 
 // sgemm_n33_k50_3x2_kc32_b_2x18 computes a 2×2 tile of sgemm_n33_k50_3x2_kc32_b over a K chunk of 18.
 func sgemm_n33_k50_3x2_kc32_b_2x18(y, x, w, bias []float32, j0 int, acc bool) {
-	const N, K, NR, L = 33, 50, 2, 18
-	x, w = x[:K+L], w[:L*NR]
+	const N, K, NR, L, PW = 33, 50, 2, 18, 2
+	x, w = x[:K+L], w[:(L-1)*PW+NR]
 	var c0_0, c0_1, c1_0, c1_1 float32
 	for k := 0; ; {
 		kk := uint(k) % 4 * 4
-		b := w[kk*NR : kk*NR+8]
+		b := w[kk*PW : kk*PW+8]
 		a0 := x[kk]
 		c0_0 -= a0 * b[0]
 		c0_1 -= a0 * b[1]
@@ -1620,7 +1623,7 @@ func sgemm_n33_k50_3x2_kc32_b_2x18(y, x, w, bias []float32, j0 int, acc bool) {
 	}
 	{
 		const kk = 16
-		b := w[kk*NR : kk*NR+4]
+		b := w[kk*PW : kk*PW+4]
 		a0 := x[kk]
 		c0_0 -= a0 * b[0]
 		c0_1 -= a0 * b[1]
@@ -1671,12 +1674,12 @@ func sgemm_n33_k50_3x2_kc32_b_2x18(y, x, w, bias []float32, j0 int, acc bool) {
 
 // sgemm_n33_k50_3x2_kc32_b_1x18 computes a 1×2 tile of sgemm_n33_k50_3x2_kc32_b over a K chunk of 18.
 func sgemm_n33_k50_3x2_kc32_b_1x18(y, x, w, bias []float32, j0 int, acc bool) {
-	const N, K, NR, L = 33, 50, 2, 18
-	x, w = x[:L], w[:L*NR]
+	const N, K, NR, L, PW = 33, 50, 2, 18, 2
+	x, w = x[:L], w[:(L-1)*PW+NR]
 	var c0_0, c0_1 float32
 	for k := 0; ; {
 		kk := uint(k) % 4 * 4
-		b := w[kk*NR : kk*NR+8]
+		b := w[kk*PW : kk*PW+8]
 		a0 := x[kk]
 		c0_0 -= a0 * b[0]
 		c0_1 -= a0 * b[1]
@@ -1696,7 +1699,7 @@ func sgemm_n33_k50_3x2_kc32_b_1x18(y, x, w, bias []float32, j0 int, acc bool) {
 	}
 	{
 		const kk = 16
-		b := w[kk*NR : kk*NR+4]
+		b := w[kk*PW : kk*PW+4]
 		a0 := x[kk]
 		c0_0 -= a0 * b[0]
 		c0_1 -= a0 * b[1]
@@ -1735,17 +1738,17 @@ func sgemm_n33_k50_3x2_kc32_b_1x18(y, x, w, bias []float32, j0 int, acc bool) {
 // sgemm_n7_k64_2x5_kc16_u8 computes column blocks [lo, hi) (5 columns each, 2 in all) of
 // y[m×7] = x[m×64]·Wᵀ, with wp = gemm.Pack(W) for sgemm_n7_k64_2x5_kc16_u8. bias is not read.
 func sgemm_n7_k64_2x5_kc16_u8(m, lo, hi int, y, x, wp, bias []float32) {
-	const N, K, NR, MR = 7, 64, 5, 2
+	const N, K, NR, MR, PW = 7, 64, 5, 2, 5
 	if m <= 0 || lo >= hi {
 		return
 	}
-	if lo < 0 || len(y) < m*N || len(x) < m*K || len(wp) < hi*K*NR {
+	if lo < 0 || len(y) < m*N || len(x) < m*K || len(wp) < ((hi-1)*NR/PW+1)*K*PW {
 		panic("sgemm_n7_k64_2x5_kc16_u8: buffer too short")
 	}
 	for jb := lo; jb < hi; jb++ {
 		j0, w := jb*NR, wp[jb*K*NR:(jb+1)*K*NR]
 		for k0 := 0; k0 < 64; k0 += 16 {
-			wc, acc := w[k0*NR:(k0+16)*NR], k0 > 0
+			wc, acc := w[k0*PW:], k0 > 0
 			i := 0
 			for ; i <= m-MR; i += MR {
 				sgemm_n7_k64_2x5_kc16_u8_2x16(y[i*N:], x[i*K+k0:], wc, bias, j0, acc)
@@ -1760,12 +1763,12 @@ func sgemm_n7_k64_2x5_kc16_u8(m, lo, hi int, y, x, wp, bias []float32) {
 
 // sgemm_n7_k64_2x5_kc16_u8_2x16 computes a 2×5 tile of sgemm_n7_k64_2x5_kc16_u8 over a K chunk of 16.
 func sgemm_n7_k64_2x5_kc16_u8_2x16(y, x, w, bias []float32, j0 int, acc bool) {
-	const N, K, NR, L = 7, 64, 5, 16
-	x, w = x[:K+L], w[:L*NR]
+	const N, K, NR, L, PW = 7, 64, 5, 16, 5
+	x, w = x[:K+L], w[:(L-1)*PW+NR]
 	var c0_0, c0_1, c0_2, c0_3, c0_4, c1_0, c1_1, c1_2, c1_3, c1_4 float32
 	for k := 0; ; {
 		kk := uint(k) % 2 * 8
-		b := w[kk*NR : kk*NR+40]
+		b := w[kk*PW : kk*PW+40]
 		a0 := x[kk]
 		c0_0 -= a0 * b[0]
 		c0_1 -= a0 * b[1]
@@ -1915,12 +1918,12 @@ func sgemm_n7_k64_2x5_kc16_u8_2x16(y, x, w, bias []float32, j0 int, acc bool) {
 
 // sgemm_n7_k64_2x5_kc16_u8_1x16 computes a 1×5 tile of sgemm_n7_k64_2x5_kc16_u8 over a K chunk of 16.
 func sgemm_n7_k64_2x5_kc16_u8_1x16(y, x, w, bias []float32, j0 int, acc bool) {
-	const N, K, NR, L = 7, 64, 5, 16
-	x, w = x[:L], w[:L*NR]
+	const N, K, NR, L, PW = 7, 64, 5, 16, 5
+	x, w = x[:L], w[:(L-1)*PW+NR]
 	var c0_0, c0_1, c0_2, c0_3, c0_4 float32
 	for k := 0; ; {
 		kk := uint(k) % 2 * 8
-		b := w[kk*NR : kk*NR+40]
+		b := w[kk*PW : kk*PW+40]
 		a0 := x[kk]
 		c0_0 -= a0 * b[0]
 		c0_1 -= a0 * b[1]
@@ -2010,18 +2013,18 @@ func sgemm_n7_k64_2x5_kc16_u8_1x16(y, x, w, bias []float32, j0 int, acc bool) {
 // sgemm_n1_k9_8x1_b computes column blocks [lo, hi) (1 columns each, 1 in all) of
 // y[m×1] = x[m×9]·Wᵀ + bias, with wp = gemm.Pack(W) for sgemm_n1_k9_8x1_b.
 func sgemm_n1_k9_8x1_b(m, lo, hi int, y, x, wp, bias []float32) {
-	const N, K, NR, MR = 1, 9, 1, 8
+	const N, K, NR, MR, PW = 1, 9, 1, 8, 1
 	if m <= 0 || lo >= hi {
 		return
 	}
-	if lo < 0 || len(y) < m*N || len(x) < m*K || len(wp) < hi*K*NR || len(bias) < N {
+	if lo < 0 || len(y) < m*N || len(x) < m*K || len(wp) < ((hi-1)*NR/PW+1)*K*PW || len(bias) < N {
 		panic("sgemm_n1_k9_8x1_b: buffer too short")
 	}
 	for jb := lo; jb < hi; jb++ {
 		j0, w := jb*NR, wp[jb*K*NR:(jb+1)*K*NR]
 		{
 			const k0 = 0
-			wc, acc := w[k0*NR:(k0+9)*NR], false
+			wc, acc := w[k0*PW:], false
 			i := 0
 			for ; i <= m-MR; i += MR {
 				sgemm_n1_k9_8x1_b_8x9(y[i*N:], x[i*K+k0:], wc, bias, j0, acc)
@@ -2048,75 +2051,75 @@ func sgemm_n1_k9_8x1_b(m, lo, hi int, y, x, wp, bias []float32) {
 
 // sgemm_n1_k9_8x1_b_8x9 computes a 8×1 tile of sgemm_n1_k9_8x1_b over a K chunk of 9.
 func sgemm_n1_k9_8x1_b_8x9(y, x, w, bias []float32, j0 int, acc bool) {
-	const N, K, NR, L = 1, 9, 1, 9
-	x, w = x[:7*K+L], w[:L*NR]
+	const N, K, NR, L, PW = 1, 9, 1, 9, 1
+	x, w = x[:7*K+L], w[:(L-1)*PW+NR]
 	var c0_0, c1_0, c2_0, c3_0, c4_0, c5_0, c6_0, c7_0 float32
 	for k := 0; ; {
 		kk := uint(k) % 2 * 4
 		a0 := x[kk]
-		c0_0 -= a0 * w[kk]
+		c0_0 -= a0 * w[(kk)*PW]
 		a1 := x[K+kk]
-		c1_0 -= a1 * w[kk]
+		c1_0 -= a1 * w[(kk)*PW]
 		a2 := x[2*K+kk]
-		c2_0 -= a2 * w[kk]
+		c2_0 -= a2 * w[(kk)*PW]
 		a3 := x[3*K+kk]
-		c3_0 -= a3 * w[kk]
+		c3_0 -= a3 * w[(kk)*PW]
 		a4 := x[4*K+kk]
-		c4_0 -= a4 * w[kk]
+		c4_0 -= a4 * w[(kk)*PW]
 		a5 := x[5*K+kk]
-		c5_0 -= a5 * w[kk]
+		c5_0 -= a5 * w[(kk)*PW]
 		a6 := x[6*K+kk]
-		c6_0 -= a6 * w[kk]
+		c6_0 -= a6 * w[(kk)*PW]
 		a7 := x[7*K+kk]
-		c7_0 -= a7 * w[kk]
+		c7_0 -= a7 * w[(kk)*PW]
 		a0 = x[kk+1]
-		c0_0 -= a0 * w[kk+1]
+		c0_0 -= a0 * w[(kk+1)*PW]
 		a1 = x[K+kk+1]
-		c1_0 -= a1 * w[kk+1]
+		c1_0 -= a1 * w[(kk+1)*PW]
 		a2 = x[2*K+kk+1]
-		c2_0 -= a2 * w[kk+1]
+		c2_0 -= a2 * w[(kk+1)*PW]
 		a3 = x[3*K+kk+1]
-		c3_0 -= a3 * w[kk+1]
+		c3_0 -= a3 * w[(kk+1)*PW]
 		a4 = x[4*K+kk+1]
-		c4_0 -= a4 * w[kk+1]
+		c4_0 -= a4 * w[(kk+1)*PW]
 		a5 = x[5*K+kk+1]
-		c5_0 -= a5 * w[kk+1]
+		c5_0 -= a5 * w[(kk+1)*PW]
 		a6 = x[6*K+kk+1]
-		c6_0 -= a6 * w[kk+1]
+		c6_0 -= a6 * w[(kk+1)*PW]
 		a7 = x[7*K+kk+1]
-		c7_0 -= a7 * w[kk+1]
+		c7_0 -= a7 * w[(kk+1)*PW]
 		a0 = x[kk+2]
-		c0_0 -= a0 * w[kk+2]
+		c0_0 -= a0 * w[(kk+2)*PW]
 		a1 = x[K+kk+2]
-		c1_0 -= a1 * w[kk+2]
+		c1_0 -= a1 * w[(kk+2)*PW]
 		a2 = x[2*K+kk+2]
-		c2_0 -= a2 * w[kk+2]
+		c2_0 -= a2 * w[(kk+2)*PW]
 		a3 = x[3*K+kk+2]
-		c3_0 -= a3 * w[kk+2]
+		c3_0 -= a3 * w[(kk+2)*PW]
 		a4 = x[4*K+kk+2]
-		c4_0 -= a4 * w[kk+2]
+		c4_0 -= a4 * w[(kk+2)*PW]
 		a5 = x[5*K+kk+2]
-		c5_0 -= a5 * w[kk+2]
+		c5_0 -= a5 * w[(kk+2)*PW]
 		a6 = x[6*K+kk+2]
-		c6_0 -= a6 * w[kk+2]
+		c6_0 -= a6 * w[(kk+2)*PW]
 		a7 = x[7*K+kk+2]
-		c7_0 -= a7 * w[kk+2]
+		c7_0 -= a7 * w[(kk+2)*PW]
 		a0 = x[kk+3]
-		c0_0 -= a0 * w[kk+3]
+		c0_0 -= a0 * w[(kk+3)*PW]
 		a1 = x[K+kk+3]
-		c1_0 -= a1 * w[kk+3]
+		c1_0 -= a1 * w[(kk+3)*PW]
 		a2 = x[2*K+kk+3]
-		c2_0 -= a2 * w[kk+3]
+		c2_0 -= a2 * w[(kk+3)*PW]
 		a3 = x[3*K+kk+3]
-		c3_0 -= a3 * w[kk+3]
+		c3_0 -= a3 * w[(kk+3)*PW]
 		a4 = x[4*K+kk+3]
-		c4_0 -= a4 * w[kk+3]
+		c4_0 -= a4 * w[(kk+3)*PW]
 		a5 = x[5*K+kk+3]
-		c5_0 -= a5 * w[kk+3]
+		c5_0 -= a5 * w[(kk+3)*PW]
 		a6 = x[6*K+kk+3]
-		c6_0 -= a6 * w[kk+3]
+		c6_0 -= a6 * w[(kk+3)*PW]
 		a7 = x[7*K+kk+3]
-		c7_0 -= a7 * w[kk+3]
+		c7_0 -= a7 * w[(kk+3)*PW]
 		k++
 		if k == 2 {
 			break
@@ -2125,21 +2128,21 @@ func sgemm_n1_k9_8x1_b_8x9(y, x, w, bias []float32, j0 int, acc bool) {
 	{
 		const kk = 8
 		a0 := x[kk]
-		c0_0 -= a0 * w[kk]
+		c0_0 -= a0 * w[(kk)*PW]
 		a1 := x[K+kk]
-		c1_0 -= a1 * w[kk]
+		c1_0 -= a1 * w[(kk)*PW]
 		a2 := x[2*K+kk]
-		c2_0 -= a2 * w[kk]
+		c2_0 -= a2 * w[(kk)*PW]
 		a3 := x[3*K+kk]
-		c3_0 -= a3 * w[kk]
+		c3_0 -= a3 * w[(kk)*PW]
 		a4 := x[4*K+kk]
-		c4_0 -= a4 * w[kk]
+		c4_0 -= a4 * w[(kk)*PW]
 		a5 := x[5*K+kk]
-		c5_0 -= a5 * w[kk]
+		c5_0 -= a5 * w[(kk)*PW]
 		a6 := x[6*K+kk]
-		c6_0 -= a6 * w[kk]
+		c6_0 -= a6 * w[(kk)*PW]
 		a7 := x[7*K+kk]
-		c7_0 -= a7 * w[kk]
+		c7_0 -= a7 * w[(kk)*PW]
 	}
 	if acc {
 		y0 := y[j0 : j0+NR]
@@ -2181,67 +2184,67 @@ func sgemm_n1_k9_8x1_b_8x9(y, x, w, bias []float32, j0 int, acc bool) {
 
 // sgemm_n1_k9_8x1_b_7x9 computes a 7×1 tile of sgemm_n1_k9_8x1_b over a K chunk of 9.
 func sgemm_n1_k9_8x1_b_7x9(y, x, w, bias []float32, j0 int, acc bool) {
-	const N, K, NR, L = 1, 9, 1, 9
-	x, w = x[:6*K+L], w[:L*NR]
+	const N, K, NR, L, PW = 1, 9, 1, 9, 1
+	x, w = x[:6*K+L], w[:(L-1)*PW+NR]
 	var c0_0, c1_0, c2_0, c3_0, c4_0, c5_0, c6_0 float32
 	for k := 0; ; {
 		kk := uint(k) % 2 * 4
 		a0 := x[kk]
-		c0_0 -= a0 * w[kk]
+		c0_0 -= a0 * w[(kk)*PW]
 		a1 := x[K+kk]
-		c1_0 -= a1 * w[kk]
+		c1_0 -= a1 * w[(kk)*PW]
 		a2 := x[2*K+kk]
-		c2_0 -= a2 * w[kk]
+		c2_0 -= a2 * w[(kk)*PW]
 		a3 := x[3*K+kk]
-		c3_0 -= a3 * w[kk]
+		c3_0 -= a3 * w[(kk)*PW]
 		a4 := x[4*K+kk]
-		c4_0 -= a4 * w[kk]
+		c4_0 -= a4 * w[(kk)*PW]
 		a5 := x[5*K+kk]
-		c5_0 -= a5 * w[kk]
+		c5_0 -= a5 * w[(kk)*PW]
 		a6 := x[6*K+kk]
-		c6_0 -= a6 * w[kk]
+		c6_0 -= a6 * w[(kk)*PW]
 		a0 = x[kk+1]
-		c0_0 -= a0 * w[kk+1]
+		c0_0 -= a0 * w[(kk+1)*PW]
 		a1 = x[K+kk+1]
-		c1_0 -= a1 * w[kk+1]
+		c1_0 -= a1 * w[(kk+1)*PW]
 		a2 = x[2*K+kk+1]
-		c2_0 -= a2 * w[kk+1]
+		c2_0 -= a2 * w[(kk+1)*PW]
 		a3 = x[3*K+kk+1]
-		c3_0 -= a3 * w[kk+1]
+		c3_0 -= a3 * w[(kk+1)*PW]
 		a4 = x[4*K+kk+1]
-		c4_0 -= a4 * w[kk+1]
+		c4_0 -= a4 * w[(kk+1)*PW]
 		a5 = x[5*K+kk+1]
-		c5_0 -= a5 * w[kk+1]
+		c5_0 -= a5 * w[(kk+1)*PW]
 		a6 = x[6*K+kk+1]
-		c6_0 -= a6 * w[kk+1]
+		c6_0 -= a6 * w[(kk+1)*PW]
 		a0 = x[kk+2]
-		c0_0 -= a0 * w[kk+2]
+		c0_0 -= a0 * w[(kk+2)*PW]
 		a1 = x[K+kk+2]
-		c1_0 -= a1 * w[kk+2]
+		c1_0 -= a1 * w[(kk+2)*PW]
 		a2 = x[2*K+kk+2]
-		c2_0 -= a2 * w[kk+2]
+		c2_0 -= a2 * w[(kk+2)*PW]
 		a3 = x[3*K+kk+2]
-		c3_0 -= a3 * w[kk+2]
+		c3_0 -= a3 * w[(kk+2)*PW]
 		a4 = x[4*K+kk+2]
-		c4_0 -= a4 * w[kk+2]
+		c4_0 -= a4 * w[(kk+2)*PW]
 		a5 = x[5*K+kk+2]
-		c5_0 -= a5 * w[kk+2]
+		c5_0 -= a5 * w[(kk+2)*PW]
 		a6 = x[6*K+kk+2]
-		c6_0 -= a6 * w[kk+2]
+		c6_0 -= a6 * w[(kk+2)*PW]
 		a0 = x[kk+3]
-		c0_0 -= a0 * w[kk+3]
+		c0_0 -= a0 * w[(kk+3)*PW]
 		a1 = x[K+kk+3]
-		c1_0 -= a1 * w[kk+3]
+		c1_0 -= a1 * w[(kk+3)*PW]
 		a2 = x[2*K+kk+3]
-		c2_0 -= a2 * w[kk+3]
+		c2_0 -= a2 * w[(kk+3)*PW]
 		a3 = x[3*K+kk+3]
-		c3_0 -= a3 * w[kk+3]
+		c3_0 -= a3 * w[(kk+3)*PW]
 		a4 = x[4*K+kk+3]
-		c4_0 -= a4 * w[kk+3]
+		c4_0 -= a4 * w[(kk+3)*PW]
 		a5 = x[5*K+kk+3]
-		c5_0 -= a5 * w[kk+3]
+		c5_0 -= a5 * w[(kk+3)*PW]
 		a6 = x[6*K+kk+3]
-		c6_0 -= a6 * w[kk+3]
+		c6_0 -= a6 * w[(kk+3)*PW]
 		k++
 		if k == 2 {
 			break
@@ -2250,19 +2253,19 @@ func sgemm_n1_k9_8x1_b_7x9(y, x, w, bias []float32, j0 int, acc bool) {
 	{
 		const kk = 8
 		a0 := x[kk]
-		c0_0 -= a0 * w[kk]
+		c0_0 -= a0 * w[(kk)*PW]
 		a1 := x[K+kk]
-		c1_0 -= a1 * w[kk]
+		c1_0 -= a1 * w[(kk)*PW]
 		a2 := x[2*K+kk]
-		c2_0 -= a2 * w[kk]
+		c2_0 -= a2 * w[(kk)*PW]
 		a3 := x[3*K+kk]
-		c3_0 -= a3 * w[kk]
+		c3_0 -= a3 * w[(kk)*PW]
 		a4 := x[4*K+kk]
-		c4_0 -= a4 * w[kk]
+		c4_0 -= a4 * w[(kk)*PW]
 		a5 := x[5*K+kk]
-		c5_0 -= a5 * w[kk]
+		c5_0 -= a5 * w[(kk)*PW]
 		a6 := x[6*K+kk]
-		c6_0 -= a6 * w[kk]
+		c6_0 -= a6 * w[(kk)*PW]
 	}
 	if acc {
 		y0 := y[j0 : j0+NR]
@@ -2300,59 +2303,59 @@ func sgemm_n1_k9_8x1_b_7x9(y, x, w, bias []float32, j0 int, acc bool) {
 
 // sgemm_n1_k9_8x1_b_6x9 computes a 6×1 tile of sgemm_n1_k9_8x1_b over a K chunk of 9.
 func sgemm_n1_k9_8x1_b_6x9(y, x, w, bias []float32, j0 int, acc bool) {
-	const N, K, NR, L = 1, 9, 1, 9
-	x, w = x[:5*K+L], w[:L*NR]
+	const N, K, NR, L, PW = 1, 9, 1, 9, 1
+	x, w = x[:5*K+L], w[:(L-1)*PW+NR]
 	var c0_0, c1_0, c2_0, c3_0, c4_0, c5_0 float32
 	for k := 0; ; {
 		kk := uint(k) % 2 * 4
 		a0 := x[kk]
-		c0_0 -= a0 * w[kk]
+		c0_0 -= a0 * w[(kk)*PW]
 		a1 := x[K+kk]
-		c1_0 -= a1 * w[kk]
+		c1_0 -= a1 * w[(kk)*PW]
 		a2 := x[2*K+kk]
-		c2_0 -= a2 * w[kk]
+		c2_0 -= a2 * w[(kk)*PW]
 		a3 := x[3*K+kk]
-		c3_0 -= a3 * w[kk]
+		c3_0 -= a3 * w[(kk)*PW]
 		a4 := x[4*K+kk]
-		c4_0 -= a4 * w[kk]
+		c4_0 -= a4 * w[(kk)*PW]
 		a5 := x[5*K+kk]
-		c5_0 -= a5 * w[kk]
+		c5_0 -= a5 * w[(kk)*PW]
 		a0 = x[kk+1]
-		c0_0 -= a0 * w[kk+1]
+		c0_0 -= a0 * w[(kk+1)*PW]
 		a1 = x[K+kk+1]
-		c1_0 -= a1 * w[kk+1]
+		c1_0 -= a1 * w[(kk+1)*PW]
 		a2 = x[2*K+kk+1]
-		c2_0 -= a2 * w[kk+1]
+		c2_0 -= a2 * w[(kk+1)*PW]
 		a3 = x[3*K+kk+1]
-		c3_0 -= a3 * w[kk+1]
+		c3_0 -= a3 * w[(kk+1)*PW]
 		a4 = x[4*K+kk+1]
-		c4_0 -= a4 * w[kk+1]
+		c4_0 -= a4 * w[(kk+1)*PW]
 		a5 = x[5*K+kk+1]
-		c5_0 -= a5 * w[kk+1]
+		c5_0 -= a5 * w[(kk+1)*PW]
 		a0 = x[kk+2]
-		c0_0 -= a0 * w[kk+2]
+		c0_0 -= a0 * w[(kk+2)*PW]
 		a1 = x[K+kk+2]
-		c1_0 -= a1 * w[kk+2]
+		c1_0 -= a1 * w[(kk+2)*PW]
 		a2 = x[2*K+kk+2]
-		c2_0 -= a2 * w[kk+2]
+		c2_0 -= a2 * w[(kk+2)*PW]
 		a3 = x[3*K+kk+2]
-		c3_0 -= a3 * w[kk+2]
+		c3_0 -= a3 * w[(kk+2)*PW]
 		a4 = x[4*K+kk+2]
-		c4_0 -= a4 * w[kk+2]
+		c4_0 -= a4 * w[(kk+2)*PW]
 		a5 = x[5*K+kk+2]
-		c5_0 -= a5 * w[kk+2]
+		c5_0 -= a5 * w[(kk+2)*PW]
 		a0 = x[kk+3]
-		c0_0 -= a0 * w[kk+3]
+		c0_0 -= a0 * w[(kk+3)*PW]
 		a1 = x[K+kk+3]
-		c1_0 -= a1 * w[kk+3]
+		c1_0 -= a1 * w[(kk+3)*PW]
 		a2 = x[2*K+kk+3]
-		c2_0 -= a2 * w[kk+3]
+		c2_0 -= a2 * w[(kk+3)*PW]
 		a3 = x[3*K+kk+3]
-		c3_0 -= a3 * w[kk+3]
+		c3_0 -= a3 * w[(kk+3)*PW]
 		a4 = x[4*K+kk+3]
-		c4_0 -= a4 * w[kk+3]
+		c4_0 -= a4 * w[(kk+3)*PW]
 		a5 = x[5*K+kk+3]
-		c5_0 -= a5 * w[kk+3]
+		c5_0 -= a5 * w[(kk+3)*PW]
 		k++
 		if k == 2 {
 			break
@@ -2361,17 +2364,17 @@ func sgemm_n1_k9_8x1_b_6x9(y, x, w, bias []float32, j0 int, acc bool) {
 	{
 		const kk = 8
 		a0 := x[kk]
-		c0_0 -= a0 * w[kk]
+		c0_0 -= a0 * w[(kk)*PW]
 		a1 := x[K+kk]
-		c1_0 -= a1 * w[kk]
+		c1_0 -= a1 * w[(kk)*PW]
 		a2 := x[2*K+kk]
-		c2_0 -= a2 * w[kk]
+		c2_0 -= a2 * w[(kk)*PW]
 		a3 := x[3*K+kk]
-		c3_0 -= a3 * w[kk]
+		c3_0 -= a3 * w[(kk)*PW]
 		a4 := x[4*K+kk]
-		c4_0 -= a4 * w[kk]
+		c4_0 -= a4 * w[(kk)*PW]
 		a5 := x[5*K+kk]
-		c5_0 -= a5 * w[kk]
+		c5_0 -= a5 * w[(kk)*PW]
 	}
 	if acc {
 		y0 := y[j0 : j0+NR]
@@ -2405,51 +2408,51 @@ func sgemm_n1_k9_8x1_b_6x9(y, x, w, bias []float32, j0 int, acc bool) {
 
 // sgemm_n1_k9_8x1_b_5x9 computes a 5×1 tile of sgemm_n1_k9_8x1_b over a K chunk of 9.
 func sgemm_n1_k9_8x1_b_5x9(y, x, w, bias []float32, j0 int, acc bool) {
-	const N, K, NR, L = 1, 9, 1, 9
-	x, w = x[:4*K+L], w[:L*NR]
+	const N, K, NR, L, PW = 1, 9, 1, 9, 1
+	x, w = x[:4*K+L], w[:(L-1)*PW+NR]
 	var c0_0, c1_0, c2_0, c3_0, c4_0 float32
 	for k := 0; ; {
 		kk := uint(k) % 2 * 4
 		a0 := x[kk]
-		c0_0 -= a0 * w[kk]
+		c0_0 -= a0 * w[(kk)*PW]
 		a1 := x[K+kk]
-		c1_0 -= a1 * w[kk]
+		c1_0 -= a1 * w[(kk)*PW]
 		a2 := x[2*K+kk]
-		c2_0 -= a2 * w[kk]
+		c2_0 -= a2 * w[(kk)*PW]
 		a3 := x[3*K+kk]
-		c3_0 -= a3 * w[kk]
+		c3_0 -= a3 * w[(kk)*PW]
 		a4 := x[4*K+kk]
-		c4_0 -= a4 * w[kk]
+		c4_0 -= a4 * w[(kk)*PW]
 		a0 = x[kk+1]
-		c0_0 -= a0 * w[kk+1]
+		c0_0 -= a0 * w[(kk+1)*PW]
 		a1 = x[K+kk+1]
-		c1_0 -= a1 * w[kk+1]
+		c1_0 -= a1 * w[(kk+1)*PW]
 		a2 = x[2*K+kk+1]
-		c2_0 -= a2 * w[kk+1]
+		c2_0 -= a2 * w[(kk+1)*PW]
 		a3 = x[3*K+kk+1]
-		c3_0 -= a3 * w[kk+1]
+		c3_0 -= a3 * w[(kk+1)*PW]
 		a4 = x[4*K+kk+1]
-		c4_0 -= a4 * w[kk+1]
+		c4_0 -= a4 * w[(kk+1)*PW]
 		a0 = x[kk+2]
-		c0_0 -= a0 * w[kk+2]
+		c0_0 -= a0 * w[(kk+2)*PW]
 		a1 = x[K+kk+2]
-		c1_0 -= a1 * w[kk+2]
+		c1_0 -= a1 * w[(kk+2)*PW]
 		a2 = x[2*K+kk+2]
-		c2_0 -= a2 * w[kk+2]
+		c2_0 -= a2 * w[(kk+2)*PW]
 		a3 = x[3*K+kk+2]
-		c3_0 -= a3 * w[kk+2]
+		c3_0 -= a3 * w[(kk+2)*PW]
 		a4 = x[4*K+kk+2]
-		c4_0 -= a4 * w[kk+2]
+		c4_0 -= a4 * w[(kk+2)*PW]
 		a0 = x[kk+3]
-		c0_0 -= a0 * w[kk+3]
+		c0_0 -= a0 * w[(kk+3)*PW]
 		a1 = x[K+kk+3]
-		c1_0 -= a1 * w[kk+3]
+		c1_0 -= a1 * w[(kk+3)*PW]
 		a2 = x[2*K+kk+3]
-		c2_0 -= a2 * w[kk+3]
+		c2_0 -= a2 * w[(kk+3)*PW]
 		a3 = x[3*K+kk+3]
-		c3_0 -= a3 * w[kk+3]
+		c3_0 -= a3 * w[(kk+3)*PW]
 		a4 = x[4*K+kk+3]
-		c4_0 -= a4 * w[kk+3]
+		c4_0 -= a4 * w[(kk+3)*PW]
 		k++
 		if k == 2 {
 			break
@@ -2458,15 +2461,15 @@ func sgemm_n1_k9_8x1_b_5x9(y, x, w, bias []float32, j0 int, acc bool) {
 	{
 		const kk = 8
 		a0 := x[kk]
-		c0_0 -= a0 * w[kk]
+		c0_0 -= a0 * w[(kk)*PW]
 		a1 := x[K+kk]
-		c1_0 -= a1 * w[kk]
+		c1_0 -= a1 * w[(kk)*PW]
 		a2 := x[2*K+kk]
-		c2_0 -= a2 * w[kk]
+		c2_0 -= a2 * w[(kk)*PW]
 		a3 := x[3*K+kk]
-		c3_0 -= a3 * w[kk]
+		c3_0 -= a3 * w[(kk)*PW]
 		a4 := x[4*K+kk]
-		c4_0 -= a4 * w[kk]
+		c4_0 -= a4 * w[(kk)*PW]
 	}
 	if acc {
 		y0 := y[j0 : j0+NR]
@@ -2496,43 +2499,43 @@ func sgemm_n1_k9_8x1_b_5x9(y, x, w, bias []float32, j0 int, acc bool) {
 
 // sgemm_n1_k9_8x1_b_4x9 computes a 4×1 tile of sgemm_n1_k9_8x1_b over a K chunk of 9.
 func sgemm_n1_k9_8x1_b_4x9(y, x, w, bias []float32, j0 int, acc bool) {
-	const N, K, NR, L = 1, 9, 1, 9
-	x, w = x[:3*K+L], w[:L*NR]
+	const N, K, NR, L, PW = 1, 9, 1, 9, 1
+	x, w = x[:3*K+L], w[:(L-1)*PW+NR]
 	var c0_0, c1_0, c2_0, c3_0 float32
 	for k := 0; ; {
 		kk := uint(k) % 2 * 4
 		a0 := x[kk]
-		c0_0 -= a0 * w[kk]
+		c0_0 -= a0 * w[(kk)*PW]
 		a1 := x[K+kk]
-		c1_0 -= a1 * w[kk]
+		c1_0 -= a1 * w[(kk)*PW]
 		a2 := x[2*K+kk]
-		c2_0 -= a2 * w[kk]
+		c2_0 -= a2 * w[(kk)*PW]
 		a3 := x[3*K+kk]
-		c3_0 -= a3 * w[kk]
+		c3_0 -= a3 * w[(kk)*PW]
 		a0 = x[kk+1]
-		c0_0 -= a0 * w[kk+1]
+		c0_0 -= a0 * w[(kk+1)*PW]
 		a1 = x[K+kk+1]
-		c1_0 -= a1 * w[kk+1]
+		c1_0 -= a1 * w[(kk+1)*PW]
 		a2 = x[2*K+kk+1]
-		c2_0 -= a2 * w[kk+1]
+		c2_0 -= a2 * w[(kk+1)*PW]
 		a3 = x[3*K+kk+1]
-		c3_0 -= a3 * w[kk+1]
+		c3_0 -= a3 * w[(kk+1)*PW]
 		a0 = x[kk+2]
-		c0_0 -= a0 * w[kk+2]
+		c0_0 -= a0 * w[(kk+2)*PW]
 		a1 = x[K+kk+2]
-		c1_0 -= a1 * w[kk+2]
+		c1_0 -= a1 * w[(kk+2)*PW]
 		a2 = x[2*K+kk+2]
-		c2_0 -= a2 * w[kk+2]
+		c2_0 -= a2 * w[(kk+2)*PW]
 		a3 = x[3*K+kk+2]
-		c3_0 -= a3 * w[kk+2]
+		c3_0 -= a3 * w[(kk+2)*PW]
 		a0 = x[kk+3]
-		c0_0 -= a0 * w[kk+3]
+		c0_0 -= a0 * w[(kk+3)*PW]
 		a1 = x[K+kk+3]
-		c1_0 -= a1 * w[kk+3]
+		c1_0 -= a1 * w[(kk+3)*PW]
 		a2 = x[2*K+kk+3]
-		c2_0 -= a2 * w[kk+3]
+		c2_0 -= a2 * w[(kk+3)*PW]
 		a3 = x[3*K+kk+3]
-		c3_0 -= a3 * w[kk+3]
+		c3_0 -= a3 * w[(kk+3)*PW]
 		k++
 		if k == 2 {
 			break
@@ -2541,13 +2544,13 @@ func sgemm_n1_k9_8x1_b_4x9(y, x, w, bias []float32, j0 int, acc bool) {
 	{
 		const kk = 8
 		a0 := x[kk]
-		c0_0 -= a0 * w[kk]
+		c0_0 -= a0 * w[(kk)*PW]
 		a1 := x[K+kk]
-		c1_0 -= a1 * w[kk]
+		c1_0 -= a1 * w[(kk)*PW]
 		a2 := x[2*K+kk]
-		c2_0 -= a2 * w[kk]
+		c2_0 -= a2 * w[(kk)*PW]
 		a3 := x[3*K+kk]
-		c3_0 -= a3 * w[kk]
+		c3_0 -= a3 * w[(kk)*PW]
 	}
 	if acc {
 		y0 := y[j0 : j0+NR]
@@ -2573,35 +2576,35 @@ func sgemm_n1_k9_8x1_b_4x9(y, x, w, bias []float32, j0 int, acc bool) {
 
 // sgemm_n1_k9_8x1_b_3x9 computes a 3×1 tile of sgemm_n1_k9_8x1_b over a K chunk of 9.
 func sgemm_n1_k9_8x1_b_3x9(y, x, w, bias []float32, j0 int, acc bool) {
-	const N, K, NR, L = 1, 9, 1, 9
-	x, w = x[:2*K+L], w[:L*NR]
+	const N, K, NR, L, PW = 1, 9, 1, 9, 1
+	x, w = x[:2*K+L], w[:(L-1)*PW+NR]
 	var c0_0, c1_0, c2_0 float32
 	for k := 0; ; {
 		kk := uint(k) % 2 * 4
 		a0 := x[kk]
-		c0_0 -= a0 * w[kk]
+		c0_0 -= a0 * w[(kk)*PW]
 		a1 := x[K+kk]
-		c1_0 -= a1 * w[kk]
+		c1_0 -= a1 * w[(kk)*PW]
 		a2 := x[2*K+kk]
-		c2_0 -= a2 * w[kk]
+		c2_0 -= a2 * w[(kk)*PW]
 		a0 = x[kk+1]
-		c0_0 -= a0 * w[kk+1]
+		c0_0 -= a0 * w[(kk+1)*PW]
 		a1 = x[K+kk+1]
-		c1_0 -= a1 * w[kk+1]
+		c1_0 -= a1 * w[(kk+1)*PW]
 		a2 = x[2*K+kk+1]
-		c2_0 -= a2 * w[kk+1]
+		c2_0 -= a2 * w[(kk+1)*PW]
 		a0 = x[kk+2]
-		c0_0 -= a0 * w[kk+2]
+		c0_0 -= a0 * w[(kk+2)*PW]
 		a1 = x[K+kk+2]
-		c1_0 -= a1 * w[kk+2]
+		c1_0 -= a1 * w[(kk+2)*PW]
 		a2 = x[2*K+kk+2]
-		c2_0 -= a2 * w[kk+2]
+		c2_0 -= a2 * w[(kk+2)*PW]
 		a0 = x[kk+3]
-		c0_0 -= a0 * w[kk+3]
+		c0_0 -= a0 * w[(kk+3)*PW]
 		a1 = x[K+kk+3]
-		c1_0 -= a1 * w[kk+3]
+		c1_0 -= a1 * w[(kk+3)*PW]
 		a2 = x[2*K+kk+3]
-		c2_0 -= a2 * w[kk+3]
+		c2_0 -= a2 * w[(kk+3)*PW]
 		k++
 		if k == 2 {
 			break
@@ -2610,11 +2613,11 @@ func sgemm_n1_k9_8x1_b_3x9(y, x, w, bias []float32, j0 int, acc bool) {
 	{
 		const kk = 8
 		a0 := x[kk]
-		c0_0 -= a0 * w[kk]
+		c0_0 -= a0 * w[(kk)*PW]
 		a1 := x[K+kk]
-		c1_0 -= a1 * w[kk]
+		c1_0 -= a1 * w[(kk)*PW]
 		a2 := x[2*K+kk]
-		c2_0 -= a2 * w[kk]
+		c2_0 -= a2 * w[(kk)*PW]
 	}
 	if acc {
 		y0 := y[j0 : j0+NR]
@@ -2636,27 +2639,27 @@ func sgemm_n1_k9_8x1_b_3x9(y, x, w, bias []float32, j0 int, acc bool) {
 
 // sgemm_n1_k9_8x1_b_2x9 computes a 2×1 tile of sgemm_n1_k9_8x1_b over a K chunk of 9.
 func sgemm_n1_k9_8x1_b_2x9(y, x, w, bias []float32, j0 int, acc bool) {
-	const N, K, NR, L = 1, 9, 1, 9
-	x, w = x[:K+L], w[:L*NR]
+	const N, K, NR, L, PW = 1, 9, 1, 9, 1
+	x, w = x[:K+L], w[:(L-1)*PW+NR]
 	var c0_0, c1_0 float32
 	for k := 0; ; {
 		kk := uint(k) % 2 * 4
 		a0 := x[kk]
-		c0_0 -= a0 * w[kk]
+		c0_0 -= a0 * w[(kk)*PW]
 		a1 := x[K+kk]
-		c1_0 -= a1 * w[kk]
+		c1_0 -= a1 * w[(kk)*PW]
 		a0 = x[kk+1]
-		c0_0 -= a0 * w[kk+1]
+		c0_0 -= a0 * w[(kk+1)*PW]
 		a1 = x[K+kk+1]
-		c1_0 -= a1 * w[kk+1]
+		c1_0 -= a1 * w[(kk+1)*PW]
 		a0 = x[kk+2]
-		c0_0 -= a0 * w[kk+2]
+		c0_0 -= a0 * w[(kk+2)*PW]
 		a1 = x[K+kk+2]
-		c1_0 -= a1 * w[kk+2]
+		c1_0 -= a1 * w[(kk+2)*PW]
 		a0 = x[kk+3]
-		c0_0 -= a0 * w[kk+3]
+		c0_0 -= a0 * w[(kk+3)*PW]
 		a1 = x[K+kk+3]
-		c1_0 -= a1 * w[kk+3]
+		c1_0 -= a1 * w[(kk+3)*PW]
 		k++
 		if k == 2 {
 			break
@@ -2665,9 +2668,9 @@ func sgemm_n1_k9_8x1_b_2x9(y, x, w, bias []float32, j0 int, acc bool) {
 	{
 		const kk = 8
 		a0 := x[kk]
-		c0_0 -= a0 * w[kk]
+		c0_0 -= a0 * w[(kk)*PW]
 		a1 := x[K+kk]
-		c1_0 -= a1 * w[kk]
+		c1_0 -= a1 * w[(kk)*PW]
 	}
 	if acc {
 		y0 := y[j0 : j0+NR]
@@ -2685,19 +2688,19 @@ func sgemm_n1_k9_8x1_b_2x9(y, x, w, bias []float32, j0 int, acc bool) {
 
 // sgemm_n1_k9_8x1_b_1x9 computes a 1×1 tile of sgemm_n1_k9_8x1_b over a K chunk of 9.
 func sgemm_n1_k9_8x1_b_1x9(y, x, w, bias []float32, j0 int, acc bool) {
-	const N, K, NR, L = 1, 9, 1, 9
-	x, w = x[:L], w[:L*NR]
+	const N, K, NR, L, PW = 1, 9, 1, 9, 1
+	x, w = x[:L], w[:(L-1)*PW+NR]
 	var c0_0 float32
 	for k := 0; ; {
 		kk := uint(k) % 2 * 4
 		a0 := x[kk]
-		c0_0 -= a0 * w[kk]
+		c0_0 -= a0 * w[(kk)*PW]
 		a0 = x[kk+1]
-		c0_0 -= a0 * w[kk+1]
+		c0_0 -= a0 * w[(kk+1)*PW]
 		a0 = x[kk+2]
-		c0_0 -= a0 * w[kk+2]
+		c0_0 -= a0 * w[(kk+2)*PW]
 		a0 = x[kk+3]
-		c0_0 -= a0 * w[kk+3]
+		c0_0 -= a0 * w[(kk+3)*PW]
 		k++
 		if k == 2 {
 			break
@@ -2706,7 +2709,7 @@ func sgemm_n1_k9_8x1_b_1x9(y, x, w, bias []float32, j0 int, acc bool) {
 	{
 		const kk = 8
 		a0 := x[kk]
-		c0_0 -= a0 * w[kk]
+		c0_0 -= a0 * w[(kk)*PW]
 	}
 	if acc {
 		y0 := y[j0 : j0+NR]
@@ -2721,17 +2724,17 @@ func sgemm_n1_k9_8x1_b_1x9(y, x, w, bias []float32, j0 int, acc bool) {
 // sgemm_n20_k300_3x4_kc128_b computes column blocks [lo, hi) (4 columns each, 5 in all) of
 // y[m×20] = x[m×300]·Wᵀ + bias, with wp = gemm.Pack(W) for sgemm_n20_k300_3x4_kc128_b.
 func sgemm_n20_k300_3x4_kc128_b(m, lo, hi int, y, x, wp, bias []float32) {
-	const N, K, NR, MR = 20, 300, 4, 3
+	const N, K, NR, MR, PW = 20, 300, 4, 3, 4
 	if m <= 0 || lo >= hi {
 		return
 	}
-	if lo < 0 || len(y) < m*N || len(x) < m*K || len(wp) < hi*K*NR || len(bias) < N {
+	if lo < 0 || len(y) < m*N || len(x) < m*K || len(wp) < ((hi-1)*NR/PW+1)*K*PW || len(bias) < N {
 		panic("sgemm_n20_k300_3x4_kc128_b: buffer too short")
 	}
 	for jb := lo; jb < hi; jb++ {
 		j0, w := jb*NR, wp[jb*K*NR:(jb+1)*K*NR]
 		for k0 := 0; k0 < 256; k0 += 128 {
-			wc, acc := w[k0*NR:(k0+128)*NR], k0 > 0
+			wc, acc := w[k0*PW:], k0 > 0
 			i := 0
 			for ; i <= m-MR; i += MR {
 				sgemm_n20_k300_3x4_kc128_b_3x128(y[i*N:], x[i*K+k0:], wc, bias, j0, acc)
@@ -2745,7 +2748,7 @@ func sgemm_n20_k300_3x4_kc128_b(m, lo, hi int, y, x, wp, bias []float32) {
 		}
 		{
 			const k0 = 256
-			wc, acc := w[k0*NR:(k0+44)*NR], true
+			wc, acc := w[k0*PW:], true
 			i := 0
 			for ; i <= m-MR; i += MR {
 				sgemm_n20_k300_3x4_kc128_b_3x44(y[i*N:], x[i*K+k0:], wc, bias, j0, acc)
@@ -2762,12 +2765,12 @@ func sgemm_n20_k300_3x4_kc128_b(m, lo, hi int, y, x, wp, bias []float32) {
 
 // sgemm_n20_k300_3x4_kc128_b_3x128 computes a 3×4 tile of sgemm_n20_k300_3x4_kc128_b over a K chunk of 128.
 func sgemm_n20_k300_3x4_kc128_b_3x128(y, x, w, bias []float32, j0 int, acc bool) {
-	const N, K, NR, L = 20, 300, 4, 128
-	x, w = x[:2*K+L], w[:L*NR]
+	const N, K, NR, L, PW = 20, 300, 4, 128, 4
+	x, w = x[:2*K+L], w[:(L-1)*PW+NR]
 	var c0_0, c0_1, c0_2, c0_3, c1_0, c1_1, c1_2, c1_3, c2_0, c2_1, c2_2, c2_3 float32
 	for k := 0; ; {
 		kk := uint(k) % 32 * 4
-		b := w[kk*NR : kk*NR+16]
+		b := w[kk*PW : kk*PW+16]
 		a0 := x[kk]
 		c0_0 -= a0 * b[0]
 		c0_1 -= a0 * b[1]
@@ -2871,12 +2874,12 @@ func sgemm_n20_k300_3x4_kc128_b_3x128(y, x, w, bias []float32, j0 int, acc bool)
 
 // sgemm_n20_k300_3x4_kc128_b_2x128 computes a 2×4 tile of sgemm_n20_k300_3x4_kc128_b over a K chunk of 128.
 func sgemm_n20_k300_3x4_kc128_b_2x128(y, x, w, bias []float32, j0 int, acc bool) {
-	const N, K, NR, L = 20, 300, 4, 128
-	x, w = x[:K+L], w[:L*NR]
+	const N, K, NR, L, PW = 20, 300, 4, 128, 4
+	x, w = x[:K+L], w[:(L-1)*PW+NR]
 	var c0_0, c0_1, c0_2, c0_3, c1_0, c1_1, c1_2, c1_3 float32
 	for k := 0; ; {
 		kk := uint(k) % 32 * 4
-		b := w[kk*NR : kk*NR+16]
+		b := w[kk*PW : kk*PW+16]
 		a0 := x[kk]
 		c0_0 -= a0 * b[0]
 		c0_1 -= a0 * b[1]
@@ -2950,12 +2953,12 @@ func sgemm_n20_k300_3x4_kc128_b_2x128(y, x, w, bias []float32, j0 int, acc bool)
 
 // sgemm_n20_k300_3x4_kc128_b_1x128 computes a 1×4 tile of sgemm_n20_k300_3x4_kc128_b over a K chunk of 128.
 func sgemm_n20_k300_3x4_kc128_b_1x128(y, x, w, bias []float32, j0 int, acc bool) {
-	const N, K, NR, L = 20, 300, 4, 128
-	x, w = x[:L], w[:L*NR]
+	const N, K, NR, L, PW = 20, 300, 4, 128, 4
+	x, w = x[:L], w[:(L-1)*PW+NR]
 	var c0_0, c0_1, c0_2, c0_3 float32
 	for k := 0; ; {
 		kk := uint(k) % 32 * 4
-		b := w[kk*NR : kk*NR+16]
+		b := w[kk*PW : kk*PW+16]
 		a0 := x[kk]
 		c0_0 -= a0 * b[0]
 		c0_1 -= a0 * b[1]
@@ -2999,12 +3002,12 @@ func sgemm_n20_k300_3x4_kc128_b_1x128(y, x, w, bias []float32, j0 int, acc bool)
 
 // sgemm_n20_k300_3x4_kc128_b_3x44 computes a 3×4 tile of sgemm_n20_k300_3x4_kc128_b over a K chunk of 44.
 func sgemm_n20_k300_3x4_kc128_b_3x44(y, x, w, bias []float32, j0 int, acc bool) {
-	const N, K, NR, L = 20, 300, 4, 44
-	x, w = x[:2*K+L], w[:L*NR]
+	const N, K, NR, L, PW = 20, 300, 4, 44, 4
+	x, w = x[:2*K+L], w[:(L-1)*PW+NR]
 	var c0_0, c0_1, c0_2, c0_3, c1_0, c1_1, c1_2, c1_3, c2_0, c2_1, c2_2, c2_3 float32
 	for k := 0; ; {
 		kk := uint(k) % 11 * 4
-		b := w[kk*NR : kk*NR+16]
+		b := w[kk*PW : kk*PW+16]
 		a0 := x[kk]
 		c0_0 -= a0 * b[0]
 		c0_1 -= a0 * b[1]
@@ -3108,12 +3111,12 @@ func sgemm_n20_k300_3x4_kc128_b_3x44(y, x, w, bias []float32, j0 int, acc bool) 
 
 // sgemm_n20_k300_3x4_kc128_b_2x44 computes a 2×4 tile of sgemm_n20_k300_3x4_kc128_b over a K chunk of 44.
 func sgemm_n20_k300_3x4_kc128_b_2x44(y, x, w, bias []float32, j0 int, acc bool) {
-	const N, K, NR, L = 20, 300, 4, 44
-	x, w = x[:K+L], w[:L*NR]
+	const N, K, NR, L, PW = 20, 300, 4, 44, 4
+	x, w = x[:K+L], w[:(L-1)*PW+NR]
 	var c0_0, c0_1, c0_2, c0_3, c1_0, c1_1, c1_2, c1_3 float32
 	for k := 0; ; {
 		kk := uint(k) % 11 * 4
-		b := w[kk*NR : kk*NR+16]
+		b := w[kk*PW : kk*PW+16]
 		a0 := x[kk]
 		c0_0 -= a0 * b[0]
 		c0_1 -= a0 * b[1]
@@ -3187,12 +3190,12 @@ func sgemm_n20_k300_3x4_kc128_b_2x44(y, x, w, bias []float32, j0 int, acc bool) 
 
 // sgemm_n20_k300_3x4_kc128_b_1x44 computes a 1×4 tile of sgemm_n20_k300_3x4_kc128_b over a K chunk of 44.
 func sgemm_n20_k300_3x4_kc128_b_1x44(y, x, w, bias []float32, j0 int, acc bool) {
-	const N, K, NR, L = 20, 300, 4, 44
-	x, w = x[:L], w[:L*NR]
+	const N, K, NR, L, PW = 20, 300, 4, 44, 4
+	x, w = x[:L], w[:(L-1)*PW+NR]
 	var c0_0, c0_1, c0_2, c0_3 float32
 	for k := 0; ; {
 		kk := uint(k) % 11 * 4
-		b := w[kk*NR : kk*NR+16]
+		b := w[kk*PW : kk*PW+16]
 		a0 := x[kk]
 		c0_0 -= a0 * b[0]
 		c0_1 -= a0 * b[1]
@@ -3237,18 +3240,18 @@ func sgemm_n20_k300_3x4_kc128_b_1x44(y, x, w, bias []float32, j0 int, acc bool) 
 // sgemm_n16_k16_4x4_u1 computes column blocks [lo, hi) (4 columns each, 4 in all) of
 // y[m×16] = x[m×16]·Wᵀ, with wp = gemm.Pack(W) for sgemm_n16_k16_4x4_u1. bias is not read.
 func sgemm_n16_k16_4x4_u1(m, lo, hi int, y, x, wp, bias []float32) {
-	const N, K, NR, MR = 16, 16, 4, 4
+	const N, K, NR, MR, PW = 16, 16, 4, 4, 4
 	if m <= 0 || lo >= hi {
 		return
 	}
-	if lo < 0 || len(y) < m*N || len(x) < m*K || len(wp) < hi*K*NR {
+	if lo < 0 || len(y) < m*N || len(x) < m*K || len(wp) < ((hi-1)*NR/PW+1)*K*PW {
 		panic("sgemm_n16_k16_4x4_u1: buffer too short")
 	}
 	for jb := lo; jb < hi; jb++ {
 		j0, w := jb*NR, wp[jb*K*NR:(jb+1)*K*NR]
 		{
 			const k0 = 0
-			wc, acc := w[k0*NR:(k0+16)*NR], false
+			wc, acc := w[k0*PW:], false
 			i := 0
 			for ; i <= m-MR; i += MR {
 				sgemm_n16_k16_4x4_u1_4x16(y[i*N:], x[i*K+k0:], wc, bias, j0, acc)
@@ -3267,12 +3270,12 @@ func sgemm_n16_k16_4x4_u1(m, lo, hi int, y, x, wp, bias []float32) {
 
 // sgemm_n16_k16_4x4_u1_4x16 computes a 4×4 tile of sgemm_n16_k16_4x4_u1 over a K chunk of 16.
 func sgemm_n16_k16_4x4_u1_4x16(y, x, w, bias []float32, j0 int, acc bool) {
-	const N, K, NR, L = 16, 16, 4, 16
-	x, w = x[:3*K+L], w[:L*NR]
+	const N, K, NR, L, PW = 16, 16, 4, 16, 4
+	x, w = x[:3*K+L], w[:(L-1)*PW+NR]
 	var c0_0, c0_1, c0_2, c0_3, c1_0, c1_1, c1_2, c1_3, c2_0, c2_1, c2_2, c2_3, c3_0, c3_1, c3_2, c3_3 float32
 	for k := 0; ; {
 		kk := uint(k) % L
-		b := w[kk*NR : kk*NR+4]
+		b := w[kk*PW : kk*PW+4]
 		a0 := x[kk]
 		c0_0 -= a0 * b[0]
 		c0_1 -= a0 * b[1]
@@ -3345,12 +3348,12 @@ func sgemm_n16_k16_4x4_u1_4x16(y, x, w, bias []float32, j0 int, acc bool) {
 
 // sgemm_n16_k16_4x4_u1_3x16 computes a 3×4 tile of sgemm_n16_k16_4x4_u1 over a K chunk of 16.
 func sgemm_n16_k16_4x4_u1_3x16(y, x, w, bias []float32, j0 int, acc bool) {
-	const N, K, NR, L = 16, 16, 4, 16
-	x, w = x[:2*K+L], w[:L*NR]
+	const N, K, NR, L, PW = 16, 16, 4, 16, 4
+	x, w = x[:2*K+L], w[:(L-1)*PW+NR]
 	var c0_0, c0_1, c0_2, c0_3, c1_0, c1_1, c1_2, c1_3, c2_0, c2_1, c2_2, c2_3 float32
 	for k := 0; ; {
 		kk := uint(k) % L
-		b := w[kk*NR : kk*NR+4]
+		b := w[kk*PW : kk*PW+4]
 		a0 := x[kk]
 		c0_0 -= a0 * b[0]
 		c0_1 -= a0 * b[1]
@@ -3408,12 +3411,12 @@ func sgemm_n16_k16_4x4_u1_3x16(y, x, w, bias []float32, j0 int, acc bool) {
 
 // sgemm_n16_k16_4x4_u1_2x16 computes a 2×4 tile of sgemm_n16_k16_4x4_u1 over a K chunk of 16.
 func sgemm_n16_k16_4x4_u1_2x16(y, x, w, bias []float32, j0 int, acc bool) {
-	const N, K, NR, L = 16, 16, 4, 16
-	x, w = x[:K+L], w[:L*NR]
+	const N, K, NR, L, PW = 16, 16, 4, 16, 4
+	x, w = x[:K+L], w[:(L-1)*PW+NR]
 	var c0_0, c0_1, c0_2, c0_3, c1_0, c1_1, c1_2, c1_3 float32
 	for k := 0; ; {
 		kk := uint(k) % L
-		b := w[kk*NR : kk*NR+4]
+		b := w[kk*PW : kk*PW+4]
 		a0 := x[kk]
 		c0_0 -= a0 * b[0]
 		c0_1 -= a0 * b[1]
@@ -3456,12 +3459,12 @@ func sgemm_n16_k16_4x4_u1_2x16(y, x, w, bias []float32, j0 int, acc bool) {
 
 // sgemm_n16_k16_4x4_u1_1x16 computes a 1×4 tile of sgemm_n16_k16_4x4_u1 over a K chunk of 16.
 func sgemm_n16_k16_4x4_u1_1x16(y, x, w, bias []float32, j0 int, acc bool) {
-	const N, K, NR, L = 16, 16, 4, 16
-	x, w = x[:L], w[:L*NR]
+	const N, K, NR, L, PW = 16, 16, 4, 16, 4
+	x, w = x[:L], w[:(L-1)*PW+NR]
 	var c0_0, c0_1, c0_2, c0_3 float32
 	for k := 0; ; {
 		kk := uint(k) % L
-		b := w[kk*NR : kk*NR+4]
+		b := w[kk*PW : kk*PW+4]
 		a0 := x[kk]
 		c0_0 -= a0 * b[0]
 		c0_1 -= a0 * b[1]
@@ -3490,18 +3493,18 @@ func sgemm_n16_k16_4x4_u1_1x16(y, x, w, bias []float32, j0 int, acc bool) {
 // sgemm_n5_k3_1x12 computes column blocks [lo, hi) (12 columns each, 1 in all) of
 // y[m×5] = x[m×3]·Wᵀ, with wp = gemm.Pack(W) for sgemm_n5_k3_1x12. bias is not read.
 func sgemm_n5_k3_1x12(m, lo, hi int, y, x, wp, bias []float32) {
-	const N, K, NR, MR = 5, 3, 12, 1
+	const N, K, NR, MR, PW = 5, 3, 12, 1, 12
 	if m <= 0 || lo >= hi {
 		return
 	}
-	if lo < 0 || len(y) < m*N || len(x) < m*K || len(wp) < hi*K*NR {
+	if lo < 0 || len(y) < m*N || len(x) < m*K || len(wp) < ((hi-1)*NR/PW+1)*K*PW {
 		panic("sgemm_n5_k3_1x12: buffer too short")
 	}
 	for jb := lo; jb < hi; jb++ {
 		j0, w := jb*NR, wp[jb*K*NR:(jb+1)*K*NR]
 		{
 			const k0 = 0
-			wc, acc := w[k0*NR:(k0+3)*NR], false
+			wc, acc := w[k0*PW:], false
 			i := 0
 			for ; i <= m-MR; i += MR {
 				sgemm_n5_k3_1x12_1x3(y[i*N:], x[i*K+k0:], wc, bias, j0, acc)
@@ -3512,12 +3515,12 @@ func sgemm_n5_k3_1x12(m, lo, hi int, y, x, wp, bias []float32) {
 
 // sgemm_n5_k3_1x12_1x3 computes a 1×12 tile of sgemm_n5_k3_1x12 over a K chunk of 3.
 func sgemm_n5_k3_1x12_1x3(y, x, w, bias []float32, j0 int, acc bool) {
-	const N, K, NR, L = 5, 3, 12, 3
-	x, w = x[:L], w[:L*NR]
+	const N, K, NR, L, PW = 5, 3, 12, 3, 12
+	x, w = x[:L], w[:(L-1)*PW+NR]
 	var c0_0, c0_1, c0_2, c0_3, c0_4, c0_5, c0_6, c0_7, c0_8, c0_9, c0_10, c0_11 float32
 	{
 		const kk = 0
-		b := w[kk*NR : kk*NR+36]
+		b := w[kk*PW : kk*PW+36]
 		a0 := x[kk]
 		c0_0 -= a0 * b[0]
 		c0_1 -= a0 * b[1]
@@ -3608,18 +3611,18 @@ func sgemm_n5_k3_1x12_1x3(y, x, w, bias []float32, j0 int, acc bool) {
 // sgemm_n29_k258_1x13_kc256_b computes column blocks [lo, hi) (13 columns each, 3 in all) of
 // y[m×29] = x[m×258]·Wᵀ + bias, with wp = gemm.Pack(W) for sgemm_n29_k258_1x13_kc256_b.
 func sgemm_n29_k258_1x13_kc256_b(m, lo, hi int, y, x, wp, bias []float32) {
-	const N, K, NR, MR = 29, 258, 13, 1
+	const N, K, NR, MR, PW = 29, 258, 13, 1, 13
 	if m <= 0 || lo >= hi {
 		return
 	}
-	if lo < 0 || len(y) < m*N || len(x) < m*K || len(wp) < hi*K*NR || len(bias) < N {
+	if lo < 0 || len(y) < m*N || len(x) < m*K || len(wp) < ((hi-1)*NR/PW+1)*K*PW || len(bias) < N {
 		panic("sgemm_n29_k258_1x13_kc256_b: buffer too short")
 	}
 	for jb := lo; jb < hi; jb++ {
 		j0, w := jb*NR, wp[jb*K*NR:(jb+1)*K*NR]
 		{
 			const k0 = 0
-			wc, acc := w[k0*NR:(k0+256)*NR], false
+			wc, acc := w[k0*PW:], false
 			i := 0
 			for ; i <= m-MR; i += MR {
 				sgemm_n29_k258_1x13_kc256_b_1x256(y[i*N:], x[i*K+k0:], wc, bias, j0, acc)
@@ -3627,7 +3630,7 @@ func sgemm_n29_k258_1x13_kc256_b(m, lo, hi int, y, x, wp, bias []float32) {
 		}
 		{
 			const k0 = 256
-			wc, acc := w[k0*NR:(k0+2)*NR], true
+			wc, acc := w[k0*PW:], true
 			i := 0
 			for ; i <= m-MR; i += MR {
 				sgemm_n29_k258_1x13_kc256_b_1x2(y[i*N:], x[i*K+k0:], wc, bias, j0, acc)
@@ -3638,12 +3641,12 @@ func sgemm_n29_k258_1x13_kc256_b(m, lo, hi int, y, x, wp, bias []float32) {
 
 // sgemm_n29_k258_1x13_kc256_b_1x256 computes a 1×13 tile of sgemm_n29_k258_1x13_kc256_b over a K chunk of 256.
 func sgemm_n29_k258_1x13_kc256_b_1x256(y, x, w, bias []float32, j0 int, acc bool) {
-	const N, K, NR, L = 29, 258, 13, 256
-	x, w = x[:L], w[:L*NR]
+	const N, K, NR, L, PW = 29, 258, 13, 256, 13
+	x, w = x[:L], w[:(L-1)*PW+NR]
 	var c0_0, c0_1, c0_2, c0_3, c0_4, c0_5, c0_6, c0_7, c0_8, c0_9, c0_10, c0_11, c0_12 float32
 	for k := 0; ; {
 		kk := uint(k) % 64 * 4
-		b := w[kk*NR : kk*NR+52]
+		b := w[kk*PW : kk*PW+52]
 		a0 := x[kk]
 		c0_0 -= a0 * b[0]
 		c0_1 -= a0 * b[1]
@@ -3757,12 +3760,12 @@ func sgemm_n29_k258_1x13_kc256_b_1x256(y, x, w, bias []float32, j0 int, acc bool
 
 // sgemm_n29_k258_1x13_kc256_b_1x2 computes a 1×13 tile of sgemm_n29_k258_1x13_kc256_b over a K chunk of 2.
 func sgemm_n29_k258_1x13_kc256_b_1x2(y, x, w, bias []float32, j0 int, acc bool) {
-	const N, K, NR, L = 29, 258, 13, 2
-	x, w = x[:L], w[:L*NR]
+	const N, K, NR, L, PW = 29, 258, 13, 2, 13
+	x, w = x[:L], w[:(L-1)*PW+NR]
 	var c0_0, c0_1, c0_2, c0_3, c0_4, c0_5, c0_6, c0_7, c0_8, c0_9, c0_10, c0_11, c0_12 float32
 	{
 		const kk = 0
-		b := w[kk*NR : kk*NR+26]
+		b := w[kk*PW : kk*PW+26]
 		a0 := x[kk]
 		c0_0 -= a0 * b[0]
 		c0_1 -= a0 * b[1]
@@ -3845,18 +3848,18 @@ func sgemm_n29_k258_1x13_kc256_b_1x2(y, x, w, bias []float32, j0 int, acc bool) 
 // sgemm_n9_k11_16x1_u1 computes column blocks [lo, hi) (1 columns each, 9 in all) of
 // y[m×9] = x[m×11]·Wᵀ, with wp = gemm.Pack(W) for sgemm_n9_k11_16x1_u1. bias is not read.
 func sgemm_n9_k11_16x1_u1(m, lo, hi int, y, x, wp, bias []float32) {
-	const N, K, NR, MR = 9, 11, 1, 16
+	const N, K, NR, MR, PW = 9, 11, 1, 16, 1
 	if m <= 0 || lo >= hi {
 		return
 	}
-	if lo < 0 || len(y) < m*N || len(x) < m*K || len(wp) < hi*K*NR {
+	if lo < 0 || len(y) < m*N || len(x) < m*K || len(wp) < ((hi-1)*NR/PW+1)*K*PW {
 		panic("sgemm_n9_k11_16x1_u1: buffer too short")
 	}
 	for jb := lo; jb < hi; jb++ {
 		j0, w := jb*NR, wp[jb*K*NR:(jb+1)*K*NR]
 		{
 			const k0 = 0
-			wc, acc := w[k0*NR:(k0+11)*NR], false
+			wc, acc := w[k0*PW:], false
 			i := 0
 			for ; i <= m-MR; i += MR {
 				sgemm_n9_k11_16x1_u1_16x11(y[i*N:], x[i*K+k0:], wc, bias, j0, acc)
@@ -3899,43 +3902,43 @@ func sgemm_n9_k11_16x1_u1(m, lo, hi int, y, x, wp, bias []float32) {
 
 // sgemm_n9_k11_16x1_u1_16x11 computes a 16×1 tile of sgemm_n9_k11_16x1_u1 over a K chunk of 11.
 func sgemm_n9_k11_16x1_u1_16x11(y, x, w, bias []float32, j0 int, acc bool) {
-	const N, K, NR, L = 9, 11, 1, 11
-	x, w = x[:15*K+L], w[:L*NR]
+	const N, K, NR, L, PW = 9, 11, 1, 11, 1
+	x, w = x[:15*K+L], w[:(L-1)*PW+NR]
 	var c0_0, c1_0, c2_0, c3_0, c4_0, c5_0, c6_0, c7_0, c8_0, c9_0, c10_0, c11_0, c12_0, c13_0, c14_0, c15_0 float32
 	for k := 0; ; {
 		kk := uint(k) % L
 		a0 := x[kk]
-		c0_0 -= a0 * w[kk]
+		c0_0 -= a0 * w[(kk)*PW]
 		a1 := x[K+kk]
-		c1_0 -= a1 * w[kk]
+		c1_0 -= a1 * w[(kk)*PW]
 		a2 := x[2*K+kk]
-		c2_0 -= a2 * w[kk]
+		c2_0 -= a2 * w[(kk)*PW]
 		a3 := x[3*K+kk]
-		c3_0 -= a3 * w[kk]
+		c3_0 -= a3 * w[(kk)*PW]
 		a4 := x[4*K+kk]
-		c4_0 -= a4 * w[kk]
+		c4_0 -= a4 * w[(kk)*PW]
 		a5 := x[5*K+kk]
-		c5_0 -= a5 * w[kk]
+		c5_0 -= a5 * w[(kk)*PW]
 		a6 := x[6*K+kk]
-		c6_0 -= a6 * w[kk]
+		c6_0 -= a6 * w[(kk)*PW]
 		a7 := x[7*K+kk]
-		c7_0 -= a7 * w[kk]
+		c7_0 -= a7 * w[(kk)*PW]
 		a8 := x[8*K+kk]
-		c8_0 -= a8 * w[kk]
+		c8_0 -= a8 * w[(kk)*PW]
 		a9 := x[9*K+kk]
-		c9_0 -= a9 * w[kk]
+		c9_0 -= a9 * w[(kk)*PW]
 		a10 := x[10*K+kk]
-		c10_0 -= a10 * w[kk]
+		c10_0 -= a10 * w[(kk)*PW]
 		a11 := x[11*K+kk]
-		c11_0 -= a11 * w[kk]
+		c11_0 -= a11 * w[(kk)*PW]
 		a12 := x[12*K+kk]
-		c12_0 -= a12 * w[kk]
+		c12_0 -= a12 * w[(kk)*PW]
 		a13 := x[13*K+kk]
-		c13_0 -= a13 * w[kk]
+		c13_0 -= a13 * w[(kk)*PW]
 		a14 := x[14*K+kk]
-		c14_0 -= a14 * w[kk]
+		c14_0 -= a14 * w[(kk)*PW]
 		a15 := x[15*K+kk]
-		c15_0 -= a15 * w[kk]
+		c15_0 -= a15 * w[(kk)*PW]
 		k++
 		if k == 11 {
 			break
@@ -4012,41 +4015,41 @@ func sgemm_n9_k11_16x1_u1_16x11(y, x, w, bias []float32, j0 int, acc bool) {
 
 // sgemm_n9_k11_16x1_u1_15x11 computes a 15×1 tile of sgemm_n9_k11_16x1_u1 over a K chunk of 11.
 func sgemm_n9_k11_16x1_u1_15x11(y, x, w, bias []float32, j0 int, acc bool) {
-	const N, K, NR, L = 9, 11, 1, 11
-	x, w = x[:14*K+L], w[:L*NR]
+	const N, K, NR, L, PW = 9, 11, 1, 11, 1
+	x, w = x[:14*K+L], w[:(L-1)*PW+NR]
 	var c0_0, c1_0, c2_0, c3_0, c4_0, c5_0, c6_0, c7_0, c8_0, c9_0, c10_0, c11_0, c12_0, c13_0, c14_0 float32
 	for k := 0; ; {
 		kk := uint(k) % L
 		a0 := x[kk]
-		c0_0 -= a0 * w[kk]
+		c0_0 -= a0 * w[(kk)*PW]
 		a1 := x[K+kk]
-		c1_0 -= a1 * w[kk]
+		c1_0 -= a1 * w[(kk)*PW]
 		a2 := x[2*K+kk]
-		c2_0 -= a2 * w[kk]
+		c2_0 -= a2 * w[(kk)*PW]
 		a3 := x[3*K+kk]
-		c3_0 -= a3 * w[kk]
+		c3_0 -= a3 * w[(kk)*PW]
 		a4 := x[4*K+kk]
-		c4_0 -= a4 * w[kk]
+		c4_0 -= a4 * w[(kk)*PW]
 		a5 := x[5*K+kk]
-		c5_0 -= a5 * w[kk]
+		c5_0 -= a5 * w[(kk)*PW]
 		a6 := x[6*K+kk]
-		c6_0 -= a6 * w[kk]
+		c6_0 -= a6 * w[(kk)*PW]
 		a7 := x[7*K+kk]
-		c7_0 -= a7 * w[kk]
+		c7_0 -= a7 * w[(kk)*PW]
 		a8 := x[8*K+kk]
-		c8_0 -= a8 * w[kk]
+		c8_0 -= a8 * w[(kk)*PW]
 		a9 := x[9*K+kk]
-		c9_0 -= a9 * w[kk]
+		c9_0 -= a9 * w[(kk)*PW]
 		a10 := x[10*K+kk]
-		c10_0 -= a10 * w[kk]
+		c10_0 -= a10 * w[(kk)*PW]
 		a11 := x[11*K+kk]
-		c11_0 -= a11 * w[kk]
+		c11_0 -= a11 * w[(kk)*PW]
 		a12 := x[12*K+kk]
-		c12_0 -= a12 * w[kk]
+		c12_0 -= a12 * w[(kk)*PW]
 		a13 := x[13*K+kk]
-		c13_0 -= a13 * w[kk]
+		c13_0 -= a13 * w[(kk)*PW]
 		a14 := x[14*K+kk]
-		c14_0 -= a14 * w[kk]
+		c14_0 -= a14 * w[(kk)*PW]
 		k++
 		if k == 11 {
 			break
@@ -4119,39 +4122,39 @@ func sgemm_n9_k11_16x1_u1_15x11(y, x, w, bias []float32, j0 int, acc bool) {
 
 // sgemm_n9_k11_16x1_u1_14x11 computes a 14×1 tile of sgemm_n9_k11_16x1_u1 over a K chunk of 11.
 func sgemm_n9_k11_16x1_u1_14x11(y, x, w, bias []float32, j0 int, acc bool) {
-	const N, K, NR, L = 9, 11, 1, 11
-	x, w = x[:13*K+L], w[:L*NR]
+	const N, K, NR, L, PW = 9, 11, 1, 11, 1
+	x, w = x[:13*K+L], w[:(L-1)*PW+NR]
 	var c0_0, c1_0, c2_0, c3_0, c4_0, c5_0, c6_0, c7_0, c8_0, c9_0, c10_0, c11_0, c12_0, c13_0 float32
 	for k := 0; ; {
 		kk := uint(k) % L
 		a0 := x[kk]
-		c0_0 -= a0 * w[kk]
+		c0_0 -= a0 * w[(kk)*PW]
 		a1 := x[K+kk]
-		c1_0 -= a1 * w[kk]
+		c1_0 -= a1 * w[(kk)*PW]
 		a2 := x[2*K+kk]
-		c2_0 -= a2 * w[kk]
+		c2_0 -= a2 * w[(kk)*PW]
 		a3 := x[3*K+kk]
-		c3_0 -= a3 * w[kk]
+		c3_0 -= a3 * w[(kk)*PW]
 		a4 := x[4*K+kk]
-		c4_0 -= a4 * w[kk]
+		c4_0 -= a4 * w[(kk)*PW]
 		a5 := x[5*K+kk]
-		c5_0 -= a5 * w[kk]
+		c5_0 -= a5 * w[(kk)*PW]
 		a6 := x[6*K+kk]
-		c6_0 -= a6 * w[kk]
+		c6_0 -= a6 * w[(kk)*PW]
 		a7 := x[7*K+kk]
-		c7_0 -= a7 * w[kk]
+		c7_0 -= a7 * w[(kk)*PW]
 		a8 := x[8*K+kk]
-		c8_0 -= a8 * w[kk]
+		c8_0 -= a8 * w[(kk)*PW]
 		a9 := x[9*K+kk]
-		c9_0 -= a9 * w[kk]
+		c9_0 -= a9 * w[(kk)*PW]
 		a10 := x[10*K+kk]
-		c10_0 -= a10 * w[kk]
+		c10_0 -= a10 * w[(kk)*PW]
 		a11 := x[11*K+kk]
-		c11_0 -= a11 * w[kk]
+		c11_0 -= a11 * w[(kk)*PW]
 		a12 := x[12*K+kk]
-		c12_0 -= a12 * w[kk]
+		c12_0 -= a12 * w[(kk)*PW]
 		a13 := x[13*K+kk]
-		c13_0 -= a13 * w[kk]
+		c13_0 -= a13 * w[(kk)*PW]
 		k++
 		if k == 11 {
 			break
@@ -4220,37 +4223,37 @@ func sgemm_n9_k11_16x1_u1_14x11(y, x, w, bias []float32, j0 int, acc bool) {
 
 // sgemm_n9_k11_16x1_u1_13x11 computes a 13×1 tile of sgemm_n9_k11_16x1_u1 over a K chunk of 11.
 func sgemm_n9_k11_16x1_u1_13x11(y, x, w, bias []float32, j0 int, acc bool) {
-	const N, K, NR, L = 9, 11, 1, 11
-	x, w = x[:12*K+L], w[:L*NR]
+	const N, K, NR, L, PW = 9, 11, 1, 11, 1
+	x, w = x[:12*K+L], w[:(L-1)*PW+NR]
 	var c0_0, c1_0, c2_0, c3_0, c4_0, c5_0, c6_0, c7_0, c8_0, c9_0, c10_0, c11_0, c12_0 float32
 	for k := 0; ; {
 		kk := uint(k) % L
 		a0 := x[kk]
-		c0_0 -= a0 * w[kk]
+		c0_0 -= a0 * w[(kk)*PW]
 		a1 := x[K+kk]
-		c1_0 -= a1 * w[kk]
+		c1_0 -= a1 * w[(kk)*PW]
 		a2 := x[2*K+kk]
-		c2_0 -= a2 * w[kk]
+		c2_0 -= a2 * w[(kk)*PW]
 		a3 := x[3*K+kk]
-		c3_0 -= a3 * w[kk]
+		c3_0 -= a3 * w[(kk)*PW]
 		a4 := x[4*K+kk]
-		c4_0 -= a4 * w[kk]
+		c4_0 -= a4 * w[(kk)*PW]
 		a5 := x[5*K+kk]
-		c5_0 -= a5 * w[kk]
+		c5_0 -= a5 * w[(kk)*PW]
 		a6 := x[6*K+kk]
-		c6_0 -= a6 * w[kk]
+		c6_0 -= a6 * w[(kk)*PW]
 		a7 := x[7*K+kk]
-		c7_0 -= a7 * w[kk]
+		c7_0 -= a7 * w[(kk)*PW]
 		a8 := x[8*K+kk]
-		c8_0 -= a8 * w[kk]
+		c8_0 -= a8 * w[(kk)*PW]
 		a9 := x[9*K+kk]
-		c9_0 -= a9 * w[kk]
+		c9_0 -= a9 * w[(kk)*PW]
 		a10 := x[10*K+kk]
-		c10_0 -= a10 * w[kk]
+		c10_0 -= a10 * w[(kk)*PW]
 		a11 := x[11*K+kk]
-		c11_0 -= a11 * w[kk]
+		c11_0 -= a11 * w[(kk)*PW]
 		a12 := x[12*K+kk]
-		c12_0 -= a12 * w[kk]
+		c12_0 -= a12 * w[(kk)*PW]
 		k++
 		if k == 11 {
 			break
@@ -4315,35 +4318,35 @@ func sgemm_n9_k11_16x1_u1_13x11(y, x, w, bias []float32, j0 int, acc bool) {
 
 // sgemm_n9_k11_16x1_u1_12x11 computes a 12×1 tile of sgemm_n9_k11_16x1_u1 over a K chunk of 11.
 func sgemm_n9_k11_16x1_u1_12x11(y, x, w, bias []float32, j0 int, acc bool) {
-	const N, K, NR, L = 9, 11, 1, 11
-	x, w = x[:11*K+L], w[:L*NR]
+	const N, K, NR, L, PW = 9, 11, 1, 11, 1
+	x, w = x[:11*K+L], w[:(L-1)*PW+NR]
 	var c0_0, c1_0, c2_0, c3_0, c4_0, c5_0, c6_0, c7_0, c8_0, c9_0, c10_0, c11_0 float32
 	for k := 0; ; {
 		kk := uint(k) % L
 		a0 := x[kk]
-		c0_0 -= a0 * w[kk]
+		c0_0 -= a0 * w[(kk)*PW]
 		a1 := x[K+kk]
-		c1_0 -= a1 * w[kk]
+		c1_0 -= a1 * w[(kk)*PW]
 		a2 := x[2*K+kk]
-		c2_0 -= a2 * w[kk]
+		c2_0 -= a2 * w[(kk)*PW]
 		a3 := x[3*K+kk]
-		c3_0 -= a3 * w[kk]
+		c3_0 -= a3 * w[(kk)*PW]
 		a4 := x[4*K+kk]
-		c4_0 -= a4 * w[kk]
+		c4_0 -= a4 * w[(kk)*PW]
 		a5 := x[5*K+kk]
-		c5_0 -= a5 * w[kk]
+		c5_0 -= a5 * w[(kk)*PW]
 		a6 := x[6*K+kk]
-		c6_0 -= a6 * w[kk]
+		c6_0 -= a6 * w[(kk)*PW]
 		a7 := x[7*K+kk]
-		c7_0 -= a7 * w[kk]
+		c7_0 -= a7 * w[(kk)*PW]
 		a8 := x[8*K+kk]
-		c8_0 -= a8 * w[kk]
+		c8_0 -= a8 * w[(kk)*PW]
 		a9 := x[9*K+kk]
-		c9_0 -= a9 * w[kk]
+		c9_0 -= a9 * w[(kk)*PW]
 		a10 := x[10*K+kk]
-		c10_0 -= a10 * w[kk]
+		c10_0 -= a10 * w[(kk)*PW]
 		a11 := x[11*K+kk]
-		c11_0 -= a11 * w[kk]
+		c11_0 -= a11 * w[(kk)*PW]
 		k++
 		if k == 11 {
 			break
@@ -4404,33 +4407,33 @@ func sgemm_n9_k11_16x1_u1_12x11(y, x, w, bias []float32, j0 int, acc bool) {
 
 // sgemm_n9_k11_16x1_u1_11x11 computes a 11×1 tile of sgemm_n9_k11_16x1_u1 over a K chunk of 11.
 func sgemm_n9_k11_16x1_u1_11x11(y, x, w, bias []float32, j0 int, acc bool) {
-	const N, K, NR, L = 9, 11, 1, 11
-	x, w = x[:10*K+L], w[:L*NR]
+	const N, K, NR, L, PW = 9, 11, 1, 11, 1
+	x, w = x[:10*K+L], w[:(L-1)*PW+NR]
 	var c0_0, c1_0, c2_0, c3_0, c4_0, c5_0, c6_0, c7_0, c8_0, c9_0, c10_0 float32
 	for k := 0; ; {
 		kk := uint(k) % L
 		a0 := x[kk]
-		c0_0 -= a0 * w[kk]
+		c0_0 -= a0 * w[(kk)*PW]
 		a1 := x[K+kk]
-		c1_0 -= a1 * w[kk]
+		c1_0 -= a1 * w[(kk)*PW]
 		a2 := x[2*K+kk]
-		c2_0 -= a2 * w[kk]
+		c2_0 -= a2 * w[(kk)*PW]
 		a3 := x[3*K+kk]
-		c3_0 -= a3 * w[kk]
+		c3_0 -= a3 * w[(kk)*PW]
 		a4 := x[4*K+kk]
-		c4_0 -= a4 * w[kk]
+		c4_0 -= a4 * w[(kk)*PW]
 		a5 := x[5*K+kk]
-		c5_0 -= a5 * w[kk]
+		c5_0 -= a5 * w[(kk)*PW]
 		a6 := x[6*K+kk]
-		c6_0 -= a6 * w[kk]
+		c6_0 -= a6 * w[(kk)*PW]
 		a7 := x[7*K+kk]
-		c7_0 -= a7 * w[kk]
+		c7_0 -= a7 * w[(kk)*PW]
 		a8 := x[8*K+kk]
-		c8_0 -= a8 * w[kk]
+		c8_0 -= a8 * w[(kk)*PW]
 		a9 := x[9*K+kk]
-		c9_0 -= a9 * w[kk]
+		c9_0 -= a9 * w[(kk)*PW]
 		a10 := x[10*K+kk]
-		c10_0 -= a10 * w[kk]
+		c10_0 -= a10 * w[(kk)*PW]
 		k++
 		if k == 11 {
 			break
@@ -4487,31 +4490,31 @@ func sgemm_n9_k11_16x1_u1_11x11(y, x, w, bias []float32, j0 int, acc bool) {
 
 // sgemm_n9_k11_16x1_u1_10x11 computes a 10×1 tile of sgemm_n9_k11_16x1_u1 over a K chunk of 11.
 func sgemm_n9_k11_16x1_u1_10x11(y, x, w, bias []float32, j0 int, acc bool) {
-	const N, K, NR, L = 9, 11, 1, 11
-	x, w = x[:9*K+L], w[:L*NR]
+	const N, K, NR, L, PW = 9, 11, 1, 11, 1
+	x, w = x[:9*K+L], w[:(L-1)*PW+NR]
 	var c0_0, c1_0, c2_0, c3_0, c4_0, c5_0, c6_0, c7_0, c8_0, c9_0 float32
 	for k := 0; ; {
 		kk := uint(k) % L
 		a0 := x[kk]
-		c0_0 -= a0 * w[kk]
+		c0_0 -= a0 * w[(kk)*PW]
 		a1 := x[K+kk]
-		c1_0 -= a1 * w[kk]
+		c1_0 -= a1 * w[(kk)*PW]
 		a2 := x[2*K+kk]
-		c2_0 -= a2 * w[kk]
+		c2_0 -= a2 * w[(kk)*PW]
 		a3 := x[3*K+kk]
-		c3_0 -= a3 * w[kk]
+		c3_0 -= a3 * w[(kk)*PW]
 		a4 := x[4*K+kk]
-		c4_0 -= a4 * w[kk]
+		c4_0 -= a4 * w[(kk)*PW]
 		a5 := x[5*K+kk]
-		c5_0 -= a5 * w[kk]
+		c5_0 -= a5 * w[(kk)*PW]
 		a6 := x[6*K+kk]
-		c6_0 -= a6 * w[kk]
+		c6_0 -= a6 * w[(kk)*PW]
 		a7 := x[7*K+kk]
-		c7_0 -= a7 * w[kk]
+		c7_0 -= a7 * w[(kk)*PW]
 		a8 := x[8*K+kk]
-		c8_0 -= a8 * w[kk]
+		c8_0 -= a8 * w[(kk)*PW]
 		a9 := x[9*K+kk]
-		c9_0 -= a9 * w[kk]
+		c9_0 -= a9 * w[(kk)*PW]
 		k++
 		if k == 11 {
 			break
@@ -4564,29 +4567,29 @@ func sgemm_n9_k11_16x1_u1_10x11(y, x, w, bias []float32, j0 int, acc bool) {
 
 // sgemm_n9_k11_16x1_u1_9x11 computes a 9×1 tile of sgemm_n9_k11_16x1_u1 over a K chunk of 11.
 func sgemm_n9_k11_16x1_u1_9x11(y, x, w, bias []float32, j0 int, acc bool) {
-	const N, K, NR, L = 9, 11, 1, 11
-	x, w = x[:8*K+L], w[:L*NR]
+	const N, K, NR, L, PW = 9, 11, 1, 11, 1
+	x, w = x[:8*K+L], w[:(L-1)*PW+NR]
 	var c0_0, c1_0, c2_0, c3_0, c4_0, c5_0, c6_0, c7_0, c8_0 float32
 	for k := 0; ; {
 		kk := uint(k) % L
 		a0 := x[kk]
-		c0_0 -= a0 * w[kk]
+		c0_0 -= a0 * w[(kk)*PW]
 		a1 := x[K+kk]
-		c1_0 -= a1 * w[kk]
+		c1_0 -= a1 * w[(kk)*PW]
 		a2 := x[2*K+kk]
-		c2_0 -= a2 * w[kk]
+		c2_0 -= a2 * w[(kk)*PW]
 		a3 := x[3*K+kk]
-		c3_0 -= a3 * w[kk]
+		c3_0 -= a3 * w[(kk)*PW]
 		a4 := x[4*K+kk]
-		c4_0 -= a4 * w[kk]
+		c4_0 -= a4 * w[(kk)*PW]
 		a5 := x[5*K+kk]
-		c5_0 -= a5 * w[kk]
+		c5_0 -= a5 * w[(kk)*PW]
 		a6 := x[6*K+kk]
-		c6_0 -= a6 * w[kk]
+		c6_0 -= a6 * w[(kk)*PW]
 		a7 := x[7*K+kk]
-		c7_0 -= a7 * w[kk]
+		c7_0 -= a7 * w[(kk)*PW]
 		a8 := x[8*K+kk]
-		c8_0 -= a8 * w[kk]
+		c8_0 -= a8 * w[(kk)*PW]
 		k++
 		if k == 11 {
 			break
@@ -4635,27 +4638,27 @@ func sgemm_n9_k11_16x1_u1_9x11(y, x, w, bias []float32, j0 int, acc bool) {
 
 // sgemm_n9_k11_16x1_u1_8x11 computes a 8×1 tile of sgemm_n9_k11_16x1_u1 over a K chunk of 11.
 func sgemm_n9_k11_16x1_u1_8x11(y, x, w, bias []float32, j0 int, acc bool) {
-	const N, K, NR, L = 9, 11, 1, 11
-	x, w = x[:7*K+L], w[:L*NR]
+	const N, K, NR, L, PW = 9, 11, 1, 11, 1
+	x, w = x[:7*K+L], w[:(L-1)*PW+NR]
 	var c0_0, c1_0, c2_0, c3_0, c4_0, c5_0, c6_0, c7_0 float32
 	for k := 0; ; {
 		kk := uint(k) % L
 		a0 := x[kk]
-		c0_0 -= a0 * w[kk]
+		c0_0 -= a0 * w[(kk)*PW]
 		a1 := x[K+kk]
-		c1_0 -= a1 * w[kk]
+		c1_0 -= a1 * w[(kk)*PW]
 		a2 := x[2*K+kk]
-		c2_0 -= a2 * w[kk]
+		c2_0 -= a2 * w[(kk)*PW]
 		a3 := x[3*K+kk]
-		c3_0 -= a3 * w[kk]
+		c3_0 -= a3 * w[(kk)*PW]
 		a4 := x[4*K+kk]
-		c4_0 -= a4 * w[kk]
+		c4_0 -= a4 * w[(kk)*PW]
 		a5 := x[5*K+kk]
-		c5_0 -= a5 * w[kk]
+		c5_0 -= a5 * w[(kk)*PW]
 		a6 := x[6*K+kk]
-		c6_0 -= a6 * w[kk]
+		c6_0 -= a6 * w[(kk)*PW]
 		a7 := x[7*K+kk]
-		c7_0 -= a7 * w[kk]
+		c7_0 -= a7 * w[(kk)*PW]
 		k++
 		if k == 11 {
 			break
@@ -4700,25 +4703,25 @@ func sgemm_n9_k11_16x1_u1_8x11(y, x, w, bias []float32, j0 int, acc bool) {
 
 // sgemm_n9_k11_16x1_u1_7x11 computes a 7×1 tile of sgemm_n9_k11_16x1_u1 over a K chunk of 11.
 func sgemm_n9_k11_16x1_u1_7x11(y, x, w, bias []float32, j0 int, acc bool) {
-	const N, K, NR, L = 9, 11, 1, 11
-	x, w = x[:6*K+L], w[:L*NR]
+	const N, K, NR, L, PW = 9, 11, 1, 11, 1
+	x, w = x[:6*K+L], w[:(L-1)*PW+NR]
 	var c0_0, c1_0, c2_0, c3_0, c4_0, c5_0, c6_0 float32
 	for k := 0; ; {
 		kk := uint(k) % L
 		a0 := x[kk]
-		c0_0 -= a0 * w[kk]
+		c0_0 -= a0 * w[(kk)*PW]
 		a1 := x[K+kk]
-		c1_0 -= a1 * w[kk]
+		c1_0 -= a1 * w[(kk)*PW]
 		a2 := x[2*K+kk]
-		c2_0 -= a2 * w[kk]
+		c2_0 -= a2 * w[(kk)*PW]
 		a3 := x[3*K+kk]
-		c3_0 -= a3 * w[kk]
+		c3_0 -= a3 * w[(kk)*PW]
 		a4 := x[4*K+kk]
-		c4_0 -= a4 * w[kk]
+		c4_0 -= a4 * w[(kk)*PW]
 		a5 := x[5*K+kk]
-		c5_0 -= a5 * w[kk]
+		c5_0 -= a5 * w[(kk)*PW]
 		a6 := x[6*K+kk]
-		c6_0 -= a6 * w[kk]
+		c6_0 -= a6 * w[(kk)*PW]
 		k++
 		if k == 11 {
 			break
@@ -4759,23 +4762,23 @@ func sgemm_n9_k11_16x1_u1_7x11(y, x, w, bias []float32, j0 int, acc bool) {
 
 // sgemm_n9_k11_16x1_u1_6x11 computes a 6×1 tile of sgemm_n9_k11_16x1_u1 over a K chunk of 11.
 func sgemm_n9_k11_16x1_u1_6x11(y, x, w, bias []float32, j0 int, acc bool) {
-	const N, K, NR, L = 9, 11, 1, 11
-	x, w = x[:5*K+L], w[:L*NR]
+	const N, K, NR, L, PW = 9, 11, 1, 11, 1
+	x, w = x[:5*K+L], w[:(L-1)*PW+NR]
 	var c0_0, c1_0, c2_0, c3_0, c4_0, c5_0 float32
 	for k := 0; ; {
 		kk := uint(k) % L
 		a0 := x[kk]
-		c0_0 -= a0 * w[kk]
+		c0_0 -= a0 * w[(kk)*PW]
 		a1 := x[K+kk]
-		c1_0 -= a1 * w[kk]
+		c1_0 -= a1 * w[(kk)*PW]
 		a2 := x[2*K+kk]
-		c2_0 -= a2 * w[kk]
+		c2_0 -= a2 * w[(kk)*PW]
 		a3 := x[3*K+kk]
-		c3_0 -= a3 * w[kk]
+		c3_0 -= a3 * w[(kk)*PW]
 		a4 := x[4*K+kk]
-		c4_0 -= a4 * w[kk]
+		c4_0 -= a4 * w[(kk)*PW]
 		a5 := x[5*K+kk]
-		c5_0 -= a5 * w[kk]
+		c5_0 -= a5 * w[(kk)*PW]
 		k++
 		if k == 11 {
 			break
@@ -4812,21 +4815,21 @@ func sgemm_n9_k11_16x1_u1_6x11(y, x, w, bias []float32, j0 int, acc bool) {
 
 // sgemm_n9_k11_16x1_u1_5x11 computes a 5×1 tile of sgemm_n9_k11_16x1_u1 over a K chunk of 11.
 func sgemm_n9_k11_16x1_u1_5x11(y, x, w, bias []float32, j0 int, acc bool) {
-	const N, K, NR, L = 9, 11, 1, 11
-	x, w = x[:4*K+L], w[:L*NR]
+	const N, K, NR, L, PW = 9, 11, 1, 11, 1
+	x, w = x[:4*K+L], w[:(L-1)*PW+NR]
 	var c0_0, c1_0, c2_0, c3_0, c4_0 float32
 	for k := 0; ; {
 		kk := uint(k) % L
 		a0 := x[kk]
-		c0_0 -= a0 * w[kk]
+		c0_0 -= a0 * w[(kk)*PW]
 		a1 := x[K+kk]
-		c1_0 -= a1 * w[kk]
+		c1_0 -= a1 * w[(kk)*PW]
 		a2 := x[2*K+kk]
-		c2_0 -= a2 * w[kk]
+		c2_0 -= a2 * w[(kk)*PW]
 		a3 := x[3*K+kk]
-		c3_0 -= a3 * w[kk]
+		c3_0 -= a3 * w[(kk)*PW]
 		a4 := x[4*K+kk]
-		c4_0 -= a4 * w[kk]
+		c4_0 -= a4 * w[(kk)*PW]
 		k++
 		if k == 11 {
 			break
@@ -4859,19 +4862,19 @@ func sgemm_n9_k11_16x1_u1_5x11(y, x, w, bias []float32, j0 int, acc bool) {
 
 // sgemm_n9_k11_16x1_u1_4x11 computes a 4×1 tile of sgemm_n9_k11_16x1_u1 over a K chunk of 11.
 func sgemm_n9_k11_16x1_u1_4x11(y, x, w, bias []float32, j0 int, acc bool) {
-	const N, K, NR, L = 9, 11, 1, 11
-	x, w = x[:3*K+L], w[:L*NR]
+	const N, K, NR, L, PW = 9, 11, 1, 11, 1
+	x, w = x[:3*K+L], w[:(L-1)*PW+NR]
 	var c0_0, c1_0, c2_0, c3_0 float32
 	for k := 0; ; {
 		kk := uint(k) % L
 		a0 := x[kk]
-		c0_0 -= a0 * w[kk]
+		c0_0 -= a0 * w[(kk)*PW]
 		a1 := x[K+kk]
-		c1_0 -= a1 * w[kk]
+		c1_0 -= a1 * w[(kk)*PW]
 		a2 := x[2*K+kk]
-		c2_0 -= a2 * w[kk]
+		c2_0 -= a2 * w[(kk)*PW]
 		a3 := x[3*K+kk]
-		c3_0 -= a3 * w[kk]
+		c3_0 -= a3 * w[(kk)*PW]
 		k++
 		if k == 11 {
 			break
@@ -4900,17 +4903,17 @@ func sgemm_n9_k11_16x1_u1_4x11(y, x, w, bias []float32, j0 int, acc bool) {
 
 // sgemm_n9_k11_16x1_u1_3x11 computes a 3×1 tile of sgemm_n9_k11_16x1_u1 over a K chunk of 11.
 func sgemm_n9_k11_16x1_u1_3x11(y, x, w, bias []float32, j0 int, acc bool) {
-	const N, K, NR, L = 9, 11, 1, 11
-	x, w = x[:2*K+L], w[:L*NR]
+	const N, K, NR, L, PW = 9, 11, 1, 11, 1
+	x, w = x[:2*K+L], w[:(L-1)*PW+NR]
 	var c0_0, c1_0, c2_0 float32
 	for k := 0; ; {
 		kk := uint(k) % L
 		a0 := x[kk]
-		c0_0 -= a0 * w[kk]
+		c0_0 -= a0 * w[(kk)*PW]
 		a1 := x[K+kk]
-		c1_0 -= a1 * w[kk]
+		c1_0 -= a1 * w[(kk)*PW]
 		a2 := x[2*K+kk]
-		c2_0 -= a2 * w[kk]
+		c2_0 -= a2 * w[(kk)*PW]
 		k++
 		if k == 11 {
 			break
@@ -4935,15 +4938,15 @@ func sgemm_n9_k11_16x1_u1_3x11(y, x, w, bias []float32, j0 int, acc bool) {
 
 // sgemm_n9_k11_16x1_u1_2x11 computes a 2×1 tile of sgemm_n9_k11_16x1_u1 over a K chunk of 11.
 func sgemm_n9_k11_16x1_u1_2x11(y, x, w, bias []float32, j0 int, acc bool) {
-	const N, K, NR, L = 9, 11, 1, 11
-	x, w = x[:K+L], w[:L*NR]
+	const N, K, NR, L, PW = 9, 11, 1, 11, 1
+	x, w = x[:K+L], w[:(L-1)*PW+NR]
 	var c0_0, c1_0 float32
 	for k := 0; ; {
 		kk := uint(k) % L
 		a0 := x[kk]
-		c0_0 -= a0 * w[kk]
+		c0_0 -= a0 * w[(kk)*PW]
 		a1 := x[K+kk]
-		c1_0 -= a1 * w[kk]
+		c1_0 -= a1 * w[(kk)*PW]
 		k++
 		if k == 11 {
 			break
@@ -4964,13 +4967,13 @@ func sgemm_n9_k11_16x1_u1_2x11(y, x, w, bias []float32, j0 int, acc bool) {
 
 // sgemm_n9_k11_16x1_u1_1x11 computes a 1×1 tile of sgemm_n9_k11_16x1_u1 over a K chunk of 11.
 func sgemm_n9_k11_16x1_u1_1x11(y, x, w, bias []float32, j0 int, acc bool) {
-	const N, K, NR, L = 9, 11, 1, 11
-	x, w = x[:L], w[:L*NR]
+	const N, K, NR, L, PW = 9, 11, 1, 11, 1
+	x, w = x[:L], w[:(L-1)*PW+NR]
 	var c0_0 float32
 	for k := 0; ; {
 		kk := uint(k) % L
 		a0 := x[kk]
-		c0_0 -= a0 * w[kk]
+		c0_0 -= a0 * w[(kk)*PW]
 		k++
 		if k == 11 {
 			break
@@ -4988,18 +4991,18 @@ func sgemm_n9_k11_16x1_u1_1x11(y, x, w, bias []float32, j0 int, acc bool) {
 // sgemm_n3_k40_1x2_u16 computes column blocks [lo, hi) (2 columns each, 2 in all) of
 // y[m×3] = x[m×40]·Wᵀ, with wp = gemm.Pack(W) for sgemm_n3_k40_1x2_u16. bias is not read.
 func sgemm_n3_k40_1x2_u16(m, lo, hi int, y, x, wp, bias []float32) {
-	const N, K, NR, MR = 3, 40, 2, 1
+	const N, K, NR, MR, PW = 3, 40, 2, 1, 2
 	if m <= 0 || lo >= hi {
 		return
 	}
-	if lo < 0 || len(y) < m*N || len(x) < m*K || len(wp) < hi*K*NR {
+	if lo < 0 || len(y) < m*N || len(x) < m*K || len(wp) < ((hi-1)*NR/PW+1)*K*PW {
 		panic("sgemm_n3_k40_1x2_u16: buffer too short")
 	}
 	for jb := lo; jb < hi; jb++ {
 		j0, w := jb*NR, wp[jb*K*NR:(jb+1)*K*NR]
 		{
 			const k0 = 0
-			wc, acc := w[k0*NR:(k0+40)*NR], false
+			wc, acc := w[k0*PW:], false
 			i := 0
 			for ; i <= m-MR; i += MR {
 				sgemm_n3_k40_1x2_u16_1x40(y[i*N:], x[i*K+k0:], wc, bias, j0, acc)
@@ -5010,12 +5013,12 @@ func sgemm_n3_k40_1x2_u16(m, lo, hi int, y, x, wp, bias []float32) {
 
 // sgemm_n3_k40_1x2_u16_1x40 computes a 1×2 tile of sgemm_n3_k40_1x2_u16 over a K chunk of 40.
 func sgemm_n3_k40_1x2_u16_1x40(y, x, w, bias []float32, j0 int, acc bool) {
-	const N, K, NR, L = 3, 40, 2, 40
-	x, w = x[:L], w[:L*NR]
+	const N, K, NR, L, PW = 3, 40, 2, 40, 2
+	x, w = x[:L], w[:(L-1)*PW+NR]
 	var c0_0, c0_1 float32
 	for k := 0; ; {
 		kk := uint(k) % 2 * 16
-		b := w[kk*NR : kk*NR+32]
+		b := w[kk*PW : kk*PW+32]
 		a0 := x[kk]
 		c0_0 -= a0 * b[0]
 		c0_1 -= a0 * b[1]
@@ -5071,7 +5074,7 @@ func sgemm_n3_k40_1x2_u16_1x40(y, x, w, bias []float32, j0 int, acc bool) {
 	}
 	{
 		const kk = 32
-		b := w[kk*NR : kk*NR+16]
+		b := w[kk*PW : kk*PW+16]
 		a0 := x[kk]
 		c0_0 -= a0 * b[0]
 		c0_1 -= a0 * b[1]
@@ -5127,17 +5130,17 @@ func sgemm_n3_k40_1x2_u16_1x40(y, x, w, bias []float32, j0 int, acc bool) {
 // sgemm_n40_k21_2x16_kc7_u2_b computes column blocks [lo, hi) (16 columns each, 3 in all) of
 // y[m×40] = x[m×21]·Wᵀ + bias, with wp = gemm.Pack(W) for sgemm_n40_k21_2x16_kc7_u2_b.
 func sgemm_n40_k21_2x16_kc7_u2_b(m, lo, hi int, y, x, wp, bias []float32) {
-	const N, K, NR, MR = 40, 21, 16, 2
+	const N, K, NR, MR, PW = 40, 21, 16, 2, 16
 	if m <= 0 || lo >= hi {
 		return
 	}
-	if lo < 0 || len(y) < m*N || len(x) < m*K || len(wp) < hi*K*NR || len(bias) < N {
+	if lo < 0 || len(y) < m*N || len(x) < m*K || len(wp) < ((hi-1)*NR/PW+1)*K*PW || len(bias) < N {
 		panic("sgemm_n40_k21_2x16_kc7_u2_b: buffer too short")
 	}
 	for jb := lo; jb < hi; jb++ {
 		j0, w := jb*NR, wp[jb*K*NR:(jb+1)*K*NR]
 		for k0 := 0; k0 < 21; k0 += 7 {
-			wc, acc := w[k0*NR:(k0+7)*NR], k0 > 0
+			wc, acc := w[k0*PW:], k0 > 0
 			i := 0
 			for ; i <= m-MR; i += MR {
 				sgemm_n40_k21_2x16_kc7_u2_b_2x7(y[i*N:], x[i*K+k0:], wc, bias, j0, acc)
@@ -5152,12 +5155,12 @@ func sgemm_n40_k21_2x16_kc7_u2_b(m, lo, hi int, y, x, wp, bias []float32) {
 
 // sgemm_n40_k21_2x16_kc7_u2_b_2x7 computes a 2×16 tile of sgemm_n40_k21_2x16_kc7_u2_b over a K chunk of 7.
 func sgemm_n40_k21_2x16_kc7_u2_b_2x7(y, x, w, bias []float32, j0 int, acc bool) {
-	const N, K, NR, L = 40, 21, 16, 7
-	x, w = x[:K+L], w[:L*NR]
+	const N, K, NR, L, PW = 40, 21, 16, 7, 16
+	x, w = x[:K+L], w[:(L-1)*PW+NR]
 	var c0_0, c0_1, c0_2, c0_3, c0_4, c0_5, c0_6, c0_7, c0_8, c0_9, c0_10, c0_11, c0_12, c0_13, c0_14, c0_15, c1_0, c1_1, c1_2, c1_3, c1_4, c1_5, c1_6, c1_7, c1_8, c1_9, c1_10, c1_11, c1_12, c1_13, c1_14, c1_15 float32
 	for k := 0; ; {
 		kk := uint(k) % 3 * 2
-		b := w[kk*NR : kk*NR+32]
+		b := w[kk*PW : kk*PW+32]
 		a0 := x[kk]
 		c0_0 -= a0 * b[0]
 		c0_1 -= a0 * b[1]
@@ -5233,7 +5236,7 @@ func sgemm_n40_k21_2x16_kc7_u2_b_2x7(y, x, w, bias []float32, j0 int, acc bool) 
 	}
 	{
 		const kk = 6
-		b := w[kk*NR : kk*NR+16]
+		b := w[kk*PW : kk*PW+16]
 		a0 := x[kk]
 		c0_0 -= a0 * b[0]
 		c0_1 -= a0 * b[1]
@@ -5362,12 +5365,12 @@ func sgemm_n40_k21_2x16_kc7_u2_b_2x7(y, x, w, bias []float32, j0 int, acc bool) 
 
 // sgemm_n40_k21_2x16_kc7_u2_b_1x7 computes a 1×16 tile of sgemm_n40_k21_2x16_kc7_u2_b over a K chunk of 7.
 func sgemm_n40_k21_2x16_kc7_u2_b_1x7(y, x, w, bias []float32, j0 int, acc bool) {
-	const N, K, NR, L = 40, 21, 16, 7
-	x, w = x[:L], w[:L*NR]
+	const N, K, NR, L, PW = 40, 21, 16, 7, 16
+	x, w = x[:L], w[:(L-1)*PW+NR]
 	var c0_0, c0_1, c0_2, c0_3, c0_4, c0_5, c0_6, c0_7, c0_8, c0_9, c0_10, c0_11, c0_12, c0_13, c0_14, c0_15 float32
 	for k := 0; ; {
 		kk := uint(k) % 3 * 2
-		b := w[kk*NR : kk*NR+32]
+		b := w[kk*PW : kk*PW+32]
 		a0 := x[kk]
 		c0_0 -= a0 * b[0]
 		c0_1 -= a0 * b[1]
@@ -5409,7 +5412,7 @@ func sgemm_n40_k21_2x16_kc7_u2_b_1x7(y, x, w, bias []float32, j0 int, acc bool) 
 	}
 	{
 		const kk = 6
-		b := w[kk*NR : kk*NR+16]
+		b := w[kk*PW : kk*PW+16]
 		a0 := x[kk]
 		c0_0 -= a0 * b[0]
 		c0_1 -= a0 * b[1]
@@ -5484,20 +5487,896 @@ func sgemm_n40_k21_2x16_kc7_u2_b_1x7(y, x, w, bias []float32, j0 int, acc bool) 
 	}
 }
 
-// sgemm_n3072_k768_1x12_kc256 computes column blocks [lo, hi) (12 columns each, 256 in all) of
-// y[m×3072] = x[m×768]·Wᵀ, with wp = gemm.Pack(W) for sgemm_n3072_k768_1x12_kc256. bias is not read.
-func sgemm_n3072_k768_1x12_kc256(m, lo, hi int, y, x, wp, bias []float32) {
-	const N, K, NR, MR = 3072, 768, 12, 1
+// sgemm_n37_k19_2x8_pw32_b computes column blocks [lo, hi) (8 columns each, 5 in all) of
+// y[m×37] = x[m×19]·Wᵀ + bias, with wp = gemm.Pack(W) for sgemm_n37_k19_2x8_pw32_b.
+func sgemm_n37_k19_2x8_pw32_b(m, lo, hi int, y, x, wp, bias []float32) {
+	const N, K, NR, MR, PW = 37, 19, 8, 2, 32
 	if m <= 0 || lo >= hi {
 		return
 	}
-	if lo < 0 || len(y) < m*N || len(x) < m*K || len(wp) < hi*K*NR {
+	if lo < 0 || len(y) < m*N || len(x) < m*K || len(wp) < ((hi-1)*NR/PW+1)*K*PW || len(bias) < N {
+		panic("sgemm_n37_k19_2x8_pw32_b: buffer too short")
+	}
+	for jb := lo; jb < hi; jb++ {
+		j0 := jb * NR
+		w := wp[j0/PW*K*PW+j0%PW : (j0/PW+1)*K*PW]
+		{
+			const k0 = 0
+			wc, acc := w[k0*PW:], false
+			i := 0
+			for ; i <= m-MR; i += MR {
+				sgemm_n37_k19_2x8_pw32_b_2x19(y[i*N:], x[i*K+k0:], wc, bias, j0, acc)
+			}
+			switch m - i {
+			case 1:
+				sgemm_n37_k19_2x8_pw32_b_1x19(y[i*N:], x[i*K+k0:], wc, bias, j0, acc)
+			}
+		}
+	}
+}
+
+// sgemm_n37_k19_2x8_pw32_b_2x19 computes a 2×8 tile of sgemm_n37_k19_2x8_pw32_b over a K chunk of 19.
+func sgemm_n37_k19_2x8_pw32_b_2x19(y, x, w, bias []float32, j0 int, acc bool) {
+	const N, K, NR, L, PW = 37, 19, 8, 19, 32
+	x, w = x[:K+L], w[:(L-1)*PW+NR]
+	var c0_0, c0_1, c0_2, c0_3, c0_4, c0_5, c0_6, c0_7, c1_0, c1_1, c1_2, c1_3, c1_4, c1_5, c1_6, c1_7 float32
+	for k := 0; ; {
+		kk := uint(k) % 4 * 4
+		b := w[kk*PW : kk*PW+104]
+		a0 := x[kk]
+		c0_0 -= a0 * b[0]
+		c0_1 -= a0 * b[1]
+		c0_2 -= a0 * b[2]
+		c0_3 -= a0 * b[3]
+		c0_4 -= a0 * b[4]
+		c0_5 -= a0 * b[5]
+		c0_6 -= a0 * b[6]
+		c0_7 -= a0 * b[7]
+		a1 := x[K+kk]
+		c1_0 -= a1 * b[0]
+		c1_1 -= a1 * b[1]
+		c1_2 -= a1 * b[2]
+		c1_3 -= a1 * b[3]
+		c1_4 -= a1 * b[4]
+		c1_5 -= a1 * b[5]
+		c1_6 -= a1 * b[6]
+		c1_7 -= a1 * b[7]
+		a0 = x[kk+1]
+		c0_0 -= a0 * b[32]
+		c0_1 -= a0 * b[33]
+		c0_2 -= a0 * b[34]
+		c0_3 -= a0 * b[35]
+		c0_4 -= a0 * b[36]
+		c0_5 -= a0 * b[37]
+		c0_6 -= a0 * b[38]
+		c0_7 -= a0 * b[39]
+		a1 = x[K+kk+1]
+		c1_0 -= a1 * b[32]
+		c1_1 -= a1 * b[33]
+		c1_2 -= a1 * b[34]
+		c1_3 -= a1 * b[35]
+		c1_4 -= a1 * b[36]
+		c1_5 -= a1 * b[37]
+		c1_6 -= a1 * b[38]
+		c1_7 -= a1 * b[39]
+		a0 = x[kk+2]
+		c0_0 -= a0 * b[64]
+		c0_1 -= a0 * b[65]
+		c0_2 -= a0 * b[66]
+		c0_3 -= a0 * b[67]
+		c0_4 -= a0 * b[68]
+		c0_5 -= a0 * b[69]
+		c0_6 -= a0 * b[70]
+		c0_7 -= a0 * b[71]
+		a1 = x[K+kk+2]
+		c1_0 -= a1 * b[64]
+		c1_1 -= a1 * b[65]
+		c1_2 -= a1 * b[66]
+		c1_3 -= a1 * b[67]
+		c1_4 -= a1 * b[68]
+		c1_5 -= a1 * b[69]
+		c1_6 -= a1 * b[70]
+		c1_7 -= a1 * b[71]
+		a0 = x[kk+3]
+		c0_0 -= a0 * b[96]
+		c0_1 -= a0 * b[97]
+		c0_2 -= a0 * b[98]
+		c0_3 -= a0 * b[99]
+		c0_4 -= a0 * b[100]
+		c0_5 -= a0 * b[101]
+		c0_6 -= a0 * b[102]
+		c0_7 -= a0 * b[103]
+		a1 = x[K+kk+3]
+		c1_0 -= a1 * b[96]
+		c1_1 -= a1 * b[97]
+		c1_2 -= a1 * b[98]
+		c1_3 -= a1 * b[99]
+		c1_4 -= a1 * b[100]
+		c1_5 -= a1 * b[101]
+		c1_6 -= a1 * b[102]
+		c1_7 -= a1 * b[103]
+		k++
+		if k == 4 {
+			break
+		}
+	}
+	{
+		const kk = 16
+		b := w[kk*PW : kk*PW+72]
+		a0 := x[kk]
+		c0_0 -= a0 * b[0]
+		c0_1 -= a0 * b[1]
+		c0_2 -= a0 * b[2]
+		c0_3 -= a0 * b[3]
+		c0_4 -= a0 * b[4]
+		c0_5 -= a0 * b[5]
+		c0_6 -= a0 * b[6]
+		c0_7 -= a0 * b[7]
+		a1 := x[K+kk]
+		c1_0 -= a1 * b[0]
+		c1_1 -= a1 * b[1]
+		c1_2 -= a1 * b[2]
+		c1_3 -= a1 * b[3]
+		c1_4 -= a1 * b[4]
+		c1_5 -= a1 * b[5]
+		c1_6 -= a1 * b[6]
+		c1_7 -= a1 * b[7]
+		a0 = x[kk+1]
+		c0_0 -= a0 * b[32]
+		c0_1 -= a0 * b[33]
+		c0_2 -= a0 * b[34]
+		c0_3 -= a0 * b[35]
+		c0_4 -= a0 * b[36]
+		c0_5 -= a0 * b[37]
+		c0_6 -= a0 * b[38]
+		c0_7 -= a0 * b[39]
+		a1 = x[K+kk+1]
+		c1_0 -= a1 * b[32]
+		c1_1 -= a1 * b[33]
+		c1_2 -= a1 * b[34]
+		c1_3 -= a1 * b[35]
+		c1_4 -= a1 * b[36]
+		c1_5 -= a1 * b[37]
+		c1_6 -= a1 * b[38]
+		c1_7 -= a1 * b[39]
+		a0 = x[kk+2]
+		c0_0 -= a0 * b[64]
+		c0_1 -= a0 * b[65]
+		c0_2 -= a0 * b[66]
+		c0_3 -= a0 * b[67]
+		c0_4 -= a0 * b[68]
+		c0_5 -= a0 * b[69]
+		c0_6 -= a0 * b[70]
+		c0_7 -= a0 * b[71]
+		a1 = x[K+kk+2]
+		c1_0 -= a1 * b[64]
+		c1_1 -= a1 * b[65]
+		c1_2 -= a1 * b[66]
+		c1_3 -= a1 * b[67]
+		c1_4 -= a1 * b[68]
+		c1_5 -= a1 * b[69]
+		c1_6 -= a1 * b[70]
+		c1_7 -= a1 * b[71]
+	}
+	if j0+NR <= N {
+		if acc {
+			y0 := y[j0 : j0+NR]
+			y0[0] += c0_0
+			y0[1] += c0_1
+			y0[2] += c0_2
+			y0[3] += c0_3
+			y0[4] += c0_4
+			y0[5] += c0_5
+			y0[6] += c0_6
+			y0[7] += c0_7
+			y1 := y[N+j0 : N+j0+NR]
+			y1[0] += c1_0
+			y1[1] += c1_1
+			y1[2] += c1_2
+			y1[3] += c1_3
+			y1[4] += c1_4
+			y1[5] += c1_5
+			y1[6] += c1_6
+			y1[7] += c1_7
+		} else {
+			bb := bias[j0 : j0+NR]
+			y0 := y[j0 : j0+NR]
+			y0[0] = c0_0 + bb[0]
+			y0[1] = c0_1 + bb[1]
+			y0[2] = c0_2 + bb[2]
+			y0[3] = c0_3 + bb[3]
+			y0[4] = c0_4 + bb[4]
+			y0[5] = c0_5 + bb[5]
+			y0[6] = c0_6 + bb[6]
+			y0[7] = c0_7 + bb[7]
+			y1 := y[N+j0 : N+j0+NR]
+			y1[0] = c1_0 + bb[0]
+			y1[1] = c1_1 + bb[1]
+			y1[2] = c1_2 + bb[2]
+			y1[3] = c1_3 + bb[3]
+			y1[4] = c1_4 + bb[4]
+			y1[5] = c1_5 + bb[5]
+			y1[6] = c1_6 + bb[6]
+			y1[7] = c1_7 + bb[7]
+		}
+		return
+	}
+	t := [2][NR]float32{
+		{c0_0, c0_1, c0_2, c0_3, c0_4, c0_5, c0_6, c0_7},
+		{c1_0, c1_1, c1_2, c1_3, c1_4, c1_5, c1_6, c1_7},
+	}
+	for i := range t {
+		yi := y[i*N+j0 : i*N+N]
+		for j := range yi {
+			if acc {
+				yi[j] += t[i][j]
+			} else {
+				yi[j] = t[i][j] + bias[j0+j]
+			}
+		}
+	}
+}
+
+// sgemm_n37_k19_2x8_pw32_b_1x19 computes a 1×8 tile of sgemm_n37_k19_2x8_pw32_b over a K chunk of 19.
+func sgemm_n37_k19_2x8_pw32_b_1x19(y, x, w, bias []float32, j0 int, acc bool) {
+	const N, K, NR, L, PW = 37, 19, 8, 19, 32
+	x, w = x[:L], w[:(L-1)*PW+NR]
+	var c0_0, c0_1, c0_2, c0_3, c0_4, c0_5, c0_6, c0_7 float32
+	for k := 0; ; {
+		kk := uint(k) % 4 * 4
+		b := w[kk*PW : kk*PW+104]
+		a0 := x[kk]
+		c0_0 -= a0 * b[0]
+		c0_1 -= a0 * b[1]
+		c0_2 -= a0 * b[2]
+		c0_3 -= a0 * b[3]
+		c0_4 -= a0 * b[4]
+		c0_5 -= a0 * b[5]
+		c0_6 -= a0 * b[6]
+		c0_7 -= a0 * b[7]
+		a0 = x[kk+1]
+		c0_0 -= a0 * b[32]
+		c0_1 -= a0 * b[33]
+		c0_2 -= a0 * b[34]
+		c0_3 -= a0 * b[35]
+		c0_4 -= a0 * b[36]
+		c0_5 -= a0 * b[37]
+		c0_6 -= a0 * b[38]
+		c0_7 -= a0 * b[39]
+		a0 = x[kk+2]
+		c0_0 -= a0 * b[64]
+		c0_1 -= a0 * b[65]
+		c0_2 -= a0 * b[66]
+		c0_3 -= a0 * b[67]
+		c0_4 -= a0 * b[68]
+		c0_5 -= a0 * b[69]
+		c0_6 -= a0 * b[70]
+		c0_7 -= a0 * b[71]
+		a0 = x[kk+3]
+		c0_0 -= a0 * b[96]
+		c0_1 -= a0 * b[97]
+		c0_2 -= a0 * b[98]
+		c0_3 -= a0 * b[99]
+		c0_4 -= a0 * b[100]
+		c0_5 -= a0 * b[101]
+		c0_6 -= a0 * b[102]
+		c0_7 -= a0 * b[103]
+		k++
+		if k == 4 {
+			break
+		}
+	}
+	{
+		const kk = 16
+		b := w[kk*PW : kk*PW+72]
+		a0 := x[kk]
+		c0_0 -= a0 * b[0]
+		c0_1 -= a0 * b[1]
+		c0_2 -= a0 * b[2]
+		c0_3 -= a0 * b[3]
+		c0_4 -= a0 * b[4]
+		c0_5 -= a0 * b[5]
+		c0_6 -= a0 * b[6]
+		c0_7 -= a0 * b[7]
+		a0 = x[kk+1]
+		c0_0 -= a0 * b[32]
+		c0_1 -= a0 * b[33]
+		c0_2 -= a0 * b[34]
+		c0_3 -= a0 * b[35]
+		c0_4 -= a0 * b[36]
+		c0_5 -= a0 * b[37]
+		c0_6 -= a0 * b[38]
+		c0_7 -= a0 * b[39]
+		a0 = x[kk+2]
+		c0_0 -= a0 * b[64]
+		c0_1 -= a0 * b[65]
+		c0_2 -= a0 * b[66]
+		c0_3 -= a0 * b[67]
+		c0_4 -= a0 * b[68]
+		c0_5 -= a0 * b[69]
+		c0_6 -= a0 * b[70]
+		c0_7 -= a0 * b[71]
+	}
+	if j0+NR <= N {
+		if acc {
+			y0 := y[j0 : j0+NR]
+			y0[0] += c0_0
+			y0[1] += c0_1
+			y0[2] += c0_2
+			y0[3] += c0_3
+			y0[4] += c0_4
+			y0[5] += c0_5
+			y0[6] += c0_6
+			y0[7] += c0_7
+		} else {
+			bb := bias[j0 : j0+NR]
+			y0 := y[j0 : j0+NR]
+			y0[0] = c0_0 + bb[0]
+			y0[1] = c0_1 + bb[1]
+			y0[2] = c0_2 + bb[2]
+			y0[3] = c0_3 + bb[3]
+			y0[4] = c0_4 + bb[4]
+			y0[5] = c0_5 + bb[5]
+			y0[6] = c0_6 + bb[6]
+			y0[7] = c0_7 + bb[7]
+		}
+		return
+	}
+	t := [1][NR]float32{
+		{c0_0, c0_1, c0_2, c0_3, c0_4, c0_5, c0_6, c0_7},
+	}
+	for i := range t {
+		yi := y[i*N+j0 : i*N+N]
+		for j := range yi {
+			if acc {
+				yi[j] += t[i][j]
+			} else {
+				yi[j] = t[i][j] + bias[j0+j]
+			}
+		}
+	}
+}
+
+// sgemm_n70_k5_3x4_kc2_pw16 computes column blocks [lo, hi) (4 columns each, 18 in all) of
+// y[m×70] = x[m×5]·Wᵀ, with wp = gemm.Pack(W) for sgemm_n70_k5_3x4_kc2_pw16. bias is not read.
+func sgemm_n70_k5_3x4_kc2_pw16(m, lo, hi int, y, x, wp, bias []float32) {
+	const N, K, NR, MR, PW = 70, 5, 4, 3, 16
+	if m <= 0 || lo >= hi {
+		return
+	}
+	if lo < 0 || len(y) < m*N || len(x) < m*K || len(wp) < ((hi-1)*NR/PW+1)*K*PW {
+		panic("sgemm_n70_k5_3x4_kc2_pw16: buffer too short")
+	}
+	for jb := lo; jb < hi; jb++ {
+		j0 := jb * NR
+		w := wp[j0/PW*K*PW+j0%PW : (j0/PW+1)*K*PW]
+		for k0 := 0; k0 < 4; k0 += 2 {
+			wc, acc := w[k0*PW:], k0 > 0
+			i := 0
+			for ; i <= m-MR; i += MR {
+				sgemm_n70_k5_3x4_kc2_pw16_3x2(y[i*N:], x[i*K+k0:], wc, bias, j0, acc)
+			}
+			switch m - i {
+			case 1:
+				sgemm_n70_k5_3x4_kc2_pw16_1x2(y[i*N:], x[i*K+k0:], wc, bias, j0, acc)
+			case 2:
+				sgemm_n70_k5_3x4_kc2_pw16_2x2(y[i*N:], x[i*K+k0:], wc, bias, j0, acc)
+			}
+		}
+		{
+			const k0 = 4
+			wc, acc := w[k0*PW:], true
+			i := 0
+			for ; i <= m-MR; i += MR {
+				sgemm_n70_k5_3x4_kc2_pw16_3x1(y[i*N:], x[i*K+k0:], wc, bias, j0, acc)
+			}
+			switch m - i {
+			case 1:
+				sgemm_n70_k5_3x4_kc2_pw16_1x1(y[i*N:], x[i*K+k0:], wc, bias, j0, acc)
+			case 2:
+				sgemm_n70_k5_3x4_kc2_pw16_2x1(y[i*N:], x[i*K+k0:], wc, bias, j0, acc)
+			}
+		}
+	}
+}
+
+// sgemm_n70_k5_3x4_kc2_pw16_3x2 computes a 3×4 tile of sgemm_n70_k5_3x4_kc2_pw16 over a K chunk of 2.
+func sgemm_n70_k5_3x4_kc2_pw16_3x2(y, x, w, bias []float32, j0 int, acc bool) {
+	const N, K, NR, L, PW = 70, 5, 4, 2, 16
+	x, w = x[:2*K+L], w[:(L-1)*PW+NR]
+	var c0_0, c0_1, c0_2, c0_3, c1_0, c1_1, c1_2, c1_3, c2_0, c2_1, c2_2, c2_3 float32
+	{
+		const kk = 0
+		b := w[kk*PW : kk*PW+20]
+		a0 := x[kk]
+		c0_0 -= a0 * b[0]
+		c0_1 -= a0 * b[1]
+		c0_2 -= a0 * b[2]
+		c0_3 -= a0 * b[3]
+		a1 := x[K+kk]
+		c1_0 -= a1 * b[0]
+		c1_1 -= a1 * b[1]
+		c1_2 -= a1 * b[2]
+		c1_3 -= a1 * b[3]
+		a2 := x[2*K+kk]
+		c2_0 -= a2 * b[0]
+		c2_1 -= a2 * b[1]
+		c2_2 -= a2 * b[2]
+		c2_3 -= a2 * b[3]
+		a0 = x[kk+1]
+		c0_0 -= a0 * b[16]
+		c0_1 -= a0 * b[17]
+		c0_2 -= a0 * b[18]
+		c0_3 -= a0 * b[19]
+		a1 = x[K+kk+1]
+		c1_0 -= a1 * b[16]
+		c1_1 -= a1 * b[17]
+		c1_2 -= a1 * b[18]
+		c1_3 -= a1 * b[19]
+		a2 = x[2*K+kk+1]
+		c2_0 -= a2 * b[16]
+		c2_1 -= a2 * b[17]
+		c2_2 -= a2 * b[18]
+		c2_3 -= a2 * b[19]
+	}
+	if j0+NR <= N {
+		if acc {
+			y0 := y[j0 : j0+NR]
+			y0[0] += c0_0
+			y0[1] += c0_1
+			y0[2] += c0_2
+			y0[3] += c0_3
+			y1 := y[N+j0 : N+j0+NR]
+			y1[0] += c1_0
+			y1[1] += c1_1
+			y1[2] += c1_2
+			y1[3] += c1_3
+			y2 := y[2*N+j0 : 2*N+j0+NR]
+			y2[0] += c2_0
+			y2[1] += c2_1
+			y2[2] += c2_2
+			y2[3] += c2_3
+		} else {
+			y0 := y[j0 : j0+NR]
+			y0[0] = c0_0
+			y0[1] = c0_1
+			y0[2] = c0_2
+			y0[3] = c0_3
+			y1 := y[N+j0 : N+j0+NR]
+			y1[0] = c1_0
+			y1[1] = c1_1
+			y1[2] = c1_2
+			y1[3] = c1_3
+			y2 := y[2*N+j0 : 2*N+j0+NR]
+			y2[0] = c2_0
+			y2[1] = c2_1
+			y2[2] = c2_2
+			y2[3] = c2_3
+		}
+		return
+	}
+	t := [3][NR]float32{
+		{c0_0, c0_1, c0_2, c0_3},
+		{c1_0, c1_1, c1_2, c1_3},
+		{c2_0, c2_1, c2_2, c2_3},
+	}
+	for i := range t {
+		yi := y[i*N+j0 : i*N+N]
+		for j := range yi {
+			if acc {
+				yi[j] += t[i][j]
+			} else {
+				yi[j] = t[i][j]
+			}
+		}
+	}
+}
+
+// sgemm_n70_k5_3x4_kc2_pw16_2x2 computes a 2×4 tile of sgemm_n70_k5_3x4_kc2_pw16 over a K chunk of 2.
+func sgemm_n70_k5_3x4_kc2_pw16_2x2(y, x, w, bias []float32, j0 int, acc bool) {
+	const N, K, NR, L, PW = 70, 5, 4, 2, 16
+	x, w = x[:K+L], w[:(L-1)*PW+NR]
+	var c0_0, c0_1, c0_2, c0_3, c1_0, c1_1, c1_2, c1_3 float32
+	{
+		const kk = 0
+		b := w[kk*PW : kk*PW+20]
+		a0 := x[kk]
+		c0_0 -= a0 * b[0]
+		c0_1 -= a0 * b[1]
+		c0_2 -= a0 * b[2]
+		c0_3 -= a0 * b[3]
+		a1 := x[K+kk]
+		c1_0 -= a1 * b[0]
+		c1_1 -= a1 * b[1]
+		c1_2 -= a1 * b[2]
+		c1_3 -= a1 * b[3]
+		a0 = x[kk+1]
+		c0_0 -= a0 * b[16]
+		c0_1 -= a0 * b[17]
+		c0_2 -= a0 * b[18]
+		c0_3 -= a0 * b[19]
+		a1 = x[K+kk+1]
+		c1_0 -= a1 * b[16]
+		c1_1 -= a1 * b[17]
+		c1_2 -= a1 * b[18]
+		c1_3 -= a1 * b[19]
+	}
+	if j0+NR <= N {
+		if acc {
+			y0 := y[j0 : j0+NR]
+			y0[0] += c0_0
+			y0[1] += c0_1
+			y0[2] += c0_2
+			y0[3] += c0_3
+			y1 := y[N+j0 : N+j0+NR]
+			y1[0] += c1_0
+			y1[1] += c1_1
+			y1[2] += c1_2
+			y1[3] += c1_3
+		} else {
+			y0 := y[j0 : j0+NR]
+			y0[0] = c0_0
+			y0[1] = c0_1
+			y0[2] = c0_2
+			y0[3] = c0_3
+			y1 := y[N+j0 : N+j0+NR]
+			y1[0] = c1_0
+			y1[1] = c1_1
+			y1[2] = c1_2
+			y1[3] = c1_3
+		}
+		return
+	}
+	t := [2][NR]float32{
+		{c0_0, c0_1, c0_2, c0_3},
+		{c1_0, c1_1, c1_2, c1_3},
+	}
+	for i := range t {
+		yi := y[i*N+j0 : i*N+N]
+		for j := range yi {
+			if acc {
+				yi[j] += t[i][j]
+			} else {
+				yi[j] = t[i][j]
+			}
+		}
+	}
+}
+
+// sgemm_n70_k5_3x4_kc2_pw16_1x2 computes a 1×4 tile of sgemm_n70_k5_3x4_kc2_pw16 over a K chunk of 2.
+func sgemm_n70_k5_3x4_kc2_pw16_1x2(y, x, w, bias []float32, j0 int, acc bool) {
+	const N, K, NR, L, PW = 70, 5, 4, 2, 16
+	x, w = x[:L], w[:(L-1)*PW+NR]
+	var c0_0, c0_1, c0_2, c0_3 float32
+	{
+		const kk = 0
+		b := w[kk*PW : kk*PW+20]
+		a0 := x[kk]
+		c0_0 -= a0 * b[0]
+		c0_1 -= a0 * b[1]
+		c0_2 -= a0 * b[2]
+		c0_3 -= a0 * b[3]
+		a0 = x[kk+1]
+		c0_0 -= a0 * b[16]
+		c0_1 -= a0 * b[17]
+		c0_2 -= a0 * b[18]
+		c0_3 -= a0 * b[19]
+	}
+	if j0+NR <= N {
+		if acc {
+			y0 := y[j0 : j0+NR]
+			y0[0] += c0_0
+			y0[1] += c0_1
+			y0[2] += c0_2
+			y0[3] += c0_3
+		} else {
+			y0 := y[j0 : j0+NR]
+			y0[0] = c0_0
+			y0[1] = c0_1
+			y0[2] = c0_2
+			y0[3] = c0_3
+		}
+		return
+	}
+	t := [1][NR]float32{
+		{c0_0, c0_1, c0_2, c0_3},
+	}
+	for i := range t {
+		yi := y[i*N+j0 : i*N+N]
+		for j := range yi {
+			if acc {
+				yi[j] += t[i][j]
+			} else {
+				yi[j] = t[i][j]
+			}
+		}
+	}
+}
+
+// sgemm_n70_k5_3x4_kc2_pw16_3x1 computes a 3×4 tile of sgemm_n70_k5_3x4_kc2_pw16 over a K chunk of 1.
+func sgemm_n70_k5_3x4_kc2_pw16_3x1(y, x, w, bias []float32, j0 int, acc bool) {
+	const N, K, NR, L, PW = 70, 5, 4, 1, 16
+	x, w = x[:2*K+L], w[:(L-1)*PW+NR]
+	var c0_0, c0_1, c0_2, c0_3, c1_0, c1_1, c1_2, c1_3, c2_0, c2_1, c2_2, c2_3 float32
+	{
+		const kk = 0
+		b := w[kk*PW : kk*PW+4]
+		a0 := x[kk]
+		c0_0 -= a0 * b[0]
+		c0_1 -= a0 * b[1]
+		c0_2 -= a0 * b[2]
+		c0_3 -= a0 * b[3]
+		a1 := x[K+kk]
+		c1_0 -= a1 * b[0]
+		c1_1 -= a1 * b[1]
+		c1_2 -= a1 * b[2]
+		c1_3 -= a1 * b[3]
+		a2 := x[2*K+kk]
+		c2_0 -= a2 * b[0]
+		c2_1 -= a2 * b[1]
+		c2_2 -= a2 * b[2]
+		c2_3 -= a2 * b[3]
+	}
+	if j0+NR <= N {
+		if acc {
+			y0 := y[j0 : j0+NR]
+			y0[0] += c0_0
+			y0[1] += c0_1
+			y0[2] += c0_2
+			y0[3] += c0_3
+			y1 := y[N+j0 : N+j0+NR]
+			y1[0] += c1_0
+			y1[1] += c1_1
+			y1[2] += c1_2
+			y1[3] += c1_3
+			y2 := y[2*N+j0 : 2*N+j0+NR]
+			y2[0] += c2_0
+			y2[1] += c2_1
+			y2[2] += c2_2
+			y2[3] += c2_3
+		} else {
+			y0 := y[j0 : j0+NR]
+			y0[0] = c0_0
+			y0[1] = c0_1
+			y0[2] = c0_2
+			y0[3] = c0_3
+			y1 := y[N+j0 : N+j0+NR]
+			y1[0] = c1_0
+			y1[1] = c1_1
+			y1[2] = c1_2
+			y1[3] = c1_3
+			y2 := y[2*N+j0 : 2*N+j0+NR]
+			y2[0] = c2_0
+			y2[1] = c2_1
+			y2[2] = c2_2
+			y2[3] = c2_3
+		}
+		return
+	}
+	t := [3][NR]float32{
+		{c0_0, c0_1, c0_2, c0_3},
+		{c1_0, c1_1, c1_2, c1_3},
+		{c2_0, c2_1, c2_2, c2_3},
+	}
+	for i := range t {
+		yi := y[i*N+j0 : i*N+N]
+		for j := range yi {
+			if acc {
+				yi[j] += t[i][j]
+			} else {
+				yi[j] = t[i][j]
+			}
+		}
+	}
+}
+
+// sgemm_n70_k5_3x4_kc2_pw16_2x1 computes a 2×4 tile of sgemm_n70_k5_3x4_kc2_pw16 over a K chunk of 1.
+func sgemm_n70_k5_3x4_kc2_pw16_2x1(y, x, w, bias []float32, j0 int, acc bool) {
+	const N, K, NR, L, PW = 70, 5, 4, 1, 16
+	x, w = x[:K+L], w[:(L-1)*PW+NR]
+	var c0_0, c0_1, c0_2, c0_3, c1_0, c1_1, c1_2, c1_3 float32
+	{
+		const kk = 0
+		b := w[kk*PW : kk*PW+4]
+		a0 := x[kk]
+		c0_0 -= a0 * b[0]
+		c0_1 -= a0 * b[1]
+		c0_2 -= a0 * b[2]
+		c0_3 -= a0 * b[3]
+		a1 := x[K+kk]
+		c1_0 -= a1 * b[0]
+		c1_1 -= a1 * b[1]
+		c1_2 -= a1 * b[2]
+		c1_3 -= a1 * b[3]
+	}
+	if j0+NR <= N {
+		if acc {
+			y0 := y[j0 : j0+NR]
+			y0[0] += c0_0
+			y0[1] += c0_1
+			y0[2] += c0_2
+			y0[3] += c0_3
+			y1 := y[N+j0 : N+j0+NR]
+			y1[0] += c1_0
+			y1[1] += c1_1
+			y1[2] += c1_2
+			y1[3] += c1_3
+		} else {
+			y0 := y[j0 : j0+NR]
+			y0[0] = c0_0
+			y0[1] = c0_1
+			y0[2] = c0_2
+			y0[3] = c0_3
+			y1 := y[N+j0 : N+j0+NR]
+			y1[0] = c1_0
+			y1[1] = c1_1
+			y1[2] = c1_2
+			y1[3] = c1_3
+		}
+		return
+	}
+	t := [2][NR]float32{
+		{c0_0, c0_1, c0_2, c0_3},
+		{c1_0, c1_1, c1_2, c1_3},
+	}
+	for i := range t {
+		yi := y[i*N+j0 : i*N+N]
+		for j := range yi {
+			if acc {
+				yi[j] += t[i][j]
+			} else {
+				yi[j] = t[i][j]
+			}
+		}
+	}
+}
+
+// sgemm_n70_k5_3x4_kc2_pw16_1x1 computes a 1×4 tile of sgemm_n70_k5_3x4_kc2_pw16 over a K chunk of 1.
+func sgemm_n70_k5_3x4_kc2_pw16_1x1(y, x, w, bias []float32, j0 int, acc bool) {
+	const N, K, NR, L, PW = 70, 5, 4, 1, 16
+	x, w = x[:L], w[:(L-1)*PW+NR]
+	var c0_0, c0_1, c0_2, c0_3 float32
+	{
+		const kk = 0
+		b := w[kk*PW : kk*PW+4]
+		a0 := x[kk]
+		c0_0 -= a0 * b[0]
+		c0_1 -= a0 * b[1]
+		c0_2 -= a0 * b[2]
+		c0_3 -= a0 * b[3]
+	}
+	if j0+NR <= N {
+		if acc {
+			y0 := y[j0 : j0+NR]
+			y0[0] += c0_0
+			y0[1] += c0_1
+			y0[2] += c0_2
+			y0[3] += c0_3
+		} else {
+			y0 := y[j0 : j0+NR]
+			y0[0] = c0_0
+			y0[1] = c0_1
+			y0[2] = c0_2
+			y0[3] = c0_3
+		}
+		return
+	}
+	t := [1][NR]float32{
+		{c0_0, c0_1, c0_2, c0_3},
+	}
+	for i := range t {
+		yi := y[i*N+j0 : i*N+N]
+		for j := range yi {
+			if acc {
+				yi[j] += t[i][j]
+			} else {
+				yi[j] = t[i][j]
+			}
+		}
+	}
+}
+
+// sgemm_n16_k33_1x8_u3_pw64 computes column blocks [lo, hi) (8 columns each, 2 in all) of
+// y[m×16] = x[m×33]·Wᵀ, with wp = gemm.Pack(W) for sgemm_n16_k33_1x8_u3_pw64. bias is not read.
+func sgemm_n16_k33_1x8_u3_pw64(m, lo, hi int, y, x, wp, bias []float32) {
+	const N, K, NR, MR, PW = 16, 33, 8, 1, 64
+	if m <= 0 || lo >= hi {
+		return
+	}
+	if lo < 0 || len(y) < m*N || len(x) < m*K || len(wp) < ((hi-1)*NR/PW+1)*K*PW {
+		panic("sgemm_n16_k33_1x8_u3_pw64: buffer too short")
+	}
+	for jb := lo; jb < hi; jb++ {
+		j0 := jb * NR
+		w := wp[j0/PW*K*PW+j0%PW : (j0/PW+1)*K*PW]
+		{
+			const k0 = 0
+			wc, acc := w[k0*PW:], false
+			i := 0
+			for ; i <= m-MR; i += MR {
+				sgemm_n16_k33_1x8_u3_pw64_1x33(y[i*N:], x[i*K+k0:], wc, bias, j0, acc)
+			}
+		}
+	}
+}
+
+// sgemm_n16_k33_1x8_u3_pw64_1x33 computes a 1×8 tile of sgemm_n16_k33_1x8_u3_pw64 over a K chunk of 33.
+func sgemm_n16_k33_1x8_u3_pw64_1x33(y, x, w, bias []float32, j0 int, acc bool) {
+	const N, K, NR, L, PW = 16, 33, 8, 33, 64
+	x, w = x[:L], w[:(L-1)*PW+NR]
+	var c0_0, c0_1, c0_2, c0_3, c0_4, c0_5, c0_6, c0_7 float32
+	for k := 0; ; {
+		kk := uint(k) % 11 * 3
+		b := w[kk*PW : kk*PW+136]
+		a0 := x[kk]
+		c0_0 -= a0 * b[0]
+		c0_1 -= a0 * b[1]
+		c0_2 -= a0 * b[2]
+		c0_3 -= a0 * b[3]
+		c0_4 -= a0 * b[4]
+		c0_5 -= a0 * b[5]
+		c0_6 -= a0 * b[6]
+		c0_7 -= a0 * b[7]
+		a0 = x[kk+1]
+		c0_0 -= a0 * b[64]
+		c0_1 -= a0 * b[65]
+		c0_2 -= a0 * b[66]
+		c0_3 -= a0 * b[67]
+		c0_4 -= a0 * b[68]
+		c0_5 -= a0 * b[69]
+		c0_6 -= a0 * b[70]
+		c0_7 -= a0 * b[71]
+		a0 = x[kk+2]
+		c0_0 -= a0 * b[128]
+		c0_1 -= a0 * b[129]
+		c0_2 -= a0 * b[130]
+		c0_3 -= a0 * b[131]
+		c0_4 -= a0 * b[132]
+		c0_5 -= a0 * b[133]
+		c0_6 -= a0 * b[134]
+		c0_7 -= a0 * b[135]
+		k++
+		if k == 11 {
+			break
+		}
+	}
+	if acc {
+		y0 := y[j0 : j0+NR]
+		y0[0] += c0_0
+		y0[1] += c0_1
+		y0[2] += c0_2
+		y0[3] += c0_3
+		y0[4] += c0_4
+		y0[5] += c0_5
+		y0[6] += c0_6
+		y0[7] += c0_7
+	} else {
+		y0 := y[j0 : j0+NR]
+		y0[0] = c0_0
+		y0[1] = c0_1
+		y0[2] = c0_2
+		y0[3] = c0_3
+		y0[4] = c0_4
+		y0[5] = c0_5
+		y0[6] = c0_6
+		y0[7] = c0_7
+	}
+}
+
+// sgemm_n3072_k768_1x12_kc256 computes column blocks [lo, hi) (12 columns each, 256 in all) of
+// y[m×3072] = x[m×768]·Wᵀ, with wp = gemm.Pack(W) for sgemm_n3072_k768_1x12_kc256. bias is not read.
+func sgemm_n3072_k768_1x12_kc256(m, lo, hi int, y, x, wp, bias []float32) {
+	const N, K, NR, MR, PW = 3072, 768, 12, 1, 12
+	if m <= 0 || lo >= hi {
+		return
+	}
+	if lo < 0 || len(y) < m*N || len(x) < m*K || len(wp) < ((hi-1)*NR/PW+1)*K*PW {
 		panic("sgemm_n3072_k768_1x12_kc256: buffer too short")
 	}
 	for jb := lo; jb < hi; jb++ {
 		j0, w := jb*NR, wp[jb*K*NR:(jb+1)*K*NR]
 		for k0 := 0; k0 < 768; k0 += 256 {
-			wc, acc := w[k0*NR:(k0+256)*NR], k0 > 0
+			wc, acc := w[k0*PW:], k0 > 0
 			i := 0
 			for ; i <= m-MR; i += MR {
 				sgemm_n3072_k768_1x12_kc256_1x256(y[i*N:], x[i*K+k0:], wc, bias, j0, acc)
@@ -5508,12 +6387,12 @@ func sgemm_n3072_k768_1x12_kc256(m, lo, hi int, y, x, wp, bias []float32) {
 
 // sgemm_n3072_k768_1x12_kc256_1x256 computes a 1×12 tile of sgemm_n3072_k768_1x12_kc256 over a K chunk of 256.
 func sgemm_n3072_k768_1x12_kc256_1x256(y, x, w, bias []float32, j0 int, acc bool) {
-	const N, K, NR, L = 3072, 768, 12, 256
-	x, w = x[:L], w[:L*NR]
+	const N, K, NR, L, PW = 3072, 768, 12, 256, 12
+	x, w = x[:L], w[:(L-1)*PW+NR]
 	var c0_0, c0_1, c0_2, c0_3, c0_4, c0_5, c0_6, c0_7, c0_8, c0_9, c0_10, c0_11 float32
 	for k := 0; ; {
 		kk := uint(k) % 64 * 4
-		b := w[kk*NR : kk*NR+48]
+		b := w[kk*PW : kk*PW+48]
 		a0 := x[kk]
 		c0_0 -= a0 * b[0]
 		c0_1 -= a0 * b[1]
@@ -5605,18 +6484,18 @@ func sgemm_n3072_k768_1x12_kc256_1x256(y, x, w, bias []float32, j0 int, acc bool
 // sgemm_n256_k256_1x12 computes column blocks [lo, hi) (12 columns each, 22 in all) of
 // y[m×256] = x[m×256]·Wᵀ, with wp = gemm.Pack(W) for sgemm_n256_k256_1x12. bias is not read.
 func sgemm_n256_k256_1x12(m, lo, hi int, y, x, wp, bias []float32) {
-	const N, K, NR, MR = 256, 256, 12, 1
+	const N, K, NR, MR, PW = 256, 256, 12, 1, 12
 	if m <= 0 || lo >= hi {
 		return
 	}
-	if lo < 0 || len(y) < m*N || len(x) < m*K || len(wp) < hi*K*NR {
+	if lo < 0 || len(y) < m*N || len(x) < m*K || len(wp) < ((hi-1)*NR/PW+1)*K*PW {
 		panic("sgemm_n256_k256_1x12: buffer too short")
 	}
 	for jb := lo; jb < hi; jb++ {
 		j0, w := jb*NR, wp[jb*K*NR:(jb+1)*K*NR]
 		{
 			const k0 = 0
-			wc, acc := w[k0*NR:(k0+256)*NR], false
+			wc, acc := w[k0*PW:], false
 			i := 0
 			for ; i <= m-MR; i += MR {
 				sgemm_n256_k256_1x12_1x256(y[i*N:], x[i*K+k0:], wc, bias, j0, acc)
@@ -5627,12 +6506,12 @@ func sgemm_n256_k256_1x12(m, lo, hi int, y, x, wp, bias []float32) {
 
 // sgemm_n256_k256_1x12_1x256 computes a 1×12 tile of sgemm_n256_k256_1x12 over a K chunk of 256.
 func sgemm_n256_k256_1x12_1x256(y, x, w, bias []float32, j0 int, acc bool) {
-	const N, K, NR, L = 256, 256, 12, 256
-	x, w = x[:L], w[:L*NR]
+	const N, K, NR, L, PW = 256, 256, 12, 256, 12
+	x, w = x[:L], w[:(L-1)*PW+NR]
 	var c0_0, c0_1, c0_2, c0_3, c0_4, c0_5, c0_6, c0_7, c0_8, c0_9, c0_10, c0_11 float32
 	for k := 0; ; {
 		kk := uint(k) % 64 * 4
-		b := w[kk*NR : kk*NR+48]
+		b := w[kk*PW : kk*PW+48]
 		a0 := x[kk]
 		c0_0 -= a0 * b[0]
 		c0_1 -= a0 * b[1]
@@ -5740,18 +6619,18 @@ func sgemm_n256_k256_1x12_1x256(y, x, w, bias []float32, j0 int, acc bool) {
 // sgemm_n512_k512_1x12 computes column blocks [lo, hi) (12 columns each, 43 in all) of
 // y[m×512] = x[m×512]·Wᵀ, with wp = gemm.Pack(W) for sgemm_n512_k512_1x12. bias is not read.
 func sgemm_n512_k512_1x12(m, lo, hi int, y, x, wp, bias []float32) {
-	const N, K, NR, MR = 512, 512, 12, 1
+	const N, K, NR, MR, PW = 512, 512, 12, 1, 12
 	if m <= 0 || lo >= hi {
 		return
 	}
-	if lo < 0 || len(y) < m*N || len(x) < m*K || len(wp) < hi*K*NR {
+	if lo < 0 || len(y) < m*N || len(x) < m*K || len(wp) < ((hi-1)*NR/PW+1)*K*PW {
 		panic("sgemm_n512_k512_1x12: buffer too short")
 	}
 	for jb := lo; jb < hi; jb++ {
 		j0, w := jb*NR, wp[jb*K*NR:(jb+1)*K*NR]
 		{
 			const k0 = 0
-			wc, acc := w[k0*NR:(k0+512)*NR], false
+			wc, acc := w[k0*PW:], false
 			i := 0
 			for ; i <= m-MR; i += MR {
 				sgemm_n512_k512_1x12_1x512(y[i*N:], x[i*K+k0:], wc, bias, j0, acc)
@@ -5762,12 +6641,12 @@ func sgemm_n512_k512_1x12(m, lo, hi int, y, x, wp, bias []float32) {
 
 // sgemm_n512_k512_1x12_1x512 computes a 1×12 tile of sgemm_n512_k512_1x12 over a K chunk of 512.
 func sgemm_n512_k512_1x12_1x512(y, x, w, bias []float32, j0 int, acc bool) {
-	const N, K, NR, L = 512, 512, 12, 512
-	x, w = x[:L], w[:L*NR]
+	const N, K, NR, L, PW = 512, 512, 12, 512, 12
+	x, w = x[:L], w[:(L-1)*PW+NR]
 	var c0_0, c0_1, c0_2, c0_3, c0_4, c0_5, c0_6, c0_7, c0_8, c0_9, c0_10, c0_11 float32
 	for k := 0; ; {
 		kk := uint(k) % 128 * 4
-		b := w[kk*NR : kk*NR+48]
+		b := w[kk*PW : kk*PW+48]
 		a0 := x[kk]
 		c0_0 -= a0 * b[0]
 		c0_1 -= a0 * b[1]
@@ -5875,17 +6754,17 @@ func sgemm_n512_k512_1x12_1x512(y, x, w, bias []float32, j0 int, acc bool) {
 // sgemm_n3072_k768_2x4_kc256 computes column blocks [lo, hi) (4 columns each, 768 in all) of
 // y[m×3072] = x[m×768]·Wᵀ, with wp = gemm.Pack(W) for sgemm_n3072_k768_2x4_kc256. bias is not read.
 func sgemm_n3072_k768_2x4_kc256(m, lo, hi int, y, x, wp, bias []float32) {
-	const N, K, NR, MR = 3072, 768, 4, 2
+	const N, K, NR, MR, PW = 3072, 768, 4, 2, 4
 	if m <= 0 || lo >= hi {
 		return
 	}
-	if lo < 0 || len(y) < m*N || len(x) < m*K || len(wp) < hi*K*NR {
+	if lo < 0 || len(y) < m*N || len(x) < m*K || len(wp) < ((hi-1)*NR/PW+1)*K*PW {
 		panic("sgemm_n3072_k768_2x4_kc256: buffer too short")
 	}
 	for jb := lo; jb < hi; jb++ {
 		j0, w := jb*NR, wp[jb*K*NR:(jb+1)*K*NR]
 		for k0 := 0; k0 < 768; k0 += 256 {
-			wc, acc := w[k0*NR:(k0+256)*NR], k0 > 0
+			wc, acc := w[k0*PW:], k0 > 0
 			i := 0
 			for ; i <= m-MR; i += MR {
 				sgemm_n3072_k768_2x4_kc256_2x256(y[i*N:], x[i*K+k0:], wc, bias, j0, acc)
@@ -5900,12 +6779,12 @@ func sgemm_n3072_k768_2x4_kc256(m, lo, hi int, y, x, wp, bias []float32) {
 
 // sgemm_n3072_k768_2x4_kc256_2x256 computes a 2×4 tile of sgemm_n3072_k768_2x4_kc256 over a K chunk of 256.
 func sgemm_n3072_k768_2x4_kc256_2x256(y, x, w, bias []float32, j0 int, acc bool) {
-	const N, K, NR, L = 3072, 768, 4, 256
-	x, w = x[:K+L], w[:L*NR]
+	const N, K, NR, L, PW = 3072, 768, 4, 256, 4
+	x, w = x[:K+L], w[:(L-1)*PW+NR]
 	var c0_0, c0_1, c0_2, c0_3, c1_0, c1_1, c1_2, c1_3 float32
 	for k := 0; ; {
 		kk := uint(k) % 64 * 4
-		b := w[kk*NR : kk*NR+16]
+		b := w[kk*PW : kk*PW+16]
 		a0 := x[kk]
 		c0_0 -= a0 * b[0]
 		c0_1 -= a0 * b[1]
@@ -5978,12 +6857,12 @@ func sgemm_n3072_k768_2x4_kc256_2x256(y, x, w, bias []float32, j0 int, acc bool)
 
 // sgemm_n3072_k768_2x4_kc256_1x256 computes a 1×4 tile of sgemm_n3072_k768_2x4_kc256 over a K chunk of 256.
 func sgemm_n3072_k768_2x4_kc256_1x256(y, x, w, bias []float32, j0 int, acc bool) {
-	const N, K, NR, L = 3072, 768, 4, 256
-	x, w = x[:L], w[:L*NR]
+	const N, K, NR, L, PW = 3072, 768, 4, 256, 4
+	x, w = x[:L], w[:(L-1)*PW+NR]
 	var c0_0, c0_1, c0_2, c0_3 float32
 	for k := 0; ; {
 		kk := uint(k) % 64 * 4
-		b := w[kk*NR : kk*NR+16]
+		b := w[kk*PW : kk*PW+16]
 		a0 := x[kk]
 		c0_0 -= a0 * b[0]
 		c0_1 -= a0 * b[1]
@@ -6027,17 +6906,17 @@ func sgemm_n3072_k768_2x4_kc256_1x256(y, x, w, bias []float32, j0 int, acc bool)
 // sgemm_n3072_k768_4x2_kc256 computes column blocks [lo, hi) (2 columns each, 1536 in all) of
 // y[m×3072] = x[m×768]·Wᵀ, with wp = gemm.Pack(W) for sgemm_n3072_k768_4x2_kc256. bias is not read.
 func sgemm_n3072_k768_4x2_kc256(m, lo, hi int, y, x, wp, bias []float32) {
-	const N, K, NR, MR = 3072, 768, 2, 4
+	const N, K, NR, MR, PW = 3072, 768, 2, 4, 2
 	if m <= 0 || lo >= hi {
 		return
 	}
-	if lo < 0 || len(y) < m*N || len(x) < m*K || len(wp) < hi*K*NR {
+	if lo < 0 || len(y) < m*N || len(x) < m*K || len(wp) < ((hi-1)*NR/PW+1)*K*PW {
 		panic("sgemm_n3072_k768_4x2_kc256: buffer too short")
 	}
 	for jb := lo; jb < hi; jb++ {
 		j0, w := jb*NR, wp[jb*K*NR:(jb+1)*K*NR]
 		for k0 := 0; k0 < 768; k0 += 256 {
-			wc, acc := w[k0*NR:(k0+256)*NR], k0 > 0
+			wc, acc := w[k0*PW:], k0 > 0
 			i := 0
 			for ; i <= m-MR; i += MR {
 				sgemm_n3072_k768_4x2_kc256_4x256(y[i*N:], x[i*K+k0:], wc, bias, j0, acc)
@@ -6056,12 +6935,12 @@ func sgemm_n3072_k768_4x2_kc256(m, lo, hi int, y, x, wp, bias []float32) {
 
 // sgemm_n3072_k768_4x2_kc256_4x256 computes a 4×2 tile of sgemm_n3072_k768_4x2_kc256 over a K chunk of 256.
 func sgemm_n3072_k768_4x2_kc256_4x256(y, x, w, bias []float32, j0 int, acc bool) {
-	const N, K, NR, L = 3072, 768, 2, 256
-	x, w = x[:3*K+L], w[:L*NR]
+	const N, K, NR, L, PW = 3072, 768, 2, 256, 2
+	x, w = x[:3*K+L], w[:(L-1)*PW+NR]
 	var c0_0, c0_1, c1_0, c1_1, c2_0, c2_1, c3_0, c3_1 float32
 	for k := 0; ; {
 		kk := uint(k) % 64 * 4
-		b := w[kk*NR : kk*NR+8]
+		b := w[kk*PW : kk*PW+8]
 		a0 := x[kk]
 		c0_0 -= a0 * b[0]
 		c0_1 -= a0 * b[1]
@@ -6146,12 +7025,12 @@ func sgemm_n3072_k768_4x2_kc256_4x256(y, x, w, bias []float32, j0 int, acc bool)
 
 // sgemm_n3072_k768_4x2_kc256_3x256 computes a 3×2 tile of sgemm_n3072_k768_4x2_kc256 over a K chunk of 256.
 func sgemm_n3072_k768_4x2_kc256_3x256(y, x, w, bias []float32, j0 int, acc bool) {
-	const N, K, NR, L = 3072, 768, 2, 256
-	x, w = x[:2*K+L], w[:L*NR]
+	const N, K, NR, L, PW = 3072, 768, 2, 256, 2
+	x, w = x[:2*K+L], w[:(L-1)*PW+NR]
 	var c0_0, c0_1, c1_0, c1_1, c2_0, c2_1 float32
 	for k := 0; ; {
 		kk := uint(k) % 64 * 4
-		b := w[kk*NR : kk*NR+8]
+		b := w[kk*PW : kk*PW+8]
 		a0 := x[kk]
 		c0_0 -= a0 * b[0]
 		c0_1 -= a0 * b[1]
@@ -6218,12 +7097,12 @@ func sgemm_n3072_k768_4x2_kc256_3x256(y, x, w, bias []float32, j0 int, acc bool)
 
 // sgemm_n3072_k768_4x2_kc256_2x256 computes a 2×2 tile of sgemm_n3072_k768_4x2_kc256 over a K chunk of 256.
 func sgemm_n3072_k768_4x2_kc256_2x256(y, x, w, bias []float32, j0 int, acc bool) {
-	const N, K, NR, L = 3072, 768, 2, 256
-	x, w = x[:K+L], w[:L*NR]
+	const N, K, NR, L, PW = 3072, 768, 2, 256, 2
+	x, w = x[:K+L], w[:(L-1)*PW+NR]
 	var c0_0, c0_1, c1_0, c1_1 float32
 	for k := 0; ; {
 		kk := uint(k) % 64 * 4
-		b := w[kk*NR : kk*NR+8]
+		b := w[kk*PW : kk*PW+8]
 		a0 := x[kk]
 		c0_0 -= a0 * b[0]
 		c0_1 -= a0 * b[1]
@@ -6272,12 +7151,12 @@ func sgemm_n3072_k768_4x2_kc256_2x256(y, x, w, bias []float32, j0 int, acc bool)
 
 // sgemm_n3072_k768_4x2_kc256_1x256 computes a 1×2 tile of sgemm_n3072_k768_4x2_kc256 over a K chunk of 256.
 func sgemm_n3072_k768_4x2_kc256_1x256(y, x, w, bias []float32, j0 int, acc bool) {
-	const N, K, NR, L = 3072, 768, 2, 256
-	x, w = x[:L], w[:L*NR]
+	const N, K, NR, L, PW = 3072, 768, 2, 256, 2
+	x, w = x[:L], w[:(L-1)*PW+NR]
 	var c0_0, c0_1 float32
 	for k := 0; ; {
 		kk := uint(k) % 64 * 4
-		b := w[kk*NR : kk*NR+8]
+		b := w[kk*PW : kk*PW+8]
 		a0 := x[kk]
 		c0_0 -= a0 * b[0]
 		c0_1 -= a0 * b[1]
@@ -6309,18 +7188,18 @@ func sgemm_n3072_k768_4x2_kc256_1x256(y, x, w, bias []float32, j0 int, acc bool)
 // sgemm_n3072_k768_1x12 computes column blocks [lo, hi) (12 columns each, 256 in all) of
 // y[m×3072] = x[m×768]·Wᵀ, with wp = gemm.Pack(W) for sgemm_n3072_k768_1x12. bias is not read.
 func sgemm_n3072_k768_1x12(m, lo, hi int, y, x, wp, bias []float32) {
-	const N, K, NR, MR = 3072, 768, 12, 1
+	const N, K, NR, MR, PW = 3072, 768, 12, 1, 12
 	if m <= 0 || lo >= hi {
 		return
 	}
-	if lo < 0 || len(y) < m*N || len(x) < m*K || len(wp) < hi*K*NR {
+	if lo < 0 || len(y) < m*N || len(x) < m*K || len(wp) < ((hi-1)*NR/PW+1)*K*PW {
 		panic("sgemm_n3072_k768_1x12: buffer too short")
 	}
 	for jb := lo; jb < hi; jb++ {
 		j0, w := jb*NR, wp[jb*K*NR:(jb+1)*K*NR]
 		{
 			const k0 = 0
-			wc, acc := w[k0*NR:(k0+768)*NR], false
+			wc, acc := w[k0*PW:], false
 			i := 0
 			for ; i <= m-MR; i += MR {
 				sgemm_n3072_k768_1x12_1x768(y[i*N:], x[i*K+k0:], wc, bias, j0, acc)
@@ -6331,12 +7210,12 @@ func sgemm_n3072_k768_1x12(m, lo, hi int, y, x, wp, bias []float32) {
 
 // sgemm_n3072_k768_1x12_1x768 computes a 1×12 tile of sgemm_n3072_k768_1x12 over a K chunk of 768.
 func sgemm_n3072_k768_1x12_1x768(y, x, w, bias []float32, j0 int, acc bool) {
-	const N, K, NR, L = 3072, 768, 12, 768
-	x, w = x[:L], w[:L*NR]
+	const N, K, NR, L, PW = 3072, 768, 12, 768, 12
+	x, w = x[:L], w[:(L-1)*PW+NR]
 	var c0_0, c0_1, c0_2, c0_3, c0_4, c0_5, c0_6, c0_7, c0_8, c0_9, c0_10, c0_11 float32
 	for k := 0; ; {
 		kk := uint(k) % 192 * 4
-		b := w[kk*NR : kk*NR+48]
+		b := w[kk*PW : kk*PW+48]
 		a0 := x[kk]
 		c0_0 -= a0 * b[0]
 		c0_1 -= a0 * b[1]
@@ -6428,17 +7307,17 @@ func sgemm_n3072_k768_1x12_1x768(y, x, w, bias []float32, j0 int, acc bool) {
 // sgemm_n512_k512_2x4_kc256 computes column blocks [lo, hi) (4 columns each, 128 in all) of
 // y[m×512] = x[m×512]·Wᵀ, with wp = gemm.Pack(W) for sgemm_n512_k512_2x4_kc256. bias is not read.
 func sgemm_n512_k512_2x4_kc256(m, lo, hi int, y, x, wp, bias []float32) {
-	const N, K, NR, MR = 512, 512, 4, 2
+	const N, K, NR, MR, PW = 512, 512, 4, 2, 4
 	if m <= 0 || lo >= hi {
 		return
 	}
-	if lo < 0 || len(y) < m*N || len(x) < m*K || len(wp) < hi*K*NR {
+	if lo < 0 || len(y) < m*N || len(x) < m*K || len(wp) < ((hi-1)*NR/PW+1)*K*PW {
 		panic("sgemm_n512_k512_2x4_kc256: buffer too short")
 	}
 	for jb := lo; jb < hi; jb++ {
 		j0, w := jb*NR, wp[jb*K*NR:(jb+1)*K*NR]
 		for k0 := 0; k0 < 512; k0 += 256 {
-			wc, acc := w[k0*NR:(k0+256)*NR], k0 > 0
+			wc, acc := w[k0*PW:], k0 > 0
 			i := 0
 			for ; i <= m-MR; i += MR {
 				sgemm_n512_k512_2x4_kc256_2x256(y[i*N:], x[i*K+k0:], wc, bias, j0, acc)
@@ -6453,12 +7332,12 @@ func sgemm_n512_k512_2x4_kc256(m, lo, hi int, y, x, wp, bias []float32) {
 
 // sgemm_n512_k512_2x4_kc256_2x256 computes a 2×4 tile of sgemm_n512_k512_2x4_kc256 over a K chunk of 256.
 func sgemm_n512_k512_2x4_kc256_2x256(y, x, w, bias []float32, j0 int, acc bool) {
-	const N, K, NR, L = 512, 512, 4, 256
-	x, w = x[:K+L], w[:L*NR]
+	const N, K, NR, L, PW = 512, 512, 4, 256, 4
+	x, w = x[:K+L], w[:(L-1)*PW+NR]
 	var c0_0, c0_1, c0_2, c0_3, c1_0, c1_1, c1_2, c1_3 float32
 	for k := 0; ; {
 		kk := uint(k) % 64 * 4
-		b := w[kk*NR : kk*NR+16]
+		b := w[kk*PW : kk*PW+16]
 		a0 := x[kk]
 		c0_0 -= a0 * b[0]
 		c0_1 -= a0 * b[1]
@@ -6531,12 +7410,12 @@ func sgemm_n512_k512_2x4_kc256_2x256(y, x, w, bias []float32, j0 int, acc bool) 
 
 // sgemm_n512_k512_2x4_kc256_1x256 computes a 1×4 tile of sgemm_n512_k512_2x4_kc256 over a K chunk of 256.
 func sgemm_n512_k512_2x4_kc256_1x256(y, x, w, bias []float32, j0 int, acc bool) {
-	const N, K, NR, L = 512, 512, 4, 256
-	x, w = x[:L], w[:L*NR]
+	const N, K, NR, L, PW = 512, 512, 4, 256, 4
+	x, w = x[:L], w[:(L-1)*PW+NR]
 	var c0_0, c0_1, c0_2, c0_3 float32
 	for k := 0; ; {
 		kk := uint(k) % 64 * 4
-		b := w[kk*NR : kk*NR+16]
+		b := w[kk*PW : kk*PW+16]
 		a0 := x[kk]
 		c0_0 -= a0 * b[0]
 		c0_1 -= a0 * b[1]
@@ -6580,17 +7459,17 @@ func sgemm_n512_k512_2x4_kc256_1x256(y, x, w, bias []float32, j0 int, acc bool) 
 // sgemm_n512_k512_4x2_kc256 computes column blocks [lo, hi) (2 columns each, 256 in all) of
 // y[m×512] = x[m×512]·Wᵀ, with wp = gemm.Pack(W) for sgemm_n512_k512_4x2_kc256. bias is not read.
 func sgemm_n512_k512_4x2_kc256(m, lo, hi int, y, x, wp, bias []float32) {
-	const N, K, NR, MR = 512, 512, 2, 4
+	const N, K, NR, MR, PW = 512, 512, 2, 4, 2
 	if m <= 0 || lo >= hi {
 		return
 	}
-	if lo < 0 || len(y) < m*N || len(x) < m*K || len(wp) < hi*K*NR {
+	if lo < 0 || len(y) < m*N || len(x) < m*K || len(wp) < ((hi-1)*NR/PW+1)*K*PW {
 		panic("sgemm_n512_k512_4x2_kc256: buffer too short")
 	}
 	for jb := lo; jb < hi; jb++ {
 		j0, w := jb*NR, wp[jb*K*NR:(jb+1)*K*NR]
 		for k0 := 0; k0 < 512; k0 += 256 {
-			wc, acc := w[k0*NR:(k0+256)*NR], k0 > 0
+			wc, acc := w[k0*PW:], k0 > 0
 			i := 0
 			for ; i <= m-MR; i += MR {
 				sgemm_n512_k512_4x2_kc256_4x256(y[i*N:], x[i*K+k0:], wc, bias, j0, acc)
@@ -6609,12 +7488,12 @@ func sgemm_n512_k512_4x2_kc256(m, lo, hi int, y, x, wp, bias []float32) {
 
 // sgemm_n512_k512_4x2_kc256_4x256 computes a 4×2 tile of sgemm_n512_k512_4x2_kc256 over a K chunk of 256.
 func sgemm_n512_k512_4x2_kc256_4x256(y, x, w, bias []float32, j0 int, acc bool) {
-	const N, K, NR, L = 512, 512, 2, 256
-	x, w = x[:3*K+L], w[:L*NR]
+	const N, K, NR, L, PW = 512, 512, 2, 256, 2
+	x, w = x[:3*K+L], w[:(L-1)*PW+NR]
 	var c0_0, c0_1, c1_0, c1_1, c2_0, c2_1, c3_0, c3_1 float32
 	for k := 0; ; {
 		kk := uint(k) % 64 * 4
-		b := w[kk*NR : kk*NR+8]
+		b := w[kk*PW : kk*PW+8]
 		a0 := x[kk]
 		c0_0 -= a0 * b[0]
 		c0_1 -= a0 * b[1]
@@ -6699,12 +7578,12 @@ func sgemm_n512_k512_4x2_kc256_4x256(y, x, w, bias []float32, j0 int, acc bool) 
 
 // sgemm_n512_k512_4x2_kc256_3x256 computes a 3×2 tile of sgemm_n512_k512_4x2_kc256 over a K chunk of 256.
 func sgemm_n512_k512_4x2_kc256_3x256(y, x, w, bias []float32, j0 int, acc bool) {
-	const N, K, NR, L = 512, 512, 2, 256
-	x, w = x[:2*K+L], w[:L*NR]
+	const N, K, NR, L, PW = 512, 512, 2, 256, 2
+	x, w = x[:2*K+L], w[:(L-1)*PW+NR]
 	var c0_0, c0_1, c1_0, c1_1, c2_0, c2_1 float32
 	for k := 0; ; {
 		kk := uint(k) % 64 * 4
-		b := w[kk*NR : kk*NR+8]
+		b := w[kk*PW : kk*PW+8]
 		a0 := x[kk]
 		c0_0 -= a0 * b[0]
 		c0_1 -= a0 * b[1]
@@ -6771,12 +7650,12 @@ func sgemm_n512_k512_4x2_kc256_3x256(y, x, w, bias []float32, j0 int, acc bool) 
 
 // sgemm_n512_k512_4x2_kc256_2x256 computes a 2×2 tile of sgemm_n512_k512_4x2_kc256 over a K chunk of 256.
 func sgemm_n512_k512_4x2_kc256_2x256(y, x, w, bias []float32, j0 int, acc bool) {
-	const N, K, NR, L = 512, 512, 2, 256
-	x, w = x[:K+L], w[:L*NR]
+	const N, K, NR, L, PW = 512, 512, 2, 256, 2
+	x, w = x[:K+L], w[:(L-1)*PW+NR]
 	var c0_0, c0_1, c1_0, c1_1 float32
 	for k := 0; ; {
 		kk := uint(k) % 64 * 4
-		b := w[kk*NR : kk*NR+8]
+		b := w[kk*PW : kk*PW+8]
 		a0 := x[kk]
 		c0_0 -= a0 * b[0]
 		c0_1 -= a0 * b[1]
@@ -6825,12 +7704,12 @@ func sgemm_n512_k512_4x2_kc256_2x256(y, x, w, bias []float32, j0 int, acc bool) 
 
 // sgemm_n512_k512_4x2_kc256_1x256 computes a 1×2 tile of sgemm_n512_k512_4x2_kc256 over a K chunk of 256.
 func sgemm_n512_k512_4x2_kc256_1x256(y, x, w, bias []float32, j0 int, acc bool) {
-	const N, K, NR, L = 512, 512, 2, 256
-	x, w = x[:L], w[:L*NR]
+	const N, K, NR, L, PW = 512, 512, 2, 256, 2
+	x, w = x[:L], w[:(L-1)*PW+NR]
 	var c0_0, c0_1 float32
 	for k := 0; ; {
 		kk := uint(k) % 64 * 4
-		b := w[kk*NR : kk*NR+8]
+		b := w[kk*PW : kk*PW+8]
 		a0 := x[kk]
 		c0_0 -= a0 * b[0]
 		c0_1 -= a0 * b[1]

@@ -1,0 +1,204 @@
+// Package asm is a small typed builder for the assembly kernels modelc
+// generates: functions made of instructions whose operands are registers,
+// memory references, immediates and labels, with loop alignment
+// (PCALIGN), printed by one printer per ISA (Plan 9 syntax for Go's
+// assembler; amd64 today).
+//
+// It is deliberately not an assembler: it does not encode, and it has no
+// register allocator. Each kernel generator assigns registers explicitly
+// per variant (an MR×NR tile's accumulators, its operand registers), which
+// is what the kernels' performance depends on and what a reader of the
+// generated file wants to see. Go's assembler checks the instructions;
+// go vet's asmdecl checks the frames against the Go declarations.
+//
+// Operands are written in Plan 9 order: sources first, destination last.
+package asm
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Operand is anything an instruction takes.
+type Operand interface{ plan9() string }
+
+// Reg is a register, named as Go's assembler names it.
+type Reg string
+
+func (r Reg) plan9() string { return string(r) }
+
+// General-purpose registers of amd64 that kernels may use. BP, R14 (g
+// in ABIInternal), R15 (clobbered by dynamic linking) and SP are left out
+// on purpose.
+const (
+	AX  Reg = "AX"
+	BX  Reg = "BX"
+	CX  Reg = "CX"
+	DX  Reg = "DX"
+	SI  Reg = "SI"
+	DI  Reg = "DI"
+	R8  Reg = "R8"
+	R9  Reg = "R9"
+	R10 Reg = "R10"
+	R11 Reg = "R11"
+	R12 Reg = "R12"
+	R13 Reg = "R13"
+)
+
+// X, Y and Z name the 128-, 256- and 512-bit vector registers; K names
+// an AVX-512 opmask register.
+func X(n int) Reg { return vreg("X", n) }
+func Y(n int) Reg { return vreg("Y", n) }
+func Z(n int) Reg { return vreg("Z", n) }
+func K(n int) Reg {
+	if n < 0 || n > 7 {
+		panic(fmt.Sprintf("asm: K%d: opmask registers are K0–K7", n))
+	}
+	return Reg(fmt.Sprintf("K%d", n))
+}
+
+func vreg(prefix string, n int) Reg {
+	if n < 0 || n > 31 {
+		panic(fmt.Sprintf("asm: %s%d: vector registers are 0–31", prefix, n))
+	}
+	return Reg(fmt.Sprintf("%s%d", prefix, n))
+}
+
+// Mem is a memory reference Disp(Base)(Index*Scale).
+type Mem struct {
+	Base  Reg
+	Disp  int
+	Index Reg
+	Scale int // 1, 2, 4 or 8 when Index is set
+}
+
+// At returns the reference Disp(base).
+func At(base Reg, disp int) Mem { return Mem{Base: base, Disp: disp} }
+
+// Idx adds an index register scaled by 1, 2, 4 or 8.
+func (m Mem) Idx(index Reg, scale int) Mem {
+	if scale != 1 && scale != 2 && scale != 4 && scale != 8 {
+		panic(fmt.Sprintf("asm: scale %d: want 1, 2, 4 or 8", scale))
+	}
+	m.Index, m.Scale = index, scale
+	return m
+}
+
+func (m Mem) plan9() string {
+	s := fmt.Sprintf("(%s)", m.Base)
+	if m.Disp != 0 {
+		s = fmt.Sprint(m.Disp) + s
+	}
+	if m.Index != "" {
+		s += fmt.Sprintf("(%s*%d)", m.Index, m.Scale)
+	}
+	return s
+}
+
+// Arg is a named argument of the function's frame: name+off(FP).
+type Arg struct {
+	Name string
+	Off  int
+}
+
+func (a Arg) plan9() string { return fmt.Sprintf("%s+%d(FP)", a.Name, a.Off) }
+
+// Imm is an immediate.
+type Imm int64
+
+func (i Imm) plan9() string { return fmt.Sprintf("$%d", int64(i)) }
+
+// Label is a branch target inside a function.
+type Label string
+
+func (l Label) plan9() string { return string(l) }
+
+// Func is one TEXT symbol.
+type Func struct {
+	Name  string // Go name, without the package's middle dot
+	Doc   []string
+	Frame int // local frame size
+	Args  int // argument size, as go vet checks it against the Go declaration
+	lines []line
+}
+
+type line struct {
+	op      string
+	ops     []Operand
+	label   Label
+	comment string
+	align   int
+}
+
+// I appends an instruction; op is the mnemonic as Go's assembler spells
+// it, with any suffix (VFMADD231PS.BCST).
+func (f *Func) I(op string, ops ...Operand) { f.lines = append(f.lines, line{op: op, ops: ops}) }
+
+// Label places l at the next instruction.
+func (f *Func) Label(l Label) { f.lines = append(f.lines, line{label: l}) }
+
+// Align pads with NOPs to an n-byte boundary (PCALIGN): a hot loop that
+// crosses a 64-byte boundary ran at half speed on the Zen 4 measured.
+func (f *Func) Align(n int) { f.lines = append(f.lines, line{align: n}) }
+
+// Comment adds a comment line.
+func (f *Func) Comment(format string, args ...any) {
+	f.lines = append(f.lines, line{comment: fmt.Sprintf(format, args...)})
+}
+
+// File is a set of functions for one architecture.
+type File struct {
+	Header []string // comment lines at the top (after any build constraint)
+	Build  string   // the //go:build expression, if any
+	Funcs  []*Func
+}
+
+// Func adds a new function to the file.
+func (file *File) Func(name string, args int, doc ...string) *Func {
+	f := &Func{Name: name, Args: args, Doc: doc}
+	file.Funcs = append(file.Funcs, f)
+	return f
+}
+
+// AMD64 prints the file in Go's amd64 assembler syntax.
+func (file *File) AMD64() string {
+	var b strings.Builder
+	for _, h := range file.Header {
+		fmt.Fprintf(&b, "// %s\n", h)
+	}
+	if len(file.Header) > 0 {
+		b.WriteString("\n")
+	}
+	if file.Build != "" {
+		fmt.Fprintf(&b, "//go:build %s\n\n", file.Build)
+	}
+	b.WriteString("#include \"textflag.h\"\n")
+	for _, f := range file.Funcs {
+		b.WriteString("\n")
+		for _, d := range f.Doc {
+			fmt.Fprintf(&b, "// %s\n", d)
+		}
+		fmt.Fprintf(&b, "TEXT ·%s(SB), NOSPLIT, $%d-%d\n", f.Name, f.Frame, f.Args)
+		for _, l := range f.lines {
+			switch {
+			case l.label != "":
+				fmt.Fprintf(&b, "%s:\n", l.label)
+			case l.align > 0:
+				fmt.Fprintf(&b, "\tPCALIGN $%d\n", l.align)
+			case l.comment != "":
+				fmt.Fprintf(&b, "\t// %s\n", l.comment)
+			default:
+				ops := make([]string, len(l.ops))
+				for i, o := range l.ops {
+					ops[i] = o.plan9()
+				}
+				if len(ops) == 0 {
+					fmt.Fprintf(&b, "\t%s\n", l.op)
+				} else {
+					fmt.Fprintf(&b, "\t%s %s\n", l.op, strings.Join(ops, ", "))
+				}
+			}
+		}
+	}
+	return b.String()
+}

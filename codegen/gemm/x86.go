@@ -1,0 +1,286 @@
+package gemm
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/modelc/modelc/codegen/asm"
+)
+
+// x86-64 kernels: assembly microkernels that compute a tile of y from
+// rows of x and a panel of the packed weights (the same packed layout as
+// the pure-Go kernel, negated, so one copy in weights.bin serves every
+// tier), and a Go driver per layer that walks panels and row tiles and
+// handles the tails. Only the microkernels are assembly: one call computes
+// at most 12 rows × 64 columns over the whole K (≈ 10 µs at K = 4096), so
+// it never holds the Go scheduler or the GC off for long.
+//
+// Microkernel: C[r×W] = A[r×K]·B[K×W] (+ bias), for r = 1…MR rows of x
+// (row stride lda bytes) and a W-column slice of one panel (row stride
+// PW floats). Each k step loads the NV vectors of B once, broadcasts each
+// row's A[i, k] and does r·NV fused multiply-adds into r·NV accumulator
+// registers; VFNMADD231PS on the negated weights adds the products. The
+// step is unrolled 4 times; the loop is aligned to 64 bytes.
+//
+// Registers: accumulators 0…r·NV−1, B in the next NV, the broadcast in
+// the next one. Rows of A are addressed from SI (rows 0–7) and AX (rows
+// 8–11, AX = SI + 8·lda) with index registers R8 = lda, R10 = 3·lda,
+// R11 = 5·lda, R12 = 7·lda, so no row needs a pointer of its own.
+
+// X86Tile is the register tile of one x86 tier.
+type X86Tile struct {
+	Tier  string // "avx512" or "avx2": the runtime.Tier whose CPUs run it
+	Lanes int    // floats per vector: 16 or 8
+	NV    int    // vectors per row of the tile
+	MR    int    // rows of the tile
+}
+
+// W returns the tile's width in columns.
+func (t X86Tile) W() int { return t.NV * t.Lanes }
+
+// X86Tiles returns the tiles for weights packed in panels of pw columns
+// (a multiple of 16): AVX-512 covers a whole panel (32 registers: up to
+// 24 accumulators), AVX2 a 16-column slice of it (16 registers: 12
+// accumulators, two of B, one broadcast).
+func X86Tiles(pw int) []X86Tile {
+	nv := pw / 16
+	mr := map[int]int{1: 12, 2: 12, 3: 8, 4: 6}[nv]
+	return []X86Tile{{"avx512", 16, nv, mr}, {"avx2", 8, 2, 6}}
+}
+
+// X86Panel returns the panel width for n columns with assembly kernels:
+// n rounded up to 16, at most 64.
+func X86Panel(n int) int { return min(64, (n+15)/16*16) }
+
+// DefaultX86 is Default for a package with x86 kernels: the weights are
+// packed in panels of X86Panel(n) columns, and the pure-Go kernel (for
+// the purego build, other architectures and CPUs without AVX2) computes
+// 8-column blocks inside them.
+func DefaultX86(n, k, mHint int) Params {
+	p := Default(n, k, mHint)
+	p.PW = X86Panel(n)
+	p.NR = 8
+	return p
+}
+
+// x86Kernel names the microkernel for r rows: it depends on K, the panel
+// width and the tile only, so layers that share them share it.
+func x86Kernel(p Params, t X86Tile, r int) string {
+	return fmt.Sprintf("sgemm_k%d_pw%d_%s_%dx%d", p.K, p.Panel(), t.Tier, r, t.W())
+}
+
+// EmitX86 returns the Go driver func name(m, lo, hi int, y, x, wp, bias
+// []float32) for tile t — the same contract as Emit's function, except
+// that lo and hi count panels (Panels() in all) and bias, when p.Bias,
+// must hold Panels()·Panel() floats (padded with anything) — and the
+// assembly microkernels it calls. The driver's Go source goes into a
+// file built only on amd64 without the purego tag; it uses the type
+// GemmArgsType (see GemmArgsDecl) and package unsafe.
+func EmitX86(p Params, name string, t X86Tile) (goSrc string, fns []*asm.Func) {
+	p.mustValidate()
+	pw := p.Panel()
+	if pw%16 != 0 || pw/16 != t.NV && t.Tier == "avx512" {
+		panic(fmt.Sprintf("gemm: EmitX86: panel width %d does not suit tile %+v", pw, t))
+	}
+	var b strings.Builder
+	f := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
+	for r := 1; r <= t.MR; r++ {
+		f("//go:noescape")
+		f("func %s(a *%s)", x86Kernel(p, t, r), GemmArgsType)
+		f("")
+	}
+	bias := ""
+	if p.Bias {
+		bias = " + bias"
+	}
+	f("// %s computes panels [lo, hi) (%d columns each) of y[m×%d] = x[m×%d]·Wᵀ%s", name, pw, p.N, p.K, bias)
+	f("// with %s kernels (%d×%d tiles), on wp = gemm.Pack(W) for %s.", t.Tier, t.MR, t.W(), p.Name())
+	f("func %s(m, lo, hi int, y, x, wp, bias []float32) {", name)
+	f("const N, K, PW, MR, W = %d, %d, %d, %d, %d", p.N, p.K, pw, t.MR, t.W())
+	f("if m <= 0 || lo >= hi {")
+	f("return")
+	f("}")
+	check := "lo < 0 || len(y) < m*N || len(x) < m*K || len(wp) < hi*K*PW"
+	if p.Bias {
+		check += " || len(bias) < hi*PW"
+	}
+	f("if %s {", check)
+	f("panic(%q)", name+": buffer too short")
+	f("}")
+	f("var tile [MR * W]float32")
+	f("a := %s{lda: K * 4}", GemmArgsType)
+	f("for q := lo; q < hi; q++ {")
+	f("for s := 0; s < PW && q*PW+s < N; s += W {")
+	f("j0 := q*PW + s")
+	f("a.b = unsafe.Pointer(&wp[q*K*PW+s])")
+	if p.Bias {
+		f("a.bias = unsafe.Pointer(&bias[j0])")
+	}
+	f("full := j0+W <= N")
+	f("for i := 0; i < m; i += MR {")
+	f("r := min(MR, m-i)")
+	f("a.a = unsafe.Pointer(&x[i*K])")
+	f("if full {")
+	f("a.c, a.ldc = unsafe.Pointer(&y[i*N+j0]), N*4")
+	f("} else {")
+	f("a.c, a.ldc = unsafe.Pointer(&tile[0]), W*4")
+	f("}")
+	f("switch r {")
+	for r := 1; r <= t.MR; r++ {
+		f("case %d:", r)
+		f("%s(&a)", x86Kernel(p, t, r))
+	}
+	f("}")
+	f("if !full {")
+	f("for rr := range r {")
+	f("copy(y[(i+rr)*N+j0:(i+rr+1)*N], tile[rr*W:(rr+1)*W])")
+	f("}")
+	f("}")
+	f("}")
+	f("}")
+	f("}")
+	f("}")
+	for r := 1; r <= t.MR; r++ {
+		fns = append(fns, x86Micro(p, t, r))
+	}
+	return b.String(), fns
+}
+
+// GemmArgsType is the parameter struct of every x86 microkernel, declared
+// once per package by GemmArgsDecl; the assembly reads its fields at the
+// offsets below.
+const GemmArgsType = "gemmArgs"
+
+// GemmArgsDecl declares GemmArgsType.
+const GemmArgsDecl = `// gemmArgs is the parameter block of the GEMM microkernels (offsets are
+// fixed in the assembly: a 0, b 8, c 16, bias 24, lda 32, ldc 40).
+type gemmArgs struct {
+	a, b, c, bias unsafe.Pointer // rows of x, a panel slice of packed W, the tile of y, bias (nil: none)
+	lda, ldc      int            // row strides of x and y, in bytes
+}
+`
+
+const (
+	offA, offB, offC, offBias, offLda, offLdc = 0, 8, 16, 24, 32, 40
+)
+
+// x86Micro emits the microkernel for r rows of tile t.
+func x86Micro(p Params, t X86Tile, r int) *asm.Func {
+	name := x86Kernel(p, t, r)
+	fn := &asm.Func{Name: name, Args: 8, Doc: []string{
+		fmt.Sprintf("func %s(a *gemmArgs)", name),
+		fmt.Sprintf("C[%d×%d] = A[%d×%d]·B (+ bias), B a %d-column slice of a %d-wide panel.", r, t.W(), r, p.K, t.W(), p.Panel()),
+	}}
+	vec, zero := asm.Z, "VPXORD"
+	if t.Lanes == 8 {
+		vec, zero = asm.Y, "VXORPS"
+	}
+	nv, vb := t.NV, t.Lanes*4 // vectors per row; bytes per vector
+	accReg := func(i, v int) asm.Reg { return vec(i*nv + v) }
+	bReg := func(v int) asm.Reg { return vec(r*nv + v) }
+	bc := vec(r*nv + nv)
+	rowStride := p.Panel() * 4
+	// row returns the address of A[i, k] for step offset off bytes.
+	row := func(i, off int) asm.Mem {
+		base := asm.SI
+		if i >= 8 {
+			base, i = asm.AX, i-8
+		}
+		m := asm.At(base, off)
+		switch i {
+		case 0:
+			return m
+		case 1:
+			return m.Idx(asm.R8, 1)
+		case 2:
+			return m.Idx(asm.R8, 2)
+		case 3:
+			return m.Idx(asm.R10, 1)
+		case 4:
+			return m.Idx(asm.R8, 4)
+		case 5:
+			return m.Idx(asm.R11, 1)
+		case 6:
+			return m.Idx(asm.R10, 2)
+		}
+		return m.Idx(asm.R12, 1)
+	}
+	fn.I("MOVQ", asm.Arg{Name: "a", Off: 0}, asm.BX)
+	fn.I("MOVQ", asm.At(asm.BX, offA), asm.SI)
+	fn.I("MOVQ", asm.At(asm.BX, offB), asm.DI)
+	fn.I("MOVQ", asm.At(asm.BX, offC), asm.DX)
+	fn.I("MOVQ", asm.At(asm.BX, offLda), asm.R8)
+	fn.I("MOVQ", asm.At(asm.BX, offLdc), asm.R9)
+	fn.I("MOVQ", asm.At(asm.BX, offBias), asm.BX)
+	if r > 3 {
+		fn.I("LEAQ", asm.At(asm.R8, 0).Idx(asm.R8, 2), asm.R10)
+	}
+	if r > 5 {
+		fn.I("LEAQ", asm.At(asm.R8, 0).Idx(asm.R8, 4), asm.R11)
+	}
+	if r > 7 {
+		fn.I("LEAQ", asm.At(asm.R10, 0).Idx(asm.R8, 4), asm.R12)
+	}
+	if r > 8 {
+		fn.I("LEAQ", asm.At(asm.SI, 0).Idx(asm.R8, 8), asm.AX)
+	}
+	for i := range r {
+		for v := range nv {
+			fn.I(zero, accReg(i, v), accReg(i, v), accReg(i, v))
+		}
+	}
+	steps := func(u int) {
+		for s := range u {
+			for v := range nv {
+				fn.I("VMOVUPS", asm.At(asm.DI, s*rowStride+v*vb), bReg(v))
+			}
+			for i := range r {
+				fn.I("VBROADCASTSS", row(i, 4*s), bc)
+				for v := range nv {
+					fn.I("VFNMADD231PS", bReg(v), bc, accReg(i, v))
+				}
+			}
+		}
+	}
+	advance := func(u int) {
+		fn.I("ADDQ", asm.Imm(4*u), asm.SI)
+		if r > 8 {
+			fn.I("ADDQ", asm.Imm(4*u), asm.AX)
+		}
+		fn.I("ADDQ", asm.Imm(u*rowStride), asm.DI)
+	}
+	const U = 4
+	if n := p.K / U; n > 0 {
+		fn.I("MOVQ", asm.Imm(n), asm.CX)
+		fn.Align(64)
+		fn.Label("loop")
+		steps(U)
+		advance(U)
+		fn.I("DECQ", asm.CX)
+		fn.I("JNZ", asm.Label("loop"))
+	}
+	if t := p.K % U; t > 0 {
+		steps(t)
+	}
+	// Store, adding the bias when there is one.
+	fn.I("TESTQ", asm.BX, asm.BX)
+	fn.I("JZ", asm.Label("store"))
+	for v := range nv {
+		fn.I("VMOVUPS", asm.At(asm.BX, v*vb), bReg(v))
+		for i := range r {
+			fn.I("VADDPS", bReg(v), accReg(i, v), accReg(i, v))
+		}
+	}
+	fn.Label("store")
+	for i := range r {
+		for v := range nv {
+			fn.I("VMOVUPS", accReg(i, v), asm.At(asm.DX, v*vb))
+		}
+		if i < r-1 {
+			fn.I("ADDQ", asm.R9, asm.DX)
+		}
+	}
+	fn.I("VZEROUPPER")
+	fn.I("RET")
+	return fn
+}

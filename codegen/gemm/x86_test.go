@@ -1,0 +1,186 @@
+package gemm
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/cpu"
+
+	"github.com/modelc/modelc/codegen/asm"
+)
+
+// x86Params are the layers the assembly kernels are checked on: every
+// panel width (16–64, so every AVX-512 tile), N not a multiple of the
+// panel or of 8, K = 1, K < 4 and K % 4 ≠ 0 (the unrolled loop's tail),
+// with and without bias.
+var x86Params = []Params{
+	{N: 1, K: 1},
+	{N: 16, K: 4, Bias: true},
+	{N: 17, K: 3},
+	{N: 31, K: 9, Bias: true},
+	{N: 40, K: 64},
+	{N: 48, K: 7, Bias: true},
+	{N: 64, K: 33},
+	{N: 100, K: 130, Bias: true},
+	{N: 129, K: 2},
+}
+
+// TestX86MatchesGo builds one package holding every x86Params layer's
+// assembly drivers (AVX-512 and AVX2) and its pure-Go twin, and runs a
+// test in it that compares them over row counts 0…25 (every tail of
+// every tile height) by design.md's kernel rule, with guard values
+// around each output that must stay untouched. go vet (asmdecl) runs on
+// the package too.
+func TestX86MatchesGo(t *testing.T) {
+	if runtime.GOARCH != "amd64" {
+		t.Skip("x86 kernels run on amd64 only")
+	}
+	if testing.Short() {
+		t.Skip("builds a package")
+	}
+	var tiers []string
+	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
+		tiers = append(tiers, "avx2")
+		if cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512VL {
+			tiers = append(tiers, "avx512")
+		}
+	}
+	if len(tiers) == 0 {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("CI needs an AVX2 machine to test the x86 kernels")
+		}
+		t.Skip("no AVX2 here")
+	}
+	dir := t.TempDir()
+	var goSrc, table strings.Builder
+	var file asm.File
+	file.Build = "amd64"
+	seen := map[string]bool{}
+	goSrc.WriteString("package x86test\n\nimport \"unsafe\"\n\n" + GemmArgsDecl + "\n")
+	table.WriteString("var layers = []layer{\n")
+	for i := range x86Params {
+		p := DefaultX86(x86Params[i].N, x86Params[i].K, 1)
+		p.Bias = x86Params[i].Bias
+		goName := fmt.Sprintf("g%d", i)
+		goSrc.WriteString(Emit(p, goName))
+		drivers := map[string]string{}
+		for _, tile := range X86Tiles(p.Panel()) {
+			name := fmt.Sprintf("%s_%s", goName, tile.Tier)
+			src, fns := EmitX86(p, name, tile)
+			goSrc.WriteString(src + "\n")
+			for _, f := range fns {
+				if !seen[f.Name] {
+					seen[f.Name] = true
+					file.Funcs = append(file.Funcs, f)
+				}
+			}
+			drivers[tile.Tier] = name
+		}
+		fmt.Fprintf(&table, "{%d, %d, %d, %d, %d, %d, %v, %s, map[string]func(m, lo, hi int, y, x, wp, bias []float32){\"avx512\": %s, \"avx2\": %s}},\n",
+			p.N, p.K, p.NR, p.Panel(), p.Blocks(), p.Panels(), p.Bias, goName, drivers["avx512"], drivers["avx2"])
+	}
+	table.WriteString("}\n")
+	goSrc.WriteString(table.String())
+	write := func(name, s string) { require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(s), 0o644)) }
+	write("go.mod", "module x86test\n\ngo 1.22\n")
+	write("kernels_amd64.s", file.AMD64())
+	write("kernels.go", goSrc.String())
+	write("x86_test.go", x86TestMain)
+	for _, args := range [][]string{{"vet", "."}, {"test", "-count=1", "."}} {
+		cmd := exec.Command("go", args...)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=", "X86_TIERS="+strings.Join(tiers, ","))
+		out, err := cmd.CombinedOutput()
+		require.NoError(t, err, "go %s:\n%s", strings.Join(args, " "), out)
+	}
+}
+
+// x86TestMain is the test that runs inside the generated package.
+const x86TestMain = `package x86test
+
+import (
+	"math"
+	"math/rand"
+	"os"
+	"strings"
+	"testing"
+)
+
+type layer struct {
+	n, k, nr, pw, blocks, panels int
+	bias                         bool
+	goKernel                     func(m, lo, hi int, y, x, wp, bias []float32)
+	asm                          map[string]func(m, lo, hi int, y, x, wp, bias []float32)
+}
+
+const guard = 16
+
+var sentinel = math.Float32frombits(0x7fc0dead)
+
+func TestMatches(t *testing.T) {
+	tiers := strings.Split(os.Getenv("X86_TIERS"), ",")
+	rng := rand.New(rand.NewSource(1))
+	for _, l := range layers {
+		wp := make([]float32, l.panels*l.k*l.pw)
+		for q := 0; q < l.panels; q++ {
+			for k := 0; k < l.k; k++ {
+				for j := 0; j < l.pw; j++ {
+					if q*l.pw+j < l.n {
+						wp[(q*l.k+k)*l.pw+j] = float32(rng.NormFloat64())
+					}
+				}
+			}
+		}
+		bias := make([]float32, l.panels*l.pw)
+		for i := range bias {
+			bias[i] = float32(rng.NormFloat64())
+		}
+		for m := 0; m <= 25; m++ {
+			x := make([]float32, m*l.k)
+			for i := range x {
+				x[i] = float32(rng.NormFloat64())
+			}
+			want := make([]float32, m*l.n)
+			l.goKernel(m, 0, l.blocks, want, x, wp, bias)
+			for _, tier := range tiers {
+				buf := make([]float32, m*l.n+2*guard)
+				for i := range buf {
+					buf[i] = sentinel
+				}
+				y := buf[guard : guard+m*l.n]
+				// Two chunks of panels, as two workers would split them.
+				half := l.panels / 2
+				l.asm[tier](m, 0, half, y, x, wp, bias)
+				l.asm[tier](m, half, l.panels, y, x, wp, bias)
+				for i := range buf {
+					if (i < guard || i >= guard+m*l.n) && math.Float32bits(buf[i]) != math.Float32bits(sentinel) {
+						t.Fatalf("%s n=%d k=%d m=%d: guard %d overwritten", tier, l.n, l.k, m, i)
+					}
+				}
+				for i := 0; i < m; i++ {
+					for j := 0; j < l.n; j++ {
+						// design.md: 4·K·2⁻²⁴·Σ|aᵢbᵢ| in float64.
+						var mag float64
+						for p := 0; p < l.k; p++ {
+							mag += math.Abs(float64(x[i*l.k+p]) * float64(wp[((j/l.pw)*l.k+p)*l.pw+j%l.pw]))
+						}
+						if l.bias {
+							mag += math.Abs(float64(bias[j]))
+						}
+						tol := 4 * float64(l.k) * math.Pow(2, -24) * mag
+						if d := math.Abs(float64(y[i*l.n+j]) - float64(want[i*l.n+j])); !(d <= tol) {
+							t.Fatalf("%s n=%d k=%d m=%d: y[%d,%d] = %g, Go twin %g (tolerance %g)", tier, l.n, l.k, m, i, j, y[i*l.n+j], want[i*l.n+j], tol)
+						}
+					}
+				}
+			}
+		}
+	}
+}
+`

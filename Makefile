@@ -10,7 +10,7 @@ BIN      := bin/modelc
 FUZZ_TARGETS := ./ir:FuzzParse ./frontend:FuzzLoad \
 	./frontend/tensorio:FuzzSafetensors ./frontend/tensorio:FuzzNpy ./frontend/tensorio:FuzzNpz
 
-.PHONY: all build demo examples bench-go test vet fmt-check fuzz test-long bench onnxpb zoo-vectors zoo-crosscheck fixtures clean
+.PHONY: all build demo dispatch examples bench-go test vet fmt-check fuzz test-long bench onnxpb zoo-vectors zoo-crosscheck fixtures clean
 
 all: build
 
@@ -36,10 +36,16 @@ examples: build
 	cd out/examples/app && GOFLAGS=-mod=mod $(GO) run .
 
 ## test: vet, format check and every Go test (fuzz targets run their seed corpus);
-## the worker pool and the pipeline again under the race detector.
-test: vet fmt-check
+## the worker pool and the pipeline again under the race detector; the
+## dispatch matrix (each GODEBUG tier and -tags purego, .ci/dispatch.sh).
+test: vet fmt-check build
 	$(GO) test -count=1 ./...
 	$(GO) test -count=1 -race ./runtime/ ./passes/
+	GO=$(GO) .ci/dispatch.sh $(BIN)
+
+## dispatch: only the dispatch matrix.
+dispatch: build
+	GO=$(GO) .ci/dispatch.sh $(BIN)
 
 vet:
 	$(GO) vet ./...

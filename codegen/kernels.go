@@ -342,6 +342,8 @@ func (ks *kernelSet) renderX86(header, pkg, rtImport string) (map[string][]byte,
 	goSrc.WriteString("// The kernels' tier, chosen once from the CPU's features (rt.CPUTier).\n")
 	goSrc.WriteString("var (\nuseAVX512 = rt.CPUTier() >= rt.TierAVX512\nuseAVX2 = rt.CPUTier() >= rt.TierAVX2\n)\n\n")
 	goSrc.WriteString(gemm.GemmArgsDecl + "\n")
+	file := asm.File{Build: "!purego", Funcs: ks.asmFuncs}
+	goSrc.WriteString(file.GoDecls())
 	stubs.WriteString(header)
 	fmt.Fprintf(&stubs, "//go:build !amd64 || purego\n\npackage %s\n\n", pkg)
 	stubs.WriteString("// Without the amd64 assembly, the pure-Go kernels run.\nconst useAVX512, useAVX2 = false, false\n\n")
@@ -357,7 +359,6 @@ func (ks *kernelSet) renderX86(header, pkg, rtImport string) (map[string][]byte,
 		}
 		files[name] = out
 	}
-	file := asm.File{Build: "!purego", Funcs: ks.asmFuncs}
 	for _, l := range strings.Split(strings.TrimSpace(header), "\n") {
 		file.Header = append(file.Header, strings.TrimPrefix(strings.TrimPrefix(l, "//"), " "))
 	}

@@ -70,6 +70,7 @@ func (g *gen) testFiles() ([]byte, []byte, error) {
 	err := testTemplate.Execute(&src, map[string]any{
 		"Header": g.header(), "Package": g.in.Package, "Runtime": g.in.RuntimeImport,
 		"Ins": ins, "Outs": outs, "Batch": batch, "Rtol": ir.FormatFloat(v.Rtol), "Predict": len(g.ins) == 1 && len(g.outs) == 1,
+		"X86": len(g.ks.x86) > 0,
 	})
 	if err != nil {
 		return nil, nil, err
@@ -283,4 +284,23 @@ func TestPredictAppends(t *testing.T) {
 	match(t, {{printf "%q" .Name}}, dst[1:], want.{{.Field}}, {{.RowLen}}, {{$.Rtol}})
 {{- end}}
 }
-{{end}}`))
+{{end}}
+// TestTier checks the tier the kernels run at against MODELC_WANT_TIER,
+// which make test's dispatch matrix sets beside each GODEBUG setting
+// (cpu.avx512f=off, cpu.avx2=off, …) and the purego tag.
+func TestTier(t *testing.T) {
+	t.Logf("kernels run at tier %v", rt.CPUTier())
+{{- if .X86}}
+	if useAVX512 != (rt.CPUTier() >= rt.TierAVX512) || useAVX2 != (rt.CPUTier() >= rt.TierAVX2) {
+		t.Fatalf("kernel switches avx512=%v avx2=%v disagree with tier %v", useAVX512, useAVX2, rt.CPUTier())
+	}
+{{- end}}
+	want := os.Getenv("MODELC_WANT_TIER")
+	if want == "" {
+		t.Skip("MODELC_WANT_TIER not set")
+	}
+	if got := rt.CPUTier().String(); got != want {
+		t.Fatalf("tier %s, want %s", got, want)
+	}
+}
+`))

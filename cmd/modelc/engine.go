@@ -329,7 +329,7 @@ func main() {
 		}
 		_ = sink
 		json.NewEncoder(os.Stdout).Encode(map[string]any{
-			"peer": "modelc", "version": rt.Version + " (generated, pure Go)", "times_ns": times,
+			"peer": "modelc", "version": rt.Version + " (generated, " + rt.CPUTier().String() + " kernels)", "times_ns": times,
 			"cpu_wall": cpu.Seconds() / busy.Seconds(),
 		})
 		return

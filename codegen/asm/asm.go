@@ -116,7 +116,10 @@ func (l Label) plan9() string { return string(l) }
 // Func is one TEXT symbol.
 type Func struct {
 	Name  string // Go name, without the package's middle dot
-	Doc   []string
+	// GoDecl is the Go declaration that goes with it, e.g.
+	// "func k(a *args)"; GoDecls prints them for a file.
+	GoDecl string
+	Doc    []string
 	Frame int // local frame size
 	Args  int // argument size, as go vet checks it against the Go declaration
 	lines []line
@@ -199,6 +202,17 @@ func (file *File) AMD64() string {
 				}
 			}
 		}
+	}
+	return b.String()
+}
+
+// GoDecls returns the Go declarations of the file's functions, each
+// marked //go:noescape: the kernels keep no pointer they are given, so
+// their arguments can stay on the caller's stack.
+func (file *File) GoDecls() string {
+	var b strings.Builder
+	for _, f := range file.Funcs {
+		fmt.Fprintf(&b, "//go:noescape\n%s\n\n", f.GoDecl)
 	}
 	return b.String()
 }

@@ -73,9 +73,11 @@ func x86Kernel(p Params, t X86Tile, r int) string {
 // []float32) for tile t — the same contract as Emit's function, except
 // that lo and hi count panels (Panels() in all) and bias, when p.Bias,
 // must hold Panels()·Panel() floats (padded with anything) — and the
-// assembly microkernels it calls. The driver's Go source goes into a
-// file built only on amd64 without the purego tag; it uses the type
-// GemmArgsType (see GemmArgsDecl) and package unsafe.
+// assembly microkernels it calls, whose Go declarations (GoDecl) the
+// caller emits once per name, since layers that share K and the panel
+// width share them. The driver's Go source goes into a file built only on
+// amd64 without the purego tag; it uses the type GemmArgsType (see
+// GemmArgsDecl) and package unsafe.
 func EmitX86(p Params, name string, t X86Tile) (goSrc string, fns []*asm.Func) {
 	p.mustValidate()
 	pw := p.Panel()
@@ -84,11 +86,6 @@ func EmitX86(p Params, name string, t X86Tile) (goSrc string, fns []*asm.Func) {
 	}
 	var b strings.Builder
 	f := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
-	for r := 1; r <= t.MR; r++ {
-		f("//go:noescape")
-		f("func %s(a *%s)", x86Kernel(p, t, r), GemmArgsType)
-		f("")
-	}
 	bias := ""
 	if p.Bias {
 		bias = " + bias"
@@ -167,7 +164,7 @@ const (
 // x86Micro emits the microkernel for r rows of tile t.
 func x86Micro(p Params, t X86Tile, r int) *asm.Func {
 	name := x86Kernel(p, t, r)
-	fn := &asm.Func{Name: name, Args: 8, Doc: []string{
+	fn := &asm.Func{Name: name, Args: 8, GoDecl: fmt.Sprintf("func %s(a *%s)", name, GemmArgsType), Doc: []string{
 		fmt.Sprintf("func %s(a *gemmArgs)", name),
 		fmt.Sprintf("C[%d×%d] = A[%d×%d]·B (+ bias), B a %d-column slice of a %d-wide panel.", r, t.W(), r, p.K, t.W(), p.Panel()),
 	}}

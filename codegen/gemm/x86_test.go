@@ -87,6 +87,7 @@ func TestX86MatchesGo(t *testing.T) {
 	}
 	table.WriteString("}\n")
 	goSrc.WriteString(table.String())
+	goSrc.WriteString(file.GoDecls())
 	write := func(name, s string) { require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(s), 0o644)) }
 	write("go.mod", "module x86test\n\ngo 1.22\n")
 	write("kernels_amd64.s", file.AMD64())

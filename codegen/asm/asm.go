@@ -115,14 +115,14 @@ func (l Label) plan9() string { return string(l) }
 
 // Func is one TEXT symbol.
 type Func struct {
-	Name  string // Go name, without the package's middle dot
+	Name string // Go name, without the package's middle dot
 	// GoDecl is the Go declaration that goes with it, e.g.
 	// "func k(a *args)"; GoDecls prints them for a file.
 	GoDecl string
 	Doc    []string
-	Frame int // local frame size
-	Args  int // argument size, as go vet checks it against the Go declaration
-	lines []line
+	Frame  int // local frame size
+	Args   int // argument size, as go vet checks it against the Go declaration
+	lines  []line
 }
 
 type line struct {

@@ -8,7 +8,8 @@ BIN      := bin/modelc
 
 # Every fuzz target, as package:Target.
 FUZZ_TARGETS := ./ir:FuzzParse ./frontend:FuzzLoad \
-	./frontend/tensorio:FuzzSafetensors ./frontend/tensorio:FuzzNpy ./frontend/tensorio:FuzzNpz
+	./frontend/tensorio:FuzzSafetensors ./frontend/tensorio:FuzzNpy ./frontend/tensorio:FuzzNpz \
+	./frontend/onnx:FuzzReadONNX
 
 .PHONY: all build demo dispatch examples bench-go test vet fmt-check fuzz test-long bench onnxpb zoo-vectors zoo-crosscheck fixtures clean
 
@@ -61,8 +62,10 @@ fuzz:
 		echo "== $$name ($$pkg, $(FUZZTIME))"; \
 		$(GO) test -run='^$$' -fuzz="^$$name$$" -fuzztime=$(FUZZTIME) -fuzzminimizetime=200x $$pkg || exit 1; done
 
-## test-long: the tests plus every fuzz target for 30s and the race detector.
+## test-long: the tests plus the ONNX whole-model tests, every fuzz target
+## for 30s and the race detector.
 test-long: test
+	MODELC_ONNX_LONG=1 $(GO) test -count=1 -run 'TestNodeTests' ./frontend/onnx/
 	$(GO) test -count=1 -race ./ir/... ./frontend/... ./cmd/...
 	$(MAKE) fuzz FUZZTIME=30s
 

@@ -519,7 +519,11 @@ func (c *nodeCtx) dims(i int, use string) ([]ir.Dim, error) {
 	if vl.konst == nil {
 		return nil, c.needKnown(i, use)
 	}
-	t := vl.konst.Dense()
+	t := vl.konst
+	if t.Numel() > maxFold {
+		return nil, fmt.Errorf("%s (input %d) has %d elements, too many for a shape", use, i, t.Numel())
+	}
+	t = t.Dense()
 	if !t.DType.IsInt() {
 		return nil, fmt.Errorf("%s (input %d) must be an integer tensor, got %s", use, i, t.DType)
 	}

@@ -470,7 +470,7 @@ func TestLoadErrors(t *testing.T) {
 			`model: unknown key "bogus" (want one of blocks, calibration, graph, init, inputs, name, outputs, package, passes, source, targets, test, weights)`},
 		{"missing name", "inputs: [{name: x, shape: [N, 4]}]\ninit: {seed: 1}\ngraph: [{relu: }]\n", "1:7", "model: missing name"},
 		{"bad package", head + "package: my-pkg\ngraph: [{relu: }]\n", "4:10", `package must be a Go identifier, got "my-pkg"`},
-		{"onnx source", head + "source: {onnx: m.onnx}\ngraph: [{relu: }]\n", "4:9", "source: {onnx: ...} is not supported yet"},
+		{"onnx source with inputs", head + "source: {onnx: m.onnx}\ngraph: [{relu: }]\n", "2:9", "inputs: not with source: the ONNX file gives the graph"},
 		{"missing inputs", "name: t\ninit: {seed: 1}\ngraph: [{relu: }]\n", "1:5", "inputs: want a list"},
 		{"missing graph", head, "1:5", "graph: want a list of layers"},
 		{"empty graph", head + "graph: []\n", "4:8", "graph: want a list of layers"},

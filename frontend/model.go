@@ -57,13 +57,16 @@ type Options struct {
 	AllowExternalPaths bool
 }
 
-// Load reads a model.yaml from the file system.
+// Load reads a model.yaml, or an ONNX model (.onnx), from the file system.
 func Load(file string, opts Options) (*Model, error) {
 	dir, base := filepath.Split(file)
 	if dir == "" {
 		dir = "."
 	}
 	src := &source{fsys: os.DirFS(dir), dir: dir, display: file, os: true, allowExternal: opts.AllowExternalPaths}
+	if strings.EqualFold(filepath.Ext(base), ".onnx") {
+		return loadONNXModel(src, base)
+	}
 	return load(src, base)
 }
 
@@ -174,7 +177,8 @@ func (d *decoder) model(root *node, src *source) *Model {
 		top.fail(top.get("package"), "package must be a Go identifier, got %q", m.Package)
 	}
 	if top.has("source") {
-		top.fail(top.get("source"), "source: {onnx: ...} is not supported yet: write the layers under graph:")
+		d.fromSource(m, top, src)
+		return m
 	}
 	l := newLowering(d, m.Name)
 	inputs := top.get("inputs")
@@ -229,6 +233,35 @@ func (d *decoder) model(root *node, src *source) *Model {
 		panic(fmt.Sprintf("BUG: frontend produced an invalid graph for %s: %v\n%s", src.display, err, m.Graph))
 	}
 	return m
+}
+
+// fromSource fills m from source: {onnx: FILE}: the graph and weights
+// come from the ONNX file, the YAML adds passes, targets, test vectors
+// and calibration data.
+func (d *decoder) fromSource(m *Model, top *obj, src *source) {
+	sn := top.get("source")
+	so := d.object(sn, "source")
+	file := so.mustStr("onnx")
+	so.done("onnx")
+	for _, k := range []string{"inputs", "outputs", "graph", "blocks", "weights", "init"} {
+		if top.has(k) {
+			top.fail(top.get(k), "%s: not with source: the ONNX file gives the graph, its inputs and weights", k)
+		}
+	}
+	g, err := src.loadONNX(file, m.Name)
+	if err != nil {
+		d.failAt(so.get("onnx"), "source: %s: %v", file, err)
+	}
+	m.Graph = g
+	m.Passes = d.passes(top.get("passes"))
+	m.Targets = d.targets(top.get("targets"))
+	if t := top.get("test"); t != nil {
+		m.Test = d.data(t, "test", "outputs")
+	}
+	if c := top.get("calibration"); c != nil {
+		m.Calibration = d.data(c, "calibration", "labels")
+	}
+	top.done(topKeys...)
 }
 
 func orNode(n, def *node) *node {

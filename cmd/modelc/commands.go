@@ -18,18 +18,16 @@ import (
 	"github.com/modelc/modelc/zoo"
 )
 
-// loadModel reads MODEL: a model.yaml path, or zoo:NAME for a bundled one.
+// loadModel reads MODEL: a model.yaml or .onnx path, or zoo:NAME for a bundled one.
 func loadModel(arg string, allowExternal bool) (*frontend.Model, error) {
 	if name, ok := strings.CutPrefix(arg, "zoo:"); ok {
 		return frontend.LoadNamed(zoo.FS(), name)
 	}
 	switch filepath.Ext(arg) {
-	case ".yaml", ".yml":
+	case ".yaml", ".yml", ".onnx":
 		return frontend.Load(arg, frontend.Options{AllowExternalPaths: allowExternal})
-	case ".onnx":
-		return nil, fmt.Errorf("%s: ONNX import is not implemented yet", arg)
 	}
-	return nil, fmt.Errorf("%s: MODEL must be a .yaml file or zoo:NAME", arg)
+	return nil, fmt.Errorf("%s: MODEL must be a .yaml or .onnx file or zoo:NAME", arg)
 }
 
 // oneModel parses a command's flags and its single MODEL argument.

@@ -107,8 +107,8 @@ func TestArgErrors(t *testing.T) {
 		args []string
 		msg  string
 	}{
-		{"not a model file", []string{"inspect", "m.txt"}, "m.txt: MODEL must be a .yaml file or zoo:NAME"},
-		{"onnx", []string{"inspect", "m.onnx"}, "m.onnx: ONNX import is not implemented yet"},
+		{"not a model file", []string{"inspect", "m.txt"}, "m.txt: MODEL must be a .yaml or .onnx file or zoo:NAME"},
+		{"missing onnx file", []string{"inspect", filepath.Join(t.TempDir(), "m.onnx")}, "m.onnx: no such file or directory"},
 		{"unknown zoo model", []string{"inspect", "zoo:nope"}, `no model "nope" (have gpt-mini, mlp, resnet20, vit-tiny)`},
 		{"missing file", []string{"inspect", filepath.Join(t.TempDir(), "none.yaml")}, "no such file or directory"},
 		{"zoo export of an unknown model", []string{"zoo", "export", "nope", "-o", filepath.Join(t.TempDir(), "x")}, `no model "nope"`},

@@ -1,0 +1,47 @@
+package frontend
+
+import (
+	"fmt"
+	"path"
+	"path/filepath"
+	"strings"
+
+	"github.com/modelc/modelc/frontend/onnx"
+	"github.com/modelc/modelc/ir"
+)
+
+// loadONNX imports the ONNX file rel (named relative to the model's
+// directory). External data files resolve relative to the ONNX file and
+// go through the same path policy as every file a model names.
+func (s *source) loadONNX(rel, name string) (*ir.Graph, error) {
+	data, err := s.ReadFile(rel)
+	if err != nil {
+		return nil, unwrapPathError(err)
+	}
+	dir := path.Dir(filepath.ToSlash(rel))
+	g, err := onnx.Load(data, onnx.Options{
+		Name: name,
+		External: func(loc string) ([]byte, error) {
+			if path.IsAbs(filepath.ToSlash(loc)) || filepath.IsAbs(loc) {
+				return nil, fmt.Errorf("%s: an absolute path; external data must be named relative to the model", loc)
+			}
+			return s.ReadFile(path.Join(dir, filepath.ToSlash(loc)))
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
+// loadONNXModel is Load for a .onnx file: the graph and its weights come
+// from the file; there are no passes, targets or test vectors (write a
+// model.yaml with source: {onnx: FILE} for those).
+func loadONNXModel(src *source, base string) (*Model, error) {
+	name := strings.TrimSuffix(base, path.Ext(base))
+	g, err := src.loadONNX(base, name)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", src.display, err)
+	}
+	return &Model{Name: name, Package: GoPackageName(name), File: src.display, Graph: g, src: src}, nil
+}

@@ -129,3 +129,83 @@ func TestNeedsValueNamesTheInput(t *testing.T) {
 		t.Fatalf("bound import gave\n%s", g)
 	}
 }
+
+// TestPatterns: the GELU and LayerNorm that exporters spell out become
+// the IR's gelu and layernorm, and compute what the spelled-out form
+// computes.
+func TestPatterns(t *testing.T) {
+	gelu := newModel(13).input("x", "n", 8).
+		floats("sqrt2", nil, 1.4142135).floats("one", nil, 1).floats("half", nil, 0.5).
+		node("Div", []string{"x", "sqrt2"}, []string{"d"}).
+		node("Erf", []string{"d"}, []string{"e"}).
+		node("Add", []string{"e", "one"}, []string{"a"}).
+		node("Mul", []string{"x", "a"}, []string{"m"}).
+		node("Mul", []string{"m", "half"}, []string{"y"}).output("y")
+	geluHalfFirst := newModel(13).input("x", "n", 8).
+		floats("isqrt2", nil, 0.70710677).floats("one", nil, 1).floats("half", nil, 0.5).
+		node("Mul", []string{"isqrt2", "x"}, []string{"d"}).
+		node("Erf", []string{"d"}, []string{"e"}).
+		node("Add", []string{"one", "e"}, []string{"a"}).
+		node("Mul", []string{"half", "x"}, []string{"h"}).
+		node("Mul", []string{"h", "a"}, []string{"y"}).output("y")
+	ln := func(affine bool, square string) *modelBuilder {
+		m := newModel(13).input("x", "n", 3, 8).
+			floats("two", nil, 2).floats("eps", nil, 1e-5).
+			floats("g", []int64{8}, 1, 2, 3, 4, 5, 6, 7, 8).floats("b", []int64{8}, 0, 1, 0, 1, 0, 1, 0, 1).
+			node("ReduceMean", []string{"x"}, []string{"mean"}, attrInts("axes", -1)).
+			node("Sub", []string{"x", "mean"}, []string{"d"})
+		if square == "pow" {
+			m.node("Pow", []string{"d", "two"}, []string{"sq"})
+		} else {
+			m.node("Mul", []string{"d", "d"}, []string{"sq"})
+		}
+		m.node("ReduceMean", []string{"sq"}, []string{"var"}, attrInts("axes", -1)).
+			node("Add", []string{"var", "eps"}, []string{"ve"}).
+			node("Sqrt", []string{"ve"}, []string{"sd"}).
+			node("Div", []string{"d", "sd"}, []string{"nrm"})
+		if !affine {
+			return m.output("nrm")
+		}
+		return m.node("Mul", []string{"nrm", "g"}, []string{"sc"}).
+			node("Add", []string{"sc", "b"}, []string{"y"}).output("y")
+	}
+	for _, c := range []struct {
+		name string
+		m    *modelBuilder
+		op   ir.Kind
+	}{
+		{"gelu", gelu, ir.KGelu},
+		{"gelu, half first", geluHalfFirst, ir.KGelu},
+		{"layernorm", ln(true, "pow"), ir.KLayerNorm},
+		{"layernorm, d·d, no affine", ln(false, "mul"), ir.KLayerNorm},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			data := c.m.bytes(t)
+			g, err := onnx.Load(data, onnx.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(g.Nodes) != 1 || g.Nodes[0].Op.Kind() != c.op {
+				t.Fatalf("want one %s node, got\n%s", c.op, g)
+			}
+			plain, err := onnx.Load(data, onnx.Options{KeepPatterns: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			x := ir.SampleInputs(g, 2, 1)
+			got, err := ir.Eval(g, x...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := ir.Eval(plain, x...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, w := range want[0].F {
+				if d := got[0].F[i] - w; d > 1e-5 || d < -1e-5 {
+					t.Fatalf("element %d: %v, spelled out %v", i, got[0].F[i], w)
+				}
+			}
+		})
+	}
+}

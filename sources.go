@@ -6,10 +6,10 @@ package modelc
 
 import "embed"
 
-// RuntimeSources holds runtime/*.go (test files included; callers skip
-// them) at their paths in the module.
+// RuntimeSources holds runtime/*.go and runtime/numerics/*.go (test files
+// included; callers skip them) at their paths in the module.
 //
-//go:embed runtime/*.go
+//go:embed runtime/*.go runtime/numerics/*.go
 var RuntimeSources embed.FS
 
 // PeerSources holds bench/peers: the scripts modelc bench runs to time

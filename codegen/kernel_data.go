@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/modelc/modelc/codegen/asm"
+	"github.com/modelc/modelc/codegen/gemm"
 	"github.com/modelc/modelc/ir"
 )
 
@@ -204,6 +206,12 @@ func genAttention(c *kctx) error {
 	c.line("const T, S, D, Dv, H = $T, $S, $D, $Dv, $H", "T", q[1].B, "S", k[1].B, "D", q[2].B, "Dv", v[2].B, "H", a.Heads)
 	c.line("const dh, dv, Scale = D / H, Dv / H, $SC", "SC", floatLit(a.Scale))
 	c.parallel(fmt.Sprintf("%s*%d", dimExpr(q[0]), a.Heads), 1)
+	if x86 := attentionX86(c, a); x86 != "" {
+		c.line("if useAVX2 {")
+		c.line("$F(useAVX512, lo, hi, o0, i0, i1, i2, s0, s1, s2)", "F", x86)
+		c.line("return")
+		c.line("}")
+	}
 	c.line("var row [S]float64")
 	c.line("var acc [dv]float64")
 	c.line("for bh := lo; bh < hi; bh++ {")
@@ -247,4 +255,129 @@ func genAttention(c *kctx) error {
 	c.line("}")
 	c.line("}")
 	return nil
+}
+
+// attentionX86 emits, where the shapes suit them, an attention driver for
+// amd64 that runs QKᵀ and PV on the x86 GEMM microkernels: per (batch,
+// head) it packs K's rows and V into panels (negated, as gemm.Pack
+// does), computes the scores into a padded buffer, turns each row into
+// probabilities (max, exp and sum in float64, as the reference) and
+// multiplies them by V straight into the output. It returns the driver's
+// name, or "" to keep the pure-Go kernel only (a head width of V that is
+// not a multiple of 16, whose last panel would spill into the next
+// head's columns).
+func attentionX86(c *kctx, a *ir.Attention) string {
+	q, k, v := c.in(0).Shape, c.in(1).Shape, c.in(2).Shape
+	T, S, D, Dv, H := q[1].B, k[1].B, q[2].B, v[2].B, a.Heads
+	dh, dv := D/H, Dv/H
+	if dv%16 != 0 {
+		return ""
+	}
+	pw1 := gemm.X86Panel(S)
+	p1 := (S + pw1 - 1) / pw1
+	pw2 := 16
+	for _, w := range []int{64, 48, 32} {
+		if dv%w == 0 {
+			pw2 = w
+			break
+		}
+	}
+	items := q[0].MulInt(H)
+	c.scratchBuf(items.MulInt(p1 * dh * pw1)) // s0: packed K per item
+	c.scratchBuf(items.MulInt(T * p1 * pw1))  // s1: scores per item
+	c.scratchBuf(items.MulInt(S * dv))        // s2: packed V per item
+	name := fmt.Sprintf("attn_t%d_s%d_d%d_dv%d_h%d", T, S, D, Dv, H)
+	if a.Causal {
+		name += "_causal"
+	}
+	var src strings.Builder
+	w := func(format string, args ...any) { fmt.Fprintf(&src, format+"\n", args...) }
+	kernels := map[string][2]string{}
+	var fns []*asm.Func
+	for _, t := range gemm.X86Tiles(pw1) {
+		qk, f1 := gemm.EmitX86Strided(dh, pw1, p1, name+"_qk_"+t.Tier, t)
+		src.WriteString(qk + "\n")
+		fns = append(fns, f1...)
+		kernels[t.Tier] = [2]string{name + "_qk_" + t.Tier}
+	}
+	for _, t := range gemm.X86Tiles(pw2) {
+		pv, f2 := gemm.EmitX86Strided(S, pw2, dv/pw2, name+"_pv_"+t.Tier, t)
+		src.WriteString(pv + "\n")
+		fns = append(fns, f2...)
+		kernels[t.Tier] = [2]string{kernels[t.Tier][0], name + "_pv_" + t.Tier}
+	}
+	w("// %s computes items [lo, hi) (batch·H + head) of %s", name, comment(ir.Describe(a)))
+	w("// with the x86 GEMM kernels; kp, sc and vp are per-item scratch.")
+	w("func %s(avx512 bool, lo, hi int, o, q, k, v, kp, sc, vp []float32) {", name)
+	w("const T, S, D, Dv, H, dh, dv = %d, %d, %d, %d, %d, %d, %d", T, S, D, Dv, H, dh, dv)
+	w("const PW1, S1, PW2, Scale = %d, %d, %d, %s", pw1, p1*pw1, pw2, floatLit(a.Scale))
+	w("for bh := lo; bh < hi; bh++ {")
+	w("b, h := bh/H, bh%%H")
+	w("kpi := kp[bh*S1*dh : (bh+1)*S1*dh]")
+	w("sci := sc[bh*T*S1 : (bh+1)*T*S1]")
+	w("vpi := vp[bh*S*dv : (bh+1)*S*dv]")
+	w("for s := 0; s < S1; s++ {")
+	w("dst := kpi[s/PW1*dh*PW1+s%%PW1:]")
+	w("if s >= S {")
+	w("for d := 0; d < dh; d++ {")
+	w("dst[d*PW1] = 0")
+	w("}")
+	w("continue")
+	w("}")
+	w("for d, kv := range k[(b*S+s)*D+h*dh:][:dh] {")
+	w("dst[d*PW1] = -kv")
+	w("}")
+	w("}")
+	w("if avx512 {")
+	w("%s(T, q[b*T*D+h*dh:], D, kpi, sci, S1)", kernels["avx512"][0])
+	w("} else {")
+	w("%s(T, q[b*T*D+h*dh:], D, kpi, sci, S1)", kernels["avx2"][0])
+	w("}")
+	w("for t := 0; t < T; t++ {")
+	w("row := sci[t*S1:][:S]")
+	w("m := math.Inf(-1)")
+	w("for s, x := range row {")
+	if a.Causal {
+		w("if s > t {")
+		w("row[s] = float32(math.Inf(-1))")
+		w("continue")
+		w("}")
+	} else {
+		w("_ = s")
+	}
+	w("if y := Scale * float64(x); y > m || y != y {")
+	w("m = y")
+	w("}")
+	w("}")
+	w("var sum float64")
+	w("for s, x := range row {")
+	w("e := math.Exp(Scale*float64(x) - m)")
+	if a.Causal {
+		w("if s > t {")
+		w("e = 0")
+		w("}")
+	}
+	w("sci[t*S1+s] = float32(e)")
+	w("sum += e")
+	w("}")
+	w("inv := 1 / sum")
+	w("for s := range row {")
+	w("row[s] = float32(float64(row[s]) * inv)")
+	w("}")
+	w("}")
+	w("for s := 0; s < S; s++ {")
+	w("for e, x := range v[(b*S+s)*Dv+h*dv:][:dv] {")
+	w("vpi[(e/PW2*S+s)*PW2+e%%PW2] = -x")
+	w("}")
+	w("}")
+	w("if avx512 {")
+	w("%s(T, sci, S1, vpi, o[b*T*Dv+h*dv:], Dv)", kernels["avx512"][1])
+	w("} else {")
+	w("%s(T, sci, S1, vpi, o[b*T*Dv+h*dv:], Dv)", kernels["avx2"][1])
+	w("}")
+	w("}")
+	w("}")
+	c.x86Helper(name, x86Part{goSrc: src.String(), funcs: fns,
+		stub: fmt.Sprintf("func %s(avx512 bool, lo, hi int, o, q, k, v, kp, sc, vp []float32) { panic(\"unreachable\") }\n", name)})
+	return name
 }

@@ -41,7 +41,7 @@ func epilogueOf(n *ir.Node) epilogue {
 		case "relu":
 			return fmt.Sprintf("max(%s, 0)", v)
 		case "gelu":
-			return fmt.Sprintf("float32(0.5 * float64(%s) * (1 + math.Erf(float64(%s)/math.Sqrt2)))", v, v)
+			return fmt.Sprintf("numerics.Gelu32(%s)", v)
 		case "gelu_tanh":
 			return fmt.Sprintf("float32(0.5 * float64(%s) * (1 + math.Tanh(math.Sqrt(2/math.Pi)*(float64(%s)+0.044715*float64(%s)*float64(%s)*float64(%s)))))", v, v, v, v, v)
 		}

@@ -27,7 +27,7 @@ func unaryExpr(op ir.Op) string {
 		if o.Approximate == "tanh" {
 			return "0.5 * x * (1 + math.Tanh(math.Sqrt(2/math.Pi)*(x+0.044715*x*x*x)))"
 		}
-		return "0.5 * x * (1 + math.Erf(x/math.Sqrt2))"
+		return "float64(numerics.Gelu32(float32(x)))"
 	case *ir.HardSigmoid:
 		return fmt.Sprintf("min(max(%s*x+%s, 0), 1)", floatLit(o.Alpha), floatLit(o.Beta))
 	case *ir.Clip:

@@ -309,6 +309,9 @@ func (ks *kernelSet) render(header string, rtImport string) ([]byte, error) {
 	if strings.Contains(all, "rt.") {
 		imports[`rt "`+rtImport+`"`] = true
 	}
+	if strings.Contains(all, "numerics.") {
+		imports[`"`+rtImport+`/numerics"`] = true
+	}
 	var list []string
 	for imp := range imports {
 		if !strings.Contains(imp, `"`) {
@@ -338,7 +341,14 @@ func (ks *kernelSet) renderX86(header, pkg, rtImport string) (map[string][]byte,
 	}
 	var goSrc, stubs strings.Builder
 	goSrc.WriteString(header)
-	fmt.Fprintf(&goSrc, "//go:build !purego\n\npackage %s\n\nimport (\n\"unsafe\"\n\nrt %q\n)\n\n", pkg, rtImport)
+	std := `"unsafe"`
+	for _, p := range ks.x86 {
+		if strings.Contains(p.goSrc, "math.") {
+			std = `"math"` + "\n" + std
+			break
+		}
+	}
+	fmt.Fprintf(&goSrc, "//go:build !purego\n\npackage %s\n\nimport (\n%s\n\nrt %q\n)\n\n", pkg, std, rtImport)
 	goSrc.WriteString("// The kernels' tier, chosen once from the CPU's features (rt.CPUTier).\n")
 	goSrc.WriteString("var (\nuseAVX512 = rt.CPUTier() >= rt.TierAVX512\nuseAVX2 = rt.CPUTier() >= rt.TierAVX2\n)\n\n")
 	goSrc.WriteString(gemm.GemmArgsDecl + "\n")

@@ -48,9 +48,20 @@ func X86Tiles(pw int) []X86Tile {
 	return []X86Tile{{"avx512", 16, nv, mr}, {"avx2", 8, 2, 6}}
 }
 
-// X86Panel returns the panel width for n columns with assembly kernels:
-// n rounded up to 16, at most 64.
-func X86Panel(n int) int { return min(64, (n+15)/16*16) }
+// X86Panel returns the panel width for n columns with assembly kernels,
+// one of 64, 48, 32 and 16: the one that wastes least on padding, weighed
+// against the narrower tiles' lower speed (one or two vectors a row load
+// more per multiply-add).
+func X86Panel(n int) int {
+	eff := map[int]float64{64: 1, 48: 1, 32: 0.95, 16: 0.85}
+	best, score := 64, 0.0
+	for _, pw := range []int{64, 48, 32, 16} {
+		if s := float64(n) / float64(pad(n, pw)) * eff[pw]; s > score {
+			best, score = pw, s
+		}
+	}
+	return best
+}
 
 // DefaultX86 is Default for a package with x86 kernels: the weights are
 // packed in panels of X86Panel(n) columns, and the pure-Go kernel (for
@@ -280,4 +291,49 @@ func x86Micro(p Params, t X86Tile, r int) *asm.Func {
 	fn.I("VZEROUPPER")
 	fn.I("RET")
 	return fn
+}
+
+// EmitX86Strided returns a Go driver for operands that are not a layer's:
+// func name(m int, x []float32, lda int, wp []float32, y []float32, ldc int)
+// computes y[i, 0:panels·pw] = x[i, 0:k]·W for i < m, rows of x and y at
+// strides lda and ldc floats, W packed by PackRows/PackCols into panels
+// of pw columns. Every column of every panel is written, so y's rows need
+// room for panels·pw floats. Attention uses it for QKᵀ and PV, whose
+// right-hand sides it packs per head at run time. It returns the
+// microkernels too (see EmitX86).
+func EmitX86Strided(k, pw, panels int, name string, t X86Tile) (goSrc string, fns []*asm.Func) {
+	p := Params{N: panels * pw, K: k, MR: 1, NR: 8, PW: pw}
+	p.mustValidate()
+	var b strings.Builder
+	f := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
+	f("// %s computes y[i, 0:%d] = x[i, 0:%d]·W for i < m with %s kernels (%d×%d tiles);", name, panels*pw, k, t.Tier, t.MR, t.W())
+	f("// rows of x and y are lda and ldc floats apart, W is packed in %d panels of %d columns.", panels, pw)
+	f("func %s(m int, x []float32, lda int, wp []float32, y []float32, ldc int) {", name)
+	f("const K, PW, P, MR, W = %d, %d, %d, %d, %d", k, pw, panels, t.MR, t.W())
+	f("if m <= 0 {")
+	f("return")
+	f("}")
+	f("if len(x) < (m-1)*lda+K || len(y) < (m-1)*ldc+P*PW || len(wp) < P*K*PW {")
+	f("panic(%q)", name+": buffer too short")
+	f("}")
+	f("a := %s{lda: lda * 4, ldc: ldc * 4}", GemmArgsType)
+	f("for q := 0; q < P; q++ {")
+	f("for s := 0; s < PW; s += W {")
+	f("a.b = unsafe.Pointer(&wp[q*K*PW+s])")
+	f("for i := 0; i < m; i += MR {")
+	f("a.a, a.c = unsafe.Pointer(&x[i*lda]), unsafe.Pointer(&y[i*ldc+q*PW+s])")
+	f("switch min(MR, m-i) {")
+	for r := 1; r <= t.MR; r++ {
+		f("case %d:", r)
+		f("%s(&a)", x86Kernel(p, t, r))
+	}
+	f("}")
+	f("}")
+	f("}")
+	f("}")
+	f("}")
+	for r := 1; r <= t.MR; r++ {
+		fns = append(fns, x86Micro(p, t, r))
+	}
+	return b.String(), fns
 }

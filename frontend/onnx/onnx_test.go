@@ -148,6 +148,16 @@ func TestPatterns(t *testing.T) {
 		node("Add", []string{"one", "e"}, []string{"a"}).
 		node("Mul", []string{"half", "x"}, []string{"h"}).
 		node("Mul", []string{"h", "a"}, []string{"y"}).output("y")
+	geluTanh := newModel(13).input("x", "n", 8).
+		floats("three", nil, 3).floats("c", nil, 0.044715).floats("k", nil, 0.7978846).floats("one", nil, 1).floats("half", nil, 0.5).
+		node("Pow", []string{"x", "three"}, []string{"x3"}).
+		node("Mul", []string{"c", "x3"}, []string{"cx3"}).
+		node("Add", []string{"x", "cx3"}, []string{"in"}).
+		node("Mul", []string{"in", "k"}, []string{"kin"}).
+		node("Tanh", []string{"kin"}, []string{"th"}).
+		node("Add", []string{"th", "one"}, []string{"a"}).
+		node("Mul", []string{"x", "a"}, []string{"m"}).
+		node("Mul", []string{"m", "half"}, []string{"y"}).output("y")
 	ln := func(affine bool, square string) *modelBuilder {
 		m := newModel(13).input("x", "n", 3, 8).
 			floats("two", nil, 2).floats("eps", nil, 1e-5).
@@ -176,6 +186,7 @@ func TestPatterns(t *testing.T) {
 	}{
 		{"gelu", gelu, ir.KGelu},
 		{"gelu, half first", geluHalfFirst, ir.KGelu},
+		{"gelu, tanh form", geluTanh, ir.KGelu},
 		{"layernorm", ln(true, "pow"), ir.KLayerNorm},
 		{"layernorm, d·d, no affine", ln(false, "mul"), ir.KLayerNorm},
 	} {

@@ -15,6 +15,7 @@ import (
 // original result type is not made.
 //
 //	gelu:      x·0.5·(1 + erf(x/√2))          (either product order, x·(1/√2) too)
+//	gelu tanh: x·0.5·(1 + tanh(√(2/π)·(x + 0.044715·x³)))   (x³ as Pow(x, 3) or x·x·x)
 //	layernorm: d = x − mean(x); d / sqrt(mean(d²) + eps) [· γ] [+ β]
 //	           (means over the trailing axes, d² as Pow(d, 2) or d·d)
 var patternRules = []func(g *ir.Graph, n *ir.Node) bool{
@@ -140,15 +141,31 @@ func matchGelu(g *ir.Graph, n *ir.Node) bool {
 	if geluX(a) != x {
 		return false
 	}
-	return rewrite(g, n, &ir.Gelu{Approximate: "none"}, x)
+	approx := "none"
+	if def(a, ir.KAdd) != nil && tanhArg(a) != nil {
+		approx = "tanh"
+	}
+	return rewrite(g, n, &ir.Gelu{Approximate: approx}, x)
 }
 
-// geluX returns x when v = 1 + erf(x/√2).
+// tanhArg returns the tanh node when v = 1 + tanh(…).
+func tanhArg(v *ir.Value) *ir.Node {
+	_, e, ok := operands(def(v, ir.KAdd), func(v *ir.Value) bool { return near(v, 1) })
+	if !ok {
+		return nil
+	}
+	return def(e, ir.KTanh)
+}
+
+// geluX returns x when v = 1 + erf(x/√2) or 1 + tanh(√(2/π)·(x + 0.044715·x³)).
 func geluX(v *ir.Value) *ir.Value {
 	add := def(v, ir.KAdd)
 	_, e, ok := operands(add, func(v *ir.Value) bool { return near(v, 1) })
 	if !ok {
 		return nil
+	}
+	if th := def(e, ir.KTanh); th != nil {
+		return geluTanhX(th.Inputs[0])
 	}
 	erf := def(e, ir.KErf)
 	if erf == nil {
@@ -164,6 +181,43 @@ func geluX(v *ir.Value) *ir.Value {
 		}
 	}
 	return nil
+}
+
+// geluTanhX returns x when v = √(2/π)·(x + 0.044715·x³).
+func geluTanhX(v *ir.Value) *ir.Value {
+	_, inner, ok := operands(def(v, ir.KMul), func(v *ir.Value) bool { return near(v, math.Sqrt(2/math.Pi)) })
+	if !ok {
+		return nil
+	}
+	add := def(inner, ir.KAdd)
+	if add == nil {
+		return nil
+	}
+	for _, o := range [][2]*ir.Value{{add.Inputs[0], add.Inputs[1]}, {add.Inputs[1], add.Inputs[0]}} {
+		x, term := o[0], o[1]
+		_, cube, ok := operands(def(term, ir.KMul), func(v *ir.Value) bool { return near(v, 0.044715) })
+		if ok && isCube(cube, x) {
+			return x
+		}
+	}
+	return nil
+}
+
+// isCube reports whether v = x³ (Pow(x, 3), x·(x·x) or (x·x)·x).
+func isCube(v, x *ir.Value) bool {
+	if p := def(v, ir.KPow); p != nil {
+		return p.Inputs[0] == x && near(p.Inputs[1], 3)
+	}
+	m := def(v, ir.KMul)
+	if m == nil {
+		return false
+	}
+	sq := func(v *ir.Value) bool {
+		s := def(v, ir.KMul)
+		return s != nil && s.Inputs[0] == x && s.Inputs[1] == x
+	}
+	a, b := m.Inputs[0], m.Inputs[1]
+	return (a == x && sq(b)) || (b == x && sq(a))
 }
 
 // trailingMean returns x and the first axis when v = reduce_mean(x) over

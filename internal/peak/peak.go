@@ -3,7 +3,6 @@ package peak
 import (
 	"fmt"
 	"runtime"
-	"slices"
 	"sync"
 	"time"
 )
@@ -11,7 +10,7 @@ import (
 // Result is one measurement of the machine's limits at a thread count.
 type Result struct {
 	Threads int
-	// ClockGHz is the effective clock of one busy core (median of the
+	// ClockGHz is the effective clock of one busy core (best of the
 	// repetitions).
 	ClockGHz float64
 	// ISA names the FMA kernel that gave the peak ("avx512" or "avx2").
@@ -44,17 +43,18 @@ const (
 )
 
 // Measure runs the kernels on threads goroutines locked to OS threads at
-// once and returns the medians. It takes about half a second.
+// once and returns the best of a few repetitions. It takes about half a
+// second.
 func Measure(threads int) Result {
 	if !available() || threads < 1 {
 		return Result{Threads: threads}
 	}
 	r := Result{Threads: threads}
-	r.ClockGHz = medianRate(reps, func() float64 {
+	r.ClockGHz = bestRate(reps, func() float64 {
 		return 32 * addIters / timeIt(func() { addChain(addIters) }) / 1e9
 	})
 	for _, k := range fmaKernels() {
-		rate := medianRate(reps, func() float64 {
+		rate := bestRate(reps, func() float64 {
 			s := onThreads(threads, func(int) { k.fn(fmaIters) })
 			return float64(threads) * 12 * float64(k.lanes) * 2 * fmaIters / s / 1e9
 		})
@@ -74,7 +74,7 @@ func Measure(threads int) Result {
 	for i := 0; i < len(buf); i += 4096 {
 		buf[i] = 1
 	}
-	r.ReadGBs = medianRate(3, func() float64 {
+	r.ReadGBs = bestRate(3, func() float64 {
 		s := onThreads(threads, func(t int) { readStream(buf[t*streamSize : (t+1)*streamSize]) })
 		return float64(len(buf)) / s / 1e9
 	})
@@ -93,15 +93,17 @@ func timeIt(f func()) float64 {
 	return time.Since(t0).Seconds()
 }
 
-// medianRate warms f up once and returns the median of n calls.
-func medianRate(n int, f func() float64) float64 {
+// bestRate warms f up once and returns the highest of n calls: other
+// processes and interrupts only ever slow a limit down, so the best
+// repetition is the one closest to it (a median would let a preempted
+// clock measurement inflate FLOP/cycle).
+func bestRate(n int, f func() float64) float64 {
 	f()
-	rates := make([]float64, n)
-	for i := range rates {
-		rates[i] = f()
+	best := 0.0
+	for range n {
+		best = max(best, f())
 	}
-	slices.Sort(rates)
-	return rates[n/2]
+	return best
 }
 
 // onThreads runs f(t) for t < threads, each on its own locked OS thread,

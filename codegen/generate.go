@@ -106,8 +106,20 @@ type gen struct {
 type port struct {
 	v         *ir.Value
 	field     string // exported field of Inputs/Outputs
-	perSample int    // elements per sample (the size is perSample·N)
+	perSample int    // elements per sample (the size is perSample·N), or all of them if static
 	elem      string // float32 or int64
+	// static: the shape does not involve the batch N (an ONNX model with
+	// fixed shapes, say), so the size is exactly perSample. A graph whose
+	// inputs are all static runs at n = 1.
+	static bool
+}
+
+// size is the number of elements p holds at batch n.
+func (p port) size() *jen.Statement {
+	if p.static {
+		return jen.Lit(p.perSample)
+	}
+	return jen.Id("n").Op("*").Lit(p.perSample)
 }
 
 func (g *gen) header() string {
@@ -190,12 +202,14 @@ func (g *gen) layoutWeights() error {
 	return nil
 }
 
-// signature names the inputs and outputs and checks they are batch-major.
+// signature names the inputs and outputs and checks they are batch-major
+// (N·k elements) or static (a fixed number of elements).
 func (g *gen) signature() error {
 	mk := func(v *ir.Value, what string) (port, error) {
 		d, ok := v.Type.Shape.NumelDim()
-		if !ok || d.B != 0 || d.A < 1 {
-			return port{}, fmt.Errorf("%s %s has shape %s: generated packages need batch-major tensors of N·k elements", what, v.Name, v.Type.Shape)
+		static := ok && d.A == 0 && d.B >= 0
+		if !ok || (!static && (d.B != 0 || d.A < 1)) {
+			return port{}, fmt.Errorf("%s %s has shape %s: generated packages need batch-major tensors of N·k elements or static shapes", what, v.Name, v.Type.Shape)
 		}
 		elem := "float32"
 		switch {
@@ -204,6 +218,9 @@ func (g *gen) signature() error {
 			elem = "int64"
 		default:
 			return port{}, fmt.Errorf("%s %s: dtype %s is not supported by codegen yet", what, v.Name, v.Type.DType)
+		}
+		if static {
+			return port{v: v, field: exportedName(v.Name, g.taken), perSample: d.B, elem: elem, static: true}, nil
 		}
 		return port{v: v, field: exportedName(v.Name, g.taken), perSample: d.A, elem: elem}, nil
 	}
@@ -313,6 +330,11 @@ func (g *gen) modelFile() ([]byte, error) {
 	fields := func(ps []port, what string) []jen.Code {
 		var cs []jen.Code
 		for _, p := range ps {
+			if p.static {
+				cs = append(cs, jen.Comment(fmt.Sprintf("%s is %s %q, %s: %d elements, whatever the batch.", p.field, what, p.v.Name, ir.FormatType(p.v.Type), p.perSample)))
+				cs = append(cs, jen.Id(p.field).Index().Id(p.elem))
+				continue
+			}
 			cs = append(cs, jen.Comment(fmt.Sprintf("%s is %s %q, %s, batch-major: %d elements per sample.", p.field, what, p.v.Name, ir.FormatType(p.v.Type), p.perSample)))
 			cs = append(cs, jen.Id(p.field).Index().Id(p.elem))
 		}
@@ -444,19 +466,31 @@ func (g *gen) runFunc(f *jen.File) {
 	body := []jen.Code{
 		jen.If(jen.Err().Op(":=").Id("ctx").Dot("Err").Call(), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err())),
 	}
+	// The batch comes from the first batch-major input; a graph with
+	// static inputs only runs at batch 1.
+	first := -1
 	for i, p := range g.ins {
-		if i == 0 {
+		if !p.static {
+			first = i
 			body = append(body, jen.List(jen.Id("n"), jen.Err()).Op(":=").Qual(rtp, "BatchOf").Call(jen.Lit(p.v.Name), jen.Len(jen.Id("in").Dot(p.field)), jen.Lit(p.perSample), jen.Id("m").Dot("maxBatch")))
 			body = append(body, jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err())))
+			break
+		}
+	}
+	if first < 0 {
+		body = append(body, jen.Id("n").Op(":=").Lit(1))
+	}
+	for i, p := range g.ins {
+		if i == first {
 			continue
 		}
-		body = append(body, jen.If(jen.Len(jen.Id("in").Dot(p.field)).Op("!=").Id("n").Op("*").Lit(p.perSample)).Block(
-			jen.Return(jen.Qual(rtp, "InputSizeError").Call(jen.Lit(p.v.Name), jen.Len(jen.Id("in").Dot(p.field)), jen.Id("n").Op("*").Lit(p.perSample))),
+		body = append(body, jen.If(jen.Len(jen.Id("in").Dot(p.field)).Op("!=").Add(p.size())).Block(
+			jen.Return(jen.Qual(rtp, "InputSizeError").Call(jen.Lit(p.v.Name), jen.Len(jen.Id("in").Dot(p.field)), p.size())),
 		))
 	}
 	for _, p := range g.outs {
-		body = append(body, jen.If(jen.Len(jen.Id("out").Dot(p.field)).Op("!=").Id("n").Op("*").Lit(p.perSample)).Block(
-			jen.Return(jen.Qual(rtp, "OutputSizeError").Call(jen.Lit(p.v.Name), jen.Len(jen.Id("out").Dot(p.field)), jen.Id("n").Op("*").Lit(p.perSample))),
+		body = append(body, jen.If(jen.Len(jen.Id("out").Dot(p.field)).Op("!=").Add(p.size())).Block(
+			jen.Return(jen.Qual(rtp, "OutputSizeError").Call(jen.Lit(p.v.Name), jen.Len(jen.Id("out").Dot(p.field)), p.size())),
 		))
 	}
 	body = append(body,
@@ -476,11 +510,22 @@ func (g *gen) predictFunc(f *jen.File) {
 	f.Comment(fmt.Sprintf("Predict appends the outputs for %s (a batch of samples) to dst and returns it.", strings.ToLower(p.field[:1])+p.field[1:]))
 	f.Comment("It allocates only when dst lacks capacity.")
 	arg := "x"
-	f.Func().Params(jen.Id("m").Op("*").Id("Model")).Id("Predict").Params(jen.Id("dst").Index().Float32(), jen.Id(arg).Index().Id(p.elem)).Params(jen.Index().Float32(), jen.Error()).Block(
+	batch := []jen.Code{
 		jen.List(jen.Id("n"), jen.Err()).Op(":=").Qual(g.in.RuntimeImport, "BatchOf").Call(jen.Lit(p.v.Name), jen.Len(jen.Id(arg)), jen.Lit(p.perSample), jen.Id("m").Dot("maxBatch")),
 		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Id("dst"), jen.Err())),
+	}
+	if p.static {
+		// One fixed-size sample: batch 1.
+		batch = []jen.Code{
+			jen.Id("n").Op(":=").Lit(1),
+			jen.If(jen.Len(jen.Id(arg)).Op("!=").Add(p.size())).Block(
+				jen.Return(jen.Id("dst"), jen.Qual(g.in.RuntimeImport, "InputSizeError").Call(jen.Lit(p.v.Name), jen.Len(jen.Id(arg)), p.size())),
+			),
+		}
+	}
+	f.Func().Params(jen.Id("m").Op("*").Id("Model")).Id("Predict").Params(jen.Id("dst").Index().Float32(), jen.Id(arg).Index().Id(p.elem)).Params(jen.Index().Float32(), jen.Error()).Block(append(batch,
 		jen.Id("start").Op(":=").Len(jen.Id("dst")),
-		jen.Id("dst").Op("=").Qual("slices", "Grow").Call(jen.Id("dst"), jen.Id("n").Op("*").Lit(o.perSample)).Index(jen.Empty(), jen.Id("start").Op("+").Id("n").Op("*").Lit(o.perSample)),
+		jen.Id("dst").Op("=").Qual("slices", "Grow").Call(jen.Id("dst"), o.size()).Index(jen.Empty(), jen.Id("start").Op("+").Add(o.size())),
 		jen.Id("m").Dot("mu").Dot("Lock").Call(),
 		jen.Defer().Id("m").Dot("mu").Dot("Unlock").Call(),
 		jen.Id("in").Op(":=").Id("Inputs").Values(jen.Id(p.field).Op(":").Id(arg)),
@@ -489,7 +534,7 @@ func (g *gen) predictFunc(f *jen.File) {
 			jen.Return(jen.Id("dst").Index(jen.Empty(), jen.Id("start")), jen.Err()),
 		),
 		jen.Return(jen.Id("dst"), jen.Nil()),
-	)
+	)...)
 }
 
 // call is one step of the schedule.

@@ -24,19 +24,26 @@ func (g *gen) testFiles() ([]byte, []byte, error) {
 	type slot struct {
 		Field, Name, Elem string
 		Off, Len, RowLen  int
+		Static            bool // the same size at every batch
 	}
 	var ins, outs []slot
 	batch := 0
 	put := func(p port, t *ir.Tensor) (slot, error) {
-		if t.Numel()%p.perSample != 0 {
+		switch {
+		case p.static:
+			if t.Numel() != p.perSample {
+				return slot{}, fmt.Errorf("test vector for %s has %d elements, want %d", p.v.Name, t.Numel(), p.perSample)
+			}
+		case p.perSample == 0 || t.Numel()%p.perSample != 0:
 			return slot{}, fmt.Errorf("test vector for %s has %d elements, not a multiple of %d", p.v.Name, t.Numel(), p.perSample)
+		default:
+			b := t.Numel() / p.perSample
+			if batch != 0 && b != batch {
+				return slot{}, fmt.Errorf("test vectors hold different batches (%d and %d)", batch, b)
+			}
+			batch = b
 		}
-		b := t.Numel() / p.perSample
-		if batch != 0 && b != batch {
-			return slot{}, fmt.Errorf("test vectors hold different batches (%d and %d)", batch, b)
-		}
-		batch = b
-		s := slot{Field: p.field, Name: p.v.Name, Elem: p.elem, Off: data.Len(), Len: t.Numel()}
+		s := slot{Field: p.field, Name: p.v.Name, Elem: p.elem, Off: data.Len(), Len: t.Numel(), Static: p.static}
 		if sh := p.v.Type.Shape; sh.Rank() > 0 {
 			s.RowLen = sh[sh.Rank()-1].At(1)
 		}
@@ -65,6 +72,9 @@ func (g *gen) testFiles() ([]byte, []byte, error) {
 			return nil, nil, err
 		}
 		outs = append(outs, s)
+	}
+	if batch == 0 {
+		batch = 1 // static inputs only
 	}
 	var src bytes.Buffer
 	err := testTemplate.Execute(&src, map[string]any{
@@ -184,9 +194,11 @@ func TestWrongSizes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+{{- if gt .Batch 1}}
 	if err := m.Run(context.Background(), &got, &in); !errors.Is(err, rt.ErrBatch) && !errors.Is(err, rt.ErrOutputSize) {
 		t.Errorf("batch above the max: got %v, want ErrBatch", err)
 	}
+{{- end}}
 {{- with index .Ins 0}}
 	in.{{.Field}} = in.{{.Field}}[:len(in.{{.Field}})-1]
 {{- end}}
@@ -216,10 +228,10 @@ func TestNoAllocs(t *testing.T) {
 func TestCloneConcurrent(t *testing.T) {
 	in, want, _ := vectors(t)
 	one := func(x Inputs) Inputs {
-		return Inputs{ {{- range .Ins}}{{.Field}}: x.{{.Field}}[:len(x.{{.Field}})/{{$.Batch}}], {{end -}} }
+		return Inputs{ {{- range .Ins}}{{.Field}}: x.{{.Field}}[:len(x.{{.Field}}){{if not .Static}}/{{$.Batch}}{{end}}], {{end -}} }
 	}
 	in = one(in)
-	want = Outputs{ {{- range .Outs}}{{.Field}}: make([]float32, {{.Len}}/{{$.Batch}}), {{end -}} }
+	want = Outputs{ {{- range .Outs}}{{.Field}}: make([]float32, {{.Len}}{{if not .Static}}/{{$.Batch}}{{end}}), {{end -}} }
 	m, err := New(WithMaxBatch(1))
 	if err != nil {
 		t.Fatal(err)
@@ -231,7 +243,7 @@ func TestCloneConcurrent(t *testing.T) {
 	for g := 0; g < 8; g++ {
 		go func() {
 			c := m.Clone()
-			got := Outputs{ {{- range .Outs}}{{.Field}}: make([]float32, {{.Len}}/{{$.Batch}}), {{end -}} }
+			got := Outputs{ {{- range .Outs}}{{.Field}}: make([]float32, {{.Len}}{{if not .Static}}/{{$.Batch}}{{end}}), {{end -}} }
 			for i := 0; i < 3; i++ {
 				if err := c.Run(context.Background(), &got, &in); err != nil {
 					errs <- err

@@ -209,6 +209,7 @@ func runGenerated(m *frontend.Model, ins []*ir.Tensor) ([]*ir.Tensor, time.Durat
 type driverPort struct {
 	Field, Elem string
 	PerSample   int
+	Static      bool // a fixed size, whatever the batch (PerSample elements)
 }
 
 func driverData(g *ir.Graph) map[string]any {
@@ -218,6 +219,9 @@ func driverData(g *ir.Graph) map[string]any {
 		elem := "float32"
 		if !v.Type.DType.IsFloat() {
 			elem = "int64"
+		}
+		if d.A == 0 {
+			return driverPort{Field: codegen.ExportedName(v.Name, taken), Elem: elem, PerSample: d.B, Static: true}
 		}
 		return driverPort{Field: codegen.ExportedName(v.Name, taken), Elem: elem, PerSample: d.A}
 	}
@@ -283,8 +287,8 @@ func main() {
 		return v
 	}
 	_, _ = f32, i64
-	in := model.Inputs{ {{- range .Ins}}{{.Field}}: {{if eq .Elem "float32"}}f32{{else}}i64{{end}}(n * {{.PerSample}}), {{end -}} }
-	out := model.Outputs{ {{- range .Outs}}{{.Field}}: make([]{{.Elem}}, n*{{.PerSample}}), {{end -}} }
+	in := model.Inputs{ {{- range .Ins}}{{.Field}}: {{if eq .Elem "float32"}}f32{{else}}i64{{end}}({{if not .Static}}n * {{end}}{{.PerSample}}), {{end -}} }
+	out := model.Outputs{ {{- range .Outs}}{{.Field}}: make([]{{.Elem}}, {{if not .Static}}n*{{end}}{{.PerSample}}), {{end -}} }
 	if os.Args[1] == "bench" {
 		threads, _ := strconv.Atoi(os.Args[5])
 		rt.SetThreads(threads)

@@ -65,6 +65,9 @@ func Generate(in Input) (map[string][]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	if kern, err = pruneImports(kern); err != nil {
+		return nil, fmt.Errorf("BUG: codegen: kernels.go: %v", err)
+	}
 	files["kernels.go"] = bytes.Replace(kern, []byte("package PKG"), []byte("package "+in.Package), 1)
 	x86, err := g.ks.renderX86(g.header(), in.Package, in.RuntimeImport)
 	if err != nil {
@@ -140,6 +143,11 @@ type packKey struct {
 func (g *gen) layoutWeights() error {
 	g.wOff, g.splatAt = map[packKey]int{}, map[*ir.Value]int{}
 	raw := map[*ir.Value]bool{}
+	for _, p := range g.outs {
+		if p.v.IsConst() {
+			raw[p.v] = true // copied into the caller's buffer (outputCopies)
+		}
+	}
 	for _, c := range g.calls {
 		for _, a := range c.args {
 			if a.v != nil && a.v.IsConst() && a.pack == "" {
@@ -279,8 +287,14 @@ func (g *gen) viewAs(a arg) (string, error) {
 	if b == nil {
 		return "", fmt.Errorf("BUG: codegen: value %s has no buffer in the memory plan", v.Name)
 	}
-	// A graph output is the caller's buffer; so is a graph input; and a
-	// value whose buffer ends as an output is computed straight into it.
+	// A graph input is the caller's buffer (even when it is an output
+	// too: outputCopies copies it at the end); so is a graph output; and
+	// a value whose buffer ends as an output is computed straight into it.
+	for _, p := range g.ins {
+		if p.v == v {
+			return "in." + p.field, nil
+		}
+	}
 	for _, p := range g.outs {
 		if p.v == v {
 			return "out." + p.field, nil
@@ -584,7 +598,11 @@ func (g *gen) schedule() error {
 		for i, v := range n.Inputs {
 			a := arg{v: v}
 			if p, ok := k.packs[i]; ok {
-				if !v.IsConst() || !v.Type.DType.IsFloat() || v.Const.Splat {
+				if !v.IsConst() {
+					// Weights fed at run time (ONNX Conv with W an input).
+					return fmt.Errorf("%s: input %d (%s) is fed at run time, but the kernel reads it packed at build time: not supported by codegen yet", nodeDesc(n), i, v.Name)
+				}
+				if !v.Type.DType.IsFloat() || v.Const.Splat {
 					return fmt.Errorf("BUG: codegen: %s packs input %d, which is not a dense float constant", nodeDesc(n), i)
 				}
 				a.pack = p.key
@@ -632,6 +650,38 @@ func (g *gen) bindState() []jen.Code {
 	return cs
 }
 
+// outputCopies fills the outputs no kernel writes: an output that is a
+// graph input (an ONNX Identity, a Dropout at inference) or a constant,
+// and an output that is the same value as an earlier one.
+func (g *gen) outputCopies() []jen.Code {
+	var cs []jen.Code
+	for i, p := range g.outs {
+		src := ""
+		for j := 0; j < i && src == ""; j++ {
+			if g.outs[j].v == p.v {
+				src = "out." + g.outs[j].field
+			}
+		}
+		for _, q := range g.ins {
+			if src == "" && q.v == p.v {
+				src = "in." + q.field
+			}
+		}
+		if src == "" && p.v.IsConst() {
+			s, err := g.view(p.v)
+			if err != nil {
+				panic(err) // layoutWeights stored every constant output; this is a bug
+			}
+			src = s
+		}
+		if src != "" {
+			cs = append(cs, jen.Comment(fmt.Sprintf("output %s is %s", comment(p.v.Name), comment(src))))
+			cs = append(cs, jen.Copy(jen.Id("out").Dot(p.field), jen.Id(src)))
+		}
+	}
+	return cs
+}
+
 // forwardFunc emits the schedule: one kernel call per node, on views of
 // the arena, the weights and the caller's buffers.
 func (g *gen) forwardFunc(f *jen.File) {
@@ -660,6 +710,7 @@ func (g *gen) forwardFunc(f *jen.File) {
 			body = append(body, jen.Id(c.k.name).Call(args...))
 		}
 	}
+	body = append(body, g.outputCopies()...)
 	body = append(body, jen.Return(jen.Nil()))
 	f.Comment("forward runs the schedule for batch n; the caller holds m.mu.")
 	f.Func().Params(jen.Id("m").Op("*").Id("Model")).Id("forward").Params(jen.Id("n").Int(), jen.Id("in").Op("*").Id("Inputs"), jen.Id("out").Op("*").Id("Outputs")).Error().Block(body...)

@@ -222,8 +222,8 @@ func (g *gen) signature() error {
 		elem := "float32"
 		switch {
 		case v.Type.DType == ir.F32:
-		case v.Type.DType == ir.I64:
-			elem = "int64"
+		case v.Type.DType.IsInt() || v.Type.DType == ir.Bool:
+			elem = "int64" // integers and bools are held as int64, as the evaluator holds them
 		default:
 			return port{}, fmt.Errorf("%s %s: dtype %s is not supported by codegen yet", what, v.Name, v.Type.DType)
 		}
@@ -602,7 +602,11 @@ func (g *gen) schedule() error {
 					// Weights fed at run time (ONNX Conv with W an input).
 					return fmt.Errorf("%s: input %d (%s) is fed at run time, but the kernel reads it packed at build time: not supported by codegen yet", nodeDesc(n), i, v.Name)
 				}
-				if !v.Type.DType.IsFloat() || v.Const.Splat {
+				if v.Const.Splat {
+					// Splats never reach weights.bin; a packed copy would.
+					return fmt.Errorf("%s: input %d (%s) is a splat constant, which the kernel would need packed as dense weights: not supported by codegen yet", nodeDesc(n), i, v.Name)
+				}
+				if !v.Type.DType.IsFloat() {
 					return fmt.Errorf("BUG: codegen: %s packs input %d, which is not a dense float constant", nodeDesc(n), i)
 				}
 				a.pack = p.key

@@ -11,7 +11,7 @@ FUZZ_TARGETS := ./ir:FuzzParse ./frontend:FuzzLoad \
 	./frontend/tensorio:FuzzSafetensors ./frontend/tensorio:FuzzNpy ./frontend/tensorio:FuzzNpz \
 	./frontend/onnx:FuzzReadONNX
 
-.PHONY: all build demo dispatch examples bench-go test vet fmt-check fuzz test-long bench onnxpb zoo-vectors zoo-crosscheck fixtures clean
+.PHONY: all build demo dispatch examples bench-go test vet fmt-check fuzz test-long bench onnxpb zoo-vectors zoo-onnx zoo-crosscheck fixtures clean
 
 all: build
 
@@ -113,6 +113,12 @@ onnxpb:
 ## zoo-vectors: regenerate the zoo's test vectors with the reference evaluator.
 zoo-vectors:
 	$(GO) test -count=1 ./zoo -run TestVectors -update
+
+## zoo-onnx: re-export the zoo's ONNX models (zoo/onnx/NAME/model.onnx, x.npy,
+## logits.npy) with PyTorch; zoo/onnx_test.go checks modelc against them
+## (needs Debian's python3-torch and python3-onnx).
+zoo-onnx:
+	$(PYTHON) zoo/onnx/export.py --out zoo/onnx
 
 ## zoo-crosscheck: the zoo's seeded weights in PyTorch (../shared/peers/models.py)
 ## give the evaluator's outputs (needs Debian's python3-torch).

@@ -18,9 +18,22 @@ import (
 //	gelu tanh: x·0.5·(1 + tanh(√(2/π)·(x + 0.044715·x³)))   (x³ as Pow(x, 3) or x·x·x)
 //	layernorm: d = x − mean(x); d / sqrt(mean(d²) + eps) [· γ] [+ β]
 //	           (means over the trailing axes, d² as Pow(d, 2) or d·d)
+//	linear:    Gemm(x, W, b) with W and b constant, alpha = beta = 1, A not
+//	           transposed, b of shape [out] or [1, out];
+//	           MatMul(x, W) [+ b] with W[in, out] constant or Transpose(W[out, in])
+//	           (what PyTorch exports for nn.Linear on inputs of rank 3 without
+//	           constant folding), b[out] constant
+//	attention: Reshape(Transpose₀₂₁₃(Softmax₋₁(Qₕ·Kₕᵀ ⊘ c)·Vₕ)) → [B, T, D]
+//	           where Qₕ = Transpose₀₂₁₃(Reshape(q → [B, T, H, dh])), likewise Vₕ,
+//	           and Kₕᵀ = Transpose₀₂₃₁(Reshape(k → [B, S, H, dh])) (or two
+//	           transposes); ⊘ c is a division by, or product with, a scalar
+//	           constant, or absent. No mask: a causal or padding mask (Add or
+//	           Where before the Softmax) keeps the spelled-out form.
 var patternRules = []func(g *ir.Graph, n *ir.Node) bool{
 	matchGelu,
 	matchLayerNorm,
+	matchLinear,
+	matchAttention,
 }
 
 // recognizePatterns walks the nodes from the last, so the largest match
@@ -335,4 +348,189 @@ func matchLayerNorm(g *ir.Graph, n *ir.Node) bool {
 		return true
 	}
 	return rewrite(g, n, &ir.LayerNorm{Axis: axis, Eps: eps}, ins...)
+}
+
+// addConst adds a constant to g under a fresh name derived from hint.
+func addConst(g *ir.Graph, hint string, t *ir.Tensor) *ir.Value {
+	name := ir.BuilderFor(g).Fresh(hint)
+	shape := make(ir.Shape, len(t.Shape))
+	for i, d := range t.Shape {
+		shape[i] = ir.D(d)
+	}
+	v := &ir.Value{Name: name, Type: ir.TensorType(t.DType, shape), Const: t}
+	g.Consts = append(g.Consts, v)
+	return v
+}
+
+// denseF32 reports whether v is a dense float constant.
+func denseF32(v *ir.Value) bool {
+	return v != nil && v.Const != nil && !v.Const.Splat && v.Const.DType == ir.F32
+}
+
+// linearWeight returns, for the B operand of a MatMul, the [out, in]
+// weight a linear reads: W itself when B is Transpose(W) of a constant
+// W[out, in], a transposed copy when B is a constant [in, out].
+func linearWeight(g *ir.Graph, b *ir.Value) *ir.Value {
+	if t := def(b, ir.KTranspose); t != nil && denseF32(t.Inputs[0]) && t.Inputs[0].Type.Shape.Rank() == 2 {
+		if p := t.Op.(*ir.Transpose).Perm; len(p) == 2 && p[0] == 1 && p[1] == 0 {
+			return t.Inputs[0]
+		}
+	}
+	if denseF32(b) && b.Type.Shape.Rank() == 2 {
+		return addConst(g, b.Name+".t", transpose2(b.Const))
+	}
+	return nil
+}
+
+func transpose2(t *ir.Tensor) *ir.Tensor {
+	r, c := t.Shape[0], t.Shape[1]
+	out := ir.NewTensor(t.DType, []int{c, r})
+	for i := 0; i < r; i++ {
+		for j := 0; j < c; j++ {
+			out.F[j*r+i] = t.F[i*c+j]
+		}
+	}
+	return out
+}
+
+// matchLinear matches a Gemm, or a MatMul and its bias Add, whose weights
+// are constant (see the table above).
+func matchLinear(g *ir.Graph, n *ir.Node) bool {
+	switch n.Op.Kind() {
+	case ir.KGemm:
+		op := n.Op.(*ir.Gemm)
+		if op.Alpha != 1 || op.TransA || len(n.Inputs) < 2 || !denseF32(n.Inputs[1]) {
+			return false
+		}
+		x, w := n.Inputs[0], n.Inputs[1]
+		if !op.TransB {
+			w = addConst(g, w.Name+".t", transpose2(w.Const))
+		}
+		ins := []*ir.Value{x, w}
+		if len(n.Inputs) == 3 {
+			b := n.Inputs[2]
+			out := w.Type.Shape[0]
+			switch {
+			case op.Beta != 1 || !denseF32(b):
+				return false
+			case b.Type.Shape.Equal(ir.Shape{out}):
+			case b.Type.Shape.Equal(ir.Shape{ir.D(1), out}):
+				b = addConst(g, b.Name+".row", &ir.Tensor{DType: ir.F32, Shape: []int{out.B}, F: b.Const.F})
+			default:
+				return false
+			}
+			ins = append(ins, b)
+		}
+		return rewrite(g, n, &ir.Linear{}, ins...)
+	case ir.KAdd:
+		b, mm, ok := operands(n, func(v *ir.Value) bool { return denseF32(v) && v.Type.Shape.Rank() == 1 })
+		if !ok {
+			return false
+		}
+		m := def(mm, ir.KMatMul)
+		if m == nil || m.Inputs[0].Type.Shape.Rank() < 2 {
+			return false
+		}
+		w := linearWeight(g, m.Inputs[1])
+		return w != nil && rewrite(g, n, &ir.Linear{}, m.Inputs[0], w, b)
+	case ir.KMatMul:
+		if n.Inputs[0].Type.Shape.Rank() < 2 {
+			return false
+		}
+		w := linearWeight(g, n.Inputs[1])
+		return w != nil && rewrite(g, n, &ir.Linear{}, n.Inputs[0], w)
+	}
+	return false
+}
+
+// isPerm reports whether n is a Transpose with permutation perm.
+func isPerm(n *ir.Node, perm ...int) bool {
+	if n == nil || n.Op.Kind() != ir.KTranspose {
+		return false
+	}
+	p := n.Op.(*ir.Transpose).Perm
+	if len(p) != len(perm) {
+		return false
+	}
+	for i := range p {
+		if p[i] != perm[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// heads returns x when v is Reshape(x[B, T, D] → [B, T, H, dh]), and H.
+func heads(v *ir.Value) (*ir.Value, int, bool) {
+	r := def(v, ir.KReshape)
+	if r == nil {
+		return nil, 0, false
+	}
+	x, s := r.Inputs[0].Type.Shape, v.Type.Shape
+	if x.Rank() != 3 || s.Rank() != 4 || s[0] != x[0] || s[1] != x[1] || !s[2].Static() || !s[3].Static() || x[2] != ir.D(s[2].B*s[3].B) {
+		return nil, 0, false
+	}
+	return r.Inputs[0], s[2].B, true
+}
+
+// matchAttention matches at the Reshape that merges the heads back.
+func matchAttention(g *ir.Graph, n *ir.Node) bool {
+	if n.Op.Kind() != ir.KReshape || n.Outputs[0].Type.Shape.Rank() != 3 {
+		return false
+	}
+	merge := def(n.Inputs[0], ir.KTranspose)
+	if !isPerm(merge, 0, 2, 1, 3) {
+		return false
+	}
+	pv := def(merge.Inputs[0], ir.KMatMul)
+	if pv == nil {
+		return false
+	}
+	sm := def(pv.Inputs[0], ir.KSoftmax)
+	if sm == nil || sm.Op.(*ir.Softmax).K != ir.KSoftmax {
+		return false
+	}
+	if a := sm.Op.(*ir.Softmax).Axis; a != -1 && a != 3 {
+		return false
+	}
+	scores, scale := sm.Inputs[0], 1.0
+	switch d := scores.Def; {
+	case d != nil && d.Op.Kind() == ir.KDiv:
+		c, ok := scalar(d.Inputs[1])
+		if !ok || c == 0 {
+			return false
+		}
+		scores, scale = d.Inputs[0], 1/c
+	case d != nil && d.Op.Kind() == ir.KMul:
+		c, other, ok := operands(d, func(v *ir.Value) bool { _, ok := scalar(v); return ok })
+		if !ok {
+			return false
+		}
+		scale, _ = scalar(c)
+		scores = other
+	}
+	qk := def(scores, ir.KMatMul)
+	if qk == nil {
+		return false
+	}
+	qt, kt, vt := def(qk.Inputs[0], ir.KTranspose), def(qk.Inputs[1], ir.KTranspose), def(pv.Inputs[1], ir.KTranspose)
+	if !isPerm(qt, 0, 2, 1, 3) || !isPerm(vt, 0, 2, 1, 3) {
+		return false
+	}
+	var kIn *ir.Value
+	switch {
+	case isPerm(kt, 0, 2, 3, 1):
+		kIn = kt.Inputs[0]
+	case isPerm(kt, 0, 1, 3, 2) && isPerm(def(kt.Inputs[0], ir.KTranspose), 0, 2, 1, 3):
+		kIn = kt.Inputs[0].Def.Inputs[0]
+	default:
+		return false
+	}
+	q, hq, ok1 := heads(qt.Inputs[0])
+	k, hk, ok2 := heads(kIn)
+	v, hv, ok3 := heads(vt.Inputs[0])
+	if !ok1 || !ok2 || !ok3 || hq != hk || hq != hv {
+		return false
+	}
+	return rewrite(g, n, &ir.Attention{Heads: hq, Scale: scale}, q, k, v)
 }

@@ -1,0 +1,195 @@
+"""Export the zoo's ONNX models with PyTorch, with inputs and PyTorch's logits.
+
+    /usr/bin/python3 zoo/onnx/export.py [--out zoo/onnx]     (make zoo-onnx)
+
+Three small models with seeded random weights, each exported with a dynamic
+batch (dynamic_axes on dim 0 of input and output), from a model in eval mode,
+without constant folding. training=TrainingMode.PRESERVE, not EVAL: with EVAL,
+torch 1.13 runs its eval peephole pass, which folds BatchNorm into the
+preceding Conv even without constant folding; PRESERVE on a model in eval mode
+keeps BatchNormalization nodes (inference form, one output), so the graph
+modelc imports has BatchNorm for its own passes to fold.
+
+    resmlp       x[N, 64] → linear → 3 × (x + fc2(gelu(fc1(layernorm(x))))) → layernorm → head[10]
+    resnet-bn    x[N, 3, 32, 32] → conv/BN/ReLU stem, three ResNet basic blocks
+                 (16, 32, 64 channels; 1×1 conv + BN shortcuts), global average pool → fc[10]
+    transformer  x[N, 16, 32] → linear to 64 + learned positions → 2 pre-norm blocks
+                 (layernorm → 4-head self-attention written out as PyTorch code → residual;
+                 layernorm → MLP with GELU → residual) → layernorm → mean over tokens → head[10]
+
+For each NAME it writes NAME/model.onnx, NAME/x.npy (a seeded batch of 4) and
+NAME/logits.npy (PyTorch's float32 outputs on x). The Go test zoo/onnx_test.go
+checks modelc against them without Python. Needs Debian's python3-torch and
+python3-onnx.
+"""
+
+import argparse
+import math
+import os
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class Block(nn.Module):
+    def __init__(self, d, hidden):
+        super().__init__()
+        self.norm = nn.LayerNorm(d)
+        self.fc1 = nn.Linear(d, hidden)
+        self.fc2 = nn.Linear(hidden, d)
+
+    def forward(self, x):
+        return x + self.fc2(F.gelu(self.fc1(self.norm(x))))
+
+
+class ResMLP(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.embed = nn.Linear(64, 128)
+        self.blocks = nn.Sequential(*[Block(128, 256) for _ in range(3)])
+        self.norm = nn.LayerNorm(128)
+        self.head = nn.Linear(128, 10)
+
+    def forward(self, x):
+        return self.head(self.norm(self.blocks(self.embed(x))))
+
+
+class BasicBlock(nn.Module):
+    def __init__(self, cin, cout, stride):
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(cout)
+        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(cout)
+        self.short = None
+        if stride != 1 or cin != cout:
+            self.short = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+
+    def forward(self, x):
+        y = F.relu(self.bn1(self.conv1(x)))
+        y = self.bn2(self.conv2(y))
+        return F.relu(y + (x if self.short is None else self.short(x)))
+
+
+class ResNetBN(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 16, 3, 1, 1, bias=False)
+        self.bn = nn.BatchNorm2d(16)
+        self.layers = nn.Sequential(BasicBlock(16, 16, 1), BasicBlock(16, 32, 2), BasicBlock(32, 64, 2))
+        self.fc = nn.Linear(64, 10)
+
+    def forward(self, x):
+        x = F.relu(self.bn(self.conv(x)))
+        x = self.layers(x)
+        x = F.adaptive_avg_pool2d(x, 1).flatten(1)
+        return self.fc(x)
+
+
+class Attention(nn.Module):
+    def __init__(self, d, heads):
+        super().__init__()
+        self.heads = heads
+        self.q = nn.Linear(d, d)
+        self.k = nn.Linear(d, d)
+        self.v = nn.Linear(d, d)
+        self.proj = nn.Linear(d, d)
+
+    def forward(self, x):
+        b, t, d = x.shape
+        h, dh = self.heads, d // self.heads
+        q = self.q(x).reshape(b, t, h, dh).transpose(1, 2)
+        k = self.k(x).reshape(b, t, h, dh).transpose(1, 2)
+        v = self.v(x).reshape(b, t, h, dh).transpose(1, 2)
+        att = torch.softmax(q @ k.transpose(-2, -1) / math.sqrt(dh), dim=-1)
+        y = (att @ v).transpose(1, 2).reshape(b, t, d)
+        return self.proj(y)
+
+
+class TBlock(nn.Module):
+    def __init__(self, d, heads, hidden):
+        super().__init__()
+        self.norm1 = nn.LayerNorm(d)
+        self.attn = Attention(d, heads)
+        self.norm2 = nn.LayerNorm(d)
+        self.fc1 = nn.Linear(d, hidden)
+        self.fc2 = nn.Linear(hidden, d)
+
+    def forward(self, x):
+        x = x + self.attn(self.norm1(x))
+        return x + self.fc2(F.gelu(self.fc1(self.norm2(x))))
+
+
+class Transformer(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.embed = nn.Linear(32, 64)
+        self.pos = nn.Parameter(torch.randn(1, 16, 64) * 0.1)
+        self.blocks = nn.Sequential(*[TBlock(64, 4, 256) for _ in range(2)])
+        self.norm = nn.LayerNorm(64)
+        self.head = nn.Linear(64, 10)
+
+    def forward(self, x):
+        x = self.blocks(self.embed(x) + self.pos)
+        return self.head(self.norm(x).mean(dim=1))
+
+
+def randomize_norms(model, gen):
+    """Non-trivial BN statistics and LayerNorm affines, so that nothing
+    folds into an identity by accident."""
+    for m in model.modules():
+        if isinstance(m, (nn.BatchNorm2d, nn.LayerNorm)):
+            with torch.no_grad():
+                m.weight.copy_(1 + 0.2 * torch.randn(m.weight.shape, generator=gen))
+                m.bias.copy_(0.1 * torch.randn(m.bias.shape, generator=gen))
+        if isinstance(m, nn.BatchNorm2d):
+            m.running_mean.copy_(0.1 * torch.randn(m.running_mean.shape, generator=gen))
+            m.running_var.copy_(1 + 0.5 * torch.rand(m.running_var.shape, generator=gen))
+
+
+MODELS = {
+    # name: (constructor, input shape without the batch, opset)
+    "resmlp": (ResMLP, (64,), 14),
+    "resnet-bn": (ResNetBN, (3, 32, 32), 13),
+    "transformer": (Transformer, (16, 32), 14),
+}
+
+
+def export(name, out):
+    ctor, shape, opset = MODELS[name]
+    torch.manual_seed(1)
+    model = ctor()
+    gen = torch.Generator().manual_seed(2)
+    randomize_norms(model, gen)
+    model.eval()
+    x = torch.randn((4,) + shape, generator=torch.Generator().manual_seed(3))
+    with torch.no_grad():
+        logits = model(x)
+    d = os.path.join(out, name)
+    os.makedirs(d, exist_ok=True)
+    torch.onnx.export(
+        model, (x,), os.path.join(d, "model.onnx"),
+        input_names=["x"], output_names=["logits"],
+        dynamic_axes={"x": {0: "batch"}, "logits": {0: "batch"}},
+        opset_version=opset,
+        training=torch.onnx.TrainingMode.PRESERVE,  # see the module comment
+        do_constant_folding=False,
+    )
+    np.save(os.path.join(d, "x.npy"), x.numpy().astype(np.float32))
+    np.save(os.path.join(d, "logits.npy"), logits.numpy().astype(np.float32))
+    size = os.path.getsize(os.path.join(d, "model.onnx"))
+    print(f"{name}: {size} bytes, logits {tuple(logits.shape)}")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", default=os.path.dirname(os.path.abspath(__file__)))
+    args = ap.parse_args()
+    for name in MODELS:
+        export(name, args.out)
+
+
+if __name__ == "__main__":
+    main()

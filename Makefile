@@ -74,6 +74,7 @@ test-long: test
 ## flushed; sgemm beside OpenBLAS and gonum; into docs/benchmarks.md
 ## (about 25 min; needs python3-torch, python3-onnx, nodejs and npm).
 BENCH_MODELS ?= mlp resnet20 vit-tiny gpt-mini
+BENCH_ONNX   ?= resmlp resnet-bn transformer
 bench: build
 	@mkdir -p docs out
 	@{ echo "# Benchmarks"; echo; \
@@ -97,6 +98,14 @@ bench: build
 	              "--m 1,32,128 --n 3072 --k 768 --layout nn,nt"; do \
 	    echo "\`modelc bench --op gemm $$args --threads 1,2 --peers openblas,gonum\`"; echo; \
 	    $(BIN) bench --op gemm $$args --threads 1,2 --peers openblas,gonum || exit 1; echo; done; \
+	  : "--- ONNX exports (zoo/onnx, issue 5): ONNX Runtime runs the same .onnx file modelc compiles ---"; \
+	  echo "## ONNX exports"; echo; \
+	  echo "The PyTorch exports of zoo/onnx (make zoo-onnx), compiled by modelc from the .onnx file;"; \
+	  echo "ONNX Runtime runs the same file."; echo; \
+	  for m in $(BENCH_ONNX); do \
+	    echo "\`modelc bench zoo/onnx/$$m/model.onnx --batch 1,32 --threads 1,2 --peers ort\`"; echo; \
+	    $(BIN) bench zoo/onnx/$$m/model.onnx --batch 1,32 --threads 1,2 --peers ort || exit 1; echo; done; \
+	  : "--- end of the ONNX exports ---"; \
 	} > out/benchmarks.md && mv out/benchmarks.md docs/benchmarks.md
 	@echo "wrote docs/benchmarks.md"
 

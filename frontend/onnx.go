@@ -39,6 +39,14 @@ func (s *source) loadONNX(rel, name string) (*ir.Graph, error) {
 // model.yaml with source: {onnx: FILE} for those).
 func loadONNXModel(src *source, base string) (*Model, error) {
 	name := strings.TrimSuffix(base, path.Ext(base))
+	if name == "model" && src.os {
+		// DIR/model.onnx (an export's usual name) is named after DIR.
+		if abs, err := filepath.Abs(src.display); err == nil {
+			if dir := filepath.Base(filepath.Dir(abs)); dir != "" && dir != "." && dir != string(filepath.Separator) {
+				name = dir
+			}
+		}
+	}
 	g, err := src.loadONNX(base, name)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", src.display, err)

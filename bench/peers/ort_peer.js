@@ -2,6 +2,11 @@
 // thread count (a peer for `modelc bench`).
 //
 //   node ort_peer.js --onnx FILE --model NAME --batch B --threads T --seconds S [--flush-mb M] [--warmup-seconds W]
+//   node ort_peer.js --onnx FILE --model NAME --input NAME:DTYPE:D1xD2... --batch B ...   (any ONNX model)
+//
+// With --input, FILE is the user's own model (what `modelc bench model.onnx --peers ort` times): its
+// input NAME gets a [B, D1, D2, ...] tensor of DTYPE float32 (standard normal) or int64 (0 or 1), and
+// the first output is checked; NAME after --model only labels the result.
 //
 // Adapted from /work/shared/peers/ort/bench_ort.js (same session options), reduced to one configuration
 // and a machine-readable result.  FILE is written by `export_onnx.py --model NAME --out FILE` (dynamic
@@ -35,7 +40,7 @@ class UsageError extends Error {}
 
 function parseArgs(argv) {
   const spec = {
-    onnx: 'string', model: 'string', batch: 'int', threads: 'int', seconds: 'number',
+    onnx: 'string', model: 'string', input: 'string', batch: 'int', threads: 'int', seconds: 'number',
     'flush-mb': 'int', 'warmup-seconds': 'number',
   };
   const a = { 'flush-mb': 0, 'warmup-seconds': 0.5 };
@@ -67,7 +72,11 @@ function parseArgs(argv) {
   for (const k of ['onnx', 'model', 'batch', 'threads', 'seconds']) {
     if (a[k] === undefined) throw new UsageError(`--${k} is required`);
   }
-  if (!MODELS.includes(a.model)) throw new UsageError(`--model ${JSON.stringify(a.model)}: not one of ${MODELS.join(', ')}`);
+  if (a.input !== undefined) {
+    const m = /^([^:]+):(float32|int64):(\d+(?:x\d+)*)?$/.exec(a.input);
+    if (!m) throw new UsageError(`--input ${JSON.stringify(a.input)}: want NAME:float32|int64:D1xD2... (per-sample dims)`);
+    a.inputSpec = { name: m[1], dtype: m[2], dims: m[3] ? m[3].split('x').map(Number) : [] };
+  } else if (!MODELS.includes(a.model)) throw new UsageError(`--model ${JSON.stringify(a.model)}: not one of ${MODELS.join(', ')}`);
   if (a.batch < 1) throw new UsageError(`--batch ${a.batch}: must be >= 1`);
   if (a.threads < 1) throw new UsageError(`--threads ${a.threads}: must be >= 1`);
   if (a.seconds < 0) throw new UsageError(`--seconds ${a.seconds}: must be >= 0`);
@@ -88,8 +97,20 @@ function mulberry32(seed) {
   };
 }
 
-function makeInput(ort, model, batch) {
+function makeInput(ort, model, batch, spec) {
   const rand = mulberry32(2);
+  if (spec) {
+    const dims = [batch, ...spec.dims];
+    const n = dims.reduce((x, y) => x * y, 1);
+    if (spec.dtype === 'int64') {
+      const data = new BigInt64Array(n);
+      for (let i = 0; i < n; i++) data[i] = BigInt(Math.floor(rand() * 2));
+      return new ort.Tensor('int64', data, dims);
+    }
+    const data = new Float32Array(n);
+    for (let i = 0; i < n; i++) data[i] = Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
+    return new ort.Tensor('float32', data, dims);
+  }
   if (model === 'gpt-mini') {
     const dims = [batch, 128];
     const data = new BigInt64Array(batch * 128);
@@ -124,12 +145,14 @@ async function main() {
     executionMode: 'sequential',
     logSeverityLevel: 3, // errors only: keep ORT's warnings off the output
   });
-  if (!session.inputNames.includes('input') || !session.outputNames.includes('output')) {
-    throw new Error(`${a.onnx}: inputs ${session.inputNames}, outputs ${session.outputNames}; want "input" and "output" (export_onnx.py)`);
+  const inName = a.inputSpec ? a.inputSpec.name : 'input';
+  const outName = a.inputSpec ? session.outputNames[0] : 'output';
+  if (!session.inputNames.includes(inName) || !session.outputNames.includes(outName)) {
+    throw new Error(`${a.onnx}: inputs ${session.inputNames}, outputs ${session.outputNames}; want "${inName}" and "${outName}"`);
   }
-  const feeds = { input: makeInput(ort, a.model, a.batch) };
+  const feeds = { [inName]: makeInput(ort, a.model, a.batch, a.inputSpec) };
   const first = await session.run(feeds);
-  const dims = first.output.dims;
+  const dims = first[outName].dims;
   if (dims[0] !== a.batch) throw new Error(`${a.onnx}: output shape [${dims}] for batch ${a.batch}`);
 
   const flush = new Uint8Array(a['flush-mb'] * 1048576);

@@ -35,7 +35,7 @@ func runBench(args []string, stdout io.Writer) error {
 	fs := newFlags("bench", u)
 	batches := fs.String("batch", "1,32", "batch sizes, comma-separated")
 	threads := fs.String("threads", "1", "thread counts, comma-separated")
-	peers := fs.String("peers", "", "peers to measure beside modelc: torch, ort (zoo models only)")
+	peers := fs.String("peers", "", "peers to measure beside modelc: torch, ort (zoo models; ort also runs an .onnx MODEL itself)")
 	seconds := fs.Float64("seconds", 2, "timed seconds per engine per round")
 	rounds := fs.Int("rounds", 3, "interleaved rounds per configuration")
 	flush := fs.Bool("flush", false, "evict the last-level cache (stream 64 MiB) before every timed call")
@@ -71,6 +71,13 @@ func runBench(args []string, stdout io.Writer) error {
 	}
 	defer d.Close()
 	pr := &peerRunner{model: m.Name}
+	if strings.EqualFold(filepath.Ext(m.File), ".onnx") {
+		// ONNX Runtime runs the very file modelc compiled.
+		if pr.onnx, err = filepath.Abs(m.File); err != nil {
+			return err
+		}
+		pr.input, pr.noInput = ortInputSpec(m.Graph)
+	}
 	var rows []benchRow
 	for _, b := range bs {
 		ins := ir.SampleInputs(d.graph, b, 7)
@@ -248,6 +255,36 @@ type peerRunner struct {
 	model string
 	dir   string
 	ready map[string]error
+	// onnx is set when the model is an .onnx file: the ort peer runs it,
+	// feeding input (NAME:DTYPE:per-sample dims, see ort_peer.js), or says
+	// noInput when it cannot.
+	onnx, input, noInput string
+}
+
+// ortInputSpec describes g's one batch-major input for ort_peer.js's
+// --input, or says why there is none.
+func ortInputSpec(g *ir.Graph) (spec, why string) {
+	if len(g.Inputs) != 1 {
+		return "", fmt.Sprintf("the ort peer feeds models with one input; this one has %d", len(g.Inputs))
+	}
+	v := g.Inputs[0]
+	s := v.Type.Shape
+	if s.Rank() == 0 || s[0] != ir.N || !s[1:].Static() {
+		return "", fmt.Sprintf("the ort peer feeds a batch-major input [N, …]; %s is %s", v.Name, s)
+	}
+	dt := "float32"
+	switch {
+	case v.Type.DType == ir.F32:
+	case v.Type.DType == ir.I64:
+		dt = "int64"
+	default:
+		return "", fmt.Sprintf("the ort peer feeds float32 or int64 inputs; %s is %s", v.Name, v.Type.DType)
+	}
+	dims := make([]string, 0, s.Rank()-1)
+	for _, d := range s[1:] {
+		dims = append(dims, strconv.Itoa(d.B))
+	}
+	return v.Name + ":" + dt + ":" + strings.Join(dims, "x"), ""
 }
 
 const python = "/usr/bin/python3"
@@ -299,13 +336,20 @@ func (p *peerRunner) install(peer string) error {
 	if err := p.scripts(); err != nil {
 		return err
 	}
-	switch p.model {
-	case "mlp", "resnet20", "vit-tiny", "gpt-mini":
+	switch {
+	case p.onnx != "" && peer != "ort":
+		return missingPeer{fmt.Sprintf("%s runs the zoo's architectures; an .onnx model has no PyTorch source (ort runs the file itself)", peer)}
+	case p.onnx != "" && p.noInput != "":
+		return missingPeer{p.noInput}
+	case p.onnx != "":
+	case p.model == "mlp", p.model == "resnet20", p.model == "vit-tiny", p.model == "gpt-mini":
 	default:
 		return missingPeer{fmt.Sprintf("peers run the zoo's architectures (mlp, resnet20, vit-tiny, gpt-mini), not %q", p.model)}
 	}
-	if err := exec.Command(python, "-c", "import torch, threadpoolctl, onnx").Run(); err != nil {
-		return missingPeer{"PyTorch: apt-get install python3-torch python3-onnx python3-threadpoolctl"}
+	if p.onnx == "" {
+		if err := exec.Command(python, "-c", "import torch, threadpoolctl, onnx").Run(); err != nil {
+			return missingPeer{"PyTorch: apt-get install python3-torch python3-onnx python3-threadpoolctl"}
+		}
 	}
 	if peer != "ort" {
 		return nil
@@ -321,6 +365,9 @@ func (p *peerRunner) install(peer string) error {
 		if out, err := npm.CombinedOutput(); err != nil {
 			return missingPeer{fmt.Sprintf("ONNX Runtime: (cd %s && ONNXRUNTIME_NODE_INSTALL=skip npm ci) failed: %v\n%s", p.dir, err, out)}
 		}
+	}
+	if p.onnx != "" {
+		return nil // the user's own file, nothing to export
 	}
 	onnx := filepath.Join(p.dir, p.model+".onnx")
 	if _, err := os.Stat(onnx); err != nil {
@@ -362,6 +409,8 @@ func (p *peerRunner) run(peer string, batch, threads int, seconds float64, flush
 	var cmd *exec.Cmd
 	if peer == "torch" {
 		cmd = exec.Command(python, append([]string{"torch_peer.py"}, common...)...)
+	} else if p.onnx != "" {
+		cmd = exec.Command("node", append([]string{"ort_peer.js", "--onnx", p.onnx, "--input", p.input}, common...)...)
 	} else {
 		cmd = exec.Command("node", append([]string{"ort_peer.js", "--onnx", p.model + ".onnx"}, common...)...)
 	}

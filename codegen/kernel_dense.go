@@ -73,12 +73,19 @@ func genLinear(c *kctx) error {
 	if !ok {
 		return fmt.Errorf("rows of %s are not affine in N", x.Shape)
 	}
-	g := newGemmLayer(c, nOut, k, 1, ep.bias)
+	e, _ := ir.EpilogueOf(c.node.Op)
+	g := newGemmLayer(c, nOut, k, 1, ep.bias, gemm.Epilogue{Act: e.Act, Resid: e.Residual})
 	c.line("const K, N, PW = $K, $N, $PW", "K", k, "N", nOut, "PW", g.p.Panel())
 	c.line("rows := $R", "R", dimExpr(rows))
 	c.parallel(itoa(g.p.Panels()), 1)
-	g.call(c, "rows", "lo", "hi", "o0[:rows*N]", "i0[:rows*K]", "i1")
-	if ep.fused() {
+	resid := "nil"
+	if ep.resid != "" {
+		resid = ep.resid + "[:rows*N]"
+	}
+	g.call(c, "rows", "lo", "hi", "o0[:rows*N]", "i0[:rows*K]", "i1", resid, func() {
+		if !ep.fused() {
+			return
+		}
 		c.line("j0, j1 := lo*PW, min(hi*PW, N)")
 		c.line("for r := 0; r < rows; r++ {")
 		c.line("out := o0[r*N+j0 : r*N+j1]")
@@ -86,7 +93,7 @@ func genLinear(c *kctx) error {
 		ep.store(c, "out[j]", "r*N+j0+j")
 		c.line("}")
 		c.line("}")
-	}
+	})
 	return nil
 }
 
@@ -97,17 +104,22 @@ func genLinear(c *kctx) error {
 // weights.bin holds one copy.
 type gemmLayer struct {
 	p    gemm.Params
-	name string // the pure-Go kernel; the assembly drivers add _avx512, _avx2
+	name string // the pure-Go kernel; the assembly drivers add _avx512, _avx2 and the epilogue
 	asm  bool
-	bias string // the parameter holding the bias, or "nil"
+	// epi is the epilogue the assembly kernels apply (the residual add
+	// and the activation), when they can; asmEpi says they apply all of
+	// the layer's.
+	epi    gemm.Epilogue
+	asmEpi bool
+	bias   string // the parameter holding the bias, or "nil"
 }
 
 // newGemmLayer emits the kernels for weights [n, k] in input wIdx (packed
-// at build time) with the bias in parameter bias ("" for none). The bias
-// is packed too, padded to whole panels, since the assembly kernels read
-// whole panels of it; a bias that is not a constant keeps the layer on
-// the pure-Go kernel.
-func newGemmLayer(c *kctx, n, k, wIdx int, bias string) gemmLayer {
+// at build time) with the bias in parameter bias ("" for none) and the
+// epilogue ep after it. The bias is packed too, padded to whole panels,
+// since the assembly kernels read whole panels of it; a bias that is not
+// a constant keeps the layer on the pure-Go kernel.
+func newGemmLayer(c *kctx, n, k, wIdx int, bias string, ep gemm.Epilogue) gemmLayer {
 	g := gemmLayer{p: gemm.DefaultX86(n, k, 1), bias: "nil", asm: true}
 	if bias != "" {
 		g.p.Bias, g.bias = true, bias
@@ -122,37 +134,64 @@ func newGemmLayer(c *kctx, n, k, wIdx int, bias string) gemmLayer {
 			})
 		}
 	}
+	if gemm.X86Acts(ep.Act) {
+		g.epi, g.asmEpi = ep, true
+	}
 	g.name = g.p.Name()
 	c.helper(g.name, gemm.Emit(g.p, g.name))
 	c.packInput(wIdx, g.name, func(w []float32) []float32 { return gemm.Pack(g.p, w) })
 	if g.asm {
 		for _, t := range gemm.X86Tiles(g.p.Panel()) {
-			name := g.name + "_" + t.Tier
-			src, fns := gemm.EmitX86(g.p, name, t)
+			name := g.asmName(t.Tier)
+			src, fns := gemm.EmitX86(g.p, name, t, g.epi)
 			c.x86Helper(name, x86Part{goSrc: src, funcs: fns,
-				stub: fmt.Sprintf("func %s(m, lo, hi int, y, x, wp, bias []float32) { panic(\"unreachable\") }\n", name)})
+				stub: fmt.Sprintf("func %s(m, lo, hi int, y, x, wp, bias, resid []float32) { panic(\"unreachable\") }\n", name)})
 		}
 	}
 	return g
 }
 
+// asmName names the assembly driver of a tier, which differs by
+// epilogue between layers of the same shape.
+func (g gemmLayer) asmName(tier string) string {
+	name := g.name + "_" + tier
+	if g.epi.Resid {
+		name += "_res"
+	}
+	if g.epi.Act != "" {
+		name += "_" + g.epi.Act
+	}
+	return name
+}
+
 // call emits the computation of panels [lo, hi) (of p.Panels()) of
-// y[m×N] = x[m×K]·Wᵀ (+ bias) with the fastest kernel this CPU runs.
-func (g gemmLayer) call(c *kctx, m, lo, hi, y, x, w string) {
-	kv := []any{"F", g.name, "M", m, "LO", lo, "HI", hi, "Y", y, "X", x, "W", w, "B", g.bias}
+// y[m×N] = x[m×K]·Wᵀ (+ bias) with the fastest kernel this CPU runs, and
+// goEpilogue (which emits the epilogue on panels [lo, hi) in Go) where
+// the kernel did not apply it; resid is the residual's slice, or "nil".
+func (g gemmLayer) call(c *kctx, m, lo, hi, y, x, w, resid string, goEpilogue func()) {
+	if !g.epi.Resid {
+		resid = "nil"
+	}
+	kv := []any{"F", g.name, "M", m, "LO", lo, "HI", hi, "Y", y, "X", x, "W", w, "B", g.bias, "R", resid}
 	if g.asm {
 		c.line("switch {")
 		c.line("case useAVX512:")
-		c.line("$F_avx512($M, $LO, $HI, $Y, $X, $W, $B)", kv...)
+		c.line("$A($M, $LO, $HI, $Y, $X, $W, $B, $R)", append(kv, "A", g.asmName("avx512"))...)
 		c.line("case useAVX2:")
-		c.line("$F_avx2($M, $LO, $HI, $Y, $X, $W, $B)", kv...)
+		c.line("$A($M, $LO, $HI, $Y, $X, $W, $B, $R)", append(kv, "A", g.asmName("avx2"))...)
 		c.line("default:")
 	}
 	// The pure-Go kernel counts blocks of NR columns inside the panels.
 	per := g.p.Panel() / g.p.NR
 	c.line("$F($M, $LO*$PER, min($HI*$PER, $NB), $Y, $X, $W, $B)", append(kv, "PER", per, "NB", g.p.Blocks())...)
+	if goEpilogue != nil && g.asm && g.asmEpi {
+		goEpilogue()
+	}
 	if g.asm {
 		c.line("}")
+	}
+	if goEpilogue != nil && (!g.asm || !g.asmEpi) {
+		goEpilogue()
 	}
 }
 
@@ -223,7 +262,7 @@ func genConvGemm(c *kctx, cv *ir.Conv2D) error {
 	C, O := x[1].B, w[0].B
 	K, P := C*w[2].B*w[3].B, y[2].B*y[3].B
 	rows := x[0].MulInt(P)
-	g := newGemmLayer(c, O, K, 1, ep.bias)
+	g := newGemmLayer(c, O, K, 1, ep.bias, gemm.Epilogue{})
 	col := c.scratchBuf(rows.MulInt(K))
 	res := c.scratchBuf(rows.MulInt(O))
 	c.line("const C, H, W, O, KH, KW, OW = $C, $H, $W, $O, $KH, $KW, $OW",
@@ -251,7 +290,7 @@ func genConvGemm(c *kctx, cv *ir.Conv2D) error {
 	c.line("}")
 	c.line("}")
 	c.line("}")
-	g.call(c, "hi-lo", "0", itoa(g.p.Panels()), fmt.Sprintf("%s[lo*O:hi*O]", res), fmt.Sprintf("%s[lo*K:hi*K]", col), "i1")
+	g.call(c, "hi-lo", "0", itoa(g.p.Panels()), fmt.Sprintf("%s[lo*O:hi*O]", res), fmt.Sprintf("%s[lo*K:hi*K]", col), "i1", "nil", nil)
 	c.line("for r := lo; r < hi; r++ {")
 	c.line("b, pix := r/P, r%P")
 	c.line("for oc, v := range $R[r*O : (r+1)*O] {", "R", res)

@@ -341,14 +341,18 @@ func (ks *kernelSet) renderX86(header, pkg, rtImport string) (map[string][]byte,
 	}
 	var goSrc, stubs strings.Builder
 	goSrc.WriteString(header)
-	std := `"unsafe"`
+	std, ours := `"unsafe"`, fmt.Sprintf("rt %q", rtImport)
+	all := ""
 	for _, p := range ks.x86 {
-		if strings.Contains(p.goSrc, "math.") {
-			std = `"math"` + "\n" + std
-			break
-		}
+		all += p.goSrc
 	}
-	fmt.Fprintf(&goSrc, "//go:build !purego\n\npackage %s\n\nimport (\n%s\n\nrt %q\n)\n\n", pkg, std, rtImport)
+	if strings.Contains(all, "math.") {
+		std = `"math"` + "\n" + std
+	}
+	if strings.Contains(all, "numerics.") {
+		ours += fmt.Sprintf("\n%q", rtImport+"/numerics")
+	}
+	fmt.Fprintf(&goSrc, "//go:build !purego\n\npackage %s\n\nimport (\n%s\n\n%s\n)\n\n", pkg, std, ours)
 	goSrc.WriteString("// The kernels' tier, chosen once from the CPU's features (rt.CPUTier).\n")
 	goSrc.WriteString("var (\nuseAVX512 = rt.CPUTier() >= rt.TierAVX512\nuseAVX2 = rt.CPUTier() >= rt.TierAVX2\n)\n\n")
 	goSrc.WriteString(gemm.GemmArgsDecl + "\n")

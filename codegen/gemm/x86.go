@@ -77,8 +77,12 @@ func DefaultX86(n, k, mHint int) Params {
 
 // x86Kernel names the microkernel for r rows: it depends on K, the panel
 // width and the tile only, so layers that share them share it.
-func x86Kernel(p Params, t X86Tile, r int) string {
-	return fmt.Sprintf("sgemm_k%d_pw%d_%s_%dx%d", p.K, p.Panel(), t.Tier, r, t.W())
+func x86Kernel(p Params, t X86Tile, r int, pos bool) string {
+	s := fmt.Sprintf("sgemm_k%d_pw%d_%s_%dx%d", p.K, p.Panel(), t.Tier, r, t.W())
+	if pos {
+		s += "_pos"
+	}
+	return s
 }
 
 // EmitX86 returns the Go driver func name(m, lo, hi int, y, x, wp, bias,
@@ -163,7 +167,7 @@ func EmitX86(p Params, name string, t X86Tile, ep Epilogue) (goSrc string, fns [
 	f("switch r {")
 	for r := 1; r <= t.MR; r++ {
 		f("case %d:", r)
-		f("%s(&a)", x86Kernel(p, t, r))
+		f("%s(&a)", x86Kernel(p, t, r, false))
 	}
 	f("}")
 	f("if !full {")
@@ -192,7 +196,7 @@ func EmitX86(p Params, name string, t X86Tile, ep Epilogue) (goSrc string, fns [
 	f("}")
 	f("}")
 	for r := 1; r <= t.MR; r++ {
-		fns = append(fns, x86Micro(p, t, r))
+		fns = append(fns, x86Micro(p, t, r, false))
 	}
 	return b.String(), fns
 }
@@ -243,8 +247,12 @@ func actCode(act string) int {
 func X86Acts(act string) bool { return act == "" || act == "relu" || act == "gelu" }
 
 // x86Micro emits the microkernel for r rows of tile t.
-func x86Micro(p Params, t X86Tile, r int) *asm.Func {
-	name := x86Kernel(p, t, r)
+func x86Micro(p Params, t X86Tile, r int, pos bool) *asm.Func {
+	name := x86Kernel(p, t, r, pos)
+	fma := "VFNMADD231PS" // c += a·(−w) on weights packed negated
+	if pos {
+		fma = "VFMADD231PS" // c += a·b on operands packed at run time as they are
+	}
 	fn := &asm.Func{Name: name, Args: 8, GoDecl: fmt.Sprintf("func %s(a *%s)", name, GemmArgsType), Doc: []string{
 		fmt.Sprintf("func %s(a *gemmArgs)", name),
 		fmt.Sprintf("C[%d×%d] = A[%d×%d]·B (+ bias), B a %d-column slice of a %d-wide panel.", r, t.W(), r, p.K, t.W(), p.Panel()),
@@ -316,7 +324,7 @@ func x86Micro(p Params, t X86Tile, r int) *asm.Func {
 			for i := range r {
 				fn.I("VBROADCASTSS", row(i, 4*s), bc)
 				for v := range nv {
-					fn.I("VFNMADD231PS", bReg(v), bc, accReg(i, v))
+					fn.I(fma, bReg(v), bc, accReg(i, v))
 				}
 			}
 		}
@@ -454,7 +462,7 @@ func EmitX86Strided(k, pw, panels int, name string, t X86Tile) (goSrc string, fn
 	f("switch min(MR, m-i) {")
 	for r := 1; r <= t.MR; r++ {
 		f("case %d:", r)
-		f("%s(&a)", x86Kernel(p, t, r))
+		f("%s(&a)", x86Kernel(p, t, r, false))
 	}
 	f("}")
 	f("}")
@@ -462,7 +470,97 @@ func EmitX86Strided(k, pw, panels int, name string, t X86Tile) (goSrc string, fn
 	f("}")
 	f("}")
 	for r := 1; r <= t.MR; r++ {
-		fns = append(fns, x86Micro(p, t, r))
+		fns = append(fns, x86Micro(p, t, r, false))
+	}
+	return b.String(), fns
+}
+
+// EmitX86Block returns a Go driver for a right-hand side packed at run
+// time, in panels as Pack lays them out, negated as Pack does unless pos:
+//
+//	func name(m, ncols int, x []float32, lda int, wp []float32, y []float32, ldc int, resid []float32)
+//
+// computes y[i, 0:ncols] = act(x[i, 0:k]·B[:, 0:ncols] (+ resid[i, 0:ncols]))
+// for i < m, rows of x, y and resid lda, ldc and ldc floats apart, B in
+// ⌈ncols/pw⌉ panels of pw columns (k·pw floats each; columns past ncols
+// are read but not stored: the last panel's tile is stored through a
+// buffer). resid is read only with ep.Resid. Convolutions use it, with
+// the weights as x and the im2col patches as B, so y comes out in NCHW.
+func EmitX86Block(k, pw int, name string, t X86Tile, ep Epilogue, pos bool) (goSrc string, fns []*asm.Func) {
+	p := Params{N: pw, K: k, MR: 1, NR: 8, PW: pw}
+	p.mustValidate()
+	var b strings.Builder
+	f := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
+	f("// %s computes y[i, 0:ncols] = x[i, 0:%d]·B for i < m with %s kernels (%d×%d tiles),", name, k, t.Tier, t.MR, t.W())
+	f("// B packed at run time in panels of %d columns; then the epilogue (resid %v, act %q).", pw, ep.Resid, ep.Act)
+	f("func %s(m, ncols int, x []float32, lda int, wp []float32, y []float32, ldc int, resid []float32) {", name)
+	f("const K, PW, MR, W = %d, %d, %d, %d", k, pw, t.MR, t.W())
+	f("if m <= 0 || ncols <= 0 {")
+	f("return")
+	f("}")
+	check := "len(x) < (m-1)*lda+K || len(y) < (m-1)*ldc+ncols || len(wp) < (ncols+PW-1)/PW*K*PW"
+	if ep.Resid {
+		check += " || len(resid) < (m-1)*ldc+ncols"
+	}
+	f("if %s {", check)
+	f("panic(%q)", name+": buffer too short")
+	f("}")
+	f("var tile [MR * W]float32")
+	f("a := %s{lda: lda * 4}", GemmArgsType)
+	if ep.Act == "gelu" {
+		f("consts := unsafe.Pointer(&numerics.ErfVec[0][0])")
+	}
+	f("for j0 := 0; j0 < ncols; j0 += W {")
+	f("a.b = unsafe.Pointer(&wp[j0/PW*K*PW+j0%%PW])")
+	f("full := j0+W <= ncols")
+	f("for i := 0; i < m; i += MR {")
+	f("r := min(MR, m-i)")
+	f("a.a = unsafe.Pointer(&x[i*lda])")
+	f("if full {")
+	f("a.c, a.ldc = unsafe.Pointer(&y[i*ldc+j0]), ldc*4")
+	if ep.Resid {
+		f("a.resid = unsafe.Pointer(&resid[i*ldc+j0])")
+	}
+	if ep.Act != "" {
+		f("a.act = %d", actCode(ep.Act))
+	}
+	if ep.Act == "gelu" {
+		f("a.consts = consts")
+	}
+	f("} else {")
+	f("a.c, a.ldc = unsafe.Pointer(&tile[0]), W*4")
+	if ep.Resid || ep.Act != "" {
+		f("a.resid, a.act = nil, 0")
+	}
+	f("}")
+	f("switch r {")
+	for r := 1; r <= t.MR; r++ {
+		f("case %d:", r)
+		f("%s(&a)", x86Kernel(p, t, r, pos))
+	}
+	f("}")
+	f("if !full {")
+	f("for rr := range r {")
+	f("out := y[(i+rr)*ldc+j0 : (i+rr)*ldc+ncols]")
+	f("for j, v := range tile[rr*W : rr*W+len(out)] {")
+	if ep.Resid {
+		f("v += resid[(i+rr)*ldc+j0+j]")
+	}
+	switch ep.Act {
+	case "relu":
+		f("v = max(v, 0)")
+	case "gelu":
+		f("v = numerics.Gelu32(v)")
+	}
+	f("out[j] = v")
+	f("}")
+	f("}")
+	f("}")
+	f("}")
+	f("}")
+	f("}")
+	for r := 1; r <= t.MR; r++ {
+		fns = append(fns, x86Micro(p, t, r, pos))
 	}
 	return b.String(), fns
 }

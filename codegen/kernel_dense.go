@@ -252,11 +252,12 @@ func genConv2D(c *kctx) error {
 }
 
 // genConvGemm lowers a convolution to GEMM in NCHW: per image and panel
-// of PW output pixels (the parallel items), im2col writes the K =
-// C·KH·KW inputs of each pixel as a K×PW panel (negated, the layout
-// gemm.Pack gives weights), and one GEMM multiplies the raw weights
-// [O, K] (as the left operand, O rows) by it, straight into the output
-// plane's O rows — no scatter. The x86 kernels also add a residual and
+// of PW output pixels (the parallel items), im2col copies the K =
+// C·KH·KW inputs of each pixel into a K×PW panel (gemm.Pack's layout, one
+// memmove per run of an input row), and one GEMM multiplies the weights
+// [O, K] (as the left operand, O rows, stored negated since the kernels
+// subtract products) by it, straight into the output plane's O rows — no
+// scatter. The x86 kernels also add a residual and
 // apply the activation before they store when the conv has no bias (a
 // bias is per row here, which their epilogue does not add); otherwise,
 // and on the pure-Go kernel, a Go loop applies the epilogue to the
@@ -272,6 +273,15 @@ func genConvGemm(c *kctx, cv *ir.Conv2D) error {
 	np := p.Panels()
 	goName := p.Name()
 	c.helper(goName, gemm.Emit(p, goName))
+	// The kernels subtract products (they expect operands packed negated):
+	// the weights are stored negated, and the patches are plain copies.
+	c.packInput(1, "neg", func(w []float32) []float32 {
+		n := make([]float32, len(w))
+		for i, v := range w {
+			n[i] = -v
+		}
+		return n
+	})
 	items := x[0].MulInt(np)
 	col := c.scratchBuf(items.MulInt(K * pw))
 	kepi := gemm.Epilogue{Act: e.Act, Resid: e.Residual}
@@ -326,15 +336,13 @@ func genConvGemm(c *kctx, cv *ir.Conv2D) error {
 		c.line("t0, t1 := min(max(-off, 0), len(seg)), max(min(W-off, len(seg)), 0)")
 		c.line("clear(seg[:t0])")
 		c.line("if t1 > t0 {")
-		c.line("for t, v := range src[off+t0 : off+t1] {")
-		c.line("seg[t0+t] = -v")
-		c.line("}")
+		c.line("copy(seg[t0:t1], src[off+t0:off+t1])")
 		c.line("}")
 		c.line("clear(seg[max(t1, t0):])")
 	} else {
 		c.line("for t := range seg {")
 		c.line("if ix := (ox+t)*SW - PL + kw*DW; ix >= 0 && ix < W {")
-		c.line("seg[t] = -src[ix]")
+		c.line("seg[t] = src[ix]")
 		c.line("} else {")
 		c.line("seg[t] = 0")
 		c.line("}")

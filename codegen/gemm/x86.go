@@ -136,6 +136,13 @@ func EmitX86(p Params, name string, t X86Tile, ep Epilogue) (goSrc string, fns [
 	if ep.Act == "gelu" {
 		f("consts := unsafe.Pointer(&numerics.ErfVec[0][0])")
 	}
+	// Rows in blocks of MC, whose slice of x (MC·K floats) stays in L2
+	// while every panel of the chunk passes it; without the blocking a
+	// large batch streams all of x from L3 once per panel.
+	mc := max(t.MR, (128<<10)/(4*p.K)/t.MR*t.MR)
+	f("const MC = %d // rows of x per block: %d KiB", mc, mc*p.K*4>>10)
+	f("for i0 := 0; i0 < m; i0 += MC {")
+	f("i1 := min(i0+MC, m)")
 	f("for q := lo; q < hi; q++ {")
 	f("for s := 0; s < PW && q*PW+s < N; s += W {")
 	f("j0 := q*PW + s")
@@ -144,8 +151,8 @@ func EmitX86(p Params, name string, t X86Tile, ep Epilogue) (goSrc string, fns [
 		f("a.bias = unsafe.Pointer(&bias[j0])")
 	}
 	f("full := j0+W <= N")
-	f("for i := 0; i < m; i += MR {")
-	f("r := min(MR, m-i)")
+	f("for i := i0; i < i1; i += MR {")
+	f("r := min(MR, i1-i)")
 	f("a.a = unsafe.Pointer(&x[i*K])")
 	f("if full {")
 	f("a.c, a.ldc = unsafe.Pointer(&y[i*N+j0]), N*4")
@@ -189,6 +196,7 @@ func EmitX86(p Params, name string, t X86Tile, ep Epilogue) (goSrc string, fns [
 		f("out[j] = v")
 		f("}")
 	}
+	f("}")
 	f("}")
 	f("}")
 	f("}")

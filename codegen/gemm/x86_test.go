@@ -29,6 +29,7 @@ var x86Params = []Params{
 	{N: 64, K: 33},
 	{N: 100, K: 130, Bias: true},
 	{N: 129, K: 2},
+	{N: 20, K: 1500, Bias: true}, // MC = 18 rows: m > 18 crosses a row block
 }
 
 // TestX86MatchesGo builds one package holding every x86Params layer's

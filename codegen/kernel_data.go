@@ -261,7 +261,7 @@ func genAttention(c *kctx) error {
 // amd64 that runs QKᵀ and PV on the x86 GEMM microkernels: per (batch,
 // head) it packs K's rows and V into panels (negated, as gemm.Pack
 // does), computes the scores into a padded buffer, turns each row into
-// probabilities (max, exp and sum in float64, as the reference) and
+// probabilities (float32 with numerics.Exp32, the sum in float64) and
 // multiplies them by V straight into the output. It returns the driver's
 // name, or "" to keep the pure-Go kernel only (a head width of V that is
 // not a multiple of 16, whose last panel would spill into the next
@@ -333,36 +333,39 @@ func attentionX86(c *kctx, a *ir.Attention) string {
 	w("} else {")
 	w("%s(T, q[b*T*D+h*dh:], D, kpi, sci, S1)", kernels["avx2"][0])
 	w("}")
+	// Softmax in float32 on numerics.Exp32, the sum in float64.
 	w("for t := 0; t < T; t++ {")
 	w("row := sci[t*S1:][:S]")
-	w("m := math.Inf(-1)")
+	w("m := float32(math.Inf(-1))")
 	w("for s, x := range row {")
 	if a.Causal {
 		w("if s > t {")
-		w("row[s] = float32(math.Inf(-1))")
-		w("continue")
+		w("break")
 		w("}")
 	} else {
 		w("_ = s")
 	}
-	w("if y := Scale * float64(x); y > m || y != y {")
+	w("if y := Scale * x; y > m || y != y {")
 	w("m = y")
 	w("}")
 	w("}")
 	w("var sum float64")
 	w("for s, x := range row {")
-	w("e := math.Exp(Scale*float64(x) - m)")
 	if a.Causal {
 		w("if s > t {")
-		w("e = 0")
+		w("row[s] = 0")
+		w("continue")
 		w("}")
+	} else {
+		w("_ = s")
 	}
-	w("sci[t*S1+s] = float32(e)")
-	w("sum += e")
+	w("e := numerics.Exp32(Scale*x - m)")
+	w("row[s] = e")
+	w("sum += float64(e)")
 	w("}")
-	w("inv := 1 / sum")
+	w("inv := float32(1 / sum)")
 	w("for s := range row {")
-	w("row[s] = float32(float64(row[s]) * inv)")
+	w("row[s] *= inv")
 	w("}")
 	w("}")
 	w("for s := 0; s < S; s++ {")

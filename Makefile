@@ -62,10 +62,12 @@ fuzz:
 		echo "== $$name ($$pkg, $(FUZZTIME))"; \
 		$(GO) test -run='^$$' -fuzz="^$$name$$" -fuzztime=$(FUZZTIME) -fuzzminimizetime=200x $$pkg || exit 1; done
 
-## test-long: the tests plus the ONNX whole-model tests, every fuzz target
-## for 30s and the race detector.
+## test-long: the tests plus the ONNX whole-model tests, the numerics'
+## approximations (erf, GELU, exp) on every float32, every fuzz target for
+## 30s and the race detector.
 test-long: test
 	MODELC_ONNX_LONG=1 $(GO) test -count=1 -run 'TestNodeTests' ./frontend/onnx/
+	MODELC_EXHAUSTIVE=1 $(GO) test -count=1 -timeout 60m -run 'Samples' ./runtime/numerics/
 	$(GO) test -count=1 -race ./ir/... ./frontend/... ./cmd/...
 	$(MAKE) fuzz FUZZTIME=30s
 

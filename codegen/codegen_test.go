@@ -269,3 +269,47 @@ func TestFusedEpilogues(t *testing.T) {
 	}
 	goCmd(t, dir, "test", "-count=1", "-tags", "purego", ".")
 }
+
+// TestLinearRowBlocks: a linear layer whose rows (batch 9 × 3 = 27) span
+// more than one row block of its split (24 rows at K = 1100), with a
+// partial last panel (N = 70), bias, residual and GELU, on every tier,
+// against the evaluator.
+func TestLinearRowBlocks(t *testing.T) {
+	if testing.Short() {
+		t.Skip("compiles a generated package")
+	}
+	const k, n = 1100, 70
+	b := ir.NewBuilder("rowblocks")
+	x, _ := b.Input("x", ir.TensorType(ir.F32, ir.Shape{ir.N, ir.D(3), ir.D(k)}))
+	r, _ := b.Input("r", ir.TensorType(ir.F32, ir.Shape{ir.N, ir.D(3), ir.D(n)}))
+	w, bias := ir.NewTensor(ir.F32, []int{n, k}), ir.NewTensor(ir.F32, []int{n})
+	for i := range w.F {
+		w.F[i] = float32((i*7919)%23-11) / 64
+	}
+	for i := range bias.F {
+		bias.F[i] = float32(i%5) / 4
+	}
+	wv, _ := b.Const("w", w)
+	bv, _ := b.Const("b", bias)
+	y, err := b.Add1("fc", &ir.Linear{}, []*ir.Value{x, wv, bv}, "y")
+	require.NoError(t, err)
+	s, err := b.Add1("", ir.Simple{K: ir.KAdd}, []*ir.Value{y, r}, "s")
+	require.NoError(t, err)
+	g, err := b.Add1("", &ir.Gelu{Approximate: "none"}, []*ir.Value{s}, "g")
+	require.NoError(t, err)
+	b.G.Outputs = []*ir.Value{g}
+	in := ir.SampleInputs(b.G, 9, 5)
+	want, err := ir.Eval(b.G, in...)
+	require.NoError(t, err)
+	files := compile(t, &frontend.Model{Name: "rowblocks", Package: "rowblocks", Graph: b.G}, &codegen.Vectors{Inputs: in, Outputs: want, Rtol: 1e-4})
+	require.Contains(t, string(files["REPORT.md"]), "| fuse-epilogue | gelu 1, residual 1 |")
+	dir := genDir(t, "rowblocks")
+	require.NoError(t, codegen.WriteDir(dir, files, false))
+	goCmd(t, dir, "vet", ".")
+	for _, env := range []string{"", "GODEBUG=cpu.avx512f=off", "GODEBUG=cpu.avx2=off"} {
+		cmd := exec.Command("go", "test", "-count=1", ".")
+		cmd.Dir, cmd.Env = dir, append(os.Environ(), env)
+		out, err := cmd.CombinedOutput()
+		require.NoError(t, err, "%s go test:\n%s", env, out)
+	}
+}

@@ -373,6 +373,7 @@ func (g *gen) modelFile() ([]byte, error) {
 		jen.Id("maxBatch").Int(),
 		jen.Id("arena").Op("*").Qual(in.RuntimeImport, "Arena"),
 		jen.Id("off").Index(jen.Lit(max(len(g.arena), 1))).Int(),
+		jen.Id("prof").Index().Int64().Comment("per-step wall time (ns), when profiling"),
 	}, g.stateFields()...)...)
 	f.Comment("Option configures New.")
 	f.Type().Id("Option").Func().Params(jen.Op("*").Id("options"))
@@ -468,6 +469,7 @@ func (g *gen) modelFile() ([]byte, error) {
 		g.predictFunc(f)
 	}
 	g.forwardFunc(f)
+	g.profileFuncs(f)
 	var buf bytes.Buffer
 	if err := f.Render(&buf); err != nil {
 		return nil, fmt.Errorf("BUG: codegen: model.go: %w", err)
@@ -553,6 +555,7 @@ func (g *gen) predictFunc(f *jen.File) {
 
 // call is one step of the schedule.
 type call struct {
+	node  *ir.Node
 	label string
 	k     *kernelFn // nil for a view (no work)
 	args  []arg     // what the kernel reads and writes, after n
@@ -582,7 +585,7 @@ func (g *gen) schedule() error {
 			dst, _ := g.view(n.Outputs[0])
 			src, _ := g.view(n.Inputs[0])
 			if dst == src {
-				g.calls = append(g.calls, call{label: fmt.Sprintf("step %d: %s is a view of %s", step, comment(n.Outputs[0].Name), comment(n.Inputs[0].Name))})
+				g.calls = append(g.calls, call{node: n, label: fmt.Sprintf("step %d: %s is a view of %s", step, comment(n.Outputs[0].Name), comment(n.Inputs[0].Name))})
 				continue
 			}
 		}
@@ -590,7 +593,7 @@ func (g *gen) schedule() error {
 		if err != nil {
 			return err
 		}
-		c := call{label: label, k: k, slot: -1}
+		c := call{node: n, label: label, k: k, slot: -1}
 		c.args = make([]arg, 0, len(n.Outputs)+len(n.Inputs))
 		for _, v := range n.Outputs {
 			c.args = append(c.args, arg{v: v})
@@ -689,12 +692,13 @@ func (g *gen) outputCopies() []jen.Code {
 // forwardFunc emits the schedule: one kernel call per node, on views of
 // the arena, the weights and the caller's buffers.
 func (g *gen) forwardFunc(f *jen.File) {
-	var body []jen.Code
-	for _, c := range g.calls {
+	body := []jen.Code{jen.Var().Id("t0").Qual("time", "Time")}
+	for i, c := range g.calls {
 		body = append(body, jen.Comment(c.label))
 		if c.k == nil {
 			continue
 		}
+		body = append(body, jen.If(jen.Id("m").Dot("prof").Op("!=").Nil()).Block(jen.Id("t0").Op("=").Qual("time", "Now").Call()))
 		args := []jen.Code{jen.Id("n")}
 		for _, a := range c.args {
 			s, err := g.viewAs(a)
@@ -713,9 +717,46 @@ func (g *gen) forwardFunc(f *jen.File) {
 		default:
 			body = append(body, jen.Id(c.k.name).Call(args...))
 		}
+		body = append(body, jen.If(jen.Id("m").Dot("prof").Op("!=").Nil()).Block(
+			jen.Id("m").Dot("prof").Index(jen.Lit(i)).Op("+=").Int64().Call(jen.Qual("time", "Since").Call(jen.Id("t0")))))
 	}
 	body = append(body, g.outputCopies()...)
 	body = append(body, jen.Return(jen.Nil()))
 	f.Comment("forward runs the schedule for batch n; the caller holds m.mu.")
 	f.Func().Params(jen.Id("m").Op("*").Id("Model")).Id("forward").Params(jen.Id("n").Int(), jen.Id("in").Op("*").Id("Inputs"), jen.Id("out").Op("*").Id("Outputs")).Error().Block(body...)
+}
+
+// profileFuncs emits Steps, the schedule's steps with their cost (for
+// modelc bench --layers), and Model.Profile, which turns per-step timing
+// on. Timing costs two clock reads per step, and a nil check when off.
+func (g *gen) profileFuncs(f *jen.File) {
+	rtp := g.in.RuntimeImport
+	var steps []jen.Code
+	for _, c := range g.calls {
+		st := jen.Dict{jen.Id("Name"): jen.Lit(c.label)}
+		if c.k != nil {
+			flops, bytes := stepCost(c.node)
+			st[jen.Id("FlopsA")], st[jen.Id("FlopsB")] = jen.Lit(flops.A), jen.Lit(flops.B)
+			st[jen.Id("BytesA")], st[jen.Id("BytesB")] = jen.Lit(bytes.A), jen.Lit(bytes.B)
+		}
+		steps = append(steps, jen.Values(st))
+	}
+	f.Comment("steps are the schedule's steps, in order, with their cost.")
+	f.Var().Id("steps").Op("=").Index().Qual(rtp, "Step").Values(steps...)
+	f.Comment("Steps describes the schedule's steps, in the order Profile reports them:")
+	f.Comment("each one's label and its operations and bytes as functions of the batch.")
+	f.Func().Id("Steps").Params().Index().Qual(rtp, "Step").Block(
+		jen.Return(jen.Append(jen.Index().Qual(rtp, "Step").Values(), jen.Id("steps").Op("..."))),
+	)
+	f.Comment("Profile makes every later call add each step's wall time, in nanoseconds,")
+	f.Comment("to times[i] (len(times) must be len(Steps())); Profile(nil) stops it.")
+	f.Func().Params(jen.Id("m").Op("*").Id("Model")).Id("Profile").Params(jen.Id("times").Index().Int64()).Error().Block(
+		jen.If(jen.Id("times").Op("!=").Nil().Op("&&").Len(jen.Id("times")).Op("!=").Len(jen.Id("steps"))).Block(
+			jen.Return(jen.Qual("fmt", "Errorf").Call(jen.Lit(g.in.Package+": Profile: %d times for %d steps"), jen.Len(jen.Id("times")), jen.Len(jen.Id("steps")))),
+		),
+		jen.Id("m").Dot("mu").Dot("Lock").Call(),
+		jen.Id("m").Dot("prof").Op("=").Id("times"),
+		jen.Id("m").Dot("mu").Dot("Unlock").Call(),
+		jen.Return(jen.Nil()),
+	)
 }

@@ -75,25 +75,36 @@ func genLinear(c *kctx) error {
 	}
 	e, _ := ir.EpilogueOf(c.node.Op)
 	g := newGemmLayer(c, nOut, k, 1, ep.bias, gemm.Epilogue{Act: e.Act, Resid: e.Residual})
-	c.line("const K, N, PW = $K, $N, $PW", "K", k, "N", nOut, "PW", g.p.Panel())
+	// The work is (row block, panel) pairs, row-block-major: a large batch
+	// splits its rows too, so few panels (N = 192 is three) still keep
+	// every thread busy, and each block of x stays in L2 while its panels
+	// pass.
+	rb := gemm.X86RowBlock(k, 0)
+	c.line("const K, N, PW, NP, RB = $K, $N, $PW, $NP, $RB", "K", k, "N", nOut, "PW", g.p.Panel(), "NP", g.p.Panels(), "RB", rb)
 	c.line("rows := $R", "R", dimExpr(rows))
-	c.parallel(itoa(g.p.Panels()), 1)
+	c.parallel(fmt.Sprintf("(%s+%d)/%d*%d", dimExpr(rows), rb-1, rb, g.p.Panels()), 1)
+	c.line("for it := lo; it < hi; {")
+	c.line("rb, q0 := it/NP, it%NP")
+	c.line("q1 := min(NP, q0+hi-it)")
+	c.line("r0, r1 := rb*RB, min(rows, (rb+1)*RB)")
 	resid := "nil"
 	if ep.resid != "" {
-		resid = ep.resid + "[:rows*N]"
+		resid = ep.resid + "[r0*N : r1*N]"
 	}
-	g.call(c, "rows", "lo", "hi", "o0[:rows*N]", "i0[:rows*K]", "i1", resid, func() {
+	g.call(c, "r1-r0", "q0", "q1", "o0[r0*N:r1*N]", "i0[r0*K:r1*K]", "i1", resid, func() {
 		if !ep.fused() {
 			return
 		}
-		c.line("j0, j1 := lo*PW, min(hi*PW, N)")
-		c.line("for r := 0; r < rows; r++ {")
+		c.line("j0, j1 := q0*PW, min(q1*PW, N)")
+		c.line("for r := r0; r < r1; r++ {")
 		c.line("out := o0[r*N+j0 : r*N+j1]")
 		c.line("for j, v := range out {")
 		ep.store(c, "out[j]", "r*N+j0+j")
 		c.line("}")
 		c.line("}")
 	})
+	c.line("it += q1 - q0")
+	c.line("}")
 	return nil
 }
 

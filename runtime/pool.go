@@ -4,6 +4,7 @@ import (
 	goruntime "runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // The process-wide worker pool.
@@ -30,6 +31,16 @@ import (
 //     channel) are recycled through a free list, and a job returns to that
 //     list only when the caller and every worker it was handed to have let
 //     go of it, so a worker that wakes late can never touch a reused job.
+//
+// Spinning. A forward pass is a chain of short parallel steps (a batch-1
+// layer is tens of microseconds), and waking a sleeping goroutine on an idle
+// core takes about as long, so a woken worker would arrive when the caller
+// has done every chunk itself. After each job a worker therefore spins for
+// spinTime, polling a mailbox of its own, before it sleeps on the channel;
+// the caller hands chunks to spinning workers first, through their
+// mailboxes. An offer that a worker misses as it goes to sleep stays in its
+// mailbox (holding a reference) until it next wakes, finds every chunk
+// claimed and lets go: the caller never waits for a chunk nobody claimed.
 
 // job is one Parallel call: the chunks of [0, n) and who still holds it.
 type job struct {
@@ -47,11 +58,22 @@ type job struct {
 	panicVal any
 }
 
+// spinTime is how long an idle worker polls its mailbox before it sleeps.
+const spinTime = 200 * time.Microsecond
+
+// workerState is what a caller sees of one worker: whether it is spinning,
+// and its mailbox.
+type workerState struct {
+	spinning atomic.Bool
+	mailbox  atomic.Pointer[job]
+}
+
 var pool struct {
-	mu      sync.Mutex   // serialises SetThreads and the lazy start
-	threads atomic.Int32 // chunks per call at most; 0 until first use
-	live    atomic.Int32 // worker goroutines running (they are threads-1 at rest)
-	work    chan *job    // unbuffered: a send succeeds only to an idle worker; nil asks one to retire
+	mu      sync.Mutex                     // serialises SetThreads and the lazy start
+	workers atomic.Pointer[[]*workerState] // copy-on-write under mu
+	threads atomic.Int32                   // chunks per call at most; 0 until first use
+	live    atomic.Int32                   // worker goroutines running (they are threads-1 at rest)
+	work    chan *job                      // unbuffered: a send succeeds only to an idle worker; nil asks one to retire
 
 	freeMu sync.Mutex
 	free   []*job
@@ -84,7 +106,9 @@ func setThreadsLocked(n int) {
 	pool.threads.Store(int32(n))
 	want := int32(n - 1) // the caller always runs one chunk itself
 	for ; pool.live.Load() < want; pool.live.Add(1) {
-		go worker()
+		w := &workerState{}
+		register(w)
+		go worker(w)
 	}
 	// Ask idle surplus workers to retire now; busy ones retire when their
 	// chunk is done (see retire). At most one request per surplus worker.
@@ -153,9 +177,27 @@ func run(n, chunks int, fn func(lo, hi int)) {
 	j.pending.Store(int64(chunks))
 	j.refs.Store(1)
 
-	// Hand the job to idle workers only; a busy pool leaves more chunks to us.
-	for k := 1; k < chunks; k++ {
-		j.refs.Add(1) // before the send: the worker may release at once
+	// Hand the job to idle workers only, spinning ones first; a busy pool
+	// leaves more chunks to us.
+	handed := 1
+	if ws := pool.workers.Load(); ws != nil {
+		for _, w := range *ws {
+			if handed == chunks {
+				break
+			}
+			if !w.spinning.Load() {
+				continue
+			}
+			j.refs.Add(1) // before the offer: the worker may release at once
+			if w.mailbox.CompareAndSwap(nil, j) {
+				handed++
+			} else {
+				j.refs.Add(-1)
+			}
+		}
+	}
+	for ; handed < chunks; handed++ {
+		j.refs.Add(1)
 		select {
 		case pool.work <- j:
 			continue
@@ -166,7 +208,7 @@ func run(n, chunks int, fn func(lo, hi int)) {
 	}
 
 	if !j.work() {
-		<-j.done // a worker ran the last chunk; it signals exactly once
+		waitDone(j) // a worker runs the last chunk; it signals exactly once
 	}
 	// Every chunk has finished; copy what we need before letting go.
 	panicked, val := j.panicked, j.panicVal
@@ -174,6 +216,26 @@ func run(n, chunks int, fn func(lo, hi int)) {
 	if panicked {
 		panic(val)
 	}
+}
+
+// waitDone waits for the worker that runs j's last chunk to signal. It
+// polls first, for up to spinTime: parking would make the caller wait for
+// its own wake-up, as long as a short step, when the worker finishes.
+func waitDone(j *job) {
+	if goruntime.GOMAXPROCS(0) > 1 {
+		start := time.Now()
+		for i := 1; ; i++ {
+			select {
+			case <-j.done:
+				return
+			default:
+			}
+			if i%64 == 0 && time.Since(start) > spinTime {
+				break
+			}
+		}
+	}
+	<-j.done
 }
 
 // work claims and runs chunks until none are left. It reports whether this
@@ -239,19 +301,97 @@ func getJob() *job {
 	return &job{done: make(chan struct{}, 1)}
 }
 
-// worker is one long-lived pool goroutine.
-func worker() {
-	for j := range pool.work {
+// worker is one long-lived pool goroutine: it runs a job, spins for the
+// next one for spinTime, then sleeps on the channel.
+func worker(w *workerState) {
+	defer unregister(w)
+	for {
+		if spinWait(w) {
+			return
+		}
+		j := <-pool.work
 		if j != nil {
-			if j.work() {
-				j.done <- struct{}{}
-			}
-			j.release()
+			runJob(j)
 		}
 		if retire() {
+			drain(w)
 			return
 		}
 	}
+}
+
+// spinWait polls w's mailbox, running what arrives, until spinTime passes with
+// nothing; it reports whether the worker retired meanwhile. With one
+// thread of Go code (GOMAXPROCS 1) it does not spin: it would only take
+// the processor from the caller.
+func spinWait(w *workerState) (retired bool) {
+	if goruntime.GOMAXPROCS(0) > 1 {
+		w.spinning.Store(true)
+		start := time.Now()
+		for i := 1; ; i++ {
+			if j := w.mailbox.Swap(nil); j != nil {
+				w.spinning.Store(false)
+				runJob(j)
+				if retire() {
+					drain(w)
+					return true
+				}
+				w.spinning.Store(true)
+				start, i = time.Now(), 1
+				continue
+			}
+			if i%64 == 0 {
+				if time.Since(start) > spinTime {
+					break
+				}
+				goruntime.Gosched()
+			}
+		}
+		w.spinning.Store(false)
+	}
+	// An offer made as we stopped spinning.
+	if j := w.mailbox.Swap(nil); j != nil {
+		runJob(j)
+	}
+	return false
+}
+
+// runJob works on j's chunks and lets go of it.
+func runJob(j *job) {
+	if j.work() {
+		j.done <- struct{}{}
+	}
+	j.release()
+}
+
+// drain lets go of an offer left in a retiring worker's mailbox.
+func drain(w *workerState) {
+	if j := w.mailbox.Swap(nil); j != nil {
+		runJob(j)
+	}
+}
+
+// register and unregister keep pool.workers, the list callers scan for
+// spinning workers.
+func register(w *workerState) {
+	var ws []*workerState
+	if old := pool.workers.Load(); old != nil {
+		ws = append(ws, *old...)
+	}
+	ws = append(ws, w)
+	pool.workers.Store(&ws)
+}
+
+func unregister(w *workerState) {
+	pool.mu.Lock()
+	defer pool.mu.Unlock()
+	var ws []*workerState
+	for _, o := range *pool.workers.Load() {
+		if o != w {
+			ws = append(ws, o)
+		}
+	}
+	pool.workers.Store(&ws)
 }
 
 // retire reports whether this worker should exit because SetThreads lowered

@@ -277,3 +277,31 @@ func BenchmarkParallelWork(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkParallelSteps times what a generated forward pass does: many
+// short parallel steps in a row (each chunk ~10 µs of work, as a batch-1
+// layer split over the cores), separated by a little serial work. With
+// workers that must be woken from sleep for every step the second core
+// arrives too late to help; ns/step shows it against the serial time.
+func BenchmarkParallelSteps(b *testing.B) {
+	work := func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			spinFor(10 * time.Microsecond)
+		}
+	}
+	for _, threads := range []int{1, 2} {
+		b.Run(fmt.Sprintf("threads=%d", threads), func(b *testing.B) {
+			SetThreads(threads)
+			defer SetThreads(0)
+			for i := 0; i < b.N; i++ {
+				Parallel(2, work)
+				spinFor(2 * time.Microsecond)
+			}
+		})
+	}
+}
+
+func spinFor(d time.Duration) {
+	for t := time.Now(); time.Since(t) < d; {
+	}
+}

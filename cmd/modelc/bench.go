@@ -17,6 +17,7 @@ import (
 	"time"
 
 	sources "github.com/modelc/modelc"
+	"github.com/modelc/modelc/internal/peak"
 	"github.com/modelc/modelc/ir"
 )
 
@@ -31,7 +32,7 @@ func runBench(args []string, stdout io.Writer) error {
 			return runBenchGemm(args, stdout)
 		}
 	}
-	const u = "modelc bench MODEL [--batch 1,32] [--threads 1,2] [--peers torch,ort] [--seconds 2] [--rounds 3] [--flush] [--report FILE]"
+	const u = "modelc bench MODEL [--batch 1,32] [--threads 1,2] [--peers torch,ort] [--seconds 2] [--rounds 3] [--flush] [--layers] [--report FILE]"
 	fs := newFlags("bench", u)
 	batches := fs.String("batch", "1,32", "batch sizes, comma-separated")
 	threads := fs.String("threads", "1", "thread counts, comma-separated")
@@ -40,6 +41,7 @@ func runBench(args []string, stdout io.Writer) error {
 	rounds := fs.Int("rounds", 3, "interleaved rounds per configuration")
 	flush := fs.Bool("flush", false, "evict the last-level cache (stream 64 MiB) before every timed call")
 	report := fs.String("report", "", "also write the table as markdown to this file")
+	layers := fs.Bool("layers", false, "also time every step of the generated package and print its GFLOP/s and fraction of the roofline (measured peak and memory bandwidth)")
 	m, ok, err := oneModel(fs, args, u, stdout)
 	if !ok {
 		return err
@@ -121,6 +123,18 @@ func runBench(args []string, stdout io.Writer) error {
 		}
 	}
 	table := benchTable(m.Name, rows, *seconds, *rounds, *flush)
+	if *layers {
+		for _, t := range ts {
+			pk := peak.Measure(t)
+			for _, b := range bs {
+				lt, err := d.layerTable(ir.SampleInputs(d.graph, b, 7), b, t, *seconds, pk)
+				if err != nil {
+					return err
+				}
+				table += "\n" + lt
+			}
+		}
+	}
 	fmt.Fprint(stdout, table)
 	if *report != "" {
 		return os.WriteFile(*report, []byte(table), 0o644)
@@ -459,4 +473,51 @@ func benchTable(model string, rows []benchRow, seconds float64, rounds int, flus
 	}
 	sb.WriteString("\n\"modelc ÷ engine\" is modelc's speed over the engine's (the engine's median time over modelc's): above 1 modelc is faster.\n")
 	return sb.String()
+}
+
+// layerTable runs the driver with per-step timing on (modelc bench
+// --layers) and renders each step's share of the time, its GFLOP/s and
+// its fraction of the roofline: min(peak, bandwidth × operations/byte),
+// with the peak and the memory read bandwidth measured on this machine.
+func (d *driver) layerTable(ins []*ir.Tensor, batch, threads int, seconds float64, pk peak.Result) (string, error) {
+	inFile, err := d.writeInputs(ins)
+	if err != nil {
+		return "", err
+	}
+	cmd := exec.Command(d.bin, "profile", inFile, "-", fmt.Sprint(batch), fmt.Sprint(threads), fmt.Sprint(seconds))
+	cmd.Env = append(os.Environ(), fmt.Sprintf("GOMAXPROCS=%d", threads))
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("profiling the generated package: %v\n%s", err, stderr.String())
+	}
+	var steps []struct {
+		Name             string
+		Ns, Flops, Bytes float64
+	}
+	if err := json.Unmarshal(out, &steps); err != nil {
+		return "", fmt.Errorf("the driver printed %q: %v", out, err)
+	}
+	var total float64
+	for _, s := range steps {
+		total += s.Ns
+	}
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "#### Steps at batch %d, %d thread(s): %.3f ms in all\n\n%s\n\n", batch, threads, total/1e6, pk)
+	sb.WriteString("| step | time | share | GFLOP/s | FLOP/byte | roofline GFLOP/s | % of roofline |\n| --- | --- | --- | --- | --- | --- | --- |\n")
+	for _, s := range steps {
+		if s.Ns == 0 {
+			continue
+		}
+		gf := s.Flops / s.Ns
+		roof, pct := "–", "–"
+		if pk.Known() && s.Bytes > 0 {
+			r := min(pk.GFLOPS, pk.ReadGBs*s.Flops/s.Bytes)
+			roof, pct = fmt.Sprintf("%.1f", r), fmt.Sprintf("%.0f%%", 100*gf/r)
+		}
+		fmt.Fprintf(&sb, "| %s | %s | %.1f%% | %.2f | %.2f | %s | %s |\n", strings.ReplaceAll(s.Name, "|", "\\|"), fmtUs(int64(s.Ns)), 100*s.Ns/total, gf, s.Flops/max(s.Bytes, 1), roof, pct)
+	}
+	sb.WriteString("\nThe roofline takes every byte from memory at the measured read bandwidth; a step whose data is in cache can exceed 100%.\n")
+	return sb.String(), nil
 }

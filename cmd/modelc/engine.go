@@ -239,6 +239,8 @@ func driverData(g *ir.Graph) map[string]any {
 //
 //	run IN OUT N                      one warm-up call, one timed call; writes outputs; prints ns
 //	bench IN - N THREADS SECONDS MB   warm-up, then timed calls for SECONDS; prints a JSON Sample
+//	profile IN - N THREADS SECONDS    warm-up, then calls for SECONDS with Profile on; prints
+//	                                  each step's mean time, operations and bytes as JSON
 var driverTemplate = template.Must(template.New("driver").Parse(`package main
 
 import (
@@ -289,7 +291,7 @@ func main() {
 	_, _ = f32, i64
 	in := model.Inputs{ {{- range .Ins}}{{.Field}}: {{if eq .Elem "float32"}}f32{{else}}i64{{end}}({{if not .Static}}n * {{end}}{{.PerSample}}), {{end -}} }
 	out := model.Outputs{ {{- range .Outs}}{{.Field}}: make([]{{.Elem}}, {{if not .Static}}n*{{end}}{{.PerSample}}), {{end -}} }
-	if os.Args[1] == "bench" {
+	if os.Args[1] == "bench" || os.Args[1] == "profile" {
 		threads, _ := strconv.Atoi(os.Args[5])
 		rt.SetThreads(threads)
 	}
@@ -303,6 +305,33 @@ func main() {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
+	}
+	if os.Args[1] == "profile" {
+		seconds, _ := strconv.ParseFloat(os.Args[6], 64)
+		for start, i := time.Now(), 0; i < 3 || time.Since(start) < 300*time.Millisecond; i++ {
+			call()
+		}
+		steps := model.Steps()
+		times := make([]int64, len(steps))
+		if err := m.Profile(times); err != nil {
+			panic(err)
+		}
+		runs := 0
+		for start := time.Now(); runs < 5 || time.Since(start).Seconds() < seconds; runs++ {
+			call()
+		}
+		type step struct {
+			Name         string
+			Ns           float64
+			Flops, Bytes float64
+		}
+		var out []step
+		for i, s := range steps {
+			fl, by := s.At(n)
+			out = append(out, step{s.Name, float64(times[i]) / float64(runs), fl, by})
+		}
+		json.NewEncoder(os.Stdout).Encode(out)
+		return
 	}
 	if os.Args[1] == "bench" {
 		seconds, _ := strconv.ParseFloat(os.Args[6], 64)

@@ -139,7 +139,7 @@ func EmitX86(p Params, name string, t X86Tile, ep Epilogue) (goSrc string, fns [
 	// Rows in blocks of MC, whose slice of x (MC·K floats) stays in L2
 	// while every panel of the chunk passes it; without the blocking a
 	// large batch streams all of x from L3 once per panel.
-	mc := max(t.MR, (128<<10)/(4*p.K)/t.MR*t.MR)
+	mc := X86RowBlock(p.K, t.MR)
 	f("const MC = %d // rows of x per block: %d KiB", mc, mc*p.K*4>>10)
 	f("for i0 := 0; i0 < m; i0 += MC {")
 	f("i1 := min(i0+MC, m)")
@@ -571,4 +571,15 @@ func EmitX86Block(k, pw int, name string, t X86Tile, ep Epilogue, pos bool) (goS
 		fns = append(fns, x86Micro(p, t, r, pos))
 	}
 	return b.String(), fns
+}
+
+// X86RowBlock is the number of rows of x (K floats each) whose block stays
+// in L2 (128 KiB of it) while the panels pass it, a multiple of mr; 6
+// (AVX-512 and AVX2 tiles' common multiple at this size) when mr is 0.
+// Linear layers also split their rows across threads in blocks of it.
+func X86RowBlock(k, mr int) int {
+	if mr == 0 {
+		mr = 6
+	}
+	return max(mr, (128<<10)/(4*k)/mr*mr)
 }

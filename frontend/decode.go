@@ -21,7 +21,17 @@ func (d *decoder) failAt(n *node, format string, args ...any) {
 }
 
 // decoder reads the typed schema of model.yaml from a node tree.
-type decoder struct{ file string }
+type decoder struct {
+	file string
+	// metricDrops are the passes' max_metric_drop options seen so far,
+	// which need calibration data.
+	metricDrops []metricDrop
+}
+
+type metricDrop struct {
+	pass string
+	at   *node
+}
 
 // obj reads the fields of one mapping and reports unknown ones.
 type obj struct {

@@ -388,6 +388,36 @@ graph: [{relu: }]
 			},
 		},
 		{
+			name: "twin_of, configurations in source order, max_metric_drop with calibration",
+			yaml: `name: t
+inputs: [{name: x, shape: [N, 4]}]
+init: {seed: 0}
+calibration: {inputs: c.npy, labels: l.npy, metric: top1}
+twin_of: mlp
+configurations:
+  none: []
+  int8: [bn-fold, {quantize: {bits: [8], max_metric_drop: 0.01}}]
+  drop-1: [{attention-drop: {drop: 1}}]
+graph: [{relu: }]
+`,
+			check: func(t *testing.T, m *frontend.Model) {
+				require.Equal(t, []string{"mlp"}, m.TwinOf)
+				require.Len(t, m.Configurations, 3)
+				require.Equal(t, "none", m.Configurations[0].Name)
+				require.Empty(t, m.Configurations[0].Passes)
+				c := m.Configurations[1]
+				require.Equal(t, "int8", c.Name)
+				require.Equal(t, 8, c.Line)
+				require.Equal(t, 3, c.Col)
+				require.Len(t, c.Passes, 2)
+				require.Equal(t, "quantize", c.Passes[1].Name)
+				require.Equal(t, map[string]any{"bits": []any{int64(8)}, "max_metric_drop": 0.01}, c.Passes[1].Options)
+				require.Equal(t, "drop-1", m.Configurations[2].Name)
+				require.Equal(t, map[string]any{"drop": int64(1)}, m.Configurations[2].Passes[0].Options)
+				require.Empty(t, m.Passes)
+			},
+		},
+		{
 			name: "rtol written 1e-3, 1E-5 and 0.001",
 			yaml: `name: r
 inputs: [{name: x, shape: [N, 4]}]
@@ -467,7 +497,7 @@ func TestLoadErrors(t *testing.T) {
 
 		// Top level.
 		{"unknown top-level key", head + "bogus: 3\ngraph: [{relu: }]\n", "4:1",
-			`model: unknown key "bogus" (want one of blocks, calibration, graph, init, inputs, name, outputs, package, passes, source, targets, test, weights)`},
+			`model: unknown key "bogus" (want one of blocks, calibration, configurations, graph, init, inputs, name, outputs, package, passes, source, targets, test, twin_of, weights)`},
 		{"missing name", "inputs: [{name: x, shape: [N, 4]}]\ninit: {seed: 1}\ngraph: [{relu: }]\n", "1:7", "model: missing name"},
 		{"bad package", head + "package: my-pkg\ngraph: [{relu: }]\n", "4:10", `package must be a Go identifier, got "my-pkg"`},
 		{"onnx source with inputs", head + "source: {onnx: m.onnx}\ngraph: [{relu: }]\n", "2:9", "inputs: not with source: the ONNX file gives the graph"},
@@ -485,6 +515,19 @@ func TestLoadErrors(t *testing.T) {
 		{"test without outputs", head + "test: {inputs: a.npy}\ngraph: [{relu: }]\n", "4:7", "test: missing outputs"},
 		{"bad rtol", head + "test: {inputs: a.npy, outputs: b.npy, rtol: 1e-3x}\ngraph: [{relu: }]\n", "4:45", `test: rtol must be a number, got "1e-3x"`},
 		{"bad metric", head + "calibration: {inputs: a.npy, labels: b.npy, metric: top5}\ngraph: [{relu: }]\n", "4:53", `calibration: metric must be top1, got "top5"`},
+		{"calibration without labels", head + "calibration: {inputs: a.npy, metric: top1}\ngraph: [{relu: }]\n", "4:14", "calibration: missing labels"},
+		{"max_metric_drop not a number", head + "calibration: {inputs: a.npy, labels: b.npy}\npasses: [{quantize: {max_metric_drop: lots}}]\ngraph: [{relu: }]\n", "5:39",
+			`pass quantize: max_metric_drop must be a number in [0, 1] (a fraction of top-1), got "lots"`},
+		{"max_metric_drop above 1", head + "calibration: {inputs: a.npy, labels: b.npy}\npasses: [{quantize: {max_metric_drop: 2}}]\ngraph: [{relu: }]\n", "5:39",
+			"pass quantize: max_metric_drop must be a number in [0, 1]"},
+		{"max_metric_drop without calibration", head + "passes: [bn-fold, {quantize: {bits: [8], max_metric_drop: 0.01}}]\ngraph: [{relu: }]\n", "4:59",
+			"pass quantize: max_metric_drop needs calibration: {inputs: X.npy, labels: Y.npy, metric: top1}"},
+		{"max_metric_drop in a configuration without calibration", head + "configurations:\n  int8: [{quantize: {max_metric_drop: 0.01}}]\ngraph: [{relu: }]\n", "5:39",
+			"pass quantize: max_metric_drop needs calibration"},
+		{"configurations not a mapping", head + "configurations: [none]\ngraph: [{relu: }]\n", "4:17", "configurations: want a mapping of names to pass lists"},
+		{"configuration not a list", head + "configurations: {none: bn-fold}\ngraph: [{relu: }]\n", "4:24", "configuration none: want a list of passes"},
+		{"configuration with a bad pass entry", head + "configurations: {x: [{a: 1, b: 2}]}\ngraph: [{relu: }]\n", "4:22", "passes: want a pass name or {name: {options}}"},
+		{"twin_of not names", head + "twin_of: [{a: 1}]\ngraph: [{relu: }]\n", "4:11", "twin_of must list names"},
 
 		// Weights: both, neither, bad seed.
 		{"both weights and init", "name: t\ninputs: [{name: x, shape: [N, 4]}]\nweights: w.safetensors\ninit: {seed: 1}\ngraph: [{relu: }]\n", "4:7",

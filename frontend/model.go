@@ -28,8 +28,13 @@ type Model struct {
 	Targets     []string
 	Test        *DataSpec // test vectors: inputs and expected outputs
 	Calibration *DataSpec // calibration inputs and labels
-	Seed        uint64    // init: {seed}; 0 when weights come from a file
-	WeightsFile string    // weights: FILE, as written
+	// TwinOf names the zoo architectures a trained model is the accuracy
+	// twin of (twin_of:); Configurations are its named pass lists
+	// (configurations:), in source order: the rows of docs/zoo-table.md.
+	TwinOf         []string
+	Configurations []Configuration
+	Seed           uint64 // init: {seed}; 0 when weights come from a file
+	WeightsFile    string // weights: FILE, as written
 
 	src *source
 }
@@ -39,6 +44,14 @@ type Model struct {
 type PassSpec struct {
 	Name      string
 	Options   map[string]any
+	Line, Col int
+}
+
+// Configuration is one entry of configurations: a name and the passes
+// it runs, written as passes: is.
+type Configuration struct {
+	Name      string
+	Passes    []PassSpec
 	Line, Col int
 }
 
@@ -164,7 +177,7 @@ func (s *source) osPath(rel string) (string, error) {
 // ReadFile reads a file named relative to the model (with the path policy).
 func (m *Model) ReadFile(rel string) ([]byte, error) { return m.src.ReadFile(rel) }
 
-var topKeys = []string{"name", "package", "inputs", "outputs", "weights", "init", "source", "blocks", "graph", "passes", "calibration", "targets", "test"}
+var topKeys = []string{"name", "package", "inputs", "outputs", "weights", "init", "source", "blocks", "graph", "passes", "calibration", "targets", "test", "twin_of", "configurations"}
 
 func (d *decoder) model(root *node, src *source) *Model {
 	top := d.object(root, "model")
@@ -219,14 +232,7 @@ func (d *decoder) model(root *node, src *source) *Model {
 	default:
 		d.failAt(root, "model needs weights: FILE.safetensors or init: {seed: S}")
 	}
-	m.Passes = d.passes(top.get("passes"))
-	m.Targets = d.targets(top.get("targets"))
-	if t := top.get("test"); t != nil {
-		m.Test = d.data(t, "test", "outputs")
-	}
-	if c := top.get("calibration"); c != nil {
-		m.Calibration = d.data(c, "calibration", "labels")
-	}
+	d.common(m, top)
 	top.done(topKeys...)
 	if err := ir.Verify(m.Graph); err != nil {
 		// The lowering checks every layer, so this is our bug.
@@ -253,6 +259,13 @@ func (d *decoder) fromSource(m *Model, top *obj, src *source) {
 		d.failAt(so.get("onnx"), "source: %s: %v", file, err)
 	}
 	m.Graph = g
+	d.common(m, top)
+	top.done(topKeys...)
+}
+
+// common reads the keys a YAML model and an ONNX source share: passes,
+// targets, test vectors, calibration data, twin_of and configurations.
+func (d *decoder) common(m *Model, top *obj) {
 	m.Passes = d.passes(top.get("passes"))
 	m.Targets = d.targets(top.get("targets"))
 	if t := top.get("test"); t != nil {
@@ -261,7 +274,36 @@ func (d *decoder) fromSource(m *Model, top *obj, src *source) {
 	if c := top.get("calibration"); c != nil {
 		m.Calibration = d.data(c, "calibration", "labels")
 	}
-	top.done(topKeys...)
+	m.TwinOf = top.strs("twin_of")
+	if n := top.get("configurations"); n != nil {
+		m.Configurations = d.configurations(n)
+	}
+	// A pass with an accuracy budget measures the metric on labelled
+	// calibration data.
+	if len(d.metricDrops) > 0 && m.Calibration == nil {
+		md := d.metricDrops[0]
+		d.failAt(md.at, "pass %s: max_metric_drop needs calibration: {inputs: X.npy, labels: Y.npy, metric: top1}", md.pass)
+	}
+}
+
+// configurations reads {name: [passes…], …}.
+func (d *decoder) configurations(n *node) []Configuration {
+	if n.kind != mapNode || len(n.keys) == 0 {
+		d.failAt(n, "configurations: want a mapping of names to pass lists, such as {none: [], bn-fold: [bn-fold]}")
+	}
+	var out []Configuration
+	for _, name := range n.keys {
+		kp := n.keyPos[name]
+		if name == "" || strings.ContainsAny(name, "|`\n") {
+			d.failAt(kp, "configurations: name %q must be non-empty, without | or backquotes", name)
+		}
+		v := n.fields[name]
+		if v.kind != seqNode {
+			d.failAt(v, "configuration %s: want a list of passes such as [bn-fold, {attention-drop: {drop: 1}}] ([] for none), got %s", name, v.describe())
+		}
+		out = append(out, Configuration{Name: name, Passes: d.passes(v), Line: kp.line, Col: kp.col})
+	}
+	return out
 }
 
 func orNode(n, def *node) *node {
@@ -292,6 +334,9 @@ func (d *decoder) passes(n *node) []PassSpec {
 			opts := map[string]any{}
 			if v := it.fields[name]; v.kind == mapNode {
 				opts = plain(v).(map[string]any)
+				if md, ok := v.fields["max_metric_drop"]; ok {
+					d.metricDrop(name, md)
+				}
 			} else if v.value != nil {
 				d.failAt(v, "pass %s: options must be a mapping", name)
 			}
@@ -302,6 +347,25 @@ func (d *decoder) passes(n *node) []PassSpec {
 		}
 	}
 	return out
+}
+
+// metricDrop checks a pass's accuracy budget, max_metric_drop: the most
+// the calibration metric (top-1, a fraction) may fall, in [0, 1]. Only
+// parsed here: the pass that takes it enforces it.
+func (d *decoder) metricDrop(pass string, n *node) {
+	var f float64
+	switch v := n.value.(type) {
+	case int64:
+		f = float64(v)
+	case float64:
+		f = v
+	default:
+		d.failAt(n, "pass %s: max_metric_drop must be a number in [0, 1] (a fraction of top-1), got %s", pass, n.describe())
+	}
+	if n.kind != scalarNode || !(f >= 0 && f <= 1) {
+		d.failAt(n, "pass %s: max_metric_drop must be a number in [0, 1] (a fraction of top-1), got %s", pass, n.describe())
+	}
+	d.metricDrops = append(d.metricDrops, metricDrop{pass: pass, at: n})
 }
 
 func (d *decoder) targets(n *node) []string {
@@ -335,6 +399,9 @@ func (d *decoder) data(n *node, what, second string) *DataSpec {
 		}
 		o.done("inputs", "outputs", "rtol")
 	} else {
+		if len(ds.Outputs) == 0 {
+			o.fail(n, "missing labels (metric top1 compares predictions with them)")
+		}
 		ds.Metric = o.str("metric", "top1")
 		if ds.Metric != "top1" {
 			o.fail(o.get("metric"), "metric must be top1, got %q", ds.Metric)

@@ -11,7 +11,7 @@ FUZZ_TARGETS := ./ir:FuzzParse ./frontend:FuzzLoad \
 	./frontend/tensorio:FuzzSafetensors ./frontend/tensorio:FuzzNpy ./frontend/tensorio:FuzzNpz \
 	./frontend/onnx:FuzzReadONNX
 
-.PHONY: all build demo dispatch examples bench-go test vet fmt-check fuzz test-long bench onnxpb zoo-vectors zoo-onnx zoo-crosscheck fixtures clean
+.PHONY: all build demo dispatch coldstart examples bench-go test vet fmt-check fuzz test-long bench onnxpb zoo-vectors zoo-onnx zoo-crosscheck fixtures zoo-train zoo-table clean
 
 all: build
 
@@ -100,6 +100,11 @@ bench: build
 	              "--m 1,32,128 --n 3072 --k 768 --layout nn,nt"; do \
 	    echo "\`modelc bench --op gemm $$args --threads 1,2 --peers openblas,gonum\`"; echo; \
 	    $(BIN) bench --op gemm $$args --threads 1,2 --peers openblas,gonum || exit 1; echo; done; \
+	  echo "## Cold start and build time"; echo; \
+	  echo "\`make coldstart\`: a program that loads the generated resnet20 and classifies one image, process start"; \
+	  echo "to exit, timed by hyperfine; then \`modelc zoo build\` of each zoo model (no \`go build\`)."; echo; \
+	  $(MAKE) --no-print-directory coldstart > out/coldstart.log 2>&1 || { cat out/coldstart.log; exit 1; }; \
+	  cat out/coldstart/hyperfine.md; echo; grep '^modelc zoo build' out/coldstart.log | sed 's/^/- /'; echo; \
 	  : "--- ONNX exports (zoo/onnx, issue 5): ONNX Runtime runs the same .onnx file modelc compiles ---"; \
 	  echo "## ONNX exports"; echo; \
 	  echo "The PyTorch exports of zoo/onnx (make zoo-onnx), compiled by modelc from the .onnx file;"; \
@@ -110,6 +115,21 @@ bench: build
 	  : "--- end of the ONNX exports ---"; \
 	} > out/benchmarks.md && mv out/benchmarks.md docs/benchmarks.md
 	@echo "wrote docs/benchmarks.md"
+
+## coldstart: a program that loads a generated resnet20 and classifies one
+## image, timed from process start to exit with hyperfine (Debian's
+## hyperfine), and the time modelc build takes for each zoo model.
+coldstart: build
+	rm -rf out/coldstart && mkdir -p out/coldstart
+	$(BIN) zoo build resnet20 -o out/coldstart/resnet20 >/dev/null
+	sed '/^\/\/go:build ignore/d' examples/coldstart/main.go > out/coldstart/main.go
+	printf 'module example.com/coldstart\n\ngo 1.22\n\nrequire github.com/modelc/modelc v0.0.0\n\nreplace github.com/modelc/modelc => ../..\n' > out/coldstart/go.mod
+	cd out/coldstart && GOFLAGS=-mod=mod $(GO) build -o coldstart . && ./coldstart
+	@command -v hyperfine >/dev/null || { echo "coldstart needs hyperfine: apt-get install hyperfine"; exit 1; }
+	hyperfine -N --warmup 5 --runs 100 --export-markdown out/coldstart/hyperfine.md out/coldstart/coldstart
+	@for m in mlp resnet20 vit-tiny gpt-mini; do \
+	  s=$$(date +%s%N); $(BIN) zoo build $$m -o out/coldstart/build-$$m >/dev/null || exit 1; e=$$(date +%s%N); \
+	  echo "modelc zoo build $$m: $$(( (e - s) / 1000000 )) ms"; done
 
 ## bench-go: the Go benchmarks of the evaluator and the GEMM kernels.
 bench-go:
@@ -144,3 +164,16 @@ fixtures:
 
 clean:
 	rm -rf bin out
+
+## zoo-train: retrain the accuracy twins (zoo/twins/NAME: weights, ONNX export,
+## held-out data with PyTorch's logits, calibration data, accuracy.json) on
+## scikit-learn's digits, 1 thread, fixed seeds (needs Debian's python3-torch,
+## python3-sklearn and python3-onnx; about 4 minutes). model.yaml is not touched.
+zoo-train:
+	$(PYTHON) zoo/train/train.py --out zoo/twins
+
+## zoo-table: docs/zoo-table.md, twin × pass configuration → top-1, parameters,
+## and the zoo architecture's latency at batch 1 and 32 (modelc bench).
+zoo-table: build
+	@mkdir -p docs out
+	$(GO) run ./cmd/zootable --modelc $(BIN) --out docs/zoo-table.md

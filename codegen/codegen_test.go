@@ -3,6 +3,7 @@ package codegen_test
 import (
 	"bytes"
 	"debug/elf"
+	"fmt"
 	"go/scanner"
 	"go/token"
 	"os"
@@ -304,6 +305,54 @@ func TestLinearRowBlocks(t *testing.T) {
 	files := compile(t, &frontend.Model{Name: "rowblocks", Package: "rowblocks", Graph: b.G}, &codegen.Vectors{Inputs: in, Outputs: want, Rtol: 1e-4})
 	require.Contains(t, string(files["REPORT.md"]), "| fuse-epilogue | gelu 1, residual 1 |")
 	dir := genDir(t, "rowblocks")
+	require.NoError(t, codegen.WriteDir(dir, files, false))
+	goCmd(t, dir, "vet", ".")
+	for _, env := range []string{"", "GODEBUG=cpu.avx512f=off", "GODEBUG=cpu.avx2=off"} {
+		cmd := exec.Command("go", "test", "-count=1", ".")
+		cmd.Dir, cmd.Env = dir, append(os.Environ(), env)
+		out, err := cmd.CombinedOutput()
+		require.NoError(t, err, "%s go test:\n%s", env, out)
+	}
+}
+
+// TestLayerNormRows: layernorm rows of 16 and 48 floats (the x86 row
+// kernels, with and without β) and of 40 (pure Go on every tier), on every
+// tier, against the evaluator.
+func TestLayerNormRows(t *testing.T) {
+	if testing.Short() {
+		t.Skip("compiles a generated package")
+	}
+	b := ir.NewBuilder("lnrows")
+	var outs []*ir.Value
+	for _, c := range []struct {
+		i    int
+		beta bool
+	}{{16, true}, {48, false}, {40, true}} {
+		x, _ := b.Input(fmt.Sprintf("x%d", c.i), ir.TensorType(ir.F32, ir.Shape{ir.N, ir.D(5), ir.D(c.i)}))
+		g := ir.NewTensor(ir.F32, []int{c.i})
+		be := ir.NewTensor(ir.F32, []int{c.i})
+		for j := range g.F {
+			g.F[j], be.F[j] = 1+float32(j%7)/8, float32(j%3)-1
+		}
+		gv, _ := b.Const(fmt.Sprintf("g%d", c.i), g)
+		ins := []*ir.Value{x, gv}
+		if c.beta {
+			bv, _ := b.Const(fmt.Sprintf("b%d", c.i), be)
+			ins = append(ins, bv)
+		}
+		y, err := b.Add1(fmt.Sprintf("ln%d", c.i), &ir.LayerNorm{Axis: -1, Eps: 1e-5}, ins, fmt.Sprintf("y%d", c.i))
+		require.NoError(t, err)
+		outs = append(outs, y)
+	}
+	b.G.Outputs = outs
+	in := ir.SampleInputs(b.G, 3, 9)
+	want, err := ir.Eval(b.G, in...)
+	require.NoError(t, err)
+	files := compile(t, &frontend.Model{Name: "lnrows", Package: "lnrows", Graph: b.G}, &codegen.Vectors{Inputs: in, Outputs: want, Rtol: 1e-4})
+	require.Contains(t, string(files["kernels_amd64.s"]), "layernorm_i16_b_avx512")
+	require.Contains(t, string(files["kernels_amd64.s"]), "layernorm_i48_avx2")
+	require.NotContains(t, string(files["kernels_amd64.s"]), "layernorm_i40")
+	dir := genDir(t, "lnrows")
 	require.NoError(t, codegen.WriteDir(dir, files, false))
 	goCmd(t, dir, "vet", ".")
 	for _, env := range []string{"", "GODEBUG=cpu.avx512f=off", "GODEBUG=cpu.avx2=off"} {

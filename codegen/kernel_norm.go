@@ -1,11 +1,18 @@
 package codegen
 
 import (
+	"fmt"
+	"strings"
+
+	"github.com/modelc/modelc/codegen/asm"
+	"github.com/modelc/modelc/codegen/rows"
 	"github.com/modelc/modelc/ir"
 )
 
 // Normalisation and row kernels: statistics in float64 per row, as the
-// reference evaluator computes them.
+// reference evaluator computes them; on x86 with AVX2, layernorm rows of
+// whole vectors run on codegen/rows' kernels (float32 statistics, two
+// passes).
 
 func init() {
 	register(genBatchNorm, ir.KBatchNorm)
@@ -41,6 +48,35 @@ func genLayerNorm(c *kctx) error {
 		c.line("beta := i2[:I]")
 	}
 	c.parallel(numelExpr(x[:axis]), 16)
+	if i, ok := x[axis:].NumelDim(); ok && i.A == 0 && rows.LayerNormTile(i.B, 16) {
+		beta := len(c.node.Inputs) == 3
+		name := fmt.Sprintf("layernorm_i%d", i.B)
+		if beta {
+			name += "_b"
+		}
+		var src strings.Builder
+		fmt.Fprintf(&src, "// %s runs rows [lo, hi) of a layernorm over %d floats with the x86 row kernels.\n", name, i.B)
+		fmt.Fprintf(&src, "func %s(avx512 bool, lo, hi int, dst, x, g, b []float32, eps float32) {\n", name)
+		fmt.Fprintf(&src, "const I = %d\n", i.B)
+		src.WriteString("if lo >= hi {\nreturn\n}\n")
+		src.WriteString("_, _, _ = dst[hi*I-1], x[hi*I-1], g[I-1]\n")
+		src.WriteString("a := lnArgs{src: unsafe.Pointer(&x[lo*I]), dst: unsafe.Pointer(&dst[lo*I]), gamma: unsafe.Pointer(&g[0]), rows: hi - lo, eps: eps, invI: 1.0 / I, one: 1}\n")
+		if beta {
+			src.WriteString("_ = b[I-1]\na.beta = unsafe.Pointer(&b[0])\n")
+		}
+		fmt.Fprintf(&src, "if avx512 {\n%s_avx512(&a)\n} else {\n%s_avx2(&a)\n}\n}\n", name, name)
+		c.x86Helper(name, x86Part{goSrc: src.String(),
+			funcs: []*asm.Func{rows.LayerNorm(name+"_avx512", i.B, 16, beta), rows.LayerNorm(name+"_avx2", i.B, 8, beta)},
+			stub:  fmt.Sprintf("func %s(avx512 bool, lo, hi int, dst, x, g, b []float32, eps float32) { panic(\"unreachable\") }\n", name)})
+		b := "nil"
+		if beta {
+			b = "i2"
+		}
+		c.line("if useAVX2 {")
+		c.line("$F(useAVX512, lo, hi, o0, i0, i1, $B, Eps)", "F", name, "B", b)
+		c.line("return")
+		c.line("}")
+	}
 	c.line("for r := lo; r < hi; r++ {")
 	c.line("src, dst := i0[r*I:(r+1)*I], o0[r*I:(r+1)*I]")
 	c.line("var sum float64")

@@ -9,6 +9,7 @@ import (
 
 	"github.com/modelc/modelc/codegen/asm"
 	"github.com/modelc/modelc/codegen/gemm"
+	"github.com/modelc/modelc/codegen/rows"
 	"github.com/modelc/modelc/ir"
 )
 
@@ -356,6 +357,9 @@ func (ks *kernelSet) renderX86(header, pkg, rtImport string) (map[string][]byte,
 	goSrc.WriteString("// The kernels' tier, chosen once from the CPU's features (rt.CPUTier).\n")
 	goSrc.WriteString("var (\nuseAVX512 = rt.CPUTier() >= rt.TierAVX512\nuseAVX2 = rt.CPUTier() >= rt.TierAVX2\n)\n\n")
 	goSrc.WriteString(gemm.GemmArgsDecl + "\n")
+	if strings.Contains(all, "lnArgs{") {
+		goSrc.WriteString(rows.LNArgsDecl + "\n")
+	}
 	file := asm.File{Build: "!purego", Funcs: ks.asmFuncs}
 	goSrc.WriteString(file.GoDecls())
 	stubs.WriteString(header)

@@ -100,6 +100,13 @@ bench: build
 	              "--m 1,32,128 --n 3072 --k 768 --layout nn,nt"; do \
 	    echo "\`modelc bench --op gemm $$args --threads 1,2 --peers openblas,gonum\`"; echo; \
 	    $(BIN) bench --op gemm $$args --threads 1,2 --peers openblas,gonum || exit 1; echo; done; \
+	  echo "## Per-layer roofline (modelc)"; echo; \
+	  echo "Each step of the generated package timed on its own (\`--layers\`), with its GFLOP/s and its fraction of the"; \
+	  echo "roofline min(peak, bandwidth × FLOP/byte) from the peak and read bandwidth measured in the same run."; \
+	  echo "docs/performance.md explains the steps under 60%."; echo; \
+	  for m in $(BENCH_MODELS); do \
+	    echo "\`modelc bench zoo:$$m --batch 1,32 --threads 1 --rounds 1 --seconds 1 --layers\`"; echo; \
+	    $(BIN) bench zoo:$$m --batch 1,32 --threads 1 --rounds 1 --seconds 1 --layers || exit 1; echo; done; \
 	  echo "## Cold start and build time"; echo; \
 	  echo "\`make coldstart\`: a program that loads the generated resnet20 and classifies one image, process start"; \
 	  echo "to exit, timed by hyperfine; then \`modelc zoo build\` of each zoo model (no \`go build\`)."; echo; \

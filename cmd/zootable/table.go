@@ -1,0 +1,281 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/modelc/modelc/frontend"
+	"github.com/modelc/modelc/ir"
+	"github.com/modelc/modelc/passes"
+	"github.com/modelc/modelc/zoo"
+	"github.com/modelc/modelc/zoo/twins"
+)
+
+// row is one line of the table: a twin's configuration on one of the zoo
+// architectures it is the twin of.
+type row struct {
+	Twin, Config, Passes string
+	Pending              string // "pending: bn-fold not implemented", or ""
+	Correct, Rows        int
+	Top1, Delta          float64 // Delta: Top1 minus the none row's, in points
+	TwinParams           int64
+	Arch                 string
+	ArchParams           int64
+	Latency              map[int]string // batch → median, from the bench harness
+	Bench                string         // the bench command line, for the notes
+}
+
+// options steer a table build.
+type options struct {
+	// rows of the held-out set to evaluate (0: all).
+	rows int
+	// bench measures an architecture under a configuration's passes and
+	// returns the median per batch and the command it ran; nil leaves the
+	// latency columns empty.
+	bench func(arch string, cfg frontend.Configuration) (map[int]string, string, error)
+}
+
+// build makes the rows for every twin under dir.
+func build(dir string, o options) ([]row, error) {
+	names, err := twins.Names(dir)
+	if err != nil {
+		return nil, err
+	}
+	if len(names) == 0 {
+		return nil, fmt.Errorf("%s: no twins (folders with a model.yaml)", dir)
+	}
+	var rows []row
+	for _, name := range names {
+		tw, err := twins.Load(dir, name)
+		if err != nil {
+			return nil, err
+		}
+		if len(tw.Model.Configurations) == 0 {
+			return nil, fmt.Errorf("%s: no configurations: (want at least none: [])", tw.Model.File)
+		}
+		noneTop1 := -1.0
+		for _, cfg := range tw.Model.Configurations {
+			base := row{Twin: name, Config: cfg.Name, Passes: passList(cfg.Passes)}
+			pending, err := pendingPasses(tw.Model.File, cfg)
+			if err != nil {
+				return nil, err
+			}
+			if len(pending) > 0 {
+				base.Pending = "pending: " + strings.Join(pending, ", ") + " not implemented"
+			} else {
+				if err := evalTwin(dir, name, cfg, o.rows, &base); err != nil {
+					return nil, err
+				}
+				if cfg.Name == "none" {
+					noneTop1 = base.Top1
+				}
+				if noneTop1 >= 0 {
+					base.Delta = 100 * (base.Top1 - noneTop1)
+				}
+			}
+			for _, arch := range tw.Model.TwinOf {
+				r := base
+				r.Arch = arch
+				if r.Pending == "" {
+					if r.ArchParams, err = archParams(arch, cfg); err != nil {
+						return nil, err
+					}
+					if o.bench != nil {
+						if r.Latency, r.Bench, err = o.bench(arch, cfg); err != nil {
+							return nil, fmt.Errorf("%s, configuration %s on %s: %w", tw.Model.File, cfg.Name, arch, err)
+						}
+					}
+				}
+				rows = append(rows, r)
+			}
+		}
+	}
+	return rows, nil
+}
+
+// pendingPasses names the configuration's passes that are designed but not
+// implemented yet; any other problem with the list is an error.
+func pendingPasses(file string, cfg frontend.Configuration) ([]string, error) {
+	var pending []string
+	for _, s := range specs(file, cfg.Passes) {
+		if _, err := passes.Build([]passes.Spec{s}); errors.Is(err, passes.ErrNotImplemented) {
+			pending = append(pending, s.Name)
+		}
+	}
+	if len(pending) > 0 {
+		return pending, nil
+	}
+	if _, err := passes.Build(specs(file, cfg.Passes)); err != nil {
+		return nil, fmt.Errorf("configuration %s: %w", cfg.Name, err)
+	}
+	return nil, nil
+}
+
+func specs(file string, ps []frontend.PassSpec) []passes.Spec {
+	var out []passes.Spec
+	for _, p := range ps {
+		out = append(out, passes.Spec{Name: p.Name, Options: p.Options, Pos: fmt.Sprintf("%s:%d:%d", file, p.Line, p.Col)})
+	}
+	return out
+}
+
+// compile loads a model afresh (pipelines rewrite the graph in place) and
+// runs the configuration's pipeline on it.
+func compile(load func() (*frontend.Model, error), cfg frontend.Configuration, strip bool) (*ir.Graph, error) {
+	m, err := load()
+	if err != nil {
+		return nil, err
+	}
+	ps := cfg.Passes
+	if strip {
+		ps = archPasses(ps)
+	}
+	p, err := passes.Build(specs(m.File, ps))
+	if err != nil {
+		return nil, err
+	}
+	res, err := p.Run(m.Graph, passes.RunOptions{})
+	if err != nil {
+		return nil, err
+	}
+	return res.Graph, nil
+}
+
+// evalTwin scores the twin under cfg on its held-out set with the
+// reference evaluator, and counts its parameters.
+func evalTwin(dir, name string, cfg frontend.Configuration, rows int, r *row) error {
+	tw, err := twins.Load(dir, name)
+	if err != nil {
+		return err
+	}
+	g, err := compile(func() (*frontend.Model, error) { return tw.Model, nil }, cfg, false)
+	if err != nil {
+		return fmt.Errorf("%s, configuration %s: %w", tw.Model.File, cfg.Name, err)
+	}
+	n := tw.X.Shape[0]
+	if rows > 0 && rows < n {
+		n = rows
+	}
+	logits, err := twins.Eval(g, twins.Rows(tw.X, 0, n), 32)
+	if err != nil {
+		return fmt.Errorf("%s, configuration %s: %w", tw.Model.File, cfg.Name, err)
+	}
+	r.Correct, r.Rows = twins.Top1(logits, tw.Labels[:n]), n
+	r.Top1 = float64(r.Correct) / float64(n)
+	r.TwinParams = params(g)
+	return nil
+}
+
+// archParams counts the parameters of a zoo architecture under cfg.
+func archParams(arch string, cfg frontend.Configuration) (int64, error) {
+	g, err := compile(func() (*frontend.Model, error) { return frontend.LoadNamed(zoo.FS(), arch) }, cfg, true)
+	if err != nil {
+		return 0, fmt.Errorf("zoo:%s, configuration %s: %w", arch, cfg.Name, err)
+	}
+	return params(g), nil
+}
+
+// archPasses is a configuration as it applies to a zoo architecture: its
+// weights are random, so an accuracy budget (max_metric_drop) means
+// nothing there and is left out; the twin carries it.
+func archPasses(ps []frontend.PassSpec) []frontend.PassSpec {
+	out := make([]frontend.PassSpec, len(ps))
+	for i, p := range ps {
+		out[i] = p
+		if _, ok := p.Options["max_metric_drop"]; ok {
+			out[i].Options = map[string]any{}
+			for k, v := range p.Options {
+				if k != "max_metric_drop" {
+					out[i].Options[k] = v
+				}
+			}
+		}
+	}
+	return out
+}
+
+// params counts the elements of the graph's dense constants (splats are
+// generated, not stored).
+func params(g *ir.Graph) int64 {
+	var n int64
+	for _, v := range g.Consts {
+		if !v.Const.Splat {
+			n += int64(v.Const.Numel())
+		}
+	}
+	return n
+}
+
+// passList writes a configuration's passes as model.yaml's flow syntax.
+func passList(ps []frontend.PassSpec) string {
+	var parts []string
+	for _, p := range ps {
+		if len(p.Options) == 0 {
+			parts = append(parts, p.Name)
+			continue
+		}
+		parts = append(parts, "{"+p.Name+": "+flow(p.Options)+"}")
+	}
+	return "[" + strings.Join(parts, ", ") + "]"
+}
+
+// flow writes a plain value (from the YAML decoder) in YAML flow style.
+func flow(v any) string {
+	switch v := v.(type) {
+	case map[string]any:
+		keys := make([]string, 0, len(v))
+		for k := range v {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		var parts []string
+		for _, k := range keys {
+			parts = append(parts, k+": "+flow(v[k]))
+		}
+		return "{" + strings.Join(parts, ", ") + "}"
+	case []any:
+		var parts []string
+		for _, x := range v {
+			parts = append(parts, flow(x))
+		}
+		return "[" + strings.Join(parts, ", ") + "]"
+	case string:
+		if v == "" || strings.ContainsAny(v, ":{}[],#&*!|>'\"%@`") {
+			return fmt.Sprintf("%q", v)
+		}
+		return v
+	case nil:
+		return "null"
+	}
+	return fmt.Sprint(v)
+}
+
+// archYAML is a zoo architecture's model.yaml with the configuration's
+// passes added (for the bench harness), and the data files it names.
+func archYAML(arch string, cfg frontend.Configuration) ([]byte, map[string][]byte, error) {
+	src, err := fs.ReadFile(zoo.FS(), arch+"/model.yaml")
+	if err != nil {
+		return nil, nil, err
+	}
+	if slices.ContainsFunc(strings.Split(string(src), "\n"), func(l string) bool { return strings.HasPrefix(l, "passes:") }) {
+		return nil, nil, fmt.Errorf("zoo:%s already names passes", arch)
+	}
+	out := append(append([]byte(nil), src...), []byte("\n# added by zootable: configuration "+cfg.Name+"\npasses: "+passList(archPasses(cfg.Passes))+"\n")...)
+	files := map[string][]byte{}
+	entries, err := fs.ReadDir(zoo.FS(), arch)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, e := range entries {
+		if e.Name() != "model.yaml" {
+			if files[e.Name()], err = fs.ReadFile(zoo.FS(), arch+"/"+e.Name()); err != nil {
+				return nil, nil, err
+			}
+		}
+	}
+	return out, files, nil
+}

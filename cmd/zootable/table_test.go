@@ -1,0 +1,140 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/modelc/modelc/frontend"
+	"github.com/modelc/modelc/zoo/twins"
+)
+
+const twinsDir = "../../zoo/twins"
+
+// TestBuild builds the table without the bench harness on two held-out
+// rows per twin: the none rows score what PyTorch's logits score on
+// those rows, configurations of passes not implemented yet are pending
+// rows, and every architecture named by twin_of gets its row.
+func TestBuild(t *testing.T) {
+	rs, err := build(twinsDir, options{rows: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	names, err := twins.Names(twinsDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	pending := 0
+	for _, r := range rs {
+		seen[r.Twin] = true
+		if r.Pending != "" {
+			pending++
+			if !strings.HasPrefix(r.Pending, "pending: ") || !strings.HasSuffix(r.Pending, " not implemented") {
+				t.Errorf("%s %s: pending cell %q", r.Twin, r.Config, r.Pending)
+			}
+			continue
+		}
+		if r.Config != "none" {
+			// Today no user pass is implemented: only none runs.
+			t.Errorf("%s %s runs, but it names a pass that is not implemented", r.Twin, r.Config)
+			continue
+		}
+		tw, err := twins.Load(twinsDir, r.Twin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := twins.Top1(tw.Logits.F[:2*tw.Logits.Shape[1]], tw.Labels[:2])
+		if r.Rows != 2 || r.Correct != want || r.Delta != 0 {
+			t.Errorf("%s none: %d/%d right (Δ %g), PyTorch's logits %d/2", r.Twin, r.Correct, r.Rows, r.Delta, want)
+		}
+		if r.TwinParams < 1000 || r.ArchParams < r.TwinParams {
+			t.Errorf("%s none: %d twin params, %s %d params", r.Twin, r.TwinParams, r.Arch, r.ArchParams)
+		}
+	}
+	for _, n := range names {
+		if !seen[n] {
+			t.Errorf("no rows for twin %s", n)
+		}
+	}
+	if pending == 0 {
+		t.Errorf("no pending rows: the twins name bn-fold, attention-drop, kronecker and quantize configurations")
+	}
+	var sb strings.Builder
+	writeTable(&sb, rs, false, 1)
+	for _, want := range []string{"| resmlp-bn | bn-fold | `[bn-fold]` | pending: bn-fold not implemented | | | mlp |",
+		"| vit | none | `[]` |", "| gpt-mini |",
+		"| phm-mlp | kronecker-0.05 | `[{kronecker: {max_rel_error: 0.05, n: 4}}]` | pending: kronecker not implemented |",
+		"| resmlp-bn | int8 | `[bn-fold, {quantize: {bits: [8], max_metric_drop: 0.01, scheme: fixed-point}}]` | pending: bn-fold, quantize not implemented |"} {
+		if !strings.Contains(sb.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, sb.String())
+		}
+	}
+}
+
+// TestPendingPasses: a planned pass is pending, an unknown one an error
+// at its position.
+func TestPendingPasses(t *testing.T) {
+	cfg := frontend.Configuration{Name: "x", Passes: []frontend.PassSpec{{Name: "bn-fold", Line: 3, Col: 4}, {Name: "quantize", Line: 3, Col: 9}}}
+	p, err := pendingPasses("m.yaml", cfg)
+	if err != nil || strings.Join(p, ",") != "bn-fold,quantize" {
+		t.Errorf("pending %v, %v; want bn-fold, quantize", p, err)
+	}
+	cfg.Passes = []frontend.PassSpec{{Name: "bn-fold-typo", Line: 3, Col: 4}}
+	if _, err := pendingPasses("m.yaml", cfg); err == nil || !strings.Contains(err.Error(), "m.yaml:3:4: unknown pass") {
+		t.Errorf("unknown pass: got %v", err)
+	}
+	if p, err := pendingPasses("m.yaml", frontend.Configuration{Name: "none"}); err != nil || p != nil {
+		t.Errorf("none: %v, %v", p, err)
+	}
+}
+
+// TestArchYAML: the architecture with a configuration's passes loads,
+// names them, and has no accuracy budget (its weights are random).
+func TestArchYAML(t *testing.T) {
+	cfg := frontend.Configuration{Name: "int8", Passes: []frontend.PassSpec{
+		{Name: "bn-fold"},
+		{Name: "quantize", Options: map[string]any{"scheme": "fixed-point", "bits": []any{int64(8)}, "max_metric_drop": 0.01}},
+	}}
+	y, files, err := archYAML("resnet20", cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	files["model.yaml"] = y
+	for name, data := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m, err := frontend.Load(filepath.Join(dir, "model.yaml"), frontend.Options{})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, y)
+	}
+	if len(m.Passes) != 2 || m.Passes[1].Name != "quantize" || m.Passes[1].Options["max_metric_drop"] != nil || m.Passes[1].Options["scheme"] != "fixed-point" {
+		t.Errorf("passes %+v", m.Passes)
+	}
+	if _, _, err := m.TestData(); err != nil {
+		t.Errorf("the architecture's test vectors did not come along: %v", err)
+	}
+}
+
+// TestParseBench reads modelc's medians from a bench table.
+func TestParseBench(t *testing.T) {
+	out := `### mlp
+
+| engine | batch | threads | median | p90 | runs |
+| --- | --- | --- | --- | --- | --- |
+| modelc 0.1.0-dev (generated, vnni kernels) | 1 | 1 | 1.833 ms | 2.5 ms | 10 |
+| torch 1.13 | 1 | 1 | 9.759 ms | 10 ms | 10 |
+| modelc 0.1.0-dev (generated, vnni kernels) | 32 | 1 | 8.824 ms | 9 ms | 10 |
+`
+	m, err := parseBench(out)
+	if err != nil || m[1] != "1.833 ms" || m[32] != "8.824 ms" {
+		t.Errorf("got %v, %v", m, err)
+	}
+	if _, err := parseBench(strings.ReplaceAll(out, "| 32 |", "| 16 |")); err == nil {
+		t.Errorf("a table without batch 32 parsed")
+	}
+}

@@ -23,7 +23,9 @@ images, pixel values 0–16, scaled to [0, 1]), split once with a fixed seed:
 For each NAME it writes, under --out/NAME:
     weights.safetensors   the tensors model.yaml binds, named as in the PyTorch state_dict
     model.onnx            the ONNX export (dynamic batch; BatchNorm kept, as zoo/onnx/export.py does)
-    test_x.npy, test_labels.npy, test_logits.npy   held-out inputs, labels, PyTorch's float32 logits
+    heldout_x.npy, heldout_labels.npy, heldout_logits.npy   the held-out set: inputs, labels,
+                          PyTorch's float32 logits
+    test_x.npy, test_logits.npy   its first 32 rows: model.yaml's test vectors
     calib_x.npy, calib_labels.npy                  calibration inputs and labels
     accuracy.json         the float top-1 accuracy on the held-out set, and how the model was trained
     phm_factors.safetensors (phm-mlp, phc-cnn)     the PHM/PHC factors Aᵢ, Fᵢ under their state_dict names
@@ -55,6 +57,7 @@ from sklearn.datasets import load_digits
 
 SPLIT_SEED = 0
 N_TEST, N_CALIB = 360, 128
+TEST_ROWS = 32
 
 
 def digits_split():
@@ -423,9 +426,14 @@ def train(name, out):
     write_safetensors(os.path.join(d, "weights.safetensors"), sd)
     if factors:
         write_safetensors(os.path.join(d, "phm_factors.safetensors"), factors)
-    np.save(os.path.join(d, "test_x.npy"), xte.numpy().astype(np.float32))
-    np.save(os.path.join(d, "test_labels.npy"), yte.astype(np.int64))
-    np.save(os.path.join(d, "test_logits.npy"), logits.numpy().astype(np.float32))
+    np.save(os.path.join(d, "heldout_x.npy"), xte.numpy().astype(np.float32))
+    np.save(os.path.join(d, "heldout_labels.npy"), yte.astype(np.int64))
+    np.save(os.path.join(d, "heldout_logits.npy"), logits.numpy().astype(np.float32))
+    # model.yaml's test vectors: the first TEST_ROWS held-out rows (a
+    # generated package's own test runs them as one batch, within its
+    # default max batch of 32).
+    np.save(os.path.join(d, "test_x.npy"), xte.numpy()[:TEST_ROWS].astype(np.float32))
+    np.save(os.path.join(d, "test_logits.npy"), logits.numpy()[:TEST_ROWS].astype(np.float32))
     np.save(os.path.join(d, "calib_x.npy"), xca.numpy().astype(np.float32))
     np.save(os.path.join(d, "calib_labels.npy"), yca.astype(np.int64))
     torch.onnx.export(

@@ -6,9 +6,11 @@
 //
 // A twin is a folder NAME/ holding model.yaml (twin_of: the zoo
 // architectures; configurations: the named pass lists of the table),
-// weights.safetensors, model.onnx, the held-out set (test_x.npy,
-// test_labels.npy and PyTorch's test_logits.npy), calibration data and
-// accuracy.json (PyTorch's float top-1 on the held-out set).
+// weights.safetensors, model.onnx, the held-out set (heldout_x.npy,
+// heldout_labels.npy and PyTorch's heldout_logits.npy; its first 32 rows
+// are model.yaml's test vectors, test_x.npy and test_logits.npy),
+// calibration data and accuracy.json (PyTorch's float top-1 on the
+// held-out set).
 package twins
 
 import (
@@ -69,7 +71,8 @@ type Twin struct {
 }
 
 // Load reads twin name from dir: its model.yaml, accuracy.json and the
-// held-out set (the test: inputs and outputs, and test_labels.npy).
+// held-out set (heldout_x.npy, heldout_labels.npy, heldout_logits.npy),
+// whose first rows must be model.yaml's test vectors.
 func Load(dir, name string) (*Twin, error) {
 	m, err := frontend.Load(filepath.Join(dir, name, "model.yaml"), frontend.Options{})
 	if err != nil {
@@ -83,20 +86,47 @@ func Load(dir, name string) (*Twin, error) {
 	if err := json.Unmarshal(data, &tw.Accuracy); err != nil {
 		return nil, fmt.Errorf("%s: accuracy.json: %w", name, err)
 	}
+	read := func(file string) (*ir.Tensor, error) {
+		ts, err := m.ReadTensors(file)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		return ts[0], nil
+	}
+	if tw.X, err = read("heldout_x.npy"); err != nil {
+		return nil, err
+	}
+	if tw.Logits, err = read("heldout_logits.npy"); err != nil {
+		return nil, err
+	}
+	labels, err := read("heldout_labels.npy")
+	if err != nil {
+		return nil, err
+	}
+	tw.Labels = labels.I
+	if rows := tw.X.Shape[0]; len(tw.Labels) != rows || tw.Logits.Shape[0] != rows {
+		return nil, fmt.Errorf("%s: %d held-out inputs, %d labels, %d logit rows", name, rows, len(tw.Labels), tw.Logits.Shape[0])
+	}
 	ins, outs, err := m.TestData()
 	if err != nil {
 		return nil, err
 	}
-	tw.X, tw.Logits = ins[0], outs[0]
-	labels, err := m.ReadTensors("test_labels.npy")
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
-	tw.Labels = labels[0].I
-	if rows := tw.X.Shape[0]; len(tw.Labels) != rows || tw.Logits.Shape[0] != rows {
-		return nil, fmt.Errorf("%s: %d inputs, %d labels, %d logit rows", name, rows, len(tw.Labels), tw.Logits.Shape[0])
+	if !prefix(ins[0].F, tw.X.F) || !prefix(outs[0].F, tw.Logits.F) {
+		return nil, fmt.Errorf("%s: model.yaml's test vectors are not the first rows of the held-out set", name)
 	}
 	return tw, nil
+}
+
+func prefix(a, b []float32) bool {
+	if len(a) == 0 || len(a) > len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // Calibration reads the twin's calibration inputs and labels.

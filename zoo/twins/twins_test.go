@@ -233,8 +233,8 @@ func TestTwinRows(t *testing.T) {
 `
 
 // TestTwinPackages compiles every twin into a generated package (default
-// pipeline), whose own TestVectors checks its first 32 held-out rows
-// against PyTorch's logits, and runs all held-out rows through it: the
+// pipeline), whose own TestVectors checks model.yaml's test vectors (the
+// first 32 held-out rows) against PyTorch's logits, and runs all held-out rows through it: the
 // logits match PyTorch's by design.md's rule and the top-1 accuracy is
 // accuracy.json's (a near-tie row may flip; it is listed).
 func TestTwinPackages(t *testing.T) {
@@ -253,11 +253,16 @@ func TestTwinPackages(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", tw.Name, err)
 		}
-		n := min(32, tw.X.Shape[0])
+		// model.yaml's test vectors (the first 32 held-out rows), as
+		// modelc build embeds them.
+		ins, outs, err := m.TestData()
+		if err != nil {
+			t.Fatal(err)
+		}
 		files, err := codegen.Generate(codegen.Input{
 			Graph: res.Graph, Plan: res.Plan, Package: m.Package, Command: "modelc build model.yaml -o .",
 			Version: "test", RuntimeImport: "github.com/modelc/modelc/runtime",
-			Test: &codegen.Vectors{Inputs: []*ir.Tensor{Rows(tw.X, 0, n)}, Outputs: []*ir.Tensor{Rows(tw.Logits, 0, n)}, Rtol: 1e-4},
+			Test: &codegen.Vectors{Inputs: ins, Outputs: outs, Rtol: m.Test.Rtol},
 		})
 		if err != nil {
 			t.Fatalf("%s: %v", tw.Name, err)

@@ -77,6 +77,9 @@ func TestTwins(t *testing.T) {
 			if len(m.TwinOf) == 0 {
 				t.Errorf("model.yaml: twin_of: is missing")
 			}
+			if strings.Join(m.TwinOf, ",") != strings.Join(acc.TwinOf, ",") {
+				t.Errorf("model.yaml: twin_of %v, accuracy.json (train.py) %v", m.TwinOf, acc.TwinOf)
+			}
 			for _, a := range m.TwinOf {
 				if !contains(zooNames, a) {
 					t.Errorf("twin_of: %q is not a zoo model (have %v)", a, zooNames)

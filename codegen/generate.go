@@ -692,7 +692,14 @@ func (g *gen) outputCopies() []jen.Code {
 // forwardFunc emits the schedule: one kernel call per node, on views of
 // the arena, the weights and the caller's buffers.
 func (g *gen) forwardFunc(f *jen.File) {
-	body := []jen.Code{jen.Var().Id("t0").Qual("time", "Time")}
+	var body []jen.Code
+	for _, c := range g.calls {
+		if c.k != nil {
+			// The profile's clock, when any step does work.
+			body = append(body, jen.Var().Id("t0").Qual("time", "Time"))
+			break
+		}
+	}
 	for i, c := range g.calls {
 		body = append(body, jen.Comment(c.label))
 		if c.k == nil {

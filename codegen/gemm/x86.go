@@ -153,51 +153,7 @@ func EmitX86(p Params, name string, t X86Tile, ep Epilogue) (goSrc string, fns [
 	f("full := j0+W <= N")
 	f("for i := i0; i < i1; i += MR {")
 	f("r := min(MR, i1-i)")
-	f("a.a = unsafe.Pointer(&x[i*K])")
-	f("if full {")
-	f("a.c, a.ldc = unsafe.Pointer(&y[i*N+j0]), N*4")
-	if ep.Resid {
-		f("a.resid = unsafe.Pointer(&resid[i*N+j0])")
-	}
-	if ep.Act != "" {
-		f("a.act = %d", actCode(ep.Act))
-	}
-	if ep.Act == "gelu" {
-		f("a.consts = consts")
-	}
-	f("} else {")
-	f("a.c, a.ldc = unsafe.Pointer(&tile[0]), W*4")
-	if ep.Resid || ep.Act != "" {
-		f("a.resid, a.act = nil, 0")
-	}
-	f("}")
-	f("switch r {")
-	for r := 1; r <= t.MR; r++ {
-		f("case %d:", r)
-		f("%s(&a)", x86Kernel(p, t, r, false))
-	}
-	f("}")
-	f("if !full {")
-	f("for rr := range r {")
-	if !ep.Resid && ep.Act == "" {
-		f("copy(y[(i+rr)*N+j0:(i+rr+1)*N], tile[rr*W:(rr+1)*W])")
-	} else {
-		f("out := y[(i+rr)*N+j0 : (i+rr+1)*N]")
-		f("for j, v := range tile[rr*W : rr*W+len(out)] {")
-		if ep.Resid {
-			f("v += resid[(i+rr)*N+j0+j]")
-		}
-		switch ep.Act {
-		case "relu":
-			f("v = max(v, 0)")
-		case "gelu":
-			f("v = numerics.Gelu32(v)")
-		}
-		f("out[j] = v")
-		f("}")
-	}
-	f("}")
-	f("}")
+	rowTile(f, p, t, ep, false, "K", "N", "N")
 	f("}")
 	f("}")
 	f("}")
@@ -523,11 +479,39 @@ func EmitX86Block(k, pw int, name string, t X86Tile, ep Epilogue, pos bool) (goS
 	f("full := j0+W <= ncols")
 	f("for i := 0; i < m; i += MR {")
 	f("r := min(MR, m-i)")
-	f("a.a = unsafe.Pointer(&x[i*lda])")
+	rowTile(f, p, t, ep, pos, "lda", "ldc", "ncols")
+	f("}")
+	f("}")
+	f("}")
+	for r := 1; r <= t.MR; r++ {
+		fns = append(fns, x86Micro(p, t, r, pos))
+	}
+	return b.String(), fns
+}
+
+// X86RowBlock is the number of rows of x (K floats each) whose block stays
+// in L2 (128 KiB of it) while the panels pass it, a multiple of mr; 6
+// (AVX-512 and AVX2 tiles' common multiple at this size) when mr is 0.
+// Linear layers also split their rows across threads in blocks of it.
+func X86RowBlock(k, mr int) int {
+	if mr == 0 {
+		mr = 6
+	}
+	return max(mr, (128<<10)/(4*k)/mr*mr)
+}
+
+// rowTile emits the body of a driver's row loop: the call of the
+// microkernel for r = min(MR, rows left) rows at row i and column j0 (the
+// variables full, tile, a and consts are the driver's), and, for a tile
+// that reaches past the last column, the copy of its valid columns from
+// the tile buffer with the epilogue applied in Go. lda and ldy are the row
+// strides of x and of y and resid; end is the last column of y.
+func rowTile(f func(string, ...any), p Params, t X86Tile, ep Epilogue, pos bool, lda, ldy, end string) {
+	f("a.a = unsafe.Pointer(&x[i*%s])", lda)
 	f("if full {")
-	f("a.c, a.ldc = unsafe.Pointer(&y[i*ldc+j0]), ldc*4")
+	f("a.c, a.ldc = unsafe.Pointer(&y[i*%[1]s+j0]), %[1]s*4", ldy)
 	if ep.Resid {
-		f("a.resid = unsafe.Pointer(&resid[i*ldc+j0])")
+		f("a.resid = unsafe.Pointer(&resid[i*%s+j0])", ldy)
 	}
 	if ep.Act != "" {
 		f("a.act = %d", actCode(ep.Act))
@@ -549,37 +533,23 @@ func EmitX86Block(k, pw int, name string, t X86Tile, ep Epilogue, pos bool) (goS
 	f("}")
 	f("if !full {")
 	f("for rr := range r {")
-	f("out := y[(i+rr)*ldc+j0 : (i+rr)*ldc+ncols]")
-	f("for j, v := range tile[rr*W : rr*W+len(out)] {")
-	if ep.Resid {
-		f("v += resid[(i+rr)*ldc+j0+j]")
+	f("out := y[(i+rr)*%[1]s+j0 : (i+rr)*%[1]s+%[2]s]", ldy, end)
+	if !ep.Resid && ep.Act == "" {
+		f("copy(out, tile[rr*W:rr*W+len(out)])")
+	} else {
+		f("for j, v := range tile[rr*W : rr*W+len(out)] {")
+		if ep.Resid {
+			f("v += resid[(i+rr)*%s+j0+j]", ldy)
+		}
+		switch ep.Act {
+		case "relu":
+			f("v = max(v, 0)")
+		case "gelu":
+			f("v = numerics.Gelu32(v)")
+		}
+		f("out[j] = v")
+		f("}")
 	}
-	switch ep.Act {
-	case "relu":
-		f("v = max(v, 0)")
-	case "gelu":
-		f("v = numerics.Gelu32(v)")
-	}
-	f("out[j] = v")
 	f("}")
 	f("}")
-	f("}")
-	f("}")
-	f("}")
-	f("}")
-	for r := 1; r <= t.MR; r++ {
-		fns = append(fns, x86Micro(p, t, r, pos))
-	}
-	return b.String(), fns
-}
-
-// X86RowBlock is the number of rows of x (K floats each) whose block stays
-// in L2 (128 KiB of it) while the panels pass it, a multiple of mr; 6
-// (AVX-512 and AVX2 tiles' common multiple at this size) when mr is 0.
-// Linear layers also split their rows across threads in blocks of it.
-func X86RowBlock(k, mr int) int {
-	if mr == 0 {
-		mr = 6
-	}
-	return max(mr, (128<<10)/(4*k)/mr*mr)
 }

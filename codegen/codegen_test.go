@@ -260,14 +260,7 @@ func TestFusedEpilogues(t *testing.T) {
 	dir := genDir(t, "epi")
 	require.NoError(t, codegen.WriteDir(dir, files, false))
 	goCmd(t, dir, "vet", ".")
-	goCmd(t, dir, "test", "-count=1", ".")
-	// Every tier's kernels: AVX2, then pure Go.
-	for _, env := range []string{"GODEBUG=cpu.avx512f=off", "GODEBUG=cpu.avx2=off"} {
-		cmd := exec.Command("go", "test", "-count=1", ".")
-		cmd.Dir, cmd.Env = dir, append(os.Environ(), env)
-		out, err := cmd.CombinedOutput()
-		require.NoError(t, err, "%s go test:\n%s", env, out)
-	}
+	testEveryTier(t, dir)
 	goCmd(t, dir, "test", "-count=1", "-tags", "purego", ".")
 }
 
@@ -307,12 +300,7 @@ func TestLinearRowBlocks(t *testing.T) {
 	dir := genDir(t, "rowblocks")
 	require.NoError(t, codegen.WriteDir(dir, files, false))
 	goCmd(t, dir, "vet", ".")
-	for _, env := range []string{"", "GODEBUG=cpu.avx512f=off", "GODEBUG=cpu.avx2=off"} {
-		cmd := exec.Command("go", "test", "-count=1", ".")
-		cmd.Dir, cmd.Env = dir, append(os.Environ(), env)
-		out, err := cmd.CombinedOutput()
-		require.NoError(t, err, "%s go test:\n%s", env, out)
-	}
+	testEveryTier(t, dir)
 }
 
 // TestLayerNormRows: layernorm rows of 16 and 48 floats (the x86 row
@@ -355,6 +343,14 @@ func TestLayerNormRows(t *testing.T) {
 	dir := genDir(t, "lnrows")
 	require.NoError(t, codegen.WriteDir(dir, files, false))
 	goCmd(t, dir, "vet", ".")
+	testEveryTier(t, dir)
+}
+
+// testEveryTier runs a generated package's own test at every kernel tier
+// this machine has: as it is, with AVX-512 turned off (AVX2), and with
+// AVX2 turned off (pure Go).
+func testEveryTier(t *testing.T, dir string) {
+	t.Helper()
 	for _, env := range []string{"", "GODEBUG=cpu.avx512f=off", "GODEBUG=cpu.avx2=off"} {
 		cmd := exec.Command("go", "test", "-count=1", ".")
 		cmd.Dir, cmd.Env = dir, append(os.Environ(), env)

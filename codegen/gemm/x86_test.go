@@ -53,6 +53,9 @@ func TestX86MatchesGo(t *testing.T) {
 		}
 	}
 	if len(tiers) == 0 {
+		if strings.Contains(os.Getenv("GODEBUG"), "cpu.") {
+			t.Skip("GODEBUG turned AVX2 off (the dispatch matrix): no assembly tier to test")
+		}
 		if os.Getenv("CI") == "true" {
 			t.Fatal("CI needs an AVX2 machine to test the x86 kernels")
 		}

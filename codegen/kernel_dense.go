@@ -215,8 +215,7 @@ func genConv2D(c *kctx) error {
 	c.line("const C, H, W, O, KH, KW, OH, OW = $C, $H, $W, $O, $KH, $KW, $OH, $OW",
 		"C", x[1].B, "H", x[2].B, "W", x[3].B, "O", w[0].B, "KH", w[2].B, "KW", w[3].B, "OH", y[2].B, "OW", y[3].B)
 	c.line("const CG, OG = C / $G, O / $G", "G", cv.Groups)
-	c.line("const SH, SW, PT, PL, DH, DW = $SH, $SW, $PT, $PL, $DH, $DW",
-		"SH", cv.Stride[0], "SW", cv.Stride[1], "PT", cv.Pad[0], "PL", cv.Pad[1], "DH", cv.Dilation[0], "DW", cv.Dilation[1])
+	c.windowConsts(cv.Stride, cv.Pad, cv.Dilation)
 	c.parallel(fmt.Sprintf("%s*%d", dimExpr(x[0]), w[0].B), 2)
 	c.line("for no := lo; no < hi; no++ {")
 	c.line("b, oc := no/O, no%O")
@@ -316,8 +315,7 @@ func genConvGemm(c *kctx, cv *ir.Conv2D) error {
 	c.line("const C, H, W, O, KH, KW, OW = $C, $H, $W, $O, $KH, $KW, $OW",
 		"C", C, "H", x[2].B, "W", x[3].B, "O", O, "KH", KH, "KW", KW, "OW", OW)
 	c.line("const K, P, PW, NP, NR = $K, $P, $PW, $NP, $NR", "K", K, "P", P, "PW", pw, "NP", np, "NR", p.NR)
-	c.line("const SH, SW, PT, PL, DH, DW = $SH, $SW, $PT, $PL, $DH, $DW",
-		"SH", cv.Stride[0], "SW", cv.Stride[1], "PT", cv.Pad[0], "PL", cv.Pad[1], "DH", cv.Dilation[0], "DW", cv.Dilation[1])
+	c.windowConsts(cv.Stride, cv.Pad, cv.Dilation)
 	c.parallel(dimExpr(items), 1)
 	c.line("for it := lo; it < hi; it++ {")
 	c.line("b, p0 := it/NP, it%NP*PW")
@@ -401,4 +399,11 @@ func genConvGemm(c *kctx, cv *ir.Conv2D) error {
 	}
 	c.line("}")
 	return nil
+}
+
+// windowConsts declares a sliding window's stride (SH, SW), leading
+// padding (PT, PL) and dilation (DH, DW) for the kernel body.
+func (c *kctx) windowConsts(stride, pad, dilation []int) {
+	c.line("const SH, SW, PT, PL, DH, DW = $SH, $SW, $PT, $PL, $DH, $DW",
+		"SH", stride[0], "SW", stride[1], "PT", pad[0], "PL", pad[1], "DH", dilation[0], "DW", dilation[1])
 }

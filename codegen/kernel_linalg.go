@@ -145,8 +145,7 @@ func genConvTranspose(c *kctx) error {
 	c.line("const CI, H, W, CO, KH, KW, OH, OW = $CI, $H, $W, $CO, $KH, $KW, $OH, $OW",
 		"CI", x[1].B, "H", x[2].B, "W", x[3].B, "CO", y[1].B, "KH", w[2].B, "KW", w[3].B, "OH", y[2].B, "OW", y[3].B)
 	c.line("const CIG, COG = CI / $G, CO / $G", "G", cv.Groups)
-	c.line("const SH, SW, PT, PL, DH, DW = $SH, $SW, $PT, $PL, $DH, $DW",
-		"SH", cv.Stride[0], "SW", cv.Stride[1], "PT", cv.Pad[0], "PL", cv.Pad[1], "DH", cv.Dilation[0], "DW", cv.Dilation[1])
+	c.windowConsts(cv.Stride, cv.Pad, cv.Dilation)
 	c.parallel(fmt.Sprintf("%s*%d", dimExpr(x[0]), y[1].B), 1)
 	c.line("var acc [OH * OW]float64")
 	c.line("for pl := lo; pl < hi; pl++ {")

@@ -358,3 +358,34 @@ func testEveryTier(t *testing.T, dir string) {
 		require.NoError(t, err, "%s go test:\n%s", env, out)
 	}
 }
+
+// TestElementwiseX86: relu, add, sub and mul on rows of 37 (whole vectors
+// on the x86 kernels, the tail in Go), on every tier, against the
+// evaluator.
+func TestElementwiseX86(t *testing.T) {
+	if testing.Short() {
+		t.Skip("compiles a generated package")
+	}
+	src := `graph ew {
+  input %a: f32[N,37]
+  input %b: f32[N,37]
+  %r = relu (%a): f32[N,37]
+  %s = add (%r, %b): f32[N,37]
+  %d = sub (%s, %a): f32[N,37]
+  %m = mul (%d, %b): f32[N,37]
+  output %m, %r
+}`
+	g, err := ir.Parse("ew.ir", []byte(src))
+	require.NoError(t, err)
+	in := ir.SampleInputs(g, 2, 4)
+	want, err := ir.Eval(g, in...)
+	require.NoError(t, err)
+	files := compile(t, &frontend.Model{Name: "ew", Package: "ew", Graph: g}, &codegen.Vectors{Inputs: in, Outputs: want, Rtol: 1e-4})
+	for _, k := range []string{"ew_relu_avx512", "ew_add_avx2", "ew_sub_avx512", "ew_mul_avx2"} {
+		require.Contains(t, string(files["kernels_amd64.s"]), k)
+	}
+	dir := genDir(t, "ew")
+	require.NoError(t, codegen.WriteDir(dir, files, false))
+	goCmd(t, dir, "vet", ".")
+	testEveryTier(t, dir)
+}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/modelc/modelc/codegen/asm"
+	"github.com/modelc/modelc/codegen/rows"
 	"github.com/modelc/modelc/ir"
 )
 
@@ -77,11 +79,30 @@ func genUnary(c *kctx) error {
 		c.line("b2f := func(b bool) float64 { if b { return 1 }; return 0 }")
 	}
 	c.line("o0 = o0[:$N]", "N", numelExpr(c.out(0).Shape))
-	c.line("for i, v := range i0[:len(o0)] {")
+	start := "0"
+	if c.node.Op.Kind() == ir.KRelu {
+		start = c.elementwiseX86("relu", "nil")
+	}
+	c.line("for i, v := range i0[$S:len(o0)] {", "S", start)
 	c.line("x := float64(v)")
-	c.line("o0[i] = float32($E)", "E", expr)
+	c.line("o0[$S+i] = float32($E)", "S", start, "E", expr)
 	c.line("}")
 	return nil
+}
+
+// elementwiseX86 emits the x86 element-wise kernels of op (once per
+// package) and the call that runs them on o0's whole vectors when the CPU
+// has AVX2; it returns the variable holding how many elements they did.
+func (c *kctx) elementwiseX86(op, b string) string {
+	name := "ew_" + op
+	c.x86Helper(name, x86Part{goSrc: rows.ElementwiseDriver(name, op),
+		funcs: []*asm.Func{rows.Elementwise(name+"_avx512", op, 16), rows.Elementwise(name+"_avx2", op, 8)},
+		stub:  fmt.Sprintf("func %s(avx512 bool, dst, a, b []float32) int { panic(\"unreachable\") }\n", name)})
+	c.line("done := 0")
+	c.line("if useAVX2 {")
+	c.line("done = $F(useAVX512, o0, i0, $B)", "F", name, "B", b)
+	c.line("}")
+	return "done"
 }
 
 var binaryExpr = map[ir.Kind]string{
@@ -120,7 +141,11 @@ func genBinary(c *kctx) error {
 	c.line("o0 = o0[:$N]", "N", numelExpr(out))
 	if a.Equal(out) && b.Equal(out) {
 		c.line("i0, i1 = i0[:len(o0)], i1[:len(o0)]")
-		c.line("for i := range o0 {")
+		start := "0"
+		if op := map[ir.Kind]string{ir.KAdd: "add", ir.KSub: "sub", ir.KMul: "mul"}[c.node.Op.Kind()]; op != "" {
+			start = c.elementwiseX86(op, "i1")
+		}
+		c.line("for i := $S; i < len(o0); i++ {", "S", start)
 		c.line("a, b := float64(i0[i]), float64(i1[i])")
 		c.line("o0[i] = float32($E)", "E", expr)
 		c.line("}")

@@ -360,6 +360,9 @@ func (ks *kernelSet) renderX86(header, pkg, rtImport string) (map[string][]byte,
 	if strings.Contains(all, "lnArgs{") {
 		goSrc.WriteString(rows.LNArgsDecl + "\n")
 	}
+	if strings.Contains(all, "ewArgs{") {
+		goSrc.WriteString(rows.EWArgsDecl + "\n")
+	}
 	file := asm.File{Build: "!purego", Funcs: ks.asmFuncs}
 	goSrc.WriteString(file.GoDecls())
 	stubs.WriteString(header)

@@ -359,9 +359,9 @@ func testEveryTier(t *testing.T, dir string) {
 	}
 }
 
-// TestElementwiseX86: relu, add, sub and mul on rows of 37 (whole vectors
-// on the x86 kernels, the tail in Go), on every tier, against the
-// evaluator.
+// TestElementwiseX86: relu, add, sub and mul on rows of 37, and a
+// batchnorm on 5×5 planes (whole vectors on the x86 kernels, the tail in
+// Go), on every tier, against the evaluator.
 func TestElementwiseX86(t *testing.T) {
 	if testing.Short() {
 		t.Skip("compiles a generated package")
@@ -373,7 +373,13 @@ func TestElementwiseX86(t *testing.T) {
   %s = add (%r, %b): f32[N,37]
   %d = sub (%s, %a): f32[N,37]
   %m = mul (%d, %b): f32[N,37]
-  output %m, %r
+  input %img: f32[N,3,5,5]
+  const %bg: f32[3] = dense<[1.5, -0.5, 2]>
+  const %bb: f32[3] = dense<[0.1, 0.2, -0.3]>
+  const %bm: f32[3] = dense<[0.5, -1, 0.25]>
+  const %bv: f32[3] = dense<[2, 0.5, 1]>
+  %bn = batchnorm (%img, %bg, %bb, %bm, %bv): f32[N,3,5,5]
+  output %m, %r, %bn
 }`
 	g, err := ir.Parse("ew.ir", []byte(src))
 	require.NoError(t, err)
@@ -381,7 +387,7 @@ func TestElementwiseX86(t *testing.T) {
 	want, err := ir.Eval(g, in...)
 	require.NoError(t, err)
 	files := compile(t, &frontend.Model{Name: "ew", Package: "ew", Graph: g}, &codegen.Vectors{Inputs: in, Outputs: want, Rtol: 1e-4})
-	for _, k := range []string{"ew_relu_avx512", "ew_add_avx2", "ew_sub_avx512", "ew_mul_avx2"} {
+	for _, k := range []string{"ew_relu_avx512", "ew_add_avx2", "ew_sub_avx512", "ew_mul_avx2", "ew_affine_avx512"} {
 		require.Contains(t, string(files["kernels_amd64.s"]), k)
 	}
 	dir := genDir(t, "ew")

@@ -8,22 +8,24 @@ import (
 
 // EWArgsDecl declares the parameter block of the element-wise kernels.
 const EWArgsDecl = `// ewArgs is the parameter block of the element-wise kernels (offsets
-// fixed in the assembly: dst 0, a 8, b 16, vectors 24).
+// fixed in the assembly: dst 0, a 8, b 16, vectors 24, s 32, t 36).
 type ewArgs struct {
 	dst, a, b unsafe.Pointer
 	vectors   int
+	s, t      float32 // affine: dst = a·s + t
 }
 `
 
 // ewOps are the element-wise operations with x86 kernels: the binary
 // ones on two operands of the same shape.
-var ewOps = map[string]string{"relu": "", "add": "VADDPS", "sub": "VSUBPS", "mul": "VMULPS"}
+var ewOps = map[string]string{"relu": "", "affine": "", "add": "VADDPS", "sub": "VSUBPS", "mul": "VMULPS"}
 
 // HasElementwise reports whether op has an x86 element-wise kernel.
 func HasElementwise(op string) bool { _, ok := ewOps[op]; return ok }
 
 // Elementwise emits the kernel for op over whole vectors of lanes floats
-// (the caller finishes the tail in Go): dst = relu(a) or dst = a op b, four
+// (the caller finishes the tail in Go): dst = relu(a), dst = a·s + t
+// (affine; s and t from the arguments) or dst = a op b, four
 // vectors per iteration. ReLU is max(0, x) with x as the second source,
 // so a NaN x comes out NaN as in Go's max. Its Go declaration is
 // func name(a *ewArgs).
@@ -47,23 +49,31 @@ func Elementwise(name, op string, lanes int) *asm.Func {
 	fn.I("MOVQ", asm.At(args, 8), asm.SI)
 	fn.I("MOVQ", asm.At(args, 16), asm.DX)
 	fn.I("MOVQ", asm.At(args, 24), asm.CX)
-	zr := vec(15)
-	if op == "relu" {
+	zr, sc, sh := vec(15), vec(14), vec(13)
+	unary := op == "relu" || op == "affine"
+	switch op {
+	case "relu":
 		fn.I(zero, zr, zr, zr)
+	case "affine":
+		fn.I("VBROADCASTSS", asm.At(args, 32), sc)
+		fn.I("VBROADCASTSS", asm.At(args, 36), sh)
 	}
 	body := func(n int) {
 		for u := range n {
 			fn.I("VMOVUPS", asm.At(asm.SI, u*vb), vec(u))
-			if op == "relu" {
+			switch op {
+			case "relu":
 				fn.I("VMAXPS", vec(u), zr, vec(u))
-			} else {
+			case "affine":
+				fn.I("VFMADD213PS", sh, sc, vec(u)) // x·s + t
+			default:
 				fn.I(ins, asm.At(asm.DX, u*vb), vec(u), vec(u)) // a op b: b is the second source
 			}
 			fn.I("VMOVUPS", vec(u), asm.At(asm.DI, u*vb))
 		}
 		fn.I("ADDQ", asm.Imm(n*vb), asm.SI)
 		fn.I("ADDQ", asm.Imm(n*vb), asm.DI)
-		if op != "relu" {
+		if !unary {
 			fn.I("ADDQ", asm.Imm(n*vb), asm.DX)
 		}
 	}

@@ -33,31 +33,7 @@ func genBatchNorm(c *kctx) error {
 	start := "0"
 	if i, ok := x[2:].NumelDim(); ok && i.A == 0 && i.B >= 16 {
 		// x·s + (shift − mean·s) on the x86 kernels, in float32.
-		const name = "ew_affine"
-		c.x86Helper(name, x86Part{goSrc: `// ew_affine computes dst = a·s + t on dst's whole vectors with the x86 kernels and returns how many elements it did.
-func ew_affine(avx512 bool, dst, a []float32, s, t float32) int {
-n := len(dst)
-if n < 16 {
-return 0
-}
-_ = a[n-1]
-args := ewArgs{dst: unsafe.Pointer(&dst[0]), a: unsafe.Pointer(&a[0]), s: s, t: t}
-if avx512 {
-args.vectors = n / 16
-ew_affine_avx512(&args)
-return n / 16 * 16
-}
-args.vectors = n / 8
-ew_affine_avx2(&args)
-return n / 8 * 8
-}
-`, funcs: []*asm.Func{rows.Elementwise(name+"_avx512", "affine", 16), rows.Elementwise(name+"_avx2", "affine", 8)},
-			stub: "func ew_affine(avx512 bool, dst, a []float32, s, t float32) int { panic(\"unreachable\") }\n"})
-		c.line("done := 0")
-		c.line("if useAVX2 {")
-		c.line("done = ew_affine(useAVX512, dst, src, float32(s), float32(sh-m*s))")
-		c.line("}")
-		start = "done"
+		start = c.elementwiseX86("affine", "dst", "src", "nil", "float32(s), float32(sh-m*s)")
 	}
 	c.line("for i, v := range src[$S:] {", "S", start)
 	c.line("dst[$S+i] = float32((float64(v)-m)*s + sh)", "S", start)

@@ -97,16 +97,21 @@ func Elementwise(name, op string, lanes int) *asm.Func {
 }
 
 // ElementwiseDriver returns the Go function name(avx512 bool, dst, a, b
-// []float32) int that runs op's kernels on the whole vectors of dst (a and
-// b at least as long; b unread for relu) and returns how many elements it
-// did, so the caller's Go loop finishes the rest.
+// []float32, s, t float32) int that runs op's kernels on the whole vectors
+// of dst (a and b at least as long; b read only by binary ops, s and t
+// only by affine) and returns how many elements it did, so the caller's Go
+// loop finishes the rest.
 func ElementwiseDriver(name, op string) string {
-	b := ""
-	if op != "relu" {
-		b = "_ = b[n-1]\nargs.b = unsafe.Pointer(&b[0])\n"
+	extra := ""
+	switch op {
+	case "relu":
+	case "affine":
+		extra = "args.s, args.t = s, t\n"
+	default:
+		extra = "_ = b[n-1]\nargs.b = unsafe.Pointer(&b[0])\n"
 	}
 	return fmt.Sprintf(`// %[1]s runs element-wise %[2]s on dst's whole vectors with the x86 kernels and returns how many elements it did.
-func %[1]s(avx512 bool, dst, a, b []float32) int {
+func %[1]s(avx512 bool, dst, a, b []float32, s, t float32) int {
 n := len(dst)
 if n < 16 {
 return 0
@@ -122,5 +127,11 @@ args.vectors = n / 8
 %[1]s_avx2(&args)
 return n / 8 * 8
 }
-`, name, op, b)
+`, name, op, extra)
+}
+
+// ElementwiseStub is what stands in for ElementwiseDriver's function off
+// amd64 and with the purego tag.
+func ElementwiseStub(name string) string {
+	return fmt.Sprintf("func %s(avx512 bool, dst, a, b []float32, s, t float32) int { panic(\"unreachable\") }\n", name)
 }

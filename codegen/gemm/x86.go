@@ -128,14 +128,7 @@ func EmitX86(p Params, name string, t X86Tile, ep Epilogue) (goSrc string, fns [
 	if ep.Resid {
 		check += " || len(resid) < m*N"
 	}
-	f("if %s {", check)
-	f("panic(%q)", name+": buffer too short")
-	f("}")
-	f("var tile [MR * W]float32")
-	f("a := %s{lda: K * 4}", GemmArgsType)
-	if ep.Act == "gelu" {
-		f("consts := unsafe.Pointer(&numerics.ErfVec[0][0])")
-	}
+	driverPreamble(f, name, check, "K", ep)
 	// Rows in blocks of MC, whose slice of x (MC·K floats) stays in L2
 	// while every panel of the chunk passes it; without the blocking a
 	// large batch streams all of x from L3 once per panel.
@@ -466,14 +459,7 @@ func EmitX86Block(k, pw int, name string, t X86Tile, ep Epilogue, pos bool) (goS
 	if ep.Resid {
 		check += " || len(resid) < (m-1)*ldc+ncols"
 	}
-	f("if %s {", check)
-	f("panic(%q)", name+": buffer too short")
-	f("}")
-	f("var tile [MR * W]float32")
-	f("a := %s{lda: lda * 4}", GemmArgsType)
-	if ep.Act == "gelu" {
-		f("consts := unsafe.Pointer(&numerics.ErfVec[0][0])")
-	}
+	driverPreamble(f, name, check, "lda", ep)
 	f("for j0 := 0; j0 < ncols; j0 += W {")
 	f("a.b = unsafe.Pointer(&wp[j0/PW*K*PW+j0%%PW])")
 	f("full := j0+W <= ncols")
@@ -552,4 +538,19 @@ func rowTile(f func(string, ...any), p Params, t X86Tile, ep Epilogue, pos bool,
 	}
 	f("}")
 	f("}")
+}
+
+// driverPreamble emits what every driver does before its loops: the
+// bounds check (check, a Go condition that is true when a buffer is too
+// short), the tail tile buffer, the argument block with x's row stride
+// lda, and the GELU constants when the epilogue needs them.
+func driverPreamble(f func(string, ...any), name, check, lda string, ep Epilogue) {
+	f("if %s {", check)
+	f("panic(%q)", name+": buffer too short")
+	f("}")
+	f("var tile [MR * W]float32")
+	f("a := %s{lda: %s * 4}", GemmArgsType, lda)
+	if ep.Act == "gelu" {
+		f("consts := unsafe.Pointer(&numerics.ErfVec[0][0])")
+	}
 }

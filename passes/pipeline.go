@@ -76,11 +76,18 @@ func Build(user []Spec) (*Pipeline, error) {
 	return p, nil
 }
 
+// userPassNames lists the implemented user passes in registry order, then
+// the planned ones.
 func userPassNames() []string {
-	names := append([]string(nil), planned...)
+	var names []string
 	for _, p := range All {
-		if p.Phase == User && !slices.Contains(names, p.Name) {
+		if p.Phase == User {
 			names = append(names, p.Name)
+		}
+	}
+	for _, n := range planned {
+		if !slices.Contains(names, n) {
+			names = append(names, n)
 		}
 	}
 	return names

@@ -13,6 +13,8 @@ var All = []Pass{
 		Summary: "evaluate nodes whose inputs are all constants; uniform results become splats"},
 	{Name: "dce", Phase: Prepare, Exact: true, Run: deadCode,
 		Summary: "remove nodes and constants that no output depends on"},
+	{Name: "bn-fold", Phase: User, Exact: true, Run: bnFold,
+		Summary: "fold BatchNorm and RepBN into adjacent linears and convs, and merge RepVGG branches into one conv"},
 	{Name: "fuse-epilogue", Phase: Lower, Exact: true, Run: fuseEpilogue,
 		Summary: "fold a residual add and relu/gelu into the linear or conv2d before them"},
 	{Name: "memory-plan", Phase: Lower, Exact: true, Run: memoryPlan,
@@ -21,7 +23,7 @@ var All = []Pass{
 
 // planned lists user passes that are designed but not implemented yet, in
 // their pipeline order, so model.yaml gets a clear message.
-var planned = []string{"bn-fold", "attention-drop", "kronecker", "quantize"}
+var planned = []string{"attention-drop", "kronecker", "quantize"}
 
 // Lookup finds a pass by name.
 func Lookup(name string) (*Pass, bool) {

@@ -395,3 +395,78 @@ func TestElementwiseX86(t *testing.T) {
 	goCmd(t, dir, "vet", ".")
 	testEveryTier(t, dir)
 }
+
+// TestConvNHWC: convolutions on NHWC activations (layout-assign) against
+// the evaluator on every tier, over the cases the direct kernels and their
+// drivers distinguish: 3, 10, 20, 32 and 33 channels (tile-buffer column
+// tails, two panels), 1×1 without padding, 3×3 and 5×5 windows, stride 2
+// with asymmetric padding, bias, fused residual, ReLU and GELU, output
+// rows of 11, 6 and 7 pixels (tails of every tile), and the NHWC versions
+// of batchnorm, slice, pad and global_avgpool, with relayouts at the
+// graph's inputs and outputs and before a broadcasting add.
+func TestConvNHWC(t *testing.T) {
+	if testing.Short() {
+		t.Skip("compiles a generated package")
+	}
+	b := ir.NewBuilder("convnhwc")
+	seed := 0
+	tensor := func(shape ...int) *ir.Tensor {
+		w := ir.NewTensor(ir.F32, shape)
+		for i := range w.F {
+			seed++
+			w.F[i] = float32((seed*7919)%41-20) / 64
+		}
+		return w
+	}
+	cnst := func(name string, shape ...int) *ir.Value {
+		v, err := b.Const(name, tensor(shape...))
+		require.NoError(t, err)
+		return v
+	}
+	add := func(name string, op ir.Op, out string, in ...*ir.Value) *ir.Value {
+		v, err := b.Add1(name, op, in, out)
+		require.NoError(t, err)
+		return v
+	}
+	conv := func(name string, x *ir.Value, o, k int, stride, pad []int, bias bool) *ir.Value {
+		c := x.Type.Shape[1].B
+		in := []*ir.Value{x, cnst(name+".w", o, c, k, k)}
+		if bias {
+			in = append(in, cnst(name+".b", o))
+		}
+		return add(name, &ir.Conv2D{Stride: stride, Pad: pad, Dilation: []int{1, 1}, Groups: 1}, name, in...)
+	}
+	x, _ := b.Input("x", ir.TensorType(ir.F32, ir.Shape{ir.N, ir.D(3), ir.D(9), ir.D(11)}))
+	r, _ := b.Input("r", ir.TensorType(ir.F32, ir.Shape{ir.N, ir.D(33), ir.D(9), ir.D(11)}))
+	z, _ := b.Input("z", ir.TensorType(ir.F32, ir.Shape{ir.N, ir.D(32), ir.D(6), ir.D(7)}))
+	relu := ir.Simple{K: ir.KRelu}
+	vt := tensor(20)
+	for i, v := range vt.F {
+		vt.F[i] = 0.5 + v*v
+	}
+	variance, err := b.Const("var", vt)
+	require.NoError(t, err)
+	a := add("", relu, "a", conv("ca", x, 10, 3, []int{1, 1}, []int{1, 1, 1, 1}, true))
+	bn := add("bn", &ir.BatchNorm{Eps: 1e-5}, "bn", conv("cb", a, 20, 3, []int{2, 2}, []int{0, 1, 2, 1}, false),
+		cnst("g", 20), cnst("be", 20), cnst("mu", 20), variance)
+	pool := add("", ir.Simple{K: ir.KGlobalAvgPool}, "pool", bn)
+	res := add("", relu, "res", add("", ir.Simple{K: ir.KAdd}, "sum", conv("cc", a, 33, 1, []int{1, 1}, []int{0, 0, 0, 0}, true), r))
+	sl := add("", &ir.Slice{Starts: []int{0, 1}, Ends: []int{9, 11}, Axes: []int{2, 3}, Steps: []int{2, 3}}, "sl", a)
+	pd := add("", &ir.Pad{Pads: []int{0, 2, 0, 1, 0, 3, 1, 0}}, "pd", sl)
+	gl := add("", &ir.Gelu{Approximate: "none"}, "gl", conv("cd", z, 64, 5, []int{1, 1}, []int{2, 2, 2, 2}, true))
+	bc := add("", ir.Simple{K: ir.KMul}, "bc", a, cnst("scale", 1, 10, 1, 1))
+	b.G.Outputs = []*ir.Value{a, pool, res, pd, gl, bc}
+	require.NoError(t, ir.Verify(b.G))
+	in := ir.SampleInputs(b.G, 2, 7)
+	want, err := ir.Eval(b.G, in...)
+	require.NoError(t, err)
+	files := compile(t, &frontend.Model{Name: "convnhwc", Package: "convnhwc", Graph: b.G}, &codegen.Vectors{Inputs: in, Outputs: want, Rtol: 1e-4})
+	report := string(files["REPORT.md"])
+	require.Contains(t, report, "| layout-assign | nhwc ")
+	require.NotContains(t, string(files["kernels.go"]), "im2col", "the NCHW conv path is not used")
+	dir := genDir(t, "convnhwc")
+	require.NoError(t, codegen.WriteDir(dir, files, false))
+	goCmd(t, dir, "vet", ".")
+	testEveryTier(t, dir)
+	goCmd(t, dir, "test", "-count=1", "-tags", "purego", ".")
+}

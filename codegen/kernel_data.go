@@ -13,10 +13,8 @@ import (
 
 func init() {
 	register(genTranspose, ir.KTranspose)
-	register(genSlice, ir.KSlice)
 	register(genExpand, ir.KExpand)
 	register(genCopy, ir.KReshape, ir.KFlatten)
-	register(genPad, ir.KPad)
 	register(genConcat, ir.KConcat)
 	register(genSplit, ir.KSplit)
 	register(genEmbedding, ir.KEmbedding)
@@ -186,6 +184,9 @@ func genEmbedding(c *kctx) error {
 }
 
 func genGlobalAvgPool(c *kctx) error {
+	if c.in(0).Layout == ir.NHWC {
+		return genGlobalAvgPoolNHWC(c)
+	}
 	x := c.in(0).Shape
 	c.line("const I = $I", "I", numelExpr(x[2:]))
 	c.line("for p := 0; p < $P; p++ {", "P", numelExpr(x[:2]))

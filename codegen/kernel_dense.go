@@ -208,6 +208,9 @@ func (g gemmLayer) call(c *kctx, m, lo, hi, y, x, w, resid string, goEpilogue fu
 
 func genConv2D(c *kctx) error {
 	cv := c.node.Op.(*ir.Conv2D)
+	if c.in(0).Layout == ir.NHWC {
+		return genConvNHWC(c, cv)
+	}
 	if cv.Groups == 1 {
 		return genConvGemm(c, cv)
 	}

@@ -21,6 +21,9 @@ func init() {
 }
 
 func genBatchNorm(c *kctx) error {
+	if c.in(0).Layout == ir.NHWC {
+		return genBatchNormNHWC(c)
+	}
 	x := c.in(0).Shape
 	c.line("const C, I, Eps = $C, $I, $E", "C", x[1].B, "I", numelExpr(x[2:]), "E", floatLit(c.node.Op.(*ir.BatchNorm).Eps))
 	c.line("outer := $B", "B", dimExpr(x[0]))

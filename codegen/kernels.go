@@ -203,6 +203,9 @@ func (ks *kernelSet) add(n *ir.Node) (*kernelFn, error) {
 	if !ok {
 		return nil, fmt.Errorf("%s: no kernel for %s yet", nodeDesc(n), n.Op.Kind())
 	}
+	if err := checkLayouts(n); err != nil {
+		return nil, fmt.Errorf("%s: %w", nodeDesc(n), err)
+	}
 	c := &kctx{node: n}
 	if err := gen(c); err != nil {
 		return nil, fmt.Errorf("%s: %w", nodeDesc(n), err)

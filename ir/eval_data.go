@@ -345,4 +345,11 @@ var evalTable = [numKinds]evalFunc{
 	KReduceSum:       evalReduce,
 	KEmbedding:       evalEmbedding,
 	KAttention:       evalAttention,
+	KRelayout:        evalRelayout,
+}
+
+// evalRelayout is the identity: a relayout changes only the physical
+// layout, which the evaluator ignores.
+func evalRelayout(_ *evalCtx, _ Op, in []*Tensor, _ []Type) ([]*Tensor, error) {
+	return []*Tensor{in[0]}, nil
 }

@@ -74,6 +74,8 @@ const (
 	// Model-level ops.
 	KEmbedding
 	KAttention
+	// Lowering ops, inserted by passes.
+	KRelayout
 	numKinds
 )
 
@@ -139,6 +141,7 @@ var ops = [numKinds]OpInfo{
 	KReduceSum:     {"reduce_sum", 1, 1, func() Op { return &Reduce{K: KReduceSum, KeepDims: true} }, inferReduce},
 	KEmbedding:     {"embedding", 2, 2, simple(KEmbedding), inferEmbedding},
 	KAttention:     {"attention", 3, 3, func() Op { return &Attention{Heads: 1} }, inferAttention},
+	KRelayout:      {"relayout", 1, 1, simple(KRelayout), inferUnary},
 }
 
 // Info returns k's row of the op table.

@@ -4,7 +4,7 @@
 //
 // The fixed phases around the user's passes are
 //
-//	canonicalize, const-fold, dce  →  user passes  →  fuse-epilogue, memory-plan
+//	canonicalize, const-fold, dce  →  user passes  →  fuse-epilogue, layout-assign, memory-plan
 //
 // where the user passes (bn-fold, attention-drop, kronecker, quantize) run
 // in the registry's order whatever order model.yaml lists them in — a list

@@ -9,24 +9,15 @@ import "github.com/modelc/modelc/ir"
 //	y = linear(x, w, b); z = add(y, r); a = relu(z)
 //	  →  a = linear(x, w, b, r) {act="relu", residual=true}
 //
-// First a residual add of a same-shaped value defined before the product
-// (so the order stays topological), then one relu or gelu. A result that
-// is a graph output or has several readers ends the chain.
+// First a residual add of a same-shaped value, then one relu or gelu. A
+// result that is a graph output or has several readers ends the chain.
+// The fused node takes the place of the last op it absorbed, so a residual
+// computed after the product (a shortcut's slice and pad) is defined
+// before it reads it; that is always a valid order, since everything that
+// read the product's result was absorbed.
 func fuseEpilogue(c *Context, _ map[string]any) (Stats, error) {
 	g := c.Graph
 	users := g.Users()
-	pos := map[*ir.Value]int{}
-	for _, v := range g.Inputs {
-		pos[v] = -1
-	}
-	for _, v := range g.Consts {
-		pos[v] = -1
-	}
-	for i, n := range g.Nodes {
-		for _, v := range n.Outputs {
-			pos[v] = i
-		}
-	}
 	stats := Stats{}
 	dead := map[*ir.Node]bool{}
 	// only returns the single reader of v, if v has exactly one and is
@@ -37,14 +28,17 @@ func fuseEpilogue(c *Context, _ map[string]any) (Stats, error) {
 		}
 		return nil
 	}
+	// at maps a fused node to the absorbed node whose place it takes.
+	at := map[*ir.Node]*ir.Node{}
 	// absorb makes n produce u's result in place of its own.
 	absorb := func(n, u *ir.Node) {
 		v := u.Outputs[0]
 		v.Def = n
 		n.Outputs[0] = v
 		dead[u] = true
+		at[n] = u
 	}
-	for i, n := range g.Nodes {
+	for _, n := range g.Nodes {
 		if dead[n] {
 			continue
 		}
@@ -59,7 +53,7 @@ func fuseEpilogue(c *Context, _ map[string]any) (Stats, error) {
 				other = u.Inputs[0]
 			}
 			if other != out && other.Type.DType == out.Type.DType && other.Type.Shape.Equal(out.Type.Shape) &&
-				u.Outputs[0].Type.Shape.Equal(out.Type.Shape) && pos[other] < i {
+				u.Outputs[0].Type.Shape.Equal(out.Type.Shape) {
 				n.Inputs = append(n.Inputs, other)
 				e.Residual = true
 				absorb(n, u)
@@ -85,7 +79,24 @@ func fuseEpilogue(c *Context, _ map[string]any) (Stats, error) {
 		}
 		setEpilogue(n, e)
 	}
-	removeNodes(g, dead)
+	place := map[*ir.Node]*ir.Node{}
+	for n, u := range at {
+		place[u] = n
+	}
+	nodes := g.Nodes[:0:0]
+	for _, n := range g.Nodes {
+		switch {
+		case at[n] != nil:
+			// placed at its last absorbed op
+		case dead[n]:
+			if p := place[n]; p != nil {
+				nodes = append(nodes, p)
+			}
+		default:
+			nodes = append(nodes, n)
+		}
+	}
+	g.Nodes = nodes
 	return stats, nil
 }
 

@@ -75,7 +75,7 @@ func TestBuildErrors(t *testing.T) {
 	}
 	p, err := Build(nil)
 	require.NoError(t, err)
-	require.Equal(t, []string{"canonicalize", "const-fold", "dce", "fuse-epilogue", "memory-plan"}, p.Names())
+	require.Equal(t, []string{"canonicalize", "const-fold", "dce", "fuse-epilogue", "layout-assign", "memory-plan"}, p.Names())
 }
 
 // TestZooPipeline runs the whole pipeline on every zoo model with the
@@ -113,7 +113,7 @@ func TestPrintAfterUnknown(t *testing.T) {
 	require.NoError(t, err)
 	p, _ := Build(nil)
 	_, err = p.Run(g, RunOptions{PrintAfter: "bogus"})
-	require.ErrorContains(t, err, "--print-after bogus: not a pass of this pipeline (have canonicalize, const-fold, dce, fuse-epilogue, memory-plan, or all)")
+	require.ErrorContains(t, err, "--print-after bogus: not a pass of this pipeline (have canonicalize, const-fold, dce, fuse-epilogue, layout-assign, memory-plan, or all)")
 }
 
 // A pass that breaks the IR is reported as its bug, with the graph.

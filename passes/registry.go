@@ -17,6 +17,8 @@ var All = []Pass{
 		Summary: "fold BatchNorm and RepBN into adjacent linears and convs, and merge RepVGG branches into one conv"},
 	{Name: "fuse-epilogue", Phase: Lower, Exact: true, Run: fuseEpilogue,
 		Summary: "fold a residual add and relu/gelu into the linear or conv2d before them"},
+	{Name: "layout-assign", Phase: Lower, Exact: true, Run: layoutAssign,
+		Summary: "give convolutional activations the NHWC layout, with explicit relayouts where a reader needs NCHW"},
 	{Name: "memory-plan", Phase: Lower, Exact: true, Run: memoryPlan,
 		Summary: "compute buffer lifetimes, views and sizes (affine in N) for the arena"},
 }

@@ -77,12 +77,25 @@ func DefaultX86(n, k, mHint int) Params {
 
 // x86Kernel names the microkernel for r rows: it depends on K, the panel
 // width and the tile only, so layers that share them share it.
-func x86Kernel(p Params, t X86Tile, r int, pos bool) string {
+func x86Kernel(p Params, t X86Tile, r int, pos bool, win Window) string {
 	s := fmt.Sprintf("sgemm_k%d_pw%d_%s_%dx%d", p.K, p.Panel(), t.Tier, r, t.W())
+	if win.KH > 1 {
+		s += fmt.Sprintf("_w%dx%d", win.KH, win.Skip)
+	}
 	if pos {
 		s += "_pos"
 	}
 	return s
+}
+
+// Window makes a microkernel walk a convolution window instead of one run
+// of K: KH passes over K floats of A (one row of the window's taps: KW
+// pixels × C channels, contiguous in NHWC), A advancing Skip more bytes
+// after each pass (to the same pixel one input row down), B continuing
+// through the packed weights. The zero Window is a plain GEMM.
+type Window struct {
+	KH   int
+	Skip int // bytes from the end of one pass to the start of the next
 }
 
 // EmitX86 returns the Go driver func name(m, lo, hi int, y, x, wp, bias,
@@ -146,14 +159,14 @@ func EmitX86(p Params, name string, t X86Tile, ep Epilogue) (goSrc string, fns [
 	f("full := j0+W <= N")
 	f("for i := i0; i < i1; i += MR {")
 	f("r := min(MR, i1-i)")
-	rowTile(f, p, t, ep, false, "K", "N", "N")
+	rowTile(f, p, t, ep, false, Window{}, "K", "N", "N")
 	f("}")
 	f("}")
 	f("}")
 	f("}")
 	f("}")
 	for r := 1; r <= t.MR; r++ {
-		fns = append(fns, x86Micro(p, t, r, false))
+		fns = append(fns, x86Micro(p, t, r, false, Window{}))
 	}
 	return b.String(), fns
 }
@@ -204,8 +217,8 @@ func actCode(act string) int {
 func X86Acts(act string) bool { return act == "" || act == "relu" || act == "gelu" }
 
 // x86Micro emits the microkernel for r rows of tile t.
-func x86Micro(p Params, t X86Tile, r int, pos bool) *asm.Func {
-	name := x86Kernel(p, t, r, pos)
+func x86Micro(p Params, t X86Tile, r int, pos bool, win Window) *asm.Func {
+	name := x86Kernel(p, t, r, pos, win)
 	fma := "VFNMADD231PS" // c += a·(−w) on weights packed negated
 	if pos {
 		fma = "VFMADD231PS" // c += a·b on operands packed at run time as they are
@@ -255,7 +268,6 @@ func x86Micro(p Params, t X86Tile, r int, pos bool) *asm.Func {
 	fn.I("MOVQ", asm.At(args, offC), asm.DX)
 	fn.I("MOVQ", asm.At(args, offLda), asm.R8)
 	fn.I("MOVQ", asm.At(args, offLdc), asm.R9)
-	fn.I("MOVQ", asm.At(args, offBias), asm.BX)
 	if r > 3 {
 		fn.I("LEAQ", asm.At(asm.R8, 0).Idx(asm.R8, 2), asm.R10)
 	}
@@ -294,6 +306,11 @@ func x86Micro(p Params, t X86Tile, r int, pos bool) *asm.Func {
 		fn.I("ADDQ", asm.Imm(u*rowStride), asm.DI)
 	}
 	const U = 4
+	if win.KH > 1 {
+		// BX counts the window's rows; it holds the bias pointer after.
+		fn.I("MOVQ", asm.Imm(win.KH), asm.BX)
+		fn.Label("window")
+	}
 	if n := p.K / U; n > 0 {
 		fn.I("MOVQ", asm.Imm(n), asm.CX)
 		fn.Align(64)
@@ -305,7 +322,19 @@ func x86Micro(p Params, t X86Tile, r int, pos bool) *asm.Func {
 	}
 	if t := p.K % U; t > 0 {
 		steps(t)
+		if win.KH > 1 {
+			advance(t)
+		}
 	}
+	if win.KH > 1 {
+		fn.I("ADDQ", asm.Imm(win.Skip), asm.SI)
+		if r > 8 {
+			fn.I("ADDQ", asm.Imm(win.Skip), asm.AX)
+		}
+		fn.I("DECQ", asm.BX)
+		fn.I("JNZ", asm.Label("window"))
+	}
+	fn.I("MOVQ", asm.At(args, offBias), asm.BX)
 	// Epilogue: bias, residual, activation, each when asked for at run
 	// time; then the store.
 	fn.I("TESTQ", asm.BX, asm.BX)
@@ -419,7 +448,7 @@ func EmitX86Strided(k, pw, panels int, name string, t X86Tile) (goSrc string, fn
 	f("switch min(MR, m-i) {")
 	for r := 1; r <= t.MR; r++ {
 		f("case %d:", r)
-		f("%s(&a)", x86Kernel(p, t, r, false))
+		f("%s(&a)", x86Kernel(p, t, r, false, Window{}))
 	}
 	f("}")
 	f("}")
@@ -427,7 +456,7 @@ func EmitX86Strided(k, pw, panels int, name string, t X86Tile) (goSrc string, fn
 	f("}")
 	f("}")
 	for r := 1; r <= t.MR; r++ {
-		fns = append(fns, x86Micro(p, t, r, false))
+		fns = append(fns, x86Micro(p, t, r, false, Window{}))
 	}
 	return b.String(), fns
 }
@@ -465,12 +494,12 @@ func EmitX86Block(k, pw int, name string, t X86Tile, ep Epilogue, pos bool) (goS
 	f("full := j0+W <= ncols")
 	f("for i := 0; i < m; i += MR {")
 	f("r := min(MR, m-i)")
-	rowTile(f, p, t, ep, pos, "lda", "ldc", "ncols")
+	rowTile(f, p, t, ep, pos, Window{}, "lda", "ldc", "ncols")
 	f("}")
 	f("}")
 	f("}")
 	for r := 1; r <= t.MR; r++ {
-		fns = append(fns, x86Micro(p, t, r, pos))
+		fns = append(fns, x86Micro(p, t, r, pos, Window{}))
 	}
 	return b.String(), fns
 }
@@ -492,7 +521,7 @@ func X86RowBlock(k, mr int) int {
 // that reaches past the last column, the copy of its valid columns from
 // the tile buffer with the epilogue applied in Go. lda and ldy are the row
 // strides of x and of y and resid; end is the last column of y.
-func rowTile(f func(string, ...any), p Params, t X86Tile, ep Epilogue, pos bool, lda, ldy, end string) {
+func rowTile(f func(string, ...any), p Params, t X86Tile, ep Epilogue, pos bool, win Window, lda, ldy, end string) {
 	f("a.a = unsafe.Pointer(&x[i*%s])", lda)
 	f("if full {")
 	f("a.c, a.ldc = unsafe.Pointer(&y[i*%[1]s+j0]), %[1]s*4", ldy)
@@ -514,7 +543,7 @@ func rowTile(f func(string, ...any), p Params, t X86Tile, ep Epilogue, pos bool,
 	f("switch r {")
 	for r := 1; r <= t.MR; r++ {
 		f("case %d:", r)
-		f("%s(&a)", x86Kernel(p, t, r, pos))
+		f("%s(&a)", x86Kernel(p, t, r, pos, win))
 	}
 	f("}")
 	f("if !full {")

@@ -1,0 +1,166 @@
+package codegen
+
+import (
+	"fmt"
+
+	"github.com/modelc/modelc/codegen/gemm"
+	"github.com/modelc/modelc/ir"
+)
+
+// genConvNHWC computes a convolution (groups 1, no dilation) on NHWC
+// activations, as layout-assign leaves them. Each parallel item is a band
+// of output rows of one image. It copies the input rows the band's
+// windows read into a zero-padded scratch (each input float once, in runs
+// of W·C floats), then computes each output row as a GEMM of its OW
+// pixels by the O output channels (gemm.ConvShape):
+//
+//   - on x86 with AVX2, the direct kernels of gemm.EmitX86Conv read the
+//     windows in place, and apply bias, residual and activation before
+//     they store;
+//   - elsewhere, im2col copies the row's windows (KH runs of KW·C floats
+//     each) and the pure-Go GEMM kernel multiplies them, the epilogue
+//     following in Go.
+//
+// The weights are packed once, at build time, as a linear layer's [O, K]
+// with K in (kh, kw, c) order, so both paths read the same copy.
+func genConvNHWC(c *kctx, cv *ir.Conv2D) error {
+	x, w, y := c.in(0).Shape, c.in(1).Shape, c.out(0).Shape
+	if c.out(0).Layout != ir.NHWC {
+		return fmt.Errorf("BUG: conv2d reads NHWC but writes %s", c.out(0).Layout)
+	}
+	ep := epilogueOf(c.node)
+	e, _ := ir.EpilogueOf(c.node.Op)
+	C, H, W, O, KH, KW := x[1].B, x[2].B, x[3].B, w[0].B, w[2].B, w[3].B
+	OH, OW := y[2].B, y[3].B
+	SH, SW := cv.Stride[0], cv.Stride[1]
+	PT, PL, PB, PR := cv.Pad[0], cv.Pad[1], cv.Pad[2], cv.Pad[3]
+	Wp := W + PL + PR
+	K := KH * KW * C
+	p := gemm.DefaultX86(O, K, 1)
+	p.Bias = ep.bias != ""
+	pw := p.Panel()
+	padded := p.Panels() * pw
+	// Bands: up to four per image, so one image still feeds every thread.
+	bands := min(OH, 4)
+	per := (OH + bands - 1) / bands
+	bands = (OH + per - 1) / per
+	rowsIn := (per-1)*SH + KH // padded input rows a band reads
+
+	goName := p.Name()
+	c.helper(goName, gemm.Emit(p, goName))
+	c.packInput(1, "nhwc_"+goName, func(wt []float32) []float32 {
+		// [O][C][KH][KW] → [O][KH][KW][C], then the panels.
+		t := make([]float32, len(wt))
+		for o := range O {
+			for ci := range C {
+				for kh := range KH {
+					for kw := range KW {
+						t[((o*KH+kh)*KW+kw)*C+ci] = wt[((o*C+ci)*KH+kh)*KW+kw]
+					}
+				}
+			}
+		}
+		return gemm.Pack(p, t)
+	})
+	bias := "nil"
+	asmOK := true
+	if ep.bias != "" {
+		bias = ep.bias
+		if c.node.Inputs[2].IsConst() {
+			c.packInput(2, fmt.Sprintf("pad%d", padded), func(b []float32) []float32 {
+				return append(append(make([]float32, 0, padded), b...), make([]float32, padded-len(b))...)
+			})
+		} else {
+			asmOK = false // the assembly reads whole panels of bias
+		}
+	}
+	kepi := gemm.Epilogue{Act: e.Act, Resid: e.Residual}
+	asmOK = asmOK && gemm.X86Acts(e.Act)
+	drivers := map[string]string{}
+	if asmOK {
+		for _, tier := range []string{"avx512", "avx2"} {
+			t := gemm.X86ConvTile(tier, OW, pw, KW*C)
+			s := gemm.ConvShape{C: C, O: O, KH: KH, KW: KW, SW: SW, Wp: Wp, OW: OW, PW: pw,
+				Bias: p.Bias, Resid: kepi.Resid, Act: kepi.Act}
+			name := fmt.Sprintf("conv_c%d_o%d_k%dx%d_s%d_wp%d_ow%d_%s", C, O, KH, KW, SW, Wp, OW, tier)
+			if p.Bias {
+				name += "_b"
+			}
+			if kepi.Resid {
+				name += "_res"
+			}
+			if kepi.Act != "" {
+				name += "_" + kepi.Act
+			}
+			src, fns := gemm.EmitX86Conv(s, name, t)
+			c.x86Helper(name, x86Part{goSrc: src, funcs: fns,
+				stub: fmt.Sprintf("func %s(x, wp, bias, y, resid []float32) { panic(\"unreachable\") }\n", name)})
+			drivers[tier] = name
+		}
+	}
+
+	c.line("const C, H, W, O, KH, KW, OH, OW = $C, $H, $W, $O, $KH, $KW, $OH, $OW",
+		"C", C, "H", H, "W", W, "O", O, "KH", KH, "KW", KW, "OH", OH, "OW", OW)
+	c.line("const SH, SW, PT, PL, Wp, K = $SH, $SW, $PT, $PL, $WP, $K", "SH", SH, "SW", SW, "PT", PT, "PL", PL, "WP", Wp, "K", K)
+	c.line("const BANDS, PER, RIN = $B, $P, $R // bands of PER output rows, RIN padded input rows each", "B", bands, "P", per, "R", rowsIn)
+	items := x[0].MulInt(bands)
+	padBuf := c.scratchBuf(items.MulInt(rowsIn * Wp * C))
+	colBuf := c.scratchBuf(items.MulInt(OW * K))
+	c.parallel(dimExpr(items), 1)
+	c.line("for it := lo; it < hi; it++ {")
+	c.line("b, oh0 := it/BANDS, it%BANDS*PER")
+	c.line("oh1 := min(oh0+PER, OH)")
+	c.line("r0 := oh0 * SH // the band's first padded input row")
+	c.line("src := $S[it*RIN*Wp*C : (it+1)*RIN*Wp*C]", "S", padBuf)
+	c.line("for r := 0; r < RIN && r0+r < H+PT+$PB; r++ {", "PB", PB)
+	c.line("row := src[r*Wp*C : (r+1)*Wp*C]")
+	c.line("iy := r0 + r - PT")
+	c.line("if iy < 0 || iy >= H {")
+	c.line("clear(row)")
+	c.line("continue")
+	c.line("}")
+	if PL > 0 {
+		c.line("clear(row[:PL*C])")
+	}
+	c.line("copy(row[PL*C:(PL+W)*C], i0[(b*H+iy)*W*C:(b*H+iy+1)*W*C])")
+	if PR > 0 {
+		c.line("clear(row[(PL+W)*C:])")
+	}
+	c.line("}")
+	c.line("for oh := oh0; oh < oh1; oh++ {")
+	c.line("xw := src[(oh*SH-r0)*Wp*C:]")
+	c.line("yr := o0[(b*OH+oh)*OW*O : (b*OH+oh+1)*OW*O]")
+	resid := "nil"
+	if ep.resid != "" {
+		resid = ep.resid + "[(b*OH+oh)*OW*O : (b*OH+oh+1)*OW*O]"
+	}
+	if asmOK {
+		kres := "nil"
+		if kepi.Resid {
+			kres = resid
+		}
+		c.line("switch {")
+		c.line("case useAVX512:")
+		c.line("$D(xw, i1, $B, yr, $R)", "D", drivers["avx512"], "B", bias, "R", kres)
+		c.line("continue")
+		c.line("case useAVX2:")
+		c.line("$D(xw, i1, $B, yr, $R)", "D", drivers["avx2"], "B", bias, "R", kres)
+		c.line("continue")
+		c.line("}")
+	}
+	c.line("col := $S[it*OW*K : (it+1)*OW*K]", "S", colBuf)
+	c.line("for ow := 0; ow < OW; ow++ {")
+	c.line("for kh := 0; kh < KH; kh++ {")
+	c.line("copy(col[ow*K+kh*KW*C:ow*K+(kh+1)*KW*C], xw[(kh*Wp+ow*SW)*C:])")
+	c.line("}")
+	c.line("}")
+	c.line("$F(OW, 0, $NB, yr, col, i1, $B)", "F", goName, "NB", p.Blocks(), "B", bias)
+	if ep.fused() {
+		c.line("for j, v := range yr {")
+		ep.store(c, "yr[j]", "(b*OH+oh)*OW*O+j")
+		c.line("}")
+	}
+	c.line("}")
+	c.line("}")
+	return nil
+}

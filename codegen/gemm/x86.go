@@ -285,12 +285,20 @@ func x86Micro(p Params, t X86Tile, r int, pos bool, win Window) *asm.Func {
 			fn.I(zero, accReg(i, v), accReg(i, v), accReg(i, v))
 		}
 	}
+	// With one vector a row, AVX-512 multiply-adds take A[i, k] as an
+	// embedded broadcast: a separate broadcast costs a shuffle on the
+	// vector ports (Zen 4), as much as the multiply-add it feeds.
+	bcst := t.Lanes == 16 && nv == 1
 	steps := func(u int) {
 		for s := range u {
 			for v := range nv {
 				fn.I("VMOVUPS", asm.At(asm.DI, s*rowStride+v*vb), bReg(v))
 			}
 			for i := range r {
+				if bcst {
+					fn.I(fma+".BCST", row(i, 4*s), bReg(0), accReg(i, 0))
+					continue
+				}
 				fn.I("VBROADCASTSS", row(i, 4*s), bc)
 				for v := range nv {
 					fn.I(fma, bReg(v), bc, accReg(i, v))

@@ -15,7 +15,7 @@ import (
 const runtimeImport = "github.com/modelc/modelc/runtime"
 
 func runBuild(args []string, stdout io.Writer) error {
-	const u = "modelc build MODEL [-o DIR] [--force] [--max-batch B]"
+	const u = "modelc build MODEL [--passes P,...] [-o DIR] [--force] [--max-batch B]"
 	fs := newFlags("build", u)
 	out := fs.String("o", "", "output directory (default: the model's package name)")
 	force := fs.Bool("force", false, "replace a non-empty directory modelc did not generate")

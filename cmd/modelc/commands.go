@@ -33,6 +33,7 @@ func loadModel(arg string, allowExternal bool) (*frontend.Model, error) {
 // oneModel parses a command's flags and its single MODEL argument.
 func oneModel(fs *flag.FlagSet, args []string, usageLine string, stdout io.Writer) (*frontend.Model, bool, error) {
 	allow := fs.Bool("allow-external-paths", false, "let the YAML name files outside its directory")
+	extra := fs.String("passes", "", "user passes to run besides model.yaml's, comma-separated (e.g. bn-fold); options need model.yaml")
 	help := fs.Bool("h", false, "show help")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
@@ -46,11 +47,45 @@ func oneModel(fs *flag.FlagSet, args []string, usageLine string, stdout io.Write
 		return nil, false, usageError{"usage: " + usageLine}
 	}
 	m, err := loadModel(pos[0], *allow)
-	return m, m != nil, err
+	if err == nil && *extra != "" {
+		err = addPasses(m, *extra)
+	}
+	return m, m != nil && err == nil, err
+}
+
+// addPasses appends the user passes named in list (from --passes) to the
+// model's; the pipeline puts them in its fixed order and rejects unknown
+// names, as it does for model.yaml's.
+func addPasses(m *frontend.Model, list string) error {
+	for _, name := range strings.Split(list, ",") {
+		name = strings.TrimSpace(name)
+		if name == "" {
+			continue
+		}
+		for _, s := range m.Passes {
+			if s.Name == name && s.Line == 0 {
+				return usageError{fmt.Sprintf("--passes names %s twice", name)}
+			}
+			if s.Name == name {
+				return usageError{fmt.Sprintf("--passes %s: %s:%d:%d already names it", name, m.File, s.Line, s.Col)}
+			}
+		}
+		m.Passes = append(m.Passes, frontend.PassSpec{Name: name})
+	}
+	return nil
+}
+
+// passNames lists the model's user passes, for labels.
+func passNames(m *frontend.Model) string {
+	var names []string
+	for _, s := range m.Passes {
+		names = append(names, s.Name)
+	}
+	return strings.Join(names, ", ")
 }
 
 func runInspect(args []string, stdout io.Writer) error {
-	const u = "modelc inspect MODEL [--print-after PASS|all] [--data]"
+	const u = "modelc inspect MODEL [--passes P,...] [--print-after PASS|all] [--data]"
 	fs := newFlags("inspect", u)
 	data := fs.Bool("data", false, "print every constant's data (default: up to 16 elements)")
 	after := fs.String("print-after", "", "print the IR after this pass, or after every pass with all (default: the input IR and the final IR with its memory plan)")
@@ -95,13 +130,17 @@ func runInspect(args []string, stdout io.Writer) error {
 func pipeline(m *frontend.Model) (*passes.Pipeline, error) {
 	specs := make([]passes.Spec, len(m.Passes))
 	for i, s := range m.Passes {
-		specs[i] = passes.Spec{Name: s.Name, Options: s.Options, Pos: fmt.Sprintf("%s:%d:%d", m.File, s.Line, s.Col)}
+		pos := fmt.Sprintf("%s:%d:%d", m.File, s.Line, s.Col)
+		if s.Line == 0 {
+			pos = "--passes"
+		}
+		specs[i] = passes.Spec{Name: s.Name, Options: s.Options, Pos: pos}
 	}
 	return passes.Build(specs)
 }
 
 func runRun(args []string, stdout io.Writer) error {
-	const u = "modelc run MODEL [--input NAME=F.npy ... | --input F.npz] [--out F.npz] [--engine reference] [--batch B]"
+	const u = "modelc run MODEL [--passes P,...] [--input NAME=F.npy ... | --input F.npz] [--out F.npz] [--engine reference] [--batch B]"
 	fs := newFlags("run", u)
 	var inputs multiFlag
 	fs.Var(&inputs, "input", "an input as NAME=FILE.npy (repeat per input), or one FILE.npz holding all inputs by name (default: the model's test vectors)")

@@ -89,6 +89,7 @@ func TestArgErrors(t *testing.T) {
 		{"zoo export without -o", []string{"zoo", "export", "mlp"}, "zoo export: give -o DIR"},
 		{"zoo unknown subcommand", []string{"zoo", "frob"}, "usage: modelc zoo list"},
 		{"zoo list with an argument", []string{"zoo", "list", "mlp"}, "usage: modelc zoo list"},
+		{"--passes naming a pass twice", []string{"inspect", "zoo:resnet20", "--passes", "bn-fold,bn-fold"}, "--passes names bn-fold twice"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -113,6 +114,7 @@ func TestArgErrors(t *testing.T) {
 		{"missing file", []string{"inspect", filepath.Join(t.TempDir(), "none.yaml")}, "no such file or directory"},
 		{"zoo export of an unknown model", []string{"zoo", "export", "nope", "-o", filepath.Join(t.TempDir(), "x")}, `no model "nope"`},
 		{"run without test vectors", []string{"run", tiny}, "no test: vectors (give --input or --batch)"},
+		{"--passes with an unknown pass", []string{"inspect", "zoo:mlp", "--passes", "fold-all"}, `--passes: unknown pass "fold-all"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := modelc(t, tc.args...)
@@ -375,4 +377,19 @@ graph: [{linear: {name: fc, features: 1, bias: false}}]
 	out, err := modelc(t, "inspect", model, "--allow-external-paths")
 	require.NoError(t, err)
 	require.Contains(t, out, "const %fc.weight: f32[1,2] = dense<[2, 3]>")
+}
+
+// TestPassesFlag: --passes adds user passes to a model's own: bn-fold
+// leaves resnet20 without batchnorm, and the generated package still
+// matches the reference (its test vectors).
+func TestPassesFlag(t *testing.T) {
+	out, err := modelc(t, "inspect", "zoo:resnet20")
+	require.NoError(t, err)
+	require.Contains(t, out, "batchnorm")
+	out, err = modelc(t, "inspect", "zoo:resnet20", "--passes", "bn-fold")
+	require.NoError(t, err)
+	require.NotContains(t, out, "batchnorm")
+	require.Contains(t, out, `act="relu", residual=true`)
+	out, err = modelc(t, "run", "zoo:resnet20", "--passes", "bn-fold", "--engine", "reference")
+	require.NoError(t, err, out)
 }

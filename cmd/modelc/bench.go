@@ -126,6 +126,13 @@ func runBench(args []string, stdout io.Writer) error {
 		}
 	}
 	table := benchTable(m.Name, rows, *seconds, *rounds, *flush)
+	if *flush {
+		pks := map[int]peak.Result{}
+		for _, t := range ts {
+			pks[t] = peak.Measure(t)
+		}
+		table += "\n" + trafficTable(d.graph, rows, pks)
+	}
 	if *layers {
 		for _, t := range ts {
 			pk := peak.Measure(t)
@@ -523,4 +530,42 @@ func (d *driver) layerTable(ins []*ir.Tensor, batch, threads int, seconds float6
 	}
 	sb.WriteString("\nThe roofline takes every byte from memory at the measured read bandwidth; a step whose data is in cache can exceed 100%.\n")
 	return sb.String(), nil
+}
+
+// trafficTable states each flushed run as a memory bandwidth: a call must
+// read every weight from memory (the cache was flushed before it) and the
+// inputs and write the outputs, so bytes ÷ median time is a lower bound on
+// the bandwidth it used, set beside the read bandwidth measured in this
+// run with the same number of threads.
+func trafficTable(g *ir.Graph, rows []benchRow, pks map[int]peak.Result) string {
+	var weights int64
+	for _, v := range g.Consts {
+		if n, ok := v.Type.Shape.NumelDim(); ok && n.A == 0 && !v.Const.Splat {
+			weights += int64(n.B) * int64(v.Type.DType.Size())
+		}
+	}
+	io := func(vs []*ir.Value, batch int) (b int64) {
+		for _, v := range vs {
+			if n, ok := v.Type.Shape.NumelDim(); ok {
+				b += int64(n.A*batch+n.B) * int64(v.Type.DType.Size())
+			}
+		}
+		return b
+	}
+	var sb strings.Builder
+	sb.WriteString("| engine | batch | threads | bytes a call moves at least | median | GB/s | % of measured read bandwidth |\n")
+	sb.WriteString("| --- | --- | --- | --- | --- | --- | --- |\n")
+	for _, r := range rows {
+		if r.missing != "" {
+			continue
+		}
+		bytes := weights + io(g.Inputs, r.batch) + io(g.Outputs, r.batch)
+		med := median(r.times)
+		gbs := float64(bytes) / float64(med)
+		pk := pks[r.threads]
+		fmt.Fprintf(&sb, "| %s | %d | %d | %.1f MB | %s | %.1f | %.0f%% of %.1f GB/s |\n",
+			r.engine, r.batch, r.threads, float64(bytes)/1e6, fmtMs(med), gbs, 100*gbs/pk.ReadGBs, pk.ReadGBs)
+	}
+	sb.WriteString("\nBytes are the model's weights (f32, as stored) plus its inputs and outputs; the cache was flushed before each call, so each call reads them from memory at least once. The bandwidth is `internal/peak`'s read test with as many threads.\n")
+	return sb.String()
 }

@@ -5,6 +5,9 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/modelc/modelc/internal/peak"
+	"github.com/modelc/modelc/ir"
 )
 
 func TestBenchModelcOnly(t *testing.T) {
@@ -83,4 +86,28 @@ func TestBenchGemmArgs(t *testing.T) {
 	}
 	_, err := modelc(t, "peer", "gonum-sgemm", "1", "2")
 	require.ErrorContains(t, err, "usage: modelc peer gonum-sgemm")
+}
+
+// TestTrafficTable: a flushed run's bytes are the weights (splats are not
+// stored) plus inputs and outputs at the row's batch, over its median.
+func TestTrafficTable(t *testing.T) {
+	g, err := ir.Parse("t.ir", []byte(`graph t {
+  input %x: f32[N,1000]
+  const %w: f32[250,1000] = dense<elided>
+  const %z: f32[250] = splat<0>
+  %y = linear (%x, %w, %z): f32[N,250]
+  output %y
+}
+`))
+	require.NoError(t, err)
+	rows := []benchRow{
+		{engine: "modelc", batch: 2, threads: 1, times: []int64{1_000_000, 1_010_000, 990_000}},
+		{engine: "ort", batch: 2, threads: 1, times: []int64{2_000_000}},
+		{engine: "torch", batch: 2, threads: 1, missing: "not installed"},
+	}
+	out := trafficTable(g, rows, map[int]peak.Result{1: {ReadGBs: 2}})
+	// 1,000,000 + 2·1000·4 + 2·250·4 = 1,010,000 bytes.
+	require.Contains(t, out, "| modelc | 2 | 1 | 1.0 MB | 1.000 ms | 1.0 | 50% of 2.0 GB/s |")
+	require.Contains(t, out, "| ort | 2 | 1 | 1.0 MB | 2.000 ms | 0.5 | 25% of 2.0 GB/s |")
+	require.NotContains(t, out, "torch")
 }

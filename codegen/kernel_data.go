@@ -209,7 +209,7 @@ func genAttention(c *kctx) error {
 	c.parallel(fmt.Sprintf("%s*%d", dimExpr(q[0]), a.Heads), 1)
 	if x86 := attentionX86(c, a); x86 != "" {
 		c.line("if useAVX2 {")
-		c.line("$F(useAVX512, lo, hi, o0, i0, i1, i2, s0, s1, s2)", "F", x86)
+		c.line("$F(useAVX512, lo, hi, o0, i0, i1, i2, s0, s1)", "F", x86)
 		c.line("return")
 		c.line("}")
 	}
@@ -286,7 +286,6 @@ func attentionX86(c *kctx, a *ir.Attention) string {
 	items := q[0].MulInt(H)
 	c.scratchBuf(items.MulInt(p1 * dh * pw1)) // s0: packed K per item
 	c.scratchBuf(items.MulInt(T * p1 * pw1))  // s1: scores per item
-	c.scratchBuf(items.MulInt(S * dv))        // s2: packed V per item
 	name := fmt.Sprintf("attn_t%d_s%d_d%d_dv%d_h%d", T, S, D, Dv, H)
 	if a.Causal {
 		name += "_causal"
@@ -302,31 +301,33 @@ func attentionX86(c *kctx, a *ir.Attention) string {
 		kernels[t.Tier] = [2]string{name + "_qk_" + t.Tier}
 	}
 	for _, t := range gemm.X86Tiles(pw2) {
-		pv, f2 := gemm.EmitX86Strided(S, pw2, dv/pw2, name+"_pv_"+t.Tier, t)
+		pv, f2 := gemm.EmitX86StridedB(S, pw2, dv/pw2, Dv, name+"_pv_"+t.Tier, t)
 		src.WriteString(pv + "\n")
 		fns = append(fns, f2...)
 		kernels[t.Tier] = [2]string{kernels[t.Tier][0], name + "_pv_" + t.Tier}
 	}
 	w("// %s computes items [lo, hi) (batch·H + head) of %s", name, comment(ir.Describe(a)))
-	w("// with the x86 GEMM kernels; kp, sc and vp are per-item scratch.")
-	w("func %s(avx512 bool, lo, hi int, o, q, k, v, kp, sc, vp []float32) {", name)
+	w("// with the x86 GEMM kernels; kp and sc are per-item scratch.")
+	w("func %s(avx512 bool, lo, hi int, o, q, k, v, kp, sc []float32) {", name)
 	w("const T, S, D, Dv, H, dh, dv = %d, %d, %d, %d, %d, %d, %d", T, S, D, Dv, H, dh, dv)
 	w("const PW1, S1, PW2, Scale = %d, %d, %d, %s", pw1, p1*pw1, pw2, floatLit(a.Scale))
 	w("for bh := lo; bh < hi; bh++ {")
 	w("b, h := bh/H, bh%%H")
 	w("kpi := kp[bh*S1*dh : (bh+1)*S1*dh]")
 	w("sci := sc[bh*T*S1 : (bh+1)*T*S1]")
-	w("vpi := vp[bh*S*dv : (bh+1)*S*dv]")
-	w("for s := 0; s < S1; s++ {")
-	w("dst := kpi[s/PW1*dh*PW1+s%%PW1:]")
-	w("if s >= S {")
+	// K packed in panels of PW1 columns, negated for the kernels and
+	// scaled, so the scores come out scaled; d outer, so the stores run
+	// along the panel's rows.
+	w("for p := 0; p < S1/PW1; p++ {")
+	w("panel := kpi[p*dh*PW1 : (p+1)*dh*PW1]")
+	w("s0, s1 := p*PW1, min((p+1)*PW1, S)")
 	w("for d := 0; d < dh; d++ {")
-	w("dst[d*PW1] = 0")
+	w("dst := panel[d*PW1 : (d+1)*PW1]")
+	w("src := k[(b*S+s0)*D+h*dh+d:]")
+	w("for j := range s1 - s0 {")
+	w("dst[j] = -Scale * src[j*D]")
 	w("}")
-	w("continue")
-	w("}")
-	w("for d, kv := range k[(b*S+s)*D+h*dh:][:dh] {")
-	w("dst[d*PW1] = -kv")
+	w("clear(dst[s1-s0:])")
 	w("}")
 	w("}")
 	w("if avx512 {")
@@ -346,8 +347,8 @@ func attentionX86(c *kctx, a *ir.Attention) string {
 	} else {
 		w("_ = s")
 	}
-	w("if y := Scale * x; y > m || y != y {")
-	w("m = y")
+	w("if x > m || x != x {")
+	w("m = x")
 	w("}")
 	w("}")
 	w("var sum float64")
@@ -360,7 +361,7 @@ func attentionX86(c *kctx, a *ir.Attention) string {
 	} else {
 		w("_ = s")
 	}
-	w("e := numerics.Exp32(Scale*x - m)")
+	w("e := numerics.Exp32(x - m)")
 	w("row[s] = e")
 	w("sum += float64(e)")
 	w("}")
@@ -369,19 +370,15 @@ func attentionX86(c *kctx, a *ir.Attention) string {
 	w("row[s] *= inv")
 	w("}")
 	w("}")
-	w("for s := 0; s < S; s++ {")
-	w("for e, x := range v[(b*S+s)*Dv+h*dv:][:dv] {")
-	w("vpi[(e/PW2*S+s)*PW2+e%%PW2] = -x")
-	w("}")
-	w("}")
+	// V is read in place (its rows Dv floats apart).
 	w("if avx512 {")
-	w("%s(T, sci, S1, vpi, o[b*T*Dv+h*dv:], Dv)", kernels["avx512"][1])
+	w("%s(T, sci, S1, v[b*S*Dv+h*dv:], o[b*T*Dv+h*dv:], Dv)", kernels["avx512"][1])
 	w("} else {")
-	w("%s(T, sci, S1, vpi, o[b*T*Dv+h*dv:], Dv)", kernels["avx2"][1])
+	w("%s(T, sci, S1, v[b*S*Dv+h*dv:], o[b*T*Dv+h*dv:], Dv)", kernels["avx2"][1])
 	w("}")
 	w("}")
 	w("}")
 	c.x86Helper(name, x86Part{goSrc: src.String(), funcs: fns,
-		stub: fmt.Sprintf("func %s(avx512 bool, lo, hi int, o, q, k, v, kp, sc, vp []float32) { panic(\"unreachable\") }\n", name)})
+		stub: fmt.Sprintf("func %s(avx512 bool, lo, hi int, o, q, k, v, kp, sc []float32) { panic(\"unreachable\") }\n", name)})
 	return name
 }

@@ -82,6 +82,9 @@ func x86Kernel(p Params, t X86Tile, r int, pos bool, win Window) string {
 	if win.KH > 1 {
 		s += fmt.Sprintf("_w%dx%d", win.KH, win.Skip)
 	}
+	if win.LDB > 0 {
+		s += fmt.Sprintf("_ldb%d", win.LDB)
+	}
 	if pos {
 		s += "_pos"
 	}
@@ -96,6 +99,9 @@ func x86Kernel(p Params, t X86Tile, r int, pos bool, win Window) string {
 type Window struct {
 	KH   int
 	Skip int // bytes from the end of one pass to the start of the next
+	// LDB, when not 0, is B's row stride in floats: B is a row-major
+	// matrix read in place (attention's V) rather than packed panels.
+	LDB int
 }
 
 // EmitX86 returns the Go driver func name(m, lo, hi int, y, x, wp, bias,
@@ -236,6 +242,9 @@ func x86Micro(p Params, t X86Tile, r int, pos bool, win Window) *asm.Func {
 	bReg := func(v int) asm.Reg { return vec(r*nv + v) }
 	bc := vec(r*nv + nv)
 	rowStride := p.Panel() * 4
+	if win.LDB > 0 {
+		rowStride = win.LDB * 4
+	}
 	// row returns the address of A[i, k] for step offset off bytes.
 	row := func(i, off int) asm.Mem {
 		base := asm.SI
@@ -433,8 +442,20 @@ func x86Micro(p Params, t X86Tile, r int, pos bool, win Window) *asm.Func {
 // right-hand sides it packs per head at run time. It returns the
 // microkernels too (see EmitX86).
 func EmitX86Strided(k, pw, panels int, name string, t X86Tile) (goSrc string, fns []*asm.Func) {
+	return emitX86Strided(k, pw, panels, 0, name, t)
+}
+
+// EmitX86StridedB is EmitX86Strided for a right-hand side read in place:
+// W is a row-major k × (panels·pw) matrix with rows ldb floats apart, not
+// negated (the kernels add the products).
+func EmitX86StridedB(k, pw, panels, ldb int, name string, t X86Tile) (goSrc string, fns []*asm.Func) {
+	return emitX86Strided(k, pw, panels, ldb, name, t)
+}
+
+func emitX86Strided(k, pw, panels, ldb int, name string, t X86Tile) (goSrc string, fns []*asm.Func) {
 	p := Params{N: panels * pw, K: k, MR: 1, NR: 8, PW: pw}
 	p.mustValidate()
+	win, pos := Window{LDB: ldb}, ldb > 0
 	var b strings.Builder
 	f := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
 	f("// %s computes y[i, 0:%d] = x[i, 0:%d]·W for i < m with %s kernels (%d×%d tiles);", name, panels*pw, k, t.Tier, t.MR, t.W())
@@ -444,19 +465,23 @@ func EmitX86Strided(k, pw, panels int, name string, t X86Tile) (goSrc string, fn
 	f("if m <= 0 {")
 	f("return")
 	f("}")
-	f("if len(x) < (m-1)*lda+K || len(y) < (m-1)*ldc+P*PW || len(wp) < P*K*PW {")
+	wlen, panel := "P*K*PW", "q*K*PW+s"
+	if ldb > 0 {
+		wlen, panel = fmt.Sprintf("(K-1)*%d+P*PW", ldb), "q*PW+s"
+	}
+	f("if len(x) < (m-1)*lda+K || len(y) < (m-1)*ldc+P*PW || len(wp) < %s {", wlen)
 	f("panic(%q)", name+": buffer too short")
 	f("}")
 	f("a := %s{lda: lda * 4, ldc: ldc * 4}", GemmArgsType)
 	f("for q := 0; q < P; q++ {")
 	f("for s := 0; s < PW; s += W {")
-	f("a.b = unsafe.Pointer(&wp[q*K*PW+s])")
+	f("a.b = unsafe.Pointer(&wp[%s])", panel)
 	f("for i := 0; i < m; i += MR {")
 	f("a.a, a.c = unsafe.Pointer(&x[i*lda]), unsafe.Pointer(&y[i*ldc+q*PW+s])")
 	f("switch min(MR, m-i) {")
 	for r := 1; r <= t.MR; r++ {
 		f("case %d:", r)
-		f("%s(&a)", x86Kernel(p, t, r, false, Window{}))
+		f("%s(&a)", x86Kernel(p, t, r, pos, win))
 	}
 	f("}")
 	f("}")
@@ -464,7 +489,7 @@ func EmitX86Strided(k, pw, panels int, name string, t X86Tile) (goSrc string, fn
 	f("}")
 	f("}")
 	for r := 1; r <= t.MR; r++ {
-		fns = append(fns, x86Micro(p, t, r, false, Window{}))
+		fns = append(fns, x86Micro(p, t, r, pos, win))
 	}
 	return b.String(), fns
 }

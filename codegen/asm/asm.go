@@ -4,14 +4,31 @@
 // (PCALIGN), printed by one printer per ISA (Plan 9 syntax for Go's
 // assembler; amd64 today).
 //
-// It is deliberately not an assembler: it does not encode, and it has no
-// register allocator. Each kernel generator assigns registers explicitly
+// It is deliberately not an assembler: it encodes only the few
+// instructions Go's assembler lacks (encode.go), and it has no register
+// allocator. Each kernel generator assigns registers explicitly
 // per variant (an MR×NR tile's accumulators, its operand registers), which
 // is what the kernels' performance depends on and what a reader of the
 // generated file wants to see. Go's assembler checks the instructions;
 // go vet's asmdecl checks the frames against the Go declarations.
 //
 // Operands are written in Plan 9 order: sources first, destination last.
+//
+// # Instructions Go's assembler lacks
+//
+// Probed with go build on Go 1.26: it encodes AVX512-VNNI (VPDPBUSD,
+// VPDPBUSDS, VPDPWSSD, VPDPWSSDS) at every width, but always with EVEX,
+// even for X/Y registers 0–15 without a mask, so those need AVX512VL and
+// fault on AVX-VNNI-only CPUs; it has no syntax for the VEX form. It
+// rejects AVX512-BF16 (VDPBF16PS, VCVTNE2PS2BF16, VCVTNEPS2BF16),
+// AVX-VNNI-INT8 (VPDPBSSD, VPDPBSUD, VPDPBUUD and their S forms) and
+// AVX-NE-CONVERT as unrecognized. Func.Encode emits those as BYTE
+// directives with the instruction in Intel syntax in a comment; the
+// tests check every form against GNU as and, where the CPU has the
+// feature, run it against a Go reference. asm2plan9s (minio) is no
+// substitute: it tries yasm first, and yasm 1.3.0 encodes none of them
+// (no AVX-512, no VNNI), so it falls back to GNU as for the whole file.
+// docs/x86-encodings.md has the details.
 package asm
 
 import (
@@ -131,6 +148,7 @@ type line struct {
 	label   Label
 	comment string
 	align   int
+	raw     []byte // machine code from Encode; comment names the instruction
 }
 
 // I appends an instruction; op is the mnemonic as Go's assembler spells
@@ -188,6 +206,8 @@ func (file *File) AMD64() string {
 				fmt.Fprintf(&b, "%s:\n", l.label)
 			case l.align > 0:
 				fmt.Fprintf(&b, "\tPCALIGN $%d\n", l.align)
+			case l.raw != nil:
+				fmt.Fprintf(&b, "\t%s // %s\n", rawPlan9(l.raw), l.comment)
 			case l.comment != "":
 				fmt.Fprintf(&b, "\t// %s\n", l.comment)
 			default:

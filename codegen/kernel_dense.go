@@ -83,10 +83,14 @@ func genLinear(c *kctx) error {
 	c.line("const K, N, PW, NP, RB = $K, $N, $PW, $NP, $RB", "K", k, "N", nOut, "PW", g.p.Panel(), "NP", g.p.Panels(), "RB", rb)
 	c.line("rows := $R", "R", dimExpr(rows))
 	c.parallel(fmt.Sprintf("(%s+%d)/%d*%d", dimExpr(rows), rb-1, rb, g.p.Panels()), 1)
+	// Blocks of equal size (a multiple of 6 rows, at most RB+5): 128 rows
+	// split as 126 + 2 would leave one thread's half of the items empty.
+	c.line("nb := (rows + RB - 1) / RB")
+	c.line("bs := ((rows+nb-1)/nb + 5) / 6 * 6")
 	c.line("for it := lo; it < hi; {")
 	c.line("rb, q0 := it/NP, it%NP")
 	c.line("q1 := min(NP, q0+hi-it)")
-	c.line("r0, r1 := rb*RB, min(rows, (rb+1)*RB)")
+	c.line("r0, r1 := min(rows, rb*bs), min(rows, (rb+1)*bs)")
 	resid := "nil"
 	if ep.resid != "" {
 		resid = ep.resid + "[r0*N : r1*N]"

@@ -67,9 +67,7 @@ func genConvNHWC(c *kctx, cv *ir.Conv2D) error {
 	if ep.bias != "" {
 		bias = ep.bias
 		if c.node.Inputs[2].IsConst() {
-			c.packInput(2, fmt.Sprintf("pad%d", padded), func(b []float32) []float32 {
-				return append(append(make([]float32, 0, padded), b...), make([]float32, padded-len(b))...)
-			})
+			c.packPadded(2, padded)
 		} else {
 			asmOK = false // the assembly reads whole panels of bias
 		}

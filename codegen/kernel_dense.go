@@ -143,10 +143,7 @@ func newGemmLayer(c *kctx, n, k, wIdx int, bias string, ep gemm.Epilogue) gemmLa
 			g.p, g.asm = gemm.Default(n, k, 1), false
 			g.p.Bias = true
 		} else {
-			padded := g.p.Panels() * g.p.Panel()
-			c.packInput(bi, fmt.Sprintf("pad%d", padded), func(b []float32) []float32 {
-				return append(append(make([]float32, 0, padded), b...), make([]float32, padded-len(b))...)
-			})
+			c.packPadded(bi, g.p.Panels()*g.p.Panel())
 		}
 	}
 	if gemm.X86Acts(ep.Act) {
@@ -164,6 +161,14 @@ func newGemmLayer(c *kctx, n, k, wIdx int, bias string, ep gemm.Epilogue) gemmLa
 		}
 	}
 	return g
+}
+
+// packPadded makes the kernel receive constant input i (a bias) padded
+// with zeros to n floats: the assembly kernels read whole panels of it.
+func (c *kctx) packPadded(i, n int) {
+	c.packInput(i, fmt.Sprintf("pad%d", n), func(b []float32) []float32 {
+		return append(append(make([]float32, 0, n), b...), make([]float32, n-len(b))...)
+	})
 }
 
 // asmName names the assembly driver of a tier, which differs by

@@ -109,13 +109,31 @@ func genLayerNorm(c *kctx) error {
 	return nil
 }
 
+// genSoftmax runs rows of the softmax axis on the pool, in float64 with
+// math.Exp as the reference evaluator does; a softmax over the last axis
+// (Inner 1) runs on codegen/rows' kernels where the CPU has AVX2 (float32
+// on numerics.Exp32's formula). Either way, as in PyTorch, a row holding
+// a NaN or +Inf, or only −Inf, comes out all NaN: the maximum is NaN,
+// +Inf or −Inf, and x − m is NaN for those elements.
 func genSoftmax(c *kctx) error {
 	sm := c.node.Op.(*ir.Softmax)
 	x := c.in(0).Shape
 	axis := normAxis(sm.Axis, x.Rank())
-	c.line("const L, Inner = $L, $I", "L", x[axis].B, "I", numelExpr(x[axis+1:]))
-	c.line("outer := $O", "O", numelExpr(x[:axis]))
-	c.line("for r := 0; r < outer*Inner; r++ {")
+	L := x[axis].B
+	inner, innerOK := x[axis+1:].NumelDim()
+	c.line("const L, Inner = $L, $I", "L", L, "I", numelExpr(x[axis+1:]))
+	c.parallel(fmt.Sprintf("%s*%s", numelExpr(x[:axis]), numelExpr(x[axis+1:])), max(1, 4096/max(L, 1)))
+	if sm.K == ir.KSoftmax && innerOK && inner.A == 0 && inner.B == 1 && x[axis].A == 0 && L >= 1 {
+		name := fmt.Sprintf("softmax_l%d", L)
+		c.x86Helper(name, x86Part{goSrc: rows.SoftmaxDriver(name, L),
+			funcs: []*asm.Func{rows.Softmax(name+"_avx512", L, 16), rows.Softmax(name+"_avx2", L, 8)},
+			stub:  rows.SoftmaxStub(name)})
+		c.line("if useAVX2 {")
+		c.line("$F(useAVX512, lo, hi, o0, i0)", "F", name)
+		c.line("return")
+		c.line("}")
+	}
+	c.line("for r := lo; r < hi; r++ {")
 	c.line("base := (r/Inner)*L*Inner + r%Inner")
 	c.line("m := math.Inf(-1)")
 	c.line("for j := 0; j < L; j++ {")

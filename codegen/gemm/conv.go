@@ -100,13 +100,7 @@ func EmitX86Conv(s ConvShape, name string, t X86Tile) (goSrc string, fns []*asm.
 	}
 	driverPreamble(f, name, check, "SW*C", ep)
 	f("for q := 0; q < NP; q++ {")
-	f("for s := 0; s < PW && q*PW+s < O; s += W {")
-	f("j0 := q*PW + s")
-	f("a.b = unsafe.Pointer(&wp[q*K*PW+s])")
-	if s.Bias {
-		f("a.bias = unsafe.Pointer(&bias[j0])")
-	}
-	f("full := j0+W <= O")
+	panelSlice(f, s.Bias, "O")
 	f("for i := 0; i < OW; i += MR {")
 	f("r := min(MR, OW-i)")
 	rowTile(f, p, t, ep, false, win, "SW*C", "O", "O")

@@ -156,13 +156,7 @@ func EmitX86(p Params, name string, t X86Tile, ep Epilogue) (goSrc string, fns [
 	f("for i0 := 0; i0 < m; i0 += MC {")
 	f("i1 := min(i0+MC, m)")
 	f("for q := lo; q < hi; q++ {")
-	f("for s := 0; s < PW && q*PW+s < N; s += W {")
-	f("j0 := q*PW + s")
-	f("a.b = unsafe.Pointer(&wp[q*K*PW+s])")
-	if p.Bias {
-		f("a.bias = unsafe.Pointer(&bias[j0])")
-	}
-	f("full := j0+W <= N")
+	panelSlice(f, p.Bias, "N")
 	f("for i := i0; i < i1; i += MR {")
 	f("r := min(MR, i1-i)")
 	rowTile(f, p, t, ep, false, Window{}, "K", "N", "N")
@@ -600,6 +594,19 @@ func rowTile(f func(string, ...any), p Params, t X86Tile, ep Epilogue, pos bool,
 	}
 	f("}")
 	f("}")
+}
+
+// panelSlice opens a driver's loop over the W-column slices of panel q of
+// n columns: j0, the argument block's weights and bias, and whether the
+// slice is whole (full).
+func panelSlice(f func(string, ...any), bias bool, n string) {
+	f("for s := 0; s < PW && q*PW+s < %s; s += W {", n)
+	f("j0 := q*PW + s")
+	f("a.b = unsafe.Pointer(&wp[q*K*PW+s])")
+	if bias {
+		f("a.bias = unsafe.Pointer(&bias[j0])")
+	}
+	f("full := j0+W <= %s", n)
 }
 
 // driverPreamble emits what every driver does before its loops: the

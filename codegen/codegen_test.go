@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"go/scanner"
 	"go/token"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -465,6 +466,151 @@ func TestConvNHWC(t *testing.T) {
 	require.Contains(t, report, "| layout-assign | nhwc ")
 	require.NotContains(t, string(files["kernels.go"]), "im2col", "the NCHW conv path is not used")
 	dir := genDir(t, "convnhwc")
+	require.NoError(t, codegen.WriteDir(dir, files, false))
+	goCmd(t, dir, "vet", ".")
+	testEveryTier(t, dir)
+	goCmd(t, dir, "test", "-count=1", "-tags", "purego", ".")
+}
+
+// TestSoftmaxRows: softmax over rows of 16, 65 (ViT attention), 37 and 1
+// floats (the x86 row kernels: whole vectors, masked tails, a tail only)
+// and a log_softmax (pure Go), on every tier and with -tags purego,
+// against the evaluator: the package's own vectors (random rows), and
+// softmax_special_test.go, written here, with rows the vectors' rule
+// cannot hold: all −Inf, one +Inf, a NaN first or last, ±80, −Inf entries.
+// There NaN must come out exactly where the evaluator (and PyTorch) has
+// it, and the rest match by design.md's kernel rule.
+func TestSoftmaxRows(t *testing.T) {
+	if testing.Short() {
+		t.Skip("compiles a generated package")
+	}
+	lens := []int{16, 65, 37, 1}
+	const rowsPer = 6
+	b := ir.NewBuilder("smrows")
+	var outs []*ir.Value
+	for _, l := range lens {
+		x, _ := b.Input(fmt.Sprintf("x%d", l), ir.TensorType(ir.F32, ir.Shape{ir.N, ir.D(rowsPer), ir.D(l)}))
+		y, err := b.Add1(fmt.Sprintf("sm%d", l), &ir.Softmax{K: ir.KSoftmax, Axis: -1}, []*ir.Value{x}, fmt.Sprintf("y%d", l))
+		require.NoError(t, err)
+		outs = append(outs, y)
+	}
+	ls, err := b.Add1("lsm", &ir.Softmax{K: ir.KLogSoftmax, Axis: -1}, []*ir.Value{b.G.Inputs[2]}, "z37")
+	require.NoError(t, err)
+	b.G.Outputs = append(outs, ls)
+	in := ir.SampleInputs(b.G, 3, 11)
+	want, err := ir.Eval(b.G, in...)
+	require.NoError(t, err)
+	files := compile(t, &frontend.Model{Name: "smrows", Package: "smrows", Graph: b.G}, &codegen.Vectors{Inputs: in, Outputs: want, Rtol: 1e-4})
+	for _, l := range lens {
+		for _, tier := range []string{"avx512", "avx2"} {
+			require.Contains(t, string(files["kernels_amd64.s"]), fmt.Sprintf("softmax_l%d_%s", l, tier))
+		}
+	}
+
+	// Special rows, one sample of rowsPer rows per length.
+	inf, nan := float32(math.Inf(1)), float32(math.NaN())
+	special := make([]*ir.Tensor, len(lens))
+	for k, l := range lens {
+		x := ir.SampleInputs(b.G, 1, 12)[k]
+		row := func(r int) []float32 { return x.F[r*l : (r+1)*l] }
+		for j := range l {
+			row(0)[j] = -inf
+			row(3)[j] = float32(80 * (1 - 2*(j%2)))
+			if j%3 == 1 {
+				row(4)[j] = -inf
+			}
+		}
+		row(1)[l/2] = inf
+		row(2)[l-1] = nan
+		row(5)[0] = nan
+		special[k] = x
+	}
+	want, err = ir.Eval(b.G, special...)
+	require.NoError(t, err)
+	require.True(t, math.IsNaN(float64(want[1].F[0])) && math.IsNaN(float64(want[1].F[65])), "evaluator: all −Inf and +Inf rows give NaN")
+	bits := func(ts ...*ir.Tensor) string {
+		var sb strings.Builder
+		for _, t := range ts {
+			sb.WriteString("{")
+			for _, v := range t.F {
+				fmt.Fprintf(&sb, "%#x,", math.Float32bits(v))
+			}
+			sb.WriteString("},\n")
+		}
+		return sb.String()
+	}
+	var fields []string
+	for _, l := range lens {
+		fields = append(fields, fmt.Sprintf("X%d", l))
+	}
+	src := fmt.Sprintf(`package smrows
+
+import (
+	"context"
+	"math"
+	"testing"
+)
+
+var specialIn = [][]uint32{
+%s}
+
+var specialWant = [][]uint32{
+%s}
+
+func floats(b []uint32) []float32 {
+	f := make([]float32, len(b))
+	for i, v := range b {
+		f[i] = math.Float32frombits(v)
+	}
+	return f
+}
+
+// TestSpecialRows checks NaN where the evaluator has it, and the rest by
+// design.md's kernel rule (rel_l2 ≤ 1e-5, max_abs ≤ 1e-4·max(1, max|ref|)).
+func TestSpecialRows(t *testing.T) {
+	m, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := Inputs{%[3]s: floats(specialIn[0]), %[4]s: floats(specialIn[1]), %[5]s: floats(specialIn[2]), %[6]s: floats(specialIn[3])}
+	var out Outputs
+	got := []*[]float32{&out.Y16, &out.Y65, &out.Y37, &out.Y1, &out.Z37}
+	for i, g := range got {
+		*g = make([]float32, len(specialWant[i]))
+	}
+	if err := m.Run(context.Background(), &out, &in); err != nil {
+		t.Fatal(err)
+	}
+	for i, g := range got {
+		want := floats(specialWant[i])
+		var d2, r2, maxRef, maxAbs float64
+		for j, w := range want {
+			a, b := float64((*g)[j]), float64(w)
+			if math.IsNaN(b) || math.IsNaN(a) {
+				if math.IsNaN(a) != math.IsNaN(b) {
+					t.Fatalf("output %%d[%%d] = %%g, want %%g", i, j, a, b)
+				}
+				continue
+			}
+			if math.IsInf(b, 0) || math.IsInf(a, 0) {
+				if a != b {
+					t.Fatalf("output %%d[%%d] = %%g, want %%g", i, j, a, b)
+				}
+				continue
+			}
+			d2 += (a - b) * (a - b)
+			r2 += b * b
+			maxRef = math.Max(maxRef, math.Abs(b))
+			maxAbs = math.Max(maxAbs, math.Abs(a-b))
+		}
+		if math.Sqrt(d2) > 1e-5*math.Sqrt(r2) || maxAbs > 1e-4*math.Max(1, maxRef) {
+			t.Fatalf("output %%d: rel_l2 %%.3g, max_abs %%.3g", i, math.Sqrt(d2/r2), maxAbs)
+		}
+	}
+}
+`, bits(special...), bits(want...), fields[0], fields[1], fields[2], fields[3])
+	files["softmax_special_test.go"] = []byte(src)
+	dir := genDir(t, "smrows")
 	require.NoError(t, codegen.WriteDir(dir, files, false))
 	goCmd(t, dir, "vet", ".")
 	testEveryTier(t, dir)

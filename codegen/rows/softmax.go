@@ -1,0 +1,326 @@
+package rows
+
+import (
+	"fmt"
+
+	"github.com/modelc/modelc/codegen/asm"
+	"github.com/modelc/modelc/runtime/numerics"
+)
+
+// Softmax emits the kernel for softmax over contiguous rows of l floats
+// (any l ≥ 1) with lanes 16 (AVX-512) or 8 (AVX2). Per row, three passes:
+//
+//  1. m = max(x), four (AVX2: two) vector accumulators reduced across
+//     lanes;
+//  2. e = exp(x − m) by numerics.Exp32's steps and constants on vectors
+//     (numerics.ExpVec), written to dst and summed in float32;
+//  3. dst = e · (1/Σe).
+//
+// Whole vectors run in a loop unrolled by the accumulator count; the last
+// l mod lanes floats are read and written under a mask (an opmask
+// register on AVX-512, VMASKMOVPS on AVX2), so nothing outside the row is
+// touched. Its Go declaration is
+//
+//	func name(src, dst *float32, rows int, consts *float32, tail *int32)
+//
+// with consts = &numerics.ExpVec[0][0] and, for AVX2 when l mod 8 ≠ 0,
+// tail pointing at 8 int32 lanes, −1 in the first l mod 8 (AVX-512 builds
+// its mask itself and ignores tail).
+//
+// Special values, as in the pure-Go kernel and PyTorch: a row holding a
+// NaN, or +Inf (Inf − Inf), or only −Inf (−Inf − (−Inf)) comes out all
+// NaN; −Inf elements of any other row give 0. How NaN gets through:
+// pass 1's VMAXPS takes the accumulator as Intel's second source, which
+// VMAXPS returns when either is NaN, so the maximum skips NaN elements
+// and stays finite or ±Inf; the exp clamps take x as their second source,
+// so exp(NaN) = NaN, which makes Σe NaN and with it every output.
+func Softmax(name string, l, lanes int) *asm.Func {
+	if l < 1 || (lanes != 16 && lanes != 8) {
+		panic(fmt.Sprintf("rows: softmax of %d floats with %d-float vectors", l, lanes))
+	}
+	avx512 := lanes == 16
+	vec, nacc := asm.Z, 4
+	if !avx512 {
+		vec, nacc = asm.Y, 2
+	}
+	fn := &asm.Func{Name: name, Args: 40,
+		GoDecl: fmt.Sprintf("func %s(src, dst *float32, rows int, consts *float32, tail *int32)", name),
+		Doc: []string{
+			fmt.Sprintf("func %s(src, dst *float32, rows int, consts *float32, tail *int32)", name),
+			fmt.Sprintf("Softmax over rows of %d floats, %d-float vectors.", l, lanes),
+		}}
+	vb, nfull, tail := lanes*4, l/lanes, l%lanes
+	// Registers: per unrolled slot u a value x, an exponent n and a
+	// polynomial p; one accumulator per slot; the row's maximum m and
+	// 1/Σe. AVX-512 keeps every ExpVec constant in Z16–Z29; AVX2 keeps the
+	// clamps (the NaN-keeping VMAXPS/VMINPS need them in a register), −Inf
+	// and the tail mask, and reads the rest from memory.
+	x := func(u int) asm.Reg { return vec(3 * u) }
+	n := func(u int) asm.Reg { return vec(3*u + 1) }
+	p := func(u int) asm.Reg { return vec(3*u + 2) }
+	accBase := 12
+	if !avx512 {
+		accBase = 6
+	}
+	acc := func(u int) asm.Reg { return vec(accBase + u) }
+	var m, inv, mask asm.Reg
+	cst := func(i int) asm.Operand { return vec(16 + i) }
+	if avx512 {
+		m, inv = vec(30), vec(31)
+	} else {
+		m, inv, mask = vec(13), vec(10), vec(12)
+		cst = func(i int) asm.Operand {
+			switch i {
+			case numerics.ExpVecHi:
+				return vec(14)
+			case numerics.ExpVecLo:
+				return vec(15)
+			case numerics.ExpVecNegInf:
+				return vec(11)
+			}
+			return asm.At(asm.R8, 64*i)
+		}
+	}
+
+	fn.I("MOVQ", asm.Arg{Name: "src", Off: 0}, asm.SI)
+	fn.I("MOVQ", asm.Arg{Name: "dst", Off: 8}, asm.DI)
+	fn.I("MOVQ", asm.Arg{Name: "rows", Off: 16}, asm.CX)
+	fn.I("MOVQ", asm.Arg{Name: "consts", Off: 24}, asm.R8)
+	fn.I("TESTQ", asm.CX, asm.CX)
+	fn.I("JZ", asm.Label("done"))
+	for i := range numerics.ExpVecNegInf + 1 {
+		if r, ok := cst(i).(asm.Reg); ok {
+			fn.I("VMOVUPS", asm.At(asm.R8, 64*i), r)
+		}
+	}
+	if tail > 0 {
+		if avx512 {
+			fn.I("MOVL", asm.Imm(1<<tail-1), asm.BX)
+			fn.I("KMOVW", asm.BX, asm.K(1))
+		} else {
+			fn.I("MOVQ", asm.Arg{Name: "tail", Off: 32}, asm.BX)
+			fn.I("VMOVDQU", asm.At(asm.BX, 0), mask)
+		}
+	}
+
+	// vectors emits body(u, off, masked) over the row's whole vectors, a
+	// loop of nacc at a time from cursor AX (and DX) and the rest
+	// unrolled, then once for the masked tail.
+	vectors := func(pass string, dx bool, body func(u, off int, masked bool)) {
+		fn.I("MOVQ", asm.SI, asm.AX)
+		if dx {
+			fn.I("MOVQ", asm.DI, asm.DX)
+		}
+		if groups := nfull / nacc; groups > 0 {
+			fn.I("MOVQ", asm.Imm(groups), asm.BX)
+			fn.Label(asm.Label(pass))
+			for u := range nacc {
+				body(u, u*vb, false)
+			}
+			fn.I("ADDQ", asm.Imm(nacc*vb), asm.AX)
+			if dx {
+				fn.I("ADDQ", asm.Imm(nacc*vb), asm.DX)
+			}
+			fn.I("DECQ", asm.BX)
+			fn.I("JNZ", asm.Label(pass))
+		}
+		rest := nfull % nacc
+		for u := range rest {
+			body(u, u*vb, false)
+		}
+		if tail > 0 {
+			body(0, rest*vb, true)
+		}
+	}
+	// reduce combines the accumulators with op across lanes into every
+	// lane of dst, using slot 0's x as scratch.
+	reduce := func(op string, dst asm.Reg) {
+		if nacc == 4 {
+			fn.I(op, acc(1), acc(0), acc(0))
+			fn.I(op, acc(3), acc(2), acc(2))
+			fn.I(op, acc(2), acc(0), acc(0))
+		} else {
+			fn.I(op, acc(1), acc(0), acc(0))
+		}
+		num := accBase
+		if avx512 {
+			fn.I("VEXTRACTF64X4", asm.Imm(1), asm.Z(num), asm.Y(0))
+			fn.I(op, asm.Y(0), asm.Y(num), asm.Y(num))
+		}
+		fn.I("VEXTRACTF128", asm.Imm(1), asm.Y(num), asm.X(0))
+		fn.I(op, asm.X(0), asm.X(num), asm.X(num))
+		fn.I("VPERMILPS", asm.Imm(0x4e), asm.X(num), asm.X(0))
+		fn.I(op, asm.X(0), asm.X(num), asm.X(num))
+		fn.I("VPERMILPS", asm.Imm(0xb1), asm.X(num), asm.X(0))
+		fn.I(op, asm.X(0), asm.X(num), asm.X(num))
+		fn.I("VBROADCASTSS", asm.X(num), dst)
+	}
+	// load reads a vector of the row into r; masked lanes read as fill
+	// (AVX2: fill is a register, or "" for zeros).
+	load := func(mem asm.Mem, r asm.Reg, masked bool, fill asm.Reg) {
+		switch {
+		case !masked:
+			fn.I("VMOVUPS", mem, r)
+		case avx512 && fill != "":
+			fn.I("VMOVAPS", fill, r)
+			fn.I("VMOVUPS", mem, asm.K(1), r)
+		case avx512:
+			fn.I("VMOVUPS.Z", mem, asm.K(1), r)
+		default:
+			fn.I("VMASKMOVPS", mem, mask, r)
+			if fill != "" {
+				fn.I("VBLENDVPS", mask, r, fill, r) // mask ? r : fill
+			}
+		}
+	}
+	store := func(r asm.Reg, mem asm.Mem, masked bool) {
+		switch {
+		case !masked:
+			fn.I("VMOVUPS", r, mem)
+		case avx512:
+			fn.I("VMOVUPS", r, asm.K(1), mem)
+		default:
+			fn.I("VMASKMOVPS", r, mask, mem)
+		}
+	}
+	// exp replaces x(u) by numerics.Exp32 of it, in p(u).
+	exp := func(u int) {
+		x, n, p := x(u), n(u), p(u)
+		fn.I("VMAXPS", x, cst(numerics.ExpVecLo), x) // x second: NaN stays
+		fn.I("VMINPS", x, cst(numerics.ExpVecHi), x)
+		fn.I("VMULPS", cst(numerics.ExpVecLog2e), x, n)
+		fn.I("VADDPS", cst(numerics.ExpVecHalf), n, n)
+		if avx512 {
+			fn.I("VRNDSCALEPS", asm.Imm(9), n, n) // floor
+		} else {
+			fn.I("VROUNDPS", asm.Imm(9), n, n)
+		}
+		fn.I("VFNMADD231PS", cst(numerics.ExpVecC1), n, x) // r = x − n·C1 − n·C2
+		fn.I("VFNMADD231PS", cst(numerics.ExpVecC2), n, x)
+		if avx512 {
+			fn.I("VMOVAPS", cst(numerics.ExpVecP0), p)
+		} else {
+			fn.I("VMOVUPS", cst(numerics.ExpVecP0), p)
+		}
+		for i := 1; i <= 5; i++ {
+			fn.I("VFMADD213PS", cst(numerics.ExpVecP0+i), x, p) // p = p·r + Pi
+		}
+		fn.I("VMULPS", x, p, p)
+		fn.I("VFMADD213PS", x, x, p) // p·r·r + r
+		fn.I("VADDPS", cst(numerics.ExpVecOne), p, p)
+		if avx512 {
+			// y·2^n rounded once, as y·2^h·2^(n−h) is (y·2^h is exact).
+			fn.I("VSCALEFPS", n, p, p)
+			return
+		}
+		// 2^n as 2^h · 2^(n−h), h = n>>1, each built in the exponent field
+		// by adding the bits of 1.0.
+		fn.I("VCVTTPS2DQ", n, n)
+		fn.I("VPSRAD", asm.Imm(1), n, x)
+		fn.I("VPSUBD", x, n, n)
+		fn.I("VPSLLD", asm.Imm(23), x, x)
+		fn.I("VPADDD", cst(numerics.ExpVecOne), x, x)
+		fn.I("VPSLLD", asm.Imm(23), n, n)
+		fn.I("VPADDD", cst(numerics.ExpVecOne), n, n)
+		fn.I("VMULPS", x, p, p)
+		fn.I("VMULPS", n, p, p)
+	}
+
+	fn.Align(64)
+	fn.Label("row")
+	fn.Comment("pass 1: m = max(x); the accumulator is VMAXPS's second source, so NaN elements are skipped")
+	for u := range nacc {
+		fn.I("VMOVAPS", cst(numerics.ExpVecNegInf), acc(u))
+	}
+	vectors("max", false, func(u, off int, masked bool) {
+		load(asm.At(asm.AX, off), x(u), masked, cst(numerics.ExpVecNegInf).(asm.Reg))
+		fn.I("VMAXPS", acc(u), x(u), acc(u))
+	})
+	reduce("VMAXPS", m)
+	fn.Comment("pass 2: e = exp(x − m) to dst, Σe")
+	for u := range nacc {
+		fn.I("VXORPS", acc(u), acc(u), acc(u))
+	}
+	vectors("exp", true, func(u, off int, masked bool) {
+		load(asm.At(asm.AX, off), x(u), masked, "")
+		fn.I("VSUBPS", m, x(u), x(u))
+		exp(u)
+		if masked { // the lanes past the row must not reach the sum
+			if avx512 {
+				fn.I("VMOVAPS.Z", p(u), asm.K(1), p(u))
+			} else {
+				fn.I("VANDPS", mask, p(u), p(u))
+			}
+		}
+		fn.I("VADDPS", p(u), acc(u), acc(u))
+		store(p(u), asm.At(asm.DX, off), masked)
+	})
+	reduce("VADDPS", inv)
+	if avx512 {
+		fn.I("VDIVPS", inv, cst(numerics.ExpVecOne), inv)
+	} else {
+		fn.I("VMOVUPS", cst(numerics.ExpVecOne), x(0))
+		fn.I("VDIVPS", inv, x(0), inv)
+	}
+	fn.Comment("pass 3: dst = e · (1/Σe)")
+	fn.I("MOVQ", asm.DI, asm.AX)
+	if groups := nfull / nacc; groups > 0 {
+		fn.I("MOVQ", asm.Imm(groups), asm.BX)
+		fn.Label("scale")
+		for u := range nacc {
+			fn.I("VMULPS", asm.At(asm.AX, u*vb), inv, x(u))
+			fn.I("VMOVUPS", x(u), asm.At(asm.AX, u*vb))
+		}
+		fn.I("ADDQ", asm.Imm(nacc*vb), asm.AX)
+		fn.I("DECQ", asm.BX)
+		fn.I("JNZ", asm.Label("scale"))
+	}
+	rest := nfull % nacc
+	for u := range rest {
+		fn.I("VMULPS", asm.At(asm.AX, u*vb), inv, x(u))
+		fn.I("VMOVUPS", x(u), asm.At(asm.AX, u*vb))
+	}
+	if tail > 0 {
+		load(asm.At(asm.AX, rest*vb), x(0), true, "")
+		fn.I("VMULPS", inv, x(0), x(0))
+		store(x(0), asm.At(asm.AX, rest*vb), true)
+	}
+	fn.I("ADDQ", asm.Imm(l*4), asm.SI)
+	fn.I("ADDQ", asm.Imm(l*4), asm.DI)
+	fn.I("DECQ", asm.CX)
+	fn.I("JNZ", asm.Label("row"))
+	fn.Label("done")
+	fn.I("VZEROUPPER")
+	fn.I("RET")
+	return fn
+}
+
+// SoftmaxDriver returns the Go function name(avx512 bool, lo, hi int,
+// dst, x []float32) that runs rows [lo, hi) of a softmax over l floats
+// on the kernels name_avx512 and name_avx2 (Softmax).
+func SoftmaxDriver(name string, l int) string {
+	return fmt.Sprintf(`// %[1]s runs rows [lo, hi) of a softmax over %[2]d floats with the x86 row kernels.
+func %[1]s(avx512 bool, lo, hi int, dst, x []float32) {
+const L = %[2]d
+if lo >= hi {
+return
+}
+_, _ = dst[hi*L-1], x[hi*L-1]
+if avx512 {
+%[1]s_avx512(&x[lo*L], &dst[lo*L], hi-lo, &numerics.ExpVec[0][0], nil)
+return
+}
+var tail [8]int32
+for i := range L %% 8 {
+tail[i] = -1
+}
+%[1]s_avx2(&x[lo*L], &dst[lo*L], hi-lo, &numerics.ExpVec[0][0], &tail[0])
+}
+`, name, l)
+}
+
+// SoftmaxStub is what stands in for SoftmaxDriver's function off amd64
+// and with the purego tag.
+func SoftmaxStub(name string) string {
+	return fmt.Sprintf("func %s(avx512 bool, lo, hi int, dst, x []float32) { panic(\"unreachable\") }\n", name)
+}

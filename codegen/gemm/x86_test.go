@@ -39,29 +39,7 @@ var x86Params = []Params{
 // around each output that must stay untouched. go vet (asmdecl) runs on
 // the package too.
 func TestX86MatchesGo(t *testing.T) {
-	if runtime.GOARCH != "amd64" {
-		t.Skip("x86 kernels run on amd64 only")
-	}
-	if testing.Short() {
-		t.Skip("builds a package")
-	}
-	var tiers []string
-	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
-		tiers = append(tiers, "avx2")
-		if cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512VL {
-			tiers = append(tiers, "avx512")
-		}
-	}
-	if len(tiers) == 0 {
-		if strings.Contains(os.Getenv("GODEBUG"), "cpu.") {
-			t.Skip("GODEBUG turned AVX2 off (the dispatch matrix): no assembly tier to test")
-		}
-		if os.Getenv("CI") == "true" {
-			t.Fatal("CI needs an AVX2 machine to test the x86 kernels")
-		}
-		t.Skip("no AVX2 here")
-	}
-	dir := t.TempDir()
+	tiers := x86Tiers(t)
 	var goSrc, table strings.Builder
 	var file asm.File
 	file.Build = "amd64"
@@ -94,6 +72,44 @@ func TestX86MatchesGo(t *testing.T) {
 	table.WriteString("}\n")
 	goSrc.WriteString(table.String())
 	goSrc.WriteString(file.GoDecls())
+	runX86Package(t, tiers, goSrc.String(), file.AMD64(), x86TestMain)
+}
+
+// x86Tiers returns the assembly tiers this CPU runs, skipping the test
+// when there are none (a failure in CI, unless GODEBUG turned them off).
+func x86Tiers(t *testing.T) []string {
+	t.Helper()
+	if runtime.GOARCH != "amd64" {
+		t.Skip("x86 kernels run on amd64 only")
+	}
+	if testing.Short() {
+		t.Skip("builds a package")
+	}
+	var tiers []string
+	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
+		tiers = append(tiers, "avx2")
+		if cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512VL {
+			tiers = append(tiers, "avx512")
+		}
+	}
+	if len(tiers) == 0 {
+		if strings.Contains(os.Getenv("GODEBUG"), "cpu.") {
+			t.Skip("GODEBUG turned AVX2 off (the dispatch matrix): no assembly tier to test")
+		}
+		if os.Getenv("CI") == "true" {
+			t.Fatal("CI needs an AVX2 machine to test the x86 kernels")
+		}
+		t.Skip("no AVX2 here")
+	}
+	return tiers
+}
+
+// runX86Package writes a module holding the kernels' Go source, their
+// assembly and a test, with modelc replaced by this checkout, and runs
+// go vet (asmdecl) and the test in it with X86_TIERS set.
+func runX86Package(t *testing.T, tiers []string, goSrc, asmSrc, testSrc string) {
+	t.Helper()
+	dir := t.TempDir()
 	write := func(name, s string) { require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(s), 0o644)) }
 	root, err := filepath.Abs("../..")
 	require.NoError(t, err)
@@ -101,9 +117,9 @@ func TestX86MatchesGo(t *testing.T) {
 	sum, err := os.ReadFile(filepath.Join(root, "go.sum"))
 	require.NoError(t, err)
 	write("go.sum", string(sum))
-	write("kernels_amd64.s", file.AMD64())
-	write("kernels.go", goSrc.String())
-	write("x86_test.go", x86TestMain)
+	write("kernels_amd64.s", asmSrc)
+	write("kernels.go", goSrc)
+	write("x86_test.go", testSrc)
 	for _, args := range [][]string{{"vet", "."}, {"test", "-count=1", "."}} {
 		cmd := exec.Command("go", args...)
 		cmd.Dir = dir

@@ -1,6 +1,6 @@
 // Package rows generates the x86 row kernels: operations applied to each
 // row of a matrix independently, whose row length is known when the
-// package is generated (layernorm today; softmax is next). Like the GEMM
+// package is generated (layernorm and softmax). Like the GEMM
 // microkernels they are assembly only for the row loop; the Go kernel
 // that calls them splits rows across threads and keeps the pure-Go path
 // for other CPUs.

@@ -6,6 +6,7 @@ import (
 
 	"github.com/modelc/modelc/codegen/asm"
 	"github.com/modelc/modelc/codegen/gemm"
+	"github.com/modelc/modelc/codegen/rows"
 	"github.com/modelc/modelc/ir"
 )
 
@@ -209,7 +210,7 @@ func genAttention(c *kctx) error {
 	c.parallel(fmt.Sprintf("%s*%d", dimExpr(q[0]), a.Heads), 1)
 	if x86 := attentionX86(c, a); x86 != "" {
 		c.line("if useAVX2 {")
-		c.line("$F(useAVX512, lo, hi, o0, i0, i1, i2, s0, s1)", "F", x86)
+		c.line("$F(useAVX512, lo, hi, o0, i0, i1, i2, s0, s1, s2)", "F", x86)
 		c.line("return")
 		c.line("}")
 	}
@@ -286,6 +287,11 @@ func attentionX86(c *kctx, a *ir.Attention) string {
 	items := q[0].MulInt(H)
 	c.scratchBuf(items.MulInt(p1 * dh * pw1)) // s0: packed K per item
 	c.scratchBuf(items.MulInt(T * p1 * pw1))  // s1: scores per item
+	c.scratchBuf(items.MulInt(T * S))         // s2: probabilities per item
+	smName := fmt.Sprintf("softmax_l%d", S)
+	c.x86Helper(smName, x86Part{goSrc: rows.SoftmaxDriver(smName, S),
+		funcs: []*asm.Func{rows.Softmax(smName+"_avx512", S, 16), rows.Softmax(smName+"_avx2", S, 8)},
+		stub:  rows.SoftmaxStub(smName)})
 	name := fmt.Sprintf("attn_t%d_s%d_d%d_dv%d_h%d", T, S, D, Dv, H)
 	if a.Causal {
 		name += "_causal"
@@ -307,8 +313,8 @@ func attentionX86(c *kctx, a *ir.Attention) string {
 		kernels[t.Tier] = [2]string{kernels[t.Tier][0], name + "_pv_" + t.Tier}
 	}
 	w("// %s computes items [lo, hi) (batch·H + head) of %s", name, comment(ir.Describe(a)))
-	w("// with the x86 GEMM kernels; kp and sc are per-item scratch.")
-	w("func %s(avx512 bool, lo, hi int, o, q, k, v, kp, sc []float32) {", name)
+	w("// with the x86 GEMM and softmax kernels; kp, sc and pr are per-item scratch.")
+	w("func %s(avx512 bool, lo, hi int, o, q, k, v, kp, sc, pr []float32) {", name)
 	w("const T, S, D, Dv, H, dh, dv = %d, %d, %d, %d, %d, %d, %d", T, S, D, Dv, H, dh, dv)
 	w("const PW1, S1, PW2, Scale = %d, %d, %d, %s", pw1, p1*pw1, pw2, floatLit(a.Scale))
 	w("for bh := lo; bh < hi; bh++ {")
@@ -335,50 +341,29 @@ func attentionX86(c *kctx, a *ir.Attention) string {
 	w("} else {")
 	w("%s(T, q[b*T*D+h*dh:], D, kpi, sci, S1)", kernels["avx2"][0])
 	w("}")
-	// Softmax in float32 on numerics.Exp32, the sum in float64.
+	// The scores' rows (S1 floats apart) are copied into T×S
+	// probabilities, causal positions set to −Inf (exp gives 0), and the
+	// softmax row kernels run on all T rows at once.
+	w("pri := pr[bh*T*S : (bh+1)*T*S]")
 	w("for t := 0; t < T; t++ {")
-	w("row := sci[t*S1:][:S]")
-	w("m := float32(math.Inf(-1))")
-	w("for s, x := range row {")
+	w("row := pri[t*S : (t+1)*S]")
+	w("copy(row, sci[t*S1:t*S1+S])")
 	if a.Causal {
-		w("if s > t {")
-		w("break")
+		w("for s := t + 1; s < S; s++ {")
+		w("row[s] = float32(math.Inf(-1))")
 		w("}")
-	} else {
-		w("_ = s")
 	}
-	w("if x > m || x != x {")
-	w("m = x")
 	w("}")
-	w("}")
-	w("var sum float64")
-	w("for s, x := range row {")
-	if a.Causal {
-		w("if s > t {")
-		w("row[s] = 0")
-		w("continue")
-		w("}")
-	} else {
-		w("_ = s")
-	}
-	w("e := numerics.Exp32(x - m)")
-	w("row[s] = e")
-	w("sum += float64(e)")
-	w("}")
-	w("inv := float32(1 / sum)")
-	w("for s := range row {")
-	w("row[s] *= inv")
-	w("}")
-	w("}")
+	w("%s(avx512, 0, T, pri, pri)", smName)
 	// V is read in place (its rows Dv floats apart).
 	w("if avx512 {")
-	w("%s(T, sci, S1, v[b*S*Dv+h*dv:], o[b*T*Dv+h*dv:], Dv)", kernels["avx512"][1])
+	w("%s(T, pri, S, v[b*S*Dv+h*dv:], o[b*T*Dv+h*dv:], Dv)", kernels["avx512"][1])
 	w("} else {")
-	w("%s(T, sci, S1, v[b*S*Dv+h*dv:], o[b*T*Dv+h*dv:], Dv)", kernels["avx2"][1])
+	w("%s(T, pri, S, v[b*S*Dv+h*dv:], o[b*T*Dv+h*dv:], Dv)", kernels["avx2"][1])
 	w("}")
 	w("}")
 	w("}")
 	c.x86Helper(name, x86Part{goSrc: src.String(), funcs: fns,
-		stub: fmt.Sprintf("func %s(avx512 bool, lo, hi int, o, q, k, v, kp, sc []float32) { panic(\"unreachable\") }\n", name)})
+		stub: fmt.Sprintf("func %s(avx512 bool, lo, hi int, o, q, k, v, kp, sc, pr []float32) { panic(\"unreachable\") }\n", name)})
 	return name
 }

@@ -127,23 +127,39 @@ func genRelayout(c *kctx) error {
 }
 
 // genBatchNormNHWC applies inference batchnorm to rows of C channels:
-// per channel x·s + (β − μ·s), s = γ/√(σ² + ε), with s and the shift
-// computed once per call in float64 and applied in float32 as the x86
-// planes kernel does.
+// per channel x·s + (β − μ·s), s = γ/√(σ² + ε), computed in float64 and
+// applied in float32 as the planes kernel does. Rows run on the pool in
+// blocks of RB; s and the shift are tiled over a block, so the x86
+// element-wise kernels apply them as a multiply and an add of two
+// same-length vectors.
 func genBatchNormNHWC(c *kctx) error {
 	x := c.in(0).Shape
-	c.line("const C, Eps = $C, $E", "C", x[1].B, "E", floatLit(c.node.Op.(*ir.BatchNorm).Eps))
-	c.line("var sc, sh [C]float32")
-	c.line("for ch := range sc {")
+	C := x[1].B
+	rb := max(1, 2048/C)
+	c.line("const C, Eps, RB = $C, $E, $RB", "C", C, "E", floatLit(c.node.Op.(*ir.BatchNorm).Eps), "RB", rb)
+	c.parallel(numelExpr(ir.Shape{x[0], x[2], x[3]}), rb)
+	c.line("var sc, sh [RB * C]float32")
+	c.line("for ch := 0; ch < C; ch++ {")
 	c.line("s := float64(i1[ch]) / math.Sqrt(float64(i4[ch])+Eps)")
 	c.line("sc[ch], sh[ch] = float32(s), float32(float64(i2[ch])-float64(i3[ch])*s)")
 	c.line("}")
-	c.line("rows := $R", "R", numelExpr(ir.Shape{x[0], x[2], x[3]}))
-	c.line("for r := 0; r < rows; r++ {")
-	c.line("src, dst := i0[r*C:(r+1)*C], o0[r*C:(r+1)*C]")
-	c.line("for ch, v := range src {")
-	c.line("dst[ch] = v*sc[ch] + sh[ch]")
+	c.line("for r := 1; r < min(RB, hi-lo); r++ {")
+	c.line("copy(sc[r*C:(r+1)*C], sc[:C])")
+	c.line("copy(sh[r*C:(r+1)*C], sh[:C])")
 	c.line("}")
+	c.line("for r0 := lo; r0 < hi; r0 += RB {")
+	c.line("src, dst := i0[r0*C:min(hi, r0+RB)*C], o0[r0*C:min(hi, r0+RB)*C]")
+	for _, op := range []struct{ name, a, b, expr string }{
+		{"mul", "src", "sc[:len(dst)]", "src[i] * sc[i]"},
+		{"add", "dst", "sh[:len(dst)]", "dst[i] + sh[i]"},
+	} {
+		c.line("{")
+		done := c.elementwiseX86(op.name, "dst", op.a, op.b, "0, 0")
+		c.line("for i := $D; i < len(dst); i++ {", "D", done)
+		c.line("dst[i] = $E", "E", op.expr)
+		c.line("}")
+		c.line("}")
+	}
 	c.line("}")
 	return nil
 }

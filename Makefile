@@ -194,4 +194,4 @@ zoo-train:
 ## and the zoo architecture's latency at batch 1 and 32 (modelc bench).
 zoo-table: build
 	@mkdir -p docs out
-	$(GO) run ./cmd/zootable --modelc $(BIN) --out docs/zoo-table.md
+	$(GO) run ./cmd/zootable --modelc $(BIN) --out docs/zoo-table.md --seconds 3

@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/modelc/modelc/frontend"
+	"github.com/modelc/modelc/zoo"
 	"github.com/modelc/modelc/zoo/twins"
 )
 
@@ -83,7 +84,15 @@ type bencher struct {
 var benchBatches = []int{1, 32}
 
 func (b *bencher) run(arch string, cfg frontend.Configuration) (map[int]string, string, error) {
-	key := arch + " " + passList(archPasses(cfg.Passes))
+	// The key is the graph the configuration compiles the architecture
+	// to: configurations that leave it unchanged (bn-fold on a model
+	// without BatchNorm) share one measurement instead of showing two
+	// samples of the noise as a difference.
+	g, err := compile(func() (*frontend.Model, error) { return frontend.LoadNamed(zoo.FS(), arch) }, cfg, true)
+	if err != nil {
+		return nil, "", fmt.Errorf("zoo:%s, configuration %s: %w", arch, cfg.Name, err)
+	}
+	key := arch + "\n" + g.String()
 	if r, ok := b.cache[key]; ok {
 		return r.medians, r.cmd, nil
 	}

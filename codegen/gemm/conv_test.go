@@ -35,7 +35,7 @@ func TestX86ConvMatchesRef(t *testing.T) {
 	var file asm.File
 	file.Build = "amd64"
 	seen := map[string]bool{}
-	goSrc.WriteString("package x86test\n\nimport (\n\"unsafe\"\n\n\"github.com/modelc/modelc/runtime/numerics\"\n)\n\nvar _ = numerics.Gelu32\n\n" + GemmArgsDecl + "\n")
+	goSrc.WriteString(x86PackageHead)
 	table.WriteString("var convs = []conv{\n")
 	for i, s := range x86Convs {
 		s.PW = X86Panel(s.O)

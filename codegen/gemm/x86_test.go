@@ -44,7 +44,7 @@ func TestX86MatchesGo(t *testing.T) {
 	var file asm.File
 	file.Build = "amd64"
 	seen := map[string]bool{}
-	goSrc.WriteString("package x86test\n\nimport (\n\"unsafe\"\n\n\"github.com/modelc/modelc/runtime/numerics\"\n)\n\nvar _ = numerics.Gelu32\n\n" + GemmArgsDecl + "\n")
+	goSrc.WriteString(x86PackageHead)
 	table.WriteString("var layers = []layer{\n")
 	for i := range x86Params {
 		p := DefaultX86(x86Params[i].N, x86Params[i].K, 1)
@@ -74,6 +74,9 @@ func TestX86MatchesGo(t *testing.T) {
 	goSrc.WriteString(file.GoDecls())
 	runX86Package(t, tiers, goSrc.String(), file.AMD64(), x86TestMain)
 }
+
+// x86PackageHead opens the Go source of a package of generated drivers.
+const x86PackageHead = "package x86test\n\nimport (\n\"unsafe\"\n\n\"github.com/modelc/modelc/runtime/numerics\"\n)\n\nvar _ = numerics.Gelu32\n\n" + GemmArgsDecl + "\n"
 
 // x86Tiers returns the assembly tiers this CPU runs, skipping the test
 // when there are none (a failure in CI, unless GODEBUG turned them off).

@@ -114,12 +114,19 @@ func LayerNorm(name string, i, lanes int, beta bool) *asm.Func {
 		}
 		fn.I("VMOVUPS", x, asm.At(asm.DI, v*vb))
 	}
-	fn.I("ADDQ", asm.Imm(i*4), asm.SI)
-	fn.I("ADDQ", asm.Imm(i*4), asm.DI)
+	nextRow(fn, i*4)
+	return fn
+}
+
+// nextRow ends a row kernel's loop: SI and DI (source and destination
+// rows) advance by rowBytes, CX counts the rows left, and the label done
+// (taken for zero rows) returns.
+func nextRow(fn *asm.Func, rowBytes int) {
+	fn.I("ADDQ", asm.Imm(rowBytes), asm.SI)
+	fn.I("ADDQ", asm.Imm(rowBytes), asm.DI)
 	fn.I("DECQ", asm.CX)
 	fn.I("JNZ", asm.Label("row"))
 	fn.Label("done")
 	fn.I("VZEROUPPER")
 	fn.I("RET")
-	return fn
 }

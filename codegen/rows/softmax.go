@@ -285,13 +285,7 @@ func Softmax(name string, l, lanes int) *asm.Func {
 		fn.I("VMULPS", inv, x(0), x(0))
 		store(x(0), asm.At(asm.AX, rest*vb), true)
 	}
-	fn.I("ADDQ", asm.Imm(l*4), asm.SI)
-	fn.I("ADDQ", asm.Imm(l*4), asm.DI)
-	fn.I("DECQ", asm.CX)
-	fn.I("JNZ", asm.Label("row"))
-	fn.Label("done")
-	fn.I("VZEROUPPER")
-	fn.I("RET")
+	nextRow(fn, l*4)
 	return fn
 }
 

@@ -66,7 +66,7 @@ const (
 	ExpVecOne
 	ExpVecC1
 	ExpVecC2
-	ExpVecP0 // P0 … P5 follow
+	ExpVecP0     // P0 … P5 follow
 	ExpVecNegInf = ExpVecP0 + 6
 	expVecLen    = ExpVecNegInf + 1
 )

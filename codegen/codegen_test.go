@@ -404,7 +404,8 @@ func TestElementwiseX86(t *testing.T) {
 // with asymmetric padding, bias, fused residual, ReLU and GELU, output
 // rows of 11, 6 and 7 pixels (tails of every tile), and the NHWC versions
 // of batchnorm, slice, pad and global_avgpool, with relayouts at the
-// graph's inputs and outputs and before a broadcasting add.
+// graph's inputs and outputs and before a broadcasting add; and weights
+// and bias fed at run time, with vertical stride 2.
 func TestConvNHWC(t *testing.T) {
 	if testing.Short() {
 		t.Skip("compiles a generated package")
@@ -456,7 +457,11 @@ func TestConvNHWC(t *testing.T) {
 	pd := add("", &ir.Pad{Pads: []int{0, 2, 0, 1, 0, 3, 1, 0}}, "pd", sl)
 	gl := add("", &ir.Gelu{Approximate: "none"}, "gl", conv("cd", z, 64, 5, []int{1, 1}, []int{2, 2, 2, 2}, true))
 	bc := add("", ir.Simple{K: ir.KMul}, "bc", a, cnst("scale", 1, 10, 1, 1))
-	b.G.Outputs = []*ir.Value{a, pool, res, pd, gl, bc}
+	// Weights and bias fed at run time: packed by the kernel.
+	wr, _ := b.Input("wr", ir.TensorType(ir.F32, ir.Shape{ir.D(6), ir.D(10), ir.D(3), ir.D(3)}))
+	br, _ := b.Input("br", ir.TensorType(ir.F32, ir.Shape{ir.D(6)}))
+	rw := add("rw", &ir.Conv2D{Stride: []int{2, 1}, Pad: []int{1, 0, 1, 2}, Dilation: []int{1, 1}, Groups: 1}, "rw", a, wr, br)
+	b.G.Outputs = []*ir.Value{a, pool, res, pd, gl, bc, rw}
 	require.NoError(t, ir.Verify(b.G))
 	in := ir.SampleInputs(b.G, 2, 7)
 	want, err := ir.Eval(b.G, in...)

@@ -48,30 +48,29 @@ func genConvNHWC(c *kctx, cv *ir.Conv2D) error {
 
 	goName := p.Name()
 	c.helper(goName, gemm.Emit(p, goName))
-	c.packInput(1, "nhwc_"+goName, func(wt []float32) []float32 {
-		// [O][C][KH][KW] → [O][KH][KW][C], then the panels.
-		t := make([]float32, len(wt))
-		for o := range O {
-			for ci := range C {
-				for kh := range KH {
-					for kw := range KW {
-						t[((o*KH+kh)*KW+kw)*C+ci] = wt[((o*C+ci)*KH+kh)*KW+kw]
-					}
-				}
-			}
-		}
-		return gemm.Pack(p, t)
-	})
+	// Weights or a bias fed at run time (an ONNX Conv whose W is an
+	// input) are packed by the kernel itself, once per call, which then
+	// runs its items serially: every chunk would pack the same buffer.
+	runtimeW := !c.node.Inputs[1].IsConst()
+	wts := "i1"
+	if runtimeW {
+		wts = c.scratchBuf(ir.D(p.PackedLen()))
+	} else {
+		c.packInput(1, "nhwc_"+goName, packConvNHWC(p, O, C, KH, KW))
+	}
 	bias := "nil"
 	asmOK := true
+	padBias := false
 	if ep.bias != "" {
 		bias = ep.bias
 		if c.node.Inputs[2].IsConst() {
 			c.packPadded(2, padded)
 		} else {
-			asmOK = false // the assembly reads whole panels of bias
+			// The assembly reads whole panels of bias: a padded copy.
+			bias, padBias = c.scratchBuf(ir.D(padded)), true
 		}
 	}
+
 	kepi := gemm.Epilogue{Act: e.Act, Resid: e.Residual}
 	asmOK = asmOK && gemm.X86Acts(e.Act)
 	drivers := map[string]string{}
@@ -104,7 +103,27 @@ func genConvNHWC(c *kctx, cv *ir.Conv2D) error {
 	items := x[0].MulInt(bands)
 	padBuf := c.scratchBuf(items.MulInt(rowsIn * Wp * C))
 	colBuf := c.scratchBuf(items.MulInt(OW * K))
-	c.parallel(dimExpr(items), 1)
+	if runtimeW || padBias {
+		c.line("lo, hi := 0, $I", "I", dimExpr(items))
+	} else {
+		c.parallel(dimExpr(items), 1)
+	}
+	if runtimeW {
+		c.line("clear($W)", "W", wts)
+		c.line("for o := 0; o < O; o++ {")
+		c.line("for ci := 0; ci < C; ci++ {")
+		c.line("for kh := 0; kh < KH; kh++ {")
+		c.line("for kw := 0; kw < KW; kw++ {")
+		c.line("k := (kh*KW+kw)*C + ci")
+		c.line("$W[(o/$PW*K+k)*$PW+o%$PW] = -i1[((o*C+ci)*KH+kh)*KW+kw]", "W", wts, "PW", pw)
+		c.line("}")
+		c.line("}")
+		c.line("}")
+		c.line("}")
+	}
+	if padBias {
+		c.line("copy($B, $E)", "B", bias, "E", ep.bias)
+	}
 	c.line("for it := lo; it < hi; it++ {")
 	c.line("b, oh0 := it/BANDS, it%BANDS*PER")
 	c.line("oh1 := min(oh0+PER, OH)")
@@ -139,10 +158,10 @@ func genConvNHWC(c *kctx, cv *ir.Conv2D) error {
 		}
 		c.line("switch {")
 		c.line("case useAVX512:")
-		c.line("$D(xw, i1, $B, yr, $R)", "D", drivers["avx512"], "B", bias, "R", kres)
+		c.line("$D(xw, $W, $B, yr, $R)", "D", drivers["avx512"], "W", wts, "B", bias, "R", kres)
 		c.line("continue")
 		c.line("case useAVX2:")
-		c.line("$D(xw, i1, $B, yr, $R)", "D", drivers["avx2"], "B", bias, "R", kres)
+		c.line("$D(xw, $W, $B, yr, $R)", "D", drivers["avx2"], "W", wts, "B", bias, "R", kres)
 		c.line("continue")
 		c.line("}")
 	}
@@ -152,7 +171,7 @@ func genConvNHWC(c *kctx, cv *ir.Conv2D) error {
 	c.line("copy(col[ow*K+kh*KW*C:ow*K+(kh+1)*KW*C], xw[(kh*Wp+ow*SW)*C:])")
 	c.line("}")
 	c.line("}")
-	c.line("$F(OW, 0, $NB, yr, col, i1, $B)", "F", goName, "NB", p.Blocks(), "B", bias)
+	c.line("$F(OW, 0, $NB, yr, col, $W, $B)", "F", goName, "NB", p.Blocks(), "W", wts, "B", bias)
 	if ep.fused() {
 		c.line("for j, v := range yr {")
 		ep.store(c, "yr[j]", "(b*OH+oh)*OW*O+j")
@@ -161,4 +180,22 @@ func genConvNHWC(c *kctx, cv *ir.Conv2D) error {
 	c.line("}")
 	c.line("}")
 	return nil
+}
+
+// packConvNHWC packs conv weights [O][C][KH][KW] as a linear layer's
+// [O, K] with K in (kh, kw, c) order, into gemm.Pack's panels.
+func packConvNHWC(p gemm.Params, O, C, KH, KW int) func([]float32) []float32 {
+	return func(wt []float32) []float32 {
+		t := make([]float32, len(wt))
+		for o := range O {
+			for ci := range C {
+				for kh := range KH {
+					for kw := range KW {
+						t[((o*KH+kh)*KW+kw)*C+ci] = wt[((o*C+ci)*KH+kh)*KW+kw]
+					}
+				}
+			}
+		}
+		return gemm.Pack(p, t)
+	}
 }

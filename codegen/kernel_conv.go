@@ -49,9 +49,11 @@ func genConvNHWC(c *kctx, cv *ir.Conv2D) error {
 	goName := p.Name()
 	c.helper(goName, gemm.Emit(p, goName))
 	// Weights or a bias fed at run time (an ONNX Conv whose W is an
-	// input) are packed by the kernel itself, once per call, which then
-	// runs its items serially: every chunk would pack the same buffer.
-	runtimeW := !c.node.Inputs[1].IsConst()
+	// input), or splat constants (which never reach weights.bin, so have
+	// no packed copy there), are packed by the kernel itself, once per
+	// call, which then runs its items serially: every chunk would pack
+	// the same buffer.
+	runtimeW := !isDenseConst(c.node.Inputs[1])
 	wts := "i1"
 	if runtimeW {
 		wts = c.scratchBuf(ir.D(p.PackedLen()))
@@ -63,7 +65,7 @@ func genConvNHWC(c *kctx, cv *ir.Conv2D) error {
 	padBias := false
 	if ep.bias != "" {
 		bias = ep.bias
-		if c.node.Inputs[2].IsConst() {
+		if isDenseConst(c.node.Inputs[2]) {
 			c.packPadded(2, padded)
 		} else {
 			// The assembly reads whole panels of bias: a padded copy.
@@ -199,3 +201,7 @@ func packConvNHWC(p gemm.Params, O, C, KH, KW int) func([]float32) []float32 {
 		return gemm.Pack(p, t)
 	}
 }
+
+// isDenseConst reports whether v is a constant with dense data, which a
+// kernel may ask to receive packed at build time.
+func isDenseConst(v *ir.Value) bool { return v.IsConst() && !v.Const.Splat }

@@ -108,8 +108,5 @@ func EmitX86Conv(s ConvShape, name string, t X86Tile) (goSrc string, fns []*asm.
 	f("}")
 	f("}")
 	f("}")
-	for r := 1; r <= t.MR; r++ {
-		fns = append(fns, x86Micro(p, t, r, false, win))
-	}
-	return b.String(), fns
+	return b.String(), x86Micros(p, t, false, win)
 }

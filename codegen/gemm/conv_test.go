@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-
-	"github.com/modelc/modelc/codegen/asm"
 )
 
 // x86Convs are the direct-convolution rows the kernels are checked on:
@@ -32,9 +30,7 @@ var x86Convs = []ConvShape{
 func TestX86ConvMatchesRef(t *testing.T) {
 	tiers := x86Tiers(t)
 	var goSrc, table strings.Builder
-	var file asm.File
-	file.Build = "amd64"
-	seen := map[string]bool{}
+	file := newX86File()
 	goSrc.WriteString(x86PackageHead)
 	table.WriteString("var convs = []conv{\n")
 	for i, s := range x86Convs {
@@ -44,12 +40,7 @@ func TestX86ConvMatchesRef(t *testing.T) {
 			name := fmt.Sprintf("c%d_%s", i, tier)
 			src, fns := EmitX86Conv(s, name, X86ConvTile(tier, s.OW, s.PW, s.KW*s.C))
 			goSrc.WriteString(src + "\n")
-			for _, f := range fns {
-				if !seen[f.Name] {
-					seen[f.Name] = true
-					file.Funcs = append(file.Funcs, f)
-				}
-			}
+			file.add(fns)
 			drivers[tier] = name
 		}
 		fmt.Fprintf(&table, "{%d, %d, %d, %d, %d, %d, %d, %d, %v, %v, %q, map[string]func(x, wp, bias, y, resid []float32){\"avx512\": %s, \"avx2\": %s}},\n",

@@ -165,10 +165,7 @@ func EmitX86(p Params, name string, t X86Tile, ep Epilogue) (goSrc string, fns [
 	f("}")
 	f("}")
 	f("}")
-	for r := 1; r <= t.MR; r++ {
-		fns = append(fns, x86Micro(p, t, r, false, Window{}))
-	}
-	return b.String(), fns
+	return b.String(), x86Micros(p, t, false, Window{})
 }
 
 // GemmArgsType is the parameter struct of every x86 microkernel, declared
@@ -215,6 +212,16 @@ func actCode(act string) int {
 
 // X86Acts reports whether the assembly kernels apply act themselves.
 func X86Acts(act string) bool { return act == "" || act == "relu" || act == "gelu" }
+
+// x86Micros emits a driver's microkernels: one per row count 1…MR of
+// tile t, since the row tail picks its own.
+func x86Micros(p Params, t X86Tile, pos bool, win Window) []*asm.Func {
+	fns := make([]*asm.Func, 0, t.MR)
+	for r := 1; r <= t.MR; r++ {
+		fns = append(fns, x86Micro(p, t, r, pos, win))
+	}
+	return fns
+}
 
 // x86Micro emits the microkernel for r rows of tile t.
 func x86Micro(p Params, t X86Tile, r int, pos bool, win Window) *asm.Func {
@@ -482,10 +489,7 @@ func emitX86Strided(k, pw, panels, ldb int, name string, t X86Tile) (goSrc strin
 	f("}")
 	f("}")
 	f("}")
-	for r := 1; r <= t.MR; r++ {
-		fns = append(fns, x86Micro(p, t, r, pos, win))
-	}
-	return b.String(), fns
+	return b.String(), x86Micros(p, t, pos, win)
 }
 
 // EmitX86Block returns a Go driver for a right-hand side packed at run
@@ -525,10 +529,7 @@ func EmitX86Block(k, pw int, name string, t X86Tile, ep Epilogue, pos bool) (goS
 	f("}")
 	f("}")
 	f("}")
-	for r := 1; r <= t.MR; r++ {
-		fns = append(fns, x86Micro(p, t, r, pos, Window{}))
-	}
-	return b.String(), fns
+	return b.String(), x86Micros(p, t, pos, Window{})
 }
 
 // X86RowBlock is the number of rows of x (K floats each) whose block stays

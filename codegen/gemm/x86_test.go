@@ -41,9 +41,7 @@ var x86Params = []Params{
 func TestX86MatchesGo(t *testing.T) {
 	tiers := x86Tiers(t)
 	var goSrc, table strings.Builder
-	var file asm.File
-	file.Build = "amd64"
-	seen := map[string]bool{}
+	file := newX86File()
 	goSrc.WriteString(x86PackageHead)
 	table.WriteString("var layers = []layer{\n")
 	for i := range x86Params {
@@ -58,12 +56,7 @@ func TestX86MatchesGo(t *testing.T) {
 			name := fmt.Sprintf("%s_%s", goName, tile.Tier)
 			src, fns := EmitX86(p, name, tile, ep)
 			goSrc.WriteString(src + "\n")
-			for _, f := range fns {
-				if !seen[f.Name] {
-					seen[f.Name] = true
-					file.Funcs = append(file.Funcs, f)
-				}
-			}
+			file.add(fns)
 			drivers[tile.Tier] = name
 		}
 		fmt.Fprintf(&table, "{%d, %d, %d, %d, %d, %d, %v, %q, %v, %s, map[string]func(m, lo, hi int, y, x, wp, bias, resid []float32){\"avx512\": %s, \"avx2\": %s}},\n",
@@ -73,6 +66,26 @@ func TestX86MatchesGo(t *testing.T) {
 	goSrc.WriteString(table.String())
 	goSrc.WriteString(file.GoDecls())
 	runX86Package(t, tiers, goSrc.String(), file.AMD64(), x86TestMain)
+}
+
+// x86File collects the assembly of a test package, each function once
+// (drivers of the same shape share their microkernels).
+type x86File struct {
+	asm.File
+	seen map[string]bool
+}
+
+func newX86File() *x86File {
+	return &x86File{File: asm.File{Build: "amd64"}, seen: map[string]bool{}}
+}
+
+func (f *x86File) add(fns []*asm.Func) {
+	for _, fn := range fns {
+		if !f.seen[fn.Name] {
+			f.seen[fn.Name] = true
+			f.Funcs = append(f.Funcs, fn)
+		}
+	}
 }
 
 // x86PackageHead opens the Go source of a package of generated drivers.

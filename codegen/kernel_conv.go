@@ -103,7 +103,10 @@ func genConvNHWC(c *kctx, cv *ir.Conv2D) error {
 	c.line("const SH, SW, PT, PL, Wp, K = $SH, $SW, $PT, $PL, $WP, $K", "SH", SH, "SW", SW, "PT", PT, "PL", PL, "WP", Wp, "K", K)
 	c.line("const BANDS, PER, RIN = $B, $P, $R // bands of PER output rows, RIN padded input rows each", "B", bands, "P", per, "R", rowsIn)
 	items := x[0].MulInt(bands)
-	padBuf := c.scratchBuf(items.MulInt(rowsIn * Wp * C))
+	padBuf := ""
+	if PT+PL+PB+PR > 0 {
+		padBuf = c.scratchBuf(items.MulInt(rowsIn * Wp * C))
+	}
 	colBuf := c.scratchBuf(items.MulInt(OW * K))
 	if runtimeW || padBias {
 		c.line("lo, hi := 0, $I", "I", dimExpr(items))
@@ -130,22 +133,13 @@ func genConvNHWC(c *kctx, cv *ir.Conv2D) error {
 	c.line("b, oh0 := it/BANDS, it%BANDS*PER")
 	c.line("oh1 := min(oh0+PER, OH)")
 	c.line("r0 := oh0 * SH // the band's first padded input row")
-	c.line("src := $S[it*RIN*Wp*C : (it+1)*RIN*Wp*C]", "S", padBuf)
-	c.line("for r := 0; r < RIN && r0+r < H+PT+$PB; r++ {", "PB", PB)
-	c.line("row := src[r*Wp*C : (r+1)*Wp*C]")
-	c.line("iy := r0 + r - PT")
-	c.line("if iy < 0 || iy >= H {")
-	c.line("clear(row)")
-	c.line("continue")
-	c.line("}")
-	if PL > 0 {
-		c.line("clear(row[:PL*C])")
+	if PT+PL+PB+PR == 0 {
+		// No padding: the windows read the image's own rows.
+		c.line("src := i0[(b*H+r0)*W*C : (b+1)*H*W*C]")
+	} else {
+		c.line("src := $S[it*RIN*Wp*C : (it+1)*RIN*Wp*C]", "S", padBuf)
+		padRows(c, PL, PR, PB)
 	}
-	c.line("copy(row[PL*C:(PL+W)*C], i0[(b*H+iy)*W*C:(b*H+iy+1)*W*C])")
-	if PR > 0 {
-		c.line("clear(row[(PL+W)*C:])")
-	}
-	c.line("}")
 	c.line("for oh := oh0; oh < oh1; oh++ {")
 	c.line("xw := src[(oh*SH-r0)*Wp*C:]")
 	c.line("yr := o0[(b*OH+oh)*OW*O : (b*OH+oh+1)*OW*O]")
@@ -205,3 +199,23 @@ func packConvNHWC(p gemm.Params, O, C, KH, KW int) func([]float32) []float32 {
 // isDenseConst reports whether v is a constant with dense data, which a
 // kernel may ask to receive packed at build time.
 func isDenseConst(v *ir.Value) bool { return v.IsConst() && !v.Const.Splat }
+
+// padRows emits the copy of a band's input rows into its zero-padded
+// scratch src (rows of Wp pixels, r0 the first padded row).
+func padRows(c *kctx, PL, PR, PB int) {
+	c.line("for r := 0; r < RIN && r0+r < H+PT+$PB; r++ {", "PB", PB)
+	c.line("row := src[r*Wp*C : (r+1)*Wp*C]")
+	c.line("iy := r0 + r - PT")
+	c.line("if iy < 0 || iy >= H {")
+	c.line("clear(row)")
+	c.line("continue")
+	c.line("}")
+	if PL > 0 {
+		c.line("clear(row[:PL*C])")
+	}
+	c.line("copy(row[PL*C:(PL+W)*C], i0[(b*H+iy)*W*C:(b*H+iy+1)*W*C])")
+	if PR > 0 {
+		c.line("clear(row[(PL+W)*C:])")
+	}
+	c.line("}")
+}

@@ -1,4 +1,4 @@
-package asm
+package amd64
 
 // This file encodes the few x86 instructions that Go's assembler (Go
 // 1.26) does not know, so that a kernel can still use them: Func.Encode

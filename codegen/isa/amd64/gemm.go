@@ -1,10 +1,11 @@
-package gemm
+package amd64
 
 import (
 	"fmt"
 	"strings"
 
-	"github.com/modelc/modelc/codegen/asm"
+	"github.com/modelc/modelc/codegen/gemm"
+	"github.com/modelc/modelc/codegen/isa"
 	"github.com/modelc/modelc/runtime/numerics"
 )
 
@@ -28,8 +29,8 @@ import (
 // 8–11, AX = SI + 8·lda) with index registers R8 = lda, R10 = 3·lda,
 // R11 = 5·lda, R12 = 7·lda, so no row needs a pointer of its own.
 
-// X86Tile is the register tile of one x86 tier.
-type X86Tile struct {
+// tile is the register tile of one x86 tier.
+type tile struct {
 	Tier  string // "avx512" or "avx2": the runtime.Tier whose CPUs run it
 	Lanes int    // floats per vector: 16 or 8
 	NV    int    // vectors per row of the tile
@@ -37,47 +38,21 @@ type X86Tile struct {
 }
 
 // W returns the tile's width in columns.
-func (t X86Tile) W() int { return t.NV * t.Lanes }
+func (t tile) W() int { return t.NV * t.Lanes }
 
-// X86Tiles returns the tiles for weights packed in panels of pw columns
+// tiles returns the tiles for weights packed in panels of pw columns
 // (a multiple of 16): AVX-512 covers a whole panel (32 registers: up to
 // 24 accumulators), AVX2 a 16-column slice of it (16 registers: 12
 // accumulators, two of B, one broadcast).
-func X86Tiles(pw int) []X86Tile {
+func linearTiles(pw int) []tile {
 	nv := pw / 16
 	mr := map[int]int{1: 12, 2: 12, 3: 8, 4: 6}[nv]
-	return []X86Tile{{"avx512", 16, nv, mr}, {"avx2", 8, 2, 6}}
-}
-
-// X86Panel returns the panel width for n columns with assembly kernels,
-// one of 64, 48, 32 and 16: the one that wastes least on padding, weighed
-// against the narrower tiles' lower speed (one or two vectors a row load
-// more per multiply-add).
-func X86Panel(n int) int {
-	eff := map[int]float64{64: 1, 48: 1, 32: 0.95, 16: 0.85}
-	best, score := 64, 0.0
-	for _, pw := range []int{64, 48, 32, 16} {
-		if s := float64(n) / float64(pad(n, pw)) * eff[pw]; s > score {
-			best, score = pw, s
-		}
-	}
-	return best
-}
-
-// DefaultX86 is Default for a package with x86 kernels: the weights are
-// packed in panels of X86Panel(n) columns, and the pure-Go kernel (for
-// the purego build, other architectures and CPUs without AVX2) computes
-// 8-column blocks inside them.
-func DefaultX86(n, k, mHint int) Params {
-	p := Default(n, k, mHint)
-	p.PW = X86Panel(n)
-	p.NR = 8
-	return p
+	return []tile{{"avx512", 16, nv, mr}, {"avx2", 8, 2, 6}}
 }
 
 // x86Kernel names the microkernel for r rows: it depends on K, the panel
 // width and the tile only, so layers that share them share it.
-func x86Kernel(p Params, t X86Tile, r int, pos bool, win Window) string {
+func microName(p gemm.Params, t tile, r int, pos bool, win Window) string {
 	s := fmt.Sprintf("sgemm_k%d_pw%d_%s_%dx%d", p.K, p.Panel(), t.Tier, r, t.W())
 	if win.KH > 1 {
 		s += fmt.Sprintf("_w%dx%d", win.KH, win.Skip)
@@ -104,23 +79,19 @@ type Window struct {
 	LDB int
 }
 
-// EmitX86 returns the Go driver func name(m, lo, hi int, y, x, wp, bias,
-// resid []float32) for tile t — the same contract as Emit's function,
-// except that lo and hi count panels (Panels() in all), bias, when
-// p.Bias, must hold Panels()·Panel() floats (padded with anything), and
-// the epilogue ep follows: y += resid[m×N] (when ep.Resid), then the
-// activation (the kernels apply both before they store; the tail panel's
-// columns get them in Go, with numerics.Gelu32 for gelu) — and the
-// assembly microkernels it calls, whose Go declarations (GoDecl) the
-// caller emits once per name, since layers that share K and the panel
-// width share them. The driver's Go source goes into a file built only on
-// amd64 without the purego tag; it uses the type GemmArgsType (see
-// GemmArgsDecl) and package unsafe.
-func EmitX86(p Params, name string, t X86Tile, ep Epilogue) (goSrc string, fns []*asm.Func) {
-	p.mustValidate()
+// emitLinear returns the Go driver func name(m, lo, hi int, y, x, wp, bias,
+// resid []float32) for tile t: the isa.Linear contract, with the epilogue
+// s.Epi applied by the microkernels before they store (the tail panel's
+// columns get it in Go, with numerics.Gelu32 for gelu) — and the assembly
+// microkernels it calls, which layers that share K and the panel width
+// share.
+func emitLinear(s isa.LinearSpec, name string, t tile) (goSrc string, fns []*Func) {
+	p := gemm.Params{N: s.N, K: s.K, MR: 1, NR: 8, PW: s.PW, Bias: s.Bias}
+	mustValidate(p)
+	ep := s.Epi
 	pw := p.Panel()
 	if pw%16 != 0 || pw/16 != t.NV && t.Tier == "avx512" {
-		panic(fmt.Sprintf("gemm: EmitX86: panel width %d does not suit tile %+v", pw, t))
+		panic(fmt.Sprintf("amd64: emitLinear: panel width %d does not suit tile %+v", pw, t))
 	}
 	var b strings.Builder
 	f := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
@@ -129,7 +100,7 @@ func EmitX86(p Params, name string, t X86Tile, ep Epilogue) (goSrc string, fns [
 		bias = " + bias"
 	}
 	f("// %s computes panels [lo, hi) (%d columns each) of y[m×%d] = x[m×%d]·Wᵀ%s", name, pw, p.N, p.K, bias)
-	f("// with %s kernels (%d×%d tiles), on wp = gemm.Pack(W) for %s.", t.Tier, t.MR, t.W(), p.Name())
+	f("// with %s kernels (%d×%d tiles), on wp = gemm.Pack(W).", t.Tier, t.MR, t.W())
 	if ep.Resid {
 		f("// It adds resid, then applies %q.", ep.Act)
 	} else if ep.Act != "" {
@@ -151,7 +122,7 @@ func EmitX86(p Params, name string, t X86Tile, ep Epilogue) (goSrc string, fns [
 	// Rows in blocks of MC, whose slice of x (MC·K floats) stays in L2
 	// while every panel of the chunk passes it; without the blocking a
 	// large batch streams all of x from L3 once per panel.
-	mc := X86RowBlock(p.K, t.MR)
+	mc := gemm.RowBlock(p.K, t.MR)
 	f("const MC = %d // rows of x per block: %d KiB", mc, mc*p.K*4>>10)
 	f("for i0 := 0; i0 < m; i0 += MC {")
 	f("i1 := min(i0+MC, m)")
@@ -165,16 +136,24 @@ func EmitX86(p Params, name string, t X86Tile, ep Epilogue) (goSrc string, fns [
 	f("}")
 	f("}")
 	f("}")
-	return b.String(), x86Micros(p, t, false, Window{})
+	return b.String(), micros(p, t, false, Window{})
 }
 
-// GemmArgsType is the parameter struct of every x86 microkernel, declared
-// once per package by GemmArgsDecl; the assembly reads its fields at the
-// offsets below.
-const GemmArgsType = "gemmArgs"
+// mustValidate panics if p is not a variant the emitters can generate:
+// the callers build p themselves, so an invalid one is a bug.
+func mustValidate(p gemm.Params) {
+	if err := p.Validate(); err != nil {
+		panic("BUG: amd64: " + err.Error())
+	}
+}
 
-// GemmArgsDecl declares GemmArgsType.
-const GemmArgsDecl = `// gemmArgs is the parameter block of the GEMM microkernels (offsets are
+// gemmArgsType is the parameter struct of every x86 microkernel, declared
+// once per package by gemmArgsDecl; the assembly reads its fields at the
+// offsets below.
+const gemmArgsType = "gemmArgs"
+
+// gemmArgsDecl declares gemmArgsType.
+const gemmArgsDecl = `// gemmArgs is the parameter block of the GEMM microkernels (offsets are
 // fixed in the assembly: a 0, b 8, c 16, bias 24, lda 32, ldc 40, resid 48,
 // act 56, consts 64).
 type gemmArgs struct {
@@ -190,13 +169,6 @@ const (
 	offA, offB, offC, offBias, offLda, offLdc, offResid, offAct, offConsts = 0, 8, 16, 24, 32, 40, 48, 56, 64
 )
 
-// Epilogue is what a layer's kernel applies to y after the bias: the
-// residual add (y has a residual of its own shape) and the activation.
-type Epilogue struct {
-	Act   string // "", "relu" or "gelu" (erf form)
-	Resid bool
-}
-
 // actCode is Epilogue.Act as the kernels' act field encodes it.
 func actCode(act string) int {
 	switch act {
@@ -211,84 +183,84 @@ func actCode(act string) int {
 }
 
 // X86Acts reports whether the assembly kernels apply act themselves.
-func X86Acts(act string) bool { return act == "" || act == "relu" || act == "gelu" }
+func acts(act string) bool { return act == "" || act == "relu" || act == "gelu" }
 
 // x86Micros emits a driver's microkernels: one per row count 1…MR of
 // tile t, since the row tail picks its own.
-func x86Micros(p Params, t X86Tile, pos bool, win Window) []*asm.Func {
-	fns := make([]*asm.Func, 0, t.MR)
+func micros(p gemm.Params, t tile, pos bool, win Window) []*Func {
+	fns := make([]*Func, 0, t.MR)
 	for r := 1; r <= t.MR; r++ {
-		fns = append(fns, x86Micro(p, t, r, pos, win))
+		fns = append(fns, micro(p, t, r, pos, win))
 	}
 	return fns
 }
 
 // x86Micro emits the microkernel for r rows of tile t.
-func x86Micro(p Params, t X86Tile, r int, pos bool, win Window) *asm.Func {
-	name := x86Kernel(p, t, r, pos, win)
+func micro(p gemm.Params, t tile, r int, pos bool, win Window) *Func {
+	name := microName(p, t, r, pos, win)
 	fma := "VFNMADD231PS" // c += a·(−w) on weights packed negated
 	if pos {
 		fma = "VFMADD231PS" // c += a·b on operands packed at run time as they are
 	}
-	fn := &asm.Func{Name: name, Args: 8, GoDecl: fmt.Sprintf("func %s(a *%s)", name, GemmArgsType), Doc: []string{
+	fn := &Func{Name: name, Args: 8, GoDecl: fmt.Sprintf("func %s(a *%s)", name, gemmArgsType), Doc: []string{
 		fmt.Sprintf("func %s(a *gemmArgs)", name),
 		fmt.Sprintf("C[%d×%d] = A[%d×%d]·B (+ bias), B a %d-column slice of a %d-wide panel.", r, t.W(), r, p.K, t.W(), p.Panel()),
 	}}
-	vec, zero := asm.Z, "VPXORD"
+	vec, zero := Z, "VPXORD"
 	if t.Lanes == 8 {
-		vec, zero = asm.Y, "VXORPS"
+		vec, zero = Y, "VXORPS"
 	}
 	nv, vb := t.NV, t.Lanes*4 // vectors per row; bytes per vector
-	accReg := func(i, v int) asm.Reg { return vec(i*nv + v) }
-	bReg := func(v int) asm.Reg { return vec(r*nv + v) }
+	accReg := func(i, v int) Reg { return vec(i*nv + v) }
+	bReg := func(v int) Reg { return vec(r*nv + v) }
 	bc := vec(r*nv + nv)
 	rowStride := p.Panel() * 4
 	if win.LDB > 0 {
 		rowStride = win.LDB * 4
 	}
 	// row returns the address of A[i, k] for step offset off bytes.
-	row := func(i, off int) asm.Mem {
-		base := asm.SI
+	row := func(i, off int) Mem {
+		base := SI
 		if i >= 8 {
-			base, i = asm.AX, i-8
+			base, i = AX, i-8
 		}
-		m := asm.At(base, off)
+		m := At(base, off)
 		switch i {
 		case 0:
 			return m
 		case 1:
-			return m.Idx(asm.R8, 1)
+			return m.Idx(R8, 1)
 		case 2:
-			return m.Idx(asm.R8, 2)
+			return m.Idx(R8, 2)
 		case 3:
-			return m.Idx(asm.R10, 1)
+			return m.Idx(R10, 1)
 		case 4:
-			return m.Idx(asm.R8, 4)
+			return m.Idx(R8, 4)
 		case 5:
-			return m.Idx(asm.R11, 1)
+			return m.Idx(R11, 1)
 		case 6:
-			return m.Idx(asm.R10, 2)
+			return m.Idx(R10, 2)
 		}
-		return m.Idx(asm.R12, 1)
+		return m.Idx(R12, 1)
 	}
-	args := asm.R13
-	fn.I("MOVQ", asm.Arg{Name: "a", Off: 0}, args)
-	fn.I("MOVQ", asm.At(args, offA), asm.SI)
-	fn.I("MOVQ", asm.At(args, offB), asm.DI)
-	fn.I("MOVQ", asm.At(args, offC), asm.DX)
-	fn.I("MOVQ", asm.At(args, offLda), asm.R8)
-	fn.I("MOVQ", asm.At(args, offLdc), asm.R9)
+	args := R13
+	fn.I("MOVQ", Arg{Name: "a", Off: 0}, args)
+	fn.I("MOVQ", At(args, offA), SI)
+	fn.I("MOVQ", At(args, offB), DI)
+	fn.I("MOVQ", At(args, offC), DX)
+	fn.I("MOVQ", At(args, offLda), R8)
+	fn.I("MOVQ", At(args, offLdc), R9)
 	if r > 3 {
-		fn.I("LEAQ", asm.At(asm.R8, 0).Idx(asm.R8, 2), asm.R10)
+		fn.I("LEAQ", At(R8, 0).Idx(R8, 2), R10)
 	}
 	if r > 5 {
-		fn.I("LEAQ", asm.At(asm.R8, 0).Idx(asm.R8, 4), asm.R11)
+		fn.I("LEAQ", At(R8, 0).Idx(R8, 4), R11)
 	}
 	if r > 7 {
-		fn.I("LEAQ", asm.At(asm.R10, 0).Idx(asm.R8, 4), asm.R12)
+		fn.I("LEAQ", At(R10, 0).Idx(R8, 4), R12)
 	}
 	if r > 8 {
-		fn.I("LEAQ", asm.At(asm.SI, 0).Idx(asm.R8, 8), asm.AX)
+		fn.I("LEAQ", At(SI, 0).Idx(R8, 8), AX)
 	}
 	for i := range r {
 		for v := range nv {
@@ -302,7 +274,7 @@ func x86Micro(p Params, t X86Tile, r int, pos bool, win Window) *asm.Func {
 	steps := func(u int) {
 		for s := range u {
 			for v := range nv {
-				fn.I("VMOVUPS", asm.At(asm.DI, s*rowStride+v*vb), bReg(v))
+				fn.I("VMOVUPS", At(DI, s*rowStride+v*vb), bReg(v))
 			}
 			for i := range r {
 				if bcst {
@@ -317,26 +289,26 @@ func x86Micro(p Params, t X86Tile, r int, pos bool, win Window) *asm.Func {
 		}
 	}
 	advance := func(u int) {
-		fn.I("ADDQ", asm.Imm(4*u), asm.SI)
+		fn.I("ADDQ", Imm(4*u), SI)
 		if r > 8 {
-			fn.I("ADDQ", asm.Imm(4*u), asm.AX)
+			fn.I("ADDQ", Imm(4*u), AX)
 		}
-		fn.I("ADDQ", asm.Imm(u*rowStride), asm.DI)
+		fn.I("ADDQ", Imm(u*rowStride), DI)
 	}
 	const U = 4
 	if win.KH > 1 {
 		// BX counts the window's rows; it holds the bias pointer after.
-		fn.I("MOVQ", asm.Imm(win.KH), asm.BX)
+		fn.I("MOVQ", Imm(win.KH), BX)
 		fn.Label("window")
 	}
 	if n := p.K / U; n > 0 {
-		fn.I("MOVQ", asm.Imm(n), asm.CX)
+		fn.I("MOVQ", Imm(n), CX)
 		fn.Align(64)
 		fn.Label("loop")
 		steps(U)
 		advance(U)
-		fn.I("DECQ", asm.CX)
-		fn.I("JNZ", asm.Label("loop"))
+		fn.I("DECQ", CX)
+		fn.I("JNZ", Label("loop"))
 	}
 	if t := p.K % U; t > 0 {
 		steps(t)
@@ -345,45 +317,45 @@ func x86Micro(p Params, t X86Tile, r int, pos bool, win Window) *asm.Func {
 		}
 	}
 	if win.KH > 1 {
-		fn.I("ADDQ", asm.Imm(win.Skip), asm.SI)
+		fn.I("ADDQ", Imm(win.Skip), SI)
 		if r > 8 {
-			fn.I("ADDQ", asm.Imm(win.Skip), asm.AX)
+			fn.I("ADDQ", Imm(win.Skip), AX)
 		}
-		fn.I("DECQ", asm.BX)
-		fn.I("JNZ", asm.Label("window"))
+		fn.I("DECQ", BX)
+		fn.I("JNZ", Label("window"))
 	}
-	fn.I("MOVQ", asm.At(args, offBias), asm.BX)
+	fn.I("MOVQ", At(args, offBias), BX)
 	// Epilogue: bias, residual, activation, each when asked for at run
 	// time; then the store.
-	fn.I("TESTQ", asm.BX, asm.BX)
-	fn.I("JZ", asm.Label("nobias"))
+	fn.I("TESTQ", BX, BX)
+	fn.I("JZ", Label("nobias"))
 	for v := range nv {
-		fn.I("VMOVUPS", asm.At(asm.BX, v*vb), bReg(v))
+		fn.I("VMOVUPS", At(BX, v*vb), bReg(v))
 		for i := range r {
 			fn.I("VADDPS", bReg(v), accReg(i, v), accReg(i, v))
 		}
 	}
 	fn.Label("nobias")
-	fn.I("MOVQ", asm.At(args, offResid), asm.CX)
-	fn.I("TESTQ", asm.CX, asm.CX)
-	fn.I("JZ", asm.Label("noresid"))
+	fn.I("MOVQ", At(args, offResid), CX)
+	fn.I("TESTQ", CX, CX)
+	fn.I("JZ", Label("noresid"))
 	for i := range r {
 		for v := range nv {
-			fn.I("VADDPS", asm.At(asm.CX, v*vb), accReg(i, v), accReg(i, v))
+			fn.I("VADDPS", At(CX, v*vb), accReg(i, v), accReg(i, v))
 		}
 		if i < r-1 {
-			fn.I("ADDQ", asm.R9, asm.CX)
+			fn.I("ADDQ", R9, CX)
 		}
 	}
 	fn.Label("noresid")
-	fn.I("MOVQ", asm.At(args, offAct), asm.CX)
-	fn.I("CMPQ", asm.CX, asm.Imm(1))
-	fn.I("JEQ", asm.Label("relu"))
-	fn.I("CMPQ", asm.CX, asm.Imm(2))
-	fn.I("JEQ", asm.Label("gelu"))
-	fn.I("JMP", asm.Label("store"))
+	fn.I("MOVQ", At(args, offAct), CX)
+	fn.I("CMPQ", CX, Imm(1))
+	fn.I("JEQ", Label("relu"))
+	fn.I("CMPQ", CX, Imm(2))
+	fn.I("JEQ", Label("gelu"))
+	fn.I("JMP", Label("store"))
 	// Free registers after the loop: those past the accumulators.
-	free := func(j int) asm.Reg { return vec(r*nv + j) }
+	free := func(j int) Reg { return vec(r*nv + j) }
 	fn.Label("relu")
 	fn.I(zero, free(0), free(0), free(0))
 	for i := range r {
@@ -392,10 +364,10 @@ func x86Micro(p Params, t X86Tile, r int, pos bool, win Window) *asm.Func {
 			fn.I("VMAXPS", accReg(i, v), free(0), accReg(i, v))
 		}
 	}
-	fn.I("JMP", asm.Label("store"))
+	fn.I("JMP", Label("store"))
 	fn.Label("gelu")
-	fn.I("MOVQ", asm.At(args, offConsts), asm.CX)
-	k := func(idx int) asm.Mem { return asm.At(asm.CX, idx*64) }
+	fn.I("MOVQ", At(args, offConsts), CX)
+	k := func(idx int) Mem { return At(CX, idx*64) }
 	for i := range r {
 		for v := range nv {
 			x := accReg(i, v)
@@ -423,10 +395,10 @@ func x86Micro(p Params, t X86Tile, r int, pos bool, win Window) *asm.Func {
 	fn.Label("store")
 	for i := range r {
 		for v := range nv {
-			fn.I("VMOVUPS", accReg(i, v), asm.At(asm.DX, v*vb))
+			fn.I("VMOVUPS", accReg(i, v), At(DX, v*vb))
 		}
 		if i < r-1 {
-			fn.I("ADDQ", asm.R9, asm.DX)
+			fn.I("ADDQ", R9, DX)
 		}
 	}
 	fn.I("VZEROUPPER")
@@ -442,20 +414,20 @@ func x86Micro(p Params, t X86Tile, r int, pos bool, win Window) *asm.Func {
 // room for panels·pw floats. Attention uses it for QKᵀ and PV, whose
 // right-hand sides it packs per head at run time. It returns the
 // microkernels too (see EmitX86).
-func EmitX86Strided(k, pw, panels int, name string, t X86Tile) (goSrc string, fns []*asm.Func) {
-	return emitX86Strided(k, pw, panels, 0, name, t)
+func emitStrided(k, pw, panels int, name string, t tile) (goSrc string, fns []*Func) {
+	return emitStridedImpl(k, pw, panels, 0, name, t)
 }
 
 // EmitX86StridedB is EmitX86Strided for a right-hand side read in place:
 // W is a row-major k × (panels·pw) matrix with rows ldb floats apart, not
 // negated (the kernels add the products).
-func EmitX86StridedB(k, pw, panels, ldb int, name string, t X86Tile) (goSrc string, fns []*asm.Func) {
-	return emitX86Strided(k, pw, panels, ldb, name, t)
+func emitStridedB(k, pw, panels, ldb int, name string, t tile) (goSrc string, fns []*Func) {
+	return emitStridedImpl(k, pw, panels, ldb, name, t)
 }
 
-func emitX86Strided(k, pw, panels, ldb int, name string, t X86Tile) (goSrc string, fns []*asm.Func) {
-	p := Params{N: panels * pw, K: k, MR: 1, NR: 8, PW: pw}
-	p.mustValidate()
+func emitStridedImpl(k, pw, panels, ldb int, name string, t tile) (goSrc string, fns []*Func) {
+	p := gemm.Params{N: panels * pw, K: k, MR: 1, NR: 8, PW: pw}
+	mustValidate(p)
 	win, pos := Window{LDB: ldb}, ldb > 0
 	var b strings.Builder
 	f := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
@@ -473,7 +445,7 @@ func emitX86Strided(k, pw, panels, ldb int, name string, t X86Tile) (goSrc strin
 	f("if len(x) < (m-1)*lda+K || len(y) < (m-1)*ldc+P*PW || len(wp) < %s {", wlen)
 	f("panic(%q)", name+": buffer too short")
 	f("}")
-	f("a := %s{lda: lda * 4, ldc: ldc * 4}", GemmArgsType)
+	f("a := %s{lda: lda * 4, ldc: ldc * 4}", gemmArgsType)
 	f("for q := 0; q < P; q++ {")
 	f("for s := 0; s < PW; s += W {")
 	f("a.b = unsafe.Pointer(&wp[%s])", panel)
@@ -482,14 +454,14 @@ func emitX86Strided(k, pw, panels, ldb int, name string, t X86Tile) (goSrc strin
 	f("switch min(MR, m-i) {")
 	for r := 1; r <= t.MR; r++ {
 		f("case %d:", r)
-		f("%s(&a)", x86Kernel(p, t, r, pos, win))
+		f("%s(&a)", microName(p, t, r, pos, win))
 	}
 	f("}")
 	f("}")
 	f("}")
 	f("}")
 	f("}")
-	return b.String(), x86Micros(p, t, pos, win)
+	return b.String(), micros(p, t, pos, win)
 }
 
 // EmitX86Block returns a Go driver for a right-hand side packed at run
@@ -503,9 +475,9 @@ func emitX86Strided(k, pw, panels, ldb int, name string, t X86Tile) (goSrc strin
 // are read but not stored: the last panel's tile is stored through a
 // buffer). resid is read only with ep.Resid. Convolutions use it, with
 // the weights as x and the im2col patches as B, so y comes out in NCHW.
-func EmitX86Block(k, pw int, name string, t X86Tile, ep Epilogue, pos bool) (goSrc string, fns []*asm.Func) {
-	p := Params{N: pw, K: k, MR: 1, NR: 8, PW: pw}
-	p.mustValidate()
+func emitBlock(k, pw int, name string, t tile, ep isa.Epilogue, pos bool) (goSrc string, fns []*Func) {
+	p := gemm.Params{N: pw, K: k, MR: 1, NR: 8, PW: pw}
+	mustValidate(p)
 	var b strings.Builder
 	f := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
 	f("// %s computes y[i, 0:ncols] = x[i, 0:%d]·B for i < m with %s kernels (%d×%d tiles),", name, k, t.Tier, t.MR, t.W())
@@ -529,18 +501,7 @@ func EmitX86Block(k, pw int, name string, t X86Tile, ep Epilogue, pos bool) (goS
 	f("}")
 	f("}")
 	f("}")
-	return b.String(), x86Micros(p, t, pos, Window{})
-}
-
-// X86RowBlock is the number of rows of x (K floats each) whose block stays
-// in L2 (128 KiB of it) while the panels pass it, a multiple of mr; 6
-// (AVX-512 and AVX2 tiles' common multiple at this size) when mr is 0.
-// Linear layers also split their rows across threads in blocks of it.
-func X86RowBlock(k, mr int) int {
-	if mr == 0 {
-		mr = 6
-	}
-	return max(mr, (128<<10)/(4*k)/mr*mr)
+	return b.String(), micros(p, t, pos, Window{})
 }
 
 // rowTile emits the body of a driver's row loop: the call of the
@@ -549,7 +510,7 @@ func X86RowBlock(k, mr int) int {
 // that reaches past the last column, the copy of its valid columns from
 // the tile buffer with the epilogue applied in Go. lda and ldy are the row
 // strides of x and of y and resid; end is the last column of y.
-func rowTile(f func(string, ...any), p Params, t X86Tile, ep Epilogue, pos bool, win Window, lda, ldy, end string) {
+func rowTile(f func(string, ...any), p gemm.Params, t tile, ep isa.Epilogue, pos bool, win Window, lda, ldy, end string) {
 	f("a.a = unsafe.Pointer(&x[i*%s])", lda)
 	f("if full {")
 	f("a.c, a.ldc = unsafe.Pointer(&y[i*%[1]s+j0]), %[1]s*4", ldy)
@@ -571,7 +532,7 @@ func rowTile(f func(string, ...any), p Params, t X86Tile, ep Epilogue, pos bool,
 	f("switch r {")
 	for r := 1; r <= t.MR; r++ {
 		f("case %d:", r)
-		f("%s(&a)", x86Kernel(p, t, r, pos, win))
+		f("%s(&a)", microName(p, t, r, pos, win))
 	}
 	f("}")
 	f("if !full {")
@@ -614,12 +575,12 @@ func panelSlice(f func(string, ...any), bias bool, n string) {
 // bounds check (check, a Go condition that is true when a buffer is too
 // short), the tail tile buffer, the argument block with x's row stride
 // lda, and the GELU constants when the epilogue needs them.
-func driverPreamble(f func(string, ...any), name, check, lda string, ep Epilogue) {
+func driverPreamble(f func(string, ...any), name, check, lda string, ep isa.Epilogue) {
 	f("if %s {", check)
 	f("panic(%q)", name+": buffer too short")
 	f("}")
 	f("var tile [MR * W]float32")
-	f("a := %s{lda: %s * 4}", GemmArgsType, lda)
+	f("a := %s{lda: %s * 4}", gemmArgsType, lda)
 	if ep.Act == "gelu" {
 		f("consts := unsafe.Pointer(&numerics.ErfVec[0][0])")
 	}

@@ -1,13 +1,12 @@
-package rows
+package amd64
 
 import (
 	"fmt"
 
-	"github.com/modelc/modelc/codegen/asm"
 	"github.com/modelc/modelc/runtime/numerics"
 )
 
-// Softmax emits the kernel for softmax over contiguous rows of l floats
+// softmax emits the kernel for softmax over contiguous rows of l floats
 // (any l ≥ 1) with lanes 16 (AVX-512) or 8 (AVX2). Per row, three passes:
 //
 //  1. m = max(x), four (AVX2: two) vector accumulators reduced across
@@ -34,16 +33,16 @@ import (
 // VMAXPS returns when either is NaN, so the maximum skips NaN elements
 // and stays finite or ±Inf; the exp clamps take x as their second source,
 // so exp(NaN) = NaN, which makes Σe NaN and with it every output.
-func Softmax(name string, l, lanes int) *asm.Func {
+func softmax(name string, l, lanes int) *Func {
 	if l < 1 || (lanes != 16 && lanes != 8) {
 		panic(fmt.Sprintf("rows: softmax of %d floats with %d-float vectors", l, lanes))
 	}
 	avx512 := lanes == 16
-	vec, nacc := asm.Z, 4
+	vec, nacc := Z, 4
 	if !avx512 {
-		vec, nacc = asm.Y, 2
+		vec, nacc = Y, 2
 	}
-	fn := &asm.Func{Name: name, Args: 40,
+	fn := &Func{Name: name, Args: 40,
 		GoDecl: fmt.Sprintf("func %s(src, dst *float32, rows int, consts *float32, tail *int32)", name),
 		Doc: []string{
 			fmt.Sprintf("func %s(src, dst *float32, rows int, consts *float32, tail *int32)", name),
@@ -55,21 +54,21 @@ func Softmax(name string, l, lanes int) *asm.Func {
 	// 1/Σe. AVX-512 keeps every ExpVec constant in Z16–Z29; AVX2 keeps the
 	// clamps (the NaN-keeping VMAXPS/VMINPS need them in a register), −Inf
 	// and the tail mask, and reads the rest from memory.
-	x := func(u int) asm.Reg { return vec(3 * u) }
-	n := func(u int) asm.Reg { return vec(3*u + 1) }
-	p := func(u int) asm.Reg { return vec(3*u + 2) }
+	x := func(u int) Reg { return vec(3 * u) }
+	n := func(u int) Reg { return vec(3*u + 1) }
+	p := func(u int) Reg { return vec(3*u + 2) }
 	accBase := 12
 	if !avx512 {
 		accBase = 6
 	}
-	acc := func(u int) asm.Reg { return vec(accBase + u) }
-	var m, inv, mask asm.Reg
-	cst := func(i int) asm.Operand { return vec(16 + i) }
+	acc := func(u int) Reg { return vec(accBase + u) }
+	var m, inv, mask Reg
+	cst := func(i int) Operand { return vec(16 + i) }
 	if avx512 {
 		m, inv = vec(30), vec(31)
 	} else {
 		m, inv, mask = vec(13), vec(10), vec(12)
-		cst = func(i int) asm.Operand {
+		cst = func(i int) Operand {
 			switch i {
 			case numerics.ExpVecHi:
 				return vec(14)
@@ -78,28 +77,28 @@ func Softmax(name string, l, lanes int) *asm.Func {
 			case numerics.ExpVecNegInf:
 				return vec(11)
 			}
-			return asm.At(asm.R8, 64*i)
+			return At(R8, 64*i)
 		}
 	}
 
-	fn.I("MOVQ", asm.Arg{Name: "src", Off: 0}, asm.SI)
-	fn.I("MOVQ", asm.Arg{Name: "dst", Off: 8}, asm.DI)
-	fn.I("MOVQ", asm.Arg{Name: "rows", Off: 16}, asm.CX)
-	fn.I("MOVQ", asm.Arg{Name: "consts", Off: 24}, asm.R8)
-	fn.I("TESTQ", asm.CX, asm.CX)
-	fn.I("JZ", asm.Label("done"))
+	fn.I("MOVQ", Arg{Name: "src", Off: 0}, SI)
+	fn.I("MOVQ", Arg{Name: "dst", Off: 8}, DI)
+	fn.I("MOVQ", Arg{Name: "rows", Off: 16}, CX)
+	fn.I("MOVQ", Arg{Name: "consts", Off: 24}, R8)
+	fn.I("TESTQ", CX, CX)
+	fn.I("JZ", Label("done"))
 	for i := range numerics.ExpVecNegInf + 1 {
-		if r, ok := cst(i).(asm.Reg); ok {
-			fn.I("VMOVUPS", asm.At(asm.R8, 64*i), r)
+		if r, ok := cst(i).(Reg); ok {
+			fn.I("VMOVUPS", At(R8, 64*i), r)
 		}
 	}
 	if tail > 0 {
 		if avx512 {
-			fn.I("MOVL", asm.Imm(1<<tail-1), asm.BX)
-			fn.I("KMOVW", asm.BX, asm.K(1))
+			fn.I("MOVL", Imm(1<<tail-1), BX)
+			fn.I("KMOVW", BX, K(1))
 		} else {
-			fn.I("MOVQ", asm.Arg{Name: "tail", Off: 32}, asm.BX)
-			fn.I("VMOVDQU", asm.At(asm.BX, 0), mask)
+			fn.I("MOVQ", Arg{Name: "tail", Off: 32}, BX)
+			fn.I("VMOVDQU", At(BX, 0), mask)
 		}
 	}
 
@@ -107,22 +106,22 @@ func Softmax(name string, l, lanes int) *asm.Func {
 	// loop of nacc at a time from cursor AX (and DX) and the rest
 	// unrolled, then once for the masked tail.
 	vectors := func(pass string, dx bool, body func(u, off int, masked bool)) {
-		fn.I("MOVQ", asm.SI, asm.AX)
+		fn.I("MOVQ", SI, AX)
 		if dx {
-			fn.I("MOVQ", asm.DI, asm.DX)
+			fn.I("MOVQ", DI, DX)
 		}
 		if groups := nfull / nacc; groups > 0 {
-			fn.I("MOVQ", asm.Imm(groups), asm.BX)
-			fn.Label(asm.Label(pass))
+			fn.I("MOVQ", Imm(groups), BX)
+			fn.Label(Label(pass))
 			for u := range nacc {
 				body(u, u*vb, false)
 			}
-			fn.I("ADDQ", asm.Imm(nacc*vb), asm.AX)
+			fn.I("ADDQ", Imm(nacc*vb), AX)
 			if dx {
-				fn.I("ADDQ", asm.Imm(nacc*vb), asm.DX)
+				fn.I("ADDQ", Imm(nacc*vb), DX)
 			}
-			fn.I("DECQ", asm.BX)
-			fn.I("JNZ", asm.Label(pass))
+			fn.I("DECQ", BX)
+			fn.I("JNZ", Label(pass))
 		}
 		rest := nfull % nacc
 		for u := range rest {
@@ -134,7 +133,7 @@ func Softmax(name string, l, lanes int) *asm.Func {
 	}
 	// reduce combines the accumulators with op across lanes into every
 	// lane of dst, using slot 0's x as scratch.
-	reduce := func(op string, dst asm.Reg) {
+	reduce := func(op string, dst Reg) {
 		if nacc == 4 {
 			fn.I(op, acc(1), acc(0), acc(0))
 			fn.I(op, acc(3), acc(2), acc(2))
@@ -144,28 +143,28 @@ func Softmax(name string, l, lanes int) *asm.Func {
 		}
 		num := accBase
 		if avx512 {
-			fn.I("VEXTRACTF64X4", asm.Imm(1), asm.Z(num), asm.Y(0))
-			fn.I(op, asm.Y(0), asm.Y(num), asm.Y(num))
+			fn.I("VEXTRACTF64X4", Imm(1), Z(num), Y(0))
+			fn.I(op, Y(0), Y(num), Y(num))
 		}
-		fn.I("VEXTRACTF128", asm.Imm(1), asm.Y(num), asm.X(0))
-		fn.I(op, asm.X(0), asm.X(num), asm.X(num))
-		fn.I("VPERMILPS", asm.Imm(0x4e), asm.X(num), asm.X(0))
-		fn.I(op, asm.X(0), asm.X(num), asm.X(num))
-		fn.I("VPERMILPS", asm.Imm(0xb1), asm.X(num), asm.X(0))
-		fn.I(op, asm.X(0), asm.X(num), asm.X(num))
-		fn.I("VBROADCASTSS", asm.X(num), dst)
+		fn.I("VEXTRACTF128", Imm(1), Y(num), X(0))
+		fn.I(op, X(0), X(num), X(num))
+		fn.I("VPERMILPS", Imm(0x4e), X(num), X(0))
+		fn.I(op, X(0), X(num), X(num))
+		fn.I("VPERMILPS", Imm(0xb1), X(num), X(0))
+		fn.I(op, X(0), X(num), X(num))
+		fn.I("VBROADCASTSS", X(num), dst)
 	}
 	// load reads a vector of the row into r; masked lanes read as fill
 	// (AVX2: fill is a register, or "" for zeros).
-	load := func(mem asm.Mem, r asm.Reg, masked bool, fill asm.Reg) {
+	load := func(mem Mem, r Reg, masked bool, fill Reg) {
 		switch {
 		case !masked:
 			fn.I("VMOVUPS", mem, r)
 		case avx512 && fill != "":
 			fn.I("VMOVAPS", fill, r)
-			fn.I("VMOVUPS", mem, asm.K(1), r)
+			fn.I("VMOVUPS", mem, K(1), r)
 		case avx512:
-			fn.I("VMOVUPS.Z", mem, asm.K(1), r)
+			fn.I("VMOVUPS.Z", mem, K(1), r)
 		default:
 			fn.I("VMASKMOVPS", mem, mask, r)
 			if fill != "" {
@@ -173,12 +172,12 @@ func Softmax(name string, l, lanes int) *asm.Func {
 			}
 		}
 	}
-	store := func(r asm.Reg, mem asm.Mem, masked bool) {
+	store := func(r Reg, mem Mem, masked bool) {
 		switch {
 		case !masked:
 			fn.I("VMOVUPS", r, mem)
 		case avx512:
-			fn.I("VMOVUPS", r, asm.K(1), mem)
+			fn.I("VMOVUPS", r, K(1), mem)
 		default:
 			fn.I("VMASKMOVPS", r, mask, mem)
 		}
@@ -191,9 +190,9 @@ func Softmax(name string, l, lanes int) *asm.Func {
 		fn.I("VMULPS", cst(numerics.ExpVecLog2e), x, n)
 		fn.I("VADDPS", cst(numerics.ExpVecHalf), n, n)
 		if avx512 {
-			fn.I("VRNDSCALEPS", asm.Imm(9), n, n) // floor
+			fn.I("VRNDSCALEPS", Imm(9), n, n) // floor
 		} else {
-			fn.I("VROUNDPS", asm.Imm(9), n, n)
+			fn.I("VROUNDPS", Imm(9), n, n)
 		}
 		fn.I("VFNMADD231PS", cst(numerics.ExpVecC1), n, x) // r = x − n·C1 − n·C2
 		fn.I("VFNMADD231PS", cst(numerics.ExpVecC2), n, x)
@@ -216,11 +215,11 @@ func Softmax(name string, l, lanes int) *asm.Func {
 		// 2^n as 2^h · 2^(n−h), h = n>>1, each built in the exponent field
 		// by adding the bits of 1.0.
 		fn.I("VCVTTPS2DQ", n, n)
-		fn.I("VPSRAD", asm.Imm(1), n, x)
+		fn.I("VPSRAD", Imm(1), n, x)
 		fn.I("VPSUBD", x, n, n)
-		fn.I("VPSLLD", asm.Imm(23), x, x)
+		fn.I("VPSLLD", Imm(23), x, x)
 		fn.I("VPADDD", cst(numerics.ExpVecOne), x, x)
-		fn.I("VPSLLD", asm.Imm(23), n, n)
+		fn.I("VPSLLD", Imm(23), n, n)
 		fn.I("VPADDD", cst(numerics.ExpVecOne), n, n)
 		fn.I("VMULPS", x, p, p)
 		fn.I("VMULPS", n, p, p)
@@ -233,7 +232,7 @@ func Softmax(name string, l, lanes int) *asm.Func {
 		fn.I("VMOVAPS", cst(numerics.ExpVecNegInf), acc(u))
 	}
 	vectors("max", false, func(u, off int, masked bool) {
-		load(asm.At(asm.AX, off), x(u), masked, cst(numerics.ExpVecNegInf).(asm.Reg))
+		load(At(AX, off), x(u), masked, cst(numerics.ExpVecNegInf).(Reg))
 		fn.I("VMAXPS", acc(u), x(u), acc(u))
 	})
 	reduce("VMAXPS", m)
@@ -242,18 +241,18 @@ func Softmax(name string, l, lanes int) *asm.Func {
 		fn.I("VXORPS", acc(u), acc(u), acc(u))
 	}
 	vectors("exp", true, func(u, off int, masked bool) {
-		load(asm.At(asm.AX, off), x(u), masked, "")
+		load(At(AX, off), x(u), masked, "")
 		fn.I("VSUBPS", m, x(u), x(u))
 		exp(u)
 		if masked { // the lanes past the row must not reach the sum
 			if avx512 {
-				fn.I("VMOVAPS.Z", p(u), asm.K(1), p(u))
+				fn.I("VMOVAPS.Z", p(u), K(1), p(u))
 			} else {
 				fn.I("VANDPS", mask, p(u), p(u))
 			}
 		}
 		fn.I("VADDPS", p(u), acc(u), acc(u))
-		store(p(u), asm.At(asm.DX, off), masked)
+		store(p(u), At(DX, off), masked)
 	})
 	reduce("VADDPS", inv)
 	if avx512 {
@@ -263,58 +262,53 @@ func Softmax(name string, l, lanes int) *asm.Func {
 		fn.I("VDIVPS", inv, x(0), inv)
 	}
 	fn.Comment("pass 3: dst = e · (1/Σe)")
-	fn.I("MOVQ", asm.DI, asm.AX)
+	fn.I("MOVQ", DI, AX)
 	if groups := nfull / nacc; groups > 0 {
-		fn.I("MOVQ", asm.Imm(groups), asm.BX)
+		fn.I("MOVQ", Imm(groups), BX)
 		fn.Label("scale")
 		for u := range nacc {
-			fn.I("VMULPS", asm.At(asm.AX, u*vb), inv, x(u))
-			fn.I("VMOVUPS", x(u), asm.At(asm.AX, u*vb))
+			fn.I("VMULPS", At(AX, u*vb), inv, x(u))
+			fn.I("VMOVUPS", x(u), At(AX, u*vb))
 		}
-		fn.I("ADDQ", asm.Imm(nacc*vb), asm.AX)
-		fn.I("DECQ", asm.BX)
-		fn.I("JNZ", asm.Label("scale"))
+		fn.I("ADDQ", Imm(nacc*vb), AX)
+		fn.I("DECQ", BX)
+		fn.I("JNZ", Label("scale"))
 	}
 	rest := nfull % nacc
 	for u := range rest {
-		fn.I("VMULPS", asm.At(asm.AX, u*vb), inv, x(u))
-		fn.I("VMOVUPS", x(u), asm.At(asm.AX, u*vb))
+		fn.I("VMULPS", At(AX, u*vb), inv, x(u))
+		fn.I("VMOVUPS", x(u), At(AX, u*vb))
 	}
 	if tail > 0 {
-		load(asm.At(asm.AX, rest*vb), x(0), true, "")
+		load(At(AX, rest*vb), x(0), true, "")
 		fn.I("VMULPS", inv, x(0), x(0))
-		store(x(0), asm.At(asm.AX, rest*vb), true)
+		store(x(0), At(AX, rest*vb), true)
 	}
 	nextRow(fn, l*4)
 	return fn
 }
 
-// SoftmaxDriver returns the Go function name(avx512 bool, lo, hi int,
-// dst, x []float32) that runs rows [lo, hi) of a softmax over l floats
-// on the kernels name_avx512 and name_avx2 (Softmax).
-func SoftmaxDriver(name string, l int) string {
-	return fmt.Sprintf(`// %[1]s runs rows [lo, hi) of a softmax over %[2]d floats with the x86 row kernels.
-func %[1]s(avx512 bool, lo, hi int, dst, x []float32) {
+// softmaxDriver returns the isa.Softmax kernel name(lo, hi int, dst, x
+// []float32), which runs rows [lo, hi) of l floats on the kernel name_k
+// (softmax) with vectors of lanes floats.
+func softmaxDriver(name string, l, lanes int) string {
+	call := "%[1]s_k(&x[lo*L], &dst[lo*L], hi-lo, &numerics.ExpVec[0][0], nil)"
+	if lanes == 8 {
+		// AVX2 masks the row's tail with a vector of −1s and 0s.
+		call = `var tail [8]int32
+for i := range L %% 8 {
+tail[i] = -1
+}
+%[1]s_k(&x[lo*L], &dst[lo*L], hi-lo, &numerics.ExpVec[0][0], &tail[0])`
+	}
+	return fmt.Sprintf(`// %[1]s runs rows [lo, hi) of a softmax over %[2]d floats.
+func %[1]s(lo, hi int, dst, x []float32) {
 const L = %[2]d
 if lo >= hi {
 return
 }
 _, _ = dst[hi*L-1], x[hi*L-1]
-if avx512 {
-%[1]s_avx512(&x[lo*L], &dst[lo*L], hi-lo, &numerics.ExpVec[0][0], nil)
-return
-}
-var tail [8]int32
-for i := range L %% 8 {
-tail[i] = -1
-}
-%[1]s_avx2(&x[lo*L], &dst[lo*L], hi-lo, &numerics.ExpVec[0][0], &tail[0])
+`+call+`
 }
 `, name, l)
-}
-
-// SoftmaxStub is what stands in for SoftmaxDriver's function off amd64
-// and with the purego tag.
-func SoftmaxStub(name string) string {
-	return fmt.Sprintf("func %s(avx512 bool, lo, hi int, dst, x []float32) { panic(\"unreachable\") }\n", name)
 }

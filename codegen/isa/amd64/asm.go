@@ -29,7 +29,7 @@
 // substitute: it tries yasm first, and yasm 1.3.0 encodes none of them
 // (no AVX-512, no VNNI), so it falls back to GNU as for the whole file.
 // docs/x86-encodings.md has the details.
-package asm
+package amd64
 
 import (
 	"fmt"

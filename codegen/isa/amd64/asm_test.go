@@ -1,4 +1,4 @@
-package asm
+package amd64
 
 import (
 	"testing"

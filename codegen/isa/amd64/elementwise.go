@@ -16,7 +16,7 @@ type ewArgs struct {
 
 // ewOps are the element-wise operations with x86 kernels: the binary
 // ones on two operands of the same shape.
-var ewOps = map[string]string{"relu": "", "affine": "", "add": "VADDPS", "sub": "VSUBPS", "mul": "VMULPS"}
+var ewOps = map[string]Op3{"relu": nil, "affine": nil, "add": (*Func).VADDPS, "sub": (*Func).VSUBPS, "mul": (*Func).VMULPS}
 
 // hasElementwise reports whether op has an element-wise kernel.
 func hasElementwise(op string) bool { _, ok := ewOps[op]; return ok }
@@ -32,65 +32,62 @@ func elementwise(name, op string, lanes int) *Func {
 	if !ok {
 		panic("BUG: amd64: no element-wise kernel for " + op)
 	}
-	vec, zero := Z, "VPXORD"
-	if lanes == 8 {
-		vec, zero = Y, "VXORPS"
-	}
+	vec, zero := vectorRegs(lanes)
 	vb := lanes * 4
 	fn := &Func{Name: name, Args: 8, GoDecl: fmt.Sprintf("func %s(a *ewArgs)", name), Doc: []string{
 		fmt.Sprintf("func %s(a *ewArgs)", name),
 		fmt.Sprintf("Element-wise %s over whole %d-float vectors.", op, lanes),
 	}}
 	args := R13
-	fn.I("MOVQ", Arg{Name: "a", Off: 0}, args)
-	fn.I("MOVQ", At(args, 0), DI)
-	fn.I("MOVQ", At(args, 8), SI)
-	fn.I("MOVQ", At(args, 16), DX)
-	fn.I("MOVQ", At(args, 24), CX)
+	fn.MOVQ(Arg{Name: "a", Off: 0}, args)
+	fn.MOVQ(At(args, 0), DI)
+	fn.MOVQ(At(args, 8), SI)
+	fn.MOVQ(At(args, 16), DX)
+	fn.MOVQ(At(args, 24), CX)
 	zr, sc, sh := vec(15), vec(14), vec(13)
 	unary := op == "relu" || op == "affine"
 	switch op {
 	case "relu":
-		fn.I(zero, zr, zr, zr)
+		zero(fn, zr, zr, zr)
 	case "affine":
-		fn.I("VBROADCASTSS", At(args, 32), sc)
-		fn.I("VBROADCASTSS", At(args, 36), sh)
+		fn.VBROADCASTSS(At(args, 32), sc)
+		fn.VBROADCASTSS(At(args, 36), sh)
 	}
 	body := func(n int) {
 		for u := range n {
-			fn.I("VMOVUPS", At(SI, u*vb), vec(u))
+			fn.VMOVUPS(At(SI, u*vb), vec(u))
 			switch op {
 			case "relu":
-				fn.I("VMAXPS", vec(u), zr, vec(u))
+				fn.VMAXPS(vec(u), zr, vec(u))
 			case "affine":
-				fn.I("VFMADD213PS", sh, sc, vec(u)) // x·s + t
+				fn.VFMADD213PS(sh, sc, vec(u)) // x·s + t
 			default:
-				fn.I(ins, At(DX, u*vb), vec(u), vec(u)) // a op b: b is the second source
+				ins(fn, At(DX, u*vb), vec(u), vec(u)) // a op b: b is the second source
 			}
-			fn.I("VMOVUPS", vec(u), At(DI, u*vb))
+			fn.VMOVUPS(vec(u), At(DI, u*vb))
 		}
-		fn.I("ADDQ", Imm(n*vb), SI)
-		fn.I("ADDQ", Imm(n*vb), DI)
+		fn.ADDQ(Imm(n*vb), SI)
+		fn.ADDQ(Imm(n*vb), DI)
 		if !unary {
-			fn.I("ADDQ", Imm(n*vb), DX)
+			fn.ADDQ(Imm(n*vb), DX)
 		}
 	}
 	fn.Align(64)
 	fn.Label("loop4")
-	fn.I("CMPQ", CX, Imm(4))
-	fn.I("JLT", Label("loop1"))
+	fn.CMPQ(CX, Imm(4))
+	fn.JLT(Label("loop1"))
 	body(4)
-	fn.I("SUBQ", Imm(4), CX)
-	fn.I("JMP", Label("loop4"))
+	fn.SUBQ(Imm(4), CX)
+	fn.JMP(Label("loop4"))
 	fn.Label("loop1")
-	fn.I("TESTQ", CX, CX)
-	fn.I("JZ", Label("done"))
+	fn.TESTQ(CX, CX)
+	fn.JZ(Label("done"))
 	body(1)
-	fn.I("DECQ", CX)
-	fn.I("JMP", Label("loop1"))
+	fn.DECQ(CX)
+	fn.JMP(Label("loop1"))
 	fn.Label("done")
-	fn.I("VZEROUPPER")
-	fn.I("RET")
+	fn.VZEROUPPER()
+	fn.RET()
 	return fn
 }
 

@@ -198,21 +198,18 @@ func micros(p gemm.Params, t tile, pos bool, win Window) []*Func {
 // x86Micro emits the microkernel for r rows of tile t.
 func micro(p gemm.Params, t tile, r int, pos bool, win Window) *Func {
 	name := microName(p, t, r, pos, win)
-	fma := "VFNMADD231PS" // c += a·(−w) on weights packed negated
+	fma, fmaBcst := (*Func).VFNMADD231PS, (*Func).VFNMADD231PS_BCST // c += a·(−w) on weights packed negated
 	if pos {
-		fma = "VFMADD231PS" // c += a·b on operands packed at run time as they are
+		fma, fmaBcst = (*Func).VFMADD231PS, (*Func).VFMADD231PS_BCST // c += a·b on operands packed at run time as they are
 	}
 	fn := &Func{Name: name, Args: 8, GoDecl: fmt.Sprintf("func %s(a *%s)", name, gemmArgsType), Doc: []string{
 		fmt.Sprintf("func %s(a *gemmArgs)", name),
 		fmt.Sprintf("C[%d×%d] = A[%d×%d]·B (+ bias), B a %d-column slice of a %d-wide panel.", r, t.W(), r, p.K, t.W(), p.Panel()),
 	}}
-	vec, zero := Z, "VPXORD"
-	if t.Lanes == 8 {
-		vec, zero = Y, "VXORPS"
-	}
+	vec, zero := vectorRegs(t.Lanes)
 	nv, vb := t.NV, t.Lanes*4 // vectors per row; bytes per vector
-	accReg := func(i, v int) Reg { return vec(i*nv + v) }
-	bReg := func(v int) Reg { return vec(r*nv + v) }
+	accReg := func(i, v int) Vec { return vec(i*nv + v) }
+	bReg := func(v int) Vec { return vec(r*nv + v) }
 	bc := vec(r*nv + nv)
 	rowStride := p.Panel() * 4
 	if win.LDB > 0 {
@@ -244,27 +241,27 @@ func micro(p gemm.Params, t tile, r int, pos bool, win Window) *Func {
 		return m.Idx(R12, 1)
 	}
 	args := R13
-	fn.I("MOVQ", Arg{Name: "a", Off: 0}, args)
-	fn.I("MOVQ", At(args, offA), SI)
-	fn.I("MOVQ", At(args, offB), DI)
-	fn.I("MOVQ", At(args, offC), DX)
-	fn.I("MOVQ", At(args, offLda), R8)
-	fn.I("MOVQ", At(args, offLdc), R9)
+	fn.MOVQ(Arg{Name: "a", Off: 0}, args)
+	fn.MOVQ(At(args, offA), SI)
+	fn.MOVQ(At(args, offB), DI)
+	fn.MOVQ(At(args, offC), DX)
+	fn.MOVQ(At(args, offLda), R8)
+	fn.MOVQ(At(args, offLdc), R9)
 	if r > 3 {
-		fn.I("LEAQ", At(R8, 0).Idx(R8, 2), R10)
+		fn.LEAQ(At(R8, 0).Idx(R8, 2), R10)
 	}
 	if r > 5 {
-		fn.I("LEAQ", At(R8, 0).Idx(R8, 4), R11)
+		fn.LEAQ(At(R8, 0).Idx(R8, 4), R11)
 	}
 	if r > 7 {
-		fn.I("LEAQ", At(R10, 0).Idx(R8, 4), R12)
+		fn.LEAQ(At(R10, 0).Idx(R8, 4), R12)
 	}
 	if r > 8 {
-		fn.I("LEAQ", At(SI, 0).Idx(R8, 8), AX)
+		fn.LEAQ(At(SI, 0).Idx(R8, 8), AX)
 	}
 	for i := range r {
 		for v := range nv {
-			fn.I(zero, accReg(i, v), accReg(i, v), accReg(i, v))
+			zero(fn, accReg(i, v), accReg(i, v), accReg(i, v))
 		}
 	}
 	// With one vector a row, AVX-512 multiply-adds take A[i, k] as an
@@ -274,41 +271,41 @@ func micro(p gemm.Params, t tile, r int, pos bool, win Window) *Func {
 	steps := func(u int) {
 		for s := range u {
 			for v := range nv {
-				fn.I("VMOVUPS", At(DI, s*rowStride+v*vb), bReg(v))
+				fn.VMOVUPS(At(DI, s*rowStride+v*vb), bReg(v))
 			}
 			for i := range r {
 				if bcst {
-					fn.I(fma+".BCST", row(i, 4*s), bReg(0), accReg(i, 0))
+					fmaBcst(fn, row(i, 4*s), bReg(0), accReg(i, 0))
 					continue
 				}
-				fn.I("VBROADCASTSS", row(i, 4*s), bc)
+				fn.VBROADCASTSS(row(i, 4*s), bc)
 				for v := range nv {
-					fn.I(fma, bReg(v), bc, accReg(i, v))
+					fma(fn, bReg(v), bc, accReg(i, v))
 				}
 			}
 		}
 	}
 	advance := func(u int) {
-		fn.I("ADDQ", Imm(4*u), SI)
+		fn.ADDQ(Imm(4*u), SI)
 		if r > 8 {
-			fn.I("ADDQ", Imm(4*u), AX)
+			fn.ADDQ(Imm(4*u), AX)
 		}
-		fn.I("ADDQ", Imm(u*rowStride), DI)
+		fn.ADDQ(Imm(u*rowStride), DI)
 	}
 	const U = 4
 	if win.KH > 1 {
 		// BX counts the window's rows; it holds the bias pointer after.
-		fn.I("MOVQ", Imm(win.KH), BX)
+		fn.MOVQ(Imm(win.KH), BX)
 		fn.Label("window")
 	}
 	if n := p.K / U; n > 0 {
-		fn.I("MOVQ", Imm(n), CX)
+		fn.MOVQ(Imm(n), CX)
 		fn.Align(64)
 		fn.Label("loop")
 		steps(U)
 		advance(U)
-		fn.I("DECQ", CX)
-		fn.I("JNZ", Label("loop"))
+		fn.DECQ(CX)
+		fn.JNZ(Label("loop"))
 	}
 	if t := p.K % U; t > 0 {
 		steps(t)
@@ -317,92 +314,92 @@ func micro(p gemm.Params, t tile, r int, pos bool, win Window) *Func {
 		}
 	}
 	if win.KH > 1 {
-		fn.I("ADDQ", Imm(win.Skip), SI)
+		fn.ADDQ(Imm(win.Skip), SI)
 		if r > 8 {
-			fn.I("ADDQ", Imm(win.Skip), AX)
+			fn.ADDQ(Imm(win.Skip), AX)
 		}
-		fn.I("DECQ", BX)
-		fn.I("JNZ", Label("window"))
+		fn.DECQ(BX)
+		fn.JNZ(Label("window"))
 	}
-	fn.I("MOVQ", At(args, offBias), BX)
+	fn.MOVQ(At(args, offBias), BX)
 	// Epilogue: bias, residual, activation, each when asked for at run
 	// time; then the store.
-	fn.I("TESTQ", BX, BX)
-	fn.I("JZ", Label("nobias"))
+	fn.TESTQ(BX, BX)
+	fn.JZ(Label("nobias"))
 	for v := range nv {
-		fn.I("VMOVUPS", At(BX, v*vb), bReg(v))
+		fn.VMOVUPS(At(BX, v*vb), bReg(v))
 		for i := range r {
-			fn.I("VADDPS", bReg(v), accReg(i, v), accReg(i, v))
+			fn.VADDPS(bReg(v), accReg(i, v), accReg(i, v))
 		}
 	}
 	fn.Label("nobias")
-	fn.I("MOVQ", At(args, offResid), CX)
-	fn.I("TESTQ", CX, CX)
-	fn.I("JZ", Label("noresid"))
+	fn.MOVQ(At(args, offResid), CX)
+	fn.TESTQ(CX, CX)
+	fn.JZ(Label("noresid"))
 	for i := range r {
 		for v := range nv {
-			fn.I("VADDPS", At(CX, v*vb), accReg(i, v), accReg(i, v))
+			fn.VADDPS(At(CX, v*vb), accReg(i, v), accReg(i, v))
 		}
 		if i < r-1 {
-			fn.I("ADDQ", R9, CX)
+			fn.ADDQ(R9, CX)
 		}
 	}
 	fn.Label("noresid")
-	fn.I("MOVQ", At(args, offAct), CX)
-	fn.I("CMPQ", CX, Imm(1))
-	fn.I("JEQ", Label("relu"))
-	fn.I("CMPQ", CX, Imm(2))
-	fn.I("JEQ", Label("gelu"))
-	fn.I("JMP", Label("store"))
+	fn.MOVQ(At(args, offAct), CX)
+	fn.CMPQ(CX, Imm(1))
+	fn.JEQ(Label("relu"))
+	fn.CMPQ(CX, Imm(2))
+	fn.JEQ(Label("gelu"))
+	fn.JMP(Label("store"))
 	// Free registers after the loop: those past the accumulators.
-	free := func(j int) Reg { return vec(r*nv + j) }
+	free := func(j int) Vec { return vec(r*nv + j) }
 	fn.Label("relu")
-	fn.I(zero, free(0), free(0), free(0))
+	zero(fn, free(0), free(0), free(0))
 	for i := range r {
 		for v := range nv {
 			// max(0, x) with x as the second source: a NaN x is returned.
-			fn.I("VMAXPS", accReg(i, v), free(0), accReg(i, v))
+			fn.VMAXPS(accReg(i, v), free(0), accReg(i, v))
 		}
 	}
-	fn.I("JMP", Label("store"))
+	fn.JMP(Label("store"))
 	fn.Label("gelu")
-	fn.I("MOVQ", At(args, offConsts), CX)
+	fn.MOVQ(At(args, offConsts), CX)
 	k := func(idx int) Mem { return At(CX, idx*64) }
 	for i := range r {
 		for v := range nv {
 			x := accReg(i, v)
 			h, u, x2, pq := free(0), free(1), free(2), free(3)
 			fn.Comment("gelu(x) = h + h·erf(x/√2), h = x/2 (numerics.Gelu32)")
-			fn.I("VMULPS", k(numerics.VecHalf), x, h)
-			fn.I("VMULPS", k(numerics.VecInvSqrt2), x, u)
-			fn.I("VMINPS", k(numerics.VecClampHi), u, u)
-			fn.I("VMAXPS", k(numerics.VecClampLo), u, u)
-			fn.I("VMULPS", u, u, x2)
-			fn.I("VMOVUPS", k(numerics.VecA13), pq)
+			fn.VMULPS(k(numerics.VecHalf), x, h)
+			fn.VMULPS(k(numerics.VecInvSqrt2), x, u)
+			fn.VMINPS(k(numerics.VecClampHi), u, u)
+			fn.VMAXPS(k(numerics.VecClampLo), u, u)
+			fn.VMULPS(u, u, x2)
+			fn.VMOVUPS(k(numerics.VecA13), pq)
 			for c := 1; c < 7; c++ {
-				fn.I("VFMADD213PS", k(numerics.VecA13+c), x2, pq) // pq = pq·x2 + α
+				fn.VFMADD213PS(k(numerics.VecA13+c), x2, pq) // pq = pq·x2 + α
 			}
-			fn.I("VMULPS", u, pq, pq) // p = u·α(x²)
-			fn.I("VMOVUPS", k(numerics.VecB8), u)
+			fn.VMULPS(u, pq, pq) // p = u·α(x²)
+			fn.VMOVUPS(k(numerics.VecB8), u)
 			for c := 1; c < 5; c++ {
-				fn.I("VFMADD213PS", k(numerics.VecB8+c), x2, u) // q = q·x2 + β
+				fn.VFMADD213PS(k(numerics.VecB8+c), x2, u) // q = q·x2 + β
 			}
-			fn.I("VDIVPS", u, pq, pq)     // erf = p/q
-			fn.I("VFMADD213PS", h, h, pq) // pq = erf·h + h
-			fn.I("VMOVAPS", pq, x)
+			fn.VDIVPS(u, pq, pq)     // erf = p/q
+			fn.VFMADD213PS(h, h, pq) // pq = erf·h + h
+			fn.VMOVAPS(pq, x)
 		}
 	}
 	fn.Label("store")
 	for i := range r {
 		for v := range nv {
-			fn.I("VMOVUPS", accReg(i, v), At(DX, v*vb))
+			fn.VMOVUPS(accReg(i, v), At(DX, v*vb))
 		}
 		if i < r-1 {
-			fn.I("ADDQ", R9, DX)
+			fn.ADDQ(R9, DX)
 		}
 	}
-	fn.I("VZEROUPPER")
-	fn.I("RET")
+	fn.VZEROUPPER()
+	fn.RET()
 	return fn
 }
 

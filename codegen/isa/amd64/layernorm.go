@@ -35,50 +35,47 @@ func layerNorm(name string, i, lanes int, beta bool) *Func {
 	if !layerNormTile(i, lanes) {
 		panic(fmt.Sprintf("BUG: amd64: layernorm of %d floats with %d-float vectors", i, lanes))
 	}
-	vec, zero := Z, "VPXORD"
-	if lanes == 8 {
-		vec, zero = Y, "VXORPS"
-	}
+	vec, zero := vectorRegs(lanes)
 	fn := &Func{Name: name, Args: 8, GoDecl: fmt.Sprintf("func %s(a *lnArgs)", name), Doc: []string{
 		fmt.Sprintf("func %s(a *lnArgs)", name),
 		fmt.Sprintf("LayerNorm over rows of %d floats, %d-float vectors (beta: %v).", i, lanes, beta),
 	}}
 	nv, vb := i/lanes, lanes*4
 	args := R13
-	fn.I("MOVQ", Arg{Name: "a", Off: 0}, args)
-	fn.I("MOVQ", At(args, 0), SI)
-	fn.I("MOVQ", At(args, 8), DI)
-	fn.I("MOVQ", At(args, 16), R8)
-	fn.I("MOVQ", At(args, 24), R9)
-	fn.I("MOVQ", At(args, 32), CX)
+	fn.MOVQ(Arg{Name: "a", Off: 0}, args)
+	fn.MOVQ(At(args, 0), SI)
+	fn.MOVQ(At(args, 8), DI)
+	fn.MOVQ(At(args, 16), R8)
+	fn.MOVQ(At(args, 24), R9)
+	fn.MOVQ(At(args, 32), CX)
 	eps, invI, one := vec(13), vec(14), vec(15)
-	fn.I("VBROADCASTSS", At(args, 40), eps)
-	fn.I("VBROADCASTSS", At(args, 44), invI)
-	fn.I("VBROADCASTSS", At(args, 48), one)
-	fn.I("TESTQ", CX, CX)
-	fn.I("JZ", Label("done"))
-	acc := func(k int) Reg { return vec(k) }
+	fn.VBROADCASTSS(At(args, 40), eps)
+	fn.VBROADCASTSS(At(args, 44), invI)
+	fn.VBROADCASTSS(At(args, 48), one)
+	fn.TESTQ(CX, CX)
+	fn.JZ(Label("done"))
+	acc := func(k int) Vec { return vec(k) }
 	mean, x, rstd := vec(4), vec(5), vec(6)
 	// reduce sums acc 0–3 into every lane of acc 0.
 	reduce := func() {
-		fn.I("VADDPS", acc(1), acc(0), acc(0))
-		fn.I("VADDPS", acc(3), acc(2), acc(2))
-		fn.I("VADDPS", acc(2), acc(0), acc(0))
+		fn.VADDPS(acc(1), acc(0), acc(0))
+		fn.VADDPS(acc(3), acc(2), acc(2))
+		fn.VADDPS(acc(2), acc(0), acc(0))
 		if lanes == 16 {
-			fn.I("VEXTRACTF64X4", Imm(1), Z(0), Y(1))
-			fn.I("VADDPS", Y(1), Y(0), Y(0))
+			fn.VEXTRACTF64X4(Imm(1), Z(0), Y(1))
+			fn.VADDPS(Y(1), Y(0), Y(0))
 		}
-		fn.I("VEXTRACTF128", Imm(1), Y(0), X(1))
-		fn.I("VADDPS", X(1), X(0), X(0))
-		fn.I("VPERMILPS", Imm(0x4e), X(0), X(1))
-		fn.I("VADDPS", X(1), X(0), X(0))
-		fn.I("VPERMILPS", Imm(0xb1), X(0), X(1))
-		fn.I("VADDPS", X(1), X(0), X(0))
-		fn.I("VBROADCASTSS", X(0), acc(0))
+		fn.VEXTRACTF128(Imm(1), Y(0), X(1))
+		fn.VADDPS(X(1), X(0), X(0))
+		fn.VPERMILPS(Imm(0x4e), X(0), X(1))
+		fn.VADDPS(X(1), X(0), X(0))
+		fn.VPERMILPS(Imm(0xb1), X(0), X(1))
+		fn.VADDPS(X(1), X(0), X(0))
+		fn.VBROADCASTSS(X(0), acc(0))
 	}
 	zeroAcc := func() {
 		for k := range 4 {
-			fn.I(zero, acc(k), acc(k), acc(k))
+			zero(fn, acc(k), acc(k), acc(k))
 		}
 	}
 	fn.Align(64)
@@ -86,31 +83,31 @@ func layerNorm(name string, i, lanes int, beta bool) *Func {
 	fn.Comment("mean")
 	zeroAcc()
 	for v := range nv {
-		fn.I("VADDPS", At(SI, v*vb), acc(v%4), acc(v%4))
+		fn.VADDPS(At(SI, v*vb), acc(v%4), acc(v%4))
 	}
 	reduce()
-	fn.I("VMULPS", invI, acc(0), mean)
+	fn.VMULPS(invI, acc(0), mean)
 	fn.Comment("variance, around the mean")
 	zeroAcc()
 	for v := range nv {
-		fn.I("VMOVUPS", At(SI, v*vb), x)
-		fn.I("VSUBPS", mean, x, x)
-		fn.I("VFMADD231PS", x, x, acc(v%4))
+		fn.VMOVUPS(At(SI, v*vb), x)
+		fn.VSUBPS(mean, x, x)
+		fn.VFMADD231PS(x, x, acc(v%4))
 	}
 	reduce()
-	fn.I("VFMADD213PS", eps, invI, acc(0)) // var + eps = Σ·(1/I) + eps
-	fn.I("VSQRTPS", acc(0), acc(0))
-	fn.I("VDIVPS", acc(0), one, rstd)
+	fn.VFMADD213PS(eps, invI, acc(0)) // var + eps = Σ·(1/I) + eps
+	fn.VSQRTPS(acc(0), acc(0))
+	fn.VDIVPS(acc(0), one, rstd)
 	fn.Comment("(x − mean)·rstd·γ (+ β)")
 	for v := range nv {
-		fn.I("VMOVUPS", At(SI, v*vb), x)
-		fn.I("VSUBPS", mean, x, x)
-		fn.I("VMULPS", rstd, x, x)
-		fn.I("VMULPS", At(R8, v*vb), x, x)
+		fn.VMOVUPS(At(SI, v*vb), x)
+		fn.VSUBPS(mean, x, x)
+		fn.VMULPS(rstd, x, x)
+		fn.VMULPS(At(R8, v*vb), x, x)
 		if beta {
-			fn.I("VADDPS", At(R9, v*vb), x, x)
+			fn.VADDPS(At(R9, v*vb), x, x)
 		}
-		fn.I("VMOVUPS", x, At(DI, v*vb))
+		fn.VMOVUPS(x, At(DI, v*vb))
 	}
 	nextRow(fn, i*4)
 	return fn
@@ -120,13 +117,13 @@ func layerNorm(name string, i, lanes int, beta bool) *Func {
 // rows) advance by rowBytes, CX counts the rows left, and the label done
 // (taken for zero rows) returns.
 func nextRow(fn *Func, rowBytes int) {
-	fn.I("ADDQ", Imm(rowBytes), SI)
-	fn.I("ADDQ", Imm(rowBytes), DI)
-	fn.I("DECQ", CX)
-	fn.I("JNZ", Label("row"))
+	fn.ADDQ(Imm(rowBytes), SI)
+	fn.ADDQ(Imm(rowBytes), DI)
+	fn.DECQ(CX)
+	fn.JNZ(Label("row"))
 	fn.Label("done")
-	fn.I("VZEROUPPER")
-	fn.I("RET")
+	fn.VZEROUPPER()
+	fn.RET()
 }
 
 // layerNormDriver returns the isa.LayerNorm kernel name(lo, hi int, dst,

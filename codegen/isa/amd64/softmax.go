@@ -54,21 +54,21 @@ func softmax(name string, l, lanes int) *Func {
 	// 1/Σe. AVX-512 keeps every ExpVec constant in Z16–Z29; AVX2 keeps the
 	// clamps (the NaN-keeping VMAXPS/VMINPS need them in a register), −Inf
 	// and the tail mask, and reads the rest from memory.
-	x := func(u int) Reg { return vec(3 * u) }
-	n := func(u int) Reg { return vec(3*u + 1) }
-	p := func(u int) Reg { return vec(3*u + 2) }
+	x := func(u int) Vec { return vec(3 * u) }
+	n := func(u int) Vec { return vec(3*u + 1) }
+	p := func(u int) Vec { return vec(3*u + 2) }
 	accBase := 12
 	if !avx512 {
 		accBase = 6
 	}
-	acc := func(u int) Reg { return vec(accBase + u) }
-	var m, inv, mask Reg
-	cst := func(i int) Operand { return vec(16 + i) }
+	acc := func(u int) Vec { return vec(accBase + u) }
+	var m, inv, mask Vec
+	cst := func(i int) VM { return vec(16 + i) }
 	if avx512 {
 		m, inv = vec(30), vec(31)
 	} else {
 		m, inv, mask = vec(13), vec(10), vec(12)
-		cst = func(i int) Operand {
+		cst = func(i int) VM {
 			switch i {
 			case numerics.ExpVecHi:
 				return vec(14)
@@ -81,24 +81,24 @@ func softmax(name string, l, lanes int) *Func {
 		}
 	}
 
-	fn.I("MOVQ", Arg{Name: "src", Off: 0}, SI)
-	fn.I("MOVQ", Arg{Name: "dst", Off: 8}, DI)
-	fn.I("MOVQ", Arg{Name: "rows", Off: 16}, CX)
-	fn.I("MOVQ", Arg{Name: "consts", Off: 24}, R8)
-	fn.I("TESTQ", CX, CX)
-	fn.I("JZ", Label("done"))
+	fn.MOVQ(Arg{Name: "src", Off: 0}, SI)
+	fn.MOVQ(Arg{Name: "dst", Off: 8}, DI)
+	fn.MOVQ(Arg{Name: "rows", Off: 16}, CX)
+	fn.MOVQ(Arg{Name: "consts", Off: 24}, R8)
+	fn.TESTQ(CX, CX)
+	fn.JZ(Label("done"))
 	for i := range numerics.ExpVecNegInf + 1 {
-		if r, ok := cst(i).(Reg); ok {
-			fn.I("VMOVUPS", At(R8, 64*i), r)
+		if r, ok := cst(i).(Vec); ok {
+			fn.VMOVUPS(At(R8, 64*i), r)
 		}
 	}
 	if tail > 0 {
 		if avx512 {
-			fn.I("MOVL", Imm(1<<tail-1), BX)
-			fn.I("KMOVW", BX, K(1))
+			fn.MOVL(Imm(1<<tail-1), BX)
+			fn.KMOVW(BX, K(1))
 		} else {
-			fn.I("MOVQ", Arg{Name: "tail", Off: 32}, BX)
-			fn.I("VMOVDQU", At(BX, 0), mask)
+			fn.MOVQ(Arg{Name: "tail", Off: 32}, BX)
+			fn.VMOVDQU(At(BX, 0), mask)
 		}
 	}
 
@@ -106,22 +106,22 @@ func softmax(name string, l, lanes int) *Func {
 	// loop of nacc at a time from cursor AX (and DX) and the rest
 	// unrolled, then once for the masked tail.
 	vectors := func(pass string, dx bool, body func(u, off int, masked bool)) {
-		fn.I("MOVQ", SI, AX)
+		fn.MOVQ(SI, AX)
 		if dx {
-			fn.I("MOVQ", DI, DX)
+			fn.MOVQ(DI, DX)
 		}
 		if groups := nfull / nacc; groups > 0 {
-			fn.I("MOVQ", Imm(groups), BX)
+			fn.MOVQ(Imm(groups), BX)
 			fn.Label(Label(pass))
 			for u := range nacc {
 				body(u, u*vb, false)
 			}
-			fn.I("ADDQ", Imm(nacc*vb), AX)
+			fn.ADDQ(Imm(nacc*vb), AX)
 			if dx {
-				fn.I("ADDQ", Imm(nacc*vb), DX)
+				fn.ADDQ(Imm(nacc*vb), DX)
 			}
-			fn.I("DECQ", BX)
-			fn.I("JNZ", Label(pass))
+			fn.DECQ(BX)
+			fn.JNZ(Label(pass))
 		}
 		rest := nfull % nacc
 		for u := range rest {
@@ -133,155 +133,158 @@ func softmax(name string, l, lanes int) *Func {
 	}
 	// reduce combines the accumulators with op across lanes into every
 	// lane of dst, using slot 0's x as scratch.
-	reduce := func(op string, dst Reg) {
+	reduce := func(op Op3, dst Vec) {
 		if nacc == 4 {
-			fn.I(op, acc(1), acc(0), acc(0))
-			fn.I(op, acc(3), acc(2), acc(2))
-			fn.I(op, acc(2), acc(0), acc(0))
+			op(fn, acc(1), acc(0), acc(0))
+			op(fn, acc(3), acc(2), acc(2))
+			op(fn, acc(2), acc(0), acc(0))
 		} else {
-			fn.I(op, acc(1), acc(0), acc(0))
+			op(fn, acc(1), acc(0), acc(0))
 		}
 		num := accBase
 		if avx512 {
-			fn.I("VEXTRACTF64X4", Imm(1), Z(num), Y(0))
-			fn.I(op, Y(0), Y(num), Y(num))
+			fn.VEXTRACTF64X4(Imm(1), Z(num), Y(0))
+			op(fn, Y(0), Y(num), Y(num))
 		}
-		fn.I("VEXTRACTF128", Imm(1), Y(num), X(0))
-		fn.I(op, X(0), X(num), X(num))
-		fn.I("VPERMILPS", Imm(0x4e), X(num), X(0))
-		fn.I(op, X(0), X(num), X(num))
-		fn.I("VPERMILPS", Imm(0xb1), X(num), X(0))
-		fn.I(op, X(0), X(num), X(num))
-		fn.I("VBROADCASTSS", X(num), dst)
+		fn.VEXTRACTF128(Imm(1), Y(num), X(0))
+		op(fn, X(0), X(num), X(num))
+		fn.VPERMILPS(Imm(0x4e), X(num), X(0))
+		op(fn, X(0), X(num), X(num))
+		fn.VPERMILPS(Imm(0xb1), X(num), X(0))
+		op(fn, X(0), X(num), X(num))
+		fn.VBROADCASTSS(X(num), dst)
 	}
 	// load reads a vector of the row into r; masked lanes read as fill
 	// (AVX2: fill is a register, or "" for zeros).
-	load := func(mem Mem, r Reg, masked bool, fill Reg) {
+	load := func(mem Mem, r Vec, masked bool, fill Vec) {
 		switch {
 		case !masked:
-			fn.I("VMOVUPS", mem, r)
+			fn.VMOVUPS(mem, r)
 		case avx512 && fill != "":
-			fn.I("VMOVAPS", fill, r)
-			fn.I("VMOVUPS", mem, K(1), r)
+			fn.VMOVAPS(fill, r)
+			fn.VMOVUPS_K(mem, K(1), r)
 		case avx512:
-			fn.I("VMOVUPS.Z", mem, K(1), r)
+			fn.VMOVUPS_Z(mem, K(1), r)
 		default:
-			fn.I("VMASKMOVPS", mem, mask, r)
+			fn.VMASKMOVPS(mem, mask, r)
 			if fill != "" {
-				fn.I("VBLENDVPS", mask, r, fill, r) // mask ? r : fill
+				fn.VBLENDVPS(mask, r, fill, r) // mask ? r : fill
 			}
 		}
 	}
-	store := func(r Reg, mem Mem, masked bool) {
+	store := func(r Vec, mem Mem, masked bool) {
 		switch {
 		case !masked:
-			fn.I("VMOVUPS", r, mem)
+			fn.VMOVUPS(r, mem)
 		case avx512:
-			fn.I("VMOVUPS", r, K(1), mem)
+			fn.VMOVUPS_K(r, K(1), mem)
 		default:
-			fn.I("VMASKMOVPS", r, mask, mem)
+			fn.VMASKMOVPS(r, mask, mem)
 		}
 	}
+	// reg is constant i where it must be a register (as the first
+	// source of VMAXPS and VMINPS, to keep NaN).
+	reg := func(i int) Vec { return cst(i).(Vec) }
 	// exp replaces x(u) by numerics.Exp32 of it, in p(u).
 	exp := func(u int) {
 		x, n, p := x(u), n(u), p(u)
-		fn.I("VMAXPS", x, cst(numerics.ExpVecLo), x) // x second: NaN stays
-		fn.I("VMINPS", x, cst(numerics.ExpVecHi), x)
-		fn.I("VMULPS", cst(numerics.ExpVecLog2e), x, n)
-		fn.I("VADDPS", cst(numerics.ExpVecHalf), n, n)
+		fn.VMAXPS(x, reg(numerics.ExpVecLo), x) // x second: NaN stays
+		fn.VMINPS(x, reg(numerics.ExpVecHi), x)
+		fn.VMULPS(cst(numerics.ExpVecLog2e), x, n)
+		fn.VADDPS(cst(numerics.ExpVecHalf), n, n)
 		if avx512 {
-			fn.I("VRNDSCALEPS", Imm(9), n, n) // floor
+			fn.VRNDSCALEPS(Imm(9), n, n) // floor
 		} else {
-			fn.I("VROUNDPS", Imm(9), n, n)
+			fn.VROUNDPS(Imm(9), n, n)
 		}
-		fn.I("VFNMADD231PS", cst(numerics.ExpVecC1), n, x) // r = x − n·C1 − n·C2
-		fn.I("VFNMADD231PS", cst(numerics.ExpVecC2), n, x)
+		fn.VFNMADD231PS(cst(numerics.ExpVecC1), n, x) // r = x − n·C1 − n·C2
+		fn.VFNMADD231PS(cst(numerics.ExpVecC2), n, x)
 		if avx512 {
-			fn.I("VMOVAPS", cst(numerics.ExpVecP0), p)
+			fn.VMOVAPS(cst(numerics.ExpVecP0), p)
 		} else {
-			fn.I("VMOVUPS", cst(numerics.ExpVecP0), p)
+			fn.VMOVUPS(cst(numerics.ExpVecP0), p)
 		}
 		for i := 1; i <= 5; i++ {
-			fn.I("VFMADD213PS", cst(numerics.ExpVecP0+i), x, p) // p = p·r + Pi
+			fn.VFMADD213PS(cst(numerics.ExpVecP0+i), x, p) // p = p·r + Pi
 		}
-		fn.I("VMULPS", x, p, p)
-		fn.I("VFMADD213PS", x, x, p) // p·r·r + r
-		fn.I("VADDPS", cst(numerics.ExpVecOne), p, p)
+		fn.VMULPS(x, p, p)
+		fn.VFMADD213PS(x, x, p) // p·r·r + r
+		fn.VADDPS(cst(numerics.ExpVecOne), p, p)
 		if avx512 {
 			// y·2^n rounded once, as y·2^h·2^(n−h) is (y·2^h is exact).
-			fn.I("VSCALEFPS", n, p, p)
+			fn.VSCALEFPS(n, p, p)
 			return
 		}
 		// 2^n as 2^h · 2^(n−h), h = n>>1, each built in the exponent field
 		// by adding the bits of 1.0.
-		fn.I("VCVTTPS2DQ", n, n)
-		fn.I("VPSRAD", Imm(1), n, x)
-		fn.I("VPSUBD", x, n, n)
-		fn.I("VPSLLD", Imm(23), x, x)
-		fn.I("VPADDD", cst(numerics.ExpVecOne), x, x)
-		fn.I("VPSLLD", Imm(23), n, n)
-		fn.I("VPADDD", cst(numerics.ExpVecOne), n, n)
-		fn.I("VMULPS", x, p, p)
-		fn.I("VMULPS", n, p, p)
+		fn.VCVTTPS2DQ(n, n)
+		fn.VPSRAD(Imm(1), n, x)
+		fn.VPSUBD(x, n, n)
+		fn.VPSLLD(Imm(23), x, x)
+		fn.VPADDD(cst(numerics.ExpVecOne), x, x)
+		fn.VPSLLD(Imm(23), n, n)
+		fn.VPADDD(cst(numerics.ExpVecOne), n, n)
+		fn.VMULPS(x, p, p)
+		fn.VMULPS(n, p, p)
 	}
 
 	fn.Align(64)
 	fn.Label("row")
 	fn.Comment("pass 1: m = max(x); the accumulator is VMAXPS's second source, so NaN elements are skipped")
 	for u := range nacc {
-		fn.I("VMOVAPS", cst(numerics.ExpVecNegInf), acc(u))
+		fn.VMOVAPS(cst(numerics.ExpVecNegInf), acc(u))
 	}
 	vectors("max", false, func(u, off int, masked bool) {
-		load(At(AX, off), x(u), masked, cst(numerics.ExpVecNegInf).(Reg))
-		fn.I("VMAXPS", acc(u), x(u), acc(u))
+		load(At(AX, off), x(u), masked, reg(numerics.ExpVecNegInf))
+		fn.VMAXPS(acc(u), x(u), acc(u))
 	})
-	reduce("VMAXPS", m)
+	reduce((*Func).VMAXPS, m)
 	fn.Comment("pass 2: e = exp(x − m) to dst, Σe")
 	for u := range nacc {
-		fn.I("VXORPS", acc(u), acc(u), acc(u))
+		fn.VXORPS(acc(u), acc(u), acc(u))
 	}
 	vectors("exp", true, func(u, off int, masked bool) {
 		load(At(AX, off), x(u), masked, "")
-		fn.I("VSUBPS", m, x(u), x(u))
+		fn.VSUBPS(m, x(u), x(u))
 		exp(u)
 		if masked { // the lanes past the row must not reach the sum
 			if avx512 {
-				fn.I("VMOVAPS.Z", p(u), K(1), p(u))
+				fn.VMOVAPS_Z(p(u), K(1), p(u))
 			} else {
-				fn.I("VANDPS", mask, p(u), p(u))
+				fn.VANDPS(mask, p(u), p(u))
 			}
 		}
-		fn.I("VADDPS", p(u), acc(u), acc(u))
+		fn.VADDPS(p(u), acc(u), acc(u))
 		store(p(u), At(DX, off), masked)
 	})
-	reduce("VADDPS", inv)
+	reduce((*Func).VADDPS, inv)
 	if avx512 {
-		fn.I("VDIVPS", inv, cst(numerics.ExpVecOne), inv)
+		fn.VDIVPS(inv, reg(numerics.ExpVecOne), inv)
 	} else {
-		fn.I("VMOVUPS", cst(numerics.ExpVecOne), x(0))
-		fn.I("VDIVPS", inv, x(0), inv)
+		fn.VMOVUPS(cst(numerics.ExpVecOne), x(0))
+		fn.VDIVPS(inv, x(0), inv)
 	}
 	fn.Comment("pass 3: dst = e · (1/Σe)")
-	fn.I("MOVQ", DI, AX)
+	fn.MOVQ(DI, AX)
 	if groups := nfull / nacc; groups > 0 {
-		fn.I("MOVQ", Imm(groups), BX)
+		fn.MOVQ(Imm(groups), BX)
 		fn.Label("scale")
 		for u := range nacc {
-			fn.I("VMULPS", At(AX, u*vb), inv, x(u))
-			fn.I("VMOVUPS", x(u), At(AX, u*vb))
+			fn.VMULPS(At(AX, u*vb), inv, x(u))
+			fn.VMOVUPS(x(u), At(AX, u*vb))
 		}
-		fn.I("ADDQ", Imm(nacc*vb), AX)
-		fn.I("DECQ", BX)
-		fn.I("JNZ", Label("scale"))
+		fn.ADDQ(Imm(nacc*vb), AX)
+		fn.DECQ(BX)
+		fn.JNZ(Label("scale"))
 	}
 	rest := nfull % nacc
 	for u := range rest {
-		fn.I("VMULPS", At(AX, u*vb), inv, x(u))
-		fn.I("VMOVUPS", x(u), At(AX, u*vb))
+		fn.VMULPS(At(AX, u*vb), inv, x(u))
+		fn.VMOVUPS(x(u), At(AX, u*vb))
 	}
 	if tail > 0 {
 		load(At(AX, rest*vb), x(0), true, "")
-		fn.I("VMULPS", inv, x(0), x(0))
+		fn.VMULPS(inv, x(0), x(0))
 		store(x(0), At(AX, rest*vb), true)
 	}
 	nextRow(fn, l*4)

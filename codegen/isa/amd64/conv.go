@@ -15,7 +15,7 @@ import (
 // is read in place from the zero-padded input: pixel ow's taps in window
 // row kh are the KW·C floats starting at ((oh·SH + kh)·Wp + ow·SW)·C, so a
 // tile of consecutive pixels is a row-strided operand (lda = SW·C floats)
-// and the microkernel's Window walks the KH window rows. Bias, residual
+// and the microkernel walks the KH window rows (kh passes of KW·C steps). Bias, residual
 // and activation are the GEMM epilogue's: per output channel, which is a
 // column here.
 
@@ -68,8 +68,7 @@ func convTile(tier string, ow, pw, k int) tile {
 func emitConvRow(s isa.ConvRowSpec, name string, t tile) (goSrc string, fns []*Func) {
 	p := gemm.Params{N: s.O, K: s.KW * s.C, MR: 1, NR: 8, PW: s.PW}
 	mustValidate(p)
-	win := Window{KH: s.KH, Skip: (s.Wp - s.KW) * s.C * 4}
-	ep := s.Epi
+	ms := microSpec{t: t, ldb: s.PW, bias: s.Bias, epi: s.Epi}
 	np := (s.O + s.PW - 1) / s.PW
 	var b strings.Builder
 	f := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
@@ -85,15 +84,15 @@ func emitConvRow(s isa.ConvRowSpec, name string, t tile) (goSrc string, fns []*F
 	if s.Epi.Resid {
 		check += " || len(resid) < OW*O"
 	}
-	driverPreamble(f, name, check, "SW*C", ep)
+	driverPreamble(f, name, check, "SW*C", "KW*C, KH, (Wp-KW)*C*4", ms)
 	f("for q := 0; q < NP; q++ {")
 	panelSlice(f, s.Bias, "O")
 	f("for i := 0; i < OW; i += MR {")
 	f("r := min(MR, OW-i)")
-	rowTile(f, p, t, ep, false, win, "SW*C", "O", "O")
+	rowTile(f, ms, "SW*C", "O", "O")
 	f("}")
 	f("}")
 	f("}")
 	f("}")
-	return b.String(), micros(p, t, false, win)
+	return b.String(), micros(ms)
 }

@@ -50,7 +50,7 @@ func emitAttention(s isa.AttentionSpec, tierName string) isa.Kernel {
 	for _, t := range linearTiles(pw1) {
 		if t.Tier == tierName {
 			qk = name + "_qk"
-			s, f := emitStrided(dh, pw1, p1, qk, t)
+			s, f := emitStrided(T, dh, pw1, p1, qk, t)
 			src.WriteString(s + "\n")
 			fns = append(fns, f...)
 		}
@@ -58,7 +58,7 @@ func emitAttention(s isa.AttentionSpec, tierName string) isa.Kernel {
 	for _, t := range linearTiles(pw2) {
 		if t.Tier == tierName {
 			pv = name + "_pv"
-			s, f := emitStridedB(S, pw2, dv/pw2, Dv, pv, t)
+			s, f := emitStridedB(T, S, pw2, dv/pw2, Dv, pv, t)
 			src.WriteString(s + "\n")
 			fns = append(fns, f...)
 		}

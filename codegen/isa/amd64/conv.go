@@ -89,10 +89,11 @@ func emitConvRow(s isa.ConvRowSpec, name string, t tile) (goSrc string, fns []*F
 	panelSlice(f, s.Bias, "O")
 	f("for i := 0; i < OW; i += MR {")
 	f("r := min(MR, OW-i)")
-	rowTile(f, ms, "SW*C", "O", "O")
+	rows := rowCounts(t, s.OW)
+	rowTile(f, ms, rows, "SW*C", "O", "O")
 	f("}")
 	f("}")
 	f("}")
 	f("}")
-	return b.String(), micros(ms)
+	return b.String(), micros(ms, rows)
 }

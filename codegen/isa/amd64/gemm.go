@@ -100,11 +100,31 @@ const (
 // acts reports whether the microkernels apply act themselves.
 func acts(act string) bool { return act == "" || act == "relu" || act == "gelu" }
 
-// micros emits the microkernels of a driver: one per row count 1…MR of
-// its tile, since the row tail picks its own.
-func micros(m microSpec) []*Func {
-	fns := make([]*Func, 0, m.t.MR)
-	for r := 1; r <= m.t.MR; r++ {
+// rowCounts returns the row counts a driver calls microkernels for: for
+// m rows known when the package is generated, a full tile and the tail;
+// for m = 0 (known only at run time), every count 1…MR.
+func rowCounts(t tile, m int) []int {
+	var rs []int
+	switch {
+	case m == 0:
+		for r := 1; r <= t.MR; r++ {
+			rs = append(rs, r)
+		}
+	case m < t.MR:
+		rs = []int{m}
+	default:
+		rs = []int{t.MR}
+		if m%t.MR != 0 {
+			rs = append(rs, m%t.MR)
+		}
+	}
+	return rs
+}
+
+// micros emits a driver's microkernels, one per row count it calls.
+func micros(m microSpec, rows []int) []*Func {
+	fns := make([]*Func, 0, len(rows))
+	for _, r := range rows {
 		fns = append(fns, micro(m, r))
 	}
 	return fns
@@ -368,13 +388,14 @@ func emitLinear(s isa.LinearSpec, name string, t tile) (goSrc string, fns []*Fun
 	panelSlice(f, p.Bias, "N")
 	f("for i := i0; i < i1; i += MR {")
 	f("r := min(MR, i1-i)")
-	rowTile(f, ms, "K", "N", "N")
+	rows := rowCounts(t, 0)
+	rowTile(f, ms, rows, "K", "N", "N")
 	f("}")
 	f("}")
 	f("}")
 	f("}")
 	f("}")
-	return b.String(), micros(ms)
+	return b.String(), micros(ms, rows)
 }
 
 // mustValidate panics if p is not a variant the emitters can generate:
@@ -387,23 +408,26 @@ func mustValidate(p gemm.Params) {
 
 // emitStrided returns a Go driver for operands that are not a layer's:
 // func name(m int, x []float32, lda int, wp []float32, y []float32, ldc int)
-// computes y[i, 0:panels·pw] = x[i, 0:k]·W for i < m, rows of x and y at
+// computes y[i, 0:panels·pw] = x[i, 0:k]·W for i < m (the m given, or any
+// when it is 0), rows of x and y at
 // strides lda and ldc floats, W packed into panels of pw columns (negated,
 // as gemm.Pack does). Every column of every panel is written, so y's
 // rows need room for panels·pw floats. Attention uses it for QKᵀ, with
 // K packed per head at run time. It returns the microkernels too.
-func emitStrided(k, pw, panels int, name string, t tile) (goSrc string, fns []*Func) {
-	return emitStridedImpl(k, pw, panels, 0, name, t)
+func emitStrided(m, k, pw, panels int, name string, t tile) (goSrc string, fns []*Func) {
+	return emitStridedImpl(m, k, pw, panels, 0, name, t)
 }
 
 // emitStridedB is emitStrided for a right-hand side read in place: W is a
 // row-major k × (panels·pw) matrix with rows ldb floats apart, not
 // negated (the kernels add the products). Attention uses it for PV.
-func emitStridedB(k, pw, panels, ldb int, name string, t tile) (goSrc string, fns []*Func) {
-	return emitStridedImpl(k, pw, panels, ldb, name, t)
+func emitStridedB(m, k, pw, panels, ldb int, name string, t tile) (goSrc string, fns []*Func) {
+	return emitStridedImpl(m, k, pw, panels, ldb, name, t)
 }
 
-func emitStridedImpl(k, pw, panels, ldb int, name string, t tile) (goSrc string, fns []*Func) {
+// emitStridedImpl emits either; m is the rows the driver is called with
+// (0: any), which decides the microkernels it needs.
+func emitStridedImpl(m, k, pw, panels, ldb int, name string, t tile) (goSrc string, fns []*Func) {
 	mustValidate(gemm.Params{N: panels * pw, K: k, MR: 1, NR: 8, PW: pw})
 	ms := microSpec{t: t, ldb: pw}
 	if ldb > 0 {
@@ -431,12 +455,13 @@ func emitStridedImpl(k, pw, panels, ldb int, name string, t tile) (goSrc string,
 	f("a.b = unsafe.Pointer(&wp[%s])", panel)
 	f("for i := 0; i < m; i += MR {")
 	f("a.a, a.c = unsafe.Pointer(&x[i*lda]), unsafe.Pointer(&y[i*ldc+q*PW+s])")
-	callMicro(f, ms, "min(MR, m-i)")
+	rows := rowCounts(t, m)
+	callMicro(f, ms, "min(MR, m-i)", rows)
 	f("}")
 	f("}")
 	f("}")
 	f("}")
-	return b.String(), micros(ms)
+	return b.String(), micros(ms, rows)
 }
 
 // emitBlock returns the isa.ConvBlock kernel
@@ -470,18 +495,23 @@ func emitBlock(k, pw int, name string, t tile, ep isa.Epilogue, pos bool) (goSrc
 	f("full := j0+W <= ncols")
 	f("for i := 0; i < m; i += MR {")
 	f("r := min(MR, m-i)")
-	rowTile(f, ms, "lda", "ldc", "ncols")
+	rows := rowCounts(t, 0)
+	rowTile(f, ms, rows, "lda", "ldc", "ncols")
 	f("}")
 	f("}")
 	f("}")
-	return b.String(), micros(ms)
+	return b.String(), micros(ms, rows)
 }
 
 // callMicro emits the call of the microkernel for r rows (a Go
-// expression) on the argument block a.
-func callMicro(f func(string, ...any), ms microSpec, r string) {
+// expression whose value is one of rows) on the argument block a.
+func callMicro(f func(string, ...any), ms microSpec, r string, rows []int) {
+	if len(rows) == 1 {
+		f("%s(&a)", ms.name(rows[0]))
+		return
+	}
 	f("switch %s {", r)
-	for i := 1; i <= ms.t.MR; i++ {
+	for _, i := range rows {
 		f("case %d:", i)
 		f("%s(&a)", ms.name(i))
 	}
@@ -496,7 +526,7 @@ func callMicro(f func(string, ...any), ms microSpec, r string) {
 // copied out: the microkernel applies the whole epilogue either way.
 // lda and ldy are the row strides of x and of y and resid; end is the
 // last column of y.
-func rowTile(f func(string, ...any), ms microSpec, lda, ldy, end string) {
+func rowTile(f func(string, ...any), ms microSpec, rows []int, lda, ldy, end string) {
 	f("a.a = unsafe.Pointer(&x[i*%s])", lda)
 	f("if full {")
 	f("a.c, a.ldc = unsafe.Pointer(&y[i*%[1]s+j0]), %[1]s*4", ldy)
@@ -512,7 +542,7 @@ func rowTile(f func(string, ...any), ms microSpec, lda, ldy, end string) {
 		f("a.resid = unsafe.Pointer(&rtile[0])")
 	}
 	f("}")
-	callMicro(f, ms, "r")
+	callMicro(f, ms, "r", rows)
 	f("if !full {")
 	f("for rr := range r {")
 	f("copy(y[(i+rr)*%[1]s+j0:(i+rr)*%[1]s+%[2]s], tile[rr*W:])", ldy, end)

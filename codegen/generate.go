@@ -104,7 +104,7 @@ type gen struct {
 	arena   []*ir.Buffer
 	bufIdx  map[*ir.Buffer]int
 	calls   []call
-	fields  map[string]bool // the Model's field names taken
+	fields  map[string]bool   // the Model's field names taken
 	files   map[string][]byte // the files written so far, for REPORT.md
 }
 

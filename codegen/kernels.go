@@ -218,7 +218,7 @@ type kernelFn struct {
 	par      bool // a struct type with a run method (see kctx.parallel)
 	count    string
 	grain    int
-	params   []string // parameter names after n: o0…, i0…, s0…
+	params   []string  // parameter names after n: o0…, i0…, s0…
 	vector   []vkernel // the targets' kernels it calls
 	packs    map[int]pack
 	scratch  []ir.Dim

@@ -36,7 +36,7 @@ func TestGolden(t *testing.T) {
 		}
 		v.Const = d
 	}
-	files := compile(t, &frontend.Model{Name: "small", Package: "small", Graph: g}, nil)
+	files := generate(t, &frontend.Model{Name: "small", Package: "small", Graph: g}, nil)
 	for _, name := range []string{"model.go", "kernels.go", "kernels_amd64.go", "kernels_amd64.s", "kernels_amd64_stub.go"} {
 		got, ok := files[name]
 		require.True(t, ok, "%s was not generated", name)

@@ -3,7 +3,6 @@ package codegen_test
 import (
 	"math/rand"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,6 +12,7 @@ import (
 	"github.com/modelc/modelc/codegen"
 	"github.com/modelc/modelc/codegen/isa/isatest"
 	"github.com/modelc/modelc/frontend"
+	"github.com/modelc/modelc/internal/harness"
 	"github.com/modelc/modelc/ir"
 )
 
@@ -46,26 +46,17 @@ func TestTargetSeam(t *testing.T) {
 	in := ir.SampleInputs(g, 3, 5)
 	want, err := ir.Eval(g, in...)
 	require.NoError(t, err)
-	files := compile(t, &frontend.Model{Name: "families", Package: "families", Graph: g}, &codegen.Vectors{Inputs: in, Outputs: want, Rtol: 1e-4})
+	files := generate(t, &frontend.Model{Name: "families", Package: "families", Graph: g}, &codegen.Vectors{Inputs: in, Outputs: want, Rtol: 1e-4})
 	require.Contains(t, files, "kernels_stub.go")
 	require.Contains(t, files, "kernels_stub_stub.go")
 	require.NotContains(t, files, "kernels_amd64.go")
-	dir := genDir(t, "seam")
-	require.NoError(t, codegen.WriteDir(dir, files, false))
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "seam_test.go"), []byte(seamTest), 0o644))
-	goCmd(t, dir, "vet", ".")
-	for _, run := range []struct{ env, tags string }{{"", ""}, {"GODEBUG=cpu.avx512f=off", ""}, {"GODEBUG=cpu.avx2=off", ""}, {"", "purego"}} {
-		args := []string{"test", "-count=1", "-v"}
-		if run.tags != "" {
-			args = append(args, "-tags", run.tags)
-		}
-		cmd := exec.Command("go", append(args, ".")...)
-		cmd.Dir, cmd.Env = dir, append(os.Environ(), run.env)
-		out, err := cmd.CombinedOutput()
-		require.NoError(t, err, "%s -tags %q: go test:\n%s", run.env, run.tags, out)
-		require.Contains(t, string(out), "--- PASS: TestVectors")
-		if run.tags == "" { // purego leaves the target, and the check, out
-			require.True(t, strings.Contains(string(out), "stub kernels ran at tier"), "%s", out)
+	mod := module(t, "families", files)
+	require.NoError(t, os.WriteFile(filepath.Join(mod.PkgDir("families"), "seam_test.go"), []byte(seamTest), 0o644))
+	for _, tier := range harness.Tiers {
+		out := mod.MustGo(t, tier.Env(), append(append([]string{"test", "-count=1", "-v"}, tier.Args()...), "./families")...)
+		require.Contains(t, out, "--- PASS: TestVectors")
+		if tier.Tags == "" { // purego leaves the target, and the check, out
+			require.True(t, strings.Contains(out, "stub kernels ran at tier"), "%s", out)
 		}
 	}
 }

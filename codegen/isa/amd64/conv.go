@@ -1,7 +1,6 @@
 package amd64
 
 import (
-
 	"github.com/modelc/modelc/codegen/isa"
 	"github.com/modelc/modelc/codegen/isa/driver"
 )

@@ -3,8 +3,8 @@ package amd64
 import (
 	"fmt"
 
-	"github.com/modelc/modelc/codegen/isa/driver"
 	"github.com/modelc/modelc/codegen/isa"
+	"github.com/modelc/modelc/codegen/isa/driver"
 	"github.com/modelc/modelc/runtime/numerics"
 )
 

@@ -11,7 +11,7 @@ FUZZ_TARGETS := ./ir:FuzzParse ./frontend:FuzzLoad \
 	./frontend/tensorio:FuzzSafetensors ./frontend/tensorio:FuzzNpy ./frontend/tensorio:FuzzNpz \
 	./frontend/onnx:FuzzReadONNX
 
-.PHONY: all build demo dispatch coldstart examples bench-go test vet fmt-check fuzz test-long bench onnxpb zoo-vectors zoo-onnx zoo-crosscheck fixtures zoo-train zoo-table clean
+.PHONY: all build tools demo dispatch coldstart examples bench-go test vet fmt-check fuzz test-long bench onnxpb zoo-vectors zoo-onnx zoo-crosscheck fixtures zoo-train zoo-table clean
 
 all: build
 
@@ -39,10 +39,15 @@ examples: build
 ## test: vet, format check and every Go test (fuzz targets run their seed corpus);
 ## the worker pool and the pipeline again under the race detector; the
 ## dispatch matrix (each GODEBUG tier and -tags purego, .ci/dispatch.sh).
-test: vet fmt-check build
+test: tools vet fmt-check build
 	$(GO) test -count=1 ./...
 	$(GO) test -count=1 -race ./runtime/ ./passes/
 	GO=$(GO) .ci/dispatch.sh $(BIN)
+
+## tools: install what the tests need beyond Go where this machine allows
+## (qemu-user-static, binutils-aarch64-linux-gnu; .ci/tools.sh).
+tools:
+	@.ci/tools.sh
 
 ## dispatch: only the dispatch matrix.
 dispatch: build

@@ -3,6 +3,7 @@ package codegen_test
 import (
 	"math/rand"
 	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -18,7 +19,9 @@ import (
 // their own tests under qemu on each emulated core (qemu.ARM64): one
 // holding a call site of every kernel family (testdata/families.ir, so
 // the NEON linear, convolution, attention, layernorm, softmax and
-// element-wise kernels), and the zoo's resnet20 and gpt-mini. TestVectors
+// element-wise kernels), and the zoo's resnet20 and gpt-mini (with
+// MODELC_LONG=1, as make test-long sets it, every zoo model and accuracy
+// twin). TestVectors
 // checks each against the reference evaluator's outputs, TestTier that
 // the NEON kernels run at the core's tier; go vet (asmdecl) checks the
 // arm64 assembly against its Go declarations, and -tags purego runs the
@@ -46,7 +49,20 @@ func TestARM64Packages(t *testing.T) {
 	pkgs := map[string]map[string][]byte{
 		"families": generate(t, &frontend.Model{Name: "families", Package: "families", Graph: g}, &codegen.Vectors{Inputs: in, Outputs: want, Rtol: 1e-4}),
 	}
-	for _, name := range []string{"resnet20", "gpt-mini"} {
+	zooModels := []string{"resnet20", "gpt-mini"}
+	var twins []string
+	if os.Getenv("MODELC_LONG") == "1" { // make test-long: every zoo model and twin
+		zooModels = zoo.Names()
+		twins = []string{"phc-cnn", "phm-mlp", "repvgg", "resmlp-bn", "vit", "vit-repbn"}
+	}
+	for _, name := range twins {
+		m, err := frontend.Load(filepath.Join("..", "zoo", "twins", name, "model.yaml"), frontend.Options{})
+		require.NoError(t, err)
+		ins, outs, err := m.TestData()
+		require.NoError(t, err)
+		pkgs[m.Package] = generate(t, m, &codegen.Vectors{Inputs: ins, Outputs: outs, Rtol: m.Test.Rtol})
+	}
+	for _, name := range zooModels {
 		m, err := frontend.LoadNamed(zoo.FS(), name)
 		require.NoError(t, err)
 		ins, outs, err := m.TestData()

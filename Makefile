@@ -40,7 +40,7 @@ examples: build
 ## the worker pool and the pipeline again under the race detector; the
 ## dispatch matrix (each GODEBUG tier and -tags purego, .ci/dispatch.sh).
 test: tools vet fmt-check build
-	$(GO) test -count=1 ./...
+	$(GO) test -count=1 -timeout 30m ./...
 	$(GO) test -count=1 -race ./runtime/ ./passes/
 	GO=$(GO) .ci/dispatch.sh $(BIN)
 

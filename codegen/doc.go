@@ -2,7 +2,9 @@
 // its memory plan) into a Go package: model.go (the API, emitted with
 // jennifer so every user-derived name is sanitised or quoted), kernels.go
 // (one function per distinct node shape, specialised with constants),
-// weights.bin (constants, 64-byte aligned, embedded and used in place),
+// weights.bin (a header with the code's hash, then the constants, 64-byte
+// aligned, embedded and used in place, or read at New with WithWeightsFile,
+// memory-mapped; see weightsfile.go),
 // model_test.go (checks the package against the vectors it was built
 // with) and REPORT.md.
 //

@@ -80,7 +80,7 @@ func (g *gen) testFiles() ([]byte, []byte, error) {
 	err := testTemplate.Execute(&src, map[string]any{
 		"Header": g.header(), "Package": g.in.Package, "Runtime": g.in.RuntimeImport,
 		"Ins": ins, "Outs": outs, "Batch": batch, "Rtol": ir.FormatFloat(v.Rtol), "Predict": len(g.ins) == 1 && len(g.outs) == 1,
-		"X86": len(g.ks.x86) > 0,
+		"X86": len(g.ks.x86) > 0, "External": g.in.ExternalWeights,
 	})
 	if err != nil {
 		return nil, nil, err
@@ -101,12 +101,17 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"path/filepath"
 	"runtime"
 	"testing"
 
 	rt "{{.Runtime}}"
 )
-
+{{if .External}}
+// The weights are not embedded (modelc build --external-weights): the
+// tests read the package's weights.bin.
+func init() { defaultWeightsFile = "weights.bin" }
+{{end}}
 // vectors reads testdata/vectors.bin: the inputs and expected outputs
 // modelc stored when it generated this package.
 func vectors(t *testing.T) (Inputs, Outputs, Outputs) {
@@ -174,7 +179,7 @@ func top2(v []float32) (int, float64) {
 
 func TestVectors(t *testing.T) {
 	in, got, want := vectors(t)
-	for _, opts := range [][]Option{nil, {withCopiedWeights()}} {
+	for _, opts := range [][]Option{nil, {withCopiedWeights()}, {WithWeightsFile("weights.bin")}} {
 		m, err := New(opts...)
 		if err != nil {
 			t.Fatal(err)
@@ -297,6 +302,30 @@ func TestPredictAppends(t *testing.T) {
 {{- end}}
 }
 {{end}}
+// TestWeightsFileErrors: a truncated or corrupt copy of weights.bin, and
+// a missing file, are errors from New (TestVectors checks the good file).
+func TestWeightsFileErrors(t *testing.T) {
+	data, err := os.ReadFile("weights.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	corrupt := append([]byte(nil), data...)
+	corrupt[len(corrupt)-1] ^= 1
+	dir := t.TempDir()
+	for name, bad := range map[string][]byte{"truncated": data[:len(data)-8], "corrupt": corrupt} {
+		p := filepath.Join(dir, name+".bin")
+		if err := os.WriteFile(p, bad, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := New(WithWeightsFile(p)); !errors.Is(err, rt.ErrWeightsFile) {
+			t.Errorf("%s weights file: got %v, want ErrWeightsFile", name, err)
+		}
+	}
+	if _, err := New(WithWeightsFile(filepath.Join(dir, "missing.bin"))); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("missing weights file: got %v", err)
+	}
+}
+
 // TestTier checks the tier the kernels run at against MODELC_WANT_TIER,
 // which make test's dispatch matrix sets beside each GODEBUG setting
 // (cpu.avx512f=off, cpu.avx2=off, …) and the purego tag.

@@ -129,7 +129,10 @@ func runX86Package(t *testing.T, tiers []string, goSrc, asmSrc, testSrc string) 
 	write := func(name, s string) { require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(s), 0o644)) }
 	root, err := filepath.Abs("../..")
 	require.NoError(t, err)
-	write("go.mod", "module x86test\n\ngo 1.22\n\nrequire github.com/modelc/modelc v0.0.0\n\nreplace github.com/modelc/modelc => "+root+"\n")
+	// The runtime is a module of its own; a dependency's replace directives
+	// do not apply here, so both are replaced.
+	write("go.mod", "module x86test\n\ngo 1.22\n\nrequire github.com/modelc/modelc v0.0.0\n\nrequire github.com/modelc/modelc/runtime v0.0.0\n\n"+
+		"replace github.com/modelc/modelc => "+root+"\n\nreplace github.com/modelc/modelc/runtime => "+filepath.Join(root, "runtime")+"\n")
 	sum, err := os.ReadFile(filepath.Join(root, "go.sum"))
 	require.NoError(t, err)
 	write("go.sum", string(sum))

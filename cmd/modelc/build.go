@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/modelc/modelc/codegen"
@@ -12,15 +13,24 @@ import (
 )
 
 func runBuild(args []string, stdout io.Writer) error {
-	const u = "modelc build MODEL [--passes P,...] [-o DIR] [--force] [--max-batch B] [--external-weights]"
+	const u = "modelc build MODEL [--passes P,...] [-o DIR] [--force] [--max-batch B] [--target T,...] [--external-weights]"
 	fs := newFlags("build", u)
 	out := fs.String("o", "", "output directory (default: the model's package name)")
 	force := fs.Bool("force", false, "replace a non-empty directory modelc did not generate")
 	maxBatch := fs.Int("max-batch", 32, "the generated package's DefaultMaxBatch")
+	targets := fs.String("target", "", "optional back ends to add, comma-separated, as model.yaml's targets: (every CPU back end is always generated)")
 	external := fs.Bool("external-weights", false, "do not embed weights.bin: the package's New then reads it (or another build's) with WithWeightsFile(path), memory-mapped")
 	m, ok, err := oneModel(fs, args, u, stdout)
 	if !ok {
 		return err
+	}
+	if *targets != "" {
+		for _, t := range strings.Split(*targets, ",") {
+			if err := frontend.CheckTarget(t); err != nil {
+				return fmt.Errorf("--target: %w", err)
+			}
+			m.Targets = append(m.Targets, t)
+		}
 	}
 	dir := *out
 	if dir == "" {

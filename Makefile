@@ -172,7 +172,7 @@ zoo-vectors:
 zoo-onnx:
 	$(PYTHON) zoo/onnx/export.py --out zoo/onnx
 
-## zoo-crosscheck: the zoo's seeded weights in PyTorch (../shared/peers/models.py)
+## zoo-crosscheck: the zoo's seeded weights in PyTorch (bench/peers/models.py)
 ## give the evaluator's outputs (needs Debian's python3-torch).
 zoo-crosscheck: build
 	rm -rf out/crosscheck

@@ -164,9 +164,9 @@ func vectors(t *testing.T) (Inputs, Outputs, Outputs) {
 	return in, got, want
 }
 
-// match applies design.md's rule for model outputs: |a−b| ≤ rtol·(|b| +
-// max|b|), and equal argmax per row where the top-2 margin exceeds
-// 1e-3·max|b|.
+// match applies the rule for model outputs of modelc's docs/design.md
+// ("What matches means"): |a−b| ≤ rtol·(|b| + max|b|), and equal argmax
+// per row where the top-2 margin exceeds 1e-3·max|b|.
 func match(t *testing.T, name string, got, want []float32, rowLen int, rtol float64) {
 	t.Helper()
 	var maxB float64

@@ -413,7 +413,7 @@ func writeIfChanged(path string, data []byte) error {
 }
 
 // peerEnv is the environment for peers: OPENBLAS_CORETYPE and
-// OPENBLAS_L2_SIZE force a slower OpenBLAS kernel (see ../shared/peers).
+// OPENBLAS_L2_SIZE force a slower OpenBLAS kernel (bench/peers/README.md).
 func peerEnv() []string {
 	var env []string
 	for _, e := range os.Environ() {

@@ -85,6 +85,7 @@ func TestRunner(t *testing.T) {
 		require.NoError(t, err)
 		for name := range srcs {
 			require.NoError(t, res[name].Err, "%s at tier %s", name, tier.Name)
+			require.Equal(t, tier.Want().String(), res[name].Tier, "%s at tier %s", name, tier.Name)
 			require.Equal(t, want[name][0].Shape, res[name].Outputs[0].Shape)
 			require.InDeltaSlice(t, want[name][0].F, res[name].Outputs[0].F, 1e-6, "%s at tier %s", name, tier.Name)
 		}

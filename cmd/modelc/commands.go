@@ -76,15 +76,6 @@ func addPasses(m *frontend.Model, list string) error {
 	return nil
 }
 
-// passNames lists the model's user passes, for labels.
-func passNames(m *frontend.Model) string {
-	var names []string
-	for _, s := range m.Passes {
-		names = append(names, s.Name)
-	}
-	return strings.Join(names, ", ")
-}
-
 func runInspect(args []string, stdout io.Writer) error {
 	const u = "modelc inspect MODEL [--passes P,...] [--print-after PASS|all] [--data]"
 	fs := newFlags("inspect", u)

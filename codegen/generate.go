@@ -29,6 +29,9 @@ type Input struct {
 	MaxBatch      int    // DefaultMaxBatch of the package
 	Test          *Vectors
 	Log           []string // what each pass did, for REPORT.md
+	// PassReports are passes' own markdown sections (a lossy pass's
+	// scores and decisions), appended under REPORT.md's Passes.
+	PassReports []string
 }
 
 // Vectors are the test inputs and expected outputs model_test.go checks.

@@ -42,7 +42,7 @@ import (
 // Stats: repvgg (blocks merged), rule-a, rule-b (maps folded by each rule;
 // RepBNs included), repbn (RepBNs among them), bn-kept (BatchNorms left,
 // e.g. before a padded conv) and nodes-removed.
-func bnFold(c *Context, _ map[string]any) (Stats, error) {
+func bnFold(c *Context, _ Options) (Stats, error) {
 	g := c.Graph
 	f := &folder{g: g, b: ir.BuilderFor(g), stats: Stats{}, orphans: map[*ir.Value]bool{}}
 	before := len(g.Nodes)

@@ -13,10 +13,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/modelc/modelc/codegen"
-	"github.com/modelc/modelc/frontend"
 	"github.com/modelc/modelc/internal/match"
 	"github.com/modelc/modelc/ir"
-	"github.com/modelc/modelc/zoo"
 	"github.com/modelc/modelc/zoo/twins"
 )
 
@@ -119,7 +117,7 @@ func runFold(t *testing.T, g *ir.Graph) Stats {
 	require.NoError(t, err)
 	pass, ok := Lookup("bn-fold")
 	require.True(t, ok)
-	stats, err := pass.Run(&Context{Graph: g}, nil)
+	stats, err := pass.Run(&Context{Graph: g}, Options{})
 	require.NoError(t, err)
 	require.NoError(t, ir.Verify(g), "%s", g)
 	got, err := ir.Eval(g, in...)
@@ -128,7 +126,7 @@ func runFold(t *testing.T, g *ir.Graph) Stats {
 		require.NoError(t, match.Kernel(got[i].F, want[i].F), "output %d after bn-fold (%s):\n%s", i, stats, g)
 	}
 	text := g.String()
-	again, err := pass.Run(&Context{Graph: g}, nil)
+	again, err := pass.Run(&Context{Graph: g}, Options{})
 	require.NoError(t, err)
 	require.Zero(t, again["rule-a"]+again["rule-b"]+again["repvgg"], "second run: %s", again)
 	require.Equal(t, text, g.String(), "a second run changed the graph")
@@ -384,19 +382,22 @@ func TestBNFoldBadStatistics(t *testing.T) {
 	b.G.Outputs = []*ir.Value{y}
 	b.G.Lookup("blocks.0.bn.running_var").Const.F[1] = -1
 	pass, _ := Lookup("bn-fold")
-	_, err := pass.Run(&Context{Graph: b.G}, nil)
+	_, err := pass.Run(&Context{Graph: b.G}, Options{})
 	require.ErrorContains(t, err, `batchnorm "blocks.0.bn": running_var[1] + eps = -0.99999`)
 }
 
-// The twins that bn-fold serves (and phc-cnn, whose kronecker
-// configurations fold first), compiled with bn-fold (the evaluator
-// checking every exact pass), still match PyTorch's logits on every
-// held-out row by design.md's model rule, with no BatchNorm left.
+// Every twin compiled by the default pipeline (bn-fold by default; the
+// evaluator checking every exact pass) still matches PyTorch's logits on
+// every held-out row by design.md's model rule, with no BatchNorm left
+// (testdata/compiled/twin-NAME.golden) — the four with BatchNorms fold
+// as each rule says.
 func TestBNFoldTwins(t *testing.T) {
 	dir := filepath.Join("..", twins.Dir)
 	var folded []*twins.Twin
 	var graphs []*Result
-	for _, name := range []string{"resmlp-bn", "repvgg", "vit-repbn", "phc-cnn"} {
+	names, err := twins.Names(dir)
+	require.NoError(t, err)
+	for _, name := range names {
 		tw, err := twins.Load(dir, name)
 		require.NoError(t, err)
 		g := tw.Model.Graph
@@ -406,7 +407,7 @@ func TestBNFoldTwins(t *testing.T) {
 		require.NoError(t, err)
 		before := len(g.Nodes)
 		bns := count(g, ir.KBatchNorm)
-		p, err := Build([]Spec{{Name: "bn-fold", Pos: name}})
+		p, err := Build(nil)
 		require.NoError(t, err)
 		var sb strings.Builder
 		res, err := p.Run(g, RunOptions{VerifyExact: true, PrintAfter: "bn-fold", Out: &sb})
@@ -414,7 +415,8 @@ func TestBNFoldTwins(t *testing.T) {
 		require.Contains(t, sb.String(), "// after bn-fold: ")
 		st := res.Log[3].Stats
 		require.Equal(t, "bn-fold", res.Log[3].Pass)
-		require.Zero(t, count(g, ir.KBatchNorm), "%s: BatchNorms left", name)
+		require.True(t, res.Log[3].Default)
+		requireCompiledGolden(t, "twin-"+name, g)
 		for _, v := range g.Consts {
 			require.True(t, v.Const.Splat || len(v.Const.F)+len(v.Const.I) == v.Const.Numel(), "%s: constant %s is not dense data", name, v.Name)
 		}
@@ -434,6 +436,10 @@ func TestBNFoldTwins(t *testing.T) {
 			require.Equal(t, Stats{"rule-b": 9, "repbn": 9, "nodes-removed": 45}, st)
 		case "phc-cnn":
 			require.Equal(t, Stats{"rule-a": 5, "nodes-removed": 5}, st)
+		default:
+			require.Zero(t, bns, name)
+			require.Empty(t, st, name)
+			continue
 		}
 		folded = append(folded, tw)
 		graphs = append(graphs, res)
@@ -467,25 +473,4 @@ func TestBNFoldTwins(t *testing.T) {
 	out, err := cmd.CombinedOutput()
 	require.NoError(t, err, "%s", out)
 	require.Equal(t, len(folded), strings.Count(string(out), "--- PASS: TestVectors"), "%s", out)
-}
-
-// Every zoo architecture goes through the pipeline with bn-fold, the
-// evaluator checking each exact pass; resnet20's seeded conv+BN pairs all
-// fold (rule A), leaving no BatchNorm.
-func TestBNFoldZoo(t *testing.T) {
-	for _, name := range zoo.Names() {
-		t.Run(name, func(t *testing.T) {
-			m, err := frontend.LoadNamed(zoo.FS(), name)
-			require.NoError(t, err)
-			bns := count(m.Graph, ir.KBatchNorm)
-			p, err := Build([]Spec{{Name: "bn-fold", Pos: name}})
-			require.NoError(t, err)
-			res, err := p.Run(m.Graph, RunOptions{VerifyExact: name != "mlp"})
-			require.NoError(t, err)
-			st := res.Log[3].Stats
-			require.Zero(t, count(m.Graph, ir.KBatchNorm), "%s", st)
-			require.Equal(t, bns, st["rule-a"]+st["rule-b"], "%s", st)
-			t.Logf("%s: %d BatchNorms; bn-fold %s", name, bns, st)
-		})
-	}
 }

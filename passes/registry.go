@@ -2,7 +2,7 @@ package passes
 
 // All is the pass registry: every pass once, in pipeline order. It is the
 // only place that knows the order. User passes land between dce and
-// memory-plan in the order the design fixes: bn-fold (BN rules, RepBN,
+// fuse-epilogue in the order the design fixes: bn-fold (BN rules, RepBN,
 // RepVGG merge, LayerNorm affine) before attention-drop (which measures
 // the folded graph), before kronecker (which approximates what remains),
 // before quantize (which must see the final weights).
@@ -13,7 +13,7 @@ var All = []Pass{
 		Summary: "evaluate nodes whose inputs are all constants; uniform results become splats"},
 	{Name: "dce", Phase: Prepare, Exact: true, Run: deadCode,
 		Summary: "remove nodes and constants that no output depends on"},
-	{Name: "bn-fold", Phase: User, Exact: true, Run: bnFold,
+	{Name: "bn-fold", Phase: User, Exact: true, Default: true, Run: bnFold,
 		Summary: "fold BatchNorm and RepBN into adjacent linears and convs, and merge RepVGG branches into one conv"},
 	{Name: "fuse-epilogue", Phase: Lower, Exact: true, Run: fuseEpilogue,
 		Summary: "fold a residual add and relu/gelu into the linear or conv2d before them"},

@@ -32,7 +32,7 @@ func runBench(args []string, stdout io.Writer) error {
 			return runBenchGemm(args, stdout)
 		}
 	}
-	const u = "modelc bench MODEL [--passes P,...] [--batch 1,32] [--threads 1,2] [--peers torch,ort] [--seconds 2] [--rounds 3] [--flush] [--layers] [--report FILE]"
+	const u = "modelc bench MODEL [--passes P,...] [--exclude-passes P,...] [--batch 1,32] [--threads 1,2] [--peers torch,ort] [--seconds 2] [--rounds 3] [--flush] [--layers] [--report FILE]"
 	fs := newFlags("bench", u)
 	batches := fs.String("batch", "1,32", "batch sizes, comma-separated")
 	threads := fs.String("threads", "1", "thread counts, comma-separated")

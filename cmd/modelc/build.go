@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/modelc/modelc/codegen"
@@ -15,7 +16,7 @@ import (
 const runtimeImport = "github.com/modelc/modelc/runtime"
 
 func runBuild(args []string, stdout io.Writer) error {
-	const u = "modelc build MODEL [--passes P,...] [-o DIR] [--force] [--max-batch B]"
+	const u = "modelc build MODEL [--passes P,...] [--exclude-passes P,...] [-o DIR] [--force] [--max-batch B]"
 	fs := newFlags("build", u)
 	out := fs.String("o", "", "output directory (default: the model's package name)")
 	force := fs.Bool("force", false, "replace a non-empty directory modelc did not generate")
@@ -34,10 +35,6 @@ func runBuild(args []string, stdout io.Writer) error {
 // build compiles m into a Go package in dir.
 func build(m *frontend.Model, dir string, force bool, maxBatch int, command string, stdout io.Writer) error {
 	start := time.Now()
-	p, err := pipeline(m)
-	if err != nil {
-		return err
-	}
 	var vec *codegen.Vectors
 	if m.Test != nil {
 		ins, outs, err := m.TestData()
@@ -46,17 +43,30 @@ func build(m *frontend.Model, dir string, force bool, maxBatch int, command stri
 		}
 		vec = &codegen.Vectors{Inputs: ins, Outputs: outs, Rtol: m.Test.Rtol}
 	}
-	res, err := p.Run(m.Graph, passes.RunOptions{})
+	_, res, err := compile(m, passes.RunOptions{})
 	if err != nil {
 		return err
 	}
-	var log []string
+	var log, notes []string
 	for _, e := range res.Log {
-		log = append(log, e.Pass+"\t"+e.Stats.String())
+		name := e.Pass
+		if e.Default {
+			name += " (default)"
+		}
+		log = append(log, name+"\t"+e.Stats.String())
+		if e.Report != "" || len(e.Warnings) > 0 {
+			var sb strings.Builder
+			fmt.Fprintf(&sb, "### %s\n\n", e.Pass)
+			for _, w := range e.Warnings {
+				fmt.Fprintf(&sb, "**Warning:** %s\n\n", w)
+			}
+			sb.WriteString(e.Report)
+			notes = append(notes, sb.String())
+		}
 	}
 	files, err := codegen.Generate(codegen.Input{
 		Graph: res.Graph, Plan: res.Plan, Package: m.Package, Command: command,
-		Version: runtime.Version, RuntimeImport: runtimeImport, MaxBatch: maxBatch, Test: vec, Log: log,
+		Version: runtime.Version, RuntimeImport: runtimeImport, MaxBatch: maxBatch, Test: vec, Log: log, PassReports: notes,
 	})
 	if err != nil {
 		return fmt.Errorf("%s: %w", m.File, err)

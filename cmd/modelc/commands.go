@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/modelc/modelc/calib"
 	"github.com/modelc/modelc/frontend"
 	"github.com/modelc/modelc/frontend/tensorio"
 	"github.com/modelc/modelc/internal/match"
@@ -33,7 +34,8 @@ func loadModel(arg string, allowExternal bool) (*frontend.Model, error) {
 // oneModel parses a command's flags and its single MODEL argument.
 func oneModel(fs *flag.FlagSet, args []string, usageLine string, stdout io.Writer) (*frontend.Model, bool, error) {
 	allow := fs.Bool("allow-external-paths", false, "let the YAML name files outside its directory")
-	extra := fs.String("passes", "", "user passes to run besides model.yaml's, comma-separated (e.g. bn-fold); options need model.yaml")
+	extra := fs.String("passes", "", "user passes to run besides model.yaml's, comma-separated (e.g. attention-drop); options need model.yaml")
+	exclude := fs.String("exclude-passes", "", "default passes not to run, comma-separated (bn-fold), besides model.yaml's exclude_passes")
 	help := fs.Bool("h", false, "show help")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
@@ -50,7 +52,32 @@ func oneModel(fs *flag.FlagSet, args []string, usageLine string, stdout io.Write
 	if err == nil && *extra != "" {
 		err = addPasses(m, *extra)
 	}
+	if err == nil && *exclude != "" {
+		err = excludePasses(m, *exclude)
+	}
 	return m, m != nil && err == nil, err
+}
+
+// excludePasses appends the default passes named in list (from
+// --exclude-passes) to the model's exclusions; the pipeline rejects
+// names that are not default passes, as it does for model.yaml's.
+func excludePasses(m *frontend.Model, list string) error {
+	for _, name := range strings.Split(list, ",") {
+		name = strings.TrimSpace(name)
+		if name == "" {
+			continue
+		}
+		for _, s := range m.ExcludePasses {
+			if s.Name == name && s.Line == 0 {
+				return usageError{fmt.Sprintf("--exclude-passes names %s twice", name)}
+			}
+			if s.Name == name {
+				return usageError{fmt.Sprintf("--exclude-passes %s: %s:%d:%d already excludes it", name, m.File, s.Line, s.Col)}
+			}
+		}
+		m.ExcludePasses = append(m.ExcludePasses, frontend.PassSpec{Name: name})
+	}
+	return nil
 }
 
 // addPasses appends the user passes named in list (from --passes) to the
@@ -85,7 +112,7 @@ func passNames(m *frontend.Model) string {
 }
 
 func runInspect(args []string, stdout io.Writer) error {
-	const u = "modelc inspect MODEL [--passes P,...] [--print-after PASS|all] [--data]"
+	const u = "modelc inspect MODEL [--passes P,...] [--exclude-passes P,...] [--print-after PASS|all] [--data]"
 	fs := newFlags("inspect", u)
 	data := fs.Bool("data", false, "print every constant's data (default: up to 16 elements)")
 	after := fs.String("print-after", "", "print the IR after this pass, or after every pass with all (default: the input IR and the final IR with its memory plan)")
@@ -101,11 +128,7 @@ func runInspect(args []string, stdout io.Writer) error {
 	if *frontendOnly {
 		return opts.Fprint(stdout, m.Graph)
 	}
-	p, err := pipeline(m)
-	if err != nil {
-		return err
-	}
-	res, err := p.Run(m.Graph, passes.RunOptions{PrintAfter: *after, Out: stdout})
+	p, res, err := compile(m, passes.RunOptions{PrintAfter: *after, Out: stdout})
 	if err != nil {
 		return err
 	}
@@ -117,8 +140,23 @@ func runInspect(args []string, stdout io.Writer) error {
 	}
 	fmt.Fprintln(stdout, "\n// passes:")
 	for _, e := range res.Log {
-		fmt.Fprintf(stdout, "//   %-13s %s\n", e.Pass, e.Stats)
+		name := e.Pass
+		if e.Default {
+			name += " (default)"
+		}
+		fmt.Fprintf(stdout, "//   %-23s %s\n", name, e.Stats)
+		for _, l := range strings.Split(strings.TrimRight(e.Report, "\n"), "\n") {
+			if l != "" {
+				fmt.Fprintln(stdout, "//     "+l)
+			}
+		}
 	}
+	ran, excluded := p.Defaults()
+	fmt.Fprintf(stdout, "// default passes: %s ran", orNone(ran))
+	if len(excluded) > 0 {
+		fmt.Fprintf(stdout, "; %s excluded", strings.Join(excluded, ", "))
+	}
+	fmt.Fprintln(stdout, " (exclude with exclude_passes: in model.yaml or --exclude-passes)")
 	fmt.Fprintln(stdout, "// memory plan:")
 	for _, line := range strings.Split(strings.TrimSpace(res.Plan.String()), "\n") {
 		fmt.Fprintln(stdout, "//   "+line)
@@ -126,26 +164,68 @@ func runInspect(args []string, stdout io.Writer) error {
 	return nil
 }
 
-// pipeline builds the pass pipeline model.yaml asks for.
-func pipeline(m *frontend.Model) (*passes.Pipeline, error) {
-	specs := make([]passes.Spec, len(m.Passes))
-	for i, s := range m.Passes {
-		pos := fmt.Sprintf("%s:%d:%d", m.File, s.Line, s.Col)
-		if s.Line == 0 {
-			pos = "--passes"
-		}
-		specs[i] = passes.Spec{Name: s.Name, Options: s.Options, Pos: pos}
+func orNone(names []string) string {
+	if len(names) == 0 {
+		return "none"
 	}
-	return passes.Build(specs)
+	return strings.Join(names, ", ")
+}
+
+// pipeline builds the pass pipeline model.yaml (and --passes,
+// --exclude-passes) asks for.
+func pipeline(m *frontend.Model) (*passes.Pipeline, error) {
+	return passes.Build(passSpecs(m.File, m.Passes, "--passes"), passSpecs(m.File, m.ExcludePasses, "--exclude-passes")...)
+}
+
+// passSpecs turns model.yaml's pass entries into the registry's, with
+// positions; entries without one came from flag.
+func passSpecs(file string, ps []frontend.PassSpec, flag string) []passes.Spec {
+	specs := make([]passes.Spec, len(ps))
+	for i, s := range ps {
+		pos := fmt.Sprintf("%s:%d:%d", file, s.Line, s.Col)
+		if s.Line == 0 {
+			pos = flag
+		}
+		var optPos map[string]string
+		for k, lc := range s.OptionPos {
+			if optPos == nil {
+				optPos = map[string]string{}
+			}
+			optPos[k] = fmt.Sprintf("%s:%d:%d", file, lc[0], lc[1])
+		}
+		specs[i] = passes.Spec{Name: s.Name, Options: s.Options, Pos: pos, OptionPos: optPos}
+	}
+	return specs
+}
+
+// compile runs m's pass pipeline on its graph, with its calibration and
+// labelled test data for lossy passes, and prints the passes' warnings.
+func compile(m *frontend.Model, o passes.RunOptions) (*passes.Pipeline, *passes.Result, error) {
+	p, err := pipeline(m)
+	if err != nil {
+		return nil, nil, err
+	}
+	o.Calib = calib.ForModel(m)
+	o.Test = func() (*calib.Set, error) { return calib.TestSet(m) }
+	res, err := p.Run(m.Graph, o)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, e := range res.Log {
+		for _, w := range e.Warnings {
+			fmt.Fprintf(os.Stderr, "modelc: warning: %s: pass %s: %s\n", m.File, e.Pass, w)
+		}
+	}
+	return p, res, nil
 }
 
 func runRun(args []string, stdout io.Writer) error {
-	const u = "modelc run MODEL [--passes P,...] [--input NAME=F.npy ... | --input F.npz] [--out F.npz] [--engine reference] [--batch B]"
+	const u = "modelc run MODEL [--passes P,...] [--exclude-passes P,...] [--input NAME=F.npy ... | --input F.npz] [--out F.npz] [--engine reference] [--batch B]"
 	fs := newFlags("run", u)
 	var inputs multiFlag
 	fs.Var(&inputs, "input", "an input as NAME=FILE.npy (repeat per input), or one FILE.npz holding all inputs by name (default: the model's test vectors)")
 	out := fs.String("out", "", "write the outputs to this .npz file")
-	engine := fs.String("engine", "reference", "reference (the IR evaluator) or generated (the package modelc build writes, built offline with the Go toolchain and the runtime sources modelc carries)")
+	engine := fs.String("engine", "reference", "reference (the IR evaluator, on the graph after the passes) or generated (the package modelc build writes, built offline with the Go toolchain and the runtime sources modelc carries)")
 	batch := fs.Int("batch", 0, "run on seeded random inputs of this batch size instead")
 	m, ok, err := oneModel(fs, args, u, stdout)
 	if !ok {
@@ -174,8 +254,14 @@ func runRun(args []string, stdout io.Writer) error {
 			return err
 		}
 	} else {
+		// The graph after the pass pipeline, as the generated package
+		// would run it (lossy passes included).
+		_, res, err := compile(m, passes.RunOptions{})
+		if err != nil {
+			return err
+		}
 		start := time.Now()
-		if outs, err = ir.Eval(m.Graph, ins...); err != nil {
+		if outs, err = ir.Eval(res.Graph, ins...); err != nil {
 			return err
 		}
 		elapsed = time.Since(start)

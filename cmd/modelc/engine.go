@@ -33,11 +33,7 @@ type driver struct {
 // buildDriver compiles m through the pipeline and codegen and builds the
 // driver for it.
 func buildDriver(m *frontend.Model, maxBatch int) (*driver, error) {
-	p, err := pipeline(m)
-	if err != nil {
-		return nil, err
-	}
-	res, err := p.Run(m.Graph, passes.RunOptions{})
+	_, res, err := compile(m, passes.RunOptions{})
 	if err != nil {
 		return nil, err
 	}

@@ -97,7 +97,7 @@ func (b *bencher) run(arch string, cfg frontend.Configuration) (map[int]string, 
 		return r.medians, r.cmd, nil
 	}
 	model := "zoo:" + arch
-	if len(cfg.Passes) > 0 {
+	if len(cfg.Passes) > 0 || len(cfg.ExcludePasses) > 0 {
 		// The architecture with the configuration's passes: its YAML and
 		// data in a work folder.
 		y, files, err := archYAML(arch, cfg)

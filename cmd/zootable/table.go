@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/modelc/modelc/calib"
 	"github.com/modelc/modelc/frontend"
 	"github.com/modelc/modelc/ir"
 	"github.com/modelc/modelc/passes"
@@ -59,7 +60,7 @@ func build(dir string, o options) ([]row, error) {
 		}
 		noneTop1 := -1.0
 		for _, cfg := range tw.Model.Configurations {
-			base := row{Twin: name, Config: cfg.Name, Passes: passList(cfg.Passes)}
+			base := row{Twin: name, Config: cfg.Name, Passes: configList(cfg)}
 			pending, err := pendingPasses(tw.Model.File, cfg)
 			if err != nil {
 				return nil, err
@@ -109,7 +110,7 @@ func pendingPasses(file string, cfg frontend.Configuration) ([]string, error) {
 	if len(pending) > 0 {
 		return pending, nil
 	}
-	if _, err := passes.Build(specs(file, cfg.Passes)); err != nil {
+	if _, err := passes.Build(specs(file, cfg.Passes), specs(file, cfg.ExcludePasses)...); err != nil {
 		return nil, fmt.Errorf("configuration %s: %w", cfg.Name, err)
 	}
 	return nil, nil
@@ -118,7 +119,14 @@ func pendingPasses(file string, cfg frontend.Configuration) ([]string, error) {
 func specs(file string, ps []frontend.PassSpec) []passes.Spec {
 	var out []passes.Spec
 	for _, p := range ps {
-		out = append(out, passes.Spec{Name: p.Name, Options: p.Options, Pos: fmt.Sprintf("%s:%d:%d", file, p.Line, p.Col)})
+		var optPos map[string]string
+		for k, lc := range p.OptionPos {
+			if optPos == nil {
+				optPos = map[string]string{}
+			}
+			optPos[k] = fmt.Sprintf("%s:%d:%d", file, lc[0], lc[1])
+		}
+		out = append(out, passes.Spec{Name: p.Name, Options: p.Options, Pos: fmt.Sprintf("%s:%d:%d", file, p.Line, p.Col), OptionPos: optPos})
 	}
 	return out
 }
@@ -134,11 +142,11 @@ func compile(load func() (*frontend.Model, error), cfg frontend.Configuration, s
 	if strip {
 		ps = archPasses(ps)
 	}
-	p, err := passes.Build(specs(m.File, ps))
+	p, err := passes.Build(specs(m.File, ps), specs(m.File, cfg.ExcludePasses)...)
 	if err != nil {
 		return nil, err
 	}
-	res, err := p.Run(m.Graph, passes.RunOptions{})
+	res, err := p.Run(m.Graph, passes.RunOptions{Calib: calib.ForModel(m)})
 	if err != nil {
 		return nil, err
 	}
@@ -210,6 +218,24 @@ func params(g *ir.Graph) int64 {
 	return n
 }
 
+// configList writes a configuration as model.yaml's flow syntax: its pass
+// list, or {passes: [...], exclude_passes: [...]} when it excludes
+// default passes.
+func configList(cfg frontend.Configuration) string {
+	if len(cfg.ExcludePasses) == 0 {
+		return passList(cfg.Passes)
+	}
+	var ex []string
+	for _, p := range cfg.ExcludePasses {
+		ex = append(ex, p.Name)
+	}
+	s := "{"
+	if len(cfg.Passes) > 0 {
+		s += "passes: " + passList(cfg.Passes) + ", "
+	}
+	return s + "exclude_passes: [" + strings.Join(ex, ", ") + "]}"
+}
+
 // passList writes a configuration's passes as model.yaml's flow syntax.
 func passList(ps []frontend.PassSpec) string {
 	var parts []string
@@ -264,7 +290,11 @@ func archYAML(arch string, cfg frontend.Configuration) ([]byte, map[string][]byt
 	if slices.ContainsFunc(strings.Split(string(src), "\n"), func(l string) bool { return strings.HasPrefix(l, "passes:") }) {
 		return nil, nil, fmt.Errorf("zoo:%s already names passes", arch)
 	}
-	out := append(append([]byte(nil), src...), []byte("\n# added by zootable: configuration "+cfg.Name+"\npasses: "+passList(archPasses(cfg.Passes))+"\n")...)
+	add := "\n# added by zootable: configuration " + cfg.Name + "\npasses: " + passList(archPasses(cfg.Passes)) + "\n"
+	if len(cfg.ExcludePasses) > 0 {
+		add += "exclude_passes: " + passList(cfg.ExcludePasses) + "\n"
+	}
+	out := append(append([]byte(nil), src...), []byte(add)...)
 	files := map[string][]byte{}
 	entries, err := fs.ReadDir(zoo.FS(), arch)
 	if err != nil {

@@ -1,0 +1,285 @@
+// Package calib is the calibration machinery every lossy pass shares
+// (attention-drop now; quantize and kronecker next): it loads model.yaml's
+// calibration: data, runs the reference evaluator (ir.Eval, float64
+// accumulation, so a pass decides the same on every machine) over it in
+// batches with a progress bar, and answers "what is the metric of this
+// graph" and "does this setting fit the accuracy budget".
+//
+// A Set holds the rows. Its metric is top-1 against labels when the data
+// has them, otherwise the mean KL divergence (or relative L2 error) of
+// the graph's first output against the float model's, the graph the
+// first lossy pass received (Baseline fixes it). A pass uses a Set three
+// ways:
+//
+//   - Capture/Run: evaluate a graph batch by batch and look at chosen
+//     values or every node's results (scores, activation ranges);
+//   - Baseline and Measure: the metric before and after a rewrite;
+//   - Budget.Search: the most aggressive of a pass's settings whose
+//     metric stays within max_metric_drop of the baseline; when none
+//     does, the pass leaves the graph unchanged and warns, or fails with
+//     strict: true (Budget.NoFit).
+//
+// A model without calibration: data (the zoo architectures, which have
+// random weights) calibrates on Seeded rows: DefaultSeededRows samples of
+// each input's type, N(0, 1) floats and token ids uniform below the
+// vocabulary (ir.SampleInputs), seed DefaultSeed.
+package calib
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/modelc/modelc/frontend"
+	"github.com/modelc/modelc/ir"
+)
+
+// Metrics a Set can score a graph by.
+const (
+	Top1  = "top1"   // fraction of rows whose argmax is the label; higher is better
+	KL    = "kl"     // mean KL(float ‖ graph) of the softmax over the last axis; lower is better
+	RelL2 = "rel-l2" // ‖graph − float‖₂ / ‖float‖₂ over the first output; lower is better
+)
+
+// DefaultSeededRows and DefaultSeed make the calibration rows of a model
+// without calibration: data.
+const (
+	DefaultSeededRows = 16
+	DefaultSeed       = 1
+)
+
+// DefaultBatch is how many rows one ir.Eval call takes.
+const DefaultBatch = 32
+
+// Set is a model's calibration data.
+type Set struct {
+	// Inputs holds the rows, one batch-major tensor per graph input.
+	Inputs []*ir.Tensor
+	// Labels has one class per row, or is nil.
+	Labels []int64
+	Rows   int
+	// Metric is Top1, KL or RelL2.
+	Metric string
+	// Source says where the rows came from, for reports.
+	Source string
+	// Pos is calibration:'s model.yaml position ("model.yaml:9:14"), or
+	// the model file for seeded rows; errors about the data name it.
+	Pos string
+	// Batch is the rows per evaluation (DefaultBatch if 0).
+	Batch int
+	// Progress, if set, gets a progress bar per evaluation.
+	Progress io.Writer
+
+	base    *Result
+	refOuts *ir.Tensor // the float model's first output on all rows (KL, rel-l2)
+}
+
+// Loader returns a calibration set when a pass first asks for one.
+type Loader func() (*Set, error)
+
+// ForModel returns the loader of m's calibration: data, or of seeded
+// rows when it has none. The set draws a progress bar on a terminal.
+func ForModel(m *frontend.Model) Loader {
+	var s *Set
+	var err error
+	loaded := false
+	return func() (*Set, error) {
+		if !loaded {
+			loaded = true
+			if m.Calibration == nil {
+				s = Seeded(m.Graph, DefaultSeededRows, DefaultSeed)
+				s.Pos = m.File
+			} else {
+				s, err = load(m, m.Calibration, "calibration")
+			}
+			if s != nil {
+				s.Progress = Terminal()
+			}
+		}
+		return s, err
+	}
+}
+
+// TestSet loads m's test: inputs with their labels, for reporting a
+// lossy pass's metric on held-out data; nil when test: has no labels.
+func TestSet(m *frontend.Model) (*Set, error) {
+	if m.Test == nil || len(m.Test.Labels) == 0 {
+		return nil, nil
+	}
+	spec := *m.Test
+	spec.Metric = Top1
+	s, err := load(m, &spec, "test")
+	if s != nil {
+		s.Progress = Terminal()
+	}
+	return s, err
+}
+
+// Terminal is os.Stderr when it is a terminal, else nil (no progress
+// bars in logs, pipes and tests).
+func Terminal() io.Writer {
+	if fi, err := os.Stderr.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+		return os.Stderr
+	}
+	return nil
+}
+
+// load reads a data spec's inputs and labels and checks them against
+// the model's inputs.
+func load(m *frontend.Model, d *frontend.DataSpec, what string) (*Set, error) {
+	pos := fmt.Sprintf("%s:%d:%d", m.File, d.Line, d.Col)
+	read := func(files []string) ([]*ir.Tensor, error) {
+		var ts []*ir.Tensor
+		for _, f := range files {
+			t, err := m.ReadTensors(f)
+			if err != nil {
+				if !strings.HasPrefix(err.Error(), f) {
+					err = fmt.Errorf("%s: %w", f, err)
+				}
+				return nil, fmt.Errorf("%s: %s: %w", pos, what, err)
+			}
+			ts = append(ts, t...)
+		}
+		return ts, nil
+	}
+	ins, err := read(d.Inputs)
+	if err != nil {
+		return nil, err
+	}
+	var labels *ir.Tensor
+	if len(d.Labels) > 0 {
+		ls, err := read(d.Labels)
+		if err != nil {
+			return nil, err
+		}
+		if len(ls) != 1 {
+			return nil, fmt.Errorf("%s: %s: labels: want one array of class ids, got %d arrays", pos, what, len(ls))
+		}
+		labels = ls[0]
+	}
+	s, err := New(m.Graph, ins, labels, d.Metric)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %s: %w", pos, what, err)
+	}
+	s.Pos = pos
+	s.Source = fmt.Sprintf("%s: %s (%d rows", what, strings.Join(d.Inputs, ", "), s.Rows)
+	if labels != nil {
+		s.Source += ", labels " + strings.Join(d.Labels, ", ")
+	}
+	s.Source += ")"
+	return s, nil
+}
+
+// New makes a set from rows for g's inputs (one tensor each, in g.Inputs
+// order, each with the same number of rows and the input's shape
+// otherwise) and optional labels (integers, one per row). metric ""
+// means top1 with labels, kl without.
+func New(g *ir.Graph, inputs []*ir.Tensor, labels *ir.Tensor, metric string) (*Set, error) {
+	if len(inputs) != len(g.Inputs) {
+		return nil, fmt.Errorf("%d input arrays, the model has %d inputs (%s)", len(inputs), len(g.Inputs), inputNames(g))
+	}
+	inputs = append([]*ir.Tensor(nil), inputs...)
+	rows := -1
+	for i, v := range g.Inputs {
+		t := inputs[i]
+		if len(t.Shape) == 0 {
+			return nil, fmt.Errorf("input %s: a scalar array, want %s with rows first", v.Name, ir.FormatType(v.Type))
+		}
+		if rows < 0 {
+			rows = t.Shape[0]
+		} else if t.Shape[0] != rows {
+			return nil, fmt.Errorf("input %s has %d rows, input %s %d", v.Name, t.Shape[0], g.Inputs[0].Name, rows)
+		}
+		if rows == 0 {
+			return nil, fmt.Errorf("input %s: no rows", v.Name)
+		}
+		want := v.Type.Shape.At(rows)
+		if !shapeEq(t.Shape, want) {
+			return nil, fmt.Errorf("input %s: shape %v does not fit %s (want %v)", v.Name, t.Shape, ir.FormatType(v.Type), want)
+		}
+		switch {
+		case t.DType == v.Type.DType:
+		case !t.DType.IsFloat() && !v.Type.DType.IsFloat():
+			// Token ids saved as int32 feed an int64 input.
+			inputs[i] = &ir.Tensor{DType: v.Type.DType, Shape: t.Shape, I: t.Dense().I}
+		default:
+			return nil, fmt.Errorf("input %s: %s data for a %s input", v.Name, t.DType, v.Type.DType)
+		}
+	}
+	s := &Set{Inputs: inputs, Rows: rows, Metric: metric}
+	if labels != nil {
+		if labels.DType.IsFloat() || len(labels.Shape) != 1 {
+			return nil, fmt.Errorf("labels: want a 1-D array of integer class ids, got %s%v", labels.DType, labels.Shape)
+		}
+		if labels.Shape[0] != rows {
+			return nil, fmt.Errorf("%d labels for %d input rows", labels.Shape[0], rows)
+		}
+		s.Labels = labels.Dense().I
+		for i, y := range s.Labels {
+			if y < 0 {
+				return nil, fmt.Errorf("labels: row %d has class %d, want ≥ 0", i, y)
+			}
+		}
+	}
+	switch {
+	case s.Metric == "" && s.Labels != nil:
+		s.Metric = Top1
+	case s.Metric == "":
+		s.Metric = KL
+	case s.Metric == Top1 && s.Labels == nil:
+		return nil, fmt.Errorf("metric top1 needs labels")
+	case s.Metric != Top1 && s.Metric != KL && s.Metric != RelL2:
+		return nil, fmt.Errorf("unknown metric %q (want top1, kl or rel-l2)", s.Metric)
+	}
+	return s, nil
+}
+
+// Seeded makes rows samples of g's input types (ir.SampleInputs with
+// seed), without labels: the metric is kl.
+func Seeded(g *ir.Graph, rows int, seed uint64) *Set {
+	s := &Set{Inputs: ir.SampleInputs(g, rows, seed), Rows: rows, Metric: KL}
+	s.Source = fmt.Sprintf("seeded samples of the input types (%d rows, seed %d; the model has no calibration: data)", rows, seed)
+	return s
+}
+
+func inputNames(g *ir.Graph) string {
+	var names []string
+	for _, v := range g.Inputs {
+		names = append(names, v.Name+" "+ir.FormatType(v.Type))
+	}
+	return strings.Join(names, ", ")
+}
+
+func shapeEq(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// rowsOf returns rows [lo, hi) of a batch-major tensor (a view).
+func rowsOf(t *ir.Tensor, lo, hi int) *ir.Tensor {
+	t = t.Dense()
+	row := t.Numel() / t.Shape[0]
+	shape := append([]int{hi - lo}, t.Shape[1:]...)
+	out := &ir.Tensor{DType: t.DType, Shape: shape}
+	if t.F != nil {
+		out.F = t.F[lo*row : hi*row]
+	} else {
+		out.I = t.I[lo*row : hi*row]
+	}
+	return out
+}
+
+func (s *Set) batch() int {
+	if s.Batch > 0 {
+		return s.Batch
+	}
+	return DefaultBatch
+}

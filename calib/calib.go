@@ -45,7 +45,7 @@ const (
 // DefaultSeededRows and DefaultSeed make the calibration rows of a model
 // without calibration: data.
 const (
-	DefaultSeededRows = 16
+	DefaultSeededRows = 8
 	DefaultSeed       = 1
 )
 

@@ -272,3 +272,46 @@ func (g *Graph) String() string {
 	Fprint(&sb, g)
 	return sb.String()
 }
+
+// Clone copies g's values and nodes, so a pass can rewrite the copy (drop
+// nodes, rewire inputs) and keep or discard it. Ops and constant data are
+// shared: a rewrite that changes an op's attributes or a tensor's data
+// must replace them, not mutate them.
+func (g *Graph) Clone() *Graph {
+	vs := map[*Value]*Value{}
+	val := func(v *Value) *Value {
+		if v == nil {
+			return nil
+		}
+		if c, ok := vs[v]; ok {
+			return c
+		}
+		c := &Value{Name: v.Name, Type: v.Type, Const: v.Const}
+		c.Type.Shape = v.Type.Shape.Clone()
+		vs[v] = c
+		return c
+	}
+	c := &Graph{Name: g.Name}
+	for _, v := range g.Inputs {
+		c.Inputs = append(c.Inputs, val(v))
+	}
+	for _, v := range g.Consts {
+		c.Consts = append(c.Consts, val(v))
+	}
+	for _, n := range g.Nodes {
+		cn := &Node{Name: n.Name, Op: n.Op}
+		for _, in := range n.Inputs {
+			cn.Inputs = append(cn.Inputs, val(in))
+		}
+		for _, out := range n.Outputs {
+			co := val(out)
+			co.Def = cn
+			cn.Outputs = append(cn.Outputs, co)
+		}
+		c.Nodes = append(c.Nodes, cn)
+	}
+	for _, v := range g.Outputs {
+		c.Outputs = append(c.Outputs, val(v))
+	}
+	return c
+}

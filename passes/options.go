@@ -88,6 +88,8 @@ func (o Options) Int(key string, def int) (int, error) {
 		return def, nil
 	}
 	switch x := v.(type) {
+	case int:
+		return x, nil
 	case int64:
 		return int(x), nil
 	case float64:
@@ -105,6 +107,8 @@ func (o Options) Float(key string, def float64) (float64, error) {
 		return def, nil
 	}
 	switch x := v.(type) {
+	case int:
+		return float64(x), nil
 	case int64:
 		return float64(x), nil
 	case float64:

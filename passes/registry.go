@@ -15,6 +15,9 @@ var All = []Pass{
 		Summary: "remove nodes and constants that no output depends on"},
 	{Name: "bn-fold", Phase: User, Exact: true, Default: true, Run: bnFold,
 		Summary: "fold BatchNorm and RepBN into adjacent linears and convs, and merge RepVGG branches into one conv"},
+	{Name: "attention-drop", Phase: User, Run: attentionDrop,
+		Options: []string{"target", "drop", "threshold", "mode", "max_metric_drop", "strict", "protect"},
+		Summary: "remove the residual attention, MLP or whole-block regions that change the hidden state least on the calibration data (lossy)"},
 	{Name: "fuse-epilogue", Phase: Lower, Exact: true, Run: fuseEpilogue,
 		Summary: "fold a residual add and relu/gelu into the linear or conv2d before them"},
 	{Name: "layout-assign", Phase: Lower, Exact: true, Run: layoutAssign,
@@ -25,7 +28,7 @@ var All = []Pass{
 
 // planned lists user passes that are designed but not implemented yet, in
 // their pipeline order, so model.yaml gets a clear message.
-var planned = []string{"attention-drop", "kronecker", "quantize"}
+var planned = []string{"kronecker", "quantize"}
 
 // Lookup finds a pass by name.
 func Lookup(name string) (*Pass, bool) {

@@ -7,11 +7,11 @@ FUZZTIME ?= 60s
 BIN      := bin/modelc
 
 # Every fuzz target, as package:Target.
-FUZZ_TARGETS := ./ir:FuzzParse ./frontend:FuzzLoad \
+FUZZ_TARGETS := ./ir:FuzzParse ./frontend:FuzzLoad ./frontend:FuzzParseConfiguration \
 	./frontend/tensorio:FuzzSafetensors ./frontend/tensorio:FuzzNpy ./frontend/tensorio:FuzzNpz \
 	./frontend/onnx:FuzzReadONNX
 
-.PHONY: all build demo dispatch coldstart examples bench-go test vet fmt-check fuzz test-long bench onnxpb zoo-vectors zoo-onnx zoo-crosscheck fixtures zoo-train zoo-table clean
+.PHONY: all build demo dispatch coldstart examples bench-go test vet fmt-check fuzz test-long bench onnxpb zoo-vectors zoo-onnx zoo-crosscheck fixtures zoo-train zoo-drop-scores zoo-table clean
 
 all: build
 
@@ -186,6 +186,12 @@ clean:
 ## python3-sklearn and python3-onnx; about 4 minutes). model.yaml is not touched.
 zoo-train:
 	$(PYTHON) zoo/train/train.py --out zoo/twins
+
+## zoo-drop-scores: zoo/twins/vit/drop_scores.json, LLM-Drop's layer-dropping
+## scores of the vit twin computed with PyTorch hooks (zoo/train/llmdrop_scores.py),
+## which attention-drop's tests compare with (needs Debian's python3-torch).
+zoo-drop-scores:
+	$(PYTHON) zoo/train/llmdrop_scores.py --twin zoo/twins/vit
 
 ## zoo-table: docs/zoo-table.md, twin × pass configuration → top-1, parameters,
 ## and the zoo architecture's latency at batch 1 and 32 (modelc bench).

@@ -297,6 +297,30 @@ func (d *decoder) common(m *Model, top *obj) {
 	}
 }
 
+// ParseConfiguration reads one configuration written as configurations:
+// writes it (a pass list, or {passes: [...], exclude_passes: [...]}) from
+// src, for command-line flags such as modelc bench --variant; positions
+// and errors are relative to src, named file.
+func ParseConfiguration(file, name, src string) (c Configuration, err error) {
+	root, err := parseYAML(file, []byte(src))
+	if err != nil {
+		return c, err
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			pe, ok := r.(posError)
+			if !ok {
+				panic(r)
+			}
+			err = pe.err
+		}
+	}()
+	d := &decoder{file: file}
+	cs := d.configurations(&node{line: 1, col: 1, kind: mapNode, keys: []string{name},
+		fields: map[string]*node{name: root}, keyPos: map[string]*node{name: {line: 1, col: 1}}})
+	return cs[0], nil
+}
+
 // configurations reads {name: [passes…], …}.
 func (d *decoder) configurations(n *node) []Configuration {
 	if n.kind != mapNode || len(n.keys) == 0 {

@@ -17,8 +17,10 @@ import (
 	"time"
 
 	sources "github.com/modelc/modelc"
+	"github.com/modelc/modelc/frontend"
 	"github.com/modelc/modelc/internal/peak"
 	"github.com/modelc/modelc/ir"
+	"github.com/modelc/modelc/passes"
 )
 
 // modelc bench: the generated package's latency beside the peers a user
@@ -32,7 +34,7 @@ func runBench(args []string, stdout io.Writer) error {
 			return runBenchGemm(args, stdout)
 		}
 	}
-	const u = "modelc bench MODEL [--passes P,...] [--exclude-passes P,...] [--batch 1,32] [--threads 1,2] [--peers torch,ort] [--seconds 2] [--rounds 3] [--flush] [--layers] [--report FILE]"
+	const u = "modelc bench MODEL [--passes P,...] [--exclude-passes P,...] [--variant NAME=PASSES ...] [--batch 1,32] [--threads 1,2] [--peers torch,ort] [--seconds 2] [--rounds 3] [--flush] [--layers] [--report FILE]"
 	fs := newFlags("bench", u)
 	batches := fs.String("batch", "1,32", "batch sizes, comma-separated")
 	threads := fs.String("threads", "1", "thread counts, comma-separated")
@@ -42,8 +44,14 @@ func runBench(args []string, stdout io.Writer) error {
 	flush := fs.Bool("flush", false, "evict the last-level cache (stream 64 MiB) before every timed call")
 	report := fs.String("report", "", "also write the table as markdown to this file")
 	layers := fs.Bool("layers", false, "also time every step of the generated package and print its GFLOP/s and fraction of the roofline (measured peak and memory bandwidth)")
-	m, ok, err := oneModel(fs, args, u, stdout)
+	var variantFlags multiFlag
+	fs.Var(&variantFlags, "variant", "NAME=PASSES: also time MODEL compiled with this pass configuration instead of its own, interleaved with it (configurations: syntax, e.g. 'drop6=[{attention-drop: {drop: 6}}]' or 'unfused={exclude_passes: [bn-fold]}'); repeatable")
+	m, arg, ok, err := oneModelArg(fs, args, u, stdout)
 	if !ok {
+		return err
+	}
+	variants, err := parseVariants(variantFlags, arg)
+	if err != nil {
 		return err
 	}
 	bs, err := intList("--batch", *batches)
@@ -67,11 +75,17 @@ func runBench(args []string, stdout io.Writer) error {
 	if *flush {
 		flushMB = 64
 	}
-	d, err := buildDriver(m, slices.Max(bs))
+	d, err := buildDriver(m, nil, slices.Max(bs))
 	if err != nil {
 		return err
 	}
 	defer d.Close()
+	for _, v := range variants {
+		if v.d, err = buildDriver(v.m, v.p, slices.Max(bs)); err != nil {
+			return fmt.Errorf("--variant %s: %w", v.name, err)
+		}
+		defer v.d.Close()
+	}
 	pr := &peerRunner{model: m.Name}
 	if strings.EqualFold(filepath.Ext(m.File), ".onnx") {
 		// ONNX Runtime runs the very file modelc compiled.
@@ -86,6 +100,9 @@ func runBench(args []string, stdout io.Writer) error {
 		for _, t := range ts {
 			byEngine := map[string]*benchRow{}
 			order := []string{"modelc"}
+			for _, v := range variants {
+				order = append(order, "variant "+v.name)
+			}
 			for _, p := range peerList {
 				order = append(order, p)
 			}
@@ -99,9 +116,13 @@ func runBench(args []string, stdout io.Writer) error {
 					if row.missing != "" {
 						continue
 					}
+					v := variantOf(variants, eng)
 					s, disturbed, err := measure(func() (*Sample, *os.ProcessState, error) {
-						if eng == "modelc" {
+						switch {
+						case eng == "modelc":
 							return d.benchProc(ins, t, *seconds, flushMB)
+						case v != nil:
+							return v.d.benchProc(ins, t, *seconds, flushMB)
 						}
 						return pr.run(eng, b, t, *seconds, flushMB)
 					})
@@ -113,8 +134,11 @@ func runBench(args []string, stdout io.Writer) error {
 					case err != nil:
 						return err
 					}
-					if eng == "modelc" && len(m.Passes) > 0 {
-						s.Version += " passes: " + passNames(m)
+					if eng == "modelc" && len(m.Passes)+len(m.ExcludePasses) > 0 {
+						s.Version += passLabel(m.Passes, m.ExcludePasses)
+					}
+					if v != nil {
+						s.Version += passLabel(v.cfg.Passes, v.cfg.ExcludePasses)
 					}
 					row.add(s, disturbed)
 					fmt.Fprintf(os.Stderr, "bench: %s batch %d threads %d round %d: median %s\n", eng, b, t, r+1, fmtMs(median(s.TimesNs)))
@@ -126,6 +150,7 @@ func runBench(args []string, stdout io.Writer) error {
 		}
 	}
 	table := benchTable(m.Name, rows, *seconds, *rounds, *flush)
+	table += variantSummary(variants, rows)
 	if *flush {
 		pks := map[int]peak.Result{}
 		for _, t := range ts {
@@ -568,4 +593,133 @@ func trafficTable(g *ir.Graph, rows []benchRow, pks map[int]peak.Result) string 
 	}
 	sb.WriteString("\nBytes are the model's weights (f32, as stored) plus its inputs and outputs; the cache was flushed before each call, so each call reads them from memory at least once. The bandwidth is `internal/peak`'s read test with as many threads.\n")
 	return sb.String()
+}
+
+// variant is one --variant: the model compiled with another pass
+// configuration, timed beside its own build.
+type variant struct {
+	name string
+	cfg  frontend.Configuration
+	m    *frontend.Model
+	p    *passes.Pipeline
+	d    *driver
+}
+
+// parseVariants reads --variant NAME=PASSES flags; each loads MODEL
+// afresh (the pipeline rewrites the graph in place) and builds the
+// configuration's pipeline, its positions relative to the flag.
+func parseVariants(flags []string, arg string) ([]*variant, error) {
+	var out []*variant
+	for _, f := range flags {
+		name, src, ok := strings.Cut(f, "=")
+		name = strings.TrimSpace(name)
+		if !ok || name == "" || strings.ContainsAny(name, " |`") {
+			return nil, usageError{fmt.Sprintf("--variant %s: want NAME=PASSES, such as 'drop6=[{attention-drop: {drop: 6}}]'", f)}
+		}
+		if slices.ContainsFunc(out, func(v *variant) bool { return v.name == name }) {
+			return nil, usageError{fmt.Sprintf("--variant %s: the name is used twice", name)}
+		}
+		file := "--variant " + name
+		cfg, err := frontend.ParseConfiguration(file, name, src)
+		if err != nil {
+			return nil, err
+		}
+		p, err := passes.Build(passSpecs(file, cfg.Passes, file), passSpecs(file, cfg.ExcludePasses, file)...)
+		if err != nil {
+			return nil, err
+		}
+		m, err := loadModel(arg, true)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, &variant{name: name, cfg: cfg, m: m, p: p})
+	}
+	return out, nil
+}
+
+func variantOf(vs []*variant, engine string) *variant {
+	for _, v := range vs {
+		if engine == "variant "+v.name {
+			return v
+		}
+	}
+	return nil
+}
+
+// passLabel names a build's passes for the table: " passes: a, b;
+// excluded: c".
+func passLabel(ps, ex []frontend.PassSpec) string {
+	names := func(l []frontend.PassSpec) string {
+		var n []string
+		for _, s := range l {
+			n = append(n, s.Name)
+		}
+		return strings.Join(n, ", ")
+	}
+	var parts []string
+	if len(ps) > 0 {
+		parts = append(parts, "passes: "+names(ps))
+	}
+	if len(ex) > 0 {
+		parts = append(parts, "excluded: "+names(ex))
+	}
+	if len(parts) == 0 {
+		return " passes: none named"
+	}
+	return " " + strings.Join(parts, "; ")
+}
+
+// variantSummary says, per variant and configuration, how fast it ran
+// relative to MODEL's own build (the median times' ratio, same run).
+func variantSummary(vs []*variant, rows []benchRow) string {
+	if len(vs) == 0 {
+		return ""
+	}
+	var sb strings.Builder
+	sb.WriteString("\nVariants (MODEL compiled with another pass configuration, timed in the same rounds): speed relative to MODEL's own build, its median time over the variant's.\n\n")
+	for _, v := range vs {
+		fmt.Fprintf(&sb, "- %s `%s`:", v.name, configText(v.cfg))
+		var parts []string
+		for _, r := range rows {
+			if r.engine != "variant "+v.name || r.missing != "" {
+				continue
+			}
+			for _, base := range rows {
+				if base.engine == "modelc" && base.batch == r.batch && base.threads == r.threads {
+					parts = append(parts, fmt.Sprintf(" %.2f× at batch %d, %d thread(s)", float64(median(base.times))/float64(median(r.times)), r.batch, r.threads))
+				}
+			}
+		}
+		sb.WriteString(strings.Join(parts, ";") + ".\n")
+	}
+	return sb.String()
+}
+
+// configText writes a configuration back in model.yaml's flow syntax
+// (option values as the flag gave them).
+func configText(c frontend.Configuration) string {
+	list := func(ps []frontend.PassSpec) string {
+		var parts []string
+		for _, p := range ps {
+			if len(p.Options) == 0 {
+				parts = append(parts, p.Name)
+				continue
+			}
+			keys := make([]string, 0, len(p.Options))
+			for k := range p.Options {
+				keys = append(keys, k)
+			}
+			slices.Sort(keys)
+			var kv []string
+			for _, k := range keys {
+				kv = append(kv, fmt.Sprintf("%s: %v", k, p.Options[k]))
+			}
+			parts = append(parts, "{"+p.Name+": {"+strings.Join(kv, ", ")+"}}")
+		}
+		return "[" + strings.Join(parts, ", ") + "]"
+	}
+	if len(c.ExcludePasses) == 0 {
+		return list(c.Passes)
+	}
+	return "{passes: " + list(c.Passes) + ", exclude_passes: " + list(c.ExcludePasses) + "}"
 }

@@ -14,11 +14,14 @@ func TestBenchModelcOnly(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds a generated package")
 	}
-	out, err := modelc(t, "bench", "zoo:resnet20", "--batch", "1,2", "--seconds", "0.05", "--rounds", "2")
+	out, err := modelc(t, "bench", "zoo:resnet20", "--batch", "1,2", "--seconds", "0.05", "--rounds", "2", "--variant", "unfused={exclude_passes: [bn-fold]}")
 	require.NoError(t, err, out)
 	require.Contains(t, out, "| engine | batch | threads | median | p90 | p99 | runs | cpu/wall | round medians (min–max) | modelc ÷ engine |")
 	require.Regexp(t, `\| modelc [^|]+ \| 1 \| 1 \| [0-9.]+ ms \|`, out)
 	require.Regexp(t, `\| modelc [^|]+ \| 2 \| 1 \| [0-9.]+ ms \|`, out)
+	// The variant: resnet20 without bn-fold, in the same rounds.
+	require.Regexp(t, `\| variant unfused [^|]+ excluded: bn-fold \| 2 \| 1 \| [0-9.]+ ms \|`, out)
+	require.Regexp(t, "- unfused `\\{passes: \\[\\], exclude_passes: \\[bn-fold\\]\\}`: [0-9.]+× at batch 1, 1 thread\\(s\\); [0-9.]+× at batch 2, 1 thread\\(s\\)\\.", out)
 }
 
 func TestBenchArgs(t *testing.T) {
@@ -26,6 +29,14 @@ func TestBenchArgs(t *testing.T) {
 	require.ErrorContains(t, err, "--batch: want positive integers separated by commas")
 	_, err = modelc(t, "bench", "zoo:resnet20", "--peers", "tf")
 	require.ErrorContains(t, err, `--peers: unknown peer "tf" (want torch, ort)`)
+	_, err = modelc(t, "bench", "zoo:resnet20", "--variant", "[bn-fold]")
+	requireUsageError(t, err, "--variant [bn-fold]: want NAME=PASSES")
+	_, err = modelc(t, "bench", "zoo:resnet20", "--variant", "a=[]", "--variant", "a=[bn-fold]")
+	requireUsageError(t, err, "--variant a: the name is used twice")
+	_, err = modelc(t, "bench", "zoo:resnet20", "--variant", "x=[bn-fld]")
+	require.ErrorContains(t, err, `--variant x:1:2: unknown pass "bn-fld"`)
+	_, err = modelc(t, "bench", "zoo:resnet20", "--variant", "x={exclude_passes: [dce]}")
+	require.ErrorContains(t, err, "--variant x:1:19: exclude_passes: dce is not a default pass")
 }
 
 func TestPercentiles(t *testing.T) {

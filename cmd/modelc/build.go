@@ -43,7 +43,7 @@ func build(m *frontend.Model, dir string, force bool, maxBatch int, command stri
 		}
 		vec = &codegen.Vectors{Inputs: ins, Outputs: outs, Rtol: m.Test.Rtol}
 	}
-	_, res, err := compile(m, passes.RunOptions{})
+	_, res, err := compile(m, nil, passes.RunOptions{})
 	if err != nil {
 		return err
 	}

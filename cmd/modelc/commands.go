@@ -33,20 +33,26 @@ func loadModel(arg string, allowExternal bool) (*frontend.Model, error) {
 
 // oneModel parses a command's flags and its single MODEL argument.
 func oneModel(fs *flag.FlagSet, args []string, usageLine string, stdout io.Writer) (*frontend.Model, bool, error) {
+	m, _, ok, err := oneModelArg(fs, args, usageLine, stdout)
+	return m, ok, err
+}
+
+// oneModelArg is oneModel that also returns the MODEL argument.
+func oneModelArg(fs *flag.FlagSet, args []string, usageLine string, stdout io.Writer) (*frontend.Model, string, bool, error) {
 	allow := fs.Bool("allow-external-paths", false, "let the YAML name files outside its directory")
 	extra := fs.String("passes", "", "user passes to run besides model.yaml's, comma-separated (e.g. attention-drop); options need model.yaml")
 	exclude := fs.String("exclude-passes", "", "default passes not to run, comma-separated (bn-fold), besides model.yaml's exclude_passes")
 	help := fs.Bool("h", false, "show help")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
-		return nil, false, err
+		return nil, "", false, err
 	}
 	if *help {
 		flagHelp(stdout, fs, usageLine)
-		return nil, false, nil
+		return nil, "", false, nil
 	}
 	if len(pos) != 1 {
-		return nil, false, usageError{"usage: " + usageLine}
+		return nil, "", false, usageError{"usage: " + usageLine}
 	}
 	m, err := loadModel(pos[0], *allow)
 	if err == nil && *extra != "" {
@@ -55,7 +61,7 @@ func oneModel(fs *flag.FlagSet, args []string, usageLine string, stdout io.Write
 	if err == nil && *exclude != "" {
 		err = excludePasses(m, *exclude)
 	}
-	return m, m != nil && err == nil, err
+	return m, pos[0], m != nil && err == nil, err
 }
 
 // excludePasses appends the default passes named in list (from
@@ -102,15 +108,6 @@ func addPasses(m *frontend.Model, list string) error {
 	return nil
 }
 
-// passNames lists the model's user passes, for labels.
-func passNames(m *frontend.Model) string {
-	var names []string
-	for _, s := range m.Passes {
-		names = append(names, s.Name)
-	}
-	return strings.Join(names, ", ")
-}
-
 func runInspect(args []string, stdout io.Writer) error {
 	const u = "modelc inspect MODEL [--passes P,...] [--exclude-passes P,...] [--print-after PASS|all] [--data]"
 	fs := newFlags("inspect", u)
@@ -128,7 +125,7 @@ func runInspect(args []string, stdout io.Writer) error {
 	if *frontendOnly {
 		return opts.Fprint(stdout, m.Graph)
 	}
-	p, res, err := compile(m, passes.RunOptions{PrintAfter: *after, Out: stdout})
+	p, res, err := compile(m, nil, passes.RunOptions{PrintAfter: *after, Out: stdout})
 	if err != nil {
 		return err
 	}
@@ -198,12 +195,15 @@ func passSpecs(file string, ps []frontend.PassSpec, flag string) []passes.Spec {
 	return specs
 }
 
-// compile runs m's pass pipeline on its graph, with its calibration and
-// labelled test data for lossy passes, and prints the passes' warnings.
-func compile(m *frontend.Model, o passes.RunOptions) (*passes.Pipeline, *passes.Result, error) {
-	p, err := pipeline(m)
-	if err != nil {
-		return nil, nil, err
+// compile runs a pass pipeline on m's graph (p, or m's own when nil),
+// with m's calibration and labelled test data for lossy passes, and
+// prints the passes' warnings.
+func compile(m *frontend.Model, p *passes.Pipeline, o passes.RunOptions) (*passes.Pipeline, *passes.Result, error) {
+	if p == nil {
+		var err error
+		if p, err = pipeline(m); err != nil {
+			return nil, nil, err
+		}
 	}
 	o.Calib = calib.ForModel(m)
 	o.Test = func() (*calib.Set, error) { return calib.TestSet(m) }
@@ -256,7 +256,7 @@ func runRun(args []string, stdout io.Writer) error {
 	} else {
 		// The graph after the pass pipeline, as the generated package
 		// would run it (lossy passes included).
-		_, res, err := compile(m, passes.RunOptions{})
+		_, res, err := compile(m, nil, passes.RunOptions{})
 		if err != nil {
 			return err
 		}

@@ -30,10 +30,10 @@ type driver struct {
 	graph *ir.Graph
 }
 
-// buildDriver compiles m through the pipeline and codegen and builds the
-// driver for it.
-func buildDriver(m *frontend.Model, maxBatch int) (*driver, error) {
-	_, res, err := compile(m, passes.RunOptions{})
+// buildDriver compiles m through a pipeline (p, or m's own when nil) and
+// codegen and builds the driver for it.
+func buildDriver(m *frontend.Model, p *passes.Pipeline, maxBatch int) (*driver, error) {
+	_, res, err := compile(m, p, passes.RunOptions{})
 	if err != nil {
 		return nil, err
 	}
@@ -194,7 +194,7 @@ func runGenerated(m *frontend.Model, ins []*ir.Tensor) ([]*ir.Tensor, time.Durat
 	if len(ins) > 0 && len(ins[0].Shape) > 0 {
 		batch = ins[0].Shape[0]
 	}
-	d, err := buildDriver(m, max(batch, 1))
+	d, err := buildDriver(m, nil, max(batch, 1))
 	if err != nil {
 		return nil, 0, err
 	}

@@ -38,6 +38,12 @@ type options struct {
 	// returns the median per batch and the command it ran; nil leaves the
 	// latency columns empty.
 	bench func(arch string, cfg frontend.Configuration) (map[int]string, string, error)
+	// skipLossyArch leaves the architecture columns of configurations
+	// with lossy passes empty (calibrating a zoo architecture takes the
+	// reference evaluator tens of seconds; the tests skip it).
+	skipLossyArch bool
+	// arch compiles zoo architectures, once per configuration.
+	arch *archCache
 }
 
 // build makes the rows for every twin under dir.
@@ -48,6 +54,9 @@ func build(dir string, o options) ([]row, error) {
 	}
 	if len(names) == 0 {
 		return nil, fmt.Errorf("%s: no twins (folders with a model.yaml)", dir)
+	}
+	if o.arch == nil {
+		o.arch = &archCache{graphs: map[string]*ir.Graph{}}
 	}
 	var rows []row
 	for _, name := range names {
@@ -65,12 +74,15 @@ func build(dir string, o options) ([]row, error) {
 			if err != nil {
 				return nil, err
 			}
+			archCfg := cfg
 			if len(pending) > 0 {
 				base.Pending = "pending: " + strings.Join(pending, ", ") + " not implemented"
 			} else {
-				if err := evalTwin(dir, name, cfg, o.rows, &base); err != nil {
+				res, err := evalTwin(dir, name, cfg, o.rows, &base)
+				if err != nil {
 					return nil, err
 				}
+				archCfg = archConfig(cfg, res)
 				if cfg.Name == "none" {
 					noneTop1 = base.Top1
 				}
@@ -81,12 +93,14 @@ func build(dir string, o options) ([]row, error) {
 			for _, arch := range tw.Model.TwinOf {
 				r := base
 				r.Arch = arch
-				if r.Pending == "" {
-					if r.ArchParams, err = archParams(arch, cfg); err != nil {
+				if r.Pending == "" && !(o.skipLossyArch && lossy(cfg)) {
+					g, err := o.arch.graph(arch, archCfg)
+					if err != nil {
 						return nil, err
 					}
+					r.ArchParams = params(g)
 					if o.bench != nil {
-						if r.Latency, r.Bench, err = o.bench(arch, cfg); err != nil {
+						if r.Latency, r.Bench, err = o.bench(arch, archCfg); err != nil {
 							return nil, fmt.Errorf("%s, configuration %s on %s: %w", tw.Model.File, cfg.Name, arch, err)
 						}
 					}
@@ -131,77 +145,113 @@ func specs(file string, ps []frontend.PassSpec) []passes.Spec {
 	return out
 }
 
-// compile loads a model afresh (pipelines rewrite the graph in place) and
-// runs the configuration's pipeline on it.
-func compile(load func() (*frontend.Model, error), cfg frontend.Configuration, strip bool) (*ir.Graph, error) {
-	m, err := load()
+// compile runs the configuration's pipeline on m's graph (in place),
+// calibrating lossy passes on m's calibration data (seeded rows for a zoo
+// architecture).
+func compile(m *frontend.Model, cfg frontend.Configuration) (*passes.Result, error) {
+	p, err := passes.Build(specs(m.File, cfg.Passes), specs(m.File, cfg.ExcludePasses)...)
 	if err != nil {
 		return nil, err
 	}
-	ps := cfg.Passes
-	if strip {
-		ps = archPasses(ps)
+	return p.Run(m.Graph, passes.RunOptions{Calib: calib.ForModel(m)})
+}
+
+// archCache compiles zoo architectures under configurations, each
+// (architecture, configuration) once: the parameter count and the bench
+// harness's cache key both need the graph.
+type archCache struct {
+	graphs map[string]*ir.Graph
+}
+
+func (c *archCache) graph(arch string, cfg frontend.Configuration) (*ir.Graph, error) {
+	key := arch + "\n" + configList(cfg)
+	if g, ok := c.graphs[key]; ok {
+		return g, nil
 	}
-	p, err := passes.Build(specs(m.File, ps), specs(m.File, cfg.ExcludePasses)...)
+	m, err := frontend.LoadNamed(zoo.FS(), arch)
 	if err != nil {
 		return nil, err
 	}
-	res, err := p.Run(m.Graph, passes.RunOptions{Calib: calib.ForModel(m)})
+	res, err := compile(m, cfg)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("zoo:%s, configuration %s: %w", arch, cfg.Name, err)
 	}
+	c.graphs[key] = res.Graph
 	return res.Graph, nil
 }
 
+// lossy reports whether a configuration runs a lossy pass (one that
+// calibrates).
+func lossy(cfg frontend.Configuration) bool {
+	for _, p := range cfg.Passes {
+		if pass, ok := passes.Lookup(p.Name); ok && !pass.Exact {
+			return true
+		}
+	}
+	return false
+}
+
 // evalTwin scores the twin under cfg on its held-out set with the
-// reference evaluator, and counts its parameters.
-func evalTwin(dir, name string, cfg frontend.Configuration, rows int, r *row) error {
+// reference evaluator, and counts its parameters; it returns what the
+// passes did.
+func evalTwin(dir, name string, cfg frontend.Configuration, rows int, r *row) (*passes.Result, error) {
 	tw, err := twins.Load(dir, name)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	g, err := compile(func() (*frontend.Model, error) { return tw.Model, nil }, cfg, false)
+	res, err := compile(tw.Model, cfg)
 	if err != nil {
-		return fmt.Errorf("%s, configuration %s: %w", tw.Model.File, cfg.Name, err)
+		return nil, fmt.Errorf("%s, configuration %s: %w", tw.Model.File, cfg.Name, err)
 	}
+	g := res.Graph
 	n := tw.X.Shape[0]
 	if rows > 0 && rows < n {
 		n = rows
 	}
 	logits, err := twins.Eval(g, twins.Rows(tw.X, 0, n), 32)
 	if err != nil {
-		return fmt.Errorf("%s, configuration %s: %w", tw.Model.File, cfg.Name, err)
+		return nil, fmt.Errorf("%s, configuration %s: %w", tw.Model.File, cfg.Name, err)
 	}
 	r.Correct, r.Rows = twins.Top1(logits, tw.Labels[:n]), n
 	r.Top1 = float64(r.Correct) / float64(n)
 	r.TwinParams = params(g)
-	return nil
+	return res, nil
 }
 
-// archParams counts the parameters of a zoo architecture under cfg.
-func archParams(arch string, cfg frontend.Configuration) (int64, error) {
-	g, err := compile(func() (*frontend.Model, error) { return frontend.LoadNamed(zoo.FS(), arch) }, cfg, true)
-	if err != nil {
-		return 0, fmt.Errorf("zoo:%s, configuration %s: %w", arch, cfg.Name, err)
-	}
-	return params(g), nil
-}
-
-// archPasses is a configuration as it applies to a zoo architecture: its
-// weights are random, so an accuracy budget (max_metric_drop) means
-// nothing there and is left out; the twin carries it.
-func archPasses(ps []frontend.PassSpec) []frontend.PassSpec {
-	out := make([]frontend.PassSpec, len(ps))
-	for i, p := range ps {
-		out[i] = p
-		if _, ok := p.Options["max_metric_drop"]; ok {
-			out[i].Options = map[string]any{}
-			for k, v := range p.Options {
-				if k != "max_metric_drop" {
-					out[i].Options[k] = v
-				}
+// archConfig is a configuration as it applies to a zoo architecture: its
+// weights are random, so an accuracy budget (max_metric_drop, strict)
+// means nothing there and is left out; the twin carries it. An
+// attention-drop that only had a budget drops as many regions on the
+// architecture as it dropped on the twin (twin: what the twin's passes
+// did), and none at all if it dropped none.
+func archConfig(cfg frontend.Configuration, twin *passes.Result) frontend.Configuration {
+	out := cfg
+	out.Passes = nil
+	for _, p := range cfg.Passes {
+		if _, ok := p.Options["max_metric_drop"]; !ok {
+			out.Passes = append(out.Passes, p)
+			continue
+		}
+		q := p
+		q.Options = map[string]any{}
+		for k, v := range p.Options {
+			if k != "max_metric_drop" && k != "strict" {
+				q.Options[k] = v
 			}
 		}
+		if p.Name == "attention-drop" && q.Options["drop"] == nil && q.Options["threshold"] == nil {
+			dropped := 0
+			for _, e := range twin.Log {
+				if e.Pass == p.Name {
+					dropped = e.Stats["dropped"]
+				}
+			}
+			if dropped == 0 {
+				continue
+			}
+			q.Options["drop"] = int64(dropped)
+		}
+		out.Passes = append(out.Passes, q)
 	}
 	return out
 }
@@ -290,7 +340,7 @@ func archYAML(arch string, cfg frontend.Configuration) ([]byte, map[string][]byt
 	if slices.ContainsFunc(strings.Split(string(src), "\n"), func(l string) bool { return strings.HasPrefix(l, "passes:") }) {
 		return nil, nil, fmt.Errorf("zoo:%s already names passes", arch)
 	}
-	add := "\n# added by zootable: configuration " + cfg.Name + "\npasses: " + passList(archPasses(cfg.Passes)) + "\n"
+	add := "\n# added by zootable: configuration " + cfg.Name + "\npasses: " + passList(cfg.Passes) + "\n"
 	if len(cfg.ExcludePasses) > 0 {
 		add += "exclude_passes: " + passList(cfg.ExcludePasses) + "\n"
 	}

@@ -68,15 +68,12 @@ func Generate(in Input) (map[string][]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if kern, err = pruneImports(kern); err != nil {
-		return nil, fmt.Errorf("BUG: codegen: kernels.go: %v", err)
-	}
 	files["kernels.go"] = bytes.Replace(kern, []byte("package PKG"), []byte("package "+in.Package), 1)
-	x86, err := g.ks.renderX86(g.header(), in.Package, in.RuntimeImport)
+	vec, err := g.ks.renderTargets(g.header(), in.Package, in.RuntimeImport)
 	if err != nil {
 		return nil, err
 	}
-	for name, src := range x86 {
+	for name, src := range vec {
 		files[name] = src
 	}
 	if in.Test != nil {

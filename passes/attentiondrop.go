@@ -93,7 +93,7 @@ func attentionDrop(c *Context, o Options) (Stats, error) {
 	}
 	removed := 0
 	if len(d.dropped) > 0 {
-		removed = dropRegions(g, d.chosen(g))
+		removed = dropRegions(g, d.regionsOf(g, d.dropped))
 		if _, err := deadCode(c, Options{}); err != nil {
 			return nil, err
 		}
@@ -159,29 +159,6 @@ func dropOptions(o Options) (dropOpts, error) {
 		}
 	}
 	return d, nil
-}
-
-// Budget reads max_metric_drop and strict: a lossy pass's accuracy budget
-// (nil when max_metric_drop is not given).
-func (o Options) Budget() (*calib.Budget, error) {
-	strict, err := o.Bool("strict", false)
-	if err != nil {
-		return nil, err
-	}
-	if !o.Has("max_metric_drop") {
-		if o.Has("strict") {
-			return nil, o.Errorf("strict", "needs max_metric_drop (strict fails the build when no setting meets it)")
-		}
-		return nil, nil
-	}
-	b, err := o.Float("max_metric_drop", 0)
-	if err != nil {
-		return nil, err
-	}
-	if !(b >= 0 && b <= 1) {
-		return nil, o.Errorf("max_metric_drop", "want a number in [0, 1], got %g", b)
-	}
-	return &calib.Budget{MaxDrop: b, Strict: strict, Pos: o.Pos("max_metric_drop")}, nil
 }
 
 // candidate is a region, or for target block an attention region and the
@@ -261,15 +238,15 @@ type dropper struct {
 	tokens int
 }
 
-// chosen returns the dropped candidates' regions in g.
-func (d *dropper) chosen(g *ir.Graph) []*region {
+// regionsOf returns the regions in g of the candidates idx.
+func (d *dropper) regionsOf(g *ir.Graph, idx []int) []*region {
 	byID := map[string]*region{}
 	regions, _ := findRegions(g)
 	for _, r := range regions {
 		byID[r.id] = r
 	}
 	var out []*region
-	for _, i := range d.dropped {
+	for _, i := range idx {
 		for _, id := range d.orig[i].ids {
 			out = append(out, byID[id])
 		}
@@ -435,10 +412,7 @@ func (d *dropper) noFitting(pick []int, trials []calib.Trial) error {
 // withDropped is a copy of the pass's graph with candidates idx dropped.
 func (d *dropper) withDropped(idx []int) (*ir.Graph, error) {
 	g := d.c.Graph.Clone()
-	saved := d.dropped
-	d.dropped = idx
-	dropRegions(g, d.chosen(g))
-	d.dropped = saved
+	dropRegions(g, d.regionsOf(g, idx))
 	if err := ir.Verify(g); err != nil {
 		return nil, fmt.Errorf("BUG: attention-drop: graph after dropping: %w", err)
 	}

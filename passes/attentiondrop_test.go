@@ -186,13 +186,14 @@ func TestAttentionDropZeroRegionFirst(t *testing.T) {
 	res, err := runDrop(m, map[string]any{"drop": int64(1)})
 	require.NoError(t, err)
 	e := dropEntry(res)
-	require.Equal(t, Stats{"candidates": 3, "dropped": 1, "nodes-removed": 6, "params-removed": 8*24 + 24 + 8*8 + 8 + 16}, e.Stats)
+	require.Equal(t, Stats{"candidates": 3, "dropped": 1, "nodes-removed": 6, "params-removed": 8*24 + 24 + 8*8 + 8}, e.Stats)
 	require.Contains(t, e.Report, "| blocks.1 attn | 1 | 1.000000 | 0.000000 | 1 | yes | among the 1 highest Sim |")
 	require.Contains(t, e.Report, "| blocks.0 attn | 0 |")
 	require.Contains(t, e.Report, "seeded samples")
 	require.Contains(t, e.Report, "| calibration metric (kl) | mean KL 0 | mean KL 0 |", "dropping a zero region changes no output")
-	require.Nil(t, m.Graph.Lookup("blocks.1.attn.qkv.weight"))
-	require.NotNil(t, m.Graph.Lookup("blocks.0.attn.qkv.weight"))
+	// bn-fold (by default) moved ln1's scale into qkv: its folded weights.
+	require.Nil(t, m.Graph.Lookup("blocks.1.attn.qkv.weight.folded"))
+	require.NotNil(t, m.Graph.Lookup("blocks.0.attn.qkv.weight.folded"))
 }
 
 type torchScores struct {
@@ -412,8 +413,8 @@ func TestAttentionDropTargets(t *testing.T) {
 	require.Equal(t, 1, dropEntry(res).Stats["dropped"], "only layer 1 is not protected")
 	require.Contains(t, dropEntry(res).Report, "| blocks.0 attn | 0 | ")
 	require.Regexp(t, `\| blocks\.0 attn \| 0 \| [^|]+ \| [^|]+ \| — \| no \| protected \|`, dropEntry(res).Report)
-	require.NotNil(t, m.Graph.Lookup("blocks.0.attn.qkv.weight"))
-	require.Nil(t, m.Graph.Lookup("blocks.1.attn.qkv.weight"))
+	require.NotNil(t, m.Graph.Lookup("blocks.0.attn.qkv.weight.folded"))
+	require.Nil(t, m.Graph.Lookup("blocks.1.attn.qkv.weight.folded"))
 }
 
 // The RepBN twin after bn-fold (the default): h + F(h) regions, the norm
@@ -430,7 +431,8 @@ func TestAttentionDropFoldedNorm(t *testing.T) {
 	require.Contains(t, e.Report, "test: top-1 (32 labelled rows)")
 }
 
-// Bad input: errors at model.yaml's line, the graph untouched.
+// Bad input: errors at model.yaml's line, the graph untouched (bn-fold
+// excluded, so nothing else rewrites it).
 func TestAttentionDropErrors(t *testing.T) {
 	cases := []struct {
 		name string
@@ -455,7 +457,9 @@ func TestAttentionDropErrors(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			m := tinyTransformer(t, c.post)
 			before := m.Graph.String()
-			_, err := runDrop(m, c.opts)
+			p, err := Build([]Spec{{Name: "attention-drop", Options: c.opts, Pos: "model.yaml:9:5", OptionPos: map[string]string{"drop": "model.yaml:9:30"}}}, Spec{Name: "bn-fold"})
+			require.NoError(t, err)
+			_, err = p.Run(m.Graph, RunOptions{Calib: calib.ForModel(m)})
 			require.ErrorContains(t, err, c.want)
 			require.Equal(t, before, m.Graph.String())
 		})

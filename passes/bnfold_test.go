@@ -406,7 +406,7 @@ func TestBNFoldTwins(t *testing.T) {
 		baseRep, err := match.Outputs(base, tw.Logits.F, tw.Logits.Shape[1], 1e-4)
 		require.NoError(t, err)
 		before := len(g.Nodes)
-		bns := count(g, ir.KBatchNorm)
+		bns, lns := count(g, ir.KBatchNorm), count(g, ir.KLayerNorm)
 		p, err := Build(nil)
 		require.NoError(t, err)
 		var sb strings.Builder
@@ -437,8 +437,10 @@ func TestBNFoldTwins(t *testing.T) {
 		case "phc-cnn":
 			require.Equal(t, Stats{"rule-a": 5, "nodes-removed": 5}, st)
 		default:
+			// Every layernorm of these pre-norm models feeds linears only.
 			require.Zero(t, bns, name)
-			require.Empty(t, st, name)
+			require.Equal(t, Stats{"ln-affine": lns}, st, name)
+			require.Positive(t, lns, name)
 			continue
 		}
 		folded = append(folded, tw)
@@ -473,4 +475,58 @@ func TestBNFoldTwins(t *testing.T) {
 	out, err := cmd.CombinedOutput()
 	require.NoError(t, err, "%s", out)
 	require.Equal(t, len(folded), strings.Count(string(out), "--- PASS: TestVectors"), "%s", out)
+}
+
+// layerNorm appends layernorm(x) over the last axis with random scale
+// and shift (shift only with beta).
+func (r bnRand) layerNorm(t *testing.T, b *ir.Builder, name string, x *ir.Value, beta bool) *ir.Value {
+	d := x.Type.Shape[x.Type.Shape.Rank()-1].B
+	g := ir.NewTensor(ir.F32, []int{d})
+	for i := range g.F {
+		g.F[i] = float32(-0.5 + 2*r.r.Float64())
+	}
+	ins := []*ir.Value{x, mustConst(t, b, name+".weight", g)}
+	if beta {
+		ins = append(ins, mustConst(t, b, name+".bias", r.tensor(1, d)))
+	}
+	return must1(t, b, name, &ir.LayerNorm{Axis: -1, Eps: 1e-5}, ins...)
+}
+
+// LayerNorm affine (§2.5): a layernorm whose readers are all linears
+// (also through views keeping the last axis) gives them its scale and
+// shift and keeps its statistics; one read by anything else, or over more
+// than the last axis, keeps its affine part.
+func TestBNFoldLayerNorm(t *testing.T) {
+	r := newRand(700)
+	b := ir.NewBuilder("ln")
+	x := input(t, b, 5, 8)
+	// Two linears read one norm (qkv-like and a second head).
+	n1 := r.layerNorm(t, b, "ln1", x, true)
+	q := r.linearLayer(t, b, "q", n1, 8, true)
+	k := r.linearLayer(t, b, "k", n1, 8, false)
+	h := must1(t, b, "", ir.Simple{K: ir.KAdd}, q, k)
+	// Scale only, through slice and reshape.
+	n2 := r.layerNorm(t, b, "ln2", h, false)
+	s := must1(t, b, "", &ir.Slice{Starts: []int{0}, Ends: []int{1}, Axes: []int{1}}, n2)
+	s = must1(t, b, "", &ir.Reshape{Shape: ir.Shape{ir.N, ir.D(8)}}, s)
+	head := r.linearLayer(t, b, "head", s, 3, true)
+	// Read by a linear and an add: kept.
+	n3 := r.layerNorm(t, b, "ln3", h, true)
+	o := must1(t, b, "", ir.Simple{K: ir.KAdd}, n3, r.linearLayer(t, b, "fc", n3, 8, true))
+	// Over the last two axes: kept.
+	n4 := must1(t, b, "ln4", &ir.LayerNorm{Axis: -2, Eps: 1e-5}, h, mustConst(t, b, "ln4.weight", r.tensor(1, 5, 8)))
+	o4 := r.linearLayer(t, b, "fc4", n4, 2, false)
+	b.G.Outputs = []*ir.Value{head, o, o4}
+	st := runFold(t, b.G)
+	require.Equal(t, Stats{"ln-affine": 2}, st)
+	ins := map[string]int{}
+	for _, n := range b.G.Nodes {
+		if n.Op.Kind() == ir.KLayerNorm {
+			ins[n.Name] = len(n.Inputs)
+		}
+	}
+	require.Equal(t, map[string]int{"ln1": 1, "ln2": 1, "ln3": 3, "ln4": 2}, ins)
+	require.Nil(t, b.G.Lookup("ln1.weight"), "the folded scale leaves the graph")
+	require.NotNil(t, b.G.Lookup("q.bias.folded"))
+	require.NotNil(t, b.G.Lookup("k.bias.folded"), "a linear without bias gets W·β")
 }

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/modelc/modelc/calib"
 )
 
 // Options are one pass's options as model.yaml gives them (plain YAML
@@ -168,6 +170,29 @@ func (o Options) Ints(key string) ([]int, error) {
 		out[i] = n
 	}
 	return out, nil
+}
+
+// Budget reads max_metric_drop and strict: a lossy pass's accuracy budget
+// (nil when max_metric_drop is not given).
+func (o Options) Budget() (*calib.Budget, error) {
+	strict, err := o.Bool("strict", false)
+	if err != nil {
+		return nil, err
+	}
+	if !o.Has("max_metric_drop") {
+		if o.Has("strict") {
+			return nil, o.Errorf("strict", "needs max_metric_drop (strict fails the build when no setting meets it)")
+		}
+		return nil, nil
+	}
+	b, err := o.Float("max_metric_drop", 0)
+	if err != nil {
+		return nil, err
+	}
+	if !(b >= 0 && b <= 1) {
+		return nil, o.Errorf("max_metric_drop", "want a number in [0, 1], got %g", b)
+	}
+	return &calib.Budget{MaxDrop: b, Strict: strict, Pos: o.Pos("max_metric_drop")}, nil
 }
 
 // describe writes a plain YAML value for messages.

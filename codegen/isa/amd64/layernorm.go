@@ -8,6 +8,8 @@ package amd64
 
 import (
 	"fmt"
+
+	"github.com/modelc/modelc/codegen/isa"
 )
 
 // lnArgsDecl declares the parameter block of the layernorm kernels; the
@@ -26,19 +28,20 @@ type lnArgs struct {
 // tier with lanes floats per vector: whole vectors only.
 func layerNormTile(i, lanes int) bool { return i%lanes == 0 && i > 0 }
 
-// layerNorm emits the kernel for rows of i floats with lanes 16 (AVX-512)
-// or 8 (AVX2): for each row, mean and variance in two passes (float32,
-// four vector accumulators each, reduced across lanes), then (x −
-// mean)·(1/√(var + eps))·γ (+ β when beta). Its Go declaration is
-// func name(a *lnArgs).
-func layerNorm(name string, i, lanes int, beta bool) *Func {
+// layerNorm emits the kernel for rows of s.I floats with lanes 16
+// (AVX-512) or 8 (AVX2): for each row, mean and variance in two passes
+// (float32, four vector accumulators each, reduced across lanes), then
+// (x − mean)·(1/√(var + eps)), times γ unless s.Plain, plus β when
+// s.Beta. Its Go declaration is func name(a *lnArgs).
+func layerNorm(name string, s isa.LayerNormSpec, lanes int) *Func {
+	i, beta := s.I, s.Beta && !s.Plain
 	if !layerNormTile(i, lanes) {
 		panic(fmt.Sprintf("BUG: amd64: layernorm of %d floats with %d-float vectors", i, lanes))
 	}
 	vec, zero := vectorRegs(lanes)
 	fn := &Func{Name: name, Args: 8, GoDecl: fmt.Sprintf("func %s(a *lnArgs)", name), Doc: []string{
 		fmt.Sprintf("func %s(a *lnArgs)", name),
-		fmt.Sprintf("LayerNorm over rows of %d floats, %d-float vectors (beta: %v).", i, lanes, beta),
+		fmt.Sprintf("LayerNorm over rows of %d floats, %d-float vectors (beta: %v, plain: %v).", i, lanes, beta, s.Plain),
 	}}
 	nv, vb := i/lanes, lanes*4
 	args := R13
@@ -98,12 +101,14 @@ func layerNorm(name string, i, lanes int, beta bool) *Func {
 	fn.VFMADD213PS(eps, invI, acc(0)) // var + eps = Σ·(1/I) + eps
 	fn.VSQRTPS(acc(0), acc(0))
 	fn.VDIVPS(acc(0), one, rstd)
-	fn.Comment("(x − mean)·rstd·γ (+ β)")
+	fn.Comment("(x − mean)·rstd (·γ (+ β))")
 	for v := range nv {
 		fn.VMOVUPS(At(SI, v*vb), x)
 		fn.VSUBPS(mean, x, x)
 		fn.VMULPS(rstd, x, x)
-		fn.VMULPS(At(R8, v*vb), x, x)
+		if !s.Plain {
+			fn.VMULPS(At(R8, v*vb), x, x)
+		}
 		if beta {
 			fn.VADDPS(At(R9, v*vb), x, x)
 		}
@@ -127,12 +132,17 @@ func nextRow(fn *Func, rowBytes int) {
 }
 
 // layerNormDriver returns the isa.LayerNorm kernel name(lo, hi int, dst,
-// x, g, b []float32, eps float32), which runs rows [lo, hi) of i floats
-// on the kernel name_k (layerNorm).
-func layerNormDriver(name string, i int, beta bool) string {
+// x, g, b []float32, eps float32), which runs rows [lo, hi) of s.I floats
+// on the kernel name_k (layerNorm); a plain kernel reads neither g nor b.
+func layerNormDriver(name string, s isa.LayerNormSpec) string {
+	i := s.I
 	b := ""
-	if beta {
+	if s.Beta && !s.Plain {
 		b = "_ = b[I-1]\na.beta = unsafe.Pointer(&b[0])\n"
+	}
+	g := "_ = g[I-1]\na.gamma = unsafe.Pointer(&g[0])\n"
+	if s.Plain {
+		g = ""
 	}
 	return fmt.Sprintf(`// %[1]s runs rows [lo, hi) of a layernorm over %[2]d floats.
 func %[1]s(lo, hi int, dst, x, g, b []float32, eps float32) {
@@ -140,9 +150,9 @@ const I = %[2]d
 if lo >= hi {
 return
 }
-_, _, _ = dst[hi*I-1], x[hi*I-1], g[I-1]
-a := lnArgs{src: unsafe.Pointer(&x[lo*I]), dst: unsafe.Pointer(&dst[lo*I]), gamma: unsafe.Pointer(&g[0]), rows: hi - lo, eps: eps, invI: 1.0 / I, one: 1}
-%[3]s%[1]s_k(&a)
+_, _ = dst[hi*I-1], x[hi*I-1]
+a := lnArgs{src: unsafe.Pointer(&x[lo*I]), dst: unsafe.Pointer(&dst[lo*I]), rows: hi - lo, eps: eps, invI: 1.0 / I, one: 1}
+%[4]s%[3]s%[1]s_k(&a)
 }
-`, name, i, b)
+`, name, i, b, g)
 }

@@ -29,6 +29,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/modelc/modelc/frontend"
@@ -195,7 +196,7 @@ func New(g *ir.Graph, inputs []*ir.Tensor, labels *ir.Tensor, metric string) (*S
 			return nil, fmt.Errorf("input %s: no rows", v.Name)
 		}
 		want := v.Type.Shape.At(rows)
-		if !shapeEq(t.Shape, want) {
+		if !slices.Equal(t.Shape, want) {
 			return nil, fmt.Errorf("input %s: shape %v does not fit %s (want %v)", v.Name, t.Shape, ir.FormatType(v.Type), want)
 		}
 		switch {
@@ -249,18 +250,6 @@ func inputNames(g *ir.Graph) string {
 		names = append(names, v.Name+" "+ir.FormatType(v.Type))
 	}
 	return strings.Join(names, ", ")
-}
-
-func shapeEq(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // rowsOf returns rows [lo, hi) of a batch-major tensor (a view).

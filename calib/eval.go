@@ -217,7 +217,8 @@ func (s *Set) score(out, ref *ir.Tensor) (Result, error) {
 	return r, nil
 }
 
-// argmax is the index of the largest value (the first on ties).
+// argmax is the index of the largest value (the first on ties): a row's
+// predicted class.
 func argmax(v []float32) int {
 	best := 0
 	for i := range v {

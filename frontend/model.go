@@ -112,17 +112,21 @@ func load(src *source, base string) (m *Model, err error) {
 	if err != nil {
 		return nil, err
 	}
-	defer func() {
-		if r := recover(); r != nil {
-			pe, ok := r.(posError)
-			if !ok {
-				panic(r)
-			}
-			m, err = nil, pe.err
-		}
-	}()
+	defer catchPosError(&err)
 	d := &decoder{file: src.display}
 	return d.model(root, src), nil
+}
+
+// catchPosError, deferred, turns a decoder's posError panic into *err;
+// other panics go on.
+func catchPosError(err *error) {
+	if r := recover(); r != nil {
+		pe, ok := r.(posError)
+		if !ok {
+			panic(r)
+		}
+		*err = pe.err
+	}
 }
 
 func unwrapPathError(err error) error {
@@ -306,15 +310,7 @@ func ParseConfiguration(file, name, src string) (c Configuration, err error) {
 	if err != nil {
 		return c, err
 	}
-	defer func() {
-		if r := recover(); r != nil {
-			pe, ok := r.(posError)
-			if !ok {
-				panic(r)
-			}
-			err = pe.err
-		}
-	}()
+	defer catchPosError(&err)
 	d := &decoder{file: file}
 	cs := d.configurations(&node{line: 1, col: 1, kind: mapNode, keys: []string{name},
 		fields: map[string]*node{name: root}, keyPos: map[string]*node{name: {line: 1, col: 1}}})

@@ -2,6 +2,7 @@ package ir
 
 import (
 	"fmt"
+	"reflect"
 	"strings"
 )
 
@@ -273,10 +274,9 @@ func (g *Graph) String() string {
 	return sb.String()
 }
 
-// Clone copies g's values and nodes, so a pass can rewrite the copy (drop
-// nodes, rewire inputs) and keep or discard it. Ops and constant data are
-// shared: a rewrite that changes an op's attributes or a tensor's data
-// must replace them, not mutate them.
+// Clone copies g's values, nodes and ops, so a pass can rewrite the copy
+// and keep or discard it. Constant data (and the slices inside ops) are
+// shared: a rewrite makes new constants rather than change one.
 func (g *Graph) Clone() *Graph {
 	vs := map[*Value]*Value{}
 	val := func(v *Value) *Value {
@@ -299,7 +299,7 @@ func (g *Graph) Clone() *Graph {
 		c.Consts = append(c.Consts, val(v))
 	}
 	for _, n := range g.Nodes {
-		cn := &Node{Name: n.Name, Op: n.Op}
+		cn := &Node{Name: n.Name, Op: cloneOp(n.Op)}
 		for _, in := range n.Inputs {
 			cn.Inputs = append(cn.Inputs, val(in))
 		}
@@ -314,4 +314,15 @@ func (g *Graph) Clone() *Graph {
 		c.Outputs = append(c.Outputs, val(v))
 	}
 	return c
+}
+
+// cloneOp copies the struct behind a pointer op (value ops are copies).
+func cloneOp(op Op) Op {
+	rv := reflect.ValueOf(op)
+	if rv.Kind() != reflect.Pointer {
+		return op
+	}
+	c := reflect.New(rv.Elem().Type())
+	c.Elem().Set(rv.Elem())
+	return c.Interface().(Op)
 }

@@ -297,7 +297,7 @@ func TestAttentionDropTorch(t *testing.T) {
 					}
 				}
 				require.Equal(t, ts.AttnDrops[fmt.Sprint(k)], dropped, "k=%d", k)
-				require.Equal(t, 4-k, countKind(m.Graph, ir.KAttention))
+				require.Equal(t, 4-k, count(m.Graph, ir.KAttention))
 				if form == "model.onnx" {
 					continue // the same drops of the same weights; model.yaml checks the accuracy
 				}
@@ -327,7 +327,7 @@ func TestAttentionDropBudget(t *testing.T) {
 	// The search measured settings from all four dropped down to the one
 	// that fits; every setting above it was over the budget.
 	require.Contains(t, e.Report, "Budget search")
-	kept := 4 - countKind(tw.Model.Graph, ir.KAttention)
+	kept := 4 - count(tw.Model.Graph, ir.KAttention)
 	require.Equal(t, kept, e.Stats["dropped"])
 	require.GreaterOrEqual(t, kept, 1)
 	require.Contains(t, e.Report, fmt.Sprintf("| %d | top-1 ", kept))
@@ -362,7 +362,7 @@ func TestAttentionDropBudget(t *testing.T) {
 	require.Len(t, e.Warnings, 1)
 	require.Contains(t, e.Warnings[0], "over max_metric_drop 0; the graph is unchanged")
 	require.Contains(t, e.Report, "No region dropped: dropping even blocks.2 attn alone")
-	require.Equal(t, 4, countKind(tw.Model.Graph, ir.KAttention))
+	require.Equal(t, 4, count(tw.Model.Graph, ir.KAttention))
 	tw, err = twins.Load(dir, "vit")
 	require.NoError(t, err)
 	p, err := Build([]Spec{{Name: "attention-drop", Options: map[string]any{"max_metric_drop": 0, "strict": true, "protect": []any{int64(3)}}, Pos: "m.yaml:9:5",
@@ -396,15 +396,15 @@ func TestAttentionDropTargets(t *testing.T) {
 	m := tinyTransformer(t, false)
 	res, err := runDrop(m, map[string]any{"target": "block", "drop": int64(1)})
 	require.NoError(t, err)
-	require.Equal(t, 2, countKind(m.Graph, ir.KAttention))
-	require.Equal(t, 2*4+1, countKind(m.Graph, ir.KLinear), "one block's qkv, proj, fc1 and fc2 gone")
+	require.Equal(t, 2, count(m.Graph, ir.KAttention))
+	require.Equal(t, 2*4+1, count(m.Graph, ir.KLinear), "one block's qkv, proj, fc1 and fc2 gone")
 	require.Contains(t, dropEntry(res).Report, "| blocks.0 block | 0 |")
 
 	m = tinyTransformer(t, false)
 	res, err = runDrop(m, map[string]any{"target": "all", "drop": int64(6)})
 	require.NoError(t, err)
-	require.Zero(t, countKind(m.Graph, ir.KAttention))
-	require.Equal(t, 1, countKind(m.Graph, ir.KLinear), "the head stays")
+	require.Zero(t, count(m.Graph, ir.KAttention))
+	require.Equal(t, 1, count(m.Graph, ir.KLinear), "the head stays")
 	require.Equal(t, 6, dropEntry(res).Stats["dropped"])
 
 	m = tinyTransformer(t, false)
@@ -426,8 +426,8 @@ func TestAttentionDropFoldedNorm(t *testing.T) {
 	require.NoError(t, err)
 	e := dropEntry(res)
 	require.Equal(t, 4, e.Stats["candidates"])
-	require.Equal(t, 3, countKind(tw.Model.Graph, ir.KAttention))
-	require.Zero(t, countKind(tw.Model.Graph, ir.KBatchNorm))
+	require.Equal(t, 3, count(tw.Model.Graph, ir.KAttention))
+	require.Zero(t, count(tw.Model.Graph, ir.KBatchNorm))
 	require.Contains(t, e.Report, "test: top-1 (32 labelled rows)")
 }
 

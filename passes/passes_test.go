@@ -133,7 +133,7 @@ func TestZooPipeline(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			m, err := frontend.LoadNamed(zoo.FS(), name)
 			require.NoError(t, err)
-			bns := countKind(m.Graph, ir.KBatchNorm)
+			bns := count(m.Graph, ir.KBatchNorm)
 			p, err := Build(nil)
 			require.NoError(t, err)
 			var sb strings.Builder
@@ -161,22 +161,12 @@ func TestZooPipeline(t *testing.T) {
 	}
 }
 
-func countKind(g *ir.Graph, k ir.Kind) int {
-	n := 0
-	for _, nd := range g.Nodes {
-		if nd.Op.Kind() == k {
-			n++
-		}
-	}
-	return n
-}
-
 // requireCompiledGolden checks a compiled graph against
 // testdata/compiled/NAME.golden (go test ./passes -update rewrites it),
 // and that no BatchNorm is left in it.
 func requireCompiledGolden(t *testing.T, name string, g *ir.Graph) {
 	t.Helper()
-	require.Zero(t, countKind(g, ir.KBatchNorm), "%s: BatchNorms left in the compiled IR", name)
+	require.Zero(t, count(g, ir.KBatchNorm), "%s: BatchNorms left in the compiled IR", name)
 	golden := filepath.Join("testdata", "compiled", name+".golden")
 	if *update {
 		require.NoError(t, os.MkdirAll(filepath.Dir(golden), 0o755))

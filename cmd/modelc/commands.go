@@ -56,56 +56,35 @@ func oneModelArg(fs *flag.FlagSet, args []string, usageLine string, stdout io.Wr
 	}
 	m, err := loadModel(pos[0], *allow)
 	if err == nil && *extra != "" {
-		err = addPasses(m, *extra)
+		m.Passes, err = flagPasses(m.File, m.Passes, *extra, "--passes", "names")
 	}
 	if err == nil && *exclude != "" {
-		err = excludePasses(m, *exclude)
+		m.ExcludePasses, err = flagPasses(m.File, m.ExcludePasses, *exclude, "--exclude-passes", "excludes")
 	}
 	return m, pos[0], m != nil && err == nil, err
 }
 
-// excludePasses appends the default passes named in list (from
-// --exclude-passes) to the model's exclusions; the pipeline rejects
-// names that are not default passes, as it does for model.yaml's.
-func excludePasses(m *frontend.Model, list string) error {
+// flagPasses appends the passes a flag (--passes, --exclude-passes)
+// names, comma-separated, to model.yaml's list of them; the pipeline
+// checks the names as it does model.yaml's. Naming one twice, or one the
+// model already lists, is a usage error.
+func flagPasses(file string, have []frontend.PassSpec, list, flag, verb string) ([]frontend.PassSpec, error) {
 	for _, name := range strings.Split(list, ",") {
 		name = strings.TrimSpace(name)
 		if name == "" {
 			continue
 		}
-		for _, s := range m.ExcludePasses {
+		for _, s := range have {
 			if s.Name == name && s.Line == 0 {
-				return usageError{fmt.Sprintf("--exclude-passes names %s twice", name)}
+				return nil, usageError{fmt.Sprintf("%s names %s twice", flag, name)}
 			}
 			if s.Name == name {
-				return usageError{fmt.Sprintf("--exclude-passes %s: %s:%d:%d already excludes it", name, m.File, s.Line, s.Col)}
+				return nil, usageError{fmt.Sprintf("%s %s: %s:%d:%d already %s it", flag, name, file, s.Line, s.Col, verb)}
 			}
 		}
-		m.ExcludePasses = append(m.ExcludePasses, frontend.PassSpec{Name: name})
+		have = append(have, frontend.PassSpec{Name: name})
 	}
-	return nil
-}
-
-// addPasses appends the user passes named in list (from --passes) to the
-// model's; the pipeline puts them in its fixed order and rejects unknown
-// names, as it does for model.yaml's.
-func addPasses(m *frontend.Model, list string) error {
-	for _, name := range strings.Split(list, ",") {
-		name = strings.TrimSpace(name)
-		if name == "" {
-			continue
-		}
-		for _, s := range m.Passes {
-			if s.Name == name && s.Line == 0 {
-				return usageError{fmt.Sprintf("--passes names %s twice", name)}
-			}
-			if s.Name == name {
-				return usageError{fmt.Sprintf("--passes %s: %s:%d:%d already names it", name, m.File, s.Line, s.Col)}
-			}
-		}
-		m.Passes = append(m.Passes, frontend.PassSpec{Name: name})
-	}
-	return nil
+	return have, nil
 }
 
 func runInspect(args []string, stdout io.Writer) error {

@@ -74,6 +74,10 @@ type Set struct {
 
 	base    *Result
 	refOuts *ir.Tensor // the float model's first output on all rows (KL, rel-l2)
+	// fixed is the batch of a model whose inputs have a static first
+	// dimension (an ONNX export without a dynamic batch): it evaluates
+	// that many rows at a time. 0: the batch is N.
+	fixed int
 }
 
 // Loader returns a calibration set when a pass first asks for one.
@@ -181,11 +185,11 @@ func New(g *ir.Graph, inputs []*ir.Tensor, labels *ir.Tensor, metric string) (*S
 		return nil, fmt.Errorf("%d input arrays, the model has %d inputs (%s)", len(inputs), len(g.Inputs), inputNames(g))
 	}
 	inputs = append([]*ir.Tensor(nil), inputs...)
-	rows := -1
+	rows, fixed := -1, 0
 	for i, v := range g.Inputs {
 		t := inputs[i]
-		if len(t.Shape) == 0 {
-			return nil, fmt.Errorf("input %s: a scalar array, want %s with rows first", v.Name, ir.FormatType(v.Type))
+		if len(t.Shape) == 0 || v.Type.Shape.Rank() == 0 {
+			return nil, fmt.Errorf("input %s: a scalar, want %s with rows first", v.Name, ir.FormatType(v.Type))
 		}
 		if rows < 0 {
 			rows = t.Shape[0]
@@ -196,6 +200,17 @@ func New(g *ir.Graph, inputs []*ir.Tensor, labels *ir.Tensor, metric string) (*S
 			return nil, fmt.Errorf("input %s: no rows", v.Name)
 		}
 		want := v.Type.Shape.At(rows)
+		switch d0 := v.Type.Shape[0]; {
+		case d0.Static():
+			// A fixed batch: rows go in groups of it.
+			fixed = d0.B
+			want[0] = rows
+			if rows%fixed != 0 {
+				return nil, fmt.Errorf("input %s: %d rows, want a multiple of its fixed batch %d", v.Name, rows, fixed)
+			}
+		case d0 != ir.N:
+			return nil, fmt.Errorf("input %s: its first dimension %s is not the batch N", v.Name, ir.FormatType(v.Type))
+		}
 		if !slices.Equal(t.Shape, want) {
 			return nil, fmt.Errorf("input %s: shape %v does not fit %s (want %v)", v.Name, t.Shape, ir.FormatType(v.Type), want)
 		}
@@ -208,7 +223,7 @@ func New(g *ir.Graph, inputs []*ir.Tensor, labels *ir.Tensor, metric string) (*S
 			return nil, fmt.Errorf("input %s: %s data for a %s input", v.Name, t.DType, v.Type.DType)
 		}
 	}
-	s := &Set{Inputs: inputs, Rows: rows, Metric: metric}
+	s := &Set{Inputs: inputs, Rows: rows, Metric: metric, fixed: fixed}
 	if labels != nil {
 		if labels.DType.IsFloat() || len(labels.Shape) != 1 {
 			return nil, fmt.Errorf("labels: want a 1-D array of integer class ids, got %s%v", labels.DType, labels.Shape)
@@ -237,9 +252,17 @@ func New(g *ir.Graph, inputs []*ir.Tensor, labels *ir.Tensor, metric string) (*S
 }
 
 // Seeded makes rows samples of g's input types (ir.SampleInputs with
-// seed), without labels: the metric is kl.
+// seed), without labels: the metric is kl. A model with a fixed batch
+// gets one batch of it.
 func Seeded(g *ir.Graph, rows int, seed uint64) *Set {
-	s := &Set{Inputs: ir.SampleInputs(g, rows, seed), Rows: rows, Metric: KL}
+	ins := ir.SampleInputs(g, rows, seed)
+	if len(ins) > 0 && len(ins[0].Shape) > 0 {
+		rows = ins[0].Shape[0]
+	}
+	s := &Set{Inputs: ins, Rows: rows, Metric: KL}
+	if len(g.Inputs) > 0 && g.Inputs[0].Type.Shape.Rank() > 0 && g.Inputs[0].Type.Shape[0].Static() {
+		s.fixed = rows
+	}
 	s.Source = fmt.Sprintf("seeded samples of the input types (%d rows, seed %d; the model has no calibration: data)", rows, seed)
 	return s
 }
@@ -267,6 +290,9 @@ func rowsOf(t *ir.Tensor, lo, hi int) *ir.Tensor {
 }
 
 func (s *Set) batch() int {
+	if s.fixed > 0 {
+		return s.fixed
+	}
 	if s.Batch > 0 {
 		return s.Batch
 	}

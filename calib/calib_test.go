@@ -70,7 +70,7 @@ func TestNewChecksData(t *testing.T) {
 		{"two arrays for one input", []*ir.Tensor{x, x}, nil, "", "2 input arrays, the model has 1 inputs (x f32[N,4])"},
 		{"wrong shape", []*ir.Tensor{ir.NewTensor(ir.F32, []int{10, 5})}, nil, "", "input x: shape [10 5] does not fit f32[N,4] (want [10 4])"},
 		{"wrong dtype", []*ir.Tensor{ir.NewTensor(ir.I64, []int{10, 4})}, nil, "", "input x: i64 data for a f32 input"},
-		{"scalar", []*ir.Tensor{ir.NewTensor(ir.F32, nil)}, nil, "", "input x: a scalar array"},
+		{"scalar", []*ir.Tensor{ir.NewTensor(ir.F32, nil)}, nil, "", "input x: a scalar, want f32[N,4] with rows first"},
 		{"labels count", []*ir.Tensor{x}, ir.NewTensor(ir.I64, []int{9}), "", "9 labels for 10 input rows"},
 		{"float labels", []*ir.Tensor{x}, ir.NewTensor(ir.F32, []int{10}), "", "labels: want a 1-D array of integer class ids, got f32[10]"},
 		{"negative label", []*ir.Tensor{x}, &ir.Tensor{DType: ir.I64, Shape: []int{10}, I: []int64{0, 1, -1, 0, 0, 0, 0, 0, 0, 0}}, "", "labels: row 2 has class -1"},
@@ -306,4 +306,30 @@ func TestProgress(t *testing.T) {
 	_, err = s.Baseline(g)
 	require.NoError(t, err)
 	require.Contains(t, buf.String(), "calibration: float model")
+}
+
+// A model whose batch is fixed (an ONNX export without a dynamic batch)
+// calibrates on rows in groups of its batch.
+func TestFixedBatch(t *testing.T) {
+	b := ir.NewBuilder("fixed")
+	x, err := b.Input("x", ir.TensorType(ir.F32, ir.Shape{ir.D(2), ir.D(4)}))
+	require.NoError(t, err)
+	wv, err := b.Const("w", &ir.Tensor{DType: ir.F32, Shape: []int{3, 4}, F: identity3})
+	require.NoError(t, err)
+	y, err := b.Add1("fc", &ir.Linear{}, []*ir.Value{x, wv}, "logits")
+	require.NoError(t, err)
+	b.G.Outputs = []*ir.Value{y}
+	xs, ys := rows(6)
+	s, err := New(b.G, []*ir.Tensor{xs}, ys, "")
+	require.NoError(t, err)
+	r, err := s.Baseline(b.G)
+	require.NoError(t, err)
+	require.Equal(t, 6, r.Correct)
+	x5, y5 := rows(5)
+	_, err = New(b.G, []*ir.Tensor{x5}, y5, "")
+	require.ErrorContains(t, err, "input x: 5 rows, want a multiple of its fixed batch 2")
+	seeded := Seeded(b.G, DefaultSeededRows, 1)
+	require.Equal(t, 2, seeded.Rows)
+	_, err = seeded.Baseline(b.G)
+	require.NoError(t, err)
 }

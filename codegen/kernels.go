@@ -1,7 +1,6 @@
 package codegen
 
 import (
-	"crypto/sha256"
 	"fmt"
 	"go/format"
 	"sort"
@@ -204,6 +203,7 @@ func register(g generator, kinds ...ir.Kind) {
 type kernelSet struct {
 	funcs   []string             // rendered functions and types, in first-use order
 	byBody  map[string]*kernelFn // signature+body → kernel
+	names   map[string]bool      // kernel names taken
 	helpers map[string]bool
 	// vector are the targets' kernels the package calls, each once, in
 	// first-use order.
@@ -218,13 +218,14 @@ type kernelFn struct {
 	par      bool // a struct type with a run method (see kctx.parallel)
 	count    string
 	grain    int
-	params   []string // parameter names after n: o0…, i0…, s0…
+	params   []string  // parameter names after n: o0…, i0…, s0…
+	vector   []vkernel // the targets' kernels it calls
 	packs    map[int]pack
 	scratch  []ir.Dim
 }
 
 func newKernelSet() *kernelSet {
-	return &kernelSet{byBody: map[string]*kernelFn{}, helpers: map[string]bool{}, vectorSeen: map[string]bool{}}
+	return &kernelSet{byBody: map[string]*kernelFn{}, names: map[string]bool{}, helpers: map[string]bool{}, vectorSeen: map[string]bool{}}
 }
 
 // add generates n's kernel and returns it.
@@ -267,10 +268,12 @@ func (ks *kernelSet) add(n *ir.Node) (*kernelFn, error) {
 	if k, ok := ks.byBody[key]; ok {
 		return k, nil
 	}
-	h := sha256.Sum256([]byte(key))
-	kind := n.Op.Kind().String()
-	name := strings.ReplaceAll(fmt.Sprintf("k%s%d%x", kind[:min(4, len(kind))], len(ks.byBody), h[:2]), "_", "")
-	k := &kernelFn{name: name, fallible: c.fallible, par: c.par, count: c.parCount, grain: c.parGrain, params: names, packs: c.packs, scratch: c.scratch}
+	name := kernelName(n)
+	for base, i := name, 2; ks.names[name]; i++ {
+		name = fmt.Sprintf("%s_%d", base, i)
+	}
+	ks.names[name] = true
+	k := &kernelFn{name: name, fallible: c.fallible, par: c.par, count: c.parCount, grain: c.parGrain, params: names, packs: c.packs, scratch: c.scratch, vector: c.vector}
 	hnames := make([]string, 0, len(c.helpers))
 	for h := range c.helpers {
 		hnames = append(hnames, h)

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	sources "github.com/modelc/modelc"
+	"github.com/modelc/modelc/compile"
 	"github.com/modelc/modelc/frontend"
 	"github.com/modelc/modelc/internal/peak"
 	"github.com/modelc/modelc/ir"
@@ -274,7 +275,7 @@ func (d *driver) benchProc(ins []*ir.Tensor, threads int, seconds float64, flush
 	if err != nil {
 		return nil, nil, err
 	}
-	cmd := exec.Command(d.bin, "bench", inFile, "-", fmt.Sprint(ins[0].Shape[0]), fmt.Sprint(threads), fmt.Sprint(seconds), fmt.Sprint(flushMB))
+	cmd := d.runner.Command("bench", driverPkg, inFile, fmt.Sprint(threads), fmt.Sprint(seconds), fmt.Sprint(flushMB))
 	cmd.Env = append(os.Environ(), fmt.Sprintf("GOMAXPROCS=%d", threads))
 	return runSample(cmd)
 }
@@ -519,7 +520,7 @@ func (d *driver) layerTable(ins []*ir.Tensor, batch, threads int, seconds float6
 	if err != nil {
 		return "", err
 	}
-	cmd := exec.Command(d.bin, "profile", inFile, "-", fmt.Sprint(batch), fmt.Sprint(threads), fmt.Sprint(seconds))
+	cmd := d.runner.Command("profile", driverPkg, inFile, fmt.Sprint(threads), fmt.Sprint(seconds))
 	cmd.Env = append(os.Environ(), fmt.Sprintf("GOMAXPROCS=%d", threads))
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -624,7 +625,7 @@ func parseVariants(flags []string, arg string) ([]*variant, error) {
 		if err != nil {
 			return nil, err
 		}
-		p, err := passes.Build(passSpecs(file, cfg.Passes, file), passSpecs(file, cfg.ExcludePasses, file)...)
+		p, err := passes.Build(compile.Specs(file, cfg.Passes), compile.ExcludeSpecs(file, cfg.ExcludePasses)...)
 		if err != nil {
 			return nil, err
 		}

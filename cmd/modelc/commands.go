@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/modelc/modelc/calib"
+	"github.com/modelc/modelc/compile"
 	"github.com/modelc/modelc/frontend"
 	"github.com/modelc/modelc/frontend/tensorio"
 	"github.com/modelc/modelc/internal/match"
@@ -87,6 +87,13 @@ func flagPasses(file string, have []frontend.PassSpec, list, flag, verb string) 
 	return have, nil
 }
 
+// warn prints what the passes warned about (a budget no setting met).
+func warn(m *frontend.Model, res *compile.Result) {
+	for _, w := range res.Warnings() {
+		fmt.Fprintf(os.Stderr, "modelc: warning: %s: %s\n", m.File, w)
+	}
+}
+
 func runInspect(args []string, stdout io.Writer) error {
 	const u = "modelc inspect MODEL [--passes P,...] [--exclude-passes P,...] [--print-after PASS|all] [--data]"
 	fs := newFlags("inspect", u)
@@ -104,10 +111,11 @@ func runInspect(args []string, stdout io.Writer) error {
 	if *frontendOnly {
 		return opts.Fprint(stdout, m.Graph)
 	}
-	p, res, err := compile(m, nil, passes.RunOptions{PrintAfter: *after, Out: stdout})
+	res, err := compile.Lower(m, compile.Options{Run: passes.RunOptions{PrintAfter: *after, Out: stdout}})
 	if err != nil {
 		return err
 	}
+	warn(m, res)
 	if *after != "" {
 		return nil
 	}
@@ -115,10 +123,12 @@ func runInspect(args []string, stdout io.Writer) error {
 		return err
 	}
 	fmt.Fprintln(stdout, "\n// passes:")
+	var ran, excluded []string
 	for _, e := range res.Log {
 		name := e.Pass
 		if e.Default {
 			name += " (default)"
+			ran = append(ran, e.Pass)
 		}
 		fmt.Fprintf(stdout, "//   %-23s %s\n", name, e.Stats)
 		for _, l := range strings.Split(strings.TrimRight(e.Report, "\n"), "\n") {
@@ -127,7 +137,9 @@ func runInspect(args []string, stdout io.Writer) error {
 			}
 		}
 	}
-	ran, excluded := p.Defaults()
+	for _, s := range m.ExcludePasses {
+		excluded = append(excluded, s.Name)
+	}
 	fmt.Fprintf(stdout, "// default passes: %s ran", orNone(ran))
 	if len(excluded) > 0 {
 		fmt.Fprintf(stdout, "; %s excluded", strings.Join(excluded, ", "))
@@ -145,57 +157,6 @@ func orNone(names []string) string {
 		return "none"
 	}
 	return strings.Join(names, ", ")
-}
-
-// pipeline builds the pass pipeline model.yaml (and --passes,
-// --exclude-passes) asks for.
-func pipeline(m *frontend.Model) (*passes.Pipeline, error) {
-	return passes.Build(passSpecs(m.File, m.Passes, "--passes"), passSpecs(m.File, m.ExcludePasses, "--exclude-passes")...)
-}
-
-// passSpecs turns model.yaml's pass entries into the registry's, with
-// positions; entries without one came from flag.
-func passSpecs(file string, ps []frontend.PassSpec, flag string) []passes.Spec {
-	specs := make([]passes.Spec, len(ps))
-	for i, s := range ps {
-		pos := fmt.Sprintf("%s:%d:%d", file, s.Line, s.Col)
-		if s.Line == 0 {
-			pos = flag
-		}
-		var optPos map[string]string
-		for k, lc := range s.OptionPos {
-			if optPos == nil {
-				optPos = map[string]string{}
-			}
-			optPos[k] = fmt.Sprintf("%s:%d:%d", file, lc[0], lc[1])
-		}
-		specs[i] = passes.Spec{Name: s.Name, Options: s.Options, Pos: pos, OptionPos: optPos}
-	}
-	return specs
-}
-
-// compile runs a pass pipeline on m's graph (p, or m's own when nil),
-// with m's calibration and labelled test data for lossy passes, and
-// prints the passes' warnings.
-func compile(m *frontend.Model, p *passes.Pipeline, o passes.RunOptions) (*passes.Pipeline, *passes.Result, error) {
-	if p == nil {
-		var err error
-		if p, err = pipeline(m); err != nil {
-			return nil, nil, err
-		}
-	}
-	o.Calib = calib.ForModel(m)
-	o.Test = func() (*calib.Set, error) { return calib.TestSet(m) }
-	res, err := p.Run(m.Graph, o)
-	if err != nil {
-		return nil, nil, err
-	}
-	for _, e := range res.Log {
-		for _, w := range e.Warnings {
-			fmt.Fprintf(os.Stderr, "modelc: warning: %s: pass %s: %s\n", m.File, e.Pass, w)
-		}
-	}
-	return p, res, nil
 }
 
 func runRun(args []string, stdout io.Writer) error {
@@ -235,10 +196,11 @@ func runRun(args []string, stdout io.Writer) error {
 	} else {
 		// The graph after the pass pipeline, as the generated package
 		// would run it (lossy passes included).
-		_, res, err := compile(m, nil, passes.RunOptions{})
+		res, err := compile.Lower(m, compile.Options{})
 		if err != nil {
 			return err
 		}
+		warn(m, res)
 		start := time.Now()
 		if outs, err = ir.Eval(res.Graph, ins...); err != nil {
 			return err

@@ -118,6 +118,8 @@ func TestArgErrors(t *testing.T) {
 		{"--passes with an unknown pass", []string{"inspect", "zoo:mlp", "--passes", "fold-all"}, `--passes: unknown pass "fold-all"`},
 		{"--exclude-passes with an unknown pass", []string{"inspect", "zoo:mlp", "--exclude-passes", "fold-all"}, `--exclude-passes: exclude_passes: unknown pass "fold-all" (default passes: bn-fold)`},
 		{"--exclude-passes with a pass that is not a default", []string{"build", "zoo:mlp", "--exclude-passes", "dce"}, "--exclude-passes: exclude_passes: dce is not a default pass"},
+		{"--target without a back end", []string{"build", "zoo:mlp", "--target", "cuda", "-o", filepath.Join(t.TempDir(), "x")}, "--target: cuda has no back end yet"},
+		{"--target unknown", []string{"build", "zoo:mlp", "--target", "riscv", "-o", filepath.Join(t.TempDir(), "x")}, `--target: unknown target "riscv"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := modelc(t, tc.args...)
@@ -198,7 +200,9 @@ func TestInspect(t *testing.T) {
 	require.True(t, ok)
 	g, err := ir.Parse("mlp.ir", []byte(text+"\n}\n"))
 	require.NoError(t, err)
-	require.Len(t, g.Consts, 2+6*6+2+2)
+	// embed, 6 × (fc1, fc2) weight and bias, head; bn-fold (by default)
+	// moved the layernorms' scale and shift into fc1 and the head.
+	require.Len(t, g.Consts, 2+6*4+2)
 
 	// --frontend prints the frontend's IR alone.
 	out, err = modelc(t, "inspect", "--frontend", "zoo:resnet20")

@@ -8,7 +8,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/modelc/modelc/calib"
+	"github.com/modelc/modelc/compile"
 	"github.com/modelc/modelc/frontend"
 	"github.com/modelc/modelc/ir"
 	"github.com/modelc/modelc/passes"
@@ -116,7 +116,7 @@ func build(dir string, o options) ([]row, error) {
 // implemented yet; any other problem with the list is an error.
 func pendingPasses(file string, cfg frontend.Configuration) ([]string, error) {
 	var pending []string
-	for _, s := range specs(file, cfg.Passes) {
+	for _, s := range compile.Specs(file, cfg.Passes) {
 		if _, err := passes.Build([]passes.Spec{s}); errors.Is(err, passes.ErrNotImplemented) {
 			pending = append(pending, s.Name)
 		}
@@ -124,36 +124,18 @@ func pendingPasses(file string, cfg frontend.Configuration) ([]string, error) {
 	if len(pending) > 0 {
 		return pending, nil
 	}
-	if _, err := passes.Build(specs(file, cfg.Passes), specs(file, cfg.ExcludePasses)...); err != nil {
+	if _, err := passes.Build(compile.Specs(file, cfg.Passes), compile.ExcludeSpecs(file, cfg.ExcludePasses)...); err != nil {
 		return nil, fmt.Errorf("configuration %s: %w", cfg.Name, err)
 	}
 	return nil, nil
 }
 
-func specs(file string, ps []frontend.PassSpec) []passes.Spec {
-	var out []passes.Spec
-	for _, p := range ps {
-		var optPos map[string]string
-		for k, lc := range p.OptionPos {
-			if optPos == nil {
-				optPos = map[string]string{}
-			}
-			optPos[k] = fmt.Sprintf("%s:%d:%d", file, lc[0], lc[1])
-		}
-		out = append(out, passes.Spec{Name: p.Name, Options: p.Options, Pos: fmt.Sprintf("%s:%d:%d", file, p.Line, p.Col), OptionPos: optPos})
-	}
-	return out
-}
-
-// compile runs the configuration's pipeline on m's graph (in place),
+// lower runs the configuration's pipeline on m's graph (in place),
 // calibrating lossy passes on m's calibration data (seeded rows for a zoo
 // architecture).
-func compile(m *frontend.Model, cfg frontend.Configuration) (*passes.Result, error) {
-	p, err := passes.Build(specs(m.File, cfg.Passes), specs(m.File, cfg.ExcludePasses)...)
-	if err != nil {
-		return nil, err
-	}
-	return p.Run(m.Graph, passes.RunOptions{Calib: calib.ForModel(m)})
+func lower(m *frontend.Model, cfg frontend.Configuration) (*compile.Result, error) {
+	m.Passes, m.ExcludePasses = cfg.Passes, cfg.ExcludePasses
+	return compile.Lower(m, compile.Options{})
 }
 
 // archCache compiles zoo architectures under configurations, each
@@ -172,7 +154,7 @@ func (c *archCache) graph(arch string, cfg frontend.Configuration) (*ir.Graph, e
 	if err != nil {
 		return nil, err
 	}
-	res, err := compile(m, cfg)
+	res, err := lower(m, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("zoo:%s, configuration %s: %w", arch, cfg.Name, err)
 	}
@@ -194,12 +176,12 @@ func lossy(cfg frontend.Configuration) bool {
 // evalTwin scores the twin under cfg on its held-out set with the
 // reference evaluator, and counts its parameters; it returns what the
 // passes did.
-func evalTwin(dir, name string, cfg frontend.Configuration, rows int, r *row) (*passes.Result, error) {
+func evalTwin(dir, name string, cfg frontend.Configuration, rows int, r *row) (*compile.Result, error) {
 	tw, err := twins.Load(dir, name)
 	if err != nil {
 		return nil, err
 	}
-	res, err := compile(tw.Model, cfg)
+	res, err := lower(tw.Model, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("%s, configuration %s: %w", tw.Model.File, cfg.Name, err)
 	}
@@ -224,7 +206,7 @@ func evalTwin(dir, name string, cfg frontend.Configuration, rows int, r *row) (*
 // attention-drop that only had a budget drops as many regions on the
 // architecture as it dropped on the twin (twin: what the twin's passes
 // did), and none at all if it dropped none.
-func archConfig(cfg frontend.Configuration, twin *passes.Result) frontend.Configuration {
+func archConfig(cfg frontend.Configuration, twin *compile.Result) frontend.Configuration {
 	out := cfg
 	out.Passes = nil
 	for _, p := range cfg.Passes {

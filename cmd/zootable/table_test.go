@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/modelc/modelc/compile"
 	"github.com/modelc/modelc/frontend"
 	"github.com/modelc/modelc/passes"
 	"github.com/modelc/modelc/zoo/twins"
@@ -110,7 +111,7 @@ func TestArchYAML(t *testing.T) {
 	cfg := archConfig(frontend.Configuration{Name: "int8", Passes: []frontend.PassSpec{
 		{Name: "bn-fold"},
 		{Name: "quantize", Options: map[string]any{"scheme": "fixed-point", "bits": []any{int64(8)}, "max_metric_drop": 0.01}},
-	}, ExcludePasses: []frontend.PassSpec{{Name: "bn-fold"}}}, &passes.Result{})
+	}, ExcludePasses: []frontend.PassSpec{{Name: "bn-fold"}}}, &compile.Result{})
 	y, files, err := archYAML("resnet20", cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -145,7 +146,7 @@ func TestArchConfig(t *testing.T) {
 		{Name: "bn-fold"},
 		{Name: "attention-drop", Options: map[string]any{"max_metric_drop": 0.01, "strict": true, "target": "mlp"}},
 	}}
-	twin := &passes.Result{Log: []passes.Entry{{Pass: "bn-fold"}, {Pass: "attention-drop", Stats: passes.Stats{"dropped": 2}}}}
+	twin := &compile.Result{Log: []passes.Entry{{Pass: "bn-fold"}, {Pass: "attention-drop", Stats: passes.Stats{"dropped": 2}}}}
 	got := archConfig(budget, twin)
 	if l := passList(got.Passes); l != "[bn-fold, {attention-drop: {drop: 2, target: mlp}}]" {
 		t.Errorf("got %s", l)

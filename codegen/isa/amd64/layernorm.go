@@ -12,18 +12,6 @@ import (
 	"github.com/modelc/modelc/codegen/isa"
 )
 
-// lnArgsDecl declares the parameter block of the layernorm kernels; the
-// assembly reads it at fixed offsets.
-const lnArgsDecl = `// lnArgs is the parameter block of the layernorm row kernels (offsets
-// fixed in the assembly: src 0, dst 8, gamma 16, beta 24, rows 32, eps 40,
-// 1/I 44, one 48).
-type lnArgs struct {
-	src, dst, gamma, beta unsafe.Pointer
-	rows                  int
-	eps, invI, one        float32
-}
-`
-
 // layerNormTile reports whether a row of i floats suits the kernels of a
 // tier with lanes floats per vector: whole vectors only.
 func layerNormTile(i, lanes int) bool { return i%lanes == 0 && i > 0 }
@@ -41,7 +29,7 @@ func layerNorm(name string, s isa.LayerNormSpec, lanes int) *Func {
 	vec, zero := vectorRegs(lanes)
 	fn := &Func{Name: name, Args: 8, GoDecl: fmt.Sprintf("func %s(a *lnArgs)", name), Doc: []string{
 		fmt.Sprintf("func %s(a *lnArgs)", name),
-		fmt.Sprintf("LayerNorm over rows of %d floats, %d-float vectors (beta: %v, plain: %v).", i, lanes, beta, s.Plain),
+		fmt.Sprintf("LayerNorm over rows of %d floats, %d-float vectors (%s).", i, lanes, lnVariant(s)),
 	}}
 	nv, vb := i/lanes, lanes*4
 	args := R13
@@ -101,7 +89,11 @@ func layerNorm(name string, s isa.LayerNormSpec, lanes int) *Func {
 	fn.VFMADD213PS(eps, invI, acc(0)) // var + eps = Σ·(1/I) + eps
 	fn.VSQRTPS(acc(0), acc(0))
 	fn.VDIVPS(acc(0), one, rstd)
-	fn.Comment("(x − mean)·rstd (·γ (+ β))")
+	if s.Plain {
+		fn.Comment("(x − mean)·rstd")
+	} else {
+		fn.Comment("(x − mean)·rstd·γ (+ β)")
+	}
 	for v := range nv {
 		fn.VMOVUPS(At(SI, v*vb), x)
 		fn.VSUBPS(mean, x, x)
@@ -131,28 +123,10 @@ func nextRow(fn *Func, rowBytes int) {
 	fn.RET()
 }
 
-// layerNormDriver returns the isa.LayerNorm kernel name(lo, hi int, dst,
-// x, g, b []float32, eps float32), which runs rows [lo, hi) of s.I floats
-// on the kernel name_k (layerNorm); a plain kernel reads neither g nor b.
-func layerNormDriver(name string, s isa.LayerNormSpec) string {
-	i := s.I
-	b := ""
-	if s.Beta && !s.Plain {
-		b = "_ = b[I-1]\na.beta = unsafe.Pointer(&b[0])\n"
-	}
-	g := "_ = g[I-1]\na.gamma = unsafe.Pointer(&g[0])\n"
+// lnVariant says which affine part a layernorm kernel applies.
+func lnVariant(s isa.LayerNormSpec) string {
 	if s.Plain {
-		g = ""
+		return "plain: no scale or shift"
 	}
-	return fmt.Sprintf(`// %[1]s runs rows [lo, hi) of a layernorm over %[2]d floats.
-func %[1]s(lo, hi int, dst, x, g, b []float32, eps float32) {
-const I = %[2]d
-if lo >= hi {
-return
-}
-_, _ = dst[hi*I-1], x[hi*I-1]
-a := lnArgs{src: unsafe.Pointer(&x[lo*I]), dst: unsafe.Pointer(&dst[lo*I]), rows: hi - lo, eps: eps, invI: 1.0 / I, one: 1}
-%[4]s%[3]s%[1]s_k(&a)
-}
-`, name, i, b, g)
+	return fmt.Sprintf("beta: %v", s.Beta)
 }

@@ -22,7 +22,9 @@
 // A model without calibration: data (the zoo architectures, which have
 // random weights) calibrates on Seeded rows: DefaultSeededRows samples of
 // each input's type, N(0, 1) floats and token ids uniform below the
-// vocabulary (ir.SampleInputs), seed DefaultSeed.
+// vocabulary (ir.SampleInputs), seed DefaultSeed. The package knows
+// model.yaml only through Files: the compile driver reads the model's
+// calibration: and test: into them (compile.Calibration).
 package calib
 
 import (
@@ -32,7 +34,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/modelc/modelc/frontend"
 	"github.com/modelc/modelc/ir"
 )
 
@@ -83,42 +84,19 @@ type Set struct {
 // Loader returns a calibration set when a pass first asks for one.
 type Loader func() (*Set, error)
 
-// ForModel returns the loader of m's calibration: data, or of seeded
-// rows when it has none. The set draws a progress bar on a terminal.
-func ForModel(m *frontend.Model) Loader {
+// Once wraps a loader so that it loads once (later calls return the
+// same set or error).
+func Once(l Loader) Loader {
 	var s *Set
 	var err error
-	loaded := false
+	done := false
 	return func() (*Set, error) {
-		if !loaded {
-			loaded = true
-			if m.Calibration == nil {
-				s = Seeded(m.Graph, DefaultSeededRows, DefaultSeed)
-				s.Pos = m.File
-			} else {
-				s, err = load(m, m.Calibration, "calibration")
-			}
-			if s != nil {
-				s.Progress = Terminal()
-			}
+		if !done {
+			done = true
+			s, err = l()
 		}
 		return s, err
 	}
-}
-
-// TestSet loads m's test: inputs with their labels, for reporting a
-// lossy pass's metric on held-out data; nil when test: has no labels.
-func TestSet(m *frontend.Model) (*Set, error) {
-	if m.Test == nil || len(m.Test.Labels) == 0 {
-		return nil, nil
-	}
-	spec := *m.Test
-	spec.Metric = Top1
-	s, err := load(m, &spec, "test")
-	if s != nil {
-		s.Progress = Terminal()
-	}
-	return s, err
 }
 
 // Terminal is os.Stderr when it is a terminal, else nil (no progress
@@ -130,47 +108,61 @@ func Terminal() io.Writer {
 	return nil
 }
 
-// load reads a data spec's inputs and labels and checks them against
-// the model's inputs.
-func load(m *frontend.Model, d *frontend.DataSpec, what string) (*Set, error) {
-	pos := fmt.Sprintf("%s:%d:%d", m.File, d.Line, d.Col)
+// Files names a model's data files as model.yaml's calibration: (or
+// test:) does, and how to read them; Load reads them into a Set. The
+// compile driver fills it from the model (compile.Calibration).
+type Files struct {
+	// What is "calibration" or "test", Pos its model.yaml position
+	// ("model.yaml:9:14"): errors about the data name both.
+	What, Pos string
+	// Inputs are .npy/.npz files whose arrays, in order, are the graph's
+	// inputs; Labels one array of class ids (optional).
+	Inputs, Labels []string
+	// Metric is top1, kl or rel-l2 ("": top1 with labels, kl without).
+	Metric string
+	// Read returns the arrays of a file named relative to the model.
+	Read func(rel string) ([]*ir.Tensor, error)
+}
+
+// Load reads f's files and checks them against g's inputs.
+func Load(g *ir.Graph, f Files) (*Set, error) {
 	read := func(files []string) ([]*ir.Tensor, error) {
 		var ts []*ir.Tensor
-		for _, f := range files {
-			t, err := m.ReadTensors(f)
+		for _, name := range files {
+			t, err := f.Read(name)
 			if err != nil {
-				if !strings.HasPrefix(err.Error(), f) {
-					err = fmt.Errorf("%s: %w", f, err)
+				if !strings.HasPrefix(err.Error(), name) {
+					err = fmt.Errorf("%s: %w", name, err)
 				}
-				return nil, fmt.Errorf("%s: %s: %w", pos, what, err)
+				return nil, fmt.Errorf("%s: %s: %w", f.Pos, f.What, err)
 			}
 			ts = append(ts, t...)
 		}
 		return ts, nil
 	}
-	ins, err := read(d.Inputs)
+	ins, err := read(f.Inputs)
 	if err != nil {
 		return nil, err
 	}
 	var labels *ir.Tensor
-	if len(d.Labels) > 0 {
-		ls, err := read(d.Labels)
+	if len(f.Labels) > 0 {
+		ls, err := read(f.Labels)
 		if err != nil {
 			return nil, err
 		}
 		if len(ls) != 1 {
-			return nil, fmt.Errorf("%s: %s: labels: want one array of class ids, got %d arrays", pos, what, len(ls))
+			return nil, fmt.Errorf("%s: %s: labels: want one array of class ids, got %d arrays", f.Pos, f.What, len(ls))
 		}
 		labels = ls[0]
 	}
-	s, err := New(m.Graph, ins, labels, d.Metric)
+	s, err := New(g, ins, labels, f.Metric)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %s: %w", pos, what, err)
+		return nil, fmt.Errorf("%s: %s: %w", f.Pos, f.What, err)
 	}
-	s.Pos = pos
-	s.Source = fmt.Sprintf("%s: %s (%d rows", what, strings.Join(d.Inputs, ", "), s.Rows)
+	s.Pos = f.Pos
+	s.Source = fmt.Sprintf("%s: %s (%d rows", f.What, strings.Join(f.Inputs, ", "), s.Rows)
 	if labels != nil {
-		s.Source += ", labels " + strings.Join(d.Labels, ", ")
+		s.Source += ", labels " + strings.Join(f.Labels, ", ")
 	}
 	s.Source += ")"
 	return s, nil

@@ -30,7 +30,7 @@ const RuntimeImport = "github.com/modelc/modelc/runtime"
 type Options struct {
 	// Run configures the pass pipeline: --print-after, exact-pass checks;
 	// its calibration and test data default to the model's
-	// (calib.ForModel, calib.TestSet).
+	// (Calibration, TestSet).
 	Run passes.RunOptions
 	// Pipeline is the pipeline to run instead of the model's own (modelc
 	// bench --variant).
@@ -116,10 +116,10 @@ func Lower(m *frontend.Model, o Options) (*Result, error) {
 
 func lower(p *passes.Pipeline, m *frontend.Model, o Options) (*Result, error) {
 	if o.Run.Calib == nil {
-		o.Run.Calib = calib.ForModel(m)
+		o.Run.Calib = Calibration(m)
 	}
 	if o.Run.Test == nil {
-		o.Run.Test = func() (*calib.Set, error) { return calib.TestSet(m) }
+		o.Run.Test = func() (*calib.Set, error) { return TestSet(m) }
 	}
 	res, err := p.Run(m.Graph, o.Run)
 	if err != nil {

@@ -172,7 +172,7 @@ type RunOptions struct {
 	// rule of design.md). Slow on big models; tests use it.
 	VerifyExact bool
 	// Calib and Test load the model's calibration data and labelled test
-	// data for lossy passes (calib.ForModel, calib.TestSet); nil Calib
+	// data for lossy passes (compile.Calibration, compile.TestSet); nil Calib
 	// means seeded samples.
 	Calib, Test calib.Loader
 }

@@ -79,4 +79,3 @@ func TestCalibrationErrors(t *testing.T) {
 		require.ErrorContains(t, err, file+c.want)
 	}
 }
-

@@ -236,4 +236,3 @@ func TestAttentionDropFoldedNorm(t *testing.T) {
 	require.Zero(t, countKind(tw.Model.Graph, ir.KBatchNorm))
 	require.Contains(t, e.Report, "test: top-1 (32 labelled rows)")
 }
-

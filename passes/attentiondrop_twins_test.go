@@ -42,6 +42,14 @@ func attentionDrop(t *testing.T, m *frontend.Model, opts map[string]any, set ...
 	return res, res.Log[i], nil
 }
 
+// skipUnderRace skips a test that evaluates a trained model many times:
+// the race run (make test) checks concurrency on the small tests.
+func skipUnderRace(t *testing.T) {
+	if passes.RaceEnabled {
+		t.Skip("evaluates the twin many times; skipped under the race detector")
+	}
+}
+
 func countKind(g *ir.Graph, k ir.Kind) int {
 	n := 0
 	for _, nd := range g.Nodes {
@@ -94,6 +102,7 @@ func simsOf(t *testing.T, report string) []float64 {
 // twin's model.onnx (same weights, imported) gives the same scores and
 // drops.
 func TestAttentionDropTorch(t *testing.T) {
+	skipUnderRace(t)
 	ts := loadTorchScores(t)
 	dir := filepath.Join("..", twins.Dir)
 	// Each form with its calibration set: model.yaml names its data; the
@@ -172,6 +181,7 @@ func TestAttentionDropTorch(t *testing.T) {
 // budget nothing meets leaves the graph unchanged with a warning, or fails
 // with strict.
 func TestAttentionDropBudget(t *testing.T) {
+	skipUnderRace(t)
 	dir := filepath.Join("..", twins.Dir)
 	tw, err := twins.Load(dir, "vit")
 	require.NoError(t, err)
@@ -227,6 +237,7 @@ func TestAttentionDropBudget(t *testing.T) {
 // The RepBN twin after bn-fold (the default): h + F(h) regions, the norm
 // folded into qkv and fc1, are found and dropped.
 func TestAttentionDropFoldedNorm(t *testing.T) {
+	skipUnderRace(t)
 	tw, err := twins.Load(filepath.Join("..", twins.Dir), "vit-repbn")
 	require.NoError(t, err)
 	_, e, err := attentionDrop(t, tw.Model, map[string]any{"drop": int64(1)})

@@ -32,6 +32,9 @@ type Input struct {
 	// ExternalWeights leaves weights.bin out of the binary (no go:embed):
 	// New then needs WithWeightsFile (modelc build --external-weights).
 	ExternalWeights bool
+	// PassReports are passes' own markdown sections (a lossy pass's
+	// scores and decisions), appended under REPORT.md's Passes.
+	PassReports []string
 }
 
 // Vectors are the test inputs and expected outputs model_test.go checks.

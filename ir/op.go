@@ -101,7 +101,7 @@ var ops = [numKinds]OpInfo{
 		return &ConvTranspose2D{Stride: []int{1, 1}, Pad: []int{0, 0, 0, 0}, Dilation: []int{1, 1}, OutPad: []int{0, 0}, Groups: 1}
 	}, inferConvTranspose2D},
 	KBatchNorm:     {"batchnorm", 5, 5, func() Op { return &BatchNorm{Eps: 1e-5} }, inferBatchNorm},
-	KLayerNorm:     {"layernorm", 2, 3, func() Op { return &LayerNorm{Axis: -1, Eps: 1e-5} }, inferLayerNorm},
+	KLayerNorm:     {"layernorm", 1, 3, func() Op { return &LayerNorm{Axis: -1, Eps: 1e-5} }, inferLayerNorm},
 	KAdd:           {"add", 2, 2, simple(KAdd), inferBroadcast},
 	KSub:           {"sub", 2, 2, simple(KSub), inferBroadcast},
 	KMul:           {"mul", 2, 2, simple(KMul), inferBroadcast},

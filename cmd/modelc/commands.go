@@ -33,51 +33,69 @@ func loadModel(arg string, allowExternal bool) (*frontend.Model, error) {
 
 // oneModel parses a command's flags and its single MODEL argument.
 func oneModel(fs *flag.FlagSet, args []string, usageLine string, stdout io.Writer) (*frontend.Model, bool, error) {
+	m, _, ok, err := oneModelArg(fs, args, usageLine, stdout)
+	return m, ok, err
+}
+
+// oneModelArg is oneModel that also returns the MODEL argument.
+func oneModelArg(fs *flag.FlagSet, args []string, usageLine string, stdout io.Writer) (*frontend.Model, string, bool, error) {
 	allow := fs.Bool("allow-external-paths", false, "let the YAML name files outside its directory")
-	extra := fs.String("passes", "", "user passes to run besides model.yaml's, comma-separated (e.g. bn-fold); options need model.yaml")
+	extra := fs.String("passes", "", "user passes to run besides model.yaml's, comma-separated (e.g. attention-drop); options need model.yaml")
+	exclude := fs.String("exclude-passes", "", "default passes not to run, comma-separated (bn-fold), besides model.yaml's exclude_passes")
 	help := fs.Bool("h", false, "show help")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
-		return nil, false, err
+		return nil, "", false, err
 	}
 	if *help {
 		flagHelp(stdout, fs, usageLine)
-		return nil, false, nil
+		return nil, "", false, nil
 	}
 	if len(pos) != 1 {
-		return nil, false, usageError{"usage: " + usageLine}
+		return nil, "", false, usageError{"usage: " + usageLine}
 	}
 	m, err := loadModel(pos[0], *allow)
 	if err == nil && *extra != "" {
-		err = addPasses(m, *extra)
+		m.Passes, err = flagPasses(m.File, m.Passes, *extra, "--passes", "names")
 	}
-	return m, m != nil && err == nil, err
+	if err == nil && *exclude != "" {
+		m.ExcludePasses, err = flagPasses(m.File, m.ExcludePasses, *exclude, "--exclude-passes", "excludes")
+	}
+	return m, pos[0], m != nil && err == nil, err
 }
 
-// addPasses appends the user passes named in list (from --passes) to the
-// model's; the pipeline puts them in its fixed order and rejects unknown
-// names, as it does for model.yaml's.
-func addPasses(m *frontend.Model, list string) error {
+// flagPasses appends the passes a flag (--passes, --exclude-passes)
+// names, comma-separated, to model.yaml's list of them; the pipeline
+// checks the names as it does model.yaml's. Naming one twice, or one the
+// model already lists, is a usage error.
+func flagPasses(file string, have []frontend.PassSpec, list, flag, verb string) ([]frontend.PassSpec, error) {
 	for _, name := range strings.Split(list, ",") {
 		name = strings.TrimSpace(name)
 		if name == "" {
 			continue
 		}
-		for _, s := range m.Passes {
+		for _, s := range have {
 			if s.Name == name && s.Line == 0 {
-				return usageError{fmt.Sprintf("--passes names %s twice", name)}
+				return nil, usageError{fmt.Sprintf("%s names %s twice", flag, name)}
 			}
 			if s.Name == name {
-				return usageError{fmt.Sprintf("--passes %s: %s:%d:%d already names it", name, m.File, s.Line, s.Col)}
+				return nil, usageError{fmt.Sprintf("%s %s: %s:%d:%d already %s it", flag, name, file, s.Line, s.Col, verb)}
 			}
 		}
-		m.Passes = append(m.Passes, frontend.PassSpec{Name: name})
+		have = append(have, frontend.PassSpec{Name: name})
 	}
-	return nil
+	return have, nil
+}
+
+// warn prints what the passes warned about (a budget no setting met).
+func warn(m *frontend.Model, res *compile.Result) {
+	for _, w := range res.Warnings() {
+		fmt.Fprintf(os.Stderr, "modelc: warning: %s: %s\n", m.File, w)
+	}
 }
 
 func runInspect(args []string, stdout io.Writer) error {
-	const u = "modelc inspect MODEL [--passes P,...] [--print-after PASS|all] [--data]"
+	const u = "modelc inspect MODEL [--passes P,...] [--exclude-passes P,...] [--print-after PASS|all] [--data]"
 	fs := newFlags("inspect", u)
 	data := fs.Bool("data", false, "print every constant's data (default: up to 16 elements)")
 	after := fs.String("print-after", "", "print the IR after this pass, or after every pass with all (default: the input IR and the final IR with its memory plan)")
@@ -97,6 +115,7 @@ func runInspect(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	warn(m, res)
 	if *after != "" {
 		return nil
 	}
@@ -104,9 +123,28 @@ func runInspect(args []string, stdout io.Writer) error {
 		return err
 	}
 	fmt.Fprintln(stdout, "\n// passes:")
+	var ran, excluded []string
 	for _, e := range res.Log {
-		fmt.Fprintf(stdout, "//   %-13s %s\n", e.Pass, e.Stats)
+		name := e.Pass
+		if e.Default {
+			name += " (default)"
+			ran = append(ran, e.Pass)
+		}
+		fmt.Fprintf(stdout, "//   %-23s %s\n", name, e.Stats)
+		for _, l := range strings.Split(strings.TrimRight(e.Report, "\n"), "\n") {
+			if l != "" {
+				fmt.Fprintln(stdout, "//     "+l)
+			}
+		}
 	}
+	for _, s := range m.ExcludePasses {
+		excluded = append(excluded, s.Name)
+	}
+	fmt.Fprintf(stdout, "// default passes: %s ran", orNone(ran))
+	if len(excluded) > 0 {
+		fmt.Fprintf(stdout, "; %s excluded", strings.Join(excluded, ", "))
+	}
+	fmt.Fprintln(stdout, " (exclude with exclude_passes: in model.yaml or --exclude-passes)")
 	fmt.Fprintln(stdout, "// memory plan:")
 	for _, line := range strings.Split(strings.TrimSpace(res.Plan.String()), "\n") {
 		fmt.Fprintln(stdout, "//   "+line)
@@ -114,13 +152,20 @@ func runInspect(args []string, stdout io.Writer) error {
 	return nil
 }
 
+func orNone(names []string) string {
+	if len(names) == 0 {
+		return "none"
+	}
+	return strings.Join(names, ", ")
+}
+
 func runRun(args []string, stdout io.Writer) error {
-	const u = "modelc run MODEL [--passes P,...] [--input NAME=F.npy ... | --input F.npz] [--out F.npz] [--engine reference] [--batch B]"
+	const u = "modelc run MODEL [--passes P,...] [--exclude-passes P,...] [--input NAME=F.npy ... | --input F.npz] [--out F.npz] [--engine reference] [--batch B]"
 	fs := newFlags("run", u)
 	var inputs multiFlag
 	fs.Var(&inputs, "input", "an input as NAME=FILE.npy (repeat per input), or one FILE.npz holding all inputs by name (default: the model's test vectors)")
 	out := fs.String("out", "", "write the outputs to this .npz file")
-	engine := fs.String("engine", "reference", "reference (the IR evaluator) or generated (the package modelc build writes, built offline with the Go toolchain and the runtime sources modelc carries)")
+	engine := fs.String("engine", "reference", "reference (the IR evaluator, on the graph after the passes) or generated (the package modelc build writes, built offline with the Go toolchain and the runtime sources modelc carries)")
 	batch := fs.Int("batch", 0, "run on seeded random inputs of this batch size instead")
 	m, ok, err := oneModel(fs, args, u, stdout)
 	if !ok {
@@ -149,8 +194,15 @@ func runRun(args []string, stdout io.Writer) error {
 			return err
 		}
 	} else {
+		// The graph after the pass pipeline, as the generated package
+		// would run it (lossy passes included).
+		res, err := compile.Lower(m, compile.Options{})
+		if err != nil {
+			return err
+		}
+		warn(m, res)
 		start := time.Now()
-		if outs, err = ir.Eval(m.Graph, ins...); err != nil {
+		if outs, err = ir.Eval(res.Graph, ins...); err != nil {
 			return err
 		}
 		elapsed = time.Since(start)

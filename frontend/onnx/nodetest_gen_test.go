@@ -54,8 +54,7 @@ func TestNodeTestsGenerated(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds one generated package per node test")
 	}
-	dir := nodeTestDir(t)
-	tests := loadNodeTests(t, dir)
+	tests := loadNodeTests(t)
 	root, err := filepath.Abs(filepath.Join("..", "..", "out", "test-gen"))
 	if err != nil {
 		t.Fatal(err)

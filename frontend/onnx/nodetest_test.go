@@ -4,8 +4,10 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io/fs"
 	"math"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -16,11 +18,12 @@ import (
 
 	"github.com/modelc/modelc/frontend/onnx"
 	"github.com/modelc/modelc/frontend/onnx/onnxpb"
+	"github.com/modelc/modelc/internal/onnxdata"
 	"github.com/modelc/modelc/ir"
 )
 
-// The ONNX node tests (../../../shared/testdata/onnx-node, see its
-// README) run through the reference evaluator here and through generated
+// The ONNX node tests (the backend conformance data of
+// internal/onnxdata, read in-process from its archive) run through the reference evaluator here and through generated
 // code in nodetest_gen_test.go, at their own tolerance: |got − want| ≤
 // atol + rtol·|want| with rtol 1e-3, atol 1e-7, NaN equal to NaN, any
 // loosening recorded per test in loosened. A test passes, or fails with
@@ -47,18 +50,13 @@ var loosened = map[string]tolerance{
 	"test_light_densenet121": {2e-3, 1e-7, "upstream's own rtol for this model"},
 }
 
-func nodeTestDir(t testing.TB) string {
-	dir := os.Getenv("MODELC_ONNX_NODE_DIR")
-	if dir == "" {
-		dir = filepath.Join("..", "..", "..", "shared", "testdata", "onnx-node")
+// backendData opens the conformance archive (internal/onnxdata).
+func backendData(t testing.TB) fs.FS {
+	fsys, err := onnxdata.FS()
+	if err != nil {
+		t.Fatal(err)
 	}
-	if _, err := os.Stat(filepath.Join(dir, "onnx.proto")); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("ONNX node tests not found (set MODELC_ONNX_NODE_DIR): %v", err)
-		}
-		t.Skipf("ONNX node tests not found (set MODELC_ONNX_NODE_DIR): %v", err)
-	}
-	return dir
+	return fsys
 }
 
 func longTests() bool { return os.Getenv("MODELC_ONNX_LONG") == "1" }
@@ -87,29 +85,42 @@ func (nt *nodeTest) tol() tolerance {
 	return tolerance{defaultRtol, defaultAtol, ""}
 }
 
-func listNodeTests(t testing.TB, dir string) []string {
-	entries, err := os.ReadDir(dir)
+// listNodeTests lists the tests the suite runs: those named in
+// testdata/node-tests.txt (the curated set that used to live in
+// ../shared/testdata/onnx-node), each found in the archive.
+func listNodeTests(t testing.TB, fsys fs.FS) []onnxdata.Test {
+	all, err := onnxdata.Tests(fsys)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var names []string
-	for _, e := range entries {
-		if e.IsDir() && strings.HasPrefix(e.Name(), "test_") {
-			names = append(names, e.Name())
+	byName := map[string]onnxdata.Test{}
+	for _, tc := range all {
+		byName[tc.Name] = tc
+	}
+	list, err := os.ReadFile(filepath.Join("testdata", "node-tests.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tests []onnxdata.Test
+	for _, name := range strings.Fields(string(list)) {
+		tc, ok := byName[name]
+		if !ok {
+			t.Fatalf("testdata/node-tests.txt: %s is not in the archive", name)
 		}
+		tests = append(tests, tc)
 	}
-	sort.Strings(names)
-	if len(names) == 0 {
-		t.Fatalf("no test_* folders in %s", dir)
+	sort.Slice(tests, func(i, j int) bool { return tests[i].Name < tests[j].Name })
+	if len(tests) == 0 {
+		t.Fatal("testdata/node-tests.txt names no test")
 	}
-	return names
+	return tests
 }
 
-func readPBs(dir, prefix string) ([]*ir.Tensor, []int32, error) {
+func readPBs(fsys fs.FS, dir, prefix string) ([]*ir.Tensor, []int32, error) {
 	var ts []*ir.Tensor
 	var dts []int32
 	for i := 0; ; i++ {
-		data, err := os.ReadFile(filepath.Join(dir, fmt.Sprintf("%s_%d.pb", prefix, i)))
+		data, err := fs.ReadFile(fsys, path.Join(dir, fmt.Sprintf("%s_%d.pb", prefix, i)))
 		if errors.Is(err, os.ErrNotExist) {
 			return ts, dts, nil
 		}
@@ -134,10 +145,9 @@ func pbDType(data []byte) int32 {
 	return tp.GetDataType()
 }
 
-func loadNodeTest(dir, name string) *nodeTest {
-	nt := &nodeTest{name: name, whole: strings.HasPrefix(name, "test_light_")}
-	path := filepath.Join(dir, name)
-	data, err := os.ReadFile(filepath.Join(path, "model.onnx"))
+func loadNodeTest(fsys fs.FS, tc onnxdata.Test) *nodeTest {
+	nt := &nodeTest{name: tc.Name, whole: tc.Suite == "light"}
+	data, err := fs.ReadFile(fsys, path.Join(tc.Dir(), "model.onnx"))
 	if err != nil {
 		nt.err = err
 		return nt
@@ -160,9 +170,9 @@ func loadNodeTest(dir, name string) *nodeTest {
 		nt.ops += op + " "
 	}
 	nt.ops = strings.Join(sortedWords(nt.ops), ", ")
-	set := filepath.Join(path, "test_data_set_0")
-	ins, inDT, err1 := readPBs(set, "input")
-	outs, outDT, err2 := readPBs(set, "output")
+	set := path.Join(tc.Dir(), "test_data_set_0")
+	ins, inDT, err1 := readPBs(fsys, set, "input")
+	outs, outDT, err2 := readPBs(fsys, set, "output")
 	nt.float32 = true
 	for _, d := range inDT {
 		nt.float32 = nt.float32 && (d == int32(onnxpb.TensorProto_FLOAT) || d == int32(onnxpb.TensorProto_INT64))
@@ -198,7 +208,7 @@ func loadNodeTest(dir, name string) *nodeTest {
 	// an input, Clip bounds) are bound to their test values, one by one.
 	bind := map[string]*ir.Tensor{}
 	for {
-		g, err := onnx.Import(m, onnx.Options{Name: name, Bind: bind})
+		g, err := onnx.Import(m, onnx.Options{Name: tc.Name, Bind: bind})
 		var need *onnx.NeedsValueError
 		if errors.As(err, &need) && bind[need.Input] == nil && byName[need.Input] != nil {
 			bind[need.Input] = byName[need.Input]
@@ -219,22 +229,21 @@ func loadNodeTest(dir, name string) *nodeTest {
 }
 
 var (
-	loadOnce  sync.Once
-	loaded    []*nodeTest
-	loadedDir string
+	loadOnce sync.Once
+	loaded   []*nodeTest
 )
 
-// loadNodeTests loads every test folder once per process (whole models
-// only with MODELC_ONNX_LONG=1).
-func loadNodeTests(t testing.TB, dir string) []*nodeTest {
+// loadNodeTests loads every test once per process (whole models only
+// with MODELC_ONNX_LONG=1).
+func loadNodeTests(t testing.TB) []*nodeTest {
 	loadOnce.Do(func() {
-		loadedDir = dir
-		for _, name := range listNodeTests(t, dir) {
-			if strings.HasPrefix(name, "test_light_") && !longTests() && !*updateDoc {
-				loaded = append(loaded, &nodeTest{name: name, whole: true, float32: true})
+		fsys := backendData(t)
+		for _, tc := range listNodeTests(t, fsys) {
+			if tc.Suite == "light" && !longTests() && !*updateDoc {
+				loaded = append(loaded, &nodeTest{name: tc.Name, whole: true, float32: true})
 				continue
 			}
-			loaded = append(loaded, loadNodeTest(dir, name))
+			loaded = append(loaded, loadNodeTest(fsys, tc))
 		}
 	})
 	return loaded
@@ -325,8 +334,7 @@ func evalNodeTest(nt *nodeTest) result {
 
 // TestNodeTests runs every node test through the reference evaluator.
 func TestNodeTests(t *testing.T) {
-	dir := nodeTestDir(t)
-	tests := loadNodeTests(t, dir)
+	tests := loadNodeTests(t)
 	pass, f32, f32pass := 0, 0, 0
 	for _, nt := range tests {
 		t.Run(nt.name, func(t *testing.T) {
@@ -393,8 +401,9 @@ func writeDoc(file string, tests []*nodeTest) error {
 Generated by `+"`MODELC_ONNX_LONG=1 go test ./frontend/onnx -run 'TestNodeTests' -update-doc`"+` (the variable adds the
 whole models); do not edit.
 
-Every folder of `+"`../shared/testdata/onnx-node`"+` (ONNX commit 6be0677f, see its README),
-imported by `+"`frontend/onnx`"+` and run through the reference evaluator (`+"`ir.Eval`"+`),
+Every test named in `+"`frontend/onnx/testdata/node-tests.txt`"+`, read from the ONNX backend
+conformance archive `+"`internal/onnxdata/backend.tar.xz`"+` (ONNX commit 6be0677f, see
+`+"`internal/onnxdata/README.md`"+`), imported by `+"`frontend/onnx`"+` and run through the reference evaluator (`+"`ir.Eval`"+`),
 compared with the stored outputs by the tests' own rule: |got − want| ≤ atol + rtol·|want|,
 rtol 1e-3, atol 1e-7, NaN equal to NaN, shapes and element types equal. Loosened
 tolerances are listed per test. A test that does not pass fails with an explicit

@@ -100,6 +100,10 @@ func wrapInt(v int64, dt DType) int64 {
 		return int64(int16(v))
 	case I32:
 		return int64(int32(v))
+	case U16:
+		return int64(uint16(v))
+	case U32:
+		return int64(uint32(v))
 	case Bool:
 		if v != 0 {
 			return 1

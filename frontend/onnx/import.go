@@ -30,7 +30,7 @@ type Options struct {
 // has its own range in the op table.
 const (
 	MinOpset = 6
-	MaxOpset = 25
+	MaxOpset = 28
 )
 
 // Load decodes an ONNX model and imports it.
@@ -76,6 +76,9 @@ func Import(m *onnxpb.ModelProto, opts Options) (g *ir.Graph, err error) {
 	if m == nil || m.Graph == nil {
 		return nil, errors.New("ONNX model has no graph")
 	}
+	if f, what, ok := modelOutOfScope(m); ok {
+		return nil, outOfScopeError(f, what)
+	}
 	opset := -1
 	for _, o := range m.OpsetImport {
 		if d := o.GetDomain(); d == "" || d == "ai.onnx" {
@@ -83,6 +86,8 @@ func Import(m *onnxpb.ModelProto, opts Options) (g *ir.Graph, err error) {
 		}
 	}
 	switch {
+	case opset < 0 && len(m.OpsetImport) > 0:
+		return nil, unsupported("model of domain %q alone (modelc imports the default ONNX domain)", m.OpsetImport[0].GetDomain())
 	case opset < 0:
 		return nil, errors.New("ONNX model imports no opset of the default domain")
 	case opset < MinOpset || opset > MaxOpset:
@@ -155,6 +160,9 @@ func Import(m *onnxpb.ModelProto, opts Options) (g *ir.Graph, err error) {
 		return nil, errors.New("ONNX graph has no outputs")
 	}
 	for _, o := range gp.Output {
+		if o.GetType() != nil && o.GetType().Value != nil && o.GetType().GetTensorType() == nil {
+			return nil, fmt.Errorf("graph output %q: %w", o.GetName(), outOfScopeError(famSequence, "a "+typeKind(o.GetType())+" output"))
+		}
 		vl := im.vals[o.GetName()]
 		if vl == nil {
 			return nil, fmt.Errorf("graph output %q is not computed by any node", o.GetName())
@@ -188,7 +196,7 @@ func Import(m *onnxpb.ModelProto, opts Options) (g *ir.Graph, err error) {
 func (im *importer) valueType(vi *onnxpb.ValueInfoProto) (ir.Type, error) {
 	tt := vi.GetType().GetTensorType()
 	if tt == nil {
-		return ir.Type{}, unsupported("input type (only tensors are supported)")
+		return ir.Type{}, outOfScopeError(famSequence, "a "+typeKind(vi.GetType())+" input")
 	}
 	dt, err := dtypeFromONNX(tt.GetElemType())
 	if err != nil {
@@ -218,6 +226,21 @@ func (im *importer) valueType(vi *onnxpb.ValueInfoProto) (ir.Type, error) {
 		}
 	}
 	return ir.TensorType(dt, s), nil
+}
+
+// typeKind names a TypeProto's kind for errors.
+func typeKind(t *onnxpb.TypeProto) string {
+	switch {
+	case t.GetSequenceType() != nil:
+		return "sequence"
+	case t.GetOptionalType() != nil:
+		return "optional"
+	case t.GetMapType() != nil:
+		return "map"
+	case t.GetSparseTensorType() != nil:
+		return "sparse tensor"
+	}
+	return "non-tensor"
 }
 
 // checkDeclared compares a graph output's declared element type and
@@ -368,6 +391,9 @@ func (c *nodeCtx) opset() int { return c.im.opset }
 
 func (c *nodeCtx) run() error {
 	n := c.n
+	if f, ok := OutOfScope(n.GetDomain(), n.GetOpType()); ok {
+		return outOfScopeError(f, "op type "+n.GetOpType())
+	}
 	if d := n.GetDomain(); d != "" && d != "ai.onnx" {
 		return unsupported("domain %q (only the default ONNX domain is supported)", d)
 	}

@@ -70,7 +70,7 @@ func TestErrorsNameNodeOpAndOpset(t *testing.T) {
 		{"unknown op", newModel(13).input("x", 2).node("Foo", []string{"x"}, []string{"y"}).output("y"),
 			`node 0 "y_node" (Foo, opset 13): unsupported op type Foo (supported: Abs, Add,`},
 		{"opset too new for the op", newModel(13).input("x", 2).node("Gelu", []string{"x"}, []string{"y"}).output("y"),
-			`node 0 "y_node" (Gelu, opset 13): unsupported Gelu at opset 13 (supported: opsets 20 to 25)`},
+			`node 0 "y_node" (Gelu, opset 13): unsupported Gelu at opset 13 (supported: opsets 20 to 28)`},
 		{"unknown attribute", newModel(13).input("x", 2).node("Relu", []string{"x"}, []string{"y"}, attrInt("bogus", 1)).output("y"),
 			`node 0 "y_node" (Relu, opset 13): unsupported attribute "bogus" of Relu`},
 		{"attribute value", newModel(20).input("x", 2).node("Gelu", []string{"x"}, []string{"y"}, attrString("approximate", "fast")).output("y"),
@@ -83,7 +83,7 @@ func TestErrorsNameNodeOpAndOpset(t *testing.T) {
 			node("Reshape", []string{"x", "s2"}, []string{"y"}).output("y"),
 			`node 1 "s2_node" (Mul, opset 13): shape math N Mul N is not affine in the batch N`},
 		{"model opset", newModel(30).input("x", 2).node("Relu", []string{"x"}, []string{"y"}).output("y"),
-			`unsupported opset 30 of the default domain (supported: 6 to 25)`},
+			`unsupported opset 30 of the default domain (supported: 6 to 28)`},
 		{"two symbols", newModel(13).input("x", "a", "b").node("Relu", []string{"x"}, []string{"y"}).output("y"),
 			`graph input "x": unsupported second symbolic dimension "b"`},
 		{"3-D conv", newModel(13).input("x", 1, 1, 3, 3, 3).floats("w", []int64{1, 1, 1, 1, 1}, 1).

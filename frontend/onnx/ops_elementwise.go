@@ -242,7 +242,7 @@ func importDropout(c *nodeCtx) error {
 			return err
 		}
 		if t != 0 {
-			return unsupported("Dropout in training mode")
+			return outOfScopeError(famTraining, "Dropout in training mode")
 		}
 	}
 	if c.wants(1) {

@@ -15,6 +15,9 @@ func importMaxPool(c *nodeCtx) error {
 		return unsupported("MaxPool's Indices output")
 	}
 	c.ignore("storage_order") // it only orders Indices
+	if t, err := c.typeOf(0); err == nil && !t.DType.IsFloat() {
+		return unsupported("MaxPool on %s (the IR's maxpool takes floats)", t.DType)
+	}
 	return c.pool(true)
 }
 

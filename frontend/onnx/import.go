@@ -433,8 +433,15 @@ func (c *nodeCtx) run() error {
 		}
 	}
 	if !done {
+		known := c.inputsKnown()
+		nodes := len(c.im.b.G.Nodes)
 		if err := op.fn(c); err != nil {
 			return err
+		}
+		if known {
+			if err := c.foldNew(nodes); err != nil {
+				return err
+			}
 		}
 	}
 	for _, a := range n.Attribute {
@@ -513,7 +520,7 @@ func (c *nodeCtx) needKnown(i int, use string) error {
 	if vl.v != nil && vl.v.Def == nil && vl.v.Const == nil {
 		return &NeedsValueError{Input: vl.name, Use: fmt.Sprintf("%s (input %d)", use, i)}
 	}
-	return fmt.Errorf("%s (input %d, %q) is computed at run time; the IR needs it at import time (a constant or shape math on static dims)", use, i, vl.name)
+	return unsupported("%s (input %d, %q) computed at run time from the model's inputs (the IR needs it at import time: a constant, shape math, or an input bound at build time)", use, i, vl.name)
 }
 
 // ints returns integer input i, which must be known at import time and
@@ -751,4 +758,81 @@ func (e *errs) ints(c *nodeCtx, name string) []int {
 		e.err = err
 	}
 	return v
+}
+
+// inputsKnown reports whether every input the node is given is known at
+// import time (constant data, or shape math free of the batch).
+func (c *nodeCtx) inputsKnown() bool {
+	any := false
+	for i := range c.n.Input {
+		vl := c.val(i)
+		switch {
+		case vl == nil:
+			continue
+		case vl.konst != nil:
+		case vl.sym != nil:
+			if _, ok := vl.sym.ints(); !ok {
+				return false
+			}
+		default:
+			return false
+		}
+		any = true
+	}
+	return any
+}
+
+// foldNew evaluates the nodes the importer just added for a node whose
+// inputs were all known, so that its outputs are known too (exporters
+// compute shapes, axes and masks from constants with any op), and drops
+// them from the graph. Results larger than maxFold elements stay nodes.
+func (c *nodeCtx) foldNew(from int) error {
+	g := c.im.b.G
+	added := g.Nodes[from:]
+	if len(added) == 0 {
+		return nil
+	}
+	mine := map[*ir.Value]bool{}
+	sub := &ir.Graph{Name: "fold"}
+	seen := map[*ir.Value]bool{}
+	for _, n := range added {
+		for _, v := range n.Inputs {
+			switch {
+			case mine[v]:
+			case v.Const != nil:
+				if !seen[v] {
+					seen[v] = true
+					sub.Consts = append(sub.Consts, v)
+				}
+			default:
+				return nil // reads a run-time value
+			}
+		}
+		for _, o := range n.Outputs {
+			mine[o] = true
+			if d, ok := o.Type.Shape.NumelDim(); !ok || !d.Static() || d.B > maxFold {
+				return nil
+			}
+		}
+	}
+	sub.Nodes = added
+	var outs []string
+	for _, name := range c.n.Output {
+		if vl := c.im.vals[name]; name != "" && vl != nil && vl.v != nil && mine[vl.v] {
+			sub.Outputs = append(sub.Outputs, vl.v)
+			outs = append(outs, name)
+		}
+	}
+	if len(sub.Outputs) == 0 {
+		return nil
+	}
+	res, err := ir.EvalOptions{Threads: 1}.Eval(sub)
+	if err != nil {
+		return fmt.Errorf("evaluating at import time (its inputs are constants): %w", err)
+	}
+	for i, name := range outs {
+		c.im.vals[name] = &val{name: name, konst: res[i]}
+	}
+	g.Nodes = g.Nodes[:from]
+	return nil
 }

@@ -103,9 +103,9 @@ func importReduce(c *nodeCtx) error {
 	if err := c.arity(1, 2); err != nil {
 		return err
 	}
-	k, inputFrom := ir.KReduceMean, 18
-	if c.n.GetOpType() == "ReduceSum" {
-		k, inputFrom = ir.KReduceSum, 13
+	k, inputFrom := reduceKinds[c.n.GetOpType()], 18
+	if k == ir.KReduceSum {
+		inputFrom = 13
 	}
 	var e errs
 	keep := e.int(c, "keepdims", 1) != 0

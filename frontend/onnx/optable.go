@@ -140,6 +140,29 @@ var opTable = map[string]opEntry{
 	"Hardmax":         {6, MaxOpset, importHardmax, nil},
 	"CumSum":          {11, MaxOpset, importCumulative, nil},
 	"CumProd":         {26, MaxOpset, importCumulative, nil},
+
+	// Indexing, generators, padding, rearrangements (ops_index.go).
+	"Tile":            {6, MaxOpset, importTile, nil},
+	"Trilu":           {14, MaxOpset, importTrilu, nil},
+	"OneHot":          {9, MaxOpset, importOneHot, nil},
+	"GatherElements":  {11, MaxOpset, importAxisOp, nil},
+	"ScatterElements": {11, MaxOpset, importAxisOp, nil},
+	"Scatter":         {9, 10, importAxisOp, nil},
+	"GatherND":        {11, MaxOpset, importGatherND, nil},
+	"ScatterND":       {11, MaxOpset, importScatterND, nil},
+	"Einsum":          {12, MaxOpset, importEinsum, nil},
+	"Range":           {11, MaxOpset, importRange, nil},
+	"EyeLike":         {9, MaxOpset, importEyeLike, nil},
+	"Pad":             {6, MaxOpset, importPad, nil},
+	"DepthToSpace":    {6, MaxOpset, importDepthSpace, nil},
+	"SpaceToDepth":    {6, MaxOpset, importDepthSpace, nil},
+
+	// Normalisations built from reductions (ops_normalize.go).
+	"RMSNormalization":          {23, MaxOpset, importRMSNorm, nil},
+	"InstanceNormalization":     {6, MaxOpset, importInstanceNorm, nil},
+	"GroupNormalization":        {18, MaxOpset, importGroupNorm, nil},
+	"LpNormalization":           {6, MaxOpset, importLpNorm, nil},
+	"MeanVarianceNormalization": {9, MaxOpset, importMVN, nil},
 }
 
 // supportedOps lists the op types the importer knows, sorted.

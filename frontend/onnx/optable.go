@@ -157,6 +157,9 @@ var opTable = map[string]opEntry{
 	"DepthToSpace":    {6, MaxOpset, importDepthSpace, nil},
 	"SpaceToDepth":    {6, MaxOpset, importDepthSpace, nil},
 
+	// Attention (ops_attention.go).
+	"Attention": {23, MaxOpset, importAttention, nil},
+
 	// Normalisations built from reductions (ops_normalize.go).
 	"RMSNormalization":          {23, MaxOpset, importRMSNorm, nil},
 	"InstanceNormalization":     {6, MaxOpset, importInstanceNorm, nil},

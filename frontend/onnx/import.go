@@ -177,9 +177,6 @@ func Import(m *onnxpb.ModelProto, opts Options) (g *ir.Graph, err error) {
 		im.b.G.Outputs = append(im.b.G.Outputs, v)
 	}
 	g = im.b.G
-	if len(g.Inputs) == 0 {
-		return nil, unsupported("model without runtime inputs (every input is bound or an initializer)")
-	}
 	if !opts.KeepPatterns {
 		recognizePatterns(g)
 	}
@@ -520,6 +517,10 @@ func (c *nodeCtx) needKnown(i int, use string) error {
 	if vl.v != nil && vl.v.Def == nil && vl.v.Const == nil {
 		return &NeedsValueError{Input: vl.name, Use: fmt.Sprintf("%s (input %d)", use, i)}
 	}
+	if in := graphInputsOf(vl.v); len(in) > 0 {
+		// Computed from graph inputs alone: binding them makes it known.
+		return &NeedsValueError{Input: in[0].Name, Use: fmt.Sprintf("%s (input %d, %q, computed from it)", use, i, vl.name)}
+	}
 	return unsupported("%s (input %d, %q) computed at run time from the model's inputs (the IR needs it at import time: a constant, shape math, or an input bound at build time)", use, i, vl.name)
 }
 
@@ -835,4 +836,35 @@ func (c *nodeCtx) foldNew(from int) error {
 	}
 	g.Nodes = g.Nodes[:from]
 	return nil
+}
+
+// graphInputsOf lists the graph inputs v is computed from, in the order
+// met, when it depends on nothing else (constants aside); nil otherwise.
+func graphInputsOf(v *ir.Value) []*ir.Value {
+	var ins []*ir.Value
+	seen := map[*ir.Value]bool{}
+	var walk func(v *ir.Value) bool
+	walk = func(v *ir.Value) bool {
+		if v == nil || seen[v] {
+			return true
+		}
+		seen[v] = true
+		switch {
+		case v.Const != nil:
+			return true
+		case v.Def == nil:
+			ins = append(ins, v)
+			return true
+		}
+		for _, in := range v.Def.Inputs {
+			if !walk(in) {
+				return false
+			}
+		}
+		return true
+	}
+	if !walk(v) {
+		return nil
+	}
+	return ins
 }

@@ -148,6 +148,7 @@ const (
 	KGatherND
 	KScatterND
 	KEinsum
+	KResize
 	numKinds
 )
 

@@ -157,6 +157,10 @@ var opTable = map[string]opEntry{
 	"DepthToSpace":    {6, MaxOpset, importDepthSpace, nil},
 	"SpaceToDepth":    {6, MaxOpset, importDepthSpace, nil},
 
+	// Resize (ops_resize.go).
+	"Resize":   {10, MaxOpset, importResize, nil},
+	"Upsample": {7, 9, importResize, nil},
+
 	// Attention (ops_attention.go).
 	"Attention": {23, MaxOpset, importAttention, nil},
 

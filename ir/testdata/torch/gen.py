@@ -839,6 +839,22 @@ def gen_index():
     case("einsum_implicit_trace", "einsum", {"equation": "ii"}, [r.randn(4, 4)], lambda a: torch.einsum("ii", a))
 
 
+def gen_resize():
+    x = Rng("resize").randn(1, 2, 4, 5)
+    def c(name, attrs, fn, sizes):
+        a = {"sizes": sizes, "scales": [s / d for s, d in zip(sizes, x.shape)]}
+        a.update(attrs)
+        case(name, "resize", a, [x], fn)
+    c("resize_nearest_asymmetric_floor", {"coord": "asymmetric", "nearest": "floor"},
+      lambda x: F.interpolate(x, size=(8, 10), mode="nearest"), [1, 2, 8, 10])
+    c("resize_linear_half_pixel", {"mode": "linear"},
+      lambda x: F.interpolate(x, size=(7, 9), mode="bilinear", align_corners=False), [1, 2, 7, 9])
+    c("resize_linear_align_corners", {"mode": "linear", "coord": "align_corners"},
+      lambda x: F.interpolate(x, size=(3, 8), mode="bilinear", align_corners=True), [1, 2, 3, 8])
+    c("resize_cubic_half_pixel", {"mode": "cubic"},
+      lambda x: F.interpolate(x, size=(8, 10), mode="bicubic", align_corners=False), [1, 2, 8, 10])
+
+
 # ------------------------------------------------------------------ embedding / attention / cast
 def gen_embedding():
     def c(name, ids_shape, v, d):
@@ -1005,7 +1021,7 @@ def self_check(st_path, cases_path):
 def main():
     for g in (gen_linear, gen_gemm, gen_matmul, gen_conv2d, gen_conv_transpose2d, gen_batchnorm, gen_layernorm, gen_binary, gen_unary,
               gen_softmax, gen_shape_ops, gen_pool, gen_reduce, gen_embedding, gen_attention, gen_cast,
-              gen_compare, gen_unary_more, gen_reduce_more, gen_index):
+              gen_compare, gen_unary_more, gen_reduce_more, gen_index, gen_resize):
         g()
     st_path = os.path.join(HERE, "tensors.safetensors")
     cases_path = os.path.join(HERE, "cases.json")

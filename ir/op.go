@@ -149,6 +149,7 @@ const (
 	KScatterND
 	KEinsum
 	KResize
+	KBitCast
 	numKinds
 )
 

@@ -29,7 +29,7 @@ type Options struct {
 // Opset range of the default domain this importer knows. Each op type
 // has its own range in the op table.
 const (
-	MinOpset = 6
+	MinOpset = 1
 	MaxOpset = 28
 )
 

@@ -33,7 +33,7 @@ var opTable = map[string]opEntry{
 	"Sub":         {6, MaxOpset, importBinary, foldBinary},
 	"Mul":         {6, MaxOpset, importBinary, foldBinary},
 	"Div":         {6, MaxOpset, importBinary, foldBinary},
-	"Pow":         {7, MaxOpset, importBinary, nil},
+	"Pow":         {6, MaxOpset, importBinary, nil},
 	"Sum":         {6, MaxOpset, importSum, nil},
 	"Relu":        {6, MaxOpset, importUnary, nil},
 	"Sigmoid":     {6, MaxOpset, importUnary, nil},
@@ -103,7 +103,7 @@ var opTable = map[string]opEntry{
 	"Min":             {6, MaxOpset, importVariadic, nil},
 	"Max":             {6, MaxOpset, importVariadic, nil},
 	"Mean":            {6, MaxOpset, importVariadic, nil},
-	"Not":             {6, MaxOpset, importMath, nil},
+	"Not":             {1, MaxOpset, importMath, nil},
 	"BitwiseNot":      {18, MaxOpset, importMath, nil},
 	"Sign":            {9, MaxOpset, importMath, nil},
 	"Reciprocal":      {6, MaxOpset, importMath, nil},
@@ -156,6 +156,16 @@ var opTable = map[string]opEntry{
 	"Pad":             {6, MaxOpset, importPad, nil},
 	"DepthToSpace":    {6, MaxOpset, importDepthSpace, nil},
 	"SpaceToDepth":    {6, MaxOpset, importDepthSpace, nil},
+
+	// Quantisation and small compositions (ops_quant.go).
+	"QuantizeLinear":        {10, MaxOpset, importQuantize, nil},
+	"DequantizeLinear":      {10, MaxOpset, importDequantize, nil},
+	"DynamicQuantizeLinear": {11, MaxOpset, importDynamicQuantize, nil},
+	"QLinearMatMul":         {10, MaxOpset, importQLinearMatMul, nil},
+	"MatMulInteger":         {10, MaxOpset, importMatMulInteger, nil},
+	"CenterCropPad":         {18, MaxOpset, importCenterCropPad, nil},
+	"SwiGLU":                {28, MaxOpset, importSwiGLU, nil},
+	"BitCast":               {26, MaxOpset, importBitCast, nil},
 
 	// Resize (ops_resize.go).
 	"Resize":   {10, MaxOpset, importResize, nil},

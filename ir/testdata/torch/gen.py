@@ -855,6 +855,12 @@ def gen_resize():
       lambda x: F.interpolate(x, size=(8, 10), mode="bicubic", align_corners=False), [1, 2, 8, 10])
 
 
+def gen_bit_cast():
+    x = arr([[1.0, -2.5, 0.0, -0.0], [INF, 1e-40, 3.4e38, 7.25]])
+    case("bit_cast_f32_i32", "bit_cast", {"to": "i32"}, [x],
+         lambda x: torch.from_numpy(x.numpy().astype(np.float32).view(np.int32).astype(np.int64)))
+
+
 # ------------------------------------------------------------------ embedding / attention / cast
 def gen_embedding():
     def c(name, ids_shape, v, d):
@@ -1021,7 +1027,7 @@ def self_check(st_path, cases_path):
 def main():
     for g in (gen_linear, gen_gemm, gen_matmul, gen_conv2d, gen_conv_transpose2d, gen_batchnorm, gen_layernorm, gen_binary, gen_unary,
               gen_softmax, gen_shape_ops, gen_pool, gen_reduce, gen_embedding, gen_attention, gen_cast,
-              gen_compare, gen_unary_more, gen_reduce_more, gen_index, gen_resize):
+              gen_compare, gen_unary_more, gen_reduce_more, gen_index, gen_resize, gen_bit_cast):
         g()
     st_path = os.path.join(HERE, "tensors.safetensors")
     cases_path = os.path.join(HERE, "cases.json")

@@ -20,7 +20,9 @@ func init() {
 	evalTable[KBitCast] = evalBitCast
 }
 
-func bitCastable(d DType) bool { return d != F16 && d != BF16 && d != F64 && d != Invalid && d < numDTypes }
+func bitCastable(d DType) bool {
+	return d != F16 && d != BF16 && d != F64 && d != Invalid && d < numDTypes
+}
 
 func inferBitCast(op Op, in []Type) ([]Type, error) {
 	to, from := op.(*BitCast).To, in[0].DType

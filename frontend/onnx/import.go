@@ -137,6 +137,10 @@ func Import(m *onnxpb.ModelProto, opts Options) (g *ir.Graph, err error) {
 			continue // an initializer (IR < 4 lists weights as inputs too)
 		}
 		if t, ok := opts.Bind[n]; ok {
+			t, err := conformBound(in, t)
+			if err != nil {
+				return nil, fmt.Errorf("bound input %q: %w", n, err)
+			}
 			im.vals[n] = &val{name: n, konst: t}
 			continue
 		}
@@ -173,6 +177,15 @@ func Import(m *onnxpb.ModelProto, opts Options) (g *ir.Graph, err error) {
 		}
 		if err := im.checkDeclared(o, v.Type); err != nil {
 			return nil, fmt.Errorf("graph output %q: %w", o.GetName(), err)
+		}
+		if v.Name != o.GetName() || slices.Contains(im.b.G.Outputs, v) {
+			// An output that is an input, a constant, another output or
+			// another name for a value (Identity, one-input Sum, inference
+			// Dropout) gets a node of its own, so it carries its name.
+			// (Named after the output, or output.1 when that is taken.)
+			if v, err = im.b.Add1(o.GetName(), &ir.Reshape{Shape: v.Type.Shape.Clone()}, []*ir.Value{v}, ""); err != nil {
+				return nil, fmt.Errorf("graph output %q: %w", o.GetName(), err)
+			}
 		}
 		im.b.G.Outputs = append(im.b.G.Outputs, v)
 	}
@@ -223,6 +236,55 @@ func (im *importer) valueType(vi *onnxpb.ValueInfoProto) (ir.Type, error) {
 		}
 	}
 	return ir.TensorType(dt, s), nil
+}
+
+// conformBound converts a value bound to a graph input to the input's
+// declared element type and, for a declared scalar, to rank 0 (values
+// from the command line or model.yaml come as lists of numbers).
+func conformBound(vi *onnxpb.ValueInfoProto, t *ir.Tensor) (*ir.Tensor, error) {
+	tt := vi.GetType().GetTensorType()
+	if tt == nil {
+		return t, nil
+	}
+	t = t.Dense()
+	if tt.ElemType != nil {
+		dt, err := dtypeFromONNX(tt.GetElemType())
+		if err != nil {
+			return nil, err
+		}
+		if dt != t.DType {
+			c := ir.NewTensor(dt, t.Shape)
+			for i := range t.Numel() {
+				v := t.Float(i)
+				if c.F != nil {
+					c.F[i] = float32(v)
+				} else {
+					if v != math.Trunc(v) {
+						return nil, fmt.Errorf("value %g is not an integer, and the input is %s", v, dt)
+					}
+					c.I[i] = int64(v)
+				}
+			}
+			t = c
+		}
+	}
+	if sh := tt.GetShape(); sh != nil {
+		if len(sh.Dim) == 0 && t.Numel() == 1 && len(t.Shape) != 0 {
+			t = &ir.Tensor{DType: t.DType, F: t.F, I: t.I}
+		}
+		if len(sh.Dim) == 1 && len(t.Shape) == 0 {
+			t = &ir.Tensor{DType: t.DType, Shape: []int{1}, F: t.F, I: t.I}
+		}
+		if len(sh.Dim) != len(t.Shape) {
+			return nil, fmt.Errorf("shape %v, but the input is declared with rank %d", t.Shape, len(sh.Dim))
+		}
+		for i, d := range sh.Dim {
+			if x, ok := d.Value.(*onnxpb.TensorShapeProto_Dimension_DimValue); ok && x.DimValue != int64(t.Shape[i]) {
+				return nil, fmt.Errorf("shape %v, but the input's dimension %d is declared %d", t.Shape, i, x.DimValue)
+			}
+		}
+	}
+	return t, nil
 }
 
 // typeKind names a TypeProto's kind for errors.

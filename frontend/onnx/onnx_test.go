@@ -2,10 +2,12 @@ package onnx_test
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/modelc/modelc/frontend/onnx"
+	"github.com/modelc/modelc/frontend/onnx/onnxpb"
 	"github.com/modelc/modelc/ir"
 )
 
@@ -83,7 +85,7 @@ func TestErrorsNameNodeOpAndOpset(t *testing.T) {
 			node("Reshape", []string{"x", "s2"}, []string{"y"}).output("y"),
 			`node 1 "s2_node" (Mul, opset 13): shape math N Mul N is not affine in the batch N`},
 		{"model opset", newModel(30).input("x", 2).node("Relu", []string{"x"}, []string{"y"}).output("y"),
-			`unsupported opset 30 of the default domain (supported: 6 to 28)`},
+			`unsupported opset 30 of the default domain (supported: 1 to 28)`},
 		{"two symbols", newModel(13).input("x", "a", "b").node("Relu", []string{"x"}, []string{"y"}).output("y"),
 			`graph input "x": unsupported second symbolic dimension "b"`},
 		{"3-D conv", newModel(13).input("x", 1, 1, 3, 3, 3).floats("w", []int64{1, 1, 1, 1, 1}, 1).
@@ -115,7 +117,8 @@ func TestTruncatedModelIsAnError(t *testing.T) {
 }
 
 func TestNeedsValueNamesTheInput(t *testing.T) {
-	m := newModel(13).input("x", 2, 3).input("s", 2).node("Reshape", []string{"x", "s"}, []string{"y"}).output("y")
+	m := newModel(13).input("x", 2, 3).node("Reshape", []string{"x", "s"}, []string{"y"}).output("y")
+	m.m.Graph.Input = append(m.m.Graph.Input, valueInfo("s", onnxpb.TensorProto_INT64, 2))
 	_, err := onnx.Load(m.bytes(t), onnx.Options{})
 	var need *onnx.NeedsValueError
 	if !errors.As(err, &need) || need.Input != "s" {
@@ -218,5 +221,68 @@ func TestPatterns(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestOutputsThatAreInputsKeepTheirNames: an output that is another name
+// for an input (Identity, one-input Sum, inference Dropout) or for
+// another output is a value of its own, named after the ONNX output, so
+// `modelc run --out` writes every output.
+func TestOutputsThatAreInputsKeepTheirNames(t *testing.T) {
+	m := newModel(13).input("x", 2, 3).
+		node("Identity", []string{"x"}, []string{"a"}).
+		node("Sum", []string{"x"}, []string{"b"}).
+		node("Dropout", []string{"x"}, []string{"c"}).
+		node("Relu", []string{"x"}, []string{"d"}).
+		node("Identity", []string{"d"}, []string{"e"}).
+		output("a", "b", "c", "d", "e")
+	g, err := onnx.Load(m.bytes(t), onnx.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := &ir.Tensor{DType: ir.F32, Shape: []int{2, 3}, F: []float32{-1, 2, -3, 4, -5, 6}}
+	got, err := ir.Eval(g, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, name := range []string{"a", "b", "c", "d", "e"} {
+		if g.Outputs[i].Name != name {
+			t.Errorf("output %d is named %q, want %q", i, g.Outputs[i].Name, name)
+		}
+		want := x.F
+		if name >= "d" {
+			want = []float32{0, 2, 0, 4, 0, 6}
+		}
+		if fmt.Sprint(got[i].F) != fmt.Sprint(want) {
+			t.Errorf("output %s = %v, want %v", name, got[i].F, want)
+		}
+	}
+}
+
+// TestBoundValuesTakeTheDeclaredType: values bound from the command line
+// or model.yaml (numbers) become the input's declared dtype and rank; a
+// fraction for an integer input is an error naming the input.
+func TestBoundValuesTakeTheDeclaredType(t *testing.T) {
+	m := newModel(13).input("x", 2, 3).node("Reshape", []string{"x", "s"}, []string{"y"}).output("y")
+	m.m.Graph.Input = append(m.m.Graph.Input, valueInfo("s", onnxpb.TensorProto_INT64, 2))
+	bind := func(v ...float32) map[string]*ir.Tensor {
+		return map[string]*ir.Tensor{"s": {DType: ir.F32, Shape: []int{len(v)}, F: v}}
+	}
+	g, err := onnx.Load(m.bytes(t), onnx.Options{Bind: bind(3, 2)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !g.Outputs[0].Type.Shape.Equal(ir.StaticShape(3, 2)) {
+		t.Fatalf("bound import gave\n%s", g)
+	}
+	if _, err := onnx.Load(m.bytes(t), onnx.Options{Bind: bind(3.5, 2)}); err == nil || !strings.Contains(err.Error(), `bound input "s"`) {
+		t.Fatalf("a fractional shape: got %v", err)
+	}
+	if _, err := onnx.Load(m.bytes(t), onnx.Options{Bind: bind(6)}); err == nil || !strings.Contains(err.Error(), "declared") {
+		t.Fatalf("a bound value of the wrong shape: got %v", err)
+	}
+	_, err = onnx.Load(m.bytes(t), onnx.Options{})
+	if err == nil || !strings.Contains(err.Error(), "--bind s=") || !strings.Contains(err.Error(), "bind: {s:") {
+		t.Fatalf("unbound: the error must say how to bind s, got %v", err)
 	}
 }

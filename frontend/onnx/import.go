@@ -101,8 +101,12 @@ func Import(m *onnxpb.ModelProto, opts Options) (g *ir.Graph, err error) {
 	if name == "" {
 		name = "model"
 	}
+	nodes, err := inlineFunctions(m)
+	if err != nil {
+		return nil, err
+	}
 	im := &importer{b: ir.NewBuilder(name), opset: opset, vals: map[string]*val{}, names: map[string]bool{}, tmps: map[string]bool{}, used: map[string]bool{}, ext: opts.External}
-	for _, n := range gp.Node {
+	for _, n := range nodes {
 		for _, s := range n.Input {
 			im.used[s] = true
 		}
@@ -154,7 +158,7 @@ func Import(m *onnxpb.ModelProto, opts Options) (g *ir.Graph, err error) {
 		}
 		im.vals[n] = &val{name: n, v: v}
 	}
-	for i, n := range gp.Node {
+	for i, n := range nodes {
 		c := &nodeCtx{im: im, n: n, index: i}
 		if err := c.run(); err != nil {
 			return nil, &NodeError{Index: i, Name: n.GetName(), OpType: n.GetOpType(), Opset: opset, Err: err}

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"google.golang.org/protobuf/proto"
+
 	"github.com/modelc/modelc/frontend/onnx"
 	"github.com/modelc/modelc/frontend/onnx/onnxpb"
 	"github.com/modelc/modelc/ir"
@@ -284,5 +286,53 @@ func TestBoundValuesTakeTheDeclaredType(t *testing.T) {
 	_, err = onnx.Load(m.bytes(t), onnx.Options{})
 	if err == nil || !strings.Contains(err.Error(), "--bind s=") || !strings.Contains(err.Error(), "bind: {s:") {
 		t.Fatalf("unbound: the error must say how to bind s, got %v", err)
+	}
+}
+
+// TestFunctionsAreInlined: a model-local function (as newer exporters
+// write for modules) is replaced by its body, with its attribute
+// references resolved from the call or the function's default, and
+// functions calling functions.
+func TestFunctionsAreInlined(t *testing.T) {
+	ref := func(name, ref string) *onnxpb.AttributeProto {
+		return &onnxpb.AttributeProto{Name: proto.String(name), RefAttrName: proto.String(ref), Type: onnxpb.AttributeProto_FLOAT.Enum()}
+	}
+	// Scaled(x) = LeakyRelu(x, alpha=@a)·2, a defaults to 0.5; Twice(x) = Scaled(Scaled(x)).
+	scaled := &onnxpb.FunctionProto{
+		Name: proto.String("Scaled"), Domain: proto.String("pkg.test"), Input: []string{"x"}, Output: []string{"y"},
+		AttributeProto: []*onnxpb.AttributeProto{attrFloat("a", 0.5)},
+		Node: []*onnxpb.NodeProto{
+			{OpType: proto.String("LeakyRelu"), Input: []string{"x"}, Output: []string{"t"}, Attribute: []*onnxpb.AttributeProto{ref("alpha", "a")}},
+			{OpType: proto.String("Add"), Input: []string{"t", "t"}, Output: []string{"y"}},
+		},
+	}
+	twice := &onnxpb.FunctionProto{
+		Name: proto.String("Twice"), Domain: proto.String("pkg.test"), Input: []string{"x"}, Output: []string{"y"},
+		Node: []*onnxpb.NodeProto{
+			{OpType: proto.String("Scaled"), Domain: proto.String("pkg.test"), Input: []string{"x"}, Output: []string{"m"}, Attribute: []*onnxpb.AttributeProto{attrFloat("a", 0.25)}},
+			{OpType: proto.String("Scaled"), Domain: proto.String("pkg.test"), Input: []string{"m"}, Output: []string{"y"}},
+		},
+	}
+	m := newModel(18).input("x", 4).output("y")
+	m.m.OpsetImport = append(m.m.OpsetImport, &onnxpb.OperatorSetIdProto{Domain: proto.String("pkg.test"), Version: proto.Int64(1)})
+	m.m.Functions = []*onnxpb.FunctionProto{scaled, twice}
+	m.m.Graph.Node = []*onnxpb.NodeProto{{OpType: proto.String("Twice"), Domain: proto.String("pkg.test"), Input: []string{"x"}, Output: []string{"y"}, Name: proto.String("call")}}
+	g, err := onnx.Load(m.bytes(t), onnx.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := ir.Eval(g, &ir.Tensor{DType: ir.F32, Shape: []int{4}, F: []float32{-8, -1, 1, 3}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// −8 → leaky(·, .25)·2 = −4 → leaky(·, .5)·2 = −4; 3 → 6 → 12.
+	if want := []float32{-4, -0.5, 4, 12}; fmt.Sprint(got[0].F) != fmt.Sprint(want) {
+		t.Fatalf("got %v, want %v", got[0].F, want)
+	}
+	m.m.Functions[0].Node[1].OpType = proto.String("Twice") // Scaled calls Twice calls Scaled …
+	m.m.Functions[0].Node[1].Domain = proto.String("pkg.test")
+	m.m.Functions[0].Node[1].Input = []string{"t"}
+	if _, err := onnx.Load(m.bytes(t), onnx.Options{}); err == nil || !strings.Contains(err.Error(), "deep") {
+		t.Fatalf("recursive functions: got %v", err)
 	}
 }

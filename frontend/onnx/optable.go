@@ -49,7 +49,7 @@ var opTable = map[string]opEntry{
 	"HardSwish":   {14, MaxOpset, importUnary, nil},
 	"Gelu":        {20, MaxOpset, importGelu, nil},
 	"Clip":        {6, MaxOpset, importClip, nil},
-	"Where":       {9, MaxOpset, importWhere, nil},
+	"Where":       {9, MaxOpset, importWhere, foldWhere},
 	"Cast":        {6, MaxOpset, importCast, foldCast},
 	"Identity":    {6, MaxOpset, importIdentity, nil},
 	"Dropout":     {6, MaxOpset, importDropout, nil},
@@ -86,7 +86,7 @@ var opTable = map[string]opEntry{
 	"GlobalMaxPool":     {6, MaxOpset, importGlobalMaxPool, nil},
 
 	// Comparisons, logic, math, activations, selections (ops_math.go).
-	"Equal":           {7, MaxOpset, importCompare, nil},
+	"Equal":           {7, MaxOpset, importCompare, foldEqual},
 	"Less":            {7, MaxOpset, importCompare, nil},
 	"LessOrEqual":     {12, MaxOpset, importCompare, nil},
 	"Greater":         {7, MaxOpset, importCompare, nil},

@@ -2,6 +2,7 @@ package onnx
 
 import (
 	"math"
+	"slices"
 
 	"github.com/modelc/modelc/ir"
 )
@@ -27,8 +28,13 @@ import (
 //	           where Qₕ = Transpose₀₂₁₃(Reshape(q → [B, T, H, dh])), likewise Vₕ,
 //	           and Kₕᵀ = Transpose₀₂₃₁(Reshape(k → [B, S, H, dh])) (or two
 //	           transposes); ⊘ c is a division by, or product with, a scalar
-//	           constant, or absent. No mask: a causal or padding mask (Add or
-//	           Where before the Softmax) keeps the spelled-out form.
+//	           constant, or absent; a causal mask before the Softmax (Where(M,
+//	           −Inf, s) with M the constant strictly-upper triangle, as
+//	           masked_fill writes it, or Add(s, C) with C −Inf there and 0
+//	           elsewhere) sets causal; any other mask keeps the spelled-out
+//	           form. Packed QKV: Qₕ, Kₕ, Vₕ may instead be Gather(i, axis 0)
+//	           of Transpose₂₀₃₁₄(Reshape(qkv[B, T, 3D] → [B, T, 3, H, dh]))
+//	           (Kₕᵀ a Transpose₀₁₃₂ of that), and q, k, v become slices of qkv.
 var patternRules = []func(g *ir.Graph, n *ir.Node) bool{
 	matchGelu,
 	matchLayerNorm,
@@ -494,6 +500,10 @@ func matchAttention(g *ir.Graph, n *ir.Node) bool {
 		return false
 	}
 	scores, scale := sm.Inputs[0], 1.0
+	causal := false
+	if m, ok := causalMasked(scores); ok {
+		scores, causal = m, true
+	}
 	switch d := scores.Def; {
 	case d != nil && d.Op.Kind() == ir.KDiv:
 		c, ok := scalar(d.Inputs[1])
@@ -512,6 +522,9 @@ func matchAttention(g *ir.Graph, n *ir.Node) bool {
 	qk := def(scores, ir.KMatMul)
 	if qk == nil {
 		return false
+	}
+	if q, k, v, h, ok := packedQKV(g, n, qk.Inputs[0], qk.Inputs[1], pv.Inputs[1]); ok {
+		return rewrite(g, n, &ir.Attention{Heads: h, Scale: scale, Causal: causal}, q, k, v)
 	}
 	qt, kt, vt := def(qk.Inputs[0], ir.KTranspose), def(qk.Inputs[1], ir.KTranspose), def(pv.Inputs[1], ir.KTranspose)
 	if !isPerm(qt, 0, 2, 1, 3) || !isPerm(vt, 0, 2, 1, 3) {
@@ -532,5 +545,132 @@ func matchAttention(g *ir.Graph, n *ir.Node) bool {
 	if !ok1 || !ok2 || !ok3 || hq != hk || hq != hv {
 		return false
 	}
-	return rewrite(g, n, &ir.Attention{Heads: hq, Scale: scale}, q, k, v)
+	return rewrite(g, n, &ir.Attention{Heads: hq, Scale: scale, Causal: causal}, q, k, v)
+}
+
+// causalMasked returns s when v masks s causally: Where(M, −Inf, s) with
+// M true exactly above the diagonal, or Add(s, C) with C −Inf exactly
+// there and 0 elsewhere (both constant, square in the last two axes).
+func causalMasked(v *ir.Value) (*ir.Value, bool) {
+	d := v.Def
+	if d == nil {
+		return nil, false
+	}
+	switch d.Op.Kind() {
+	case ir.KWhere:
+		m, fill, s := d.Inputs[0], d.Inputs[1], d.Inputs[2]
+		if f, ok := scalar(fill); !ok || !math.IsInf(f, -1) || !upperMask(m.Const, func(x float64) int {
+			return map[bool]int{true: 1, false: 0}[x != 0]
+		}) {
+			return nil, false
+		}
+		return s, true
+	case ir.KAdd:
+		isMask := func(c *ir.Value) bool {
+			return c.Const != nil && c.Const.DType.IsFloat() && upperMask(c.Const, func(x float64) int {
+				switch {
+				case math.IsInf(x, -1):
+					return 1
+				case x == 0:
+					return 0
+				}
+				return -1
+			})
+		}
+		if c, s, ok := operands(d, isMask); ok {
+			_ = c
+			return s, true
+		}
+	}
+	return nil, false
+}
+
+// upperMask reports whether t (rank ≥ 2, leading dims 1, the last two
+// square) has class(x) == 1 exactly above the diagonal and 0 elsewhere.
+func upperMask(t *ir.Tensor, class func(x float64) int) bool {
+	if t == nil || len(t.Shape) < 2 {
+		return false
+	}
+	r := len(t.Shape)
+	n := t.Shape[r-1]
+	if t.Shape[r-2] != n || t.Numel() != n*n {
+		return false
+	}
+	for i := range n {
+		for j := range n {
+			want := 0
+			if j > i {
+				want = 1
+			}
+			if class(t.Float(i*n+j)) != want {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// packedQKV matches the heads of one packed projection: qh, kth and vh
+// are Gather(0), Transpose₀₁₃₂(Gather(1)) and Gather(2) (axis 0) of
+// Transpose₂₀₃₁₄(Reshape(qkv[B, T, 3D] → [B, T, 3, H, dh])). It adds the
+// slices of qkv that the IR's attention reads, just before n.
+func packedQKV(g *ir.Graph, n *ir.Node, qh, kth, vh *ir.Value) (q, k, v *ir.Value, h int, ok bool) {
+	kt := def(kth, ir.KTranspose)
+	if !isPerm(kt, 0, 1, 3, 2) {
+		return
+	}
+	var src *ir.Value
+	part := func(x *ir.Value, want int) bool {
+		gn := def(x, ir.KGather)
+		if gn == nil || gn.Op.(*ir.Gather).Axis != 0 {
+			return false
+		}
+		idx := gn.Inputs[1].Const
+		if idx == nil || len(idx.Shape) != 0 || idx.Dense().I[0] != int64(want) {
+			return false
+		}
+		if src != nil && gn.Inputs[0] != src {
+			return false
+		}
+		src = gn.Inputs[0]
+		return true
+	}
+	if !part(qh, 0) || !part(kt.Inputs[0], 1) || !part(vh, 2) {
+		return
+	}
+	tr := def(src, ir.KTranspose)
+	if !isPerm(tr, 2, 0, 3, 1, 4) {
+		return
+	}
+	rs := def(tr.Inputs[0], ir.KReshape)
+	if rs == nil {
+		return
+	}
+	qkv, s := rs.Inputs[0], tr.Inputs[0].Type.Shape
+	x := qkv.Type.Shape
+	if x.Rank() != 3 || s.Rank() != 5 || s[0] != x[0] || s[1] != x[1] || s[2] != ir.D(3) || !s[3].Static() || !s[4].Static() {
+		return
+	}
+	h, d := s[3].B, s[3].B*s[4].B
+	if x[2] != ir.D(3*d) {
+		return
+	}
+	at := slices.Index(g.Nodes, n)
+	if at < 0 {
+		return
+	}
+	var vs [3]*ir.Value
+	for i := range vs {
+		sl := &ir.Slice{Starts: []int{i * d}, Ends: []int{(i + 1) * d}, Axes: []int{2}, Steps: []int{1}}
+		ty, err := ir.Infer(sl, []ir.Type{qkv.Type})
+		if err != nil {
+			return
+		}
+		name := ir.BuilderFor(g).Fresh(qkv.Name + [3]string{".q", ".k", ".v"}[i])
+		node := &ir.Node{Name: n.Name, Op: sl, Inputs: []*ir.Value{qkv}}
+		node.Outputs = []*ir.Value{{Name: name, Type: ty[0], Def: node}}
+		g.Nodes = slices.Insert(g.Nodes, at+i, node)
+		vs[i] = node.Outputs[0]
+	}
+	return vs[0], vs[1], vs[2], h, true
 }

@@ -35,11 +35,18 @@ import (
 //	           form. Packed QKV: Qₕ, Kₕ, Vₕ may instead be Gather(i, axis 0)
 //	           of Transpose₂₀₃₁₄(Reshape(qkv[B, T, 3D] → [B, T, 3, H, dh]))
 //	           (Kₕᵀ a Transpose₀₁₃₂ of that), and q, k, v become slices of qkv.
+//	seq-first attention (nn.MultiheadAttention's export):
+//	           Reshape(Transpose₁₀₂(Softmax₋₁(Qₕ·Kₕᵀ ⊘ c)·Vₕ)) → [T·B, D] or [T, B, D]
+//	           where Qₕ = Transpose₁₀₂(Reshape(q[T, B, D] → [T, B·H, dh])) (⊘ c
+//	           may scale Qₕ instead), Vₕ likewise and Kₕᵀ = Transpose₁₂₀(Reshape(k
+//	           → [T, B·H, dh])): attention on q, k, v transposed to [B, T, D],
+//	           its result transposed back.
 var patternRules = []func(g *ir.Graph, n *ir.Node) bool{
 	matchGelu,
 	matchLayerNorm,
 	matchLinear,
 	matchAttention,
+	matchSeqFirstAttention,
 }
 
 // recognizePatterns walks the nodes from the last, so the largest match
@@ -673,4 +680,132 @@ func packedQKV(g *ir.Graph, n *ir.Node, qh, kth, vh *ir.Value) (q, k, v *ir.Valu
 		vs[i] = node.Outputs[0]
 	}
 	return vs[0], vs[1], vs[2], h, true
+}
+
+// scaled strips a division by, or product with, a scalar constant from
+// v, returning the factor (1 when there is none).
+func scaled(v *ir.Value) (*ir.Value, float64, bool) {
+	switch d := v.Def; {
+	case d != nil && d.Op.Kind() == ir.KDiv:
+		c, ok := scalar(d.Inputs[1])
+		if !ok || c == 0 {
+			return nil, 0, false
+		}
+		return d.Inputs[0], 1 / c, true
+	case d != nil && d.Op.Kind() == ir.KMul:
+		if c, other, ok := operands(d, func(v *ir.Value) bool { _, ok := scalar(v); return ok }); ok {
+			f, _ := scalar(c)
+			return other, f, true
+		}
+	}
+	return v, 1, true
+}
+
+// seqHeads returns x when v is Reshape(x[T, B, D] → [T, B·H, dh]), and H.
+func seqHeads(v *ir.Value) (*ir.Value, int, bool) {
+	r := def(v, ir.KReshape)
+	if r == nil {
+		return nil, 0, false
+	}
+	x, s := r.Inputs[0].Type.Shape, v.Type.Shape
+	if x.Rank() != 3 || s.Rank() != 3 || s[0] != x[0] || !s[2].Static() || !x[2].Static() || s[2].B == 0 || x[2].B%s[2].B != 0 {
+		return nil, 0, false
+	}
+	h := x[2].B / s[2].B
+	if s[1] != x[1].MulInt(h) {
+		return nil, 0, false
+	}
+	return r.Inputs[0], h, true
+}
+
+// matchSeqFirstAttention matches nn.MultiheadAttention's export at the
+// Reshape that merges the heads back (see the table above).
+func matchSeqFirstAttention(g *ir.Graph, n *ir.Node) bool {
+	if n.Op.Kind() != ir.KReshape {
+		return false
+	}
+	merge := def(n.Inputs[0], ir.KTranspose)
+	if !isPerm(merge, 1, 0, 2) {
+		return false
+	}
+	pv := def(merge.Inputs[0], ir.KMatMul)
+	if pv == nil {
+		return false
+	}
+	sm := def(pv.Inputs[0], ir.KSoftmax)
+	if sm == nil || sm.Op.(*ir.Softmax).K != ir.KSoftmax {
+		return false
+	}
+	if a := sm.Op.(*ir.Softmax).Axis; a != -1 && a != 2 {
+		return false
+	}
+	scores, scale, ok := scaled(sm.Inputs[0])
+	if !ok {
+		return false
+	}
+	qk := def(scores, ir.KMatMul)
+	if qk == nil {
+		return false
+	}
+	qh, qscale, ok := scaled(qk.Inputs[0])
+	if !ok {
+		return false
+	}
+	scale *= qscale
+	qt, kt, vt := def(qh, ir.KTranspose), def(qk.Inputs[1], ir.KTranspose), def(pv.Inputs[1], ir.KTranspose)
+	if !isPerm(qt, 1, 0, 2) || !isPerm(kt, 1, 2, 0) || !isPerm(vt, 1, 0, 2) {
+		return false
+	}
+	q, hq, ok1 := seqHeads(qt.Inputs[0])
+	k, hk, ok2 := seqHeads(kt.Inputs[0])
+	v, hv, ok3 := seqHeads(vt.Inputs[0])
+	if !ok1 || !ok2 || !ok3 || hq != hk || hq != hv {
+		return false
+	}
+	d := q.Type.Shape
+	if want, ok := d.NumelDim(); !ok || !n.Outputs[0].Type.Shape.Numel().Equal(ir.Shape{want}.Numel()) {
+		return false
+	}
+	// New nodes before n: q, k, v to [B, T, D], attention, back to [T, B, D].
+	at := slices.Index(g.Nodes, n)
+	if at < 0 {
+		return false
+	}
+	b := ir.BuilderFor(g)
+	var added []*ir.Node
+	add := func(op ir.Op, hint string, ins ...*ir.Value) *ir.Value {
+		types := make([]ir.Type, len(ins))
+		for i, v := range ins {
+			types[i] = v.Type
+		}
+		rt, err := ir.Infer(op, types)
+		if err != nil {
+			return nil
+		}
+		node := &ir.Node{Name: n.Name, Op: op, Inputs: ins}
+		node.Outputs = []*ir.Value{{Name: b.Fresh(hint), Type: rt[0], Def: node}}
+		added = append(added, node)
+		return node.Outputs[0]
+	}
+	swap := func(x *ir.Value, hint string) *ir.Value {
+		if x == nil {
+			return nil
+		}
+		return add(&ir.Transpose{Perm: []int{1, 0, 2}}, hint, x)
+	}
+	qb, kb, vb := swap(q, q.Name+".btd"), swap(k, k.Name+".btd"), swap(v, v.Name+".btd")
+	if qb == nil || kb == nil || vb == nil {
+		return false
+	}
+	y := add(&ir.Attention{Heads: hq, Scale: scale}, n.Outputs[0].Name+".attention", qb, kb, vb)
+	yt := swap(y, n.Outputs[0].Name+".tbd")
+	if yt == nil {
+		return false
+	}
+	g.Nodes = slices.Insert(g.Nodes, at, added...)
+	if !rewrite(g, n, &ir.Reshape{Shape: n.Outputs[0].Type.Shape.Clone()}, yt) {
+		g.Nodes = slices.Delete(g.Nodes, at, at+len(added))
+		return false
+	}
+	return true
 }

@@ -3,6 +3,7 @@ package onnx_test
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"strings"
 	"testing"
 
@@ -335,4 +336,38 @@ func TestFunctionsAreInlined(t *testing.T) {
 	if _, err := onnx.Load(m.bytes(t), onnx.Options{}); err == nil || !strings.Contains(err.Error(), "deep") {
 		t.Fatalf("recursive functions: got %v", err)
 	}
+}
+
+// TestAttention23IsTheIRsOp: opset-23 Attention in its plain form (3-D,
+// as many key as query heads, no mask or cache) imports as the IR's
+// attention op (the node tests check its values); with a mask it is
+// built from matmuls and a softmax.
+func TestAttention23IsTheIRsOp(t *testing.T) {
+	for name, want := range map[string]bool{"test_attention_3d_causal": true, "test_attention_3d_scaled": true, "test_attention_3d_attn_mask": false} {
+		g, err := loadArchiveModel(t, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var att *ir.Attention
+		for _, n := range g.Nodes {
+			if a, ok := n.Op.(*ir.Attention); ok {
+				att = a
+			}
+		}
+		if (att != nil) != want {
+			t.Errorf("%s: attention op %v, want one: %v\n%s", name, att, want, g)
+			continue
+		}
+		if att != nil && att.Causal != strings.Contains(name, "causal") {
+			t.Errorf("%s: causal %v", name, att.Causal)
+		}
+	}
+}
+
+func loadArchiveModel(t *testing.T, name string) (*ir.Graph, error) {
+	data, err := fs.ReadFile(backendData(t), "node/"+name+"/model.onnx")
+	if err != nil {
+		return nil, err
+	}
+	return onnx.Load(data, onnx.Options{})
 }

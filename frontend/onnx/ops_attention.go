@@ -21,8 +21,8 @@ import (
 // (0, 1), the biased scores (2) or the probabilities (3) as output 3.
 // nonpad_kv_seqlen must be known at import time.
 //
-// The patterns pass (patterns.go) does not turn this decomposition into
-// the IR's attention op yet; the evaluator runs it as built.
+// The plain case, 3-D inputs with as many key as query heads and no mask,
+// cache, softcap or extra output, is the IR's attention op itself.
 func importAttention(c *nodeCtx) error {
 	if err := c.arity(3, 7); err != nil {
 		return err
@@ -54,6 +54,17 @@ func importAttention(c *nodeCtx) error {
 	}
 	dt := q.Type.DType
 	rank3 := q.Type.Shape.Rank() == 3
+	if rank3 && qH == kvH && qH > 0 && c.nin() <= 3 && softcap == 0 && left < 0 && right < 0 && !c.wants(1) && !c.wants(2) && !c.wants(3) {
+		// Plain multi-head attention on [B, T, D]: the IR's op (its causal
+		// mask, key j > query i, is the no-cache frontier).
+		if s := q.Type.Shape[2]; s.Static() && s.B%int(qH) == 0 {
+			sc := scale
+			if sc == 0 {
+				sc = 1 / math.Sqrt(float64(s.B/int(qH)))
+			}
+			return c.emit(0, &ir.Attention{Heads: int(qH), Scale: sc, Causal: causal}, q, k, v)
+		}
+	}
 	if rank3 {
 		if qH < 1 || kvH < 1 {
 			return fmt.Errorf("3-D inputs need q_num_heads and kv_num_heads")

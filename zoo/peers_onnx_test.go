@@ -10,10 +10,11 @@ import (
 	"testing"
 
 	"github.com/modelc/modelc/codegen"
+	"github.com/modelc/modelc/compile"
 	"github.com/modelc/modelc/frontend"
+	"github.com/modelc/modelc/internal/harness"
 	"github.com/modelc/modelc/internal/match"
 	"github.com/modelc/modelc/ir"
-	"github.com/modelc/modelc/passes"
 )
 
 // TestPeerExports checks modelc on the PyTorch exports of the peers' four
@@ -83,27 +84,16 @@ func TestPeerExports(t *testing.T) {
 			}
 			t.Logf("evaluator vs PyTorch: max error %.3g of the tolerance", r.MaxErr)
 
-			p, err := passes.Build(nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			res, err := p.Run(m.Graph, passes.RunOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			files, err := codegen.Generate(codegen.Input{
-				Graph: res.Graph, Plan: res.Plan, Package: "peer", Command: "modelc build " + e.File,
-				Version: "test", RuntimeImport: "github.com/modelc/modelc/runtime",
+			res, err := compile.Compile(m, compile.Options{
+				Command: "modelc build " + e.File, Version: "test",
 				Test: &codegen.Vectors{Inputs: []*ir.Tensor{x}, Outputs: []*ir.Tensor{want}, Rtol: 1e-4},
 			})
 			if err != nil {
 				t.Fatal(err)
 			}
-			pkg := genDir(t, e.Model)
-			if err := codegen.WriteDir(pkg, files, false); err != nil {
-				t.Fatal(err)
-			}
-			out := goCmd(t, pkg, "test", "-count=1", "-v", "-run", "TestVectors", ".")
+			mod := harness.TempModule(t, "peer"+m.Package)
+			mod.MustAdd(t, m.Package, res.Files)
+			out := mod.MustGo(t, nil, "test", "-count=1", "-v", "-run", "TestVectors", "./"+m.Package)
 			if !strings.Contains(out, "--- PASS: TestVectors") {
 				t.Fatalf("generated package:\n%s", out)
 			}

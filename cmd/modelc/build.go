@@ -4,25 +4,32 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/modelc/modelc/codegen"
+	"github.com/modelc/modelc/compile"
 	"github.com/modelc/modelc/frontend"
-	"github.com/modelc/modelc/passes"
-	"github.com/modelc/modelc/runtime"
 )
 
-const runtimeImport = "github.com/modelc/modelc/runtime"
-
 func runBuild(args []string, stdout io.Writer) error {
-	const u = "modelc build MODEL [--passes P,...] [-o DIR] [--force] [--max-batch B]"
+	const u = "modelc build MODEL [--passes P,...] [-o DIR] [--force] [--max-batch B] [--target T,...]"
 	fs := newFlags("build", u)
 	out := fs.String("o", "", "output directory (default: the model's package name)")
 	force := fs.Bool("force", false, "replace a non-empty directory modelc did not generate")
 	maxBatch := fs.Int("max-batch", 32, "the generated package's DefaultMaxBatch")
+	targets := fs.String("target", "", "optional back ends to add, comma-separated, as model.yaml's targets: (every CPU back end is always generated)")
 	m, ok, err := oneModel(fs, args, u, stdout)
 	if !ok {
 		return err
+	}
+	if *targets != "" {
+		for _, t := range strings.Split(*targets, ",") {
+			if err := frontend.CheckTarget(t); err != nil {
+				return fmt.Errorf("--target: %w", err)
+			}
+			m.Targets = append(m.Targets, t)
+		}
 	}
 	dir := *out
 	if dir == "" {
@@ -34,36 +41,13 @@ func runBuild(args []string, stdout io.Writer) error {
 // build compiles m into a Go package in dir.
 func build(m *frontend.Model, dir string, force bool, maxBatch int, command string, stdout io.Writer) error {
 	start := time.Now()
-	p, err := pipeline(m)
+	res, err := compile.Compile(m, compile.Options{Command: command, MaxBatch: maxBatch, TestVectors: true})
 	if err != nil {
 		return err
 	}
-	var vec *codegen.Vectors
-	if m.Test != nil {
-		ins, outs, err := m.TestData()
-		if err != nil {
-			return err
-		}
-		vec = &codegen.Vectors{Inputs: ins, Outputs: outs, Rtol: m.Test.Rtol}
-	}
-	res, err := p.Run(m.Graph, passes.RunOptions{})
-	if err != nil {
+	if err := codegen.WriteDir(dir, res.Files, force); err != nil {
 		return err
 	}
-	var log []string
-	for _, e := range res.Log {
-		log = append(log, e.Pass+"\t"+e.Stats.String())
-	}
-	files, err := codegen.Generate(codegen.Input{
-		Graph: res.Graph, Plan: res.Plan, Package: m.Package, Command: command,
-		Version: runtime.Version, RuntimeImport: runtimeImport, MaxBatch: maxBatch, Test: vec, Log: log,
-	})
-	if err != nil {
-		return fmt.Errorf("%s: %w", m.File, err)
-	}
-	if err := codegen.WriteDir(dir, files, force); err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "wrote package %s to %s (%d files, %v)\n", m.Package, dir, len(files), time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(stdout, "wrote package %s to %s (%d files, %v)\n", m.Package, dir, len(res.Files), time.Since(start).Round(time.Millisecond))
 	return nil
 }

@@ -171,8 +171,9 @@ var opTable = map[string]opEntry{
 	"Resize":   {10, MaxOpset, importResize, nil},
 	"Upsample": {7, 9, importResize, nil},
 
-	// Attention (ops_attention.go).
-	"Attention": {23, MaxOpset, importAttention, nil},
+	// Attention (ops_attention.go), rotary embeddings (ops_rotary.go).
+	"Attention":       {23, MaxOpset, importAttention, nil},
+	"RotaryEmbedding": {23, MaxOpset, importRotary, nil},
 
 	// Normalisations built from reductions (ops_normalize.go).
 	"RMSNormalization":          {23, MaxOpset, importRMSNorm, nil},

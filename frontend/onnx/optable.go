@@ -84,6 +84,7 @@ var opTable = map[string]opEntry{
 	"ReduceLogSumExp":   {6, MaxOpset, importReduce, nil},
 	"ReduceSumSquare":   {6, MaxOpset, importReduce, nil},
 	"GlobalMaxPool":     {6, MaxOpset, importGlobalMaxPool, nil},
+	"LpPool":            {11, MaxOpset, importLpPool, nil},
 
 	// Comparisons, logic, math, activations, selections (ops_math.go).
 	"Equal":           {7, MaxOpset, importCompare, foldEqual},

@@ -9,11 +9,12 @@ import (
 
 // Kernels of ir's selections (arg_max, arg_min, topk, hardmax, cumsum,
 // cumprod), indexing ops (tile, trilu, one_hot, gather_elements,
-// scatter_elements, gather_nd, scatter_nd), resize and bit_cast. Each is
-// one generic helper (float32 or int64 elements, as generated code holds
-// them) called with the node's static shapes as literals; the helpers
-// mirror the evaluator's loops. Shapes that depend on the batch are not
-// supported by these kernels yet.
+// scatter_elements, gather_nd, scatter_nd), resize and bit_cast. Most
+// are one generic helper (float32 or int64 elements, as generated code
+// holds them) called with the node's static shapes as literals, mirroring
+// the evaluator's loops; resize calls the evaluator's own interpolation
+// (runtime/numerics). Shapes that depend on the batch are not supported
+// by these kernels yet, and resize allocates its per-axis buffers.
 
 func init() {
 	register(genArgReduce, ir.KArgMax, ir.KArgMin)
@@ -648,11 +649,11 @@ func genResize(c *kctx) error {
 	if o.Roi != nil {
 		roi = floatsLit(o.Roi)
 	}
-	c.helper("resize", resizeSrc)
-	c.line("resize(o0[:$N], i0, $X, $O, $S, $R, &resizeOp{Mode: $M, Coord: $C, Nearest: $NR, CubicA: $A, Extrapolation: $E, ExcludeOutside: $EX, Antialias: $AA})",
-		"N", numelExpr(c.out(0).Shape), "X", intsLit(xs), "O", intsLit(os), "S", floatsLit(o.Scales), "R", roi,
-		"M", fmt.Sprintf("%q", o.Mode), "C", fmt.Sprintf("%q", o.Coord), "NR", fmt.Sprintf("%q", o.Nearest),
+	// The evaluator's own interpolation (runtime/numerics), so both agree.
+	c.line("r := &numerics.Resize{Mode: $M, Coord: $C, Nearest: $NR, CubicA: $A, Extrapolation: $E, ExcludeOutside: $EX, Antialias: $AA, Roi: $R}",
+		"R", roi, "M", fmt.Sprintf("%q", o.Mode), "C", fmt.Sprintf("%q", o.Coord), "NR", fmt.Sprintf("%q", o.Nearest),
 		"A", floatLit(o.CubicA), "E", floatLit(o.Extrapolation), "EX", o.ExcludeOutside, "AA", o.Antialias)
+	c.line("r.Float32(o0[:$N], i0, $X, $O, $S)", "N", numelExpr(c.out(0).Shape), "X", intsLit(xs), "O", intsLit(os), "S", floatsLit(o.Scales))
 	return nil
 }
 

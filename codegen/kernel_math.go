@@ -9,7 +9,7 @@ import (
 
 // Kernels of ir's ops_compare.go, ops_unary.go and ops_reduce.go: unary
 // math and activations, comparisons, logic, bitwise ops, min, max, mod,
-// prelu and the reductions beyond mean and sum. Floats are computed in
+// prelu and every reduction. Floats are computed in
 // float64 per element as the evaluator does; integers and bools are held
 // as int64 (u64 as its bit pattern) and wrapped to their dtype's range.
 
@@ -20,8 +20,8 @@ func init() {
 		ir.KShrink, ir.KSwish, ir.KNot, ir.KBitNot)
 	register(genBroadcast2, ir.KEqual, ir.KLess, ir.KLessEqual, ir.KGreater, ir.KGreaterEqual, ir.KAnd,
 		ir.KOr, ir.KXor, ir.KBitAnd, ir.KBitOr, ir.KBitXor, ir.KBitShift, ir.KMin, ir.KMax, ir.KMod, ir.KPRelu)
-	register(genReduceMore, ir.KReduceMax, ir.KReduceMin, ir.KReduceProd, ir.KReduceL1, ir.KReduceL2,
-		ir.KReduceLogSum, ir.KReduceLogSumExp, ir.KReduceSumSquare)
+	register(genReduce, ir.KReduceMean, ir.KReduceSum, ir.KReduceMax, ir.KReduceMin, ir.KReduceProd,
+		ir.KReduceL1, ir.KReduceL2, ir.KReduceLogSum, ir.KReduceLogSumExp, ir.KReduceSumSquare)
 }
 
 // heldWrap is the Go expression wrapping int64 v to what dtype dt holds.
@@ -299,9 +299,10 @@ func (c *kctx) guardZero(dt ir.DType) {
 	}
 }
 
-// genReduceMore: the reductions other than mean and sum, as genReduce
-// loops them, on float32 (float64 accumulation).
-func genReduceMore(c *kctx) error {
+// genReduce loops over the kept axes (in order, so the result is written
+// row-major) and, inside, over the reduced ones, accumulating in float64
+// as the evaluator does; float32 only.
+func genReduce(c *kctx) error {
 	r := c.node.Op.(*ir.Reduce)
 	x := c.in(0).Shape
 	if c.in(0).DType != ir.F32 {
@@ -341,6 +342,12 @@ func genReduceMore(c *kctx) error {
 		finish = "math.Log(s)"
 	case ir.KReduceSumSquare:
 		step = "s += v * v"
+	case ir.KReduceMean:
+		count := []ir.Dim{}
+		for _, i := range reduced {
+			count = append(count, x[i])
+		}
+		finish = "s / float64(" + numelExpr(ir.Shape(count)) + ")"
 	case ir.KReduceLogSumExp:
 		// Two passes: the maximum, then Σ e^(x − max).
 		init, step, finish = "math.Inf(-1)", "if v > s { s = v }", "s"

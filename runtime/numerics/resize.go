@@ -1,15 +1,57 @@
-package codegen
+package numerics
 
-// resizeSrc is the generated packages' resize helper: the evaluator's
-// (ir/ops_resize.go) coefficient, coordinate and per-axis code, verbatim
-// on a resizeOp instead of an ir.Resize.
-const resizeSrc = `type resizeOp struct {
-	Mode, Coord, Nearest     string
-	CubicA, Extrapolation    float64
+import "math"
+
+// Resize is ONNX Resize's interpolation, shared by the reference
+// evaluator (ir's resize op) and generated packages so both compute the
+// same weights: axis by axis in order (skipping those of factor 1 kept
+// whole), each output position y maps to the input coordinate Coord
+// gives ("half_pixel", "half_pixel_symmetric", "pytorch_half_pixel",
+// "align_corners", "asymmetric", "tf_crop_and_resize" with Roi) and
+// takes Mode's weights of its neighbours ("nearest" rounded by Nearest,
+// "linear", "cubic" with CubicA; Antialias widens linear and cubic when
+// downscaling), reading past the edges as the edge values
+// (ExcludeOutside renormalises without them); tf_crop_and_resize gives
+// Extrapolation outside the input. Values are float64 throughout.
+type Resize struct {
+	Mode, Coord, Nearest      string
+	CubicA, Extrapolation     float64
 	ExcludeOutside, Antialias bool
+	// Roi is [begin₀…, end₀…] per axis (nil: the whole input).
+	Roi []float64
 }
 
-func (o *resizeOp) coeffs(ratio, scale float64) []float64 {
+// Run resizes x (shape xs) to shape os with factors scales, into a new
+// slice of float64.
+func (o *Resize) Run(x []float64, xs, os []int, scales []float64) []float64 {
+	r := len(xs)
+	cur := x
+	shape := append([]int(nil), xs...)
+	for axis := 0; axis < r; axis++ {
+		roi := [2]float64{0, 1}
+		if o.Roi != nil {
+			roi = [2]float64{o.Roi[axis], o.Roi[axis+r]}
+		}
+		if math.Abs(scales[axis]-1) < 1e-9 && os[axis] == shape[axis] && roi == [2]float64{0, 1} {
+			continue
+		}
+		cur, shape = o.resizeAxis(cur, shape, axis, scales[axis], os[axis], roi)
+	}
+	return cur
+}
+
+// Float32 is Run on float32 data, into dst.
+func (o *Resize) Float32(dst, x []float32, xs, os []int, scales []float64) {
+	in := make([]float64, len(x))
+	for i, v := range x {
+		in[i] = float64(v)
+	}
+	for i, v := range o.Run(in, xs, os, scales) {
+		dst[i] = float32(v)
+	}
+}
+
+func (o *Resize) coeffs(ratio, scale float64) []float64 {
 	a := o.CubicA
 	switch {
 	case o.Mode == "nearest":
@@ -79,7 +121,7 @@ func (o *resizeOp) coeffs(ratio, scale float64) []float64 {
 
 // sourceX maps output position y of an axis to its input coordinate, and
 // whether it falls outside the input (tf_crop_and_resize).
-func (o *resizeOp) sourceX(y float64, scale float64, in, outN int, roi [2]float64) (float64, bool) {
+func (o *Resize) sourceX(y float64, scale float64, in, outN int, roi [2]float64) (float64, bool) {
 	outW := scale * float64(in)
 	switch o.Coord {
 	case "align_corners":
@@ -110,7 +152,7 @@ func (o *resizeOp) sourceX(y float64, scale float64, in, outN int, roi [2]float6
 }
 
 // resizeAxis interpolates data (of shape) along axis to n positions.
-func (o *resizeOp) resizeAxis(data []float64, shape []int, axis int, scale float64, n int, roi [2]float64) ([]float64, []int) {
+func (o *Resize) resizeAxis(data []float64, shape []int, axis int, scale float64, n int, roi [2]float64) ([]float64, []int) {
 	in := shape[axis]
 	outer, inner := 1, 1
 	for i, d := range shape {
@@ -187,26 +229,3 @@ func (o *resizeOp) resizeAxis(data []float64, shape []int, axis int, scale float
 	shape[axis] = n
 	return res, shape
 }
-
-func resize(out, x []float32, xs, os []int, scales, roi []float64, o *resizeOp) {
-	r := len(xs)
-	cur := make([]float64, len(x))
-	for i, v := range x {
-		cur[i] = float64(v)
-	}
-	shape := append([]int(nil), xs...)
-	for axis := 0; axis < r; axis++ {
-		rr := [2]float64{0, 1}
-		if roi != nil {
-			rr = [2]float64{roi[axis], roi[axis+r]}
-		}
-		if math.Abs(scales[axis]-1) < 1e-9 && os[axis] == shape[axis] && rr == [2]float64{0, 1} {
-			continue
-		}
-		cur, shape = o.resizeAxis(cur, shape, axis, scales[axis], os[axis], rr)
-	}
-	for i, v := range cur {
-		out[i] = float32(v)
-	}
-}
-`

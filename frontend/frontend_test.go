@@ -363,7 +363,7 @@ graph:
 inputs: [{name: x, shape: [N, 4]}]
 init: {seed: 0}
 passes: [bn-fold, {attention-drop: {drop: 2}}, {kronecker: }]
-targets: [amd64]
+targets: [amd64, arm64]
 test: {inputs: tx.npy, outputs: ty.npy, labels: tl.npy, rtol: 1e-4}
 calibration: {inputs: [c.npy], labels: l.npy}
 exclude_passes: [bn-fold, other]
@@ -381,7 +381,7 @@ graph: [{relu: }]
 				require.Equal(t, []frontend.PassSpec{{Name: "bn-fold", Line: 8, Col: 18}, {Name: "other", Line: 8, Col: 27}}, m.ExcludePasses)
 				require.Equal(t, []string{"tl.npy"}, m.Test.Labels)
 				require.Equal(t, "kronecker", m.Passes[2].Name)
-				require.Equal(t, []string{"amd64"}, m.Targets)
+				require.Equal(t, []string{"amd64", "arm64"}, m.Targets)
 				require.Equal(t, 1e-4, m.Test.Rtol)
 				require.Equal(t, []string{"tx.npy"}, m.Test.Inputs)
 				require.Equal(t, []string{"ty.npy"}, m.Test.Outputs)

@@ -45,6 +45,10 @@ type kctx struct {
 	scratch []ir.Dim
 	// vector are the targets' kernels the body calls, in first-use order.
 	vector []vkernel
+	// params name the kernel's parameters after n (and lo, hi) when a
+	// template wrote the body (kctx.template); otherwise they are o0…,
+	// i0…, s0….
+	params []string
 }
 
 // kernels asks every target for its kernels of one family spec (ask
@@ -243,21 +247,22 @@ func (ks *kernelSet) add(n *ir.Node) (*kernelFn, error) {
 	}
 	var params, names, types []string
 	params = append(params, "n int")
-	add := func(name string, v *ir.Value) {
-		params = append(params, name+" "+goType(v.Type.DType))
+	add := func(name, typ string) {
+		if c.params != nil {
+			name = c.params[len(names)]
+		}
+		params = append(params, name+" "+typ)
 		names = append(names, name)
-		types = append(types, goType(v.Type.DType))
+		types = append(types, typ)
 	}
 	for i, v := range n.Outputs {
-		add(fmt.Sprintf("o%d", i), v)
+		add(fmt.Sprintf("o%d", i), goType(v.Type.DType))
 	}
 	for i, v := range n.Inputs {
-		add(fmt.Sprintf("i%d", i), v)
+		add(fmt.Sprintf("i%d", i), goType(v.Type.DType))
 	}
 	for i := range c.scratch {
-		params = append(params, fmt.Sprintf("s%d []float32", i))
-		names = append(names, fmt.Sprintf("s%d", i))
-		types = append(types, "[]float32")
+		add(fmt.Sprintf("s%d", i), "[]float32")
 	}
 	ret := ""
 	if c.fallible {

@@ -96,6 +96,7 @@ func broadcastStrides(in, out ir.Shape) []string {
 	}
 	return st
 }
+
 // prev is the starting offset of loop d: the enclosing loop's offset.
 func prev(p string, d int) string {
 	if d == 0 {

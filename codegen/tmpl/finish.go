@@ -396,7 +396,9 @@ func (s *Set) fileList() []*ast.File {
 			fs = append(fs, f)
 		}
 	}
-	sort.Slice(fs, func(i, j int) bool { return s.fset.Position(fs[i].Pos()).Filename < s.fset.Position(fs[j].Pos()).Filename })
+	sort.Slice(fs, func(i, j int) bool {
+		return s.fset.Position(fs[i].Pos()).Filename < s.fset.Position(fs[j].Pos()).Filename
+	})
 	return fs
 }
 

@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"github.com/modelc/modelc/codegen/isa"
+	"github.com/modelc/modelc/codegen/kernels"
+	"github.com/modelc/modelc/codegen/tmpl"
 	"github.com/modelc/modelc/ir"
 )
 
@@ -182,20 +184,13 @@ func genEmbedding(c *kctx) error {
 	return nil
 }
 
+// genGlobalAvgPool specialises kernels.GlobalAvgPool or
+// kernels.GlobalAvgPoolNHWC.
 func genGlobalAvgPool(c *kctx) error {
 	if c.in(0).Layout == ir.NHWC {
-		return genGlobalAvgPoolNHWC(c)
+		return c.template("GlobalAvgPoolNHWC", tmpl.Binding{Shape: kernels.GlobalAvgPoolNHWCOf(c.node)})
 	}
-	x := c.in(0).Shape
-	c.line("const I = $I", "I", numelExpr(x[2:]))
-	c.line("for p := 0; p < $P; p++ {", "P", numelExpr(x[:2]))
-	c.line("var s float64")
-	c.line("for _, v := range i0[p*I : (p+1)*I] {")
-	c.line("s += float64(v)")
-	c.line("}")
-	c.line("o0[p] = float32(s / I)")
-	c.line("}")
-	return nil
+	return c.template("GlobalAvgPool", tmpl.Binding{Shape: kernels.GlobalAvgPoolOf(c.node)})
 }
 
 // genAttention runs each (batch, head) pair on the pool: scores in

@@ -39,18 +39,6 @@ func genUnary(c *kctx) error {
 		Hooks: map[string]tmpl.Hook{"Op": op, "Vector": dispatchHook(ks, nil, 0)}})
 }
 
-// elementwiseVector emits the call of the targets' element-wise kernels
-// of op on dst's whole vectors (a and b the operands, st the affine
-// scalars "s, t") and returns the variable holding how many elements
-// they did (0 on the pure-Go tiers).
-func (c *kctx) elementwiseVector(op, dst, a, b, st string) string {
-	ks := c.kernels(func(t isa.Target) []isa.Kernel { return t.Elementwise(isa.ElementwiseSpec{Op: op}) })
-	c.line("done := 0")
-	c.dispatch(ks, func(name string) {
-		c.line("done = $F($D, $A, $B, $ST)", "F", name, "D", dst, "A", a, "B", b, "ST", st)
-	}, nil)
-	return "done"
-}
 
 // genBinary specialises kernels.Binary for operands of the output's
 // shape (add, sub and mul on the targets' element-wise kernels where

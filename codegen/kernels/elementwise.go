@@ -117,6 +117,15 @@ func numel(s ir.Shape) ir.Dim {
 	return d
 }
 
+// NormAxis turns a negative axis (counted from the end) into its index;
+// shape rules have already checked it is in range.
+func NormAxis(axis, rank int) int {
+	if axis < 0 {
+		axis += rank
+	}
+	return axis
+}
+
 // mul multiplies two sizes; a product that is not affine in the batch is
 // a shape no memory plan accepts, so a bug here.
 func mul(a, b ir.Dim) ir.Dim {

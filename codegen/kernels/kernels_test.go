@@ -32,6 +32,12 @@ type opCase struct {
 // evaluates it.
 func evalOp(t *testing.T, n int, seed uint64, op ir.Op, ins ...ir.Type) opCase {
 	t.Helper()
+	return evalOpWith(t, n, seed, op, nil, ins...)
+}
+
+// evalOpWith is evalOp with fix changing the sample inputs first.
+func evalOpWith(t *testing.T, n int, seed uint64, op ir.Op, fix func([]*ir.Tensor), ins ...ir.Type) opCase {
+	t.Helper()
 	b := ir.NewBuilder("t")
 	var vs []*ir.Value
 	for i, ty := range ins {
@@ -43,6 +49,9 @@ func evalOp(t *testing.T, n int, seed uint64, op ir.Op, ins ...ir.Type) opCase {
 	require.NoError(t, err)
 	b.G.Outputs = node.Outputs
 	in := ir.SampleInputs(b.G, n, seed)
+	if fix != nil {
+		fix(in)
+	}
 	out, err := ir.Eval(b.G, in...)
 	require.NoError(t, err)
 	return opCase{node: node, n: n, in: in, out: out}
@@ -57,6 +66,8 @@ func matches(t *testing.T, got []float32, want *ir.Tensor, what string) {
 	t.Helper()
 	require.NoError(t, match.Kernel(got, want.F), what)
 }
+
+func matchErr(got, want []float32) error { return match.Kernel(got, want) }
 
 // outBuf returns an output buffer for reference tensor want, with guard
 // values after it that a kernel must not touch (checked by guarded).

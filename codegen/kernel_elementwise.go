@@ -39,7 +39,6 @@ func genUnary(c *kctx) error {
 		Hooks: map[string]tmpl.Hook{"Op": op, "Vector": dispatchHook(ks, nil, 0)}})
 }
 
-
 // genBinary specialises kernels.Binary for operands of the output's
 // shape (add, sub and mul on the targets' element-wise kernels where
 // they have them), and kernels.Broadcast for the rest.

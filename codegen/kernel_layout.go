@@ -125,4 +125,3 @@ func genRelayout(c *kctx) error {
 	c.line("}")
 	return nil
 }
-

@@ -564,8 +564,8 @@ func (f *folder) eval(e ast.Expr) (constant.Value, bool) {
 
 // pure reports whether evaluating e has no effects other than a
 // possible panic on bad input (an index out of range): names, literals,
-// selectors, operators, indexing, slicing, conversions and the builtins
-// len, cap, min, max and make. Dropping such an expression whose value
+// selectors, operators, indexing, slicing, conversions, the builtins
+// len, cap, min, max and make, and package math's functions. Dropping such an expression whose value
 // nobody reads changes nothing a correct call sees.
 func pure(e ast.Expr) bool {
 	ok := true
@@ -577,6 +577,9 @@ func pure(e ast.Expr) bool {
 				ok = ok && (basicTypes[fun.Name] || fun.Name == "len" || fun.Name == "cap" || fun.Name == "min" || fun.Name == "max" || fun.Name == "make")
 			case *ast.ArrayType:
 				// A conversion to a slice type.
+			case *ast.SelectorExpr:
+				// Package math's functions have no effects.
+				ok = ok && isIdent(fun.X, "math")
 			default:
 				ok = false
 			}

@@ -2,7 +2,6 @@ package codegen
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/modelc/modelc/codegen/isa"
 	"github.com/modelc/modelc/codegen/kernels"
@@ -23,165 +22,65 @@ func init() {
 	register(genAttention, ir.KAttention)
 }
 
-// rowStrides are expressions for the row-major strides of s.
-func rowStrides(s ir.Shape) []string {
-	st := make([]string, len(s))
-	acc := []string{}
-	for i := len(s) - 1; i >= 0; i-- {
-		st[i] = "1"
-		if len(acc) > 0 {
-			st[i] = strings.Join(acc, "*")
-		}
-		acc = append(acc, dimExpr(s[i]))
-	}
-	return st
-}
-
-// stridedCopy writes o0[o] = i0[base + Σ idx_d·st_d] over out's shape.
-func stridedCopy(c *kctx, out ir.Shape, base string, st []string) {
-	if len(out) == 0 {
-		c.line("o0[0] = i0[$B]", "B", base)
-		return
-	}
-	c.line("o := 0")
-	for d := range out {
-		start := base
-		if d > 0 {
-			start = fmt.Sprintf("p%d", d-1)
-		}
-		c.line("for d$D, p$D := 0, $P; d$D < $S; d$D, p$D = d$D+1, p$D+($T) {", "D", d, "P", start, "S", dimExpr(out[d]), "T", st[d])
-	}
-	c.line("o0[o] = i0[p$L]", "L", len(out)-1)
-	c.line("o++")
-	for range out {
-		c.line("}")
-	}
+// generic binds a data-movement template's element type to the node's
+// values' (float32 or int64).
+func (c *kctx) generic(name string, shape any, dt ir.DType) error {
+	return c.template(name, tmpl.Binding{Shape: shape, Types: map[string]string{"T": goType(dt)[2:]}})
 }
 
 func genTranspose(c *kctx) error {
-	perm := c.node.Op.(*ir.Transpose).Perm
-	xs := rowStrides(c.in(0).Shape)
-	st := make([]string, len(perm))
-	for i, p := range perm {
-		st[i] = xs[p]
-	}
-	stridedCopy(c, c.out(0).Shape, "0", st)
-	return nil
+	return c.generic("Strided", kernels.TransposeOf(c.node), c.in(0).DType)
 }
 
 func genSlice(c *kctx) error {
-	x := c.in(0).Shape
-	starts, _, steps, _, err := c.node.Op.(*ir.Slice).Resolve(x)
+	s, err := kernels.SliceOf(c.node)
 	if err != nil {
 		return err
 	}
-	xs := rowStrides(x)
-	base := []string{"0"}
-	st := make([]string, len(x))
-	for i := range x {
-		if starts[i] != 0 {
-			base = append(base, fmt.Sprintf("%d*(%s)", starts[i], xs[i]))
-		}
-		st[i] = fmt.Sprintf("%d*(%s)", steps[i], xs[i])
-	}
-	stridedCopy(c, c.out(0).Shape, strings.Join(base, "+"), st)
-	return nil
+	return c.generic("Strided", s, c.in(0).DType)
 }
 
 func genExpand(c *kctx) error {
-	stridedCopy(c, c.out(0).Shape, "0", broadcastStrides(c.in(0).Shape, c.out(0).Shape))
-	return nil
+	return c.generic("Strided", kernels.ExpandOf(c.node), c.in(0).DType)
 }
 
 func genCopy(c *kctx) error {
-	c.line("copy(o0[:$N], i0)", "N", numelExpr(c.out(0).Shape))
-	return nil
+	return c.generic("Copy", kernels.CopyShape{N: numelDim(c.out(0).Shape)}, c.in(0).DType)
 }
 
 func genPad(c *kctx) error {
-	p := c.node.Op.(*ir.Pad)
-	x, y := c.in(0).Shape, c.out(0).Shape
-	r := x.Rank()
 	if !c.in(0).DType.IsFloat() {
 		return fmt.Errorf("integer pad is not supported by the generated kernels yet")
 	}
-	c.line("o0 = o0[:$N]", "N", numelExpr(y))
-	c.line("for i := range o0 {")
-	c.line("o0[i] = $V", "V", floatLit(p.Value))
-	c.line("}")
-	ys := rowStrides(y)
-	// Walk the input; each element lands at its index shifted by the
-	// begin pads, unless a negative pad cropped it.
-	c.line("i := 0")
-	for d := 0; d < r; d++ {
-		c.line("for d$D := 0; d$D < $S; d$D++ {", "D", d, "S", dimExpr(x[d]))
-		c.line("j$D := d$D + $P", "D", d, "P", p.Pads[d])
-	}
-	var conds, offs []string
-	for d := 0; d < r; d++ {
-		conds = append(conds, fmt.Sprintf("j%d >= 0 && j%d < %s", d, d, dimExpr(y[d])))
-		offs = append(offs, fmt.Sprintf("j%d*(%s)", d, ys[d]))
-	}
-	if r == 0 {
-		c.line("o0[0] = i0[0]")
-		return nil
-	}
-	c.line("if $C {", "C", strings.Join(conds, " && "))
-	c.line("o0[$O] = i0[i]", "O", strings.Join(offs, "+"))
-	c.line("}")
-	c.line("i++")
-	for d := 0; d < r; d++ {
-		c.line("}")
-	}
-	return nil
+	return c.template("Pad", tmpl.Binding{Shape: kernels.PadOf(c.node)})
 }
 
-// genConcat copies each input's rows into its column range of the output.
+// genConcat copies each input's rows into its columns of the output.
 func genConcat(c *kctx) error {
-	sizes := make([]int, len(c.node.Inputs))
 	axis := normAxis(c.node.Op.(*ir.Concat).Axis, c.out(0).Shape.Rank())
+	sizes := make([]int, len(c.node.Inputs))
 	for i, v := range c.node.Inputs {
 		sizes[i] = v.Type.Shape[axis].B
 	}
-	blockCopy(c, c.out(0).Shape, axis, sizes, "o0[(r*$T+$A)*inner:(r*$T+$A+$W)*inner]", "i$I[r*$W*inner:(r+1)*$W*inner]")
-	return nil
+	s, err := kernels.NewBlocks(c.out(0).Shape, axis, sizes)
+	if err != nil {
+		return err
+	}
+	return c.template("Concat", tmpl.Binding{Shape: s, Types: map[string]string{"T": goType(c.out(0).DType)[2:]}, Groups: map[string]int{"xs": len(sizes)}})
 }
 
 // genSplit copies each column range of the input into its output.
 func genSplit(c *kctx) error {
 	sp := c.node.Op.(*ir.Split)
-	axis := normAxis(sp.Axis, c.in(0).Shape.Rank())
-	blockCopy(c, c.in(0).Shape, axis, sp.Sizes, "o$I[r*$W*inner:(r+1)*$W*inner]", "i0[(r*$T+$A)*inner:(r*$T+$A+$W)*inner]")
-	return nil
-}
-
-// blockCopy emits, for each part i of the given sizes along axis of the
-// whole shape, a row loop copying src to dst; the templates see $I (the
-// part), $W (its size), $A (its start) and $T (the whole axis).
-func blockCopy(c *kctx, whole ir.Shape, axis int, sizes []int, dst, src string) {
-	c.line("outer := $O", "O", numelExpr(whole[:axis]))
-	c.line("const inner = $I", "I", numelExpr(whole[axis+1:]))
-	at := 0
-	for i, w := range sizes {
-		c.line("for r := 0; r < outer; r++ {")
-		c.line("copy("+dst+", "+src+")", "T", whole[axis].B, "A", at, "W", w, "I", i)
-		c.line("}")
-		at += w
+	s, err := kernels.NewBlocks(c.in(0).Shape, normAxis(sp.Axis, c.in(0).Shape.Rank()), sp.Sizes)
+	if err != nil {
+		return err
 	}
+	return c.template("Split", tmpl.Binding{Shape: s, Types: map[string]string{"T": goType(c.in(0).DType)[2:]}, Groups: map[string]int{"ys": len(sp.Sizes)}})
 }
 
 func genEmbedding(c *kctx) error {
-	t := c.in(1).Shape
-	c.fallible = true
-	c.line("const V, D = $V, $D", "V", t[0].B, "D", t[1].B)
-	c.line("for i, id := range i0[:$N] {", "N", numelExpr(c.in(0).Shape))
-	c.line("if id < 0 || id >= V {")
-	c.line(`return fmt.Errorf("embedding: id %d at position %d is outside [0, %d)", id, i, V)`)
-	c.line("}")
-	c.line("copy(o0[i*D:(i+1)*D], i1[int(id)*D:int(id+1)*D])")
-	c.line("}")
-	c.line("return nil")
-	return nil
+	return c.template("Embedding", tmpl.Binding{Shape: kernels.EmbeddingOf(c.node)})
 }
 
 // genGlobalAvgPool specialises kernels.GlobalAvgPool or

@@ -3,6 +3,8 @@ package codegen
 import (
 	"fmt"
 
+	"github.com/modelc/modelc/codegen/kernels"
+	"github.com/modelc/modelc/codegen/tmpl"
 	"github.com/modelc/modelc/ir"
 )
 
@@ -101,27 +103,12 @@ func permutePad(op ir.Op) ir.Op {
 }
 
 // genRelayout converts between the logical layout and NHWC, image by
-// image: a transpose of [C][H·W] to [H·W][C] or back.
+// image (kernels.Relayout).
 func genRelayout(c *kctx) error {
-	x, from, to := c.in(0).Shape, c.in(0).Layout, c.out(0).Layout
-	if x.Rank() != 4 || from == to || (from != ir.NHWC && to != ir.NHWC) || (from != ir.LayoutAny && to != ir.LayoutAny) {
-		return fmt.Errorf("relayout from %q to %q of %s is not supported", from, to, x)
+	s, err := kernels.RelayoutOf(c.node)
+	if err != nil {
+		return err
 	}
-	c.line("const C, HW = $C, $HW", "C", x[1].B, "HW", x[2].B*x[3].B)
-	c.parallel(dimExpr(x[0]), 1)
-	c.line("for b := lo; b < hi; b++ {")
-	c.line("src, dst := i0[b*C*HW:(b+1)*C*HW], o0[b*C*HW:(b+1)*C*HW]")
-	if to == ir.NHWC {
-		c.line("for ch := 0; ch < C; ch++ {")
-		c.line("for p, v := range src[ch*HW : (ch+1)*HW] {")
-		c.line("dst[p*C+ch] = v")
-	} else {
-		c.line("for p := 0; p < HW; p++ {")
-		c.line("for ch, v := range src[p*C : (p+1)*C] {")
-		c.line("dst[ch*HW+p] = v")
-	}
-	c.line("}")
-	c.line("}")
-	c.line("}")
-	return nil
+	c.parallel(dimExpr(s.Images), 1)
+	return c.template("Relayout", tmpl.Binding{Shape: s})
 }

@@ -119,6 +119,7 @@ var funcs = map[string]any{
 	"Erf": Erf, "Exp": Exp, "Log": Log, "Sqrt": Sqrt, "Neg": Neg, "Abs": Abs, "HardSigmoid": HardSigmoid,
 	"HardSwish": HardSwish, "Clip": Clip,
 	"Add": Add, "Sub": Sub, "Mul": Mul, "Div": Div, "Pow": Pow,
+	"WrapInt8": WrapInt8, "WrapUint8": WrapUint8, "WrapInt16": WrapInt16, "WrapInt32": WrapInt32, "WrapInt64": WrapInt64,
 }
 
 // TestTemplatesParse: the embedded source loads, and every function a

@@ -61,7 +61,53 @@ func (f *folder) list(list []ast.Stmt) []ast.Stmt {
 			break
 		}
 	}
+	return mergeVars(out)
+}
+
+// mergeVars turns `var x T` followed by `x = e` (what a pruned
+// `if s.Flag { x = e }` leaves) into `var x T = e`.
+func mergeVars(list []ast.Stmt) []ast.Stmt {
+	out := list[:0]
+	for i := 0; i < len(list); i++ {
+		if i+1 < len(list) {
+			if d, ok := list[i].(*ast.DeclStmt); ok {
+				if vs, ok := lone(d); ok {
+					if a, ok := list[i+1].(*ast.AssignStmt); ok && a.Tok == token.ASSIGN && len(a.Lhs) == 1 && len(a.Rhs) == 1 {
+						if id, ok := a.Lhs[0].(*ast.Ident); ok && id.Obj != nil && id.Obj == vs.Names[0].Obj && !mentions(a.Rhs[0], id.Obj) {
+							vs.Values = a.Rhs
+							out = append(out, d)
+							i++
+							continue
+						}
+					}
+				}
+			}
+		}
+		out = append(out, list[i])
+	}
 	return out
+}
+
+// lone returns the spec of `var x T`: one name, no value.
+func lone(d *ast.DeclStmt) (*ast.ValueSpec, bool) {
+	gd, ok := d.Decl.(*ast.GenDecl)
+	if !ok || gd.Tok != token.VAR || len(gd.Specs) != 1 {
+		return nil, false
+	}
+	vs := gd.Specs[0].(*ast.ValueSpec)
+	return vs, len(vs.Names) == 1 && len(vs.Values) == 0 && vs.Type != nil
+}
+
+// mentions reports whether e uses the name obj.
+func mentions(e ast.Expr, obj *ast.Object) bool {
+	found := false
+	ast.Inspect(e, func(n ast.Node) bool {
+		if id, ok := n.(*ast.Ident); ok && id.Obj == obj {
+			found = true
+		}
+		return !found
+	})
+	return found
 }
 
 // spliceable reports whether block b, a pruned branch, may be spliced
@@ -129,7 +175,7 @@ func (f *folder) stmt(s ast.Stmt) []ast.Stmt {
 	switch s := s.(type) {
 	case *ast.AssignStmt:
 		if c := f.toConst(s); c != nil {
-			return []ast.Stmt{c}
+			return c
 		}
 		if a := f.toArray(s); a != nil {
 			return a
@@ -317,35 +363,54 @@ func breaks(list []ast.Stmt) bool {
 	return found
 }
 
-// toConst turns a define of shape values into a const declaration.
-func (f *folder) toConst(s *ast.AssignStmt) ast.Stmt {
+// toConst turns a define of shape values into a const declaration; of
+// a define whose values are partly such, the constants are split off
+// (the declaration first, then the define of the rest).
+func (f *folder) toConst(s *ast.AssignStmt) []ast.Stmt {
 	orig := f.in.orig[s]
 	if s.Tok != token.DEFINE || orig == nil || len(s.Lhs) != len(s.Rhs) {
 		return nil
 	}
+	var consts []int
 	vals := make([]constant.Value, len(s.Rhs))
 	for i, l := range s.Lhs {
 		id := l.(*ast.Ident)
-		if id.Name == "_" || id.Obj == nil || id.Obj.Decl != orig || f.assigned[id.Obj] {
-			return nil
+		if id.Name == "_" || id.Obj == nil || id.Obj.Decl != orig {
+			return nil // a redeclaration stays whole
+		}
+		if f.assigned[id.Obj] {
+			continue
 		}
 		r := s.Rhs[i]
 		v, ok := f.eval(r)
-		if !ok {
-			return nil
-		}
-		if !f.shapeConst(r) && !(v.Kind() == constant.Int && f.intOnly(r) && f.namesConst(r)) {
-			return nil
+		if !ok || (!f.shapeConst(r) && !(v.Kind() == constant.Int && f.intOnly(r) && f.namesConst(r))) {
+			continue
 		}
 		vals[i] = v
+		consts = append(consts, i)
 	}
-	spec := &ast.ValueSpec{Values: s.Rhs}
+	if len(consts) == 0 {
+		return nil
+	}
+	spec := &ast.ValueSpec{}
+	var lhs, rhs []ast.Expr
 	for i, l := range s.Lhs {
+		if vals[i] == nil {
+			lhs, rhs = append(lhs, l), append(rhs, s.Rhs[i])
+			continue
+		}
 		id := l.(*ast.Ident)
 		spec.Names = append(spec.Names, id)
+		spec.Values = append(spec.Values, s.Rhs[i])
 		f.in.consts[id.Obj] = vals[i]
 	}
-	return &ast.DeclStmt{Decl: &ast.GenDecl{Tok: token.CONST, Specs: []ast.Spec{spec}}}
+	out := []ast.Stmt{&ast.DeclStmt{Decl: &ast.GenDecl{Tok: token.CONST, Specs: []ast.Spec{spec}}}}
+	if len(lhs) > 0 {
+		s.Lhs, s.Rhs = lhs, rhs
+		f.exprs(s.Rhs)
+		out = append(out, s)
+	}
+	return out
 }
 
 // shapeConst reports whether e is a shape value, maybe converted to a

@@ -36,8 +36,7 @@ type VShape struct {
 }
 
 func Values(s VShape, n int, y, x []float32) {
-	I, Eps := s.I, s.Eps
-	rows := s.Rows.At(n)
+	I, Eps, rows := s.I, s.Eps, s.Rows.At(n)
 	fixed := s.Fixed.At(n)
 	half := I / 2
 	y[0] = float32(Eps + s.Neg + s.One + s.Inf)
@@ -304,8 +303,7 @@ func TestPrune(t *testing.T) {
 	s := set(t)
 	got := body(t, s, "Prune", Binding{Shape: PShape{Bias: true, Beta: true}})
 	require.Equal(t, `func kernel(n int, y, x, bias []float32) {
-	var b []float32
-	b = bias[:n]
+	var b []float32 = bias[:n]
 	g := x[:n]
 	for i := range y[:n] {
 		v := g[i]

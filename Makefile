@@ -11,7 +11,7 @@ FUZZ_TARGETS := ./ir:FuzzParse ./frontend:FuzzLoad \
 	./frontend/tensorio:FuzzSafetensors ./frontend/tensorio:FuzzNpy ./frontend/tensorio:FuzzNpz \
 	./frontend/onnx:FuzzReadONNX
 
-.PHONY: all build demo dispatch coldstart examples bench-go test vet fmt-check fuzz test-long bench onnxpb zoo-vectors zoo-onnx zoo-crosscheck fixtures zoo-train zoo-table clean
+.PHONY: all build tools mutants demo dispatch coldstart examples bench-go test vet fmt-check fuzz test-long bench onnxpb zoo-vectors zoo-onnx zoo-crosscheck fixtures zoo-train zoo-table clean
 
 all: build
 
@@ -39,10 +39,20 @@ examples: build
 ## test: vet, format check and every Go test (fuzz targets run their seed corpus);
 ## the worker pool and the pipeline again under the race detector; the
 ## dispatch matrix (each GODEBUG tier and -tags purego, .ci/dispatch.sh).
-test: vet fmt-check build
+test: tools vet fmt-check build
 	$(GO) test -count=1 ./...
 	$(GO) test -count=1 -race ./runtime/ ./passes/
 	GO=$(GO) .ci/dispatch.sh $(BIN)
+
+## mutants: mutation testing of the arm64 kernels (.ci/mutants-arm64.sh):
+## each mutant of a kernel generator must fail the arm64 suites (~30 min).
+mutants: tools
+	GO=$(GO) .ci/mutants-arm64.sh
+
+## tools: install what the tests need beyond Go where this machine allows
+## (qemu-user-static, binutils-aarch64-linux-gnu; .ci/tools.sh).
+tools:
+	@.ci/tools.sh
 
 ## dispatch: only the dispatch matrix.
 dispatch: build
@@ -68,6 +78,8 @@ fuzz:
 test-long: test
 	MODELC_ONNX_LONG=1 $(GO) test -count=1 -run 'TestNodeTests' ./frontend/onnx/
 	MODELC_EXHAUSTIVE=1 $(GO) test -count=1 -timeout 60m -run 'Samples' ./runtime/numerics/
+	MODELC_LONG=1 $(GO) test -count=1 -timeout 60m -run 'TestARM64Packages' ./codegen/
+	$(MAKE) mutants
 	$(GO) test -count=1 -race ./ir/... ./frontend/... ./cmd/...
 	$(MAKE) fuzz FUZZTIME=30s
 

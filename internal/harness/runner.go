@@ -278,6 +278,7 @@ var runnerTemplate = template.Must(template.New("runner").Parse(`// Code generat
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -285,6 +286,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	goruntime "runtime"
 	"strconv"
 	"syscall"
 	"time"
@@ -493,6 +495,19 @@ func cpuTime() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
+// emulated labels timings taken under user-mode emulation: qemu-user
+// runs an arm64 binary on an x86 host, whose /proc/cpuinfo it shows, and
+// such timings say nothing of a real core.
+func emulated() string {
+	if goruntime.GOARCH != "arm64" {
+		return ""
+	}
+	if b, _ := os.ReadFile("/proc/cpuinfo"); bytes.Contains(b, []byte("vendor_id")) {
+		return "; emulated: correctness only"
+	}
+	return ""
+}
+
 func bench(c *instance, seconds float64, flushMB int) {
 	flush := make([]byte, flushMB<<20)
 	var sink byte
@@ -521,7 +536,7 @@ func bench(c *instance, seconds float64, flushMB int) {
 	}
 	_ = sink
 	json.NewEncoder(os.Stdout).Encode(map[string]any{
-		"peer": "modelc", "version": rt.Version + " (generated, " + rt.CPUTier().String() + " kernels)", "times_ns": times,
+		"peer": "modelc", "version": rt.Version + " (generated, " + rt.CPUTier().String() + " kernels" + emulated() + ")", "times_ns": times,
 		"cpu_wall": cpu.Seconds() / busy.Seconds(),
 	})
 }

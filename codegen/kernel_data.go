@@ -92,68 +92,22 @@ func genGlobalAvgPool(c *kctx) error {
 	return c.template("GlobalAvgPool", tmpl.Binding{Shape: kernels.GlobalAvgPoolOf(c.node)})
 }
 
-// genAttention runs each (batch, head) pair on the pool: scores in
-// float64, softmax, then the weighted sum of values.
+// genAttention specialises kernels.Attention, each (batch, head) pair on
+// the pool; the targets' kernels take scratch per item.
 func genAttention(c *kctx) error {
-	a := c.node.Op.(*ir.Attention)
-	q, k, v := c.in(0).Shape, c.in(1).Shape, c.in(2).Shape
-	c.line("const T, S, D, Dv, H = $T, $S, $D, $Dv, $H", "T", q[1].B, "S", k[1].B, "D", q[2].B, "Dv", v[2].B, "H", a.Heads)
-	c.line("const dh, dv, Scale = D / H, Dv / H, $SC", "SC", floatLit(a.Scale))
-	c.parallel(fmt.Sprintf("%s*%d", dimExpr(q[0]), a.Heads), 1)
-	spec := isa.AttentionSpec{T: q[1].B, S: k[1].B, D: q[2].B, Dv: v[2].B, H: a.Heads, Causal: a.Causal, Scale: a.Scale}
+	s := kernels.AttentionOf(c.node)
+	c.parallel(dimExpr(s.Items), 1)
+	spec := isa.AttentionSpec{T: s.T, S: s.S, D: s.D, Dv: s.Dv, H: s.H, Causal: s.Causal, Scale: s.Scale}
 	ks := c.kernels(func(t isa.Target) []isa.Kernel { return t.Attention(spec) })
+	b := tmpl.Binding{Shape: s, Hooks: map[string]tmpl.Hook{"Vector": dispatchHook(ks, nil, 0)}}
 	if len(ks) > 0 {
 		per := 0
 		for _, k := range ks {
 			per = max(per, k.k.Scratch)
 		}
-		scratch := c.scratchBuf(q[0].MulInt(a.Heads * per))
-		c.dispatch(ks, func(name string) {
-			c.line("$F(lo, hi, o0, i0, i1, i2, $S)", "F", name, "S", scratch)
-			c.line("return")
-		}, nil)
+		c.scratchBuf(s.Items.MulInt(per))
+	} else {
+		b.Omit = []string{"scratch"}
 	}
-	c.line("var row [S]float64")
-	c.line("var acc [dv]float64")
-	c.line("for bh := lo; bh < hi; bh++ {")
-	c.line("b, h := bh/H, bh%H")
-	c.line("for t := 0; t < T; t++ {")
-	c.line("qr := i0[(b*T+t)*D+h*dh:][:dh]")
-	c.line("m := math.Inf(-1)")
-	c.line("for s := 0; s < S; s++ {")
-	if a.Causal {
-		c.line("if s > t {")
-		c.line("row[s] = math.Inf(-1)")
-		c.line("continue")
-		c.line("}")
-	}
-	c.line("kr := i1[(b*S+s)*D+h*dh:][:dh]")
-	c.line("var dot float64")
-	c.line("for d, qv := range qr {")
-	c.line("dot += float64(qv) * float64(kr[d])")
-	c.line("}")
-	c.line("row[s] = Scale * dot")
-	c.line("if row[s] > m || row[s] != row[s] {")
-	c.line("m = row[s]")
-	c.line("}")
-	c.line("}")
-	c.line("var sum float64")
-	c.line("for s := range row {")
-	c.line("row[s] = math.Exp(row[s] - m)")
-	c.line("sum += row[s]")
-	c.line("}")
-	c.line("acc = [dv]float64{}")
-	c.line("for s, p := range row {")
-	c.line("vr := i2[(b*S+s)*Dv+h*dv:][:dv]")
-	c.line("for e, vv := range vr {")
-	c.line("acc[e] += p * float64(vv)")
-	c.line("}")
-	c.line("}")
-	c.line("dst := o0[(b*T+t)*Dv+h*dv:][:dv]")
-	c.line("for e := range dst {")
-	c.line("dst[e] = float32(acc[e] / sum)")
-	c.line("}")
-	c.line("}")
-	c.line("}")
-	return nil
+	return c.template("Attention", b)
 }

@@ -2,7 +2,6 @@ package codegen
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/modelc/modelc/codegen/isa"
 	"github.com/modelc/modelc/codegen/kernels"
@@ -18,8 +17,6 @@ func init() {
 		ir.KLog, ir.KSqrt, ir.KNeg, ir.KAbs, ir.KHardSigmoid, ir.KHardSwish, ir.KClip)
 	register(genBinary, ir.KAdd, ir.KSub, ir.KMul, ir.KDiv, ir.KPow)
 }
-
-func floatLit(f float64) string { return ir.FormatFloat(f) }
 
 // genUnary specialises kernels.Unary; ReLU runs on the targets'
 // element-wise kernels where they have it.
@@ -60,34 +57,4 @@ func genBinary(c *kctx) error {
 	}
 	return c.template("Binary", tmpl.Binding{Shape: kernels.BinaryShape{N: numelDim(out)},
 		Hooks: map[string]tmpl.Hook{"Op": op, "Vector": dispatchHook(ks, nil, 0)}})
-}
-
-// broadcastStrides returns expressions for the strides with which an
-// input of shape in is read when broadcast to out (0 on broadcast dims).
-func broadcastStrides(in, out ir.Shape) []string {
-	st := make([]string, len(out))
-	off := len(out) - len(in)
-	acc := []string{}
-	for i := len(out) - 1; i >= 0; i-- {
-		j := i - off
-		if j < 0 || (in[j] == ir.D(1) && out[i] != ir.D(1)) {
-			st[i] = "0"
-		} else if len(acc) == 0 {
-			st[i] = "1"
-		} else {
-			st[i] = strings.Join(acc, "*")
-		}
-		if j >= 0 && in[j] != ir.D(1) {
-			acc = append(acc, dimExpr(in[j]))
-		}
-	}
-	return st
-}
-
-// prev is the starting offset of loop d: the enclosing loop's offset.
-func prev(p string, d int) string {
-	if d == 0 {
-		return "0"
-	}
-	return fmt.Sprintf("%s%d", p, d-1)
 }

@@ -65,29 +65,6 @@ func (c *kctx) kernels(ask func(isa.Target) []isa.Kernel) []vkernel {
 	return ks
 }
 
-// dispatch emits a call site's tier switch: for each kernel, in the
-// targets' order and best tier first, the call that call(name) emits
-// under the tier's flag, then fallback (the pure-Go twin; nil for none)
-// as the default. No other generator names a tier.
-func (c *kctx) dispatch(ks []vkernel, call func(name string), fallback func()) {
-	if len(ks) == 0 {
-		if fallback != nil {
-			fallback()
-		}
-		return
-	}
-	c.line("switch {")
-	for _, k := range ks {
-		c.line("case $F:", "F", isa.Flag(k.t, k.k.Tier))
-		call(k.k.Name)
-	}
-	if fallback != nil {
-		c.line("default:")
-		fallback()
-	}
-	c.line("}")
-}
-
 // scratchBuf asks for a float32 work buffer of elems elements and returns
 // its parameter name.
 func (c *kctx) scratchBuf(elems ir.Dim) string {
@@ -129,22 +106,6 @@ func (c *kctx) parallel(count string, grain int) {
 func (c *kctx) in(i int) ir.Type  { return c.node.Inputs[i].Type }
 func (c *kctx) out(i int) ir.Type { return c.node.Outputs[i].Type }
 
-// line writes one line of the body; "$name" placeholders are replaced from
-// kv pairs, so templates read like the Go they produce.
-func (c *kctx) line(tmpl string, kv ...any) {
-	// Longest keys first, so $KH is not taken for $K followed by H.
-	idx := make([]int, 0, len(kv)/2)
-	for i := 0; i+1 < len(kv); i += 2 {
-		idx = append(idx, i)
-	}
-	sort.Slice(idx, func(a, b int) bool { return len(kv[idx[a]].(string)) > len(kv[idx[b]].(string)) })
-	for _, i := range idx {
-		tmpl = strings.ReplaceAll(tmpl, "$"+kv[i].(string), fmt.Sprint(kv[i+1]))
-	}
-	c.body.WriteString(tmpl)
-	c.body.WriteByte('\n')
-}
-
 // dimExpr is a Go expression for d with the batch in n.
 func dimExpr(d ir.Dim) string {
 	switch {
@@ -174,15 +135,6 @@ func numelExpr(s ir.Shape) string {
 		panic("BUG: codegen: size of " + s.String() + " is not affine (memory-plan checks this)")
 	}
 	return dimExpr(d)
-}
-
-// shapeExpr is a Go array literal of s's dims.
-func shapeExpr(s ir.Shape) string {
-	parts := make([]string, len(s))
-	for i, d := range s {
-		parts[i] = dimExpr(d)
-	}
-	return "[...]int{" + strings.Join(parts, ", ") + "}"
 }
 
 func goType(dt ir.DType) string {

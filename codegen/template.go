@@ -50,6 +50,10 @@ func (c *kctx) template(name string, b tmpl.Binding) error {
 	}
 	c.params = make([]string, len(ps))
 	for i, p := range ps {
+		if p.Name == "k" || p.Name == "n" || p.Name == "lo" || p.Name == "hi" {
+			// k is a parallel kernel's receiver; n, lo and hi come first.
+			return fmt.Errorf("BUG: codegen: template %s names a kernel parameter %s", name, p.Name)
+		}
 		c.params[i] = p.Name
 	}
 	c.fallible = f.Result == "error"

@@ -29,6 +29,7 @@ func (in *inst) finish(fn *Func, body *ast.BlockStmt) string {
 		fail("the specialised body does not parse: %v\n%s", err, src)
 	}
 	kf := f.Decls[0].(*ast.FuncDecl)
+	nilVars(kf)
 	for removeUnused(kf) {
 	}
 	nilOmitted(kf)
@@ -312,6 +313,68 @@ func removeUnused(fd *ast.FuncDecl) bool {
 	}
 	fd.Body.List = list(fd.Body.List)
 	return changed
+}
+
+// nilVars replaces a slice variable declared without a value and never
+// assigned (what a pruned `if s.Flag { x = … }` leaves) by nil.
+func nilVars(fd *ast.FuncDecl) {
+	occ := occurrences(fd)
+	nils := map[*ast.Object]bool{}
+	ast.Inspect(fd.Body, func(n ast.Node) bool {
+		if vs, ok := n.(*ast.ValueSpec); ok && len(vs.Values) == 0 && len(vs.Names) == 1 {
+			if at, ok := vs.Type.(*ast.ArrayType); ok && at.Len == nil {
+				if o := vs.Names[0].Obj; o != nil && occ[o][writes] == 0 && !addressed(fd, o) {
+					nils[o] = true
+				}
+			}
+		}
+		return true
+	})
+	if len(nils) == 0 {
+		return
+	}
+	var list func([]ast.Stmt) []ast.Stmt
+	list = func(ss []ast.Stmt) []ast.Stmt {
+		out := ss[:0]
+		for _, s := range ss {
+			if d, ok := s.(*ast.DeclStmt); ok {
+				if gd, ok := d.Decl.(*ast.GenDecl); ok && gd.Tok == token.VAR && len(gd.Specs) == 1 {
+					if vs := gd.Specs[0].(*ast.ValueSpec); len(vs.Names) == 1 && nils[vs.Names[0].Obj] {
+						continue
+					}
+				}
+			}
+			out = append(out, s)
+		}
+		return out
+	}
+	ast.Inspect(fd.Body, func(n ast.Node) bool {
+		switch n := n.(type) {
+		case *ast.BlockStmt:
+			n.List = list(n.List)
+		case *ast.CaseClause:
+			n.Body = list(n.Body)
+		case *ast.Ident:
+			if nils[n.Obj] {
+				n.Name, n.Obj = "nil", nil
+			}
+		}
+		return true
+	})
+}
+
+// addressed reports whether obj's address is taken in fd.
+func addressed(fd *ast.FuncDecl, obj *ast.Object) bool {
+	found := false
+	ast.Inspect(fd.Body, func(n ast.Node) bool {
+		if u, ok := n.(*ast.UnaryExpr); ok && u.Op == token.AND {
+			if id, ok := u.X.(*ast.Ident); ok && id.Obj == obj {
+				found = true
+			}
+		}
+		return !found
+	})
+	return found
 }
 
 // definesNew reports whether a define still declares a new name.

@@ -194,7 +194,7 @@ func genConvGemm(c *kctx) error {
 	})
 	c.parallel(dimExpr(s.Items), 1)
 	b := tmpl.Binding{Shape: s, Hooks: map[string]tmpl.Hook{
-		"Gemm":  tmpl.Call{Func: goName},
+		"Gemm": tmpl.Call{Func: goName},
 		// The kernels leave the bias to Go, and the rest of the epilogue
 		// when they lack it.
 		"Block": dispatchHook(ks, func(name string) bool { return goEpi[name] || kepi != full || e.Bias }, 7),

@@ -30,6 +30,7 @@ func TestARM64Packages(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and emulates packages")
 	}
+	t.Parallel() // mostly waiting on the emulator: overlap it with the package's other builds
 	emulator := qemu.Path(t)
 	src, err := os.ReadFile("testdata/families.ir")
 	require.NoError(t, err)
@@ -96,6 +97,7 @@ func TestCrossCompile(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds a package for three systems")
 	}
+	t.Parallel()
 	m, err := frontend.LoadNamed(zoo.FS(), "resnet20")
 	require.NoError(t, err)
 	files := generate(t, m, nil)

@@ -86,7 +86,8 @@ type Case struct {
 //	run DIR                        every case C with a file DIR/C.in: one call, then
 //	                               one timed call; writes DIR/C.out (the outputs) and
 //	                               DIR/C.ns (the timed call), or DIR/C.err (an error
-//	                               or a panic, of that case only)
+//	                               or a panic, of that case only); and DIR/tier, the
+//	                               kernel tier it ran at
 //	bench C IN THREADS SECONDS MB  warm-up, then timed calls for SECONDS (the cache
 //	                               flushed by streaming MB MiB before each when MB >
 //	                               0); prints one JSON line: peer, version, times_ns,
@@ -188,11 +189,13 @@ func (r *Runner) WriteInputs(file, pkg string, ins []*ir.Tensor) error {
 }
 
 // Result is what one case's run gave: outputs (shaped by the graph at the
-// inputs' batch) and the time of the timed call, or the case's error.
+// inputs' batch) and the time of the timed call, or the case's error; and
+// the kernel tier the runner ran at (runtime.CPUTier).
 type Result struct {
 	Outputs []*ir.Tensor
 	Elapsed time.Duration
 	Err     error
+	Tier    string
 }
 
 // Run runs every case named in inputs (once, then once timed) with env
@@ -222,8 +225,13 @@ func (r *Runner) Run(dir string, env []string, inputs map[string][]*ir.Tensor) (
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("%s the runner: %v\n%s", strings.Join(env, " "), err, out)
 	}
+	tier, err := os.ReadFile(filepath.Join(dir, "tier"))
+	if err != nil {
+		return nil, fmt.Errorf("the runner wrote no tier: %v", err)
+	}
 	for pkg, n := range batch {
 		res[pkg] = r.read(dir, pkg, n)
+		res[pkg].Tier = string(tier)
 		os.Remove(filepath.Join(dir, pkg+".in"))
 	}
 	return res, nil
@@ -440,6 +448,9 @@ func fatal(err error) {
 // runAll runs every case with an input file in dir; a case's error or
 // panic goes to its .err file.
 func runAll(dir string) {
+	if err := os.WriteFile(filepath.Join(dir, "tier"), []byte(rt.CPUTier().String()), 0o644); err != nil {
+		fatal(err)
+	}
 	for name, newCase := range cases {
 		data, err := os.ReadFile(filepath.Join(dir, name+".in"))
 		if os.IsNotExist(err) {

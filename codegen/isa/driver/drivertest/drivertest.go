@@ -130,7 +130,10 @@ func Run(t *testing.T, root string, tiers []string, k Kernels, goSrc, test, asmN
 			t.Fatal(err)
 		}
 	}
-	write("go.mod", "module kerneltest\n\ngo 1.22\n\nrequire github.com/modelc/modelc v0.0.0\n\nreplace github.com/modelc/modelc => "+root+"\n")
+	// The runtime is a module of its own; a dependency's replace
+	// directives do not apply here, so both are replaced.
+	write("go.mod", "module kerneltest\n\ngo 1.22\n\nrequire github.com/modelc/modelc v0.0.0\n\nrequire github.com/modelc/modelc/runtime v0.0.0\n\n"+
+		"replace github.com/modelc/modelc => "+root+"\n\nreplace github.com/modelc/modelc/runtime => "+filepath.Join(root, "runtime")+"\n")
 	sum, err := os.ReadFile(filepath.Join(root, "go.sum"))
 	if err != nil {
 		t.Fatal(err)

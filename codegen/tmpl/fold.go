@@ -392,7 +392,10 @@ func (f *folder) toConst(s *ast.AssignStmt) []ast.Stmt {
 	if len(consts) == 0 {
 		return nil
 	}
-	spec := &ast.ValueSpec{}
+	// Integer constants are typed int, as the template's variables are:
+	// untyped, 1.0/I would divide in floating point where the template
+	// divides integers.
+	ints, others := &ast.ValueSpec{Type: ident("int")}, &ast.ValueSpec{}
 	var lhs, rhs []ast.Expr
 	for i, l := range s.Lhs {
 		if vals[i] == nil {
@@ -400,11 +403,20 @@ func (f *folder) toConst(s *ast.AssignStmt) []ast.Stmt {
 			continue
 		}
 		id := l.(*ast.Ident)
+		spec := others
+		if f.intOnly(s.Rhs[i]) {
+			spec = ints
+		}
 		spec.Names = append(spec.Names, id)
 		spec.Values = append(spec.Values, s.Rhs[i])
 		f.in.consts[id.Obj] = vals[i]
 	}
-	out := []ast.Stmt{&ast.DeclStmt{Decl: &ast.GenDecl{Tok: token.CONST, Specs: []ast.Spec{spec}}}}
+	var out []ast.Stmt
+	for _, spec := range []*ast.ValueSpec{ints, others} {
+		if len(spec.Names) > 0 {
+			out = append(out, &ast.DeclStmt{Decl: &ast.GenDecl{Tok: token.CONST, Specs: []ast.Spec{spec}}})
+		}
+	}
 	if len(lhs) > 0 {
 		s.Lhs, s.Rhs = lhs, rhs
 		f.exprs(s.Rhs)

@@ -282,10 +282,11 @@ func TestValues(t *testing.T) {
 	got := body(t, s, "Values", Binding{Shape: VShape{I: 48, Eps: 1e-5, Neg: -2, One: 1, Inf: math.Inf(-1), Beta: true, Name: "b",
 		Sizes: []int{4, 5}, Rows: ir.Dim{A: 2, B: 1}, Fixed: ir.D(7)}})
 	require.Equal(t, `func kernel(n int, y, x []float32) {
-	const I, Eps = 48, 1e-05
+	const I int = 48
+	const Eps = 1e-05
 	rows := 2*n + 1
-	const fixed = 7
-	const half = I / 2
+	const fixed int = 7
+	const half int = I / 2
 	y[0] = float32(Eps + -2.0 + 1.0 + math.Inf(-1))
 	y[1] = float32(len("b") + 5 + half + rows + fixed)
 	y[2] = x[I-1]
@@ -512,12 +513,12 @@ func TestGroups(t *testing.T) {
 	require.Equal(t, `func kernel(n int, y, xs0, xs1 []int64) {
 	at := 0
 	{
-		const w = 2
+		const w int = 2
 		copy(y[at:at+w], xs0[:w])
 		at += w
 	}
 	{
-		const w = 3
+		const w int = 3
 		copy(y[at:at+w], xs1[:w])
 		at += w
 	}
@@ -532,7 +533,7 @@ func TestArraysAndSerial(t *testing.T) {
 	got := body(t, s, "Arrays", Binding{Shape: AShape{S: 8}, Serial: "(n + 3) / 4"})
 	require.Equal(t, `func kernel(n int, y []float64) {
 	lo, hi := 0, (n+3)/4
-	const S = 8
+	const S int = 8
 	var rowArr [S]float64
 	row := rowArr[:]
 	for i := lo; i < hi; i++ {

@@ -24,6 +24,9 @@ func (c *kctx) template(name string, b tmpl.Binding) error {
 	if err != nil {
 		return err
 	}
+	if len(f.Params) == 0 || f.Params[0] != (tmpl.Param{Name: "n", Type: "int"}) {
+		return fmt.Errorf("BUG: codegen: template %s's first parameter after the shape is not n int", name)
+	}
 	ps := f.Params[1:]
 	chunk := len(ps) >= 2 && ps[0] == (tmpl.Param{Name: "lo", Type: "int"}) && ps[1] == (tmpl.Param{Name: "hi", Type: "int"})
 	if chunk != c.par {
@@ -56,7 +59,13 @@ func (c *kctx) template(name string, b tmpl.Binding) error {
 		}
 		c.params[i] = p.Name
 	}
-	c.fallible = f.Result == "error"
+	switch f.Result {
+	case "":
+	case "error":
+		c.fallible = true
+	default:
+		return fmt.Errorf("BUG: codegen: template %s returns %s: a kernel returns nothing or an error", name, f.Result)
+	}
 	c.body.WriteString(f.Body)
 	for h, src := range f.Helpers {
 		c.helper(h, src)

@@ -428,6 +428,16 @@ func firstUnused(fd *ast.FuncDecl) string {
 // helperSource prints a package-level declaration with its comments,
 // and a type's methods after it.
 func (s *Set) helperSource(name string) string {
+	return s.Source(name)
+}
+
+// Source returns the source of the package-level declaration name (its
+// doc comment, and a type's methods after it), as a helper is copied;
+// it panics if there is none.
+func (s *Set) Source(name string) string {
+	if s.decls[name] == nil {
+		panic("BUG: tmpl: no declaration " + name + " in package " + s.pkg)
+	}
 	d := s.decls[name]
 	f := s.files[d]
 	var b bytes.Buffer

@@ -61,12 +61,12 @@ func (f *folder) list(list []ast.Stmt) []ast.Stmt {
 			break
 		}
 	}
-	return mergeVars(out)
+	return f.mergeVars(out)
 }
 
 // mergeVars turns `var x T` followed by `x = e` (what a pruned
 // `if s.Flag { x = e }` leaves) into `var x T = e`.
-func mergeVars(list []ast.Stmt) []ast.Stmt {
+func (f *folder) mergeVars(list []ast.Stmt) []ast.Stmt {
 	out := list[:0]
 	for i := 0; i < len(list); i++ {
 		if i+1 < len(list) {
@@ -74,8 +74,13 @@ func mergeVars(list []ast.Stmt) []ast.Stmt {
 				if vs, ok := lone(d); ok {
 					if a, ok := list[i+1].(*ast.AssignStmt); ok && a.Tok == token.ASSIGN && len(a.Lhs) == 1 && len(a.Rhs) == 1 {
 						if id, ok := a.Lhs[0].(*ast.Ident); ok && id.Obj != nil && id.Obj == vs.Names[0].Obj && !mentions(a.Rhs[0], id.Obj) {
-							vs.Values = a.Rhs
-							out = append(out, d)
+							if arr := f.toArray(&ast.AssignStmt{Lhs: a.Lhs, Tok: token.DEFINE, Rhs: a.Rhs}); arr != nil {
+								// var x []T; x = make([]T, c): a stack array too.
+								out = append(out, arr...)
+							} else {
+								vs.Values = a.Rhs
+								out = append(out, d)
+							}
 							i++
 							continue
 						}

@@ -133,14 +133,11 @@ func (in *inst) run() *Func {
 	if b.Serial != "" && !serial {
 		fail("Serial needs parameters lo and hi")
 	}
-	if len(fn.Params) == 0 || fn.Params[0] != (Param{"n", "int"}) {
-		fail("the parameter after the shape must be n int")
-	}
 	if rs := fd.Type.Results; rs != nil {
-		if len(rs.List) != 1 || exprString(rs.List[0].Type) != "error" {
-			fail("a template returns nothing or an error")
+		if len(rs.List) != 1 || len(rs.List[0].Names) > 0 {
+			fail("a template returns nothing or one unnamed result")
 		}
-		fn.Result = "error"
+		fn.Result = exprString(in.expr(rs.List[0].Type))
 	}
 	body := in.block(fd.Body)
 	if serial {
@@ -375,7 +372,16 @@ func (in *inst) expr(e ast.Expr) ast.Expr {
 	case *ast.UnaryExpr:
 		return &ast.UnaryExpr{Op: e.Op, X: in.expr(e.X)}
 	case *ast.BinaryExpr:
-		return &ast.BinaryExpr{X: in.expr(e.X), Op: e.Op, Y: in.expr(e.Y)}
+		x, y := in.expr(e.X), in.expr(e.Y)
+		// "a" + "b" (a shape's string and a literal) as one string.
+		if a, ok := x.(*ast.BasicLit); ok && a.Kind == token.STRING && e.Op == token.ADD {
+			if b, ok := y.(*ast.BasicLit); ok && b.Kind == token.STRING {
+				as, _ := strconv.Unquote(a.Value)
+				bs, _ := strconv.Unquote(b.Value)
+				return &ast.BasicLit{Kind: token.STRING, Value: strconv.Quote(as + bs)}
+			}
+		}
+		return &ast.BinaryExpr{X: x, Op: e.Op, Y: y}
 	case *ast.StarExpr:
 		return &ast.StarExpr{X: in.expr(e.X)}
 	case *ast.SliceExpr:

@@ -250,7 +250,7 @@ func (Dispatch) hook() {}
 type Func struct {
 	// Params are the kernel's parameters, in order (n first).
 	Params []Param
-	// Result is the result type ("" or "error").
+	// Result is the result type, or "" for none.
 	Result string
 	// Body is the function body's statements, one per line, unformatted.
 	Body string
@@ -269,6 +269,22 @@ func (f *Func) Names() []string {
 		ns[i] = p.Name
 	}
 	return ns
+}
+
+// Signature returns the parameter list, consecutive parameters of one
+// type grouped ("m, lo, hi int, y, x []float32"), and the result.
+func (f *Func) Signature() string {
+	var b strings.Builder
+	for i, p := range f.Params {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(p.Name)
+		if i+1 == len(f.Params) || f.Params[i+1].Type != p.Type {
+			b.WriteString(" " + p.Type)
+		}
+	}
+	return "(" + b.String() + ")" + strings.TrimRight(" "+f.Result, " ")
 }
 
 // Has reports whether the set holds a template (or function) called name.

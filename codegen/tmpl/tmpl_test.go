@@ -264,15 +264,7 @@ func body(t *testing.T, s *Set, name string, b Binding) string {
 	t.Helper()
 	f, err := s.Instantiate(name, b)
 	require.NoError(t, err)
-	var ps []string
-	for i, p := range f.Params {
-		if i+1 < len(f.Params) && f.Params[i+1].Type == p.Type {
-			ps = append(ps, p.Name)
-		} else {
-			ps = append(ps, p.Name+" "+p.Type)
-		}
-	}
-	out, err := format.Source([]byte("func kernel(" + strings.Join(ps, ", ") + ") " + f.Result + " {\n" + f.Body + "}\n"))
+	out, err := format.Source([]byte("func kernel" + f.Signature() + " {\n" + f.Body + "}\n"))
 	require.NoError(t, err, f.Body)
 	return string(out)
 }

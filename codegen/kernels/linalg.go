@@ -102,29 +102,27 @@ func MatMulOf(nd *ir.Node) (MatMulShape, error) {
 	return MatMulShape{N: n.B, M: m, K: k, Batch: tmpl.Nest{Dims: ob, Steps: [][]ir.Dim{BroadcastStrides(ab, ob), BroadcastStrides(bb, ob)}}}, nil
 }
 
-// MatMul multiplies each pair of matrices, rows i then p, with a float64
-// row of the result.
+// MatMul multiplies each pair of matrices, rows i then q, with a
+// float64 row of the result.
 func MatMul(s MatMulShape, n int, y, a, b []float32) {
 	N := s.N
 	M, K := s.M.At(n), s.K.At(n)
-	mm := func(y, a, b []float32) {
-		acc := make([]float64, N)
+	acc := make([]float64, N)
+	o := 0
+	for p := range s.Batch.Each(n, 0, 0) {
+		ym, am, bm := y[o*M*N:(o+1)*M*N], a[p[0]*M*K:(p[0]+1)*M*K], b[p[1]*K*N:(p[1]+1)*K*N]
 		for i := 0; i < M; i++ {
 			clear(acc)
-			for p := 0; p < K; p++ {
-				av := float64(a[i*K+p])
-				for j, bv := range b[p*N : (p+1)*N] {
+			for q := 0; q < K; q++ {
+				av := float64(am[i*K+q])
+				for j, bv := range bm[q*N : (q+1)*N] {
 					acc[j] += av * float64(bv)
 				}
 			}
 			for j, v := range acc {
-				y[i*N+j] = float32(v)
+				ym[i*N+j] = float32(v)
 			}
 		}
-	}
-	o := 0
-	for p := range s.Batch.Each(n, 0, 0) {
-		mm(y[o*M*N:(o+1)*M*N], a[p[0]*M*K:(p[0]+1)*M*K], b[p[1]*K*N:(p[1]+1)*K*N])
 		o++
 	}
 }

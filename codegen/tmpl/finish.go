@@ -330,6 +330,30 @@ func nilVars(fd *ast.FuncDecl) {
 		}
 		return true
 	})
+	// Only where every use is an argument of a function (nil has no
+	// length, and append(nil, …) no type).
+	args := map[*ast.Ident]bool{}
+	ast.Inspect(fd.Body, func(n ast.Node) bool {
+		if c, ok := n.(*ast.CallExpr); ok {
+			if id, ok := c.Fun.(*ast.Ident); ok && id.Obj == nil && builtins[id.Name] {
+				return true
+			}
+			for _, a := range c.Args {
+				if id, ok := a.(*ast.Ident); ok {
+					args[id] = true
+				}
+			}
+		}
+		return true
+	})
+	ast.Inspect(fd.Body, func(n ast.Node) bool {
+		if id, ok := n.(*ast.Ident); ok && nils[id.Obj] && !args[id] {
+			if _, decl := id.Obj.Decl.(*ast.ValueSpec); !decl || id.Obj.Decl.(*ast.ValueSpec).Names[0] != id {
+				delete(nils, id.Obj)
+			}
+		}
+		return true
+	})
 	if len(nils) == 0 {
 		return
 	}
@@ -362,6 +386,12 @@ func nilVars(fd *ast.FuncDecl) {
 		return true
 	})
 }
+
+// builtins are Go's builtin functions, whose arguments are not plain
+// values of a declared type.
+var builtins = map[string]bool{"append": true, "cap": true, "clear": true, "close": true, "complex": true, "copy": true,
+	"delete": true, "imag": true, "len": true, "make": true, "max": true, "min": true, "new": true, "panic": true,
+	"print": true, "println": true, "real": true, "recover": true}
 
 // addressed reports whether obj's address is taken in fd.
 func addressed(fd *ast.FuncDecl, obj *ast.Object) bool {

@@ -220,6 +220,30 @@ func (e *eArgs) sum() int { return e.a + e.b + helperConst }
 
 const helperConst = 2
 
+type FShape struct {
+	Name  string
+	Resid bool
+	S     int
+}
+
+// Finish: a shape string folds into a literal; a buffer made only with a
+// flag is a stack array, or nil without it; the result may be any type.
+func Finish(sh FShape, m int, y, resid []float32) int {
+	if m > len(y) {
+		panic(sh.Name + ": buffer too short")
+	}
+	var buf []float32
+	if sh.Resid {
+		buf = make([]float32, sh.S)
+	}
+	var res []float32
+	if sh.Resid {
+		res = resid
+	}
+	g(buf, res)
+	return len(buf)
+}
+
 func Helpers(s AShape, n int, y []float32) error {
 	a := eArgs{a: 1}
 	if a.sum() > s.S {
@@ -249,6 +273,11 @@ type (
 	NShape struct{ L, M Nest }
 	GShape struct{ Sizes []int }
 	AShape struct{ S int }
+	FShape struct {
+		Name  string
+		Resid bool
+		S     int
+	}
 )
 
 func set(t *testing.T) *Set {
@@ -534,6 +563,33 @@ func TestArraysAndSerial(t *testing.T) {
 	y[0] = row[0]
 }
 `, got)
+}
+
+func TestFinish(t *testing.T) {
+	s := set(t)
+	f, err := s.Instantiate("Finish", Binding{Shape: FShape{Name: "k", Resid: true, S: 4}})
+	require.NoError(t, err)
+	require.Equal(t, "(m int, y, resid []float32) int", f.Signature())
+	require.Equal(t, `func kernel(m int, y, resid []float32) int {
+	if m > len(y) {
+		panic("k: buffer too short")
+	}
+	var bufArr [4]float32
+	buf := bufArr[:]
+	var res []float32 = resid
+	g(buf, res)
+	return len(buf)
+}
+`, body(t, s, "Finish", Binding{Shape: FShape{Name: "k", Resid: true, S: 4}}))
+	require.Equal(t, `func kernel(m int, y, resid []float32) int {
+	if m > len(y) {
+		panic("k: buffer too short")
+	}
+	var buf []float32
+	g(buf, nil)
+	return len(buf)
+}
+`, body(t, s, "Finish", Binding{Shape: FShape{Name: "k", S: 4}}))
 }
 
 func TestHelpers(t *testing.T) {

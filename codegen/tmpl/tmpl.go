@@ -1,56 +1,74 @@
 // Package tmpl specialises Go functions into generated code through
 // go/ast: parse, rewrite, print. A template is an ordinary Go function in
-// a template package (codegen/kernels, codegen/isa/amd64/drivers), which
-// compiles and is unit-tested as Go; Instantiate rewrites a copy of its
-// body for one shape and hands back the body and parameters of the
-// generated kernel. A typo in a template fails the template package's
-// build or tests; a bad substitution is a BUG error naming the template.
+// a template package (codegen/kernels, codegen/isa/driver/drivers), which
+// compiles and is unit-tested there as Go; Instantiate rewrites a copy of
+// its body for one shape and hands back the parameters and body of the
+// generated function. A typo in a template fails its package's build or
+// tests; a bad substitution is a BUG error naming the template.
 //
-// # The contract
+// # Shape
 //
-// A template's first parameter is its shape: a struct (conventionally
-// named s, its type ending in Shape) whose fields are the specialisation
-// points. Binding.Shape holds its value, and each use of a field becomes:
+// A template's first parameter is its shape: a struct whose fields are
+// the specialisation points (codegen/kernels names it s, the drivers sh).
+// Binding.Shape holds its value, and each use of a field becomes:
 //
-//   - s.F, a number, bool or string: a literal (float64 fields print so
-//     they parse back to the same float64; ±Inf and NaN as math calls);
+//   - s.F, a number, bool or string: a literal (a float64 prints so it
+//     parses back to the same float64; ±Inf and NaN as math calls; a
+//     string joined with a literal is one literal);
 //   - s.F, a slice of those: an array literal; s.F[k] with k constant
 //     after substitution (an unrolled index): the element's literal;
 //   - s.F.At(n), F an ir.Dim (a size affine in the batch n): a literal,
 //     or an expression in n;
-//   - for p := range s.F.Each(n, base…), F a Nest: the loop nest itself,
-//     one for loop per dimension with one offset per operand, p[k] in the
-//     body standing for operand k's offset (see Nest);
-//   - a hook (a field named in Binding.Hooks): see Inline, Call, Table
-//     and Dispatch for the forms each rewrites.
+//   - for p := range s.F.Each(n, base…), F a Nest: the loop nest itself
+//     (see Nest), p[k] standing for operand k's offset;
+//   - a field of an embedded struct, as Go promotes it;
+//   - a hook (a field named in Binding.Hooks), in the forms its type
+//     documents: Inline (an expression: an op's formula), Call (a function
+//     another emitter writes), Table (a switch over a microkernel table)
+//     and Dispatch (the tier switch over the targets' kernels).
 //
-// Then the body is simplified: an if or switch whose condition is
-// constant keeps only the branch taken (so if s.Bias { … } costs
-// nothing when false); a define whose values are all shape fields
-// (possibly converted) or integer constant expressions, and whose names
-// are never assigned again, becomes a const declaration (I, Eps :=
-// s.I, s.Eps gives const I, Eps = 48, 1e-05), so sizes stay literals to
-// the compiler and to the reader; x := make([]T, c) with c constant
-// becomes a stack array (var xArr [c]T; x := xArr[:]); variables left
-// unused by pruning are dropped when their values have no effects.
+// # Folding
 //
-// The remaining parameters are the kernel's, named as in the template:
-// n (the batch), lo and hi (a parallel kernel's chunk, unless
-// Binding.Serial), then the outputs, inputs and scratch buffers in the
-// kernel's calling order. Binding.Omit lists parameters the kernel lacks
-// (an absent bias): a remaining use must be a call argument, which
-// becomes nil. A [][]T parameter listed in Binding.Groups stands for k
-// parameters (x0, x1, …): `for i, x := range xs` over it is unrolled,
+// Then the body is simplified, in statement order:
+//
+//   - an if or switch whose condition is constant keeps only the branch
+//     taken, spliced into its block where no name clashes (so if s.Bias
+//     { … } costs nothing when false), and && and || with a constant
+//     operand fold; code after a return goes;
+//   - a define whose values are shape fields (maybe converted) or
+//     integer constant expressions, and whose names are never assigned
+//     again, becomes const declarations: I, Eps := s.I, s.Eps gives
+//     const I int = 48 and const Eps = 1e-05, so sizes stay literals to
+//     the compiler and the reader. Integers are typed, so arithmetic
+//     means what it meant on the template's variables (1.0/I divides
+//     integers in both). A define that also holds other values is split;
+//   - x := make([]T, c) with c constant becomes a stack array (var xArr
+//     [c]T; x := xArr[:]), as does var x []T followed by x = make([]T, c);
+//     var x T followed by its only assignment x = e becomes var x T = e,
+//     and a slice never assigned is nil where it is passed;
+//   - variables pruning left unused are dropped when their values have no
+//     effects (a blank assignment the template wrote stays: a bounds
+//     hint); any other unused variable is an error.
+//
+// # Parameters
+//
+// The other parameters are the generated function's, named as in the
+// template (Func.Params). Binding.Omit lists parameters it lacks (an
+// absent bias): a remaining use must be a call argument, which becomes
+// nil. A [][]T parameter listed in Binding.Groups stands for k
+// parameters (xs0, xs1, …): `for i, x := range xs` over it is unrolled,
 // len(xs) is k and xs[c] is parameter c. Type parameters are bound by
-// Binding.Types.
+// Binding.Types. Binding.Serial turns a template written for a chunk
+// [lo, hi) into a function without those parameters, running the whole
+// range.
 //
-// A template may call package-level functions and use package-level types
-// of its package that take no shape: they are copied into the generated
-// package once (Func.Helpers). It may use the packages fmt, math, unsafe
-// and modelc's runtime/numerics, which generated files import.
-//
-// Comments inside a template's body are not copied: the template is where
-// the kernel is explained.
+// A template may call package-level functions and use package-level
+// types of its package that take no shape: they are copied into the
+// generated file once (Func.Helpers, Set.Source), a type with its
+// methods. It may use the packages fmt, math, unsafe and modelc's
+// runtime/numerics, which the generated files import. Comments inside a
+// template's body are not copied: the template is where the kernel is
+// explained.
 package tmpl
 
 import (

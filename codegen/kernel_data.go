@@ -45,7 +45,7 @@ func genExpand(c *kctx) error {
 }
 
 func genCopy(c *kctx) error {
-	return c.generic("Copy", kernels.CopyShape{N: numelDim(c.out(0).Shape)}, c.in(0).DType)
+	return c.generic("Copy", kernels.CopyShape{N: kernels.Numel(c.out(0).Shape)}, c.in(0).DType)
 }
 
 func genPad(c *kctx) error {

@@ -32,7 +32,7 @@ func genUnary(c *kctx) error {
 	if c.node.Op.Kind() == ir.KRelu {
 		ks = c.kernels(func(t isa.Target) []isa.Kernel { return t.Elementwise(isa.ElementwiseSpec{Op: "relu"}) })
 	}
-	return c.template("Unary", tmpl.Binding{Shape: kernels.UnaryShape{N: numelDim(c.out(0).Shape)},
+	return c.template("Unary", tmpl.Binding{Shape: kernels.UnaryShape{N: kernels.Numel(c.out(0).Shape)},
 		Hooks: map[string]tmpl.Hook{"Op": op, "Vector": dispatchHook(ks, nil, 0)}})
 }
 
@@ -55,6 +55,6 @@ func genBinary(c *kctx) error {
 	if name := map[ir.Kind]string{ir.KAdd: "add", ir.KSub: "sub", ir.KMul: "mul"}[c.node.Op.Kind()]; name != "" {
 		ks = c.kernels(func(t isa.Target) []isa.Kernel { return t.Elementwise(isa.ElementwiseSpec{Op: name}) })
 	}
-	return c.template("Binary", tmpl.Binding{Shape: kernels.BinaryShape{N: numelDim(out)},
+	return c.template("Binary", tmpl.Binding{Shape: kernels.BinaryShape{N: kernels.Numel(out)},
 		Hooks: map[string]tmpl.Hook{"Op": op, "Vector": dispatchHook(ks, nil, 0)}})
 }

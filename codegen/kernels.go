@@ -10,6 +10,7 @@ import (
 	"github.com/modelc/modelc/codegen/isa"
 	"github.com/modelc/modelc/codegen/isa/amd64"
 	"github.com/modelc/modelc/codegen/isa/arm64"
+	"github.com/modelc/modelc/codegen/kernels"
 	"github.com/modelc/modelc/ir"
 )
 
@@ -129,13 +130,7 @@ func normAxis(axis, rank int) int {
 }
 
 // numelExpr is a Go expression for the element count of s.
-func numelExpr(s ir.Shape) string {
-	d, ok := s.NumelDim()
-	if !ok {
-		panic("BUG: codegen: size of " + s.String() + " is not affine (memory-plan checks this)")
-	}
-	return dimExpr(d)
-}
+func numelExpr(s ir.Shape) string { return dimExpr(kernels.Numel(s)) }
 
 func goType(dt ir.DType) string {
 	if dt.IsFloat() {

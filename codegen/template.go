@@ -89,12 +89,3 @@ func dispatchHook(ks []vkernel, goEpi func(name string) bool, resid int) tmpl.Di
 	}
 	return d
 }
-
-// numelDim is the element count of s.
-func numelDim(s ir.Shape) ir.Dim {
-	d, ok := s.NumelDim()
-	if !ok {
-		panic("BUG: codegen: size of " + s.String() + " is not affine (memory-plan checks this)")
-	}
-	return d
-}

@@ -88,11 +88,11 @@ type BlocksShape struct {
 // NewBlocks returns the shape of parts of the given sizes along axis of
 // whole, whose dimensions after the axis must not depend on the batch.
 func NewBlocks(whole ir.Shape, axis int, sizes []int) (BlocksShape, error) {
-	inner := numel(whole[axis+1:])
+	inner := Numel(whole[axis+1:])
 	if !inner.Static() || !whole[axis].Static() {
 		return BlocksShape{}, fmt.Errorf("concat or split of %s along axis %d, which depends on the batch, is not supported by the generated kernels yet", whole, axis)
 	}
-	s := BlocksShape{Len: whole[axis].B, Inner: inner.B, Outer: numel(whole[:axis]), Sizes: sizes}
+	s := BlocksShape{Len: whole[axis].B, Inner: inner.B, Outer: Numel(whole[:axis]), Sizes: sizes}
 	at := 0
 	for _, w := range sizes {
 		s.Starts = append(s.Starts, at)
@@ -138,7 +138,7 @@ func PadOf(nd *ir.Node) PadShape {
 	x, y := nd.Inputs[0].Type.Shape, nd.Outputs[0].Type.Shape
 	r := x.Rank()
 	xs, ys := RowStrides(x), RowStrides(y)
-	s := PadShape{N: numel(y), Value: p.Value, Copy: tmpl.Nest{Steps: [][]ir.Dim{ys, xs}}, YBase: ir.D(0), XBase: ir.D(0)}
+	s := PadShape{N: Numel(y), Value: p.Value, Copy: tmpl.Nest{Steps: [][]ir.Dim{ys, xs}}, YBase: ir.D(0), XBase: ir.D(0)}
 	for d := range r {
 		begin, end := p.Pads[d], p.Pads[r+d]
 		// Output index j = input index + begin, for j in [max(0, begin),
@@ -208,7 +208,7 @@ type EmbeddingShape struct {
 // EmbeddingOf returns the shape of an embedding node.
 func EmbeddingOf(nd *ir.Node) EmbeddingShape {
 	t := nd.Inputs[1].Type.Shape
-	return EmbeddingShape{V: t[0].B, D: t[1].B, Ids: numel(nd.Inputs[0].Type.Shape)}
+	return EmbeddingShape{V: t[0].B, D: t[1].B, Ids: Numel(nd.Inputs[0].Type.Shape)}
 }
 
 // Embedding copies row ids[i] of the table to row i of y; an id outside

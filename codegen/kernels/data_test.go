@@ -69,7 +69,7 @@ func TestSlice(t *testing.T) {
 func TestCopy(t *testing.T) {
 	c := evalOp(t, 2, 1, &ir.Reshape{Shape: ir.Shape{ir.N, ir.D(12)}}, f32(ir.N, ir.D(3), ir.D(4)))
 	y := outBuf(c.out[0])
-	Copy(CopyShape{N: numel(c.node.Outputs[0].Type.Shape)}, 2, y, c.in[0].F)
+	Copy(CopyShape{N: Numel(c.node.Outputs[0].Type.Shape)}, 2, y, c.in[0].F)
 	matches(t, guarded(t, y, 24), c.out[0], "reshape")
 }
 

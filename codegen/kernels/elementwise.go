@@ -62,7 +62,7 @@ type BroadcastShape struct {
 
 // NewBroadcast returns the shape of an op of a and b broadcast to out.
 func NewBroadcast(a, b, out ir.Shape) BroadcastShape {
-	return BroadcastShape{N: numel(out), Loops: tmpl.Nest{Dims: out, Steps: [][]ir.Dim{BroadcastStrides(a, out), BroadcastStrides(b, out)}}}
+	return BroadcastShape{N: Numel(out), Loops: tmpl.Nest{Dims: out, Steps: [][]ir.Dim{BroadcastStrides(a, out), BroadcastStrides(b, out)}}}
 }
 
 // Broadcast computes y = op(a, b) over the output's elements in order.
@@ -107,9 +107,9 @@ func RowStrides(s ir.Shape) []ir.Dim {
 	return st
 }
 
-// numel is the element count of s, which the memory plan has checked is
+// Numel is the element count of s, which the memory plan has checked is
 // affine in the batch.
-func numel(s ir.Shape) ir.Dim {
+func Numel(s ir.Shape) ir.Dim {
 	d, ok := s.NumelDim()
 	if !ok {
 		panic("BUG: kernels: the size of " + s.String() + " is not affine in N (memory-plan checks sizes)")

@@ -29,7 +29,7 @@ func NewLinear(nd *ir.Node, p gemm.Params) LinearShape {
 	x := nd.Inputs[0].Type.Shape
 	e := EpiOf(nd)
 	return LinearShape{K: p.K, N: p.N, PW: p.Panel(), NP: p.Panels(), RB: gemm.RowBlock(p.K, 0), Per: p.Panel() / p.NR, NB: p.Blocks(),
-		Rows: numel(x[:x.Rank()-1]), Bias: e.Bias, Resid: e.Resid, Fused: e.Fused()}
+		Rows: Numel(x[:x.Rank()-1]), Bias: e.Bias, Resid: e.Resid, Fused: e.Fused()}
 }
 
 // Linear computes items [lo, hi): the GEMM of a block of rows by a run

@@ -25,7 +25,7 @@ type BatchNormShape struct {
 // BatchNormOf returns the shape of a batchnorm node on NCHW.
 func BatchNormOf(nd *ir.Node) BatchNormShape {
 	x := nd.Inputs[0].Type.Shape
-	return BatchNormShape{C: x[1].B, I: numel(x[2:]).B, Eps: nd.Op.(*ir.BatchNorm).Eps, Images: x[0]}
+	return BatchNormShape{C: x[1].B, I: Numel(x[2:]).B, Eps: nd.Op.(*ir.BatchNorm).Eps, Images: x[0]}
 }
 
 // BatchNorm computes y = (x − mean)·γ/√(var + ε) + β per channel, in
@@ -62,7 +62,7 @@ type BatchNormNHWCShape struct {
 func BatchNormNHWCOf(nd *ir.Node) BatchNormNHWCShape {
 	x := nd.Inputs[0].Type.Shape
 	c := x[1].B
-	return BatchNormNHWCShape{C: c, RB: max(1, 2048/c), Eps: nd.Op.(*ir.BatchNorm).Eps, Items: numel(ir.Shape{x[0], x[2], x[3]})}
+	return BatchNormNHWCShape{C: c, RB: max(1, 2048/c), Eps: nd.Op.(*ir.BatchNorm).Eps, Items: Numel(ir.Shape{x[0], x[2], x[3]})}
 }
 
 // BatchNormNHWC applies x·s + (β − μ·s), s = γ/√(σ² + ε), computed in
@@ -114,11 +114,11 @@ func LayerNormOf(nd *ir.Node) (LayerNormShape, error) {
 	ln := nd.Op.(*ir.LayerNorm)
 	x := nd.Inputs[0].Type.Shape
 	axis := NormAxis(ln.Axis, x.Rank())
-	i := numel(x[axis:])
+	i := Numel(x[axis:])
 	if !i.Static() {
 		return LayerNormShape{}, fmt.Errorf("layernorm over axes of %s that depend on the batch is not supported by the generated kernels", x)
 	}
-	return LayerNormShape{I: i.B, Eps: ln.Eps, Beta: len(nd.Inputs) == 3, Items: numel(x[:axis])}, nil
+	return LayerNormShape{I: i.B, Eps: ln.Eps, Beta: len(nd.Inputs) == 3, Items: Numel(x[:axis])}, nil
 }
 
 // LayerNorm normalises rows [lo, hi): (x − mean)/√(var + ε)·γ (+ β),
@@ -171,11 +171,11 @@ func SoftmaxOf(nd *ir.Node) (SoftmaxShape, error) {
 	sm := nd.Op.(*ir.Softmax)
 	x := nd.Inputs[0].Type.Shape
 	axis := NormAxis(sm.Axis, x.Rank())
-	inner := numel(x[axis+1:])
+	inner := Numel(x[axis+1:])
 	if !x[axis].Static() || !inner.Static() {
 		return SoftmaxShape{}, fmt.Errorf("%s over axes of %s that depend on the batch is not supported by the generated kernels", sm.K, x)
 	}
-	return SoftmaxShape{L: x[axis].B, Inner: inner.B, Log: sm.K == ir.KLogSoftmax, Items: mul(numel(x[:axis]), inner)}, nil
+	return SoftmaxShape{L: x[axis].B, Inner: inner.B, Log: sm.K == ir.KLogSoftmax, Items: mul(Numel(x[:axis]), inner)}, nil
 }
 
 // Softmax computes rows [lo, hi) in float64 with math.Exp, as the
@@ -218,7 +218,7 @@ type GlobalAvgPoolShape struct {
 // GlobalAvgPoolOf returns the shape of a global average pool on NCHW.
 func GlobalAvgPoolOf(nd *ir.Node) GlobalAvgPoolShape {
 	x := nd.Inputs[0].Type.Shape
-	return GlobalAvgPoolShape{I: numel(x[2:]).B, Planes: numel(x[:2])}
+	return GlobalAvgPoolShape{I: Numel(x[2:]).B, Planes: Numel(x[:2])}
 }
 
 // GlobalAvgPool averages each plane, in float64.

@@ -82,7 +82,7 @@ func PoolOf(nd *ir.Node) (PoolShape, error) {
 	if x.Rank() != 4 {
 		return PoolShape{}, fmt.Errorf("%s of rank %d: only 2-D pooling (NCHW) is generated", nd.Op.Kind(), x.Rank())
 	}
-	s := PoolShape{H: x[2].B, W: x[3].B, OH: y[2].B, OW: y[3].B, Planes: numel(x[:2])}
+	s := PoolShape{H: x[2].B, W: x[3].B, OH: y[2].B, OW: y[3].B, Planes: Numel(x[:2])}
 	var kernel, stride, pad, dil []int
 	switch p := nd.Op.(type) {
 	case *ir.MaxPool:

@@ -22,7 +22,7 @@ type GatherShape struct {
 func GatherOf(nd *ir.Node) GatherShape {
 	x := nd.Inputs[0].Type.Shape
 	axis := NormAxis(nd.Op.(*ir.Gather).Axis, x.Rank())
-	return GatherShape{L: x[axis], Outer: numel(x[:axis]), Inner: numel(x[axis+1:]), Indices: numel(nd.Inputs[1].Type.Shape)}
+	return GatherShape{L: x[axis], Outer: Numel(x[:axis]), Inner: Numel(x[axis+1:]), Indices: Numel(nd.Inputs[1].Type.Shape)}
 }
 
 // Gather copies, for each outer index and each index in idx, the inner
@@ -93,7 +93,7 @@ func CastOf(nd *ir.Node) (s CastShape, template string, wrap tmpl.Inline, err er
 	if to == ir.F16 || to == ir.BF16 {
 		return s, "", wrap, fmt.Errorf("cast to %s is not supported by the generated kernels yet", to)
 	}
-	s = CastShape{N: numel(nd.Outputs[0].Type.Shape), To: to.String()}
+	s = CastShape{N: Numel(nd.Outputs[0].Type.Shape), To: to.String()}
 	wrap = tmpl.Inline{Func: map[ir.DType]string{ir.I8: "WrapInt8", ir.U8: "WrapUint8", ir.I16: "WrapInt16", ir.I32: "WrapInt32"}[to]}
 	if wrap.Func == "" {
 		wrap.Func = "WrapInt64"

@@ -59,6 +59,11 @@ func tidyParens(n ast.Node) {
 			e = p.X
 		}
 	}
+	all := func(es []ast.Expr) {
+		for i, e := range es {
+			es[i] = strip(e)
+		}
+	}
 	ast.Inspect(n, func(n ast.Node) bool {
 		switch n := n.(type) {
 		case *ast.ParenExpr:
@@ -66,29 +71,19 @@ func tidyParens(n ast.Node) {
 				n.X = strip(n.X)
 			}
 		case *ast.CallExpr:
-			for i, a := range n.Args {
-				n.Args[i] = strip(a)
-			}
+			all(n.Args)
 		case *ast.AssignStmt:
-			for i, r := range n.Rhs {
-				n.Rhs[i] = strip(r)
-			}
+			all(n.Rhs)
 		case *ast.ValueSpec:
-			for i, v := range n.Values {
-				n.Values[i] = strip(v)
-			}
+			all(n.Values)
 		case *ast.IndexExpr:
 			n.Index = strip(n.Index)
 		case *ast.SliceExpr:
 			n.Low, n.High, n.Max = stripNil(n.Low, strip), stripNil(n.High, strip), stripNil(n.Max, strip)
 		case *ast.ReturnStmt:
-			for i, r := range n.Results {
-				n.Results[i] = strip(r)
-			}
+			all(n.Results)
 		case *ast.CompositeLit:
-			for i, e := range n.Elts {
-				n.Elts[i] = strip(e)
-			}
+			all(n.Elts)
 		case *ast.ExprStmt:
 			n.X = strip(n.X)
 		case *ast.IfStmt:

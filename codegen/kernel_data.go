@@ -57,7 +57,7 @@ func genPad(c *kctx) error {
 
 // genConcat copies each input's rows into its columns of the output.
 func genConcat(c *kctx) error {
-	axis := normAxis(c.node.Op.(*ir.Concat).Axis, c.out(0).Shape.Rank())
+	axis := kernels.NormAxis(c.node.Op.(*ir.Concat).Axis, c.out(0).Shape.Rank())
 	sizes := make([]int, len(c.node.Inputs))
 	for i, v := range c.node.Inputs {
 		sizes[i] = v.Type.Shape[axis].B
@@ -72,7 +72,7 @@ func genConcat(c *kctx) error {
 // genSplit copies each column range of the input into its output.
 func genSplit(c *kctx) error {
 	sp := c.node.Op.(*ir.Split)
-	s, err := kernels.NewBlocks(c.in(0).Shape, normAxis(sp.Axis, c.in(0).Shape.Rank()), sp.Sizes)
+	s, err := kernels.NewBlocks(c.in(0).Shape, kernels.NormAxis(sp.Axis, c.in(0).Shape.Rank()), sp.Sizes)
 	if err != nil {
 		return err
 	}

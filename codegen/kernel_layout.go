@@ -87,7 +87,7 @@ func permuteSlice(op ir.Op) ir.Op {
 	}
 	s.Axes = make([]int, len(axes))
 	for i, a := range axes {
-		s.Axes[i] = nhwcPerm[normAxis(a, 4)]
+		s.Axes[i] = nhwcPerm[kernels.NormAxis(a, 4)]
 	}
 	return &s
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/modelc/modelc/codegen/isa/amd64"
 	"github.com/modelc/modelc/codegen/isa/arm64"
 	"github.com/modelc/modelc/codegen/kernels"
+	"github.com/modelc/modelc/codegen/tmpl"
 	"github.com/modelc/modelc/ir"
 )
 
@@ -25,9 +26,10 @@ type vkernel struct {
 	k isa.Kernel
 }
 
-// kctx is what a kernel generator sees: one node, and a writer for the
-// function body. The function's parameters are n (the batch), then one
-// slice per result (o0, o1, …) and per input (i0, i1, …), typed by dtype.
+// kctx is what a kernel generator sees: one node, and what it asks of
+// the kernel set (packed inputs, scratch, a parallel split, the targets'
+// kernels) before it specialises a template (kctx.template) into the
+// kernel's body.
 type kctx struct {
 	node *ir.Node
 	body strings.Builder
@@ -43,14 +45,14 @@ type kctx struct {
 	// helpers are extra top-level functions the body calls, by name.
 	helpers map[string]string
 	// scratch are float32 work buffers (element counts, affine in N), live
-	// only during the kernel, passed as s0, s1, … after the inputs.
+	// only during the kernel, passed after the inputs.
 	scratch []ir.Dim
 	// vector are the targets' kernels the body calls, in first-use order.
 	vector []vkernel
-	// params name the kernel's parameters after n (and lo, hi) when a
-	// template wrote the body (kctx.template); otherwise they are o0…,
-	// i0…, s0….
-	params []string
+	// params and types are the kernel's parameters after n (and lo, hi),
+	// from its template; unused are those the body does not read.
+	params, types []string
+	unused        map[string]bool
 }
 
 // kernels asks every target for its kernels of one family spec (ask
@@ -66,11 +68,10 @@ func (c *kctx) kernels(ask func(isa.Target) []isa.Kernel) []vkernel {
 	return ks
 }
 
-// scratchBuf asks for a float32 work buffer of elems elements and returns
-// its parameter name.
-func (c *kctx) scratchBuf(elems ir.Dim) string {
+// scratchBuf asks for a float32 work buffer of elems elements, the
+// kernel's next parameter after its inputs and the buffers asked before.
+func (c *kctx) scratchBuf(elems ir.Dim) {
 	c.scratch = append(c.scratch, elems)
-	return fmt.Sprintf("s%d", len(c.scratch)-1)
 }
 
 // pack is a build-time layout change of a constant input.
@@ -120,13 +121,13 @@ func dimExpr(d ir.Dim) string {
 	return fmt.Sprintf("(%d*n + %d)", d.A, d.B)
 }
 
-// normAxis turns a negative axis (counted from the end) into its index;
-// shape rules have already checked it is in range.
-func normAxis(axis, rank int) int {
-	if axis < 0 {
-		axis += rank
+// params pairs names with types.
+func params(names, types []string) []tmpl.Param {
+	ps := make([]tmpl.Param, len(names))
+	for i := range names {
+		ps[i] = tmpl.Param{Name: names[i], Type: types[i]}
 	}
-	return axis
+	return ps
 }
 
 // numelExpr is a Go expression for the element count of s.
@@ -193,30 +194,15 @@ func (ks *kernelSet) add(n *ir.Node) (*kernelFn, error) {
 	if err := gen(c); err != nil {
 		return nil, fmt.Errorf("%s: %w", nodeDesc(n), err)
 	}
-	var params, names, types []string
-	params = append(params, "n int")
-	add := func(name, typ string) {
-		if c.params != nil {
-			name = c.params[len(names)]
-		}
-		params = append(params, name+" "+typ)
-		names = append(names, name)
-		types = append(types, typ)
+	if c.params == nil {
+		return nil, fmt.Errorf("BUG: codegen: %s: the %s generator specialised no template", nodeDesc(n), n.Op.Kind())
 	}
-	for i, v := range n.Outputs {
-		add(fmt.Sprintf("o%d", i), goType(v.Type.DType))
-	}
-	for i, v := range n.Inputs {
-		add(fmt.Sprintf("i%d", i), goType(v.Type.DType))
-	}
-	for i := range c.scratch {
-		add(fmt.Sprintf("s%d", i), "[]float32")
-	}
+	names, types := c.params, c.types
 	ret := ""
 	if c.fallible {
 		ret = " error"
 	}
-	sig := "(" + strings.Join(params, ", ") + ")" + ret
+	sig := (&tmpl.Func{Params: append([]tmpl.Param{{Name: "n", Type: "int"}}, params(names, types)...)}).Signature() + ret
 	key := fmt.Sprintf("%s{\n%s}par=%v,%s,%d", sig, c.body.String(), c.par, c.parCount, c.parGrain)
 	if k, ok := ks.byBody[key]; ok {
 		return k, nil
@@ -248,17 +234,23 @@ func (ks *kernelSet) add(n *ir.Node) (*kernelFn, error) {
 	if !c.par {
 		ks.funcs = append(ks.funcs, doc+"func "+name+sig+"{\n"+c.body.String()+"}\n")
 	} else {
-		var fields, unpack []string
+		// The struct holds every argument; run takes those the body reads.
+		var fields, use, from []string
 		fields = append(fields, "n int")
 		for i, nm := range names {
 			fields = append(fields, nm+" "+types[i])
 		}
-		unpack = append(unpack, "n := k.n")
-		for _, nm := range names {
-			unpack = append(unpack, nm+" := k."+nm, "_ = "+nm)
+		for _, nm := range append([]string{"n"}, names...) {
+			if !c.unused[nm] {
+				use, from = append(use, nm), append(from, "k."+nm)
+			}
 		}
-		ks.funcs = append(ks.funcs, fmt.Sprintf("%stype %s struct {\n%s\n}\n\n// run computes chunk [lo, hi) of %s items.\nfunc (k *%s) run(lo, hi int) {\n%s\n_, _, _ = n, lo, hi\n%s}\n",
-			doc, name, strings.Join(fields, "\n"), comment(c.parCount), name, strings.Join(unpack, "\n"), c.body.String()))
+		unpack := ""
+		if len(use) > 0 {
+			unpack = strings.Join(use, ", ") + " := " + strings.Join(from, ", ") + "\n"
+		}
+		ks.funcs = append(ks.funcs, fmt.Sprintf("%stype %s struct {\n%s\n}\n\n// run computes chunk [lo, hi) of %s items.\nfunc (k *%s) run(lo, hi int) {\n%s%s}\n",
+			doc, name, strings.Join(fields, "\n"), comment(c.parCount), name, unpack, c.body.String()))
 	}
 	ks.byBody[key] = k
 	return k, nil

@@ -51,7 +51,7 @@ func (c *kctx) template(name string, b tmpl.Binding) error {
 	if strings.Join(got, ", ") != strings.Join(want, ", ") {
 		return fmt.Errorf("BUG: codegen: template %s's kernel takes (%s) after n, but the node's outputs, inputs and scratch are (%s)", name, strings.Join(got, ", "), strings.Join(want, ", "))
 	}
-	c.params = make([]string, len(ps))
+	c.params, c.types = make([]string, len(ps)), got
 	for i, p := range ps {
 		if p.Name == "k" || p.Name == "n" || p.Name == "lo" || p.Name == "hi" {
 			// k is a parallel kernel's receiver; n, lo and hi come first.
@@ -66,6 +66,7 @@ func (c *kctx) template(name string, b tmpl.Binding) error {
 	default:
 		return fmt.Errorf("BUG: codegen: template %s returns %s: a kernel returns nothing or an error", name, f.Result)
 	}
+	c.unused = f.Unused
 	c.body.WriteString(f.Body)
 	for h, src := range f.Helpers {
 		c.helper(h, src)

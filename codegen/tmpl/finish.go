@@ -33,6 +33,15 @@ func (in *inst) finish(fn *Func, body *ast.BlockStmt) string {
 	for removeUnused(kf) {
 	}
 	nilOmitted(kf)
+	fn.Unused = map[string]bool{}
+	occ := occurrences(kf)
+	for _, f := range kf.Type.Params.List {
+		for _, id := range f.Names {
+			if occ[id.Obj][reads] == 0 {
+				fn.Unused[id.Name] = true
+			}
+		}
+	}
 	if name := firstUnused(kf); name != "" {
 		fail("%s is declared and not used once specialised\n%s", name, nodeString(kf.Body))
 	}

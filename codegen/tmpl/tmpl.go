@@ -272,6 +272,8 @@ type Func struct {
 	Result string
 	// Body is the function body's statements, one per line, unformatted.
 	Body string
+	// Unused are the parameters the body does not read.
+	Unused map[string]bool
 	// Helpers are the package-level declarations of the template package
 	// the body uses (transitively), by name, as source.
 	Helpers map[string]string

@@ -1,8 +1,6 @@
 package codegen
 
 import (
-	"fmt"
-
 	"github.com/modelc/modelc/codegen/isa"
 	"github.com/modelc/modelc/codegen/kernels"
 	"github.com/modelc/modelc/codegen/tmpl"
@@ -49,10 +47,7 @@ func genCopy(c *kctx) error {
 }
 
 func genPad(c *kctx) error {
-	if !c.in(0).DType.IsFloat() {
-		return fmt.Errorf("integer pad is not supported by the generated kernels yet")
-	}
-	return c.template("Pad", tmpl.Binding{Shape: kernels.PadOf(c.node)})
+	return c.generic("Pad", kernels.PadOf(c.node), c.in(0).DType)
 }
 
 // genConcat copies each input's rows into its columns of the output.

@@ -41,7 +41,7 @@ func genUnary(c *kctx) error {
 // they have them), and kernels.Broadcast for the rest.
 func genBinary(c *kctx) error {
 	if !c.in(0).DType.IsFloat() {
-		return fmt.Errorf("integer %s is not supported by the generated kernels yet", c.node.Op.Kind())
+		return genBroadcast2(c) // integers (kernel_math.go)
 	}
 	op, ok := kernels.BinaryOp(c.node.Op.Kind())
 	if !ok {

@@ -50,9 +50,14 @@ func genLayerNorm(c *kctx) error {
 		return err
 	}
 	c.parallel(dimExpr(s.Items), 16)
-	ks := c.kernels(func(t isa.Target) []isa.Kernel { return t.LayerNorm(isa.LayerNormSpec{I: s.I, Beta: s.Beta}) })
+	ks := c.kernels(func(t isa.Target) []isa.Kernel {
+		return t.LayerNorm(isa.LayerNormSpec{I: s.I, Beta: s.Beta, Plain: s.Plain})
+	})
 	b := tmpl.Binding{Shape: s, Hooks: map[string]tmpl.Hook{"Vector": dispatchHook(ks, nil, 0)}}
-	if !s.Beta {
+	switch {
+	case s.Plain:
+		b.Omit = []string{"gamma", "beta"}
+	case !s.Beta:
 		b.Omit = []string{"beta"}
 	}
 	return c.template("LayerNorm", b)

@@ -11,17 +11,23 @@ import (
 // Reductions and pooling: kernels.Reduce and kernels.Pool.
 
 func init() {
-	register(genReduce, ir.KReduceMean, ir.KReduceSum)
+	register(genReduce, ir.KReduceMean, ir.KReduceSum, ir.KReduceMax, ir.KReduceMin, ir.KReduceProd,
+		ir.KReduceL1, ir.KReduceL2, ir.KReduceLogSum, ir.KReduceLogSumExp, ir.KReduceSumSquare)
 	register(genPool, ir.KMaxPool, ir.KAvgPool)
 }
 
+// genReduce specialises kernels.Reduce, one template for every
+// reduction kind (float32 only).
 func genReduce(c *kctx) error {
-	if !c.in(0).DType.IsFloat() {
-		return fmt.Errorf("integer %s is not supported by the generated kernels yet", c.node.Op.Kind())
+	if c.in(0).DType != ir.F32 {
+		return fmt.Errorf("%s on %s is not supported by the generated kernels yet", c.node.Op.Kind(), c.in(0).DType)
 	}
-	return c.template("Reduce", tmpl.Binding{Shape: kernels.ReduceOf(c.node)})
+	s, hooks := kernels.ReduceOf(c.node)
+	return c.template("Reduce", tmpl.Binding{Shape: s, Hooks: hooks})
 }
 
+// genPool specialises kernels.Pool: every window of every plane, as the
+// evaluator's pool2d.
 func genPool(c *kctx) error {
 	s, err := kernels.PoolOf(c.node)
 	if err != nil {

@@ -195,7 +195,7 @@ func (ks *kernelSet) add(n *ir.Node) (*kernelFn, error) {
 		return nil, fmt.Errorf("%s: %w", nodeDesc(n), err)
 	}
 	if c.params == nil {
-		return nil, fmt.Errorf("BUG: codegen: %s: the %s generator specialised no template", nodeDesc(n), n.Op.Kind())
+		c.lineParams() // a body written by kctx.line (lines.go)
 	}
 	names, types := c.params, c.types
 	ret := ""

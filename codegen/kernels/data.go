@@ -125,6 +125,7 @@ func Split[T any](s BlocksShape, n int, ys [][]T, x []T) {
 
 // PadShape is constant padding: the output filled with Value, then the
 // region where input and output overlap copied (negative pads crop).
+// An integer (or bool) tensor's Value is already truncated to an integer.
 type PadShape struct {
 	N            ir.Dim // output elements
 	Value        float64
@@ -138,7 +139,11 @@ func PadOf(nd *ir.Node) PadShape {
 	x, y := nd.Inputs[0].Type.Shape, nd.Outputs[0].Type.Shape
 	r := x.Rank()
 	xs, ys := RowStrides(x), RowStrides(y)
-	s := PadShape{N: Numel(y), Value: p.Value, Copy: tmpl.Nest{Steps: [][]ir.Dim{ys, xs}}, YBase: ir.D(0), XBase: ir.D(0)}
+	v := p.Value
+	if !nd.Inputs[0].Type.DType.IsFloat() {
+		v = float64(int64(v)) // as Go converts
+	}
+	s := PadShape{N: Numel(y), Value: v, Copy: tmpl.Nest{Steps: [][]ir.Dim{ys, xs}}, YBase: ir.D(0), XBase: ir.D(0)}
 	for d := range r {
 		begin, end := p.Pads[d], p.Pads[r+d]
 		// Output index j = input index + begin, for j in [max(0, begin),
@@ -151,10 +156,10 @@ func PadOf(nd *ir.Node) PadShape {
 }
 
 // Pad fills y with the value and copies the overlap.
-func Pad(s PadShape, n int, y, x []float32) {
+func Pad[T float32 | int64](s PadShape, n int, y, x []T) {
 	y = y[:s.N.At(n)]
 	for i := range y {
-		y[i] = float32(s.Value)
+		y[i] = T(s.Value)
 	}
 	for p := range s.Copy.Each(n, s.YBase.At(n), s.XBase.At(n)) {
 		y[p[0]] = x[p[1]]

@@ -119,6 +119,8 @@ var funcs = map[string]any{
 	"Erf": Erf, "Exp": Exp, "Log": Log, "Sqrt": Sqrt, "Neg": Neg, "Abs": Abs, "HardSigmoid": HardSigmoid,
 	"HardSwish": HardSwish, "Clip": Clip,
 	"Add": Add, "Sub": Sub, "Mul": Mul, "Div": Div, "Pow": Pow,
+	"SumStep": SumStep, "MaxStep": MaxStep, "MinStep": MinStep, "ProdStep": ProdStep, "AbsStep": AbsStep,
+	"SquareStep": SquareStep, "Same": Same, "MeanFinish": MeanFinish, "SqrtFinish": SqrtFinish, "LogFinish": LogFinish,
 	"WrapInt8": WrapInt8, "WrapUint8": WrapUint8, "WrapInt16": WrapInt16, "WrapInt32": WrapInt32, "WrapInt64": WrapInt64,
 }
 

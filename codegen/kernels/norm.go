@@ -104,6 +104,7 @@ type LayerNormShape struct {
 	I      int
 	Eps    float64
 	Beta   bool   // a shift β follows the scale
+	Plain  bool   // neither scale nor shift (bn-fold moved them into the linears after it)
 	Items  ir.Dim // rows
 	Vector LayerNormKernel
 }
@@ -118,14 +119,16 @@ func LayerNormOf(nd *ir.Node) (LayerNormShape, error) {
 	if !i.Static() {
 		return LayerNormShape{}, fmt.Errorf("layernorm over axes of %s that depend on the batch is not supported by the generated kernels", x)
 	}
-	return LayerNormShape{I: i.B, Eps: ln.Eps, Beta: len(nd.Inputs) == 3, Items: Numel(x[:axis])}, nil
+	return LayerNormShape{I: i.B, Eps: ln.Eps, Beta: len(nd.Inputs) == 3, Plain: len(nd.Inputs) == 1, Items: Numel(x[:axis])}, nil
 }
 
-// LayerNorm normalises rows [lo, hi): (x − mean)/√(var + ε)·γ (+ β),
-// statistics in float64 over two passes.
+// LayerNorm normalises rows [lo, hi): (x − mean)/√(var + ε), times γ
+// unless Plain, plus β when Beta, statistics in float64 over two passes.
 func LayerNorm(s LayerNormShape, n, lo, hi int, y, x, gamma, beta []float32) {
 	I, Eps := s.I, s.Eps
-	g := gamma[:I]
+	if !s.Plain {
+		gamma = gamma[:I]
+	}
 	if s.Beta {
 		beta = beta[:I]
 	}
@@ -146,10 +149,13 @@ func LayerNorm(s LayerNormShape, n, lo, hi int, y, x, gamma, beta []float32) {
 		}
 		inv := 1 / math.Sqrt(ss/float64(I)+Eps)
 		for i, v := range src {
-			if s.Beta {
-				dst[i] = float32((float64(v)-mean)*inv*float64(g[i]) + float64(beta[i]))
-			} else {
-				dst[i] = float32((float64(v) - mean) * inv * float64(g[i]))
+			switch {
+			case s.Plain:
+				dst[i] = float32((float64(v) - mean) * inv)
+			case s.Beta:
+				dst[i] = float32((float64(v)-mean)*inv*float64(gamma[i]) + float64(beta[i]))
+			default:
+				dst[i] = float32((float64(v) - mean) * inv * float64(gamma[i]))
 			}
 		}
 	}

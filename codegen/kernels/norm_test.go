@@ -85,53 +85,64 @@ func TestBatchNorm(t *testing.T) {
 	}
 }
 
-// lnStandIn is a target's layernorm kernel for the tests, from the
-// isa.LayerNorm contract (float32 statistics).
-var lnStandIn = LayerNormKernel{F: func(lo, hi int, dst, x, g, b []float32, eps float32) {
-	I := len(g)
-	for r := lo; r < hi; r++ {
-		row := x[r*I : (r+1)*I]
-		var sum float32
-		for _, v := range row {
-			sum += v
-		}
-		mean := sum / float32(I)
-		var ss float32
-		for _, v := range row {
-			ss += (v - mean) * (v - mean)
-		}
-		inv := 1 / float32(math.Sqrt(float64(ss/float32(I)+eps)))
-		for i, v := range row {
-			dst[r*I+i] = (v - mean) * inv * g[i]
-			if b != nil {
-				dst[r*I+i] += b[i]
+// lnStandIn is a target's layernorm kernel for rows of I for the tests,
+// from the isa.LayerNorm contract (float32 statistics; no scale when g
+// is nil, a plain kernel).
+func lnStandIn(I int) LayerNormKernel {
+	return LayerNormKernel{F: func(lo, hi int, dst, x, g, b []float32, eps float32) {
+		for r := lo; r < hi; r++ {
+			row := x[r*I : (r+1)*I]
+			var sum float32
+			for _, v := range row {
+				sum += v
+			}
+			mean := sum / float32(I)
+			var ss float32
+			for _, v := range row {
+				ss += (v - mean) * (v - mean)
+			}
+			inv := 1 / float32(math.Sqrt(float64(ss/float32(I)+eps)))
+			for i, v := range row {
+				dst[r*I+i] = (v - mean) * inv
+				if g != nil {
+					dst[r*I+i] *= g[i]
+				}
+				if b != nil {
+					dst[r*I+i] += b[i]
+				}
 			}
 		}
-	}
-}}
+	}}
+}
 
+// TestLayerNorm runs plain (no affine inputs), scaled and scaled and
+// shifted layernorms, in Go and on a stand-in target kernel.
 func TestLayerNorm(t *testing.T) {
 	for i, w := range []int{16, 7, 48} {
-		for _, beta := range []bool{true, false} {
+		for affine := range 3 { // inputs after x: none, γ, γ and β
 			n := 1 + i
-			ins := []ir.Type{f32(ir.N, ir.D(3), ir.D(w)), f32(ir.D(w))}
-			if beta {
+			ins := []ir.Type{f32(ir.N, ir.D(3), ir.D(w))}
+			for range affine {
 				ins = append(ins, f32(ir.D(w)))
 			}
 			c := evalOp(t, n, uint64(i), &ir.LayerNorm{Axis: -1, Eps: 1e-5}, ins...)
 			s, err := LayerNormOf(c.node)
 			require.NoError(t, err)
-			require.Equal(t, beta, s.Beta)
-			var b []float32
-			if beta {
+			require.Equal(t, affine == 2, s.Beta)
+			require.Equal(t, affine == 0, s.Plain)
+			var g, b []float32
+			if affine >= 1 {
+				g = c.in[1].F
+			}
+			if affine == 2 {
 				b = c.in[2].F
 			}
 			for _, vector := range []bool{false, true} {
 				if vector {
-					s.Vector = lnStandIn
+					s.Vector = lnStandIn(w)
 				}
 				y := outBuf(c.out[0])
-				chunks(s.Items.At(n), 2, func(lo, hi int) { LayerNorm(s, n, lo, hi, y, c.in[0].F, c.in[1].F, b) })
+				chunks(s.Items.At(n), 2, func(lo, hi int) { LayerNorm(s, n, lo, hi, y, c.in[0].F, g, b) })
 				matches(t, guarded(t, y, c.out[0].Numel()), c.out[0], "layernorm")
 			}
 		}

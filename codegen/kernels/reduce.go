@@ -11,18 +11,24 @@ import (
 // Reductions and pooling: sums in float64, as the reference evaluator
 // computes them.
 
-// ReduceShape is a sum or mean over some axes: loops over the kept axes
+// ReduceShape is a reduction over some axes: loops over the kept axes
 // (in order, so the result is written row-major) and, inside, over the
-// reduced ones, each carrying the input's offset.
+// reduced ones, each carrying the input's offset. Every kind folds the
+// elements into a float64 accumulator (Init, then Step), as the
+// evaluator does, and finishes it (Finish, given the count reduced).
 type ReduceShape struct {
 	Kept, Reduced tmpl.Nest
-	Count         ir.Dim // elements summed per result
-	Mean          bool
+	Count         ir.Dim // elements reduced per result
+	Init          float64
+	Step          func(acc, v float64) float64     // Inline hook
+	Finish        func(acc, count float64) float64 // Inline hook
+	// LogSumExp takes the maximum m first (Step), then m + log Σ e^(x − m).
+	LogSumExp bool
 }
 
-// ReduceOf returns the shape of a reduce-sum or reduce-mean node (no
-// axes: all of them).
-func ReduceOf(nd *ir.Node) ReduceShape {
+// ReduceOf returns the shape of a reduction node (no axes: all of them)
+// and its Step and Finish hooks.
+func ReduceOf(nd *ir.Node) (ReduceShape, map[string]tmpl.Hook) {
 	r := nd.Op.(*ir.Reduce)
 	x := nd.Inputs[0].Type.Shape
 	red := make([]bool, x.Rank())
@@ -35,7 +41,7 @@ func ReduceOf(nd *ir.Node) ReduceShape {
 		}
 	}
 	st := RowStrides(x)
-	s := ReduceShape{Count: ir.D(1), Mean: r.K == ir.KReduceMean, Kept: tmpl.Nest{Steps: [][]ir.Dim{nil}}, Reduced: tmpl.Nest{Steps: [][]ir.Dim{nil}}}
+	s := ReduceShape{Count: ir.D(1), Kept: tmpl.Nest{Steps: [][]ir.Dim{nil}}, Reduced: tmpl.Nest{Steps: [][]ir.Dim{nil}}}
 	for i, d := range x {
 		l := &s.Kept
 		if red[i] {
@@ -45,25 +51,63 @@ func ReduceOf(nd *ir.Node) ReduceShape {
 		l.Dims = append(l.Dims, d)
 		l.Steps[0] = append(l.Steps[0], st[i])
 	}
-	return s
+	step, finish := "SumStep", "Same"
+	switch r.K {
+	case ir.KReduceMax:
+		s.Init, step = math.Inf(-1), "MaxStep"
+	case ir.KReduceMin:
+		s.Init, step = math.Inf(1), "MinStep"
+	case ir.KReduceProd:
+		s.Init, step = 1, "ProdStep"
+	case ir.KReduceL1:
+		step = "AbsStep"
+	case ir.KReduceL2:
+		step, finish = "SquareStep", "SqrtFinish"
+	case ir.KReduceSumSquare:
+		step = "SquareStep"
+	case ir.KReduceLogSum:
+		finish = "LogFinish"
+	case ir.KReduceMean:
+		finish = "MeanFinish"
+	case ir.KReduceLogSumExp:
+		s.Init, step, s.LogSumExp = math.Inf(-1), "MaxStep", true
+	}
+	return s, map[string]tmpl.Hook{"Step": tmpl.Inline{Func: step}, "Finish": tmpl.Inline{Func: finish}}
 }
 
-// Reduce sums (or averages) x over the reduced axes.
+// Reduce folds x over the reduced axes into each result.
 func Reduce(s ReduceShape, n int, y, x []float32) {
 	o := 0
 	for p := range s.Kept.Each(n, 0) {
-		var sum float64
+		acc := s.Init
 		for q := range s.Reduced.Each(n, p[0]) {
-			sum += float64(x[q[0]])
+			acc = s.Step(acc, float64(x[q[0]]))
 		}
-		if s.Mean {
-			y[o] = float32(sum / float64(s.Count.At(n)))
-		} else {
-			y[o] = float32(sum)
+		if s.LogSumExp && !math.IsInf(acc, 0) {
+			m, e := acc, 0.0
+			for q := range s.Reduced.Each(n, p[0]) {
+				e += math.Exp(float64(x[q[0]]) - m)
+			}
+			acc = m + math.Log(e)
 		}
+		y[o] = float32(s.Finish(acc, float64(s.Count.At(n))))
 		o++
 	}
 }
+
+// The reductions' steps and finishes (ReduceOf), as the evaluator's
+// folds. Max and min are NaN-propagating, as Go's max and min are.
+
+func SumStep(acc, v float64) float64        { return acc + v }
+func MaxStep(acc, v float64) float64        { return max(acc, v) }
+func MinStep(acc, v float64) float64        { return min(acc, v) }
+func ProdStep(acc, v float64) float64       { return acc * v }
+func AbsStep(acc, v float64) float64        { return acc + math.Abs(v) }
+func SquareStep(acc, v float64) float64     { return acc + v*v }
+func Same(acc, count float64) float64       { return acc }
+func MeanFinish(acc, count float64) float64 { return acc / count }
+func SqrtFinish(acc, count float64) float64 { return math.Sqrt(acc) }
+func LogFinish(acc, count float64) float64  { return math.Log(acc) }
 
 // PoolShape is 2-D max or average pooling on NCHW planes.
 type PoolShape struct {

@@ -6,18 +6,38 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/modelc/modelc/codegen/tmpl"
 	"github.com/modelc/modelc/ir"
 )
 
+// reduceOf is ReduceOf with its hooks bound to their Go functions.
+func reduceOf(t *testing.T, nd *ir.Node) ReduceShape {
+	s, h := ReduceOf(nd)
+	s.Step = inlined[func(acc, v float64) float64](t, h["Step"].(tmpl.Inline))
+	s.Finish = inlined[func(acc, count float64) float64](t, h["Finish"].(tmpl.Inline))
+	return s
+}
+
+// TestReduce runs every reduction kind over several axis sets.
 func TestReduce(t *testing.T) {
 	x := f32(ir.D(2), ir.N, ir.D(3), ir.D(4))
+	kinds := []ir.Kind{ir.KReduceSum, ir.KReduceMean, ir.KReduceMax, ir.KReduceMin, ir.KReduceProd, ir.KReduceL1,
+		ir.KReduceL2, ir.KReduceLogSum, ir.KReduceLogSumExp, ir.KReduceSumSquare}
 	for i, axes := range [][]int{{2}, {-1}, {0, 2}, {0, 3}, {3, 2, 0}} {
-		for _, k := range []ir.Kind{ir.KReduceSum, ir.KReduceMean} {
+		for _, k := range kinds {
 			for _, keep := range []bool{false, true} {
 				n := 1 + i%3
-				c := evalOp(t, n, uint64(i), &ir.Reduce{K: k, Axes: axes, KeepDims: keep}, x)
+				var positive func([]*ir.Tensor) // log of a sum of positive numbers
+				if k == ir.KReduceLogSum {
+					positive = func(in []*ir.Tensor) {
+						for j, v := range in[0].F {
+							in[0].F[j] = float32(math.Abs(float64(v)))
+						}
+					}
+				}
+				c := evalOpWith(t, n, uint64(i), &ir.Reduce{K: k, Axes: axes, KeepDims: keep}, positive, x)
 				y := outBuf(c.out[0])
-				Reduce(ReduceOf(c.node), n, y, c.in[0].F)
+				Reduce(reduceOf(t, c.node), n, y, c.in[0].F)
 				matches(t, guarded(t, y, c.out[0].Numel()), c.out[0], ir.Describe(c.node.Op))
 			}
 		}
@@ -28,7 +48,7 @@ func TestReduce(t *testing.T) {
 func TestReduceAll(t *testing.T) {
 	c := evalOp(t, 1, 3, &ir.Reduce{K: ir.KReduceMean}, f32(ir.D(2), ir.D(3), ir.D(4)))
 	y := outBuf(c.out[0])
-	Reduce(ReduceOf(c.node), 1, y, c.in[0].F)
+	Reduce(reduceOf(t, c.node), 1, y, c.in[0].F)
 	matches(t, guarded(t, y, 1), c.out[0], "mean of all")
 }
 

@@ -21,11 +21,12 @@ func Elementwise(name, op string, lanes int) string {
 }
 
 // LayerNorm returns the isa.LayerNorm kernel name(lo, hi int, dst, x, g,
-// b []float32, eps float32), which runs rows [lo, hi) of i floats on the
-// microkernel name_k (func(a *lnArgs)).
-func LayerNorm(name string, i int, beta bool) string {
-	doc := fmt.Sprintf("// %s runs rows [lo, hi) of a layernorm over %d floats.\n", name, i)
-	return function(doc, name, "LayerNorm", tmpl.Binding{Shape: drivers.LayerNormShape{I: i, Beta: beta},
+// b []float32, eps float32), which runs rows [lo, hi) of s.I floats on
+// the microkernel name_k (func(a *lnArgs)); a plain kernel (s.Plain)
+// reads neither g nor b.
+func LayerNorm(name string, s isa.LayerNormSpec) string {
+	doc := fmt.Sprintf("// %s runs rows [lo, hi) of a layernorm over %d floats.\n", name, s.I)
+	return function(doc, name, "LayerNorm", tmpl.Binding{Shape: drivers.LayerNormShape{I: s.I, Beta: s.Beta, Plain: s.Plain},
 		Hooks: map[string]tmpl.Hook{"Micro": tmpl.Call{Func: name + "_k"}}})
 }
 

@@ -38,10 +38,12 @@ func Elementwise(sh ElementwiseShape, dst, a, b []float32, s, t float32) int {
 }
 
 // LayerNormShape is an isa.LayerNorm driver for rows of I floats (whole
-// vectors); Micro is the microkernel, func(a *lnArgs).
+// vectors); Micro is the microkernel, func(a *lnArgs). A Plain kernel
+// reads neither g nor b (bn-fold moved them into the linears after it).
 type LayerNormShape struct {
 	I     int
 	Beta  bool
+	Plain bool
 	Micro func(a *lnArgs)
 }
 
@@ -51,11 +53,15 @@ func LayerNorm(sh LayerNormShape, lo, hi int, dst, x, g, b []float32, eps float3
 	if lo >= hi {
 		return
 	}
-	_, _, _ = dst[hi*I-1], x[hi*I-1], g[I-1]
-	a := lnArgs{src: unsafe.Pointer(&x[lo*I]), dst: unsafe.Pointer(&dst[lo*I]), gamma: unsafe.Pointer(&g[0]), rows: hi - lo, eps: eps, invI: 1 / float32(I), one: 1}
-	if sh.Beta {
-		_ = b[I-1]
-		a.beta = unsafe.Pointer(&b[0])
+	_, _ = dst[hi*I-1], x[hi*I-1]
+	a := lnArgs{src: unsafe.Pointer(&x[lo*I]), dst: unsafe.Pointer(&dst[lo*I]), rows: hi - lo, eps: eps, invI: 1 / float32(I), one: 1}
+	if !sh.Plain {
+		_ = g[I-1]
+		a.gamma = unsafe.Pointer(&g[0])
+		if sh.Beta {
+			_ = b[I-1]
+			a.beta = unsafe.Pointer(&b[0])
+		}
 	}
 	sh.Micro(&a)
 }

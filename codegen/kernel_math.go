@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/modelc/modelc/codegen/kernels"
+	"github.com/modelc/modelc/codegen/tmpl"
 	"github.com/modelc/modelc/ir"
 )
 
@@ -35,13 +37,6 @@ func heldWrap(v string, dt ir.DType) string {
 	return wrapExpr(v, dt)
 }
 
-const softplusSrc = `func softplus(x float64) float64 {
-	if x > 30 {
-		return x + math.Log1p(math.Exp(-x))
-	}
-	return math.Log1p(math.Exp(x))
-}`
-
 const b2iSrc = `func b2i(b bool) int64 {
 	if b {
 		return 1
@@ -49,99 +44,25 @@ const b2iSrc = `func b2i(b bool) int64 {
 	return 0
 }`
 
-// mathExpr is the float64 expression of a unary float op of x; bool
-// results are int64 expressions (boolOut).
-func mathExpr(c *kctx) (expr string, boolOut bool, err error) {
-	op := c.node.Op
-	simple := map[ir.Kind]string{
-		ir.KSin: "math.Sin(x)", ir.KCos: "math.Cos(x)", ir.KTan: "math.Tan(x)", ir.KAsin: "math.Asin(x)",
-		ir.KAcos: "math.Acos(x)", ir.KAtan: "math.Atan(x)", ir.KSinh: "math.Sinh(x)", ir.KCosh: "math.Cosh(x)",
-		ir.KAsinh: "math.Asinh(x)", ir.KAcosh: "math.Acosh(x)", ir.KAtanh: "math.Atanh(x)", ir.KCeil: "math.Ceil(x)",
-		ir.KFloor: "math.Floor(x)", ir.KRound: "math.RoundToEven(x)", ir.KReciprocal: "1 / x",
-		ir.KSoftsign: "x / (1 + math.Abs(x))",
-		ir.KSign:     "func() float64 { if x > 0 { return 1 }; if x < 0 { return -1 }; return x }()",
-	}
-	if e, ok := simple[op.Kind()]; ok {
-		return e, false, nil
-	}
-	switch o := op.(type) {
-	case ir.Simple:
-		switch o.K {
-		case ir.KSoftplus:
-			c.helper("softplus", softplusSrc)
-			return "softplus(x)", false, nil
-		case ir.KMish:
-			c.helper("softplus", softplusSrc)
-			return "x * math.Tanh(softplus(x))", false, nil
-		case ir.KIsNaN:
-			c.helper("b2i", b2iSrc)
-			return "b2i(x != x)", true, nil
-		}
-	case *ir.IsInf:
-		c.helper("b2i", b2iSrc)
-		return fmt.Sprintf("b2i(%v && math.IsInf(x, 1) || %v && math.IsInf(x, -1))", o.Pos, o.Neg), true, nil
-	case *ir.AlphaAct:
-		a := floatLit(o.Alpha)
-		switch o.K {
-		case ir.KElu:
-			return "func() float64 { if x < 0 { return " + a + " * math.Expm1(x) }; return x }()", false, nil
-		case ir.KCelu:
-			return "max(0, x) + min(0, " + a + "*math.Expm1(x/" + a + "))", false, nil
-		case ir.KThresholdedRelu:
-			return "func() float64 { if x > " + a + " { return x }; return 0 }()", false, nil
-		case ir.KSwish:
-			return "x / (1 + math.Exp(-" + a + "*x))", false, nil
-		}
-	case *ir.Selu:
-		g, a := floatLit(o.Gamma), floatLit(o.Alpha)
-		return "func() float64 { if x <= 0 { return " + g + " * " + a + " * math.Expm1(x) }; return " + g + " * x }()", false, nil
-	case *ir.Shrink:
-		l, b := floatLit(o.Lambd), floatLit(o.Bias)
-		return "func() float64 { if x < -" + l + " { return x + " + b + " }; if x > " + l + " { return x - " + b + " }; return 0 }()", false, nil
-	}
-	return "", false, fmt.Errorf("%s is not supported by the generated kernels yet", op.Kind())
-}
-
+// genMath specialises kernels.Unary with a math op (float32), or
+// kernels.Predicate (is_nan, is_inf) or kernels.IntUnary (not, bit_not,
+// integer sign).
 func genMath(c *kctx) error {
-	x, y := c.in(0).DType, c.out(0).DType
-	c.line("o0 = o0[:$N]", "N", numelExpr(c.out(0).Shape))
-	switch k := c.node.Op.Kind(); {
-	case k == ir.KNot:
-		c.line("for i, v := range i0[:len(o0)] {")
-		c.line("o0[i] = 1 - v")
-		c.line("}")
-		return nil
-	case k == ir.KBitNot:
-		c.line("for i, v := range i0[:len(o0)] {")
-		c.line("o0[i] = $E", "E", heldWrap("^v", y))
-		c.line("}")
-		return nil
-	case k == ir.KSign && !x.IsFloat():
-		c.line("for i, v := range i0[:len(o0)] {")
-		c.line("o0[i] = 0")
-		c.line("if v > 0 {")
-		c.line("o0[i] = 1")
-		c.line("} else if v < 0 {")
-		c.line("o0[i] = -1")
-		c.line("}")
-		c.line("}")
-		return nil
-	case !x.IsFloat() || x != ir.F32:
-		return fmt.Errorf("%s on %s is not supported by the generated kernels yet", k, x)
+	if s, hooks, ok := kernels.IntUnaryOf(c.node); ok {
+		return c.template("IntUnary", tmpl.Binding{Shape: s, Hooks: hooks})
 	}
-	expr, boolOut, err := mathExpr(c)
-	if err != nil {
-		return err
+	if x := c.in(0).DType; x != ir.F32 {
+		return fmt.Errorf("%s on %s is not supported by the generated kernels yet", c.node.Op.Kind(), x)
 	}
-	c.line("for i, v := range i0[:len(o0)] {")
-	c.line("x := float64(v)")
-	if boolOut {
-		c.line("o0[i] = $E", "E", expr)
-	} else {
-		c.line("o0[i] = float32($E)", "E", expr)
+	if s, op, ok := kernels.PredicateOf(c.node); ok {
+		return c.template("Predicate", tmpl.Binding{Shape: s, Hooks: map[string]tmpl.Hook{"Op": op}})
 	}
-	c.line("}")
-	return nil
+	op, ok := kernels.MathOp(c.node.Op)
+	if !ok {
+		return fmt.Errorf("%s is not supported by the generated kernels yet", c.node.Op.Kind())
+	}
+	return c.template("Unary", tmpl.Binding{Shape: kernels.UnaryShape{N: kernels.Numel(c.out(0).Shape)},
+		Hooks: map[string]tmpl.Hook{"Op": op, "Vector": dispatchHook(nil, nil, 0)}})
 }
 
 // binaryOpExpr is the expression of a binary op of a and b: float64 for

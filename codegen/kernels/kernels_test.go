@@ -121,6 +121,12 @@ var funcs = map[string]any{
 	"Add": Add, "Sub": Sub, "Mul": Mul, "Div": Div, "Pow": Pow,
 	"SumStep": SumStep, "MaxStep": MaxStep, "MinStep": MinStep, "ProdStep": ProdStep, "AbsStep": AbsStep,
 	"SquareStep": SquareStep, "Same": Same, "MeanFinish": MeanFinish, "SqrtFinish": SqrtFinish, "LogFinish": LogFinish,
+	"Sin": Sin, "Cos": Cos, "Tan": Tan, "Asin": Asin, "Acos": Acos, "Atan": Atan, "Sinh": Sinh, "Cosh": Cosh,
+	"Asinh": Asinh, "Acosh": Acosh, "Atanh": Atanh, "Ceil": Ceil, "Floor": Floor, "Round": Round,
+	"Reciprocal": Reciprocal, "Softsign": Softsign, "Sign": Sign, "Softplus": Softplus, "Mish": Mish, "Elu": Elu,
+	"Celu": Celu, "ThresholdedRelu": ThresholdedRelu, "Swish": Swish, "Selu": Selu, "Shrink": Shrink,
+	"IsNaN": IsNaN, "IsInf": IsInf, "Not": Not, "BitNot": BitNot, "SignInt": SignInt,
+	"WrapUint16": WrapUint16, "WrapUint32": WrapUint32, "WrapBool": WrapBool,
 	"WrapInt8": WrapInt8, "WrapUint8": WrapUint8, "WrapInt16": WrapInt16, "WrapInt32": WrapInt32, "WrapInt64": WrapInt64,
 }
 

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/modelc/modelc/codegen/kernels"
+	"github.com/modelc/modelc/codegen/tmpl"
 	"github.com/modelc/modelc/ir"
 )
 
@@ -657,25 +659,8 @@ func genResize(c *kctx) error {
 	return nil
 }
 
+// genBitCast specialises the kernels.BitCastOf template.
 func genBitCast(c *kctx) error {
-	from, to := c.in(0).DType, c.out(0).DType
-	if to == ir.Bool {
-		c.helper("b2i", b2iSrc)
-	}
-	c.line("o0 = o0[:$N]", "N", numelExpr(c.out(0).Shape))
-	c.line("for i, v := range i0[:len(o0)] {")
-	switch {
-	case from == ir.F32:
-		c.line("o0[i] = $E", "E", heldWrap("int64(math.Float32bits(v))", to))
-	case to == ir.F32:
-		c.line("o0[i] = math.Float32frombits(uint32(v))")
-	default:
-		mask := fmt.Sprintf("int64(uint%d(v))", 8*from.Size())
-		if from.Size() == 8 {
-			mask = "v"
-		}
-		c.line("o0[i] = $E", "E", heldWrap(mask, to))
-	}
-	c.line("}")
-	return nil
+	s, name, hooks := kernels.BitCastOf(c.node)
+	return c.template(name, tmpl.Binding{Shape: s, Hooks: hooks})
 }

@@ -89,3 +89,23 @@ func prev(p string, d int) string {
 	}
 	return fmt.Sprintf("%s%d", p, d-1)
 }
+
+// heldWrap is the Go expression wrapping int64 v to what dtype dt holds.
+func heldWrap(v string, dt ir.DType) string {
+	switch dt {
+	case ir.U16:
+		return "int64(uint16(" + v + "))"
+	case ir.U32:
+		return "int64(uint32(" + v + "))"
+	case ir.Bool:
+		return "b2i(" + v + " != 0)"
+	}
+	return wrapExpr(v, dt)
+}
+
+const b2iSrc = `func b2i(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
+}`

@@ -127,6 +127,14 @@ var funcs = map[string]any{
 	"Celu": Celu, "ThresholdedRelu": ThresholdedRelu, "Swish": Swish, "Selu": Selu, "Shrink": Shrink,
 	"IsNaN": IsNaN, "IsInf": IsInf, "Not": Not, "BitNot": BitNot, "SignInt": SignInt,
 	"WrapUint16": WrapUint16, "WrapUint32": WrapUint32, "WrapBool": WrapBool,
+	"Equal": Equal, "Less": Less, "LessEqual": LessEqual, "Greater": Greater, "GreaterEqual": GreaterEqual,
+	"Min": Min, "Max": Max, "Mod": Mod, "PRelu": PRelu, "EqualInt": EqualInt, "LessInt": LessInt,
+	"LessEqualInt": LessEqualInt, "GreaterInt": GreaterInt, "GreaterEqualInt": GreaterEqualInt, "LessU": LessU,
+	"LessEqualU": LessEqualU, "GreaterU": GreaterU, "GreaterEqualU": GreaterEqualU, "AddInt": AddInt,
+	"SubInt": SubInt, "MulInt": MulInt, "DivInt": DivInt, "DivU": DivU, "PowInt": PowInt, "And": And, "Or": Or,
+	"Xor": Xor, "BitAnd": BitAnd, "BitOr": BitOr, "BitXor": BitXor, "MinInt": MinInt, "MaxInt": MaxInt,
+	"MinU": MinU, "MaxU": MaxU, "PReluInt": PReluInt, "Rem": Rem, "ModFloor": ModFloor, "ModU": ModU,
+	"ShiftLeft": ShiftLeft, "ShiftRight": ShiftRight,
 	"WrapInt8": WrapInt8, "WrapUint8": WrapUint8, "WrapInt16": WrapInt16, "WrapInt32": WrapInt32, "WrapInt64": WrapInt64,
 }
 

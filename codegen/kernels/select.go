@@ -167,3 +167,50 @@ func WrapUint8(v int64) int64 { return int64(uint8(v)) }
 func WrapInt16(v int64) int64 { return int64(int16(v)) }
 func WrapInt32(v int64) int64 { return int64(int32(v)) }
 func WrapInt64(v int64) int64 { return v }
+
+// BitCastShape reinterprets the bits of N elements as another dtype of
+// the same width; Wrap holds them as the result's dtype (between
+// integers of one width, wrapping a held value is the reinterpretation).
+type BitCastShape struct {
+	N    ir.Dim
+	Wrap func(v int64) int64 // Inline hook: the result's Wrap function
+}
+
+// BitCastOf returns the shape of a bit_cast node, its template
+// (BitCastFromFloat, BitCastToFloat or BitCastInts) and hooks.
+func BitCastOf(nd *ir.Node) (BitCastShape, string, map[string]tmpl.Hook) {
+	from, to := nd.Inputs[0].Type.DType, nd.Outputs[0].Type.DType
+	hooks := map[string]tmpl.Hook{"Wrap": WrapOf(to)}
+	s := BitCastShape{N: Numel(nd.Outputs[0].Type.Shape)}
+	switch {
+	case from == ir.F32:
+		return s, "BitCastFromFloat", hooks
+	case to == ir.F32:
+		return s, "BitCastToFloat", hooks
+	}
+	return s, "BitCastInts", hooks
+}
+
+// BitCastFromFloat holds a float's bits as an integer dtype.
+func BitCastFromFloat(s BitCastShape, n int, y []int64, x []float32) {
+	y = y[:s.N.At(n)]
+	for i, v := range x[:len(y)] {
+		y[i] = s.Wrap(int64(math.Float32bits(v)))
+	}
+}
+
+// BitCastToFloat reads an integer's 32 bits as a float.
+func BitCastToFloat(s BitCastShape, n int, y []float32, x []int64) {
+	y = y[:s.N.At(n)]
+	for i, v := range x[:len(y)] {
+		y[i] = math.Float32frombits(uint32(v))
+	}
+}
+
+// BitCastInts holds an integer's bits as another integer dtype.
+func BitCastInts(s BitCastShape, n int, y, x []int64) {
+	y = y[:s.N.At(n)]
+	for i, v := range x[:len(y)] {
+		y[i] = s.Wrap(v)
+	}
+}

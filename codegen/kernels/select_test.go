@@ -6,6 +6,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/modelc/modelc/codegen/tmpl"
 	"github.com/modelc/modelc/ir"
 )
 
@@ -96,4 +97,48 @@ func TestCast(t *testing.T) {
 	c := evalOp(t, 1, 1, &ir.Cast{To: ir.F16}, f32(ir.N))
 	_, _, _, err := CastOf(c.node)
 	require.Error(t, err)
+}
+
+// TestBitCast reinterprets floats, and integers of each width, as the
+// other dtypes of their width.
+func TestBitCast(t *testing.T) {
+	floats := []float32{0, -1.5, float32(math.Inf(1)), float32(math.NaN())}
+	ints := []int64{0, -1, 1 << 30, -(1 << 31), 1, 200, -100, 3}
+	pairs := [][2]ir.DType{{ir.F32, ir.I32}, {ir.F32, ir.U32}, {ir.I32, ir.F32}, {ir.U32, ir.F32}, {ir.I32, ir.U32},
+		{ir.U32, ir.I32}, {ir.I8, ir.U8}, {ir.U8, ir.I8}, {ir.I64, ir.U64}, {ir.I16, ir.U16}, {ir.U8, ir.Bool}}
+	for i, p := range pairs {
+		from, to := p[0], p[1]
+		c, err := tryEval(t, &ir.BitCast{To: to}, func(in []*ir.Tensor) {
+			if from == ir.F32 {
+				copy(in[0].F, floats)
+				return
+			}
+			w := inlined[func(int64) int64](t, WrapOf(from))
+			for j := range in[0].I {
+				in[0].I[j] = w(ints[j%len(ints)])
+			}
+		}, uint64(i), ir.Type{DType: from, Shape: ir.Shape{ir.N, ir.D(4)}})
+		if err != nil {
+			continue // a pair the evaluator does not cast
+		}
+		s, name, hooks := BitCastOf(c.node)
+		s.Wrap = inlined[func(int64) int64](t, hooks["Wrap"].(tmpl.Inline))
+		what := from.String() + " as " + to.String()
+		switch name {
+		case "BitCastFromFloat":
+			y := make([]int64, 4)
+			BitCastFromFloat(s, 1, y, c.in[0].F)
+			require.Equal(t, c.out[0].I, y, what)
+		case "BitCastToFloat":
+			y := make([]float32, 4)
+			BitCastToFloat(s, 1, y, c.in[0].I)
+			for j := range y {
+				require.Equal(t, math.Float32bits(c.out[0].F[j]), math.Float32bits(y[j]), what)
+			}
+		default:
+			y := make([]int64, 4)
+			BitCastInts(s, 1, y, c.in[0].I)
+			require.Equal(t, c.out[0].I, y, what)
+		}
+	}
 }

@@ -5,12 +5,12 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/modelc/modelc/codegen/kernels"
 	"github.com/modelc/modelc/ir"
 )
 
 // The line writer: the string-built kernels that predate the templates
-// (kernel_index.go, kernel_math.go) write their bodies with kctx.line,
+// (topk, tile, trilu, one_hot, gather/scatter_elements, gather/scatter_nd
+// and resize in kernel_index.go) write their bodies with kctx.line,
 // naming the parameters o0…, i0…, s0…. They move onto codegen/kernels
 // templates one by one; this file goes with the last of them.
 
@@ -55,57 +55,3 @@ func floatLit(f float64) string {
 	}
 	return ir.FormatFloat(f)
 }
-
-// wrapExpr is the Go expression wrapping int64 v to dtype dt's range.
-func wrapExpr(v string, dt ir.DType) string {
-	switch dt {
-	case ir.I8:
-		return "int64(int8(" + v + "))"
-	case ir.U8:
-		return "int64(uint8(" + v + "))"
-	case ir.I16:
-		return "int64(int16(" + v + "))"
-	case ir.I32:
-		return "int64(int32(" + v + "))"
-	}
-	return v
-}
-
-// broadcastStrides returns expressions for the strides with which an
-// input of shape in is read when broadcast to out (0 on broadcast dims).
-func broadcastStrides(in, out ir.Shape) []string {
-	st := kernels.BroadcastStrides(in, out)
-	s := make([]string, len(st))
-	for i, d := range st {
-		s[i] = dimExpr(d)
-	}
-	return s
-}
-
-// prev is the starting offset of loop d: the enclosing loop's offset.
-func prev(p string, d int) string {
-	if d == 0 {
-		return "0"
-	}
-	return fmt.Sprintf("%s%d", p, d-1)
-}
-
-// heldWrap is the Go expression wrapping int64 v to what dtype dt holds.
-func heldWrap(v string, dt ir.DType) string {
-	switch dt {
-	case ir.U16:
-		return "int64(uint16(" + v + "))"
-	case ir.U32:
-		return "int64(uint32(" + v + "))"
-	case ir.Bool:
-		return "b2i(" + v + " != 0)"
-	}
-	return wrapExpr(v, dt)
-}
-
-const b2iSrc = `func b2i(b bool) int64 {
-	if b {
-		return 1
-	}
-	return 0
-}`

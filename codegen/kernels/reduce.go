@@ -81,7 +81,8 @@ func Reduce(s ReduceShape, n int, y, x []float32) {
 	for p := range s.Kept.Each(n, 0) {
 		acc := s.Init
 		for q := range s.Reduced.Each(n, p[0]) {
-			acc = s.Step(acc, float64(x[q[0]]))
+			v := float64(x[q[0]])
+			acc = s.Step(acc, v)
 		}
 		if s.LogSumExp && !math.IsInf(acc, 0) {
 			m, e := acc, 0.0

@@ -319,3 +319,36 @@ func TestThresholds(t *testing.T) {
 	_, err := NewHistogram(8, 1).Threshold("median", 128, 0)
 	require.ErrorContains(t, err, "unknown range method")
 }
+
+// A ReLU's output, half exact zeros: with bin 0 the KL search clips a
+// large share of the tail; DropZeroBin (TensorRT's choice) keeps the
+// threshold of the non-zero half.
+func TestThresholdZeroSpike(t *testing.T) {
+	rng := rand.New(rand.NewPCG(4, 4))
+	v := make([]float32, 100000)
+	nz := make([]float32, 0, len(v))
+	mx := 0.0
+	for i := range v {
+		if i%2 == 0 {
+			x := math.Abs(rng.NormFloat64())
+			v[i] = float32(x)
+			nz = append(nz, v[i])
+			mx = math.Max(mx, x)
+		}
+	}
+	h := NewHistogram(2048, mx)
+	h.Add(v)
+	withZero, err := h.Threshold(RangeKL, 128, 0)
+	require.NoError(t, err)
+	h.DropZeroBin = true
+	dropped, err := h.Threshold(RangeKL, 128, 0)
+	require.NoError(t, err)
+	hn := NewHistogram(2048, mx)
+	hn.Add(nz)
+	want, _ := hn.Threshold(RangeKL, 128, 0)
+	t.Logf("max %.3f: KL threshold with bin 0 %.3f (clips %.3g), without %.3f (clips %.3g), non-zero half alone %.3f",
+		mx, withZero, h.Clipped(withZero), dropped, h.Clipped(dropped), want)
+	require.Less(t, withZero, 0.5*dropped, "the zero spike pulls the threshold down")
+	require.InDelta(t, want, dropped, 2*h.Width(), "without bin 0 the zeros do not matter")
+	require.Less(t, h.Clipped(dropped), 0.001)
+}

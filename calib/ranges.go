@@ -30,6 +30,11 @@ type Histogram struct {
 	Counts []float64
 	// Total is how many values were added; NaN and ±Inf are not counted.
 	Total float64
+	// DropZeroBin makes the KL search ignore bin 0, as TensorRT does: a
+	// ReLU's output is half exact zeros, and that spike, spread by Q over
+	// its group's bins, makes every cut but the narrowest look costly, so
+	// the search would clip much of the tail.
+	DropZeroBin bool
 }
 
 // NewHistogram returns an empty histogram of bins bins on [0, max].
@@ -129,26 +134,31 @@ func (h *Histogram) percentile(p float64) float64 {
 // levels to the number of bins, P is bins 0…i−1 with the outliers added
 // to the last, Q those bins merged into levels groups, each group's total
 // spread over its non-empty bins; T = (i* + 0.5)·width for the cut of
-// least KL(P ‖ Q).
+// least KL(P ‖ Q). With DropZeroBin, bin 0 counts as empty.
 func (h *Histogram) kl(levels int) float64 {
 	n := len(h.Counts)
+	counts := h.Counts
+	if h.DropZeroBin {
+		counts = slices.Clone(counts)
+		counts[0] = 0
+	}
 	best, bestD := n, math.Inf(1)
 	p := make([]float64, n)
 	q := make([]float64, n)
 	tail := make([]float64, n+1) // tail[i] = Σ counts[i:]
 	for i := n - 1; i >= 0; i-- {
-		tail[i] = tail[i+1] + h.Counts[i]
+		tail[i] = tail[i+1] + counts[i]
 	}
 	for i := levels; i <= n; i++ {
-		copy(p, h.Counts[:i])
+		copy(p, counts[:i])
 		p[i-1] += tail[i]
 		clear(q[:i])
 		for g := 0; g < levels; g++ {
 			lo, hi := g*i/levels, (g+1)*i/levels
 			total, nonEmpty := 0.0, 0
 			for j := lo; j < hi; j++ {
-				total += h.Counts[j]
-				if h.Counts[j] > 0 {
+				total += counts[j]
+				if counts[j] > 0 {
 					nonEmpty++
 				}
 			}
@@ -156,7 +166,7 @@ func (h *Histogram) kl(levels int) float64 {
 				continue
 			}
 			for j := lo; j < hi; j++ {
-				if h.Counts[j] > 0 {
+				if counts[j] > 0 {
 					q[j] = total / float64(nonEmpty)
 				}
 			}

@@ -202,3 +202,52 @@ func TestFixedPointIsCanonical(t *testing.T) {
 		}
 	}
 }
+
+// The integer GEMM's twin on packed weights equals the plain sum over
+// every shape's tails (k and n not multiples of 4 or the panel width),
+// the extremes included; the +128 shift and ColumnSums give back the
+// signed product.
+func TestGemmU8S8(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 3))
+	for _, sh := range [][3]int{{1, 1, 1}, {3, 5, 7}, {7, 33, 64}, {4, 16, 4}, {9, 40, 130}} {
+		m, n, k := sh[0], sh[1], sh[2]
+		for _, width := range []int{8, 32} {
+			w := make([]int8, n*k)
+			x := make([]int8, m*k)
+			for i := range w {
+				w[i] = int8(rng.IntN(255) - 127)
+			}
+			for i := range x {
+				x[i] = int8(rng.IntN(256) - 128)
+			}
+			if k > 2 {
+				w[0], w[1], x[0], x[1] = 127, -127, -128, 127
+			}
+			lda := 4 * Groups(k)
+			a := make([]uint8, m*lda)
+			for i := range m {
+				for kk := range k {
+					a[i*lda+kk] = ShiftU8(x[i*k+kk])
+				}
+				for kk := k; kk < lda; kk++ {
+					a[i*lda+kk] = 0xAB // padding: multiplied by zero weights
+				}
+			}
+			c := make([]int32, m*n)
+			GemmU8S8(m, n, k, a, lda, PackS8(w, n, k, width), width, c, n)
+			cs := ColumnSums(w, n, k)
+			for i := range m {
+				for j := range n {
+					want, u := int32(0), int32(0)
+					for kk := range k {
+						want += int32(x[i*k+kk]) * int32(w[j*k+kk])
+						u += int32(ShiftU8(x[i*k+kk])) * int32(w[j*k+kk])
+					}
+					if c[i*n+j] != u || c[i*n+j]-cs[j] != want {
+						t.Fatalf("m%d n%d k%d width %d: c[%d,%d] = %d (−colsum %d), want %d (signed %d)", m, n, k, width, i, j, c[i*n+j], c[i*n+j]-cs[j], u, want)
+					}
+				}
+			}
+		}
+	}
+}

@@ -2,12 +2,17 @@ package amd64
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
 
 	"golang.org/x/sys/cpu"
 
+	"github.com/modelc/modelc/codegen/gemm"
+	"github.com/modelc/modelc/codegen/isa"
+	"github.com/modelc/modelc/codegen/isa/driver"
 	"github.com/modelc/modelc/codegen/isa/driver/drivertest"
 )
 
@@ -38,7 +43,28 @@ func TestQGemmMatchesGo(t *testing.T) {
 		tiers = append(tiers, "avx512vnni")
 	}
 	t.Logf("running tiers %v (the rest are built and vetted only)", tiers)
-	drivertest.Run(t, moduleRoot(t), tiers, k, qgemmSrc(), qgemmTest, "kernels_amd64.s", nil, "")
+	src := qgemmSrc()
+	var env []string
+	if os.Getenv("MODELC_QGEMM_BENCH") != "" {
+		// The speed comparison: the f32 GEMM kernels of the same size
+		// in the same package, one thread, same run.
+		p := gemm.VectorParams(512, 512, 1)
+		for _, tier := range []string{"avx512", "avx2"} {
+			src += k.Linear(isa.LinearSpec{N: 512, K: 512, PW: p.Panel()}, "f32gemm_"+tier, tier) + "\n"
+		}
+		src += fmt.Sprintf("const f32Panels, f32PW = %d, %d\n", p.Panels(), p.Panel()) + driver.GemmArgs
+		out := filepath.Join(t.TempDir(), "bench.txt")
+		env = []string{"QGEMM_BENCH_OUT=" + out}
+		defer func() {
+			data, err := os.ReadFile(out)
+			if err == nil {
+				t.Logf("GEMM 512×512×512, one thread:\n%s", data)
+			}
+		}()
+		drivertest.Run(t, moduleRoot(t), tiers, k, src, qgemmTest+qgemmBench, "kernels_amd64.s", env, "")
+		return
+	}
+	drivertest.Run(t, moduleRoot(t), tiers, k, src, qgemmTest, "kernels_amd64.s", env, "")
 }
 
 // qgemmSrc is the test package: the argument block, each tier's
@@ -97,13 +123,18 @@ func gemm(tier string, m, n, g int, a []uint8, lda int, b []int8, c []int32, ldc
 const qgemmTest = `package kerneltest
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/modelc/modelc/runtime/quant"
 )
+
+// fmt and time are for TestQGemmSpeed, appended when it is measured.
+var _, _ = fmt.Sprint, time.Second
 
 func TestQGemm(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 5))
@@ -162,6 +193,66 @@ func TestQGemm(t *testing.T) {
 			}
 		}
 		t.Logf("%s: %d shapes bit-exact with quant.GemmU8S8", tier, len(shapes))
+	}
+}
+`
+
+// qgemmBench measures int8 and f32 GEMM 512³ on one thread in the same
+// run and writes GMAC/s and the ratios to $QGEMM_BENCH_OUT.
+const qgemmBench = `
+func TestQGemmSpeed(t *testing.T) {
+	out := os.Getenv("QGEMM_BENCH_OUT")
+	if out == "" {
+		t.Skip("MODELC_QGEMM_BENCH=1 go test ./codegen/isa/amd64 -run TestQGemmMatchesGo")
+	}
+	const M, N, K = 512, 512, 512
+	macs := float64(M * N * K)
+	var lines []string
+	gmacs := map[string]float64{}
+	measure := func(name string, f func()) {
+		f()
+		r := testing.Benchmark(func(b *testing.B) {
+			for range b.N {
+				f()
+			}
+		})
+		gmacs[name] = macs / float64(r.NsPerOp())
+		lines = append(lines, fmt.Sprintf("%-16s %7.1f GMAC/s (%v a call)", name, gmacs[name], time.Duration(r.NsPerOp())))
+	}
+	x := make([]float32, M*K)
+	wp := make([]float32, f32Panels*K*f32PW)
+	y := make([]float32, M*N)
+	for i := range x {
+		x[i] = float32(i%7) - 3
+	}
+	for i := range wp {
+		wp[i] = float32(i%5) - 2
+	}
+	f32 := map[string]func(m, lo, hi int, y, x, wp, bias, resid []float32){"avx512": f32gemm_avx512, "avx2": f32gemm_avx2}
+	for _, tier := range []string{"avx512", "avx2"} {
+		measure("f32 "+tier, func() { f32[tier](M, 0, f32Panels, y, x, wp, nil, nil) })
+	}
+	g := quant.Groups(K)
+	a := make([]uint8, M*4*g)
+	for i := range a {
+		a[i] = uint8(i % 251)
+	}
+	w := make([]int8, N*K)
+	for i := range w {
+		w[i] = int8(i%255 - 127)
+	}
+	c := make([]int32, M*N)
+	for _, tier := range strings.Split(os.Getenv("KERNEL_TIERS"), ",") {
+		b := quant.PackS8(w, N, K, widths[tier])
+		measure("int8 "+tier, func() { gemm(tier, M, N, g, a, 4*g, b, c, N) })
+	}
+	for _, tier := range strings.Split(os.Getenv("KERNEL_TIERS"), ",") {
+		for _, f := range []string{"avx512", "avx2"} {
+			lines = append(lines, fmt.Sprintf("int8 %s / f32 %s: %.2fx", tier, f, gmacs["int8 "+tier]/gmacs["f32 "+f]))
+		}
+	}
+	if err := os.WriteFile(out, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
 	}
 }
 `

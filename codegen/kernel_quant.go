@@ -150,6 +150,16 @@ func (q *qlayerEp) store(c *kctx, dst, j string) {
 	}
 }
 
+// accInit starts output channel j's accumulator at its bias (input 3),
+// or 0.
+func accInit(c *kctx, j string) {
+	if len(c.node.Inputs) == 4 {
+		c.line("acc := i3[$J]", "J", j)
+		return
+	}
+	c.line("acc := int64(0)")
+}
+
 // genQLinear is the integer linear layer: per output channel j (the
 // parallel items), Σ_k (x_k − Z_x)·w_jk + b_j exactly in int64, then
 // the epilogue. Output channels are the outer loop so that each weight
@@ -173,11 +183,7 @@ func genQLinear(c *kctx) error {
 	c.line("w := i1[j*K : (j+1)*K]")
 	c.line("for r := 0; r < rows; r++ {")
 	c.line("x := i0[r*K : (r+1)*K]")
-	if len(c.node.Inputs) == 4 {
-		c.line("acc := i3[j]")
-	} else {
-		c.line("acc := int64(0)")
-	}
+	accInit(c, "j")
 	c.line("for i, wv := range w {")
 	c.line("acc += (x[i] - $Z) * wv", "Z", q.x.zp)
 	c.line("}")
@@ -209,11 +215,7 @@ func genQConv2D(c *kctx) error {
 	c.line("g := o / OG")
 	c.line("for oy := 0; oy < OH; oy++ {")
 	c.line("for ox := 0; ox < OW; ox++ {")
-	if len(c.node.Inputs) == 4 {
-		c.line("acc := i3[o]")
-	} else {
-		c.line("acc := int64(0)")
-	}
+	accInit(c, "o")
 	c.line("for ci := 0; ci < CG; ci++ {")
 	c.line("plane := i0[(b*C+g*CG+ci)*H*W:][:H*W]")
 	c.line("wk := i1[(o*CG+ci)*KH*KW:][:KH*KW]")

@@ -54,22 +54,11 @@ func quantize(c *Context, o Options) (Stats, error) {
 			return nil, o.Errorf("keep_float", "no linear or conv2d layer %q (have %s)", name, layerNames(q.layers))
 		}
 	}
-	if q.set, err = c.Calibration(); err != nil {
+	b, err := c.baselines(g)
+	if err != nil {
 		return nil, err
 	}
-	if q.base, err = q.set.Baseline(g); err != nil {
-		return nil, err
-	}
-	if c.Test != nil {
-		if q.test, err = c.Test(); err != nil {
-			return nil, err
-		}
-		if q.test != nil {
-			if q.testBase, err = q.test.Baseline(g); err != nil {
-				return nil, err
-			}
-		}
-	}
+	q.set, q.base, q.test, q.testBase = b.Set, b.Base, b.Test, b.TestBase
 	if err := q.ranges(); err != nil {
 		return nil, err
 	}

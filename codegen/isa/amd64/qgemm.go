@@ -24,7 +24,7 @@ import "fmt"
 //     sums a column; VPHADDD and VPERMQ fold them at the end.
 //
 // Registers are assigned explicitly (see the file comment of gemm.go):
-// rows of A from SI with R8 = lda, R10 = 3·lda, R11 = 5·lda, R12 = 7·lda;
+// rows of A from SI (rowAt) with R8 = lda, R10 = 3·lda, R11 = 5·lda, R12 = 7·lda;
 // B from DI, C from DX with R9 = ldc; CX counts groups.
 
 // qgemmArgs offsets: the Go struct the microkernels read (qgemmDecl).
@@ -66,28 +66,6 @@ func QGemmMicros(t QGemmTile) []*Func {
 		fns = append(fns, qgemmMicro(t, r))
 	}
 	return fns
-}
-
-// qrow is the address of row i of A (i < 8) at the group SI points to.
-func qrow(i int) Mem {
-	a := At(SI, 0)
-	switch i {
-	case 0:
-		return a
-	case 1:
-		return a.Idx(R8, 1)
-	case 2:
-		return a.Idx(R8, 2)
-	case 3:
-		return a.Idx(R10, 1)
-	case 4:
-		return a.Idx(R8, 4)
-	case 5:
-		return a.Idx(R11, 1)
-	case 6:
-		return a.Idx(R10, 2)
-	}
-	return a.Idx(R12, 1)
 }
 
 func qgemmMicro(t QGemmTile, r int) *Func {
@@ -149,7 +127,7 @@ func qgemmVNNI(fn *Func, t QGemmTile, r int) {
 		fn.VMOVDQU32(At(DI, 64*v), b(v))
 	}
 	for i := range r {
-		fn.VPBROADCASTD(qrow(i), bc)
+		fn.VPBROADCASTD(rowAt(i, 0), bc)
 		for v := range nv {
 			fn.VPDPBUSD(b(v), bc, acc(i, v)) // acc += Σ4 u8(bc)·s8(b)
 		}
@@ -190,7 +168,7 @@ func qgemmAVX2(fn *Func, t QGemmTile, r int) {
 	fn.VPMOVSXBW(At(DI, 0), b0)  // columns 0–3, 4 k each, as words
 	fn.VPMOVSXBW(At(DI, 16), b1) // columns 4–7
 	for i := range r {
-		fn.VPBROADCASTD(qrow(i), X(10))
+		fn.VPBROADCASTD(rowAt(i, 0), X(10))
 		fn.VPMOVZXBW(X(10), xa) // the row's 4 bytes as words, 4 times
 		fn.VPMADDWD(b0, xa, p)
 		fn.VPADDD(p, acc(i, 0), acc(i, 0))

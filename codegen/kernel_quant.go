@@ -160,10 +160,11 @@ func accInit(c *kctx, j string) {
 	c.line("acc := int64(0)")
 }
 
-// genQLinear is the integer linear layer: per output channel j (the
-// parallel items), Σ_k (x_k − Z_x)·w_jk + b_j exactly in int64, then
-// the epilogue. Output channels are the outer loop so that each weight
-// row is read once a call and its multiplier looked up once.
+// genQLinear is the integer linear layer: Σ_k (x_k − Z_x)·w_jk + b_j
+// exactly in int64, then the epilogue. The parallel items are blocks of
+// output channels whose weight rows fit L1 together; each row of x is
+// read once a block (not once a channel) and each weight row once a
+// call.
 func genQLinear(c *kctx) error {
 	w := c.in(1)
 	q, err := newQLayerEp(c)
@@ -176,18 +177,26 @@ func genQLinear(c *kctx) error {
 	if !ok {
 		return fmt.Errorf("rows of %s are not affine in N", x.Shape)
 	}
-	c.line("const K, N = $K, $N", "K", k, "N", nOut)
+	jb := min(16, max(1, 4096/max(k, 1))) // 32 KiB of int64 weights
+	c.line("const K, N, JB = $K, $N, $JB", "K", k, "N", nOut, "JB", jb)
 	c.line("rows := $R", "R", dimExpr(rows))
-	c.parallel(itoa(nOut), max(1, 4096/max(k, 1)))
-	c.line("for j := lo; j < hi; j++ {")
-	c.line("w := i1[j*K : (j+1)*K]")
+	c.parallel(itoa((nOut+jb-1)/jb), 1)
+	c.line("for b := lo; b < hi; b++ {")
+	c.line("j0, j1 := b*JB, min(N, (b+1)*JB)")
 	c.line("for r := 0; r < rows; r++ {")
-	c.line("x := i0[r*K : (r+1)*K]")
+	c.line("x := i0[r*K:][:K]")
+	c.line("for j := j0; j < j1; j++ {")
+	c.line("w := i1[j*K:][:K]")
 	accInit(c, "j")
 	c.line("for i, wv := range w {")
-	c.line("acc += (x[i] - $Z) * wv", "Z", q.x.zp)
+	if q.x.zp == 0 {
+		c.line("acc += x[i] * wv")
+	} else {
+		c.line("acc += (x[i] - $Z) * wv", "Z", q.x.zp)
+	}
 	c.line("}")
 	q.store(c, "o0[r*N+j]", "j")
+	c.line("}")
 	c.line("}")
 	c.line("}")
 	return nil

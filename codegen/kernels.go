@@ -196,6 +196,7 @@ func (ks *kernelSet) add(n *ir.Node) (*kernelFn, error) {
 	}
 	if c.params == nil {
 		c.lineParams() // a body written by kctx.line (lines.go)
+		c.unused = c.lineUnused()
 	}
 	names, types := c.params, c.types
 	ret := ""

@@ -9,7 +9,7 @@ BIN      := bin/modelc
 # Every fuzz target, as package:Target.
 FUZZ_TARGETS := ./ir:FuzzParse ./frontend:FuzzLoad \
 	./frontend/tensorio:FuzzSafetensors ./frontend/tensorio:FuzzNpy ./frontend/tensorio:FuzzNpz \
-	./frontend/onnx:FuzzReadONNX
+	./frontend/onnx:FuzzReadONNX ./codegen:FuzzHostileNames
 
 .PHONY: all build demo dispatch coldstart examples bench-go test vet fmt-check fuzz test-long bench onnxpb zoo-vectors zoo-onnx zoo-crosscheck fixtures zoo-train zoo-table clean
 

@@ -8,6 +8,7 @@ import (
 	"math"
 	"text/template"
 
+	"github.com/modelc/modelc/internal/gosrc"
 	"github.com/modelc/modelc/ir"
 )
 
@@ -23,6 +24,7 @@ func (g *gen) testFiles() ([]byte, []byte, error) {
 	var data bytes.Buffer
 	type slot struct {
 		Field, Name, Elem string
+		Quoted            string // Name as a Go literal
 		Off, Len, RowLen  int
 		Static            bool // the same size at every batch
 	}
@@ -43,7 +45,7 @@ func (g *gen) testFiles() ([]byte, []byte, error) {
 			}
 			batch = b
 		}
-		s := slot{Field: p.field, Name: p.v.Name, Elem: p.elem, Off: data.Len(), Len: t.Numel(), Static: p.static}
+		s := slot{Field: p.field, Name: p.v.Name, Quoted: gosrc.Quote(p.v.Name), Elem: p.elem, Off: data.Len(), Len: t.Numel(), Static: p.static}
 		if sh := p.v.Type.Shape; sh.Rank() > 0 {
 			s.RowLen = sh[sh.Rank()-1].At(1)
 		}
@@ -183,7 +185,7 @@ func TestVectors(t *testing.T) {
 			t.Fatal(err)
 		}
 {{- range .Outs}}
-		match(t, {{printf "%q" .Name}}, got.{{.Field}}, want.{{.Field}}, {{.RowLen}}, {{$.Rtol}})
+		match(t, {{.Quoted}}, got.{{.Field}}, want.{{.Field}}, {{.RowLen}}, {{$.Rtol}})
 {{- end}}
 	}
 }
@@ -293,7 +295,7 @@ func TestPredictAppends(t *testing.T) {
 	}
 {{- end}}
 {{- with index .Outs 0}}
-	match(t, {{printf "%q" .Name}}, dst[1:], want.{{.Field}}, {{.RowLen}}, {{$.Rtol}})
+	match(t, {{.Quoted}}, dst[1:], want.{{.Field}}, {{.RowLen}}, {{$.Rtol}})
 {{- end}}
 }
 {{end}}

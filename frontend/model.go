@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/modelc/modelc/internal/gosrc"
 	"github.com/modelc/modelc/ir"
 )
 
@@ -186,8 +187,8 @@ func (d *decoder) model(root *node, src *source) *Model {
 	m.Package = top.str("package", "")
 	if m.Package == "" {
 		m.Package = GoPackageName(m.Name)
-	} else if !isGoIdent(m.Package) {
-		top.fail(top.get("package"), "package must be a Go identifier, got %q", m.Package)
+	} else if err := gosrc.CheckPackage(m.Package); err != nil {
+		top.fail(top.get("package"), "%v", err)
 	}
 	if top.has("source") {
 		d.fromSource(m, top, src)
@@ -411,33 +412,10 @@ func (d *decoder) data(n *node, what, second string) *DataSpec {
 	return ds
 }
 
-// GoPackageName turns a model name into a Go package name: lower case,
-// letters and digits only, not starting with a digit.
-func GoPackageName(name string) string {
-	var sb strings.Builder
-	for _, r := range strings.ToLower(name) {
-		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
-			sb.WriteRune(r)
-		}
-	}
-	s := sb.String()
-	if s == "" || s[0] >= '0' && s[0] <= '9' {
-		s = "model" + s
-	}
-	return s
-}
-
-func isGoIdent(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i, r := range s {
-		if !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || i > 0 && r >= '0' && r <= '9') {
-			return false
-		}
-	}
-	return true
-}
+// GoPackageName turns a model name into a Go package name that can be
+// imported (see gosrc.Package): lower case, letters and digits only, not
+// starting with a digit, never a keyword or main.
+func GoPackageName(name string) string { return gosrc.Package(name) }
 
 // LoadNamed reads model NAME/model.yaml from fsys (the zoo's layout),
 // naming the available models when NAME is not there.

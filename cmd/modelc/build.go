@@ -28,11 +28,12 @@ func runBuild(args []string, stdout io.Writer) error {
 	if dir == "" {
 		dir = m.Package
 	}
-	return build(m, dir, *force, *maxBatch, fmt.Sprintf("modelc build %s -o .", filepath.Base(m.File)), stdout)
+	return build(m, dir, *force, *maxBatch, []string{"modelc", "build", filepath.Base(m.File), "-o", "."}, stdout)
 }
 
 // build compiles m into a Go package in dir.
-func build(m *frontend.Model, dir string, force bool, maxBatch int, command string, stdout io.Writer) error {
+// command is the //go:generate line's arguments.
+func build(m *frontend.Model, dir string, force bool, maxBatch int, command []string, stdout io.Writer) error {
 	start := time.Now()
 	p, err := pipeline(m)
 	if err != nil {
@@ -55,7 +56,7 @@ func build(m *frontend.Model, dir string, force bool, maxBatch int, command stri
 		log = append(log, e.Pass+"\t"+e.Stats.String())
 	}
 	files, err := codegen.Generate(codegen.Input{
-		Graph: res.Graph, Plan: res.Plan, Package: m.Package, Command: command,
+		Graph: res.Graph, Plan: res.Plan, Package: m.Package, CommandArgs: command,
 		Version: runtime.Version, RuntimeImport: runtimeImport, MaxBatch: maxBatch, Test: vec, Log: log,
 	})
 	if err != nil {

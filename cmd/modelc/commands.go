@@ -305,7 +305,7 @@ func runZoo(args []string, stdout io.Writer) error {
 		if dir == "" {
 			dir = m.Package
 		}
-		return build(m, dir, false, 32, "modelc zoo build "+pos[1]+" -o .", stdout)
+		return build(m, dir, false, 32, []string{"modelc", "zoo", "build", pos[1], "-o", "."}, stdout)
 	case pos[0] == "export" && len(pos) == 2:
 		if *outDir == "" {
 			return usageError{"zoo export: give -o DIR"}

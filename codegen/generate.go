@@ -270,6 +270,18 @@ func (g *gen) signature() error {
 	return nil
 }
 
+// sampleBytes is the largest input or output per sample in bytes (0 when
+// all are static).
+func (g *gen) sampleBytes() int {
+	most := 0
+	for _, p := range append(append([]port(nil), g.ins...), g.outs...) {
+		if !p.static {
+			most = max(most, p.perSample*8) // float32 or int64: 8 bounds both
+		}
+	}
+	return most
+}
+
 // view is the Go expression for v's slice inside forward (as a kernel
 // reads it: a packed constant is its packed copy).
 func (g *gen) view(v *ir.Value) (string, error) { return g.viewAs(arg{v: v}) }
@@ -351,6 +363,8 @@ func (g *gen) modelFile() ([]byte, error) {
 	f.Const().Defs(
 		jen.Comment("DefaultMaxBatch is the largest batch a Model accepts unless New is given WithMaxBatch."),
 		jen.Id("DefaultMaxBatch").Op("=").Lit(in.MaxBatch),
+		jen.Comment("sampleBytes is the largest input or output per sample, in bytes, for New's overflow check."),
+		jen.Id("sampleBytes").Op("=").Lit(g.sampleBytes()),
 		jen.Comment("ModelName is the model this package was generated from."),
 		jen.Id("ModelName").Op("=").Lit(in.Graph.Name),
 	)
@@ -450,8 +464,12 @@ func (g *gen) modelFile() ([]byte, error) {
 	f.Func().Id("New").Params(jen.Id("opts").Op("...").Id("Option")).Params(jen.Op("*").Id("Model"), jen.Error()).Block(
 		jen.Id("o").Op(":=").Id("options").Values(jen.Id("maxBatch").Op(":").Id("DefaultMaxBatch")),
 		jen.For(jen.List(jen.Id("_"), jen.Id("f")).Op(":=").Range().Id("opts")).Block(jen.Id("f").Call(jen.Op("&").Id("o"))),
-		jen.If(jen.Id("o").Dot("maxBatch").Op("<").Lit(1)).Block(
-			jen.Return(jen.Nil(), jen.Qual("fmt", "Errorf").Call(jen.Lit(in.Package+": WithMaxBatch(%d): the max batch must be at least 1"), jen.Id("o").Dot("maxBatch"))),
+		// The max batch is checked and the arena had (overflow-checked, no
+		// bigger than the machine) before anything else: an error, never a
+		// panic or an allocation that kills the process.
+		jen.List(jen.Id("offs"), jen.Id("arena"), jen.Err()).Op(":=").Qual(in.RuntimeImport, "NewPlannedArena").Call(jen.Id("buffers"), jen.Id("o").Dot("maxBatch"), jen.Id("sampleBytes")),
+		jen.If(jen.Err().Op("!=").Nil()).Block(
+			jen.Return(jen.Nil(), jen.Qual("fmt", "Errorf").Call(jen.Lit(in.Package+": %w"), jen.Err())),
 		),
 		jen.Var().Id("w").Op("*").Id("weights"),
 		jen.If(jen.Id("o").Dot("copyWeights")).Block(
@@ -460,19 +478,18 @@ func (g *gen) modelFile() ([]byte, error) {
 			jen.Id("shared").Dot("once").Dot("Do").Call(jen.Func().Params().Block(jen.Id("shared").Dot("w").Op("=").Id("loadWeights").Call(jen.False()))),
 			jen.Id("w").Op("=").Id("shared").Dot("w"),
 		),
-		jen.Id("m").Op(":=").Op("&").Id("Model").Values(jen.Id("w").Op(":").Id("w"), jen.Id("maxBatch").Op(":").Id("o").Dot("maxBatch")),
-		jen.Id("m").Dot("alloc").Call(),
+		jen.Id("m").Op(":=").Op("&").Id("Model").Values(jen.Id("w").Op(":").Id("w"), jen.Id("maxBatch").Op(":").Id("o").Dot("maxBatch"), jen.Id("arena").Op(":").Id("arena")),
+		jen.Copy(jen.Id("m").Dot("off").Index(jen.Op(":")), jen.Id("offs")),
+		jen.Id("m").Dot("bind").Call(),
 		jen.Return(jen.Id("m"), jen.Nil()),
 	)
-	f.Func().Params(jen.Id("m").Op("*").Id("Model")).Id("alloc").Params().Block(append([]jen.Code{
-		jen.List(jen.Id("offs"), jen.Id("total")).Op(":=").Qual(in.RuntimeImport, "Plan").Call(jen.Id("buffers"), jen.Id("m").Dot("maxBatch")),
-		jen.Copy(jen.Id("m").Dot("off").Index(jen.Op(":")), jen.Id("offs")),
-		jen.Id("m").Dot("arena").Op("=").Qual(in.RuntimeImport, "NewArena").Call(jen.Id("total")),
-	}, g.bindState()...)...)
+	f.Comment("bind points the per-call kernel state at m's own fields.")
+	f.Func().Params(jen.Id("m").Op("*").Id("Model")).Id("bind").Params().Block(g.bindState()...)
 	f.Comment("Clone returns a Model sharing m's weights with its own arena, for another goroutine.")
 	f.Func().Params(jen.Id("m").Op("*").Id("Model")).Id("Clone").Params().Op("*").Id("Model").Block(
-		jen.Id("c").Op(":=").Op("&").Id("Model").Values(jen.Id("w").Op(":").Id("m").Dot("w"), jen.Id("maxBatch").Op(":").Id("m").Dot("maxBatch")),
-		jen.Id("c").Dot("alloc").Call(),
+		jen.Id("c").Op(":=").Op("&").Id("Model").Values(jen.Id("w").Op(":").Id("m").Dot("w"), jen.Id("maxBatch").Op(":").Id("m").Dot("maxBatch"), jen.Id("off").Op(":").Id("m").Dot("off"),
+			jen.Id("arena").Op(":").Qual(in.RuntimeImport, "NewArena").Call(jen.Id("m").Dot("arena").Dot("Len").Call())),
+		jen.Id("c").Dot("bind").Call(),
 		jen.Return(jen.Id("c")),
 	)
 	f.Comment("MaxBatch is the largest batch m accepts.")
@@ -495,9 +512,11 @@ func (g *gen) modelFile() ([]byte, error) {
 
 func (g *gen) runFunc(f *jen.File) {
 	rtp := g.in.RuntimeImport
-	body := []jen.Code{
-		jen.If(jen.Err().Op(":=").Id("ctx").Dot("Err").Call(), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err())),
+	body := []jen.Code{}
+	for _, a := range []string{"ctx", "out", "in"} {
+		body = append(body, jen.If(jen.Id(a).Op("==").Nil()).Block(jen.Return(jen.Qual(rtp, "NilArgumentError").Call(jen.Lit(g.in.Package+": Run: "+a)))))
 	}
+	body = append(body, jen.If(jen.Err().Op(":=").Id("ctx").Dot("Err").Call(), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err())))
 	// The batch comes from the first batch-major input; a graph with
 	// static inputs only runs at batch 1.
 	first := -1
@@ -531,7 +550,8 @@ func (g *gen) runFunc(f *jen.File) {
 		jen.Return(jen.Id("m").Dot("forward").Call(jen.Id("n"), jen.Id("in"), jen.Id("out"))),
 	)
 	f.Comment("Run computes out from in. The batch is len(first input)/elements per sample;")
-	f.Comment("every input and output must hold exactly that batch, else an error.")
+	f.Comment("every input and output must hold exactly that batch, else an error (ErrInputSize,")
+	f.Comment("ErrOutputSize, ErrBatch of the runtime; ErrNilArgument for a nil argument).")
 	f.Func().Params(jen.Id("m").Op("*").Id("Model")).Id("Run").Params(
 		jen.Id("ctx").Qual("context", "Context"), jen.Id("out").Op("*").Id("Outputs"), jen.Id("in").Op("*").Id("Inputs"),
 	).Error().Block(body...)

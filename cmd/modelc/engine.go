@@ -141,16 +141,13 @@ func (d *driver) writeInputs(ins []*ir.Tensor) (string, error) {
 	return f, os.WriteFile(f, raw.Bytes(), 0o644)
 }
 
-// run runs the model once on ins (after one warm-up call) and returns its
-// outputs and the time of the timed call.
-func (d *driver) run(ins []*ir.Tensor) ([]*ir.Tensor, time.Duration, error) {
+// run runs the model once on ins at batch (after one warm-up call) and
+// returns its outputs and the time of the timed call. ins must have passed
+// ir.CheckInputs, which gave batch.
+func (d *driver) run(ins []*ir.Tensor, batch int) ([]*ir.Tensor, time.Duration, error) {
 	inFile, err := d.writeInputs(ins)
 	if err != nil {
 		return nil, 0, err
-	}
-	batch := 1
-	if len(ins) > 0 && len(ins[0].Shape) > 0 {
-		batch = ins[0].Shape[0]
 	}
 	outFile := filepath.Join(d.dir, "out.bin")
 	out, err := exec.Command(d.bin, "run", inFile, outFile, fmt.Sprint(batch)).CombinedOutput()
@@ -164,6 +161,21 @@ func (d *driver) run(ins []*ir.Tensor) ([]*ir.Tensor, time.Duration, error) {
 	data, err := os.ReadFile(outFile)
 	if err != nil {
 		return nil, 0, err
+	}
+	need := 0
+	for _, v := range d.graph.Outputs {
+		size := 8
+		if v.Type.DType.IsFloat() {
+			size = 4
+		}
+		n := 1
+		for _, d := range v.Type.Shape.At(batch) {
+			n *= d
+		}
+		need += n * size
+	}
+	if len(data) != need {
+		return nil, 0, fmt.Errorf("BUG: the driver wrote %d bytes of outputs, want %d", len(data), need)
 	}
 	var outs []*ir.Tensor
 	off := 0
@@ -192,18 +204,21 @@ type Sample struct {
 }
 
 // runGenerated runs m through its generated package (modelc run --engine
-// generated): outputs and the time of one warm call.
+// generated): outputs and the time of one warm call. The inputs are
+// checked against the model's signature first, exactly as the reference
+// engine checks them (ir.CheckInputs): the driver hands the package raw
+// numbers, which cannot carry a shape or a dtype.
 func runGenerated(m *frontend.Model, ins []*ir.Tensor) ([]*ir.Tensor, time.Duration, error) {
-	batch := 1
-	if len(ins) > 0 && len(ins[0].Shape) > 0 {
-		batch = ins[0].Shape[0]
+	batch, err := ir.CheckInputs(m.Graph, ins)
+	if err != nil {
+		return nil, 0, err
 	}
-	d, err := buildDriver(m, max(batch, 1))
+	d, err := buildDriver(m, batch)
 	if err != nil {
 		return nil, 0, err
 	}
 	defer d.Close()
-	return d.run(ins)
+	return d.run(ins, batch)
 }
 
 type driverPort struct {
@@ -265,10 +280,16 @@ func cpuTime() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
+// fail reports an error the way modelc does, without a stack trace.
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, err)
+	os.Exit(1)
+}
+
 func main() {
 	data, err := os.ReadFile(os.Args[2])
 	if err != nil {
-		panic(err)
+		fail(err)
 	}
 	n, _ := strconv.Atoi(os.Args[4])
 	off := 0
@@ -289,6 +310,9 @@ func main() {
 		return v
 	}
 	_, _ = f32, i64
+	if need := {{range .Ins}}{{if eq .Elem "float32"}}4{{else}}8{{end}}*{{if not .Static}}n*{{end}}{{.PerSample}} + {{end}}0; len(data) != need {
+		fail(fmt.Errorf("inputs: %d bytes, want %d", len(data), need))
+	}
 	in := model.Inputs{ {{- range .Ins}}{{.Field}}: {{if eq .Elem "float32"}}f32{{else}}i64{{end}}({{if not .Static}}n * {{end}}{{.PerSample}}), {{end -}} }
 	out := model.Outputs{ {{- range .Outs}}{{.Field}}: make([]{{.Elem}}, {{if not .Static}}n*{{end}}{{.PerSample}}), {{end -}} }
 	if os.Args[1] == "bench" || os.Args[1] == "profile" {
@@ -297,7 +321,7 @@ func main() {
 	}
 	m, err := model.New(model.WithMaxBatch(max(n, 1)))
 	if err != nil {
-		panic(err)
+		fail(err)
 	}
 	ctx := context.Background()
 	call := func() {
@@ -314,7 +338,7 @@ func main() {
 		steps := model.Steps()
 		times := make([]int64, len(steps))
 		if err := m.Profile(times); err != nil {
-			panic(err)
+			fail(err)
 		}
 		runs := 0
 		for start := time.Now(); runs < 5 || time.Since(start).Seconds() < seconds; runs++ {
@@ -382,7 +406,7 @@ func main() {
 	}
 {{- end}}
 	if err := os.WriteFile(os.Args[3], buf, 0o644); err != nil {
-		panic(err)
+		fail(err)
 	}
 	fmt.Println(elapsed.Nanoseconds())
 }

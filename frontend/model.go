@@ -38,6 +38,19 @@ type Model struct {
 	WeightsFile    string // weights: FILE, as written
 
 	src *source
+	// where maps a value's name to the position of the layer that made it
+	// (model.yaml only), for errors found after lowering.
+	where map[string]string
+}
+
+// Where returns "file:line:col" of the layer that computes the value
+// named name, or the model's file when that is not known (an ONNX model,
+// a value a pass made).
+func (m *Model) Where(name string) string {
+	if p, ok := m.where[name]; ok {
+		return p
+	}
+	return m.File
 }
 
 // PassSpec is one entry of passes:, kept raw for the pass registry, which
@@ -212,6 +225,10 @@ func (d *decoder) model(root *node, src *source) *Model {
 	l.layers(g.items, l.root)
 	l.outputs(top.strs("outputs"), top.get("outputs"))
 	m.Graph = l.b.G
+	m.where = map[string]string{}
+	for v, at := range l.at {
+		m.where[v.Name] = fmt.Sprintf("%s:%d:%d", src.display, at.line, at.col)
+	}
 
 	// Weights: from a file or generated from a seed.
 	wf, init := top.get("weights"), top.get("init")

@@ -24,6 +24,9 @@ func runBuild(args []string, stdout io.Writer) error {
 	if !ok {
 		return err
 	}
+	if err := checkBatch("--max-batch", *maxBatch, false); err != nil {
+		return err
+	}
 	dir := *out
 	if dir == "" {
 		dir = m.Package
@@ -49,6 +52,9 @@ func build(m *frontend.Model, dir string, force bool, maxBatch int, command []st
 	}
 	res, err := p.Run(m.Graph, passes.RunOptions{})
 	if err != nil {
+		return err
+	}
+	if err := checkArena(m, res.Plan, maxBatch); err != nil {
 		return err
 	}
 	var log []string

@@ -154,9 +154,15 @@ func runRun(args []string, stdout io.Writer) error {
 	if *engine != "reference" && *engine != "generated" {
 		return usageError{fmt.Sprintf("--engine %s: want reference or generated", *engine)}
 	}
+	if err := checkBatch("--batch", *batch, true); err != nil {
+		return err
+	}
 	var ins, want []*ir.Tensor
 	switch {
 	case *batch > 0:
+		if err := checkSampleInputs(m, *batch); err != nil {
+			return err
+		}
 		ins = ir.SampleInputs(m.Graph, *batch, 7)
 	case len(inputs) > 0:
 		if ins, err = readInputs(m, inputs); err != nil {
@@ -174,6 +180,13 @@ func runRun(args []string, stdout io.Writer) error {
 			return err
 		}
 	} else {
+		batch, err := ir.CheckInputs(m.Graph, ins)
+		if err != nil {
+			return err
+		}
+		if err := checkEval(m, batch); err != nil {
+			return err
+		}
 		start := time.Now()
 		if outs, err = ir.Eval(m.Graph, ins...); err != nil {
 			return err

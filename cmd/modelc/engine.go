@@ -41,6 +41,9 @@ func buildDriver(m *frontend.Model, maxBatch int) (*driver, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkArena(m, res.Plan, maxBatch); err != nil {
+		return nil, err
+	}
 	files, err := codegen.Generate(codegen.Input{
 		Graph: res.Graph, Plan: res.Plan, Package: m.Package, Command: "modelc (driver)",
 		Version: runtime.Version, RuntimeImport: runtimeImport, MaxBatch: maxBatch,

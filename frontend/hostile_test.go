@@ -1,15 +1,23 @@
 package frontend_test
 
 import (
+	"archive/zip"
+	"bytes"
+	"encoding/binary"
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/modelc/modelc/frontend"
+	"github.com/modelc/modelc/frontend/tensorio"
 	"github.com/modelc/modelc/internal/gosrc"
 )
 
@@ -63,7 +71,7 @@ func TestResourceLimits(t *testing.T) {
 		{"2⁶³−1", "name: t\ninputs: [{name: x, shape: [N, 9223372036854775807]}]\ninit: {seed: 1}\ngraph: [{relu: }]\n", "2:31", "got 9223372036854775807"},
 		{"two batch dimensions", "name: t\ninputs: [{name: x, shape: [N, N]}]\ninit: {seed: 1}\ngraph: [{relu: }]\n", "2:31", "only one dimension may depend on the batch N (line 2:28 has N already)"},
 		{"elements per sample", "name: t\ninputs: [{name: x, shape: [N, 65536, 65536]}]\ninit: {seed: 1}\ngraph: [{relu: }]\n", "2:27", "shape [N,65536,65536] holds 4.29e+09 elements per sample, over the limit of 268435456 (limits.TensorElems)"},
-		{"model.yaml over 16 MiB", "name: t\n#" + strings.Repeat("x", 16<<20) + "\n", "", "over the limit of 16.0 MiB for a model.yaml"},
+		{"model.yaml over 16 MiB", "name: t\n#" + strings.Repeat("x", 16<<20) + "\n", "", ": 16777226 bytes, over the limit of 16777216 (16.0 MiB)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			file := writeModel(t, tc.yaml)
@@ -92,4 +100,168 @@ func manyLinear(k int) string {
 		fmt.Fprintf(&sb, "  - linear: {name: l%d, features: 16384}\n", i)
 	}
 	return sb.String()
+}
+
+// loadWithin loads file, failing the test if Load takes more than a
+// minute (a FIFO used to block it forever).
+func loadWithin(t *testing.T, file string, opts frontend.Options) (*frontend.Model, error) {
+	t.Helper()
+	type result struct {
+		m   *frontend.Model
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		m, err := frontend.Load(file, opts)
+		done <- result{m, err}
+	}()
+	select {
+	case r := <-done:
+		return r.m, r.err
+	case <-time.After(time.Minute):
+		t.Fatalf("Load(%s) hangs", file)
+		return nil, nil
+	}
+}
+
+// TestFilesThatAreNotRegular: a FIFO, a character device or a directory
+// where a model names a file is refused before a byte is read; a huge
+// sparse file is refused from its size or its 8-byte header, not read
+// whole.
+func TestFilesThatAreNotRegular(t *testing.T) {
+	dir := t.TempDir()
+	yaml := filepath.Join(dir, "m.yaml")
+	require.NoError(t, os.WriteFile(yaml, []byte(weightsModel), 0o644))
+	weights := filepath.Join(dir, "w.safetensors")
+	for _, tc := range []struct {
+		name     string
+		make     func() error
+		msg      string
+		external bool // with AllowExternalPaths
+	}{
+		{"FIFO", func() error { return syscall.Mkfifo(weights, 0o644) }, "w.safetensors is not a regular file (a named pipe)", false},
+		{"character device", func() error { return os.Symlink("/dev/zero", weights) }, "is not a regular file (a character device)", true},
+		{"directory", func() error { return os.Mkdir(weights, 0o755) }, "w.safetensors is not a regular file (a directory)", false},
+		{"4 GiB sparse file", func() error {
+			f, err := os.Create(weights)
+			if err == nil {
+				err = f.Truncate(4 << 30)
+				f.Close()
+			}
+			return err
+		}, "header does not start with '{'", false},
+		{"sparse file with a valid header and 3 GiB of data", func() error {
+			hdr := `{"bn.weight":{"dtype":"F32","shape":[805306368],"data_offsets":[0,3221225472]}}`
+			f, err := os.Create(weights)
+			if err == nil {
+				var n [8]byte
+				binary.LittleEndian.PutUint64(n[:], uint64(len(hdr)))
+				f.Write(n[:])
+				f.WriteString(hdr)
+				err = f.Truncate(int64(8 + len(hdr) + 3<<30))
+				f.Close()
+			}
+			return err
+		}, "the tensors hold 3221225472 bytes, over the limit of 2147483648", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			os.RemoveAll(weights)
+			require.NoError(t, tc.make())
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			_, err := loadWithin(t, yaml, frontend.Options{AllowExternalPaths: tc.external})
+			runtime.ReadMemStats(&after)
+			requirePosError(t, err, yaml, "3:10", tc.msg)
+			require.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(64<<20), "allocated as if reading the file")
+		})
+	}
+	// The model file itself.
+	fifo := filepath.Join(dir, "fifo.yaml")
+	require.NoError(t, syscall.Mkfifo(fifo, 0o644))
+	_, err := loadWithin(t, fifo, frontend.Options{})
+	require.EqualError(t, err, fifo+" is not a regular file (a named pipe)")
+}
+
+// TestSymlinkSwapRace: a symlink flipped between a file inside the model's
+// directory and one outside while the model loads never gets the outside
+// file read (the path used to be checked and then opened: 21 of 300 tries
+// loaded the outside file).
+func TestSymlinkSwapRace(t *testing.T) {
+	base := t.TempDir()
+	dir := filepath.Join(base, "model")
+	require.NoError(t, os.Mkdir(dir, 0o755))
+	outside := filepath.Join(base, "outside.safetensors")
+	secret := weightsFor()
+	for i := range secret {
+		secret[i].Data = make([]byte, len(secret[i].Data)) // zeros: recognisable
+	}
+	require.NoError(t, tensorio.WriteSafetensors(outside, secret, nil))
+	inside := filepath.Join(dir, "inside.safetensors")
+	require.NoError(t, tensorio.WriteSafetensors(inside, weightsFor(), nil))
+	yaml := filepath.Join(dir, "m.yaml")
+	require.NoError(t, os.WriteFile(yaml, []byte(strings.Replace(weightsModel, "w.safetensors", "link.safetensors", 1)), 0o644))
+	link := filepath.Join(dir, "link.safetensors")
+	require.NoError(t, os.Symlink(inside, link))
+
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		tmp := filepath.Join(dir, "link.tmp")
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			target := inside
+			if i%2 == 1 {
+				target = outside
+			}
+			os.Remove(tmp)
+			if os.Symlink(target, tmp) == nil {
+				os.Rename(tmp, link)
+			}
+		}
+	}()
+	loaded, refused := 0, 0
+	for i := 0; i < 300; i++ {
+		m, err := frontend.Load(yaml, frontend.Options{})
+		if err != nil {
+			require.ErrorContains(t, err, "link.safetensors")
+			refused++
+			continue
+		}
+		loaded++
+		require.Equal(t, []float32{1, 2, 3, 4, 5, 6}, constByName(t, m.Graph, "fc.weight").F, "read the file outside the model's directory")
+	}
+	close(stop)
+	wg.Wait()
+	t.Logf("%d loads, %d refused", loaded, refused)
+}
+
+// TestTestVectorBomb: test vectors that inflate past limits.TestBytes are
+// refused before inflating (they would be copied into the generated
+// package's testdata/vectors.bin).
+func TestTestVectorBomb(t *testing.T) {
+	dir := t.TempDir()
+	var b bytes.Buffer
+	zw := zip.NewWriter(&b)
+	w, err := zw.CreateHeader(&zip.FileHeader{Name: "x.npy", Method: zip.Deflate})
+	require.NoError(t, err)
+	require.NoError(t, tensorio.EncodeNpy(w, tensorio.FromFloat32("x", []int{1 << 24, 4}, make([]float32, 1<<26)))) // 256 MiB of zeros
+	require.NoError(t, zw.Close())
+	require.Less(t, b.Len(), 300<<10)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "x.npz"), b.Bytes(), 0o644))
+	yaml := filepath.Join(dir, "m.yaml")
+	require.NoError(t, os.WriteFile(yaml, []byte("name: t\ninputs: [{name: x, shape: [N, 4]}]\ninit: {seed: 1}\ntest: {inputs: x.npz, outputs: x.npz}\ngraph: [{relu: }]\n"), 0o644))
+	m, err := frontend.Load(yaml, frontend.Options{})
+	require.NoError(t, err)
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, _, err = m.TestData()
+	runtime.ReadMemStats(&after)
+	require.ErrorContains(t, err, `m.yaml:4: test: x.npz: npz: member "x.npy" inflates to 268435584 bytes, over the 67108864 bytes left of the limit of 67108864 for the archive`)
+	require.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(8<<20))
 }

@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/modelc/modelc/internal/gosrc"
+	"github.com/modelc/modelc/internal/limits"
 	"github.com/modelc/modelc/ir"
 )
 
@@ -108,9 +109,28 @@ func LoadFS(fsys fs.FS, file string) (*Model, error) {
 }
 
 func load(src *source, base string) (m *Model, err error) {
-	data, err := fs.ReadFile(src.fsys, base)
+	var data []byte
+	if src.os {
+		// The model file itself: a regular file of bounded size, opened once.
+		var f *os.File
+		if f, err = openNonBlocking(filepath.Join(src.dir, base)); err == nil {
+			var size int64
+			if size, err = regularSize(f, src.display); err == nil {
+				data, err = readBounded(f, src.display, size, limits.YAMLBytes)
+			}
+			f.Close()
+		}
+		if err != nil && !strings.HasPrefix(err.Error(), src.display) {
+			err = fmt.Errorf("%s: %w", src.display, err)
+		}
+	} else {
+		data, err = fs.ReadFile(src.fsys, base)
+		if err != nil {
+			err = fmt.Errorf("%s: %w", src.display, unwrapPathError(err))
+		}
+	}
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", src.display, unwrapPathError(err))
+		return nil, err
 	}
 	root, err := parseYAML(src.display, data)
 	if err != nil {
@@ -146,46 +166,17 @@ type source struct {
 	allowExternal bool
 }
 
-// ReadFile reads a file named relative to the model.
+// ReadFile reads a file named relative to the model, under the path
+// policy, if it holds at most limits.ConstBytes (see openFile).
 func (s *source) ReadFile(rel string) ([]byte, error) {
 	if s.os {
-		p, err := s.osPath(rel)
-		if err != nil {
-			return nil, err
-		}
-		return os.ReadFile(p)
+		return s.readAll(rel, limits.ConstBytes)
 	}
 	clean := path.Clean(rel)
 	if !fs.ValidPath(clean) {
 		return nil, fmt.Errorf("%s: path must stay inside the model's directory", rel)
 	}
 	return fs.ReadFile(s.fsys, clean)
-}
-
-// osPath resolves rel against the YAML's directory and checks, after
-// resolving symlinks, that it stays inside.
-func (s *source) osPath(rel string) (string, error) {
-	p := rel
-	if !filepath.IsAbs(p) {
-		p = filepath.Join(s.dir, rel)
-	}
-	if s.allowExternal {
-		return p, nil
-	}
-	root, err := filepath.EvalSymlinks(s.dir)
-	if err != nil {
-		return "", err
-	}
-	real, err := filepath.EvalSymlinks(p)
-	if err != nil {
-		return "", unwrapPathError(err)
-	}
-	root, _ = filepath.Abs(root)
-	real, _ = filepath.Abs(real)
-	if real != root && !strings.HasPrefix(real, root+string(filepath.Separator)) {
-		return "", fmt.Errorf("%s resolves to %s, outside the model's directory %s (use --allow-external-paths to permit)", rel, real, root)
-	}
-	return p, nil
 }
 
 // ReadFile reads a file named relative to the model (with the path policy).

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/modelc/modelc/frontend/tensorio"
+	"github.com/modelc/modelc/internal/limits"
 	"github.com/modelc/modelc/ir"
 )
 
@@ -25,13 +26,12 @@ func (l *lowering) bindFile(src *source, file string, at *node) {
 	if !strings.HasSuffix(file, ".safetensors") {
 		l.d.failAt(at, "weights: want a .safetensors file, got %q", file)
 	}
-	data, err := src.ReadFile(file)
+	arrays, err := src.readSafetensors(file)
 	if err != nil {
+		if strings.HasPrefix(err.Error(), file+": ") {
+			l.d.failAt(at, "weights %v", err) // the file's contents
+		}
 		l.d.failAt(at, "weights: %v", err)
-	}
-	arrays, _, err := tensorio.DecodeSafetensors(data)
-	if err != nil {
-		l.d.failAt(at, "weights %s: %v", file, err)
 	}
 	byName := map[string]tensorio.Array{}
 	for _, a := range arrays {
@@ -144,13 +144,44 @@ func FromTensor(name string, t *ir.Tensor) tensorio.Array {
 }
 
 // ReadTensors reads the arrays of a .npy or .npz file named relative to
-// the model, in file order (.npy) or name order (.npz).
+// the model, in file order (.npy) or name order (.npz), holding at most
+// limits.DataBytes once inflated.
 func (m *Model) ReadTensors(rel string) ([]*ir.Tensor, error) {
-	data, err := m.ReadFile(rel)
+	return m.readTensors(rel, limits.DataBytes)
+}
+
+func (m *Model) readTensors(rel string, limit int64) ([]*ir.Tensor, error) {
+	arrays, err := m.src.readArrays(rel, limit)
 	if err != nil {
 		return nil, err
 	}
-	return DecodeTensors(rel, data)
+	return toTensors(rel, arrays)
+}
+
+// readSafetensors reads a weights file named relative to the model: its
+// header checked before its data, the data at most limits.ConstBytes.
+func (s *source) readSafetensors(rel string) ([]tensorio.Array, error) {
+	if !s.os {
+		data, err := s.ReadFile(rel)
+		if err != nil {
+			return nil, err
+		}
+		arrays, _, err := tensorio.DecodeSafetensors(data)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", rel, err)
+		}
+		return arrays, nil
+	}
+	f, size, err := s.openFile(rel)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	arrays, _, err := tensorio.ReadSafetensorsAt(f, size, limits.ConstBytes)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", rel, err)
+	}
+	return arrays, nil
 }
 
 // DecodeTensors decodes .npy or .npz bytes.
@@ -172,6 +203,10 @@ func DecodeTensors(name string, data []byte) ([]*ir.Tensor, error) {
 	default:
 		return nil, fmt.Errorf("%s: want a .npy or .npz file", name)
 	}
+	return toTensors(name, arrays)
+}
+
+func toTensors(name string, arrays []tensorio.Array) ([]*ir.Tensor, error) {
 	out := make([]*ir.Tensor, len(arrays))
 	for i, a := range arrays {
 		t, err := ToTensor(a)
@@ -191,7 +226,8 @@ func (m *Model) TestData() (inputs, outputs []*ir.Tensor, err error) {
 	load := func(files []string) ([]*ir.Tensor, error) {
 		var ts []*ir.Tensor
 		for _, f := range files {
-			t, err := m.ReadTensors(f)
+			// Test vectors end up in the generated package.
+			t, err := m.readTensors(f, limits.TestBytes)
 			if err != nil {
 				return nil, fmt.Errorf("%s:%d: test: %w", m.File, m.Test.Line, err)
 			}

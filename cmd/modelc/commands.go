@@ -12,6 +12,7 @@ import (
 
 	"github.com/modelc/modelc/frontend"
 	"github.com/modelc/modelc/frontend/tensorio"
+	"github.com/modelc/modelc/internal/limits"
 	"github.com/modelc/modelc/internal/match"
 	"github.com/modelc/modelc/ir"
 	"github.com/modelc/modelc/passes"
@@ -140,11 +141,11 @@ func pipeline(m *frontend.Model) (*passes.Pipeline, error) {
 }
 
 func runRun(args []string, stdout io.Writer) error {
-	const u = "modelc run MODEL [--passes P,...] [--input NAME=F.npy ... | --input F.npz] [--out F.npz] [--engine reference] [--batch B]"
+	const u = "modelc run MODEL [--passes P,...] [--input NAME=F.npy ... | --input F.npz | --input F.npy] [--out F.npz|F.npy] [--engine reference] [--batch B]"
 	fs := newFlags("run", u)
 	var inputs multiFlag
-	fs.Var(&inputs, "input", "an input as NAME=FILE.npy (repeat per input), or one FILE.npz holding all inputs by name (default: the model's test vectors)")
-	out := fs.String("out", "", "write the outputs to this .npz file")
+	fs.Var(&inputs, "input", "an input as NAME=FILE.npy (repeat per input), one FILE.npz holding all inputs by name, or FILE.npy for a model with one input (default: the model's test vectors)")
+	out := fs.String("out", "", "write the outputs to this .npz file (or .npy for a model with one output); an existing file must be a regular file, and a symlink is written through")
 	engine := fs.String("engine", "reference", "reference (the IR evaluator) or generated (the package modelc build writes, built offline with the Go toolchain and the runtime sources modelc carries)")
 	batch := fs.Int("batch", 0, "run on seeded random inputs of this batch size instead")
 	m, ok, err := oneModel(fs, args, u, stdout)
@@ -194,11 +195,7 @@ func runRun(args []string, stdout io.Writer) error {
 		elapsed = time.Since(start)
 	}
 	if *out != "" {
-		var arrays []tensorio.Array
-		for i, v := range m.Graph.Outputs {
-			arrays = append(arrays, frontend.FromTensor(v.Name, outs[i]))
-		}
-		if err := tensorio.WriteNpz(*out, arrays); err != nil {
+		if err := writeOutputs(m, outs, *out); err != nil {
 			return err
 		}
 	}
@@ -217,6 +214,25 @@ func runRun(args []string, stdout io.Writer) error {
 	return nil
 }
 
+// writeOutputs writes --out: every output by name into a .npz, or the one
+// output of a single-output model into a .npy.
+func writeOutputs(m *frontend.Model, outs []*ir.Tensor, file string) error {
+	var arrays []tensorio.Array
+	for i, v := range m.Graph.Outputs {
+		arrays = append(arrays, frontend.FromTensor(v.Name, outs[i]))
+	}
+	switch {
+	case strings.HasSuffix(file, ".npz"):
+		return tensorio.WriteNpz(file, arrays)
+	case strings.HasSuffix(file, ".npy") && len(arrays) == 1:
+		arrays[0].Name = ""
+		return tensorio.WriteNpy(file, arrays[0])
+	case strings.HasSuffix(file, ".npy"):
+		return fmt.Errorf("--out %s: the model has %d outputs; write them to a .npz", file, len(arrays))
+	}
+	return fmt.Errorf("--out %s: want a .npz file (or .npy for a model with one output)", file)
+}
+
 func preview(t *ir.Tensor) string {
 	n := min(t.Numel(), 6)
 	parts := make([]string, n)
@@ -230,7 +246,9 @@ func preview(t *ir.Tensor) string {
 	return s + "]"
 }
 
-// readInputs reads --input values: NAME=F.npy each, or one F.npz by name.
+// readInputs reads --input values: NAME=F.npy each, one F.npz by name, or
+// one F.npy for a model with one input. Files are read as a model's data
+// files are: regular files only, at most limits.DataBytes once inflated.
 func readInputs(m *frontend.Model, specs []string) ([]*ir.Tensor, error) {
 	byName := map[string]*ir.Tensor{}
 	for _, s := range specs {
@@ -238,31 +256,31 @@ func readInputs(m *frontend.Model, specs []string) ([]*ir.Tensor, error) {
 		if !named {
 			file = s
 		}
-		data, err := os.ReadFile(file)
+		switch {
+		case named && strings.HasSuffix(file, ".npy"),
+			!named && strings.HasSuffix(file, ".npz"),
+			!named && strings.HasSuffix(file, ".npy") && len(m.Graph.Inputs) == 1:
+		case !named && strings.HasSuffix(file, ".npy"):
+			return nil, usageError{fmt.Sprintf("--input %s: the model has %d inputs; name each (--input NAME=FILE.npy) or give one FILE.npz", s, len(m.Graph.Inputs))}
+		default:
+			return nil, usageError{fmt.Sprintf("--input %s: want NAME=FILE.npy, FILE.npz, or FILE.npy for a model with one input", s)}
+		}
+		arrays, err := frontend.ReadArrays(file, limits.DataBytes)
 		if err != nil {
 			return nil, err
 		}
-		switch {
-		case named && strings.HasSuffix(file, ".npy"):
-			ts, err := frontend.DecodeTensors(file, data)
+		if strings.HasSuffix(file, ".npy") {
+			if !named {
+				name = m.Graph.Inputs[0].Name
+			}
+			arrays[0].Name = name
+		}
+		for _, a := range arrays {
+			t, err := frontend.ToTensor(a)
 			if err != nil {
-				return nil, err
+				return nil, fmt.Errorf("%s: %s: %w", file, a.Name, err)
 			}
-			byName[name] = ts[0]
-		case !named && strings.HasSuffix(file, ".npz"):
-			arrays, err := tensorio.DecodeNpz(data)
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", file, err)
-			}
-			for _, a := range arrays {
-				t, err := frontend.ToTensor(a)
-				if err != nil {
-					return nil, fmt.Errorf("%s: %s: %w", file, a.Name, err)
-				}
-				byName[a.Name] = t
-			}
-		default:
-			return nil, usageError{fmt.Sprintf("--input %s: want NAME=FILE.npy or FILE.npz", s)}
+			byName[a.Name] = t
 		}
 	}
 	ins := make([]*ir.Tensor, len(m.Graph.Inputs))

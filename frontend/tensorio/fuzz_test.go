@@ -81,7 +81,7 @@ func FuzzNpy(f *testing.F) {
 
 func FuzzNpz(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
-		arrays, err := decodeNpz(bytes.NewReader(b), int64(len(b)))
+		arrays, err := decodeNpz(bytes.NewReader(b), int64(len(b)), 1<<30)
 		if err != nil {
 			return
 		}
@@ -90,7 +90,7 @@ func FuzzNpz(f *testing.F) {
 		if err != nil {
 			t.Fatalf("re-encoding decoded arrays: %v", err)
 		}
-		arrays2, err := decodeNpz(bytes.NewReader(enc), int64(len(enc)))
+		arrays2, err := decodeNpz(bytes.NewReader(enc), int64(len(enc)), 1<<30)
 		if err != nil {
 			t.Fatalf("decoding re-encoded archive: %v", err)
 		}

@@ -265,3 +265,33 @@ func TestTestVectorBomb(t *testing.T) {
 	require.ErrorContains(t, err, `m.yaml:4: test: x.npz: npz: member "x.npy" inflates to 268435584 bytes, over the 67108864 bytes left of the limit of 67108864 for the archive`)
 	require.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(8<<20))
 }
+
+// TestIntegerWeightsPrecision: integer tensors bound to float32 weights
+// are converted only when every value is exact in float32 (an I64 value
+// of 2²⁴+1 used to become 2²⁴ without a word).
+func TestIntegerWeightsPrecision(t *testing.T) {
+	dir := t.TempDir()
+	yaml := filepath.Join(dir, "m.yaml")
+	require.NoError(t, os.WriteFile(yaml, []byte("name: t\ninputs: [{name: x, shape: [N, 1]}]\nweights: w.safetensors\ngraph:\n  - linear: {name: fc, features: 2, bias: false}\n"), 0o644))
+	for _, tc := range []struct {
+		vals []int64
+		err  string
+	}{
+		{[]int64{3, -1 << 24}, ""},
+		{[]int64{1 << 40, 7}, ""},
+		{[]int64{5, 1<<24 + 1}, "I64 value 16777217 at element 1 is not exact as a float32 weight (it would become 16777216)"},
+		{[]int64{-1 << 62, 0}, ""},
+		{[]int64{-1<<62 - 1, 0}, "is not exact as a float32 weight"},
+	} {
+		w := tensorio.FromInt64("fc.weight", []int{2, 1}, tc.vals)
+		require.NoError(t, tensorio.WriteSafetensors(filepath.Join(dir, "w.safetensors"), []tensorio.Array{w}, nil))
+		m, err := frontend.Load(yaml, frontend.Options{})
+		if tc.err != "" {
+			requirePosError(t, err, yaml, "5:13", tc.err)
+			continue
+		}
+		require.NoError(t, err)
+		got := constByName(t, m.Graph, "fc.weight").F
+		require.Equal(t, []float32{float32(tc.vals[0]), float32(tc.vals[1])}, got)
+	}
+}

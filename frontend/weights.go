@@ -21,18 +21,40 @@ import (
 // binds as exported. Missing, extra and mis-shaped tensors are errors that
 // name the tensor, both shapes and the layer's line.
 
-// bindFile binds every parameter to a tensor of a safetensors file.
+// bindFile binds every parameter to a tensor of a safetensors file. The
+// tensors' names and shapes are matched against the parameters from the
+// file's header, before its data is read.
 func (l *lowering) bindFile(src *source, file string, at *node) {
 	if !strings.HasSuffix(file, ".safetensors") {
 		l.d.failAt(at, "weights: want a .safetensors file, got %q", file)
 	}
-	arrays, err := src.readSafetensors(file)
+	arrays, err := src.readSafetensors(file, func(arrays []tensorio.Array) { l.matchWeights(arrays, file, at) })
 	if err != nil {
 		if strings.HasPrefix(err.Error(), file+": ") {
 			l.d.failAt(at, "weights %v", err) // the file's contents
 		}
 		l.d.failAt(at, "weights: %v", err)
 	}
+	byName := map[string]tensorio.Array{}
+	for _, a := range arrays {
+		byName[a.Name] = a
+	}
+	for _, p := range l.params {
+		a := byName[p.name]
+		f, err := a.Float32()
+		if err != nil {
+			l.d.failAt(p.at, "tensor %q in %s: %v", p.name, file, err)
+		}
+		if err := exactInF32(a, f); err != nil {
+			l.d.failAt(p.at, "tensor %q in %s: %v", p.name, file, err)
+		}
+		p.value.Const.F = f
+	}
+}
+
+// matchWeights checks a weights file's tensors against the parameters:
+// every parameter present with its shape, no tensor left over.
+func (l *lowering) matchWeights(arrays []tensorio.Array, file string, at *node) {
 	byName := map[string]tensorio.Array{}
 	for _, a := range arrays {
 		byName[a.Name] = a
@@ -46,11 +68,6 @@ func (l *lowering) bindFile(src *source, file string, at *node) {
 		if got, want := ir.StaticShape(a.Shape...), ir.StaticShape(p.shape...); !got.Equal(want) {
 			l.d.failAt(p.at, "tensor %q has shape %s in %s, this layer needs %s", p.name, got, file, want)
 		}
-		f, err := a.Float32()
-		if err != nil {
-			l.d.failAt(p.at, "tensor %q in %s: %v", p.name, file, err)
-		}
-		p.value.Const.F = f
 	}
 	var extra []string
 	for name := range byName {
@@ -67,6 +84,28 @@ func (l *lowering) bindFile(src *source, file string, at *node) {
 		}
 		l.d.failAt(at, "%s has %d %s no layer uses: %s", file, len(extra), noun, strings.Join(extra, ", "))
 	}
+}
+
+// exactInF32 refuses an integer tensor bound to float32 weights when a
+// value does not survive the conversion (|v| > 2²⁴ and not a multiple of
+// the float32 spacing there): the weights would silently differ from the
+// file's.
+func exactInF32(a tensorio.Array, f []float32) error {
+	switch a.DType {
+	case tensorio.F32, tensorio.F16, tensorio.BF16, tensorio.F64:
+		return nil
+	}
+	ints, err := a.Int64()
+	if err != nil {
+		return err
+	}
+	for i, v := range ints {
+		x := float64(f[i]) // exact: a float32 is a float64
+		if x >= 1<<63 || x < -(1<<63) || int64(x) != v {
+			return fmt.Errorf("%s value %d at element %d is not exact as a float32 weight (it would become %.0f); convert the tensor to F32 where it was made", a.DType, v, i, f[i])
+		}
+	}
+	return nil
 }
 
 // bindSeed generates every parameter from the seed with PyTorch's default
@@ -159,8 +198,9 @@ func (m *Model) readTensors(rel string, limit int64) ([]*ir.Tensor, error) {
 }
 
 // readSafetensors reads a weights file named relative to the model: its
-// header checked before its data, the data at most limits.ConstBytes.
-func (s *source) readSafetensors(rel string) ([]tensorio.Array, error) {
+// header checked (and handed to check) before its data is read, the data
+// at most limits.ConstBytes.
+func (s *source) readSafetensors(rel string, check func([]tensorio.Array)) ([]tensorio.Array, error) {
 	if !s.os {
 		data, err := s.ReadFile(rel)
 		if err != nil {
@@ -170,6 +210,7 @@ func (s *source) readSafetensors(rel string) ([]tensorio.Array, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", rel, err)
 		}
+		check(arrays)
 		return arrays, nil
 	}
 	f, size, err := s.openFile(rel)
@@ -177,7 +218,10 @@ func (s *source) readSafetensors(rel string) ([]tensorio.Array, error) {
 		return nil, err
 	}
 	defer f.Close()
-	arrays, _, err := tensorio.ReadSafetensorsAt(f, size, limits.ConstBytes)
+	arrays, _, err := tensorio.ReadSafetensorsAt(f, size, limits.ConstBytes, func(header []tensorio.Array) error {
+		check(header)
+		return nil
+	})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", rel, err)
 	}

@@ -68,7 +68,7 @@ func build(m *frontend.Model, dir string, force bool, maxBatch int, command []st
 	if err != nil {
 		return fmt.Errorf("%s: %w", m.File, err)
 	}
-	if err := codegen.WriteDir(dir, files, force); err != nil {
+	if err := codegen.Write(dir, files, codegen.WriteOptions{Force: force, Log: stdout}); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "wrote package %s to %s (%d files, %v)\n", m.Package, dir, len(files), time.Since(start).Round(time.Millisecond))

@@ -97,17 +97,19 @@ func headerLength(n, size uint64) (uint64, error) {
 // length, then the header, every tensor's dtype, shape and offsets
 // checked against the size; only then the data, whose size must not
 // exceed maxData. A 4 GiB file of junk is refused after reading 8 bytes,
-// and no read is sized by anything not yet checked. The arrays are sorted
-// by name and their Data share one buffer.
-func ReadSafetensorsAt(r io.ReaderAt, size, maxData int64) ([]Array, map[string]string, error) {
-	arrays, md, err := readSafetensorsAt(r, size, maxData)
+// and no read is sized by anything not yet checked. check, if not nil, is
+// given the arrays (without Data) once the header is read, and may refuse
+// them before the data is. The arrays are sorted by name and their Data
+// share one buffer.
+func ReadSafetensorsAt(r io.ReaderAt, size, maxData int64, check func([]Array) error) ([]Array, map[string]string, error) {
+	arrays, md, err := readSafetensorsAt(r, size, maxData, check)
 	if err != nil {
 		return nil, nil, wrap(err, "", "safetensors")
 	}
 	return arrays, md, nil
 }
 
-func readSafetensorsAt(r io.ReaderAt, size, maxData int64) ([]Array, map[string]string, error) {
+func readSafetensorsAt(r io.ReaderAt, size, maxData int64, check func([]Array) error) ([]Array, map[string]string, error) {
 	if size < 8 {
 		return nil, nil, errorf("file has %d bytes, too short for the 8-byte header length", size)
 	}
@@ -130,6 +132,11 @@ func readSafetensorsAt(r io.ReaderAt, size, maxData int64) ([]Array, map[string]
 	}
 	if bufLen > uint64(maxData) {
 		return nil, nil, errorf("the tensors hold %d bytes, over the limit of %d", bufLen, maxData)
+	}
+	if check != nil {
+		if err := check(arrays); err != nil {
+			return nil, nil, err
+		}
 	}
 	buf := make([]byte, bufLen)
 	if _, err := r.ReadAt(buf, int64(8+n)); err != nil {

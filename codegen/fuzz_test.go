@@ -17,7 +17,9 @@ import (
 	"testing"
 
 	"github.com/modelc/modelc/codegen"
-	"github.com/modelc/modelc/internal/gosrc"
+	"github.com/modelc/modelc/compile"
+	"github.com/modelc/modelc/internal/gosafe"
+	"github.com/modelc/modelc/internal/harness"
 	"github.com/modelc/modelc/ir"
 	"github.com/modelc/modelc/passes"
 )
@@ -57,8 +59,8 @@ func FuzzHostileNames(f *testing.F) {
 			return
 		}
 		if pkg == "" {
-			pkg = gosrc.Package(model)
-		} else if gosrc.CheckPackage(pkg) != nil {
+			pkg = gosafe.Package(model)
+		} else if gosafe.CheckPackage(pkg) != nil {
 			_, err := generateNamed(model, pkg, value, layer, file)
 			if err == nil {
 				t.Fatalf("package %q: Generate emitted a package with an invalid name", pkg)
@@ -115,7 +117,7 @@ func generateNamed(model, pkg, value, layer, file string) (map[string][]byte, er
 	}
 	return codegen.Generate(codegen.Input{
 		Graph: res.Graph, Plan: res.Plan, Package: pkg, CommandArgs: []string{"modelc", "build", file, "-o", "."},
-		Version: "test", RuntimeImport: runtimeImport, Test: &codegen.Vectors{Inputs: in, Outputs: want, Rtol: 1e-4},
+		Version: "test", RuntimeImport: compile.RuntimeImport, Test: &codegen.Vectors{Inputs: in, Outputs: want, Rtol: 1e-4},
 	})
 }
 
@@ -228,7 +230,7 @@ func declNames(f *ast.File) string {
 
 // splitGenerate splits a //go:generate line as go generate does: words
 // at spaces, double-quoted Go strings unquoted, then $DOLLAR expanded
-// (the only variable gosrc.Command writes, as ${DOLLAR}).
+// (the only variable gosafe.Command writes, as ${DOLLAR}).
 func splitGenerate(t *testing.T, line string) []string {
 	var words []string
 	for line = strings.TrimLeft(line, " \t"); line != ""; line = strings.TrimLeft(line, " \t") {
@@ -313,15 +315,15 @@ func TestHostileSeedsVet(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds generated packages")
 	}
-	dir := filepath.Dir(genDir(t, "hostile"))
+	mod := harness.TempModule(t, "hostile")
 	n := 0
 	for _, s := range hostileSeeds {
 		pkg := s[1]
 		if pkg == "" {
-			pkg = gosrc.Package(s[0])
+			pkg = gosafe.Package(s[0])
 		}
 		files, err := generateNamed(s[0], pkg, s[2], s[3], s[4])
-		if gosrc.CheckPackage(pkg) != nil {
+		if gosafe.CheckPackage(pkg) != nil {
 			if err == nil {
 				t.Fatalf("package %q: Generate emitted a package with an invalid name", pkg)
 			}
@@ -333,14 +335,12 @@ func TestHostileSeedsVet(t *testing.T) {
 			}
 			continue // names the IR refuses (empty ones)
 		}
-		if err := codegen.WriteDir(filepath.Join(dir, fmt.Sprintf("p%d", n)), files, false); err != nil {
-			t.Fatal(err)
-		}
+		mod.MustAdd(t, fmt.Sprintf("p%d", n), files)
 		n++
 	}
 	if n < 6 {
 		t.Fatalf("only %d of %d seeds generated a package", n, len(hostileSeeds))
 	}
-	goCmd(t, dir, "vet", "./...")
-	goCmd(t, dir, "test", "-count=1", "./...")
+	mod.MustGo(t, nil, "vet", "./...")
+	mod.MustGo(t, nil, "test", "-count=1", "./...")
 }

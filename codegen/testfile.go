@@ -8,7 +8,8 @@ import (
 	"math"
 	"text/template"
 
-	"github.com/modelc/modelc/internal/gosrc"
+	"github.com/modelc/modelc/codegen/isa"
+	"github.com/modelc/modelc/internal/gosafe"
 	"github.com/modelc/modelc/ir"
 )
 
@@ -45,7 +46,7 @@ func (g *gen) testFiles() ([]byte, []byte, error) {
 			}
 			batch = b
 		}
-		s := slot{Field: p.field, Name: p.v.Name, Quoted: gosrc.Quote(p.v.Name), Elem: p.elem, Off: data.Len(), Len: t.Numel(), Static: p.static}
+		s := slot{Field: p.field, Name: p.v.Name, Quoted: gosafe.Quote(p.v.Name), Elem: p.elem, Off: data.Len(), Len: t.Numel(), Static: p.static}
 		if sh := p.v.Type.Shape; sh.Rank() > 0 {
 			s.RowLen = sh[sh.Rank()-1].At(1)
 		}
@@ -82,7 +83,7 @@ func (g *gen) testFiles() ([]byte, []byte, error) {
 	err := testTemplate.Execute(&src, map[string]any{
 		"Header": g.header(), "Package": g.in.Package, "Runtime": g.in.RuntimeImport,
 		"Ins": ins, "Outs": outs, "Batch": batch, "Rtol": ir.FormatFloat(v.Rtol), "Predict": len(g.ins) == 1 && len(g.outs) == 1,
-		"X86": len(g.ks.x86) > 0, "HugeBatch": g.hugeBatch(), "Grows": g.sampleBytes() > 0,
+		"Flags": g.tierFlags(), "HugeBatch": g.hugeBatch(), "Grows": g.sampleBytes() > 0,
 	})
 	if err != nil {
 		return nil, nil, err
@@ -106,6 +107,28 @@ func (g *gen) hugeBatch() int {
 		return 0
 	}
 	return 1<<50/most + 1
+}
+
+// tierFlag is one tier flag of the package, for its TestTier.
+type tierFlag struct{ Target, Tier, Flag string }
+
+// tierFlags lists the tier flags of the targets whose kernels the package
+// calls, in the order the tier switches try them.
+func (g *gen) tierFlags() []tierFlag {
+	var fs []tierFlag
+	for _, t := range targets {
+		used := false
+		for _, k := range g.ks.vector {
+			used = used || k.t == t
+		}
+		if !used {
+			continue
+		}
+		for _, tier := range t.Tiers() {
+			fs = append(fs, tierFlag{t.Name(), tier.Name, isa.Flag(t, tier)})
+		}
+	}
+	return fs
 }
 
 var testTemplate = template.Must(template.New("test").Parse(`{{.Header}}package {{.Package}}
@@ -351,9 +374,35 @@ func TestPredictAppends(t *testing.T) {
 // (cpu.avx512f=off, cpu.avx2=off, …) and the purego tag.
 func TestTier(t *testing.T) {
 	t.Logf("kernels run at tier %v", rt.CPUTier())
-{{- if .X86}}
-	if useAVX512 != (rt.CPUTier() >= rt.TierAVX512) || useAVX2 != (rt.CPUTier() >= rt.TierAVX2) {
-		t.Fatalf("kernel switches avx512=%v avx2=%v disagree with tier %v", useAVX512, useAVX2, rt.CPUTier())
+{{- if .Flags}}
+	// The tier flags, best first per target: at the CPU's tier, the
+	// flags of its tier and the ones below are on and the rest off.
+	flags := []struct {
+		target, tier string
+		on           bool
+	}{
+{{- range .Flags}}
+		{ {{printf "%q" .Target}}, {{printf "%q" .Tier}}, {{.Flag}} },
+{{- end}}
+	}
+	tier := rt.CPUTier().String()
+	at := map[string]int{}
+	for i, f := range flags {
+		if f.tier == tier {
+			at[f.target] = i + 1
+		}
+	}
+	for i, f := range flags {
+		want := f.on
+		switch {
+		case tier == "generic":
+			want = false
+		case at[f.target] > 0:
+			want = i+1 >= at[f.target]
+		}
+		if f.on != want {
+			t.Errorf("at tier %s, the %s kernels' flag %s is %v", tier, f.target, f.tier, f.on)
+		}
 	}
 {{- end}}
 	want := os.Getenv("MODELC_WANT_TIER")

@@ -18,7 +18,7 @@ import (
 
 	"github.com/modelc/modelc/frontend"
 	"github.com/modelc/modelc/frontend/tensorio"
-	"github.com/modelc/modelc/internal/gosrc"
+	"github.com/modelc/modelc/internal/gosafe"
 )
 
 // TestDerivedPackageNames: a package name derived from a model name or an
@@ -31,7 +31,7 @@ func TestDerivedPackageNames(t *testing.T) {
 		m, err := frontend.Load(writeModel(t, "name: "+name+"\ninputs: [{name: x, shape: [N, 4]}]\ninit: {seed: 1}\ngraph: [{relu: }]\n"), frontend.Options{})
 		require.NoError(t, err, name)
 		require.Equal(t, want, m.Package, name)
-		require.NoError(t, gosrc.CheckPackage(m.Package))
+		require.NoError(t, gosafe.CheckPackage(m.Package))
 	}
 	dir := t.TempDir()
 	file := filepath.Join(dir, "switch.onnx")

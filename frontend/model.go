@@ -14,7 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/modelc/modelc/internal/gosrc"
+	"github.com/modelc/modelc/internal/gosafe"
 	"github.com/modelc/modelc/internal/limits"
 	"github.com/modelc/modelc/ir"
 )
@@ -191,7 +191,7 @@ func (d *decoder) model(root *node, src *source) *Model {
 	m.Package = top.str("package", "")
 	if m.Package == "" {
 		m.Package = GoPackageName(m.Name)
-	} else if err := gosrc.CheckPackage(m.Package); err != nil {
+	} else if err := gosafe.CheckPackage(m.Package); err != nil {
 		top.fail(top.get("package"), "%v", err)
 	}
 	if top.has("source") {
@@ -421,9 +421,9 @@ func (d *decoder) data(n *node, what, second string) *DataSpec {
 }
 
 // GoPackageName turns a model name into a Go package name that can be
-// imported (see gosrc.Package): lower case, letters and digits only, not
+// imported (see gosafe.Package): lower case, letters and digits only, not
 // starting with a digit, never a keyword or main.
-func GoPackageName(name string) string { return gosrc.Package(name) }
+func GoPackageName(name string) string { return gosafe.Package(name) }
 
 // LoadNamed reads model NAME/model.yaml from fsys (the zoo's layout),
 // naming the available models when NAME is not there.

@@ -4,15 +4,12 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/modelc/modelc/codegen"
 	"github.com/modelc/modelc/frontend"
 	"github.com/modelc/modelc/internal/match"
 	"github.com/modelc/modelc/ir"
@@ -388,15 +385,17 @@ func TestBNFoldBadStatistics(t *testing.T) {
 	require.ErrorContains(t, err, `batchnorm "blocks.0.bn": running_var[1] + eps = -0.99999`)
 }
 
-// The twins that bn-fold serves (and phc-cnn, whose kronecker
-// configurations fold first), compiled with bn-fold (the evaluator
-// checking every exact pass), still match PyTorch's logits on every
-// held-out row by design.md's model rule, with no BatchNorm left.
+// BNFoldTwins are the twins that bn-fold serves (and phc-cnn, whose
+// kronecker configurations fold first); bnfold_gen_test.go builds them
+// into generated packages.
+var BNFoldTwins = []string{"resmlp-bn", "repvgg", "vit-repbn", "phc-cnn"}
+
+// The twins of BNFoldTwins, compiled with bn-fold (the evaluator checking
+// every exact pass), still match PyTorch's logits on every held-out row
+// by design.md's model rule, with no BatchNorm left.
 func TestBNFoldTwins(t *testing.T) {
 	dir := filepath.Join("..", twins.Dir)
-	var folded []*twins.Twin
-	var graphs []*Result
-	for _, name := range []string{"resmlp-bn", "repvgg", "vit-repbn", "phc-cnn"} {
+	for _, name := range BNFoldTwins {
 		tw, err := twins.Load(dir, name)
 		require.NoError(t, err)
 		g := tw.Model.Graph
@@ -435,38 +434,7 @@ func TestBNFoldTwins(t *testing.T) {
 		case "phc-cnn":
 			require.Equal(t, Stats{"rule-a": 5, "nodes-removed": 5}, st)
 		}
-		folded = append(folded, tw)
-		graphs = append(graphs, res)
 	}
-	if testing.Short() {
-		return
-	}
-	// The folded twins as generated packages: their constants are embedded
-	// and each package's own TestVectors checks model.yaml's test vectors
-	// against PyTorch.
-	base, err := filepath.Abs(filepath.Join("..", "out", "test-gen"))
-	require.NoError(t, err)
-	require.NoError(t, os.MkdirAll(base, 0o755))
-	root, err := os.MkdirTemp(base, "bnfold-")
-	require.NoError(t, err)
-	t.Cleanup(func() { os.RemoveAll(root) })
-	for i, tw := range folded {
-		m := tw.Model
-		ins, outs, err := m.TestData()
-		require.NoError(t, err)
-		files, err := codegen.Generate(codegen.Input{
-			Graph: graphs[i].Graph, Plan: graphs[i].Plan, Package: m.Package, Command: "modelc build model.yaml -o .",
-			Version: "test", RuntimeImport: "github.com/modelc/modelc/runtime",
-			Test: &codegen.Vectors{Inputs: ins, Outputs: outs, Rtol: m.Test.Rtol},
-		})
-		require.NoError(t, err, tw.Name)
-		require.NoError(t, codegen.WriteDir(filepath.Join(root, tw.Name), files, false))
-	}
-	cmd := exec.Command("go", "test", "-count=1", "-v", "-run", "TestVectors", "./...")
-	cmd.Dir = root
-	out, err := cmd.CombinedOutput()
-	require.NoError(t, err, "%s", out)
-	require.Equal(t, len(folded), strings.Count(string(out), "--- PASS: TestVectors"), "%s", out)
 }
 
 // Every zoo architecture goes through the pipeline with bn-fold, the

@@ -249,7 +249,7 @@ func (d *driver) benchProc(ins []*ir.Tensor, threads int, seconds float64, flush
 	if err != nil {
 		return nil, nil, err
 	}
-	cmd := exec.Command(d.bin, "bench", inFile, "-", fmt.Sprint(ins[0].Shape[0]), fmt.Sprint(threads), fmt.Sprint(seconds), fmt.Sprint(flushMB))
+	cmd := d.runner.Command("bench", driverPkg, inFile, fmt.Sprint(threads), fmt.Sprint(seconds), fmt.Sprint(flushMB))
 	cmd.Env = append(os.Environ(), fmt.Sprintf("GOMAXPROCS=%d", threads))
 	return runSample(cmd)
 }
@@ -494,7 +494,7 @@ func (d *driver) layerTable(ins []*ir.Tensor, batch, threads int, seconds float6
 	if err != nil {
 		return "", err
 	}
-	cmd := exec.Command(d.bin, "profile", inFile, "-", fmt.Sprint(batch), fmt.Sprint(threads), fmt.Sprint(seconds))
+	cmd := d.runner.Command("profile", driverPkg, inFile, fmt.Sprint(threads), fmt.Sprint(seconds))
 	cmd.Env = append(os.Environ(), fmt.Sprintf("GOMAXPROCS=%d", threads))
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr

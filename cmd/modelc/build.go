@@ -7,12 +7,9 @@ import (
 	"time"
 
 	"github.com/modelc/modelc/codegen"
+	"github.com/modelc/modelc/compile"
 	"github.com/modelc/modelc/frontend"
-	"github.com/modelc/modelc/passes"
-	"github.com/modelc/modelc/runtime"
 )
-
-const runtimeImport = "github.com/modelc/modelc/runtime"
 
 func runBuild(args []string, stdout io.Writer) error {
 	const u = "modelc build MODEL [--passes P,...] [-o DIR] [--force] [--max-batch B]"
@@ -34,43 +31,17 @@ func runBuild(args []string, stdout io.Writer) error {
 	return build(m, dir, *force, *maxBatch, []string{"modelc", "build", filepath.Base(m.File), "-o", "."}, stdout)
 }
 
-// build compiles m into a Go package in dir.
-// command is the //go:generate line's arguments.
+// build compiles m into a Go package in dir; command is the //go:generate
+// line's arguments.
 func build(m *frontend.Model, dir string, force bool, maxBatch int, command []string, stdout io.Writer) error {
 	start := time.Now()
-	p, err := pipeline(m)
+	res, err := compile.Compile(m, compile.Options{CommandArgs: command, MaxBatch: maxBatch, TestVectors: true})
 	if err != nil {
 		return err
 	}
-	var vec *codegen.Vectors
-	if m.Test != nil {
-		ins, outs, err := m.TestData()
-		if err != nil {
-			return err
-		}
-		vec = &codegen.Vectors{Inputs: ins, Outputs: outs, Rtol: m.Test.Rtol}
-	}
-	res, err := p.Run(m.Graph, passes.RunOptions{})
-	if err != nil {
+	if err := codegen.Write(dir, res.Files, codegen.WriteOptions{Force: force, Log: stdout}); err != nil {
 		return err
 	}
-	if err := checkArena(m, res.Plan, maxBatch); err != nil {
-		return err
-	}
-	var log []string
-	for _, e := range res.Log {
-		log = append(log, e.Pass+"\t"+e.Stats.String())
-	}
-	files, err := codegen.Generate(codegen.Input{
-		Graph: res.Graph, Plan: res.Plan, Package: m.Package, CommandArgs: command,
-		Version: runtime.Version, RuntimeImport: runtimeImport, MaxBatch: maxBatch, Test: vec, Log: log,
-	})
-	if err != nil {
-		return fmt.Errorf("%s: %w", m.File, err)
-	}
-	if err := codegen.Write(dir, files, codegen.WriteOptions{Force: force, Log: stdout}); err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "wrote package %s to %s (%d files, %v)\n", m.Package, dir, len(files), time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(stdout, "wrote package %s to %s (%d files, %v)\n", m.Package, dir, len(res.Files), time.Since(start).Round(time.Millisecond))
 	return nil
 }

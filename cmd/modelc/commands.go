@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/modelc/modelc/compile"
 	"github.com/modelc/modelc/frontend"
 	"github.com/modelc/modelc/frontend/tensorio"
 	"github.com/modelc/modelc/internal/limits"
@@ -102,11 +103,7 @@ func runInspect(args []string, stdout io.Writer) error {
 	if *frontendOnly {
 		return opts.Fprint(stdout, m.Graph)
 	}
-	p, err := pipeline(m)
-	if err != nil {
-		return err
-	}
-	res, err := p.Run(m.Graph, passes.RunOptions{PrintAfter: *after, Out: stdout})
+	res, err := compile.Lower(m, compile.Options{Run: passes.RunOptions{PrintAfter: *after, Out: stdout}})
 	if err != nil {
 		return err
 	}
@@ -125,19 +122,6 @@ func runInspect(args []string, stdout io.Writer) error {
 		fmt.Fprintln(stdout, "//   "+line)
 	}
 	return nil
-}
-
-// pipeline builds the pass pipeline model.yaml asks for.
-func pipeline(m *frontend.Model) (*passes.Pipeline, error) {
-	specs := make([]passes.Spec, len(m.Passes))
-	for i, s := range m.Passes {
-		pos := fmt.Sprintf("%s:%d:%d", m.File, s.Line, s.Col)
-		if s.Line == 0 {
-			pos = "--passes"
-		}
-		specs[i] = passes.Spec{Name: s.Name, Options: s.Options, Pos: pos}
-	}
-	return passes.Build(specs)
 }
 
 func runRun(args []string, stdout io.Writer) error {

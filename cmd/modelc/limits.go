@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"sort"
 
 	"github.com/modelc/modelc/frontend"
 	"github.com/modelc/modelc/internal/limits"
@@ -19,47 +18,6 @@ func checkBatch(flag string, v int, unsetOK bool) error {
 		return usageError{fmt.Sprintf("%s %d: want a batch from 1 to %d", flag, v, limits.Batch)}
 	}
 	return nil
-}
-
-// checkArena bounds the generated package's intermediate memory at its max
-// batch (limits.ArenaBytes) before any code is generated: the memory
-// plan's lower bound, the most bytes live at one step, computed in float64
-// so that no size overflows. The error names the largest buffer's value
-// and the layer that makes it.
-func checkArena(m *frontend.Model, plan *ir.MemoryPlan, maxBatch int) error {
-	type event struct {
-		at    int
-		bytes float64
-	}
-	var ev []event
-	var largest *ir.Buffer
-	for _, b := range plan.Buffers {
-		if !b.Arena() {
-			continue
-		}
-		size := float64(b.Bytes.A)*float64(maxBatch) + float64(b.Bytes.B)
-		ev = append(ev, event{b.First, size}, event{b.Last + 1, -size})
-		if largest == nil || size > float64(largest.Bytes.A)*float64(maxBatch)+float64(largest.Bytes.B) {
-			largest = b
-		}
-	}
-	sort.Slice(ev, func(i, j int) bool {
-		if ev[i].at != ev[j].at {
-			return ev[i].at < ev[j].at
-		}
-		return ev[i].bytes < ev[j].bytes
-	})
-	live, peak := 0.0, 0.0
-	for _, e := range ev {
-		live += e.bytes
-		peak = max(peak, live)
-	}
-	if peak <= limits.ArenaBytes {
-		return nil
-	}
-	v := largest.Values[0]
-	return fmt.Errorf("%s: value %q (%s, %s per sample) and the values live with it need at least %s at max batch %d, over the limit of %s for the arena (limits.ArenaBytes); lower --max-batch or the model's sizes",
-		m.Where(v.Name), v.Name, ir.FormatType(v.Type), limits.Size(float64(largest.Bytes.A)), limits.Size(peak), maxBatch, limits.Size(limits.ArenaBytes))
 }
 
 // checkSampleInputs bounds the seeded inputs modelc run --batch makes as a

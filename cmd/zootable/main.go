@@ -88,7 +88,7 @@ func (b *bencher) run(arch string, cfg frontend.Configuration) (map[int]string, 
 	// to: configurations that leave it unchanged (bn-fold on a model
 	// without BatchNorm) share one measurement instead of showing two
 	// samples of the noise as a difference.
-	g, err := compile(func() (*frontend.Model, error) { return frontend.LoadNamed(zoo.FS(), arch) }, cfg, true)
+	g, err := lower(func() (*frontend.Model, error) { return frontend.LoadNamed(zoo.FS(), arch) }, cfg, true)
 	if err != nil {
 		return nil, "", fmt.Errorf("zoo:%s, configuration %s: %w", arch, cfg.Name, err)
 	}

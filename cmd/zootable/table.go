@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/modelc/modelc/compile"
 	"github.com/modelc/modelc/frontend"
 	"github.com/modelc/modelc/ir"
 	"github.com/modelc/modelc/passes"
@@ -101,7 +102,7 @@ func build(dir string, o options) ([]row, error) {
 // implemented yet; any other problem with the list is an error.
 func pendingPasses(file string, cfg frontend.Configuration) ([]string, error) {
 	var pending []string
-	for _, s := range specs(file, cfg.Passes) {
+	for _, s := range compile.Specs(file, cfg.Passes) {
 		if _, err := passes.Build([]passes.Spec{s}); errors.Is(err, passes.ErrNotImplemented) {
 			pending = append(pending, s.Name)
 		}
@@ -109,23 +110,15 @@ func pendingPasses(file string, cfg frontend.Configuration) ([]string, error) {
 	if len(pending) > 0 {
 		return pending, nil
 	}
-	if _, err := passes.Build(specs(file, cfg.Passes)); err != nil {
+	if _, err := passes.Build(compile.Specs(file, cfg.Passes)); err != nil {
 		return nil, fmt.Errorf("configuration %s: %w", cfg.Name, err)
 	}
 	return nil, nil
 }
 
-func specs(file string, ps []frontend.PassSpec) []passes.Spec {
-	var out []passes.Spec
-	for _, p := range ps {
-		out = append(out, passes.Spec{Name: p.Name, Options: p.Options, Pos: fmt.Sprintf("%s:%d:%d", file, p.Line, p.Col)})
-	}
-	return out
-}
-
-// compile loads a model afresh (pipelines rewrite the graph in place) and
+// lower loads a model afresh (pipelines rewrite the graph in place) and
 // runs the configuration's pipeline on it.
-func compile(load func() (*frontend.Model, error), cfg frontend.Configuration, strip bool) (*ir.Graph, error) {
+func lower(load func() (*frontend.Model, error), cfg frontend.Configuration, strip bool) (*ir.Graph, error) {
 	m, err := load()
 	if err != nil {
 		return nil, err
@@ -134,11 +127,8 @@ func compile(load func() (*frontend.Model, error), cfg frontend.Configuration, s
 	if strip {
 		ps = archPasses(ps)
 	}
-	p, err := passes.Build(specs(m.File, ps))
-	if err != nil {
-		return nil, err
-	}
-	res, err := p.Run(m.Graph, passes.RunOptions{})
+	m.Passes = ps
+	res, err := compile.Lower(m, compile.Options{})
 	if err != nil {
 		return nil, err
 	}
@@ -152,7 +142,7 @@ func evalTwin(dir, name string, cfg frontend.Configuration, rows int, r *row) er
 	if err != nil {
 		return err
 	}
-	g, err := compile(func() (*frontend.Model, error) { return tw.Model, nil }, cfg, false)
+	g, err := lower(func() (*frontend.Model, error) { return tw.Model, nil }, cfg, false)
 	if err != nil {
 		return fmt.Errorf("%s, configuration %s: %w", tw.Model.File, cfg.Name, err)
 	}
@@ -172,7 +162,7 @@ func evalTwin(dir, name string, cfg frontend.Configuration, rows int, r *row) er
 
 // archParams counts the parameters of a zoo architecture under cfg.
 func archParams(arch string, cfg frontend.Configuration) (int64, error) {
-	g, err := compile(func() (*frontend.Model, error) { return frontend.LoadNamed(zoo.FS(), arch) }, cfg, true)
+	g, err := lower(func() (*frontend.Model, error) { return frontend.LoadNamed(zoo.FS(), arch) }, cfg, true)
 	if err != nil {
 		return 0, fmt.Errorf("zoo:%s, configuration %s: %w", arch, cfg.Name, err)
 	}

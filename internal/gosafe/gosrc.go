@@ -1,4 +1,4 @@
-// Package gosrc is the one way a user-derived string reaches generated Go
+// Package gosafe is the one way a user-derived string reaches generated Go
 // source. Model, layer and value names, file names, paths and doc strings
 // come from files other people wrote, so none of them is ever pasted into
 // a generated file as it is: each goes through exactly one of
@@ -14,7 +14,7 @@
 // keyword. The fuzz target FuzzHostileNames in codegen generates packages
 // from hostile names and checks that they type-check with exactly the
 // declarations a benign name gives.
-package gosrc
+package gosafe
 
 import (
 	"fmt"

@@ -363,7 +363,7 @@ graph:
 inputs: [{name: x, shape: [N, 4]}]
 init: {seed: 0}
 passes: [bn-fold, {attention-drop: {drop: 2}}, {kronecker: }]
-targets: [amd64, cuda]
+targets: [amd64]
 test: {inputs: tx.npy, outputs: ty.npy, rtol: 1e-4}
 calibration: {inputs: [c.npy], labels: l.npy}
 graph: [{relu: }]
@@ -377,7 +377,7 @@ graph: [{relu: }]
 				require.Equal(t, map[string]any{"drop": int64(2)}, m.Passes[1].Options)
 				require.Equal(t, 4, m.Passes[1].Line)
 				require.Equal(t, "kronecker", m.Passes[2].Name)
-				require.Equal(t, []string{"amd64", "cuda"}, m.Targets)
+				require.Equal(t, []string{"amd64"}, m.Targets)
 				require.Equal(t, 1e-4, m.Test.Rtol)
 				require.Equal(t, []string{"tx.npy"}, m.Test.Inputs)
 				require.Equal(t, []string{"ty.npy"}, m.Test.Outputs)
@@ -513,6 +513,7 @@ func TestLoadErrors(t *testing.T) {
 		{"negative input dim", "name: t\ninputs: [{name: x, shape: [N, -4]}]\ninit: {seed: 1}\ngraph: [{relu: }]\n", "2:31", "dimension must be between 1 and 268435456, got -4"},
 		{"unknown output", head + "outputs: [y]\ngraph: [{relu: }]\n", "4:10", `outputs: no value named "y"`},
 		{"unknown target", head + "targets: [riscv]\ngraph: [{relu: }]\n", "4:10", `unknown target "riscv"`},
+		{"target without a back end yet", head + "targets: [amd64, cuda]\ngraph: [{relu: }]\n", "4:10", `cuda has no back end yet`},
 		{"bad pass entry", head + "passes: [{a: 1, b: 2}]\ngraph: [{relu: }]\n", "4:10", "passes: want a pass name or {name: {options}}"},
 		{"pass options not a mapping", head + "passes: [{bn-fold: 3}]\ngraph: [{relu: }]\n", "4:20", "pass bn-fold: options must be a mapping"},
 		{"test without outputs", head + "test: {inputs: a.npy}\ngraph: [{relu: }]\n", "4:7", "test: missing outputs"},

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/modelc/modelc/codegen"
@@ -12,17 +13,26 @@ import (
 )
 
 func runBuild(args []string, stdout io.Writer) error {
-	const u = "modelc build MODEL [--passes P,...] [-o DIR] [--force] [--max-batch B]"
+	const u = "modelc build MODEL [--passes P,...] [-o DIR] [--force] [--max-batch B] [--target T,...]"
 	fs := newFlags("build", u)
 	out := fs.String("o", "", "output directory (default: the model's package name)")
 	force := fs.Bool("force", false, "replace a non-empty directory modelc did not generate")
 	maxBatch := fs.Int("max-batch", 32, "the generated package's DefaultMaxBatch")
+	targets := fs.String("target", "", "optional back ends to add, comma-separated, as model.yaml's targets: (every CPU back end is always generated)")
 	m, ok, err := oneModel(fs, args, u, stdout)
 	if !ok {
 		return err
 	}
 	if err := checkBatch("--max-batch", *maxBatch, false); err != nil {
 		return err
+	}
+	if *targets != "" {
+		for _, t := range strings.Split(*targets, ",") {
+			if err := frontend.CheckTarget(t); err != nil {
+				return fmt.Errorf("--target: %w", err)
+			}
+			m.Targets = append(m.Targets, t)
+		}
 	}
 	dir := *out
 	if dir == "" {

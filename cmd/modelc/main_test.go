@@ -115,6 +115,8 @@ func TestArgErrors(t *testing.T) {
 		{"zoo export of an unknown model", []string{"zoo", "export", "nope", "-o", filepath.Join(t.TempDir(), "x")}, `no model "nope"`},
 		{"run without test vectors", []string{"run", tiny}, "no test: vectors (give --input or --batch)"},
 		{"--passes with an unknown pass", []string{"inspect", "zoo:mlp", "--passes", "fold-all"}, `--passes: unknown pass "fold-all"`},
+		{"--target without a back end", []string{"build", "zoo:mlp", "--target", "cuda", "-o", filepath.Join(t.TempDir(), "x")}, "--target: cuda has no back end yet"},
+		{"--target unknown", []string{"build", "zoo:mlp", "--target", "riscv", "-o", filepath.Join(t.TempDir(), "x")}, `--target: unknown target "riscv"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := modelc(t, tc.args...)

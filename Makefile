@@ -18,14 +18,24 @@ all: build
 build:
 	$(GO) build -o $(BIN) ./cmd/modelc
 
-## demo: compile a zoo model into a Go package, run the package's own test
-## on its vectors, and run the reference engine on the same vectors.
-DEMO ?= resnet20
+## demo: compile a trained accuracy twin (zoo/twins: digits) into a Go
+## package and run the package's own test; score it on the 360 held-out
+## digits through the generated package and the reference evaluator (top-1
+## and time of one call), beside PyTorch's top-1; then time it beside ONNX
+## Runtime when node and npm are there.
+DEMO ?= resmlp-bn
+TWIN := zoo/twins/$(DEMO)
 demo: build
-	$(BIN) zoo list
-	$(BIN) zoo build $(DEMO) -o out/demo/$(DEMO)
-	$(GO) test -count=1 -v -run 'TestVectors|TestPredict' ./out/demo/$(DEMO)
-	$(BIN) run zoo:$(DEMO) --engine reference
+	@$(BIN) version
+	$(BIN) build $(TWIN)/model.yaml -o out/demo/$(DEMO)
+	$(GO) test -count=1 -run 'TestVectors|TestPredict' ./out/demo/$(DEMO)
+	@echo "== $(DEMO) on the held-out digits (PyTorch's top-1: $$(grep -o '"test_top1": [0-9.]*' $(TWIN)/accuracy.json | cut -d' ' -f2))"
+	$(BIN) run $(TWIN)/model.yaml --engine generated --input $(TWIN)/heldout_x.npy --labels $(TWIN)/heldout_labels.npy
+	$(BIN) run $(TWIN)/model.yaml --engine reference --input $(TWIN)/heldout_x.npy --labels $(TWIN)/heldout_labels.npy
+	@if command -v node >/dev/null && command -v npm >/dev/null; then \
+	  echo "== $(DEMO) beside ONNX Runtime (its ONNX export)"; \
+	  $(BIN) bench $(TWIN)/model.onnx --batch 1,32 --seconds 1 --rounds 1 --peers ort; \
+	else echo "(node and npm not found: no ONNX Runtime comparison)"; fi
 
 ## examples: an app module (out/examples/app, not committed) that imports a
 ## generated resnet20 package through a replace directive, built and run.

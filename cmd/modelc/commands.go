@@ -125,13 +125,14 @@ func runInspect(args []string, stdout io.Writer) error {
 }
 
 func runRun(args []string, stdout io.Writer) error {
-	const u = "modelc run MODEL [--passes P,...] [--input NAME=F.npy ... | --input F.npz | --input F.npy] [--out F.npz|F.npy] [--engine reference] [--batch B]"
+	const u = "modelc run MODEL [--passes P,...] [--input NAME=F.npy ... | --input F.npz | --input F.npy] [--out F.npz|F.npy] [--engine reference] [--batch B] [--labels F.npy]"
 	fs := newFlags("run", u)
 	var inputs multiFlag
 	fs.Var(&inputs, "input", "an input as NAME=FILE.npy (repeat per input), one FILE.npz holding all inputs by name, or FILE.npy for a model with one input (default: the model's test vectors)")
 	out := fs.String("out", "", "write the outputs to this .npz file (or .npy for a model with one output); an existing file must be a regular file, and a symlink is written through")
 	engine := fs.String("engine", "reference", "reference (the IR evaluator) or generated (the package modelc build writes, built offline with the Go toolchain and the runtime sources modelc carries)")
 	batch := fs.Int("batch", 0, "run on seeded random inputs of this batch size instead")
+	labels := fs.String("labels", "", "class labels (.npy, one integer per sample) to score the one output's argmax against: prints its top-1 accuracy")
 	m, ok, err := oneModel(fs, args, u, stdout)
 	if !ok {
 		return err
@@ -194,7 +195,47 @@ func runRun(args []string, stdout io.Writer) error {
 			fmt.Fprintf(stdout, "  matches test vectors (max error %.3g of rtol %g)\n", r.MaxErr, m.Test.Rtol)
 		}
 	}
+	if *labels != "" {
+		if err := printTop1(stdout, m, outs, *labels); err != nil {
+			return err
+		}
+	}
 	fmt.Fprintf(stdout, "%s engine: %v\n", *engine, elapsed.Round(time.Microsecond))
+	return nil
+}
+
+// printTop1 scores the one output's per-row argmax against the labels
+// file (modelc run --labels).
+func printTop1(stdout io.Writer, m *frontend.Model, outs []*ir.Tensor, file string) error {
+	if len(outs) != 1 || len(outs[0].Shape) != 2 || outs[0].F == nil {
+		return usageError{fmt.Sprintf("--labels: the model needs one float output of shape [N, classes] to score, it has %d outputs", len(outs))}
+	}
+	arrays, err := frontend.ReadArrays(file, limits.DataBytes)
+	if err != nil {
+		return err
+	}
+	if len(arrays) != 1 {
+		return fmt.Errorf("--labels %s: want one array of labels, got %d", file, len(arrays))
+	}
+	ls, err := arrays[0].Int64()
+	rows, classes := outs[0].Shape[0], outs[0].Shape[1]
+	if err != nil || len(ls) != rows {
+		return fmt.Errorf("--labels %s: want %d integer labels (one per sample), got %s %v", file, rows, arrays[0].DType, arrays[0].Shape)
+	}
+	correct := 0
+	for r := 0; r < rows; r++ {
+		row := outs[0].F[r*classes : (r+1)*classes]
+		best := 0
+		for j, v := range row {
+			if v > row[best] {
+				best = j
+			}
+		}
+		if int64(best) == ls[r] {
+			correct++
+		}
+	}
+	fmt.Fprintf(stdout, "top-1 accuracy: %.4f (%d of %d samples)\n", float64(correct)/float64(rows), correct, rows)
 	return nil
 }
 

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -78,4 +80,22 @@ func TestRunOneInputOneOutput(t *testing.T) {
 	require.ErrorContains(t, err, "is not a regular file (a named pipe)")
 	_, err = modelc(t, "run", model, "--input", in, "--out", filepath.Join(dir, "y.txt"))
 	require.ErrorContains(t, err, "want a .npz file (or .npy for a model with one output)")
+}
+
+// TestRunLabels: --labels scores the output's argmax; on a trained twin
+// the reference engine gets PyTorch's count of correct held-out digits
+// (accuracy.json's test_correct).
+func TestRunLabels(t *testing.T) {
+	twin := "../../zoo/twins/resmlp-bn/"
+	data, err := os.ReadFile(twin + "accuracy.json")
+	require.NoError(t, err)
+	var acc struct {
+		Correct int `json:"test_correct"`
+	}
+	require.NoError(t, json.Unmarshal(data, &acc))
+	out, err := modelc(t, "run", twin+"model.yaml", "--input", twin+"heldout_x.npy", "--labels", twin+"heldout_labels.npy")
+	require.NoError(t, err)
+	require.Contains(t, out, fmt.Sprintf("(%d of 360 samples)", acc.Correct))
+	_, err = modelc(t, "run", twin+"model.yaml", "--input", twin+"heldout_x.npy", "--labels", twin+"test_x.npy")
+	require.ErrorContains(t, err, "want 360 integer labels (one per sample)")
 }

@@ -74,11 +74,13 @@ fuzz:
 
 ## test-long: the tests plus the ONNX whole-model tests, the numerics'
 ## approximations (erf, GELU, exp) on every float32, every fuzz target for
-## 30s and the race detector.
+## 30s and the race detector (two generated models on 8 goroutines each
+## for 10 s).
 test-long: test
 	MODELC_ONNX_LONG=1 $(GO) test -count=1 -run 'TestNodeTests' ./frontend/onnx/
 	MODELC_EXHAUSTIVE=1 $(GO) test -count=1 -timeout 60m -run 'Samples' ./runtime/numerics/
 	$(GO) test -count=1 -race ./ir/... ./frontend/... ./cmd/...
+	MODELC_RACE_SECONDS=10 $(GO) test -count=1 -run TestTwoModelsConcurrently ./codegen/
 	$(MAKE) fuzz FUZZTIME=30s
 
 ## bench: every zoo model at batch 1 and 32, 1 and 2 threads, beside PyTorch

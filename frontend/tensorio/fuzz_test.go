@@ -19,8 +19,17 @@ import (
 func FuzzSafetensors(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		arrays, md, err := DecodeSafetensors(b)
+		// Reading from a file, header first, accepts exactly what decoding
+		// the bytes accepts, with the same arrays.
+		fromFile, mdFile, errFile := ReadSafetensorsAt(bytes.NewReader(b), int64(len(b)), int64(len(b)), nil)
+		if (err == nil) != (errFile == nil) {
+			t.Fatalf("DecodeSafetensors: %v; ReadSafetensorsAt: %v", err, errFile)
+		}
 		if err != nil {
 			return
+		}
+		if err := sameArrays(arrays, fromFile); err != nil || !sameMetadata(md, mdFile) {
+			t.Fatalf("ReadSafetensorsAt differs: %v", err)
 		}
 		exerciseConversions(arrays)
 		enc, err := EncodeSafetensors(arrays, md)

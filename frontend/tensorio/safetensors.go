@@ -114,7 +114,7 @@ func readSafetensorsAt(r io.ReaderAt, size, maxData int64, check func([]Array) e
 		return nil, nil, errorf("file has %d bytes, too short for the 8-byte header length", size)
 	}
 	var prefix [8]byte
-	if _, err := r.ReadAt(prefix[:], 0); err != nil {
+	if err := readAt(r, prefix[:], 0); err != nil {
 		return nil, nil, err
 	}
 	n, err := headerLength(binary.LittleEndian.Uint64(prefix[:]), uint64(size))
@@ -122,7 +122,7 @@ func readSafetensorsAt(r io.ReaderAt, size, maxData int64, check func([]Array) e
 		return nil, nil, err
 	}
 	header := make([]byte, n)
-	if _, err := r.ReadAt(header, 8); err != nil {
+	if err := readAt(r, header, 8); err != nil {
 		return nil, nil, err
 	}
 	bufLen := uint64(size) - 8 - n
@@ -139,7 +139,7 @@ func readSafetensorsAt(r io.ReaderAt, size, maxData int64, check func([]Array) e
 		}
 	}
 	buf := make([]byte, bufLen)
-	if _, err := r.ReadAt(buf, int64(8+n)); err != nil {
+	if err := readAt(r, buf, int64(8+n)); err != nil {
 		return nil, nil, err
 	}
 	for i, e := range entries {
@@ -147,6 +147,22 @@ func readSafetensorsAt(r io.ReaderAt, size, maxData int64, check func([]Array) e
 	}
 	sort.Slice(arrays, func(i, j int) bool { return arrays[i].Name < arrays[j].Name })
 	return arrays, metadata, nil
+}
+
+// readAt fills b from r at off; io.EOF with b filled (allowed by
+// io.ReaderAt at the end) is success, anything short an error.
+func readAt(r io.ReaderAt, b []byte, off int64) error {
+	if len(b) == 0 {
+		return nil
+	}
+	n, err := r.ReadAt(b, off)
+	if n == len(b) {
+		return nil
+	}
+	if err == nil || err == io.EOF {
+		return errorf("truncated file: got %d of %d bytes at offset %d (did it change while being read?)", n, len(b), off)
+	}
+	return err
 }
 
 // parseSafetensorsHeader parses and checks the JSON header against a data

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -46,4 +47,26 @@ func TestRunChecksInputs(t *testing.T) {
 	}
 	_, err = modelc(t, "run", model, "--engine", "generated", "--input", "x"+goodX, "--input", "ids"+npy("big", tensorio.FromInt64("", []int{2, 2}, []int64{0, 1, 5, 3})))
 	require.ErrorContains(t, err, "embedding: id 5 at position 2 is outside [0, 5)")
+}
+
+// TestBatchFlags: --batch and --max-batch outside 1…limits.Batch are usage
+// errors (--batch -5 used to be ignored silently), and --batch within it
+// still refuses inputs that would exceed the data limit.
+func TestBatchFlags(t *testing.T) {
+	_, model := writeTiny(t)
+	for _, args := range [][]string{
+		{"run", model, "--batch", "-5"},
+		{"run", model, "--batch", "1000000000000"},
+		{"build", model, "--max-batch", "0"},
+		{"build", model, "--max-batch", "-1"},
+		{"build", model, "--max-batch", "1000000000000"},
+	} {
+		_, err := modelc(t, args...)
+		requireUsageError(t, err, ": want a batch from 1 to 1048576")
+	}
+	dir := t.TempDir()
+	wide := filepath.Join(dir, "wide.yaml")
+	require.NoError(t, os.WriteFile(wide, []byte("name: w\ninputs: [{name: x, shape: [N, 1048576]}]\ninit: {seed: 1}\ngraph: [{relu: }]\n"), 0o644))
+	_, err := modelc(t, "run", wide, "--batch", "1024")
+	requireUsageError(t, err, "--batch 1024: the inputs would take 4.0 GiB, over the limit of 1.0 GiB for data (limits.DataBytes)")
 }

@@ -25,7 +25,10 @@ func checkBatch(flag string, v int, unsetOK bool) error {
 func checkSampleInputs(m *frontend.Model, batch int) error {
 	total := 0.0
 	for _, v := range m.Graph.Inputs {
-		n := 8.0
+		n := 4.0 // float32, as the evaluator holds floats
+		if !v.Type.DType.IsFloat() {
+			n = 8
+		}
 		for _, d := range v.Type.Shape {
 			n *= float64(d.A)*float64(batch) + float64(d.B)
 		}

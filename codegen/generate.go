@@ -233,8 +233,10 @@ func (g *gen) signature() error {
 	mk := func(v *ir.Value, what string) (port, error) {
 		d, ok := v.Type.Shape.NumelDim()
 		static := ok && d.A == 0 && d.B >= 0
-		if !ok || (!static && (d.B != 0 || d.A < 1)) {
-			return port{}, fmt.Errorf("%s %s has shape %s: generated packages need batch-major tensors of N·k elements or static shapes", what, v.Name, v.Type.Shape)
+		if !ok || (!static && (d.B != 0 || d.A < 1)) || static && !v.Type.Shape.Static() {
+			// The last: [N, 0] holds nothing at any batch, so the batch
+			// could not be told from its length.
+			return port{}, fmt.Errorf("%s %s has shape %s: generated packages need batch-major tensors of N·k elements (k ≥ 1) or static shapes", what, v.Name, v.Type.Shape)
 		}
 		elem := "float32"
 		switch {

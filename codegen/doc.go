@@ -15,9 +15,11 @@
 //	codegen/gemm       the pure-Go GEMM: packing, the unrolled kernel emitter,
 //	                   the variant parameters the tuner searches
 //	codegen/isa        the seam: Target, tiers, the kernel family contracts
+//	codegen/isa/driver the Go drivers every vector target's kernels share: they
+//	                   walk a family's shape and call a target's microkernels
 //	codegen/isa/amd64  the amd64 target: typed instruction builder (zinstr.go,
-//	                   generated from gen_instr.go's table), encoder, GEMM/conv/
-//	                   attention/row kernels, file rendering
+//	                   generated from gen_instr.go's table), encoder, tiles and
+//	                   microkernels of each family, file rendering
 //	codegen/isa/isatest  a test target of plain-Go kernels (TestTargetSeam)
 //	codegen/gosrc      finishing generated Go (imports by syntax tree, gofmt)
 //

@@ -41,7 +41,7 @@ func TestX86ConvMatchesRef(t *testing.T) {
 		drivers := map[string]string{}
 		for _, tier := range []string{"avx512", "avx2"} {
 			name := fmt.Sprintf("c%d_%s", i, tier)
-			src, fns := emitConvRow(s, name, convTile(tier, s.OW, s.PW, s.KW*s.C))
+			src, fns := convRowKernel(s, name, convTile(tier, s.OW, s.PW, s.KW*s.C))
 			goSrc.WriteString(src + "\n")
 			file.add(fns)
 			drivers[tier] = name

@@ -14,6 +14,7 @@ import (
 
 	"github.com/modelc/modelc/codegen/gemm"
 	"github.com/modelc/modelc/codegen/isa"
+	"github.com/modelc/modelc/codegen/isa/driver"
 )
 
 // x86Params are the layers the assembly kernels are checked on: every
@@ -55,7 +56,7 @@ func TestX86MatchesGo(t *testing.T) {
 		drivers := map[string]string{}
 		for _, tile := range linearTiles(p.Panel()) {
 			name := fmt.Sprintf("%s_%s", goName, tile.Tier)
-			src, fns := emitLinear(isa.LinearSpec{N: p.N, K: p.K, PW: p.Panel(), Bias: p.Bias, Epi: ep}, name, tile)
+			src, fns := linearKernel(isa.LinearSpec{N: p.N, K: p.K, PW: p.Panel(), Bias: p.Bias, Epi: ep}, name, tile)
 			goSrc.WriteString(src + "\n")
 			file.add(fns)
 			drivers[tile.Tier] = name
@@ -90,7 +91,7 @@ func (f *x86File) add(fns []*Func) {
 }
 
 // x86PackageHead opens the Go source of a package of generated drivers.
-const x86PackageHead = "package x86test\n\nimport (\n\"unsafe\"\n\n\"github.com/modelc/modelc/runtime/numerics\"\n)\n\nvar _ = numerics.Gelu32\n\n" + gemmArgsDecl + "\n"
+const x86PackageHead = "package x86test\n\nimport (\n\"unsafe\"\n\n\"github.com/modelc/modelc/runtime/numerics\"\n)\n\nvar _ = numerics.Gelu32\n\n" + driver.GemmArgs + "\n"
 
 // x86Tiers returns the assembly tiers this CPU runs, skipping the test
 // when there are none (a failure in CI, unless GODEBUG turned them off).

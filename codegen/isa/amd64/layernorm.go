@@ -10,18 +10,6 @@ import (
 	"fmt"
 )
 
-// lnArgsDecl declares the parameter block of the layernorm kernels; the
-// assembly reads it at fixed offsets.
-const lnArgsDecl = `// lnArgs is the parameter block of the layernorm row kernels (offsets
-// fixed in the assembly: src 0, dst 8, gamma 16, beta 24, rows 32, eps 40,
-// 1/I 44, one 48).
-type lnArgs struct {
-	src, dst, gamma, beta unsafe.Pointer
-	rows                  int
-	eps, invI, one        float32
-}
-`
-
 // layerNormTile reports whether a row of i floats suits the kernels of a
 // tier with lanes floats per vector: whole vectors only.
 func layerNormTile(i, lanes int) bool { return i%lanes == 0 && i > 0 }
@@ -124,25 +112,4 @@ func nextRow(fn *Func, rowBytes int) {
 	fn.Label("done")
 	fn.VZEROUPPER()
 	fn.RET()
-}
-
-// layerNormDriver returns the isa.LayerNorm kernel name(lo, hi int, dst,
-// x, g, b []float32, eps float32), which runs rows [lo, hi) of i floats
-// on the kernel name_k (layerNorm).
-func layerNormDriver(name string, i int, beta bool) string {
-	b := ""
-	if beta {
-		b = "_ = b[I-1]\na.beta = unsafe.Pointer(&b[0])\n"
-	}
-	return fmt.Sprintf(`// %[1]s runs rows [lo, hi) of a layernorm over %[2]d floats.
-func %[1]s(lo, hi int, dst, x, g, b []float32, eps float32) {
-const I = %[2]d
-if lo >= hi {
-return
-}
-_, _, _ = dst[hi*I-1], x[hi*I-1], g[I-1]
-a := lnArgs{src: unsafe.Pointer(&x[lo*I]), dst: unsafe.Pointer(&dst[lo*I]), gamma: unsafe.Pointer(&g[0]), rows: hi - lo, eps: eps, invI: 1.0 / I, one: 1}
-%[3]s%[1]s_k(&a)
-}
-`, name, i, b)
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/modelc/modelc/codegen/isa"
+	"github.com/modelc/modelc/codegen/isa/driver"
 )
 
 // Target is the amd64 back end: AVX-512 and AVX2 kernels in Plan 9
@@ -52,8 +53,8 @@ func (Target) Linear(s isa.LinearSpec) []isa.Kernel {
 	var ks []isa.Kernel
 	for _, t := range linearTiles(s.PW) {
 		name := fmt.Sprintf("linear_n%d_k%d_pw%d%s%s_%s", s.N, s.K, s.PW, bSuffix(s.Bias), s.Epi.Suffix(), t.Tier)
-		src, fns := emitLinear(s, name, t)
-		ks = append(ks, kernel(isa.Linear, name, t.Tier, part{src, fns, []string{gemmArgsDecl}}))
+		src, fns := linearKernel(s, name, t)
+		ks = append(ks, kernel(isa.Linear, name, t.Tier, part{src, fns, []string{driver.GemmArgs}}))
 	}
 	return ks
 }
@@ -71,8 +72,8 @@ func (Target) ConvBlock(s isa.ConvBlockSpec) []isa.Kernel {
 			pos = "_pos"
 		}
 		name := fmt.Sprintf("convblock_k%d_pw%d%s%s_%s", s.K, s.PW, pos, s.Epi.Suffix(), t.Tier)
-		src, fns := emitBlock(s.K, s.PW, name, t, s.Epi, s.Pos)
-		ks = append(ks, kernel(isa.ConvBlock, name, t.Tier, part{src, fns, []string{gemmArgsDecl}}))
+		src, fns := blockKernel(s, name, t)
+		ks = append(ks, kernel(isa.ConvBlock, name, t.Tier, part{src, fns, []string{driver.GemmArgs}}))
 	}
 	return ks
 }
@@ -86,8 +87,8 @@ func (Target) ConvRow(s isa.ConvRowSpec) []isa.Kernel {
 	var ks []isa.Kernel
 	for _, tier := range []string{tierAVX512.Name, tierAVX2.Name} {
 		name := fmt.Sprintf("conv%dx%d_c%d_o%d_s%d_wp%d_ow%d%s%s_%s", s.KH, s.KW, s.C, s.O, s.SW, s.Wp, s.OW, bSuffix(s.Bias), s.Epi.Suffix(), tier)
-		src, fns := emitConvRow(s, name, convTile(tier, s.OW, s.PW, s.KW*s.C))
-		ks = append(ks, kernel(isa.ConvRow, name, tier, part{src, fns, []string{gemmArgsDecl}}))
+		src, fns := convRowKernel(s, name, convTile(tier, s.OW, s.PW, s.KW*s.C))
+		ks = append(ks, kernel(isa.ConvRow, name, tier, part{src, fns, []string{driver.GemmArgs}}))
 	}
 	return ks
 }
@@ -100,8 +101,7 @@ func (Target) Attention(s isa.AttentionSpec) []isa.Kernel {
 	}
 	var ks []isa.Kernel
 	for _, tier := range []string{tierAVX512.Name, tierAVX2.Name} {
-		k := emitAttention(s, tier)
-		ks = append(ks, k)
+		ks = append(ks, attentionKernel(s, tier))
 	}
 	return ks
 }
@@ -118,7 +118,7 @@ func (Target) Elementwise(s isa.ElementwiseSpec) []isa.Kernel {
 	}{{tierAVX512.Name, 16}, {tierAVX2.Name, 8}} {
 		name := fmt.Sprintf("ew_%s_%s", s.Op, t.tier)
 		micro := elementwise(name+"_k", s.Op, t.lanes)
-		ks = append(ks, kernel(isa.Elementwise, name, t.tier, part{elementwiseDriver(name, s.Op, t.lanes), []*Func{micro}, []string{ewArgsDecl}}))
+		ks = append(ks, kernel(isa.Elementwise, name, t.tier, part{driver.Elementwise(name, s.Op, t.lanes), []*Func{micro}, []string{driver.EWArgs}}))
 	}
 	return ks
 }
@@ -135,7 +135,7 @@ func (Target) LayerNorm(s isa.LayerNormSpec) []isa.Kernel {
 		}
 		name := fmt.Sprintf("layernorm_i%d%s_%s", s.I, bSuffix(s.Beta), t.tier)
 		micro := layerNorm(name+"_k", s.I, t.lanes, s.Beta)
-		ks = append(ks, kernel(isa.LayerNorm, name, t.tier, part{layerNormDriver(name, s.I, s.Beta), []*Func{micro}, []string{lnArgsDecl}}))
+		ks = append(ks, kernel(isa.LayerNorm, name, t.tier, part{driver.LayerNorm(name, s.I, s.Beta), []*Func{micro}, []string{driver.LNArgs}}))
 	}
 	return ks
 }
@@ -152,7 +152,7 @@ func (Target) Softmax(s isa.SoftmaxSpec) []isa.Kernel {
 	}{{tierAVX512.Name, 16}, {tierAVX2.Name, 8}} {
 		name := fmt.Sprintf("softmax_l%d_%s", s.L, t.tier)
 		micro := softmax(name+"_k", s.L, t.lanes)
-		ks = append(ks, kernel(isa.Softmax, name, t.tier, part{softmaxDriver(name, s.L, t.lanes), []*Func{micro}, nil}))
+		ks = append(ks, kernel(isa.Softmax, name, t.tier, part{driver.Softmax(name, s.L, t.lanes, t.lanes == 8), []*Func{micro}, nil}))
 	}
 	return ks
 }
@@ -162,4 +162,13 @@ func bSuffix(bias bool) string {
 		return "_b"
 	}
 	return ""
+}
+
+// shapeName spells an attention spec for kernel names.
+func shapeName(s isa.AttentionSpec) string {
+	n := fmt.Sprintf("t%d_s%d_d%d_dv%d_h%d", s.T, s.S, s.D, s.Dv, s.H)
+	if s.Causal {
+		n += "_causal"
+	}
+	return n
 }

@@ -275,6 +275,16 @@ func (g *gen) signature() error {
 	return nil
 }
 
+// f32Value is f as a float32 expression of any value: a literal when
+// finite, math.Float32frombits of its bits when not (a splat of -Inf, a
+// mask, has no Go constant).
+func f32Value(f float32) *jen.Statement {
+	if math.IsInf(float64(f), 0) || math.IsNaN(float64(f)) {
+		return jen.Qual("math", "Float32frombits").Call(jen.Lit(math.Float32bits(f)))
+	}
+	return jen.Lit(f)
+}
+
 // sampleBytes is the largest input or output per sample in bytes (0 when
 // all are static).
 func (g *gen) sampleBytes() int {
@@ -371,7 +381,7 @@ func (g *gen) modelFile() ([]byte, error) {
 		jen.Comment("sampleBytes is the largest input or output per sample, in bytes, for New's overflow check."),
 		jen.Id("sampleBytes").Op("=").Lit(g.sampleBytes()),
 		jen.Comment("ModelName is the model this package was generated from."),
-		jen.Id("ModelName").Op("=").Lit(in.Graph.Name),
+		jen.Id("ModelName").Op("=").Add(quoted(in.Graph.Name)),
 	)
 	// Inputs and Outputs.
 	fields := func(ps []port, what string) []jen.Code {
@@ -437,7 +447,7 @@ func (g *gen) modelFile() ([]byte, error) {
 	for _, v := range g.splats {
 		at := g.splatAt[v]
 		splatFill = append(splatFill, jen.For(jen.Id("i").Op(":=").Lit(at), jen.Id("i").Op("<").Lit(at+v.Const.Numel()), jen.Id("i").Op("++")).Block(
-			jen.Id("w").Dot("splat").Index(jen.Id("i")).Op("=").Lit(v.Const.F[0]),
+			jen.Id("w").Dot("splat").Index(jen.Id("i")).Op("=").Add(f32Value(v.Const.F[0])),
 		))
 	}
 	splatN := 0
@@ -797,7 +807,7 @@ func (g *gen) profileFuncs(f *jen.File) {
 	rtp := g.in.RuntimeImport
 	var steps []jen.Code
 	for _, c := range g.calls {
-		st := jen.Dict{jen.Id("Name"): jen.Lit(c.label)}
+		st := jen.Dict{jen.Id("Name"): quoted(c.label)}
 		if c.k != nil {
 			flops, bytes := stepCost(c.node)
 			st[jen.Id("FlopsA")], st[jen.Id("FlopsB")] = jen.Lit(flops.A), jen.Lit(flops.B)

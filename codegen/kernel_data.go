@@ -105,7 +105,7 @@ func genPad(c *kctx) error {
 	}
 	c.line("o0 = o0[:$N]", "N", numelExpr(y))
 	c.line("for i := range o0 {")
-	c.line("o0[i] = $V", "V", floatLit(p.Value))
+	c.line("o0[i] = $V", "V", f32Expr(p.Value))
 	c.line("}")
 	ys := rowStrides(y)
 	// Walk the input; each element lands at its index shifted by the

@@ -2,6 +2,7 @@ package codegen
 
 import (
 	"fmt"
+	"math"
 	"strings"
 
 	"github.com/modelc/modelc/codegen/isa"
@@ -17,7 +18,28 @@ func init() {
 	register(genBinary, ir.KAdd, ir.KSub, ir.KMul, ir.KDiv, ir.KPow)
 }
 
-func floatLit(f float64) string { return ir.FormatFloat(f) }
+// floatLit is f as a Go constant. A non-finite f has none (Go constants
+// are finite): the generator is stopped, and kernelSet.add reports it as
+// not supported, rather than emit a package that does not compile. Where
+// a kernel can take any value, f32Expr writes it.
+func floatLit(f float64) string {
+	if math.IsInf(f, 0) || math.IsNaN(f) {
+		panic(nonFinite(f))
+	}
+	return ir.FormatFloat(f)
+}
+
+// nonFinite is floatLit's panic value.
+type nonFinite float64
+
+// f32Expr is f as a float32 expression of any value: a literal when
+// finite, its bits through math.Float32frombits when not (NaN, ±Inf).
+func f32Expr(f float64) string {
+	if math.IsInf(f, 0) || math.IsNaN(f) {
+		return fmt.Sprintf("math.Float32frombits(%#08x)", math.Float32bits(float32(f)))
+	}
+	return ir.FormatFloat(f)
+}
 
 // unaryExpr is the float64 expression of an elementwise op of x.
 func unaryExpr(op ir.Op) string {

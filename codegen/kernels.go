@@ -238,7 +238,7 @@ func (ks *kernelSet) add(n *ir.Node) (*kernelFn, error) {
 		return nil, fmt.Errorf("%s: %w", nodeDesc(n), err)
 	}
 	c := &kctx{node: n}
-	if err := gen(c); err != nil {
+	if err := generateKernel(gen, c); err != nil {
 		return nil, fmt.Errorf("%s: %w", nodeDesc(n), err)
 	}
 	var params, names, types []string
@@ -309,6 +309,21 @@ func (ks *kernelSet) add(n *ir.Node) (*kernelFn, error) {
 	}
 	ks.byBody[key] = k
 	return k, nil
+}
+
+// generateKernel runs a generator, turning floatLit's refusal of a
+// non-finite constant into an error.
+func generateKernel(gen func(*kctx) error, c *kctx) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			f, ok := r.(nonFinite)
+			if !ok {
+				panic(r)
+			}
+			err = fmt.Errorf("the attribute value %v cannot be a Go constant: not supported by codegen yet", float64(f))
+		}
+	}()
+	return gen(c)
 }
 
 func nodeDesc(n *ir.Node) string {

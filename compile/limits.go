@@ -49,4 +49,3 @@ func CheckArena(m *frontend.Model, plan *ir.MemoryPlan, maxBatch int) error {
 	return fmt.Errorf("%s: value %q (%s, %s per sample) and the values live with it need at least %s at max batch %d, over the limit of %s for the arena (limits.ArenaBytes); lower --max-batch or the model's sizes",
 		m.Where(v.Name), v.Name, ir.FormatType(v.Type), limits.Size(float64(largest.Bytes.A)), limits.Size(peak), maxBatch, limits.Size(limits.ArenaBytes))
 }
-

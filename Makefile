@@ -5,13 +5,15 @@ GO       ?= go
 PYTHON   ?= /usr/bin/python3
 FUZZTIME ?= 60s
 BIN      := bin/modelc
+# The runtime is a module of its own (runtime/go.mod), outside ./...
+RUNTIME  := github.com/modelc/modelc/runtime
 
 # Every fuzz target, as package:Target.
 FUZZ_TARGETS := ./ir:FuzzParse ./frontend:FuzzLoad \
 	./frontend/tensorio:FuzzSafetensors ./frontend/tensorio:FuzzNpy ./frontend/tensorio:FuzzNpz \
-	./frontend/onnx:FuzzReadONNX ./codegen:FuzzHostileNames
+	./frontend/onnx:FuzzReadONNX $(RUNTIME):FuzzWeightsFile ./codegen:FuzzHostileNames
 
-.PHONY: all build demo dispatch coldstart examples bench-go test vet fmt-check fuzz test-long bench onnxpb zoo-vectors zoo-onnx zoo-crosscheck fixtures zoo-train zoo-table clean
+.PHONY: all build tools mutants demo dispatch coldstart examples bench-go test vet fmt-check fuzz test-long bench onnxpb zoo-vectors zoo-onnx zoo-crosscheck fixtures zoo-train zoo-table clean
 
 all: build
 
@@ -38,28 +40,39 @@ demo: build
 	else echo "(node and npm not found: no ONNX Runtime comparison)"; fi
 
 ## examples: an app module (out/examples/app, not committed) that imports a
-## generated resnet20 package through a replace directive, built and run.
+## generated resnet20 package, built and run; its go.mod requires only the
+## runtime's module (replaced by this checkout's runtime/).
 examples: build
 	rm -rf out/examples/app && mkdir -p out/examples/app
 	$(BIN) zoo build resnet20 -o out/examples/app/resnet20
 	sed '/^\/\/go:build ignore/d' examples/app/main.go > out/examples/app/main.go
-	printf 'module example.com/app\n\ngo 1.22\n\nrequire github.com/modelc/modelc v0.0.0\n\nreplace github.com/modelc/modelc => ../../..\n' > out/examples/app/go.mod
+	printf 'module example.com/app\n\ngo 1.22\n\nrequire $(RUNTIME) v0.0.0\n\nreplace $(RUNTIME) => ../../../runtime\n' > out/examples/app/go.mod
 	cd out/examples/app && GOFLAGS=-mod=mod $(GO) run .
 
 ## test: vet, format check and every Go test (fuzz targets run their seed corpus);
 ## the worker pool and the pipeline again under the race detector; the
 ## dispatch matrix (each GODEBUG tier and -tags purego, .ci/dispatch.sh).
-test: vet fmt-check build
-	$(GO) test -count=1 ./...
-	$(GO) test -count=1 -race ./runtime/ ./passes/
+test: tools vet fmt-check build
+	$(GO) test -count=1 -timeout 30m ./... $(RUNTIME)/...
+	$(GO) test -count=1 -race $(RUNTIME) ./passes/
 	GO=$(GO) .ci/dispatch.sh $(BIN)
+
+## mutants: mutation testing of the arm64 kernels (.ci/mutants-arm64.sh):
+## each mutant of a kernel generator must fail the arm64 suites (~30 min).
+mutants: tools
+	GO=$(GO) .ci/mutants-arm64.sh
+
+## tools: install what the tests need beyond Go where this machine allows
+## (qemu-user-static, binutils-aarch64-linux-gnu; .ci/tools.sh).
+tools:
+	@.ci/tools.sh
 
 ## dispatch: only the dispatch matrix.
 dispatch: build
 	GO=$(GO) .ci/dispatch.sh $(BIN)
 
 vet:
-	$(GO) vet ./...
+	$(GO) vet ./... $(RUNTIME)/...
 
 fmt-check:
 	@bad=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -78,7 +91,9 @@ fuzz:
 ## for 10 s).
 test-long: test
 	MODELC_ONNX_LONG=1 $(GO) test -count=1 -run 'TestNodeTests' ./frontend/onnx/
-	MODELC_EXHAUSTIVE=1 $(GO) test -count=1 -timeout 60m -run 'Samples' ./runtime/numerics/
+	MODELC_EXHAUSTIVE=1 $(GO) test -count=1 -timeout 60m -run 'Samples' $(RUNTIME)/numerics
+	MODELC_LONG=1 $(GO) test -count=1 -timeout 60m -run 'TestARM64Packages' ./codegen/
+	$(MAKE) mutants
 	$(GO) test -count=1 -race ./ir/... ./frontend/... ./cmd/...
 	MODELC_RACE_SECONDS=10 $(GO) test -count=1 -run TestTwoModelsConcurrently ./codegen/
 	$(MAKE) fuzz FUZZTIME=30s
@@ -153,7 +168,7 @@ coldstart: build
 	rm -rf out/coldstart && mkdir -p out/coldstart
 	$(BIN) zoo build resnet20 -o out/coldstart/resnet20 >/dev/null
 	sed '/^\/\/go:build ignore/d' examples/coldstart/main.go > out/coldstart/main.go
-	printf 'module example.com/coldstart\n\ngo 1.22\n\nrequire github.com/modelc/modelc v0.0.0\n\nreplace github.com/modelc/modelc => ../..\n' > out/coldstart/go.mod
+	printf 'module example.com/coldstart\n\ngo 1.22\n\nrequire $(RUNTIME) v0.0.0\n\nreplace $(RUNTIME) => ../../runtime\n' > out/coldstart/go.mod
 	cd out/coldstart && GOFLAGS=-mod=mod $(GO) build -o coldstart . && ./coldstart
 	@command -v hyperfine >/dev/null || { echo "coldstart needs hyperfine: apt-get install hyperfine"; exit 1; }
 	hyperfine -N --warmup 5 --runs 100 --export-markdown out/coldstart/hyperfine.md out/coldstart/coldstart
@@ -181,7 +196,7 @@ zoo-vectors:
 zoo-onnx:
 	$(PYTHON) zoo/onnx/export.py --out zoo/onnx
 
-## zoo-crosscheck: the zoo's seeded weights in PyTorch (../shared/peers/models.py)
+## zoo-crosscheck: the zoo's seeded weights in PyTorch (bench/peers/models.py)
 ## give the evaluator's outputs (needs Debian's python3-torch).
 zoo-crosscheck: build
 	rm -rf out/crosscheck

@@ -4,9 +4,11 @@
 // (one pure-Go kernel per distinct node shape, specialised with
 // constants; also what the purego build runs), each CPU target's files
 // (kernels_amd64.go and .s, behind their build constraints, with
-// kernels_amd64_stub.go elsewhere), weights.bin (constants, 64-byte
-// aligned, embedded and used in place), model_test.go (checks the package
-// against the vectors it was built with) and REPORT.md.
+// kernels_amd64_stub.go elsewhere), weights.bin (a header with the code's
+// hash, then the constants, 64-byte aligned, embedded and used in place, or
+// read at New with WithWeightsFile, memory-mapped: weightsfile.go),
+// model_test.go (checks the package against the vectors it was built with)
+// and REPORT.md.
 //
 // # Layout
 //

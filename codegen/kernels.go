@@ -9,13 +9,14 @@ import (
 	"github.com/modelc/modelc/codegen/gosrc"
 	"github.com/modelc/modelc/codegen/isa"
 	"github.com/modelc/modelc/codegen/isa/amd64"
+	"github.com/modelc/modelc/codegen/isa/arm64"
 	"github.com/modelc/modelc/ir"
 )
 
 // targets are the CPU back ends every generated package holds, in the
 // order a tier switch tries them (only one target's tiers can be on in a
 // process: each belongs to one GOARCH). Adding a target is one line here.
-var targets = []isa.Target{amd64.Target{}}
+var targets = []isa.Target{amd64.Target{}, arm64.Target{}}
 
 // vkernel is a target's kernel as a call site uses it.
 type vkernel struct {

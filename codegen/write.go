@@ -117,14 +117,15 @@ func Write(dir string, files map[string][]byte, opts WriteOptions) error {
 	return os.RemoveAll(old)
 }
 
-// writeTree writes files and their manifest under root.
+// writeTree writes files and their manifest under root. A manifest among
+// files (a package read back from disk to be written again) is replaced
+// by the one for what is written now.
 func writeTree(root string, files map[string][]byte) error {
 	names := make([]string, 0, len(files))
 	for name := range files {
-		if name == ManifestName {
-			return fmt.Errorf("BUG: codegen: a generated file is named %s", ManifestName)
+		if name != ManifestName {
+			names = append(names, name)
 		}
-		names = append(names, name)
 	}
 	sort.Strings(names)
 	var manifest bytes.Buffer

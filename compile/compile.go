@@ -46,6 +46,10 @@ type Options struct {
 	// with the package's model_test.go; Test gives vectors instead.
 	TestVectors bool
 	Test        *codegen.Vectors
+	// ExternalWeights leaves weights.bin out of the package's binary (no
+	// go:embed): New then needs WithWeightsFile (modelc build
+	// --external-weights).
+	ExternalWeights bool
 }
 
 // Result is a compiled model: the graph after the pipeline, its memory
@@ -130,7 +134,7 @@ func Compile(m *frontend.Model, o Options) (*Result, error) {
 	in := codegen.Input{
 		Graph: r.Graph, Plan: r.Plan, Package: o.Package, Command: o.Command, CommandArgs: o.CommandArgs,
 		Version: o.Version, RuntimeImport: RuntimeImport, MaxBatch: o.MaxBatch,
-		Test: vec, Log: log,
+		Test: vec, Log: log, ExternalWeights: o.ExternalWeights,
 	}
 	if in.Package == "" {
 		in.Package = m.Package

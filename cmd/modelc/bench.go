@@ -32,7 +32,7 @@ func runBench(args []string, stdout io.Writer) error {
 			return runBenchGemm(args, stdout)
 		}
 	}
-	const u = "modelc bench MODEL [--passes P,...] [--batch 1,32] [--threads 1,2] [--peers torch,ort] [--seconds 2] [--rounds 3] [--flush] [--layers] [--report FILE]"
+	const u = "modelc bench MODEL [--passes P,...] [--build NAME[=passes:P,...|dir:DIR] ...] [--batch 1,32] [--threads 1,2] [--peers torch,ort] [--seconds 2] [--rounds 3] [--flush] [--layers] [--report FILE]"
 	fs := newFlags("bench", u)
 	batches := fs.String("batch", "1,32", "batch sizes, comma-separated")
 	threads := fs.String("threads", "1", "thread counts, comma-separated")
@@ -41,6 +41,8 @@ func runBench(args []string, stdout io.Writer) error {
 	rounds := fs.Int("rounds", 3, "interleaved rounds per configuration")
 	flush := fs.Bool("flush", false, "evict the last-level cache (stream 64 MiB) before every timed call")
 	report := fs.String("report", "", "also write the table as markdown to this file")
+	var buildSpecs multiFlag
+	fs.Var(&buildSpecs, "build", "time this build of MODEL beside the others, interleaved (repeat; the first is the ratios' base): NAME (the model as given), NAME=passes:P,... (these user passes instead of its own) or NAME=dir:DIR (a package modelc generated for it, say an older modelc's)")
 	layers := fs.Bool("layers", false, "also time every step of the generated package and print its GFLOP/s and fraction of the roofline (measured peak and memory bandwidth)")
 	m, ok, err := oneModel(fs, args, u, stdout)
 	if !ok {
@@ -67,11 +69,12 @@ func runBench(args []string, stdout io.Writer) error {
 	if *flush {
 		flushMB = 64
 	}
-	d, err := buildDriver(m, slices.Max(bs))
+	builds, err := benchBuilds(m, buildSpecs, slices.Max(bs))
 	if err != nil {
 		return err
 	}
-	defer d.Close()
+	defer closeBuilds(builds)
+	d := builds[0].d
 	pr := &peerRunner{model: m.Name}
 	if strings.EqualFold(filepath.Ext(m.File), ".onnx") {
 		// ONNX Runtime runs the very file modelc compiled.
@@ -85,10 +88,11 @@ func runBench(args []string, stdout io.Writer) error {
 		ins := ir.SampleInputs(d.graph, b, 7)
 		for _, t := range ts {
 			byEngine := map[string]*benchRow{}
-			order := []string{"modelc"}
-			for _, p := range peerList {
-				order = append(order, p)
+			var order []string
+			for _, bl := range builds {
+				order = append(order, bl.name)
 			}
+			order = append(order, peerList...)
 			for r := 0; r < *rounds; r++ {
 				for _, eng := range order {
 					row := byEngine[eng]
@@ -99,9 +103,10 @@ func runBench(args []string, stdout io.Writer) error {
 					if row.missing != "" {
 						continue
 					}
+					build := slices.IndexFunc(builds, func(bl benchBuild) bool { return bl.name == eng })
 					s, disturbed, err := measure(func() (*Sample, *os.ProcessState, error) {
-						if eng == "modelc" {
-							return d.benchProc(ins, t, *seconds, flushMB)
+						if build >= 0 {
+							return builds[build].d.benchProc(ins, t, *seconds, flushMB)
 						}
 						return pr.run(eng, b, t, *seconds, flushMB)
 					})
@@ -113,8 +118,8 @@ func runBench(args []string, stdout io.Writer) error {
 					case err != nil:
 						return err
 					}
-					if eng == "modelc" && len(m.Passes) > 0 {
-						s.Version += " passes: " + passNames(m)
+					if build >= 0 {
+						s.Version += builds[build].note
 					}
 					row.add(s, disturbed)
 					fmt.Fprintf(os.Stderr, "bench: %s batch %d threads %d round %d: median %s\n", eng, b, t, r+1, fmtMs(median(s.TimesNs)))
@@ -137,11 +142,16 @@ func runBench(args []string, stdout io.Writer) error {
 		for _, t := range ts {
 			pk := peak.Measure(t)
 			for _, b := range bs {
-				lt, err := d.layerTable(ir.SampleInputs(d.graph, b, 7), b, t, *seconds, pk)
-				if err != nil {
-					return err
+				for _, bl := range builds {
+					lt, err := bl.d.layerTable(ir.SampleInputs(d.graph, b, 7), b, t, *seconds, pk)
+					if err != nil {
+						return err
+					}
+					if len(builds) > 1 {
+						lt = strings.Replace(lt, "#### Steps", "#### "+bl.name+": steps", 1)
+					}
+					table += "\n" + lt
 				}
-				table += "\n" + lt
 			}
 		}
 	}
@@ -413,7 +423,7 @@ func writeIfChanged(path string, data []byte) error {
 }
 
 // peerEnv is the environment for peers: OPENBLAS_CORETYPE and
-// OPENBLAS_L2_SIZE force a slower OpenBLAS kernel (see ../shared/peers).
+// OPENBLAS_L2_SIZE force a slower OpenBLAS kernel (bench/peers/README.md).
 func peerEnv() []string {
 	var env []string
 	for _, e := range os.Environ() {
@@ -456,8 +466,10 @@ func benchTable(model string, rows []benchRow, seconds float64, rounds int, flus
 	sb.WriteString("| engine | batch | threads | median | p90 | p99 | runs | cpu/wall | round medians (min–max) | modelc ÷ engine |\n")
 	sb.WriteString("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
 	var base int64
-	for _, r := range rows {
-		if r.engine == "modelc" {
+	for i, r := range rows {
+		// The first modelc engine of a configuration (the first build) is
+		// what the others are compared with.
+		if strings.HasPrefix(r.engine, "modelc") && (i == 0 || rows[i-1].batch != r.batch || rows[i-1].threads != r.threads) {
 			base = median(r.times)
 		}
 		if r.missing != "" {
@@ -470,7 +482,7 @@ func benchTable(model string, rows []benchRow, seconds float64, rounds int, flus
 			cw += c / float64(len(r.cpuWall))
 		}
 		ratio := "1.00×"
-		if r.engine != "modelc" && med > 0 {
+		if med > 0 && base > 0 {
 			ratio = fmt.Sprintf("%.2f×", float64(med)/float64(base))
 		}
 		noise := fmt.Sprintf("%s – %s", fmtMs(slices.Min(r.roundMedians)), fmtMs(slices.Max(r.roundMedians)))
@@ -481,7 +493,7 @@ func benchTable(model string, rows []benchRow, seconds float64, rounds int, flus
 			r.engine, r.version, r.batch, r.threads, fmtMs(med), fmtMs(percentile(r.times, 90)), fmtMs(percentile(r.times, 99)),
 			len(r.times), cw, noise, ratio)
 	}
-	sb.WriteString("\n\"modelc ÷ engine\" is modelc's speed over the engine's (the engine's median time over modelc's): above 1 modelc is faster.\n")
+	sb.WriteString("\n\"modelc ÷ engine\" is modelc's speed over the engine's (the engine's median time over modelc's; with several builds, the first build's): above 1 modelc is faster.\n")
 	return sb.String()
 }
 

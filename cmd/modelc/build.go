@@ -13,12 +13,13 @@ import (
 )
 
 func runBuild(args []string, stdout io.Writer) error {
-	const u = "modelc build MODEL [--passes P,...] [-o DIR] [--force] [--max-batch B] [--target T,...]"
+	const u = "modelc build MODEL [--passes P,...] [-o DIR] [--force] [--max-batch B] [--target T,...] [--external-weights]"
 	fs := newFlags("build", u)
 	out := fs.String("o", "", "output directory (default: the model's package name)")
 	force := fs.Bool("force", false, "replace a non-empty directory modelc did not generate")
 	maxBatch := fs.Int("max-batch", 32, "the generated package's DefaultMaxBatch")
 	targets := fs.String("target", "", "optional back ends to add, comma-separated, as model.yaml's targets: (every CPU back end is always generated)")
+	external := fs.Bool("external-weights", false, "do not embed weights.bin: the package's New then reads it (or another build's) with WithWeightsFile(path), memory-mapped")
 	m, ok, err := oneModel(fs, args, u, stdout)
 	if !ok {
 		return err
@@ -38,14 +39,19 @@ func runBuild(args []string, stdout io.Writer) error {
 	if dir == "" {
 		dir = m.Package
 	}
-	return build(m, dir, *force, *maxBatch, []string{"modelc", "build", filepath.Base(m.File), "-o", "."}, stdout)
+	command := []string{"modelc", "build", filepath.Base(m.File), "-o", "."}
+	if *external {
+		command = append(command, "--external-weights")
+	}
+	return build(m, dir, *force, compile.Options{CommandArgs: command, MaxBatch: *maxBatch, ExternalWeights: *external}, stdout)
 }
 
-// build compiles m into a Go package in dir; command is the //go:generate
-// line's arguments.
-func build(m *frontend.Model, dir string, force bool, maxBatch int, command []string, stdout io.Writer) error {
+// build compiles m with o (and the model's test vectors) into a Go
+// package in dir.
+func build(m *frontend.Model, dir string, force bool, o compile.Options, stdout io.Writer) error {
 	start := time.Now()
-	res, err := compile.Compile(m, compile.Options{CommandArgs: command, MaxBatch: maxBatch, TestVectors: true})
+	o.TestVectors = true
+	res, err := compile.Compile(m, o)
 	if err != nil {
 		return err
 	}

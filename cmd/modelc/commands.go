@@ -77,15 +77,6 @@ func addPasses(m *frontend.Model, list string) error {
 	return nil
 }
 
-// passNames lists the model's user passes, for labels.
-func passNames(m *frontend.Model) string {
-	var names []string
-	for _, s := range m.Passes {
-		names = append(names, s.Name)
-	}
-	return strings.Join(names, ", ")
-}
-
 func runInspect(args []string, stdout io.Writer) error {
 	const u = "modelc inspect MODEL [--passes P,...] [--print-after PASS|all] [--data]"
 	fs := newFlags("inspect", u)
@@ -361,7 +352,7 @@ func runZoo(args []string, stdout io.Writer) error {
 		if dir == "" {
 			dir = m.Package
 		}
-		return build(m, dir, false, 32, []string{"modelc", "zoo", "build", pos[1], "-o", "."}, stdout)
+		return build(m, dir, false, compile.Options{CommandArgs: []string{"modelc", "zoo", "build", pos[1], "-o", "."}}, stdout)
 	case pos[0] == "export" && len(pos) == 2:
 		if *outDir == "" {
 			return usageError{"zoo export: give -o DIR"}

@@ -32,20 +32,26 @@ func buildDriver(m *frontend.Model, maxBatch int) (*driver, error) {
 	if err != nil {
 		return nil, err
 	}
+	return newDriver(res.Graph, res.Files)
+}
+
+// newDriver builds the driver for a generated package's files; g gives
+// the package's inputs and outputs (a compiled graph of its model).
+func newDriver(g *ir.Graph, files map[string][]byte) (*driver, error) {
 	tmp, err := os.MkdirTemp("", "modelc-driver-*")
 	if err != nil {
 		return nil, err
 	}
-	d := &driver{dir: tmp, graph: res.Graph}
+	d := &driver{dir: tmp, graph: g}
 	mod, err := harness.NewModule(filepath.Join(tmp, "app"), "modelcapp")
 	if err == nil {
-		err = mod.Add(driverPkg, res.Files)
+		err = mod.Add(driverPkg, files)
 	}
 	if err != nil {
 		d.Close()
 		return nil, err
 	}
-	d.runner, err = mod.BuildRunner([]harness.Case{{Pkg: driverPkg, Graph: res.Graph}}, []string{"CGO_ENABLED=0"})
+	d.runner, err = mod.BuildRunner([]harness.Case{{Pkg: driverPkg, Graph: g}}, []string{"CGO_ENABLED=0"})
 	if err != nil {
 		d.Close()
 		return nil, fmt.Errorf("%w\n(is the Go toolchain installed? Offline, golang.org/x/sys must be in the module cache: go mod download golang.org/x/sys)", err)

@@ -3,7 +3,6 @@ package onnx_test
 import (
 	"fmt"
 	"path/filepath"
-	"reflect"
 	"regexp"
 	"strings"
 	"testing"
@@ -131,7 +130,7 @@ func TestNodeTestsGenerated(t *testing.T) {
 func (gc *genCase) generate(mod *harness.Module) error {
 	// The pipeline rewrites the graph in place; give it a copy so the
 	// evaluator's graph stays as imported.
-	m := &frontend.Model{Name: gc.nt.name, Package: gc.pkg, Graph: cloneGraph(gc.nt.graph)}
+	m := &frontend.Model{Name: gc.nt.name, Package: gc.pkg, Graph: gc.nt.graph.Clone()}
 	res, err := compile.Compile(m, compile.Options{Command: "modelc (node test " + gc.nt.name + ")", Version: "test"})
 	if err != nil {
 		return err
@@ -160,58 +159,6 @@ func (gc *genCase) check(r *harness.Result) result {
 		return result{"FAIL", "generated code: " + err.Error()}
 	}
 	return result{"pass", ""}
-}
-
-// cloneGraph copies g's values, nodes and ops (constant data is shared:
-// passes make new constants rather than change one).
-func cloneGraph(g *ir.Graph) *ir.Graph {
-	c := &ir.Graph{Name: g.Name}
-	vals := map[*ir.Value]*ir.Value{}
-	cp := func(v *ir.Value) *ir.Value {
-		if v == nil {
-			return nil
-		}
-		if w, ok := vals[v]; ok {
-			return w
-		}
-		w := &ir.Value{Name: v.Name, Type: v.Type, Const: v.Const}
-		w.Type.Shape = v.Type.Shape.Clone()
-		vals[v] = w
-		return w
-	}
-	for _, v := range g.Inputs {
-		c.Inputs = append(c.Inputs, cp(v))
-	}
-	for _, v := range g.Consts {
-		c.Consts = append(c.Consts, cp(v))
-	}
-	for _, n := range g.Nodes {
-		m := &ir.Node{Name: n.Name, Op: cloneOp(n.Op)}
-		for _, v := range n.Inputs {
-			m.Inputs = append(m.Inputs, cp(v))
-		}
-		for _, v := range n.Outputs {
-			w := cp(v)
-			w.Def = m
-			m.Outputs = append(m.Outputs, w)
-		}
-		c.Nodes = append(c.Nodes, m)
-	}
-	for _, v := range g.Outputs {
-		c.Outputs = append(c.Outputs, cp(v))
-	}
-	return c
-}
-
-// cloneOp copies the struct behind a pointer op (value ops are copies).
-func cloneOp(op ir.Op) ir.Op {
-	rv := reflect.ValueOf(op)
-	if rv.Kind() != reflect.Pointer {
-		return op
-	}
-	c := reflect.New(rv.Elem().Type())
-	c.Elem().Set(rv.Elem())
-	return c.Interface().(ir.Op)
 }
 
 // classifyGen sorts a codegen error: unsupported (not implemented yet)

@@ -85,6 +85,7 @@ func TestRunner(t *testing.T) {
 		require.NoError(t, err)
 		for name := range srcs {
 			require.NoError(t, res[name].Err, "%s at tier %s", name, tier.Name)
+			require.Equal(t, tier.Want().String(), res[name].Tier, "%s at tier %s", name, tier.Name)
 			require.Equal(t, want[name][0].Shape, res[name].Outputs[0].Shape)
 			require.InDeltaSlice(t, want[name][0].F, res[name].Outputs[0].F, 1e-6, "%s at tier %s", name, tier.Name)
 		}
@@ -102,4 +103,34 @@ func TestRunner(t *testing.T) {
 	gomod, err := os.ReadFile(filepath.Join(mod.Dir, "go.mod"))
 	require.NoError(t, err)
 	require.Contains(t, string(gomod), "replace "+harness.RuntimeModule+" => ./modelc-runtime")
+}
+
+// An application importing a generated package needs only the runtime's
+// module and golang.org/x/sys (go list -m all), none of the compiler's
+// dependencies; its binary carries none of the runtime's sources.
+func TestAppModules(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds an application")
+	}
+	g := parse(t, `graph app {
+  input %x: f32[N,4]
+  %y = relu (%x): f32[N,4]
+  output %y
+}`)
+	res, err := compile.Compile(&frontend.Model{Name: "app", Package: "model", Graph: g}, compile.Options{})
+	require.NoError(t, err)
+	mod := harness.TempModule(t, "app")
+	mod.MustAdd(t, "model", res.Files)
+	main := "package main\n\nimport (\n\t\"fmt\"\n\n\tm \"" + mod.Import("model") + "\"\n)\n\nfunc main() {\n\tmodel, err := m.New()\n\tfmt.Println(model.MaxBatch(), err)\n}\n"
+	require.NoError(t, os.WriteFile(filepath.Join(mod.Dir, "main.go"), []byte(main), 0o644))
+	bin := filepath.Join(mod.Dir, "app.bin")
+	mod.MustGo(t, []string{"CGO_ENABLED=0"}, "build", "-o", bin, ".")
+	var mods []string
+	for _, line := range strings.Split(strings.TrimSpace(mod.MustGo(t, nil, "list", "-m", "all")), "\n") {
+		mods = append(mods, strings.Fields(line)[0])
+	}
+	require.Equal(t, []string{"example.com/app", harness.RuntimeModule, "golang.org/x/sys"}, mods)
+	data, err := os.ReadFile(bin)
+	require.NoError(t, err)
+	require.NotContains(t, string(data), "An application that does not\n// refer to Sources does not carry it", "the binary holds the runtime's sources")
 }

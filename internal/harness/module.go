@@ -27,7 +27,7 @@ import (
 
 // RuntimeModule is the module path of modelc's runtime, which generated
 // packages import.
-const RuntimeModule = "github.com/modelc/modelc"
+const RuntimeModule = "github.com/modelc/modelc/runtime"
 
 // runtimeDir is the Module's subfolder holding the runtime's copy.
 const runtimeDir = "modelc-runtime"
@@ -75,7 +75,7 @@ func NewModule(dir, modPath string) (*Module, error) {
 		return nil, err
 	}
 	var mod bytes.Buffer
-	fmt.Fprintf(&mod, "module %s\n\ngo 1.22\n\nrequire %s v0.0.0\n", modPath, RuntimeModule)
+	fmt.Fprintf(&mod, "module %s\n\ngo %s\n\nrequire %s v0.0.0\n", modPath, goVersion(goMod), RuntimeModule)
 	for _, r := range requirements(goMod) {
 		fmt.Fprintf(&mod, "require %s // indirect\n", r)
 	}
@@ -87,6 +87,16 @@ func NewModule(dir, modPath string) (*Module, error) {
 		return nil, err
 	}
 	return m, nil
+}
+
+// goVersion is a go.mod's go line ("1.22" where it has none).
+func goVersion(goMod []byte) string {
+	for _, line := range strings.Split(string(goMod), "\n") {
+		if f := strings.Fields(line); len(f) == 2 && f[0] == "go" {
+			return f[1]
+		}
+	}
+	return "1.22"
 }
 
 // requirements lists the "module version" pairs a go.mod requires.

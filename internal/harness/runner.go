@@ -86,7 +86,8 @@ type Case struct {
 //	run DIR                        every case C with a file DIR/C.in: one call, then
 //	                               one timed call; writes DIR/C.out (the outputs) and
 //	                               DIR/C.ns (the timed call), or DIR/C.err (an error
-//	                               or a panic, of that case only)
+//	                               or a panic, of that case only); and DIR/tier, the
+//	                               kernel tier it ran at
 //	bench C IN THREADS SECONDS MB  warm-up, then timed calls for SECONDS (the cache
 //	                               flushed by streaming MB MiB before each when MB >
 //	                               0); prints one JSON line: peer, version, times_ns,
@@ -188,11 +189,13 @@ func (r *Runner) WriteInputs(file, pkg string, ins []*ir.Tensor) error {
 }
 
 // Result is what one case's run gave: outputs (shaped by the graph at the
-// inputs' batch) and the time of the timed call, or the case's error.
+// inputs' batch) and the time of the timed call, or the case's error; and
+// the kernel tier the runner ran at (runtime.CPUTier).
 type Result struct {
 	Outputs []*ir.Tensor
 	Elapsed time.Duration
 	Err     error
+	Tier    string
 }
 
 // Run runs every case named in inputs (once, then once timed) with env
@@ -222,8 +225,13 @@ func (r *Runner) Run(dir string, env []string, inputs map[string][]*ir.Tensor) (
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("%s the runner: %v\n%s", strings.Join(env, " "), err, out)
 	}
+	tier, err := os.ReadFile(filepath.Join(dir, "tier"))
+	if err != nil {
+		return nil, fmt.Errorf("the runner wrote no tier: %v", err)
+	}
 	for pkg, n := range batch {
 		res[pkg] = r.read(dir, pkg, n)
+		res[pkg].Tier = string(tier)
 		os.Remove(filepath.Join(dir, pkg+".in"))
 	}
 	return res, nil
@@ -278,6 +286,7 @@ var runnerTemplate = template.Must(template.New("runner").Parse(`// Code generat
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -285,6 +294,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	goruntime "runtime"
 	"strconv"
 	"syscall"
 	"time"
@@ -438,6 +448,9 @@ func fatal(err error) {
 // runAll runs every case with an input file in dir; a case's error or
 // panic goes to its .err file.
 func runAll(dir string) {
+	if err := os.WriteFile(filepath.Join(dir, "tier"), []byte(rt.CPUTier().String()), 0o644); err != nil {
+		fatal(err)
+	}
 	for name, newCase := range cases {
 		data, err := os.ReadFile(filepath.Join(dir, name+".in"))
 		if os.IsNotExist(err) {
@@ -493,6 +506,19 @@ func cpuTime() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
+// emulated labels timings taken under user-mode emulation: qemu-user
+// runs an arm64 binary on an x86 host, whose /proc/cpuinfo it shows, and
+// such timings say nothing of a real core.
+func emulated() string {
+	if goruntime.GOARCH != "arm64" {
+		return ""
+	}
+	if b, _ := os.ReadFile("/proc/cpuinfo"); bytes.Contains(b, []byte("vendor_id")) {
+		return "; emulated: correctness only"
+	}
+	return ""
+}
+
 func bench(c *instance, seconds float64, flushMB int) {
 	flush := make([]byte, flushMB<<20)
 	var sink byte
@@ -521,7 +547,7 @@ func bench(c *instance, seconds float64, flushMB int) {
 	}
 	_ = sink
 	json.NewEncoder(os.Stdout).Encode(map[string]any{
-		"peer": "modelc", "version": rt.Version + " (generated, " + rt.CPUTier().String() + " kernels)", "times_ns": times,
+		"peer": "modelc", "version": rt.Version + " (generated, " + rt.CPUTier().String() + " kernels" + emulated() + ")", "times_ns": times,
 		"cpu_wall": cpu.Seconds() / busy.Seconds(),
 	})
 }

@@ -3,17 +3,19 @@ package harness
 import (
 	"io/fs"
 
-	sources "github.com/modelc/modelc"
+	"github.com/modelc/modelc/runtime"
 )
 
-// runtimeSources returns the runtime's module as this binary carries it:
-// its files (paths relative to the module's root), go.mod and go.sum.
+// runtimeSources returns the runtime's module as this binary carries it
+// (runtime.Sources): its files, go.mod and go.sum.
 func runtimeSources() (fs.FS, []byte, []byte, error) {
-	mod := "module " + RuntimeModule + "\n\ngo 1.22\n\n"
-	for _, r := range requirements(sources.GoMod) {
-		if len(r) > len("golang.org/x/sys") && r[:len("golang.org/x/sys")] == "golang.org/x/sys" {
-			mod += "require " + r + "\n"
-		}
+	goMod, err := fs.ReadFile(runtime.Sources, "go.mod")
+	if err != nil {
+		return nil, nil, nil, err
 	}
-	return sources.RuntimeSources, []byte(mod), sources.GoSum, nil
+	goSum, err := fs.ReadFile(runtime.Sources, "go.sum")
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return runtime.Sources, goMod, goSum, nil
 }

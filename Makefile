@@ -54,7 +54,7 @@ examples: build
 ## dispatch matrix (each GODEBUG tier and -tags purego, .ci/dispatch.sh).
 test: tools vet fmt-check build
 	$(GO) test -count=1 -timeout 30m ./... $(RUNTIME)/...
-	$(GO) test -count=1 -race $(RUNTIME) ./passes/
+	$(GO) test -count=1 -timeout 30m -race $(RUNTIME) ./passes/
 	GO=$(GO) .ci/dispatch.sh $(BIN)
 
 ## mutants: mutation testing of the arm64 kernels (.ci/mutants-arm64.sh):

@@ -9,11 +9,11 @@ BIN      := bin/modelc
 RUNTIME  := github.com/modelc/modelc/runtime
 
 # Every fuzz target, as package:Target.
-FUZZ_TARGETS := ./ir:FuzzParse ./frontend:FuzzLoad \
+FUZZ_TARGETS := ./ir:FuzzParse ./frontend:FuzzLoad ./frontend:FuzzParseConfiguration \
 	./frontend/tensorio:FuzzSafetensors ./frontend/tensorio:FuzzNpy ./frontend/tensorio:FuzzNpz \
 	./frontend/onnx:FuzzReadONNX $(RUNTIME):FuzzWeightsFile ./codegen:FuzzHostileNames
 
-.PHONY: all build tools mutants demo dispatch coldstart examples bench-go test vet fmt-check fuzz test-long bench onnxpb zoo-vectors zoo-onnx zoo-crosscheck fixtures zoo-train zoo-table clean
+.PHONY: all build tools mutants demo dispatch coldstart examples bench-go test vet fmt-check fuzz test-long bench onnxpb zoo-vectors zoo-onnx zoo-crosscheck peer-exports fixtures zoo-train zoo-drop-scores zoo-table clean
 
 all: build
 
@@ -54,7 +54,7 @@ examples: build
 ## dispatch matrix (each GODEBUG tier and -tags purego, .ci/dispatch.sh).
 test: tools vet fmt-check build
 	$(GO) test -count=1 -timeout 30m ./... $(RUNTIME)/...
-	$(GO) test -count=1 -timeout 30m -race $(RUNTIME) ./passes/
+	$(GO) test -count=1 -race -timeout 30m $(RUNTIME) ./passes/
 	GO=$(GO) .ci/dispatch.sh $(BIN)
 
 ## mutants: mutation testing of the arm64 kernels (.ci/mutants-arm64.sh):
@@ -104,9 +104,9 @@ test-long: test
 ## (about 25 min; needs python3-torch, python3-onnx, nodejs and npm).
 BENCH_MODELS ?= mlp resnet20 vit-tiny gpt-mini
 BENCH_ONNX   ?= resmlp resnet-bn transformer
-# model:passes run again with exact user passes (ONNX Runtime folds
-# BatchNorm into convolutions by default; bn-fold is modelc's equivalent).
-BENCH_PASSES ?= resnet20:bn-fold
+# model:passes run again with default passes excluded, beside ONNX Runtime
+# (which folds BatchNorm into convolutions by default, as modelc does).
+BENCH_EXCLUDE ?= resnet20:bn-fold
 bench: build
 	@mkdir -p docs out
 	@{ echo "# Benchmarks"; echo; \
@@ -120,11 +120,11 @@ bench: build
 	  for m in $(BENCH_MODELS); do \
 	    echo "\`modelc bench zoo:$$m --batch 1,32 --threads 1,2 --peers torch,ort\`"; echo; \
 	    $(BIN) bench zoo:$$m --batch 1,32 --threads 1,2 --peers torch,ort || exit 1; echo; done; \
-	  echo "## Zoo models with exact passes"; echo; \
-	  echo "ONNX Runtime folds BatchNorm into the convolutions by default; modelc does when \`bn-fold\` is named."; echo; \
-	  for mp in $(BENCH_PASSES); do m=$${mp%%:*}; p=$${mp#*:}; \
-	    echo "\`modelc bench zoo:$$m --passes $$p --batch 1,32 --threads 1,2 --peers ort\`"; echo; \
-	    $(BIN) bench zoo:$$m --passes $$p --batch 1,32 --threads 1,2 --peers ort || exit 1; echo; done; \
+	  echo "## Zoo models without default passes"; echo; \
+	  echo "modelc and ONNX Runtime both fold BatchNorm by default; these runs turn modelc's folding off."; echo; \
+	  for mp in $(BENCH_EXCLUDE); do m=$${mp%%:*}; p=$${mp#*:}; \
+	    echo "\`modelc bench zoo:$$m --exclude-passes $$p --batch 1,32 --threads 1,2 --peers ort\`"; echo; \
+	    $(BIN) bench zoo:$$m --exclude-passes $$p --batch 1,32 --threads 1,2 --peers ort || exit 1; echo; done; \
 	  echo "## Zoo models at batch 1, last-level cache flushed"; echo; \
 	  echo "64 MiB are streamed through the cache before every timed call, so weights come from memory."; echo; \
 	  for m in $(BENCH_MODELS); do \
@@ -142,9 +142,6 @@ bench: build
 	  for m in $(BENCH_MODELS); do \
 	    echo "\`modelc bench zoo:$$m --batch 1,32 --threads 1 --rounds 1 --seconds 1 --layers\`"; echo; \
 	    $(BIN) bench zoo:$$m --batch 1,32 --threads 1 --rounds 1 --seconds 1 --layers || exit 1; echo; done; \
-	  for mp in $(BENCH_PASSES); do m=$${mp%%:*}; p=$${mp#*:}; \
-	    echo "\`modelc bench zoo:$$m --passes $$p --batch 1,32 --threads 1 --rounds 1 --seconds 1 --layers\`"; echo; \
-	    $(BIN) bench zoo:$$m --passes $$p --batch 1,32 --threads 1 --rounds 1 --seconds 1 --layers || exit 1; echo; done; \
 	  echo "## Cold start and build time"; echo; \
 	  echo "\`make coldstart\`: a program that loads the generated resnet20 and classifies one image, process start"; \
 	  echo "to exit, timed by hyperfine; then \`modelc zoo build\` of each zoo model (no \`go build\`)."; echo; \
@@ -196,6 +193,16 @@ zoo-vectors:
 zoo-onnx:
 	$(PYTHON) zoo/onnx/export.py --out zoo/onnx
 
+## peer-exports: the peers' four architectures exported by PyTorch with
+## fixed shapes at batch 1 and 32 (bench/peers/export_onnx_fixed.py, about
+## 190 MB in out/peer-exports), each compiled by modelc and checked, through
+## the evaluator and the generated package, against PyTorch's outputs
+## (zoo/peers_onnx_test.go; needs Debian's python3-torch and python3-onnx).
+peer-exports:
+	rm -rf out/peer-exports && mkdir -p out/peer-exports
+	cd bench/peers && $(PYTHON) export_onnx_fixed.py --dir ../../out/peer-exports
+	MODELC_PEER_EXPORTS=$(CURDIR)/out/peer-exports $(GO) test -count=1 -timeout 30m -run TestPeerExports -v ./zoo/
+
 ## zoo-crosscheck: the zoo's seeded weights in PyTorch (bench/peers/models.py)
 ## give the evaluator's outputs (needs Debian's python3-torch).
 zoo-crosscheck: build
@@ -216,6 +223,12 @@ clean:
 ## python3-sklearn and python3-onnx; about 4 minutes). model.yaml is not touched.
 zoo-train:
 	$(PYTHON) zoo/train/train.py --out zoo/twins
+
+## zoo-drop-scores: zoo/twins/vit/drop_scores.json, LLM-Drop's layer-dropping
+## scores of the vit twin computed with PyTorch hooks (zoo/train/llmdrop_scores.py),
+## which attention-drop's tests compare with (needs Debian's python3-torch).
+zoo-drop-scores:
+	$(PYTHON) zoo/train/llmdrop_scores.py --twin zoo/twins/vit
 
 ## zoo-table: docs/zoo-table.md, twin × pass configuration → top-1, parameters,
 ## and the zoo architecture's latency at batch 1 and 32 (modelc bench).

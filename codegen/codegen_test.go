@@ -260,8 +260,10 @@ func TestLinearRowBlocks(t *testing.T) {
 }
 
 // TestLayerNormRows: layernorm rows of 16 and 48 floats (the amd64 row
-// kernels, with and without β) and of 40 (whole AVX2 vectors, but pure Go
-// at the AVX-512 tier), on every tier, against the evaluator.
+// kernels, with and without β), of 32 without scale or shift (the plain
+// kernel bn-fold's LayerNorm affine fold leaves) and of 40 (whole AVX2
+// vectors, but pure Go at the AVX-512 tier), on every tier, against the
+// evaluator.
 func TestLayerNormRows(t *testing.T) {
 	if testing.Short() {
 		t.Skip("compiles a generated package")
@@ -269,9 +271,9 @@ func TestLayerNormRows(t *testing.T) {
 	b := ir.NewBuilder("lnrows")
 	var outs []*ir.Value
 	for _, c := range []struct {
-		i    int
-		beta bool
-	}{{16, true}, {48, false}, {40, true}} {
+		i           int
+		beta, plain bool
+	}{{16, true, false}, {48, false, false}, {40, true, false}, {32, false, true}} {
 		x, _ := b.Input(fmt.Sprintf("x%d", c.i), ir.TensorType(ir.F32, ir.Shape{ir.N, ir.D(5), ir.D(c.i)}))
 		g := ir.NewTensor(ir.F32, []int{c.i})
 		be := ir.NewTensor(ir.F32, []int{c.i})
@@ -280,6 +282,9 @@ func TestLayerNormRows(t *testing.T) {
 		}
 		gv, _ := b.Const(fmt.Sprintf("g%d", c.i), g)
 		ins := []*ir.Value{x, gv}
+		if c.plain {
+			ins = ins[:1]
+		}
 		if c.beta {
 			bv, _ := b.Const(fmt.Sprintf("b%d", c.i), be)
 			ins = append(ins, bv)
@@ -297,6 +302,8 @@ func TestLayerNormRows(t *testing.T) {
 	require.Contains(t, string(files["kernels_amd64.s"]), "layernorm_i48_avx2")
 	require.Contains(t, string(files["kernels_amd64.s"]), "layernorm_i40_b_avx2")
 	require.NotContains(t, string(files["kernels_amd64.s"]), "layernorm_i40_b_avx512")
+	require.Contains(t, string(files["kernels_amd64.s"]), "layernorm_i32_plain_avx512")
+	require.Contains(t, string(files["kernels_amd64.s"]), "layernorm_i32_plain_avx2")
 	module(t, "lnrows", files).EveryTier(t, "./lnrows")
 }
 

@@ -34,6 +34,9 @@ type Input struct {
 	// ExternalWeights leaves weights.bin out of the binary (no go:embed):
 	// New then needs WithWeightsFile (modelc build --external-weights).
 	ExternalWeights bool
+	// PassReports are passes' own markdown sections (a lossy pass's
+	// scores and decisions), appended under REPORT.md's Passes.
+	PassReports []string
 }
 
 // Vectors are the test inputs and expected outputs model_test.go checks.
@@ -275,7 +278,7 @@ func (g *gen) signature() error {
 	for _, b := range g.in.Plan.Buffers {
 		if b.Arena() {
 			g.bufIdx[b] = len(g.arena)
-			g.arena = append(g.arena, b)
+			g.arena = append(g.arena, HeldBuffer(b))
 		}
 	}
 	return nil
@@ -301,6 +304,23 @@ func (g *gen) sampleBytes() int {
 		}
 	}
 	return most
+}
+
+// HeldBuffer is b sized for how generated code holds its values: float32
+// for floats, int64 for integers and bools (the memory plan counts their
+// storage size, 1 to 4 bytes for bool, i8…i32). The compile driver's
+// arena bound (compile.CheckArena) counts buffers the same way.
+func HeldBuffer(b *ir.Buffer) *ir.Buffer {
+	c := *b
+	for _, v := range b.Values {
+		n, ok := v.Type.Shape.NumelDim()
+		if !ok || v.Type.DType.IsFloat() {
+			continue
+		}
+		held := n.MulInt(8)
+		c.Bytes = ir.Dim{A: max(c.Bytes.A, held.A), B: max(c.Bytes.B, held.B)}
+	}
+	return &c
 }
 
 // view is the Go expression for v's slice inside forward (as a kernel

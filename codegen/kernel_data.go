@@ -100,12 +100,13 @@ func genPad(c *kctx) error {
 	p := c.node.Op.(*ir.Pad)
 	x, y := c.in(0).Shape, c.out(0).Shape
 	r := x.Rank()
-	if !c.in(0).DType.IsFloat() {
-		return fmt.Errorf("integer pad is not supported by the generated kernels yet")
-	}
 	c.line("o0 = o0[:$N]", "N", numelExpr(y))
 	c.line("for i := range o0 {")
-	c.line("o0[i] = $V", "V", f32Expr(p.Value))
+	if c.in(0).DType.IsFloat() {
+		c.line("o0[i] = float32($V)", "V", floatLit(p.Value))
+	} else { // integers and bools, held as int64
+		c.line("o0[i] = $V", "V", int64(p.Value))
+	}
 	c.line("}")
 	ys := rowStrides(y)
 	// Walk the input; each element lands at its index shifted by the
@@ -204,7 +205,7 @@ func genAttention(c *kctx) error {
 	a := c.node.Op.(*ir.Attention)
 	q, k, v := c.in(0).Shape, c.in(1).Shape, c.in(2).Shape
 	c.line("const T, S, D, Dv, H = $T, $S, $D, $Dv, $H", "T", q[1].B, "S", k[1].B, "D", q[2].B, "Dv", v[2].B, "H", a.Heads)
-	c.line("const dh, dv, Scale = D / H, Dv / H, $SC", "SC", floatLit(a.Scale))
+	c.line("const dh, dv, Scale = D / H, Dv / H, $SC", "SC", constLit(a.Scale))
 	c.parallel(fmt.Sprintf("%s*%d", dimExpr(q[0]), a.Heads), 1)
 	spec := isa.AttentionSpec{T: q[1].B, S: k[1].B, D: q[2].B, Dv: v[2].B, H: a.Heads, Causal: a.Causal, Scale: a.Scale}
 	ks := c.kernels(func(t isa.Target) []isa.Kernel { return t.Attention(spec) })

@@ -18,28 +18,33 @@ func init() {
 	register(genBinary, ir.KAdd, ir.KSub, ir.KMul, ir.KDiv, ir.KPow)
 }
 
-// floatLit is f as a Go constant. A non-finite f has none (Go constants
-// are finite): the generator is stopped, and kernelSet.add reports it as
-// not supported, rather than emit a package that does not compile. Where
-// a kernel can take any value, f32Expr writes it.
+// floatLit is f as a Go float64 expression (math.Inf and math.NaN for
+// the non-finite values, which have no literal).
 func floatLit(f float64) string {
+	switch {
+	case f != f:
+		return "math.NaN()"
+	case isInf(f) && f > 0:
+		return "math.Inf(1)"
+	case isInf(f):
+		return "math.Inf(-1)"
+	}
+	return ir.FormatFloat(f)
+}
+
+// constLit is f as a Go constant, for the kernels that declare their
+// attributes with const. A non-finite f has none (Go constants are
+// finite): the generator is stopped, and generateKernel reports it as not
+// supported, rather than emit a package that does not compile.
+func constLit(f float64) string {
 	if math.IsInf(f, 0) || math.IsNaN(f) {
 		panic(nonFinite(f))
 	}
 	return ir.FormatFloat(f)
 }
 
-// nonFinite is floatLit's panic value.
+// nonFinite is constLit's panic value.
 type nonFinite float64
-
-// f32Expr is f as a float32 expression of any value: a literal when
-// finite, its bits through math.Float32frombits when not (NaN, ±Inf).
-func f32Expr(f float64) string {
-	if math.IsInf(f, 0) || math.IsNaN(f) {
-		return fmt.Sprintf("math.Float32frombits(%#08x)", math.Float32bits(float32(f)))
-	}
-	return ir.FormatFloat(f)
-}
 
 // unaryExpr is the float64 expression of an elementwise op of x.
 func unaryExpr(op ir.Op) string {
@@ -152,7 +157,7 @@ func broadcastStrides(in, out ir.Shape) []string {
 
 func genBinary(c *kctx) error {
 	if !c.in(0).DType.IsFloat() {
-		return fmt.Errorf("integer %s is not supported by the generated kernels yet", c.node.Op.Kind())
+		return genBroadcast2(c) // integers (kernel_math.go)
 	}
 	expr := binaryExpr[c.node.Op.Kind()]
 	out := c.out(0).Shape

@@ -136,7 +136,7 @@ func genBatchNormNHWC(c *kctx) error {
 	x := c.in(0).Shape
 	C := x[1].B
 	rb := max(1, 2048/C)
-	c.line("const C, Eps, RB = $C, $E, $RB", "C", C, "E", floatLit(c.node.Op.(*ir.BatchNorm).Eps), "RB", rb)
+	c.line("const C, Eps, RB = $C, $E, $RB", "C", C, "E", constLit(c.node.Op.(*ir.BatchNorm).Eps), "RB", rb)
 	c.parallel(numelExpr(ir.Shape{x[0], x[2], x[3]}), rb)
 	c.line("var sc, sh [RB * C]float32")
 	c.line("for ch := 0; ch < C; ch++ {")

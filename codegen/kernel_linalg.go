@@ -44,7 +44,7 @@ func genGemm(c *kctx) error {
 	if g.TransB {
 		bIdx = "j*K+p"
 	}
-	c.line("const Alpha, Beta = $A, $B", "A", floatLit(g.Alpha), "B", floatLit(g.Beta))
+	c.line("const Alpha, Beta = $A, $B", "A", constLit(g.Alpha), "B", constLit(g.Beta))
 	c.line("M, N, K := $M, $N, $K", "M", dimExpr(y[0]), "N", dimExpr(y[1]), "K", dimExpr(k))
 	c.line("_, _ = M, Beta")
 	var cs []string

@@ -312,7 +312,7 @@ func (ks *kernelSet) add(n *ir.Node) (*kernelFn, error) {
 	return k, nil
 }
 
-// generateKernel runs a generator, turning floatLit's refusal of a
+// generateKernel runs a generator, turning constLit's refusal of a
 // non-finite constant into an error.
 func generateKernel(gen func(*kctx) error, c *kctx) (err error) {
 	defer func() {

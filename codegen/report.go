@@ -19,6 +19,9 @@ func (g *gen) report() []byte {
 			fmt.Fprintf(&sb, "| %s | %s |\n", name, what)
 		}
 		sb.WriteString("\n")
+		for _, r := range g.in.PassReports {
+			sb.WriteString(strings.TrimRight(r, "\n") + "\n\n")
+		}
 	}
 	params := 0
 	for _, v := range g.in.Graph.Consts {

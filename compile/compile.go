@@ -11,7 +11,9 @@ package compile
 import (
 	"fmt"
 	"path/filepath"
+	"strings"
 
+	"github.com/modelc/modelc/calib"
 	"github.com/modelc/modelc/codegen"
 	"github.com/modelc/modelc/frontend"
 	"github.com/modelc/modelc/ir"
@@ -26,8 +28,13 @@ const RuntimeImport = "github.com/modelc/modelc/runtime"
 // Options configures Lower and Compile. The zero value compiles the model
 // with its own passes into the package its model.yaml names.
 type Options struct {
-	// Run configures the pass pipeline: --print-after, exact-pass checks.
+	// Run configures the pass pipeline: --print-after, exact-pass checks;
+	// its calibration and test data default to the model's
+	// (Calibration, TestSet).
 	Run passes.RunOptions
+	// Pipeline is the pipeline to run instead of the model's own (modelc
+	// bench --variant).
+	Pipeline *passes.Pipeline
 
 	// Package is the generated package's name (default: the model's).
 	Package string
@@ -64,28 +71,50 @@ type Result struct {
 
 // Specs turns a model's pass list (model.yaml's passes:, a configuration's
 // passes, or --passes, whose entries have no line) into the pipeline's
-// specs, each positioned at file:line:col for messages.
-func Specs(file string, ps []frontend.PassSpec) []passes.Spec {
+// specs, each (and each option) positioned at file:line:col for messages.
+func Specs(file string, ps []frontend.PassSpec) []passes.Spec { return specs(file, ps, "--passes") }
+
+// ExcludeSpecs is Specs for exclude_passes: (or --exclude-passes).
+func ExcludeSpecs(file string, ps []frontend.PassSpec) []passes.Spec {
+	return specs(file, ps, "--exclude-passes")
+}
+
+func specs(file string, ps []frontend.PassSpec, flag string) []passes.Spec {
 	specs := make([]passes.Spec, len(ps))
 	for i, s := range ps {
 		pos := fmt.Sprintf("%s:%d:%d", file, s.Line, s.Col)
 		if s.Line == 0 {
-			pos = "--passes"
+			pos = flag
 		}
-		specs[i] = passes.Spec{Name: s.Name, Options: s.Options, Pos: pos}
+		var optPos map[string]string
+		for k, lc := range s.OptionPos {
+			if optPos == nil {
+				optPos = map[string]string{}
+			}
+			optPos[k] = fmt.Sprintf("%s:%d:%d", file, lc[0], lc[1])
+		}
+		specs[i] = passes.Spec{Name: s.Name, Options: s.Options, Pos: pos, OptionPos: optPos}
 	}
 	return specs
 }
 
 // Pipeline builds the pass pipeline the model asks for: the fixed phases
-// around its user passes (model.yaml's passes: and any --passes).
+// around its user passes (model.yaml's passes: and any --passes) and the
+// default passes it does not exclude (exclude_passes:, --exclude-passes).
 func Pipeline(m *frontend.Model) (*passes.Pipeline, error) {
-	return passes.Build(Specs(m.File, m.Passes))
+	return passes.Build(Specs(m.File, m.Passes), ExcludeSpecs(m.File, m.ExcludePasses)...)
+}
+
+func (o Options) pipeline(m *frontend.Model) (*passes.Pipeline, error) {
+	if o.Pipeline != nil {
+		return o.Pipeline, nil
+	}
+	return Pipeline(m)
 }
 
 // Lower runs the model's pass pipeline on its graph (in place).
 func Lower(m *frontend.Model, o Options) (*Result, error) {
-	p, err := Pipeline(m)
+	p, err := o.pipeline(m)
 	if err != nil {
 		return nil, err
 	}
@@ -93,6 +122,12 @@ func Lower(m *frontend.Model, o Options) (*Result, error) {
 }
 
 func lower(p *passes.Pipeline, m *frontend.Model, o Options) (*Result, error) {
+	if o.Run.Calib == nil {
+		o.Run.Calib = Calibration(m)
+	}
+	if o.Run.Test == nil {
+		o.Run.Test = func() (*calib.Set, error) { return TestSet(m) }
+	}
 	res, err := p.Run(m.Graph, o.Run)
 	if err != nil {
 		return nil, err
@@ -100,9 +135,21 @@ func lower(p *passes.Pipeline, m *frontend.Model, o Options) (*Result, error) {
 	return &Result{Graph: res.Graph, Plan: res.Plan, Log: res.Log}, nil
 }
 
+// Warnings lists what the passes warned about (a budget no setting met),
+// each naming its pass, for the CLI to print.
+func (r *Result) Warnings() []string {
+	var ws []string
+	for _, e := range r.Log {
+		for _, w := range e.Warnings {
+			ws = append(ws, "pass "+e.Pass+": "+w)
+		}
+	}
+	return ws
+}
+
 // Compile lowers the model and generates its Go package.
 func Compile(m *frontend.Model, o Options) (*Result, error) {
-	p, err := Pipeline(m)
+	p, err := o.pipeline(m)
 	if err != nil {
 		return nil, err
 	}
@@ -127,14 +174,27 @@ func Compile(m *frontend.Model, o Options) (*Result, error) {
 	if err := CheckArena(m, r.Plan, maxBatch); err != nil {
 		return nil, err
 	}
-	var log []string
+	var log, notes []string
 	for _, e := range r.Log {
-		log = append(log, e.Pass+"\t"+e.Stats.String())
+		name := e.Pass
+		if e.Default {
+			name += " (default)"
+		}
+		log = append(log, name+"\t"+e.Stats.String())
+		if e.Report != "" || len(e.Warnings) > 0 {
+			var sb strings.Builder
+			fmt.Fprintf(&sb, "### %s\n\n", e.Pass)
+			for _, w := range e.Warnings {
+				fmt.Fprintf(&sb, "**Warning:** %s\n\n", w)
+			}
+			sb.WriteString(e.Report)
+			notes = append(notes, sb.String())
+		}
 	}
 	in := codegen.Input{
 		Graph: r.Graph, Plan: r.Plan, Package: o.Package, Command: o.Command, CommandArgs: o.CommandArgs,
 		Version: o.Version, RuntimeImport: RuntimeImport, MaxBatch: o.MaxBatch,
-		Test: vec, Log: log, ExternalWeights: o.ExternalWeights,
+		Test: vec, Log: log, ExternalWeights: o.ExternalWeights, PassReports: notes,
 	}
 	if in.Package == "" {
 		in.Package = m.Package

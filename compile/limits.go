@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 
+	"github.com/modelc/modelc/codegen"
 	"github.com/modelc/modelc/frontend"
 	"github.com/modelc/modelc/internal/limits"
 	"github.com/modelc/modelc/ir"
@@ -25,6 +26,7 @@ func CheckArena(m *frontend.Model, plan *ir.MemoryPlan, maxBatch int) error {
 		if !b.Arena() {
 			continue
 		}
+		b = codegen.HeldBuffer(b) // as the generated package sizes it
 		size := float64(b.Bytes.A)*float64(maxBatch) + float64(b.Bytes.B)
 		ev = append(ev, event{b.First, size}, event{b.Last + 1, -size})
 		if largest == nil || size > float64(largest.Bytes.A)*float64(maxBatch)+float64(largest.Bytes.B) {

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	sources "github.com/modelc/modelc"
+	"github.com/modelc/modelc/frontend"
 	"github.com/modelc/modelc/internal/peak"
 	"github.com/modelc/modelc/ir"
 )
@@ -32,7 +33,7 @@ func runBench(args []string, stdout io.Writer) error {
 			return runBenchGemm(args, stdout)
 		}
 	}
-	const u = "modelc bench MODEL [--passes P,...] [--build NAME[=passes:P,...|dir:DIR] ...] [--batch 1,32] [--threads 1,2] [--peers torch,ort] [--seconds 2] [--rounds 3] [--flush] [--layers] [--report FILE]"
+	const u = "modelc bench MODEL [--passes P,...] [--exclude-passes P,...] [--build NAME[=passes:P,...|config:C|dir:DIR] ...] [--batch 1,32] [--threads 1,2] [--peers torch,ort] [--seconds 2] [--rounds 3] [--flush] [--layers] [--report FILE]"
 	fs := newFlags("bench", u)
 	batches := fs.String("batch", "1,32", "batch sizes, comma-separated")
 	threads := fs.String("threads", "1", "thread counts, comma-separated")
@@ -42,9 +43,9 @@ func runBench(args []string, stdout io.Writer) error {
 	flush := fs.Bool("flush", false, "evict the last-level cache (stream 64 MiB) before every timed call")
 	report := fs.String("report", "", "also write the table as markdown to this file")
 	var buildSpecs multiFlag
-	fs.Var(&buildSpecs, "build", "time this build of MODEL beside the others, interleaved (repeat; the first is the ratios' base): NAME (the model as given), NAME=passes:P,... (these user passes instead of its own) or NAME=dir:DIR (a package modelc generated for it, say an older modelc's)")
+	fs.Var(&buildSpecs, "build", "time this build of MODEL beside the others, interleaved (repeat; the first is the ratios' base): NAME (the model as given), NAME=passes:P,... (these user passes instead of its own), NAME=config:C (a pass configuration in configurations: syntax, e.g. 'config:[{attention-drop: {drop: 6}}]' or 'config:{exclude_passes: [bn-fold]}') or NAME=dir:DIR (a package modelc generated for it, say an older modelc's)")
 	layers := fs.Bool("layers", false, "also time every step of the generated package and print its GFLOP/s and fraction of the roofline (measured peak and memory bandwidth)")
-	m, ok, err := oneModel(fs, args, u, stdout)
+	m, _, ok, err := oneModelArg(fs, args, u, stdout)
 	if !ok {
 		return err
 	}
@@ -580,4 +581,27 @@ func trafficTable(g *ir.Graph, rows []benchRow, pks map[int]peak.Result) string 
 	}
 	sb.WriteString("\nBytes are the model's weights (f32, as stored) plus its inputs and outputs; the cache was flushed before each call, so each call reads them from memory at least once. The bandwidth is `internal/peak`'s read test with as many threads.\n")
 	return sb.String()
+}
+
+// passLabel names a build's passes for the table: " passes: a, b;
+// excluded: c".
+func passLabel(ps, ex []frontend.PassSpec) string {
+	names := func(l []frontend.PassSpec) string {
+		var n []string
+		for _, s := range l {
+			n = append(n, s.Name)
+		}
+		return strings.Join(n, ", ")
+	}
+	var parts []string
+	if len(ps) > 0 {
+		parts = append(parts, "passes: "+names(ps))
+	}
+	if len(ex) > 0 {
+		parts = append(parts, "excluded: "+names(ex))
+	}
+	if len(parts) == 0 {
+		return " passes: none named"
+	}
+	return " " + strings.Join(parts, "; ")
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/modelc/modelc/codegen"
 	"github.com/modelc/modelc/compile"
 	"github.com/modelc/modelc/frontend"
+	"github.com/modelc/modelc/passes"
 )
 
 // modelc bench --build: several builds of one model timed in one run,
@@ -19,7 +20,7 @@ import (
 // two pass lists, or between this modelc and the package an older one
 // generated, is a ratio from one run rather than two runs' noise.
 
-const buildUsage = "--build NAME, NAME=passes:P,... or NAME=dir:DIR"
+const buildUsage = "--build NAME, NAME=passes:P,..., NAME=config:C or NAME=dir:DIR"
 
 // benchBuild is one build modelc bench times: its row's engine name, its
 // driver, and what its row's version adds (the passes, the package's
@@ -35,6 +36,10 @@ type benchBuild struct {
 //
 //	NAME               the model as given (its passes and --passes)
 //	NAME=passes:P,...  the model with these user passes instead of its own (passes: for none)
+//	NAME=config:C      the model with a pass configuration instead of its own, in
+//	                   model.yaml's configurations: syntax, so with options and
+//	                   exclusions ('config:[{attention-drop: {drop: 6}}]',
+//	                   'config:{exclude_passes: [bn-fold]}')
 //	NAME=dir:DIR       a package modelc generated for this model, say an older modelc's
 //
 // Every build's engine is "modelc NAME". The caller closes the drivers.
@@ -46,11 +51,11 @@ func benchBuilds(m *frontend.Model, specs []string, maxBatch int) (builds []benc
 		}
 	}()
 	if len(specs) == 0 {
-		d, err := buildDriver(m, maxBatch)
+		d, err := buildDriver(m, nil, maxBatch)
 		if err != nil {
 			return nil, err
 		}
-		return []benchBuild{{name: "modelc", note: passNote(m.Passes), d: d}}, nil
+		return []benchBuild{{name: "modelc", note: passLabelIf(m.Passes, m.ExcludePasses), d: d}}, nil
 	}
 	type spec struct{ s, name, kind, arg string }
 	var parsed []spec
@@ -75,8 +80,8 @@ func benchBuilds(m *frontend.Model, specs []string, maxBatch int) (builds []benc
 		case "":
 			mb := *m
 			mb.Graph = orig.Clone()
-			b.note = passNote(mb.Passes)
-			b.d, err = buildDriver(&mb, maxBatch)
+			b.note = passLabelIf(mb.Passes, mb.ExcludePasses)
+			b.d, err = buildDriver(&mb, nil, maxBatch)
 		case "passes":
 			mb := *m
 			mb.Graph, mb.Passes = orig.Clone(), nil
@@ -89,7 +94,19 @@ func benchBuilds(m *frontend.Model, specs []string, maxBatch int) (builds []benc
 			if b.note == "" {
 				b.note = " passes: none"
 			}
-			b.d, err = buildDriver(&mb, maxBatch)
+			b.d, err = buildDriver(&mb, nil, maxBatch)
+		case "config":
+			file := "--build " + p.name
+			var cfg frontend.Configuration
+			if cfg, err = frontend.ParseConfiguration(file, p.name, p.arg); err == nil {
+				var pl *passes.Pipeline
+				if pl, err = passes.Build(compile.Specs(file, cfg.Passes), compile.ExcludeSpecs(file, cfg.ExcludePasses)...); err == nil {
+					mb := *m
+					mb.Graph = orig.Clone()
+					b.note = passLabel(cfg.Passes, cfg.ExcludePasses)
+					b.d, err = buildDriver(&mb, pl, maxBatch)
+				}
+			}
 		case "dir":
 			// Built last, once a compiled graph gives its ports.
 			b.dir, dirs = p.arg, true
@@ -140,7 +157,7 @@ func benchBuilds(m *frontend.Model, specs []string, maxBatch int) (builds []benc
 
 var buildName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 
-// parseBuild splits one --build into its name, kind ("", passes or dir)
+// parseBuild splits one --build into its name, kind ("", passes, config or dir)
 // and argument.
 func parseBuild(s string) (name, kind, arg string, err error) {
 	name, spec, hasSpec := strings.Cut(s, "=")
@@ -153,11 +170,21 @@ func parseBuild(s string) (name, kind, arg string, err error) {
 	kind, arg, ok := strings.Cut(spec, ":")
 	switch {
 	case ok && kind == "passes":
+	case ok && kind == "config" && arg != "":
 	case ok && kind == "dir" && arg != "":
 	default:
 		return "", "", "", usageError{fmt.Sprintf("--build %s: want %s", s, buildUsage)}
 	}
 	return name, kind, arg, nil
+}
+
+// passLabelIf is passLabel for a build with passes or exclusions named,
+// and nothing for one with neither.
+func passLabelIf(ps, ex []frontend.PassSpec) string {
+	if len(ps)+len(ex) == 0 {
+		return ""
+	}
+	return passLabel(ps, ex)
 }
 
 // passNote is a row's note for a build with these user passes.

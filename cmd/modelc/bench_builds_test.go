@@ -20,10 +20,11 @@ func TestBenchBuilds(t *testing.T) {
 	_, err := modelc(t, "zoo", "build", "resnet20", "-o", old)
 	require.NoError(t, err)
 	out, err := modelc(t, "bench", "zoo:resnet20", "--batch", "1", "--seconds", "0.05", "--rounds", "2",
-		"--build", "given", "--build", "folded=passes:bn-fold", "--build", "old=dir:"+old)
+		"--build", "given", "--build", "folded=passes:bn-fold", "--build", "unfused=config:{exclude_passes: [bn-fold]}", "--build", "old=dir:"+old)
 	require.NoError(t, err, out)
 	require.Regexp(t, `\| modelc given [^|]+ \| 1 \| 1 \| [0-9.]+ ms \|[^\n]*\| 1\.00× \|`, out)
 	require.Regexp(t, `\| modelc folded [^|]+ passes: bn-fold \| 1 \| 1 \| [0-9.]+ ms \|[^\n]*\| [0-9.]+× \|`, out)
+	require.Regexp(t, `\| modelc unfused [^|]+ excluded: bn-fold \| 1 \| 1 \| [0-9.]+ ms \|`, out)
 	require.Regexp(t, `\| modelc old [^|]+ package `+regexp.QuoteMeta(old)+` \(modelc [^)]+\) \| 1 \| 1 \| [0-9.]+ ms \|`, out)
 	require.NotContains(t, out, "| modelc 0.1", "no unnamed modelc row")
 }
@@ -35,8 +36,9 @@ func TestBenchBuildArgs(t *testing.T) {
 		build []string
 		err   string
 	}{
-		{[]string{"a=tune:x"}, "--build a=tune:x: want --build NAME, NAME=passes:P,... or NAME=dir:DIR"},
+		{[]string{"a=tune:x"}, "--build a=tune:x: want --build NAME, NAME=passes:P,..., NAME=config:C or NAME=dir:DIR"},
 		{[]string{"a=dir:"}, "--build a=dir:: want"},
+		{[]string{"a=config:"}, "--build a=config:: want"},
 		{[]string{"=passes:bn-fold"}, "a build's name is letters, digits"},
 		{[]string{"a", "a=passes:"}, "--build a=passes:: the name a is used twice"},
 		{[]string{"a=passes:no-such"}, `--build a=passes:no-such: --passes: unknown pass "no-such"`},

@@ -13,7 +13,7 @@ import (
 )
 
 func runBuild(args []string, stdout io.Writer) error {
-	const u = "modelc build MODEL [--passes P,...] [-o DIR] [--force] [--max-batch B] [--target T,...] [--external-weights]"
+	const u = "modelc build MODEL [--passes P,...] [--exclude-passes P,...] [-o DIR] [--force] [--max-batch B] [--target T,...] [--external-weights]"
 	fs := newFlags("build", u)
 	out := fs.String("o", "", "output directory (default: the model's package name)")
 	force := fs.Bool("force", false, "replace a non-empty directory modelc did not generate")
@@ -55,6 +55,7 @@ func build(m *frontend.Model, dir string, force bool, o compile.Options, stdout 
 	if err != nil {
 		return err
 	}
+	warn(m, res)
 	if err := codegen.Write(dir, res.Files, codegen.WriteOptions{Force: force, Log: stdout}); err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/modelc/modelc/frontend"
 	"github.com/modelc/modelc/internal/harness"
 	"github.com/modelc/modelc/ir"
+	"github.com/modelc/modelc/passes"
 )
 
 // driver is a built program that runs a model's generated package: the
@@ -26,12 +27,14 @@ type driver struct {
 // driver's module.
 const driverPkg = "model"
 
-// buildDriver compiles m and builds the driver for it.
-func buildDriver(m *frontend.Model, maxBatch int) (*driver, error) {
-	res, err := compile.Compile(m, compile.Options{Command: "modelc (driver)", MaxBatch: maxBatch})
+// buildDriver compiles m through a pipeline (p, or m's own when nil)
+// and builds the driver for it.
+func buildDriver(m *frontend.Model, p *passes.Pipeline, maxBatch int) (*driver, error) {
+	res, err := compile.Compile(m, compile.Options{Command: "modelc (driver)", MaxBatch: maxBatch, Pipeline: p})
 	if err != nil {
 		return nil, err
 	}
+	warn(m, res)
 	return newDriver(res.Graph, res.Files)
 }
 
@@ -101,7 +104,7 @@ func runGenerated(m *frontend.Model, ins []*ir.Tensor) ([]*ir.Tensor, time.Durat
 	if err != nil {
 		return nil, 0, err
 	}
-	d, err := buildDriver(m, batch)
+	d, err := buildDriver(m, nil, max(batch, 1))
 	if err != nil {
 		return nil, 0, err
 	}

@@ -165,7 +165,8 @@ const (
 	// finishes the rest.
 	Elementwise
 	// LayerNorm normalises rows [lo, hi) of I floats: (x − mean)/√(var +
-	// eps)·g (+ b when Beta).
+	// eps)·g (+ b when Beta); with Plain, (x − mean)/√(var + eps) alone
+	// (g and b unused: bn-fold moved them into the linears after it).
 	LayerNorm
 	// Softmax computes softmax over rows [lo, hi) of L floats; a row
 	// holding NaN or +Inf, or only −Inf, comes out all NaN.
@@ -238,8 +239,9 @@ type ElementwiseSpec struct {
 
 // LayerNormSpec is what a LayerNorm kernel is specialised to.
 type LayerNormSpec struct {
-	I    int // row length
-	Beta bool
+	I     int // row length
+	Beta  bool
+	Plain bool // no scale and no shift (Beta false)
 }
 
 // SoftmaxSpec is what a Softmax kernel is specialised to.

@@ -8,25 +8,28 @@ package amd64
 
 import (
 	"fmt"
+
+	"github.com/modelc/modelc/codegen/isa"
 )
 
 // layerNormTile reports whether a row of i floats suits the kernels of a
 // tier with lanes floats per vector: whole vectors only.
 func layerNormTile(i, lanes int) bool { return i%lanes == 0 && i > 0 }
 
-// layerNorm emits the kernel for rows of i floats with lanes 16 (AVX-512)
-// or 8 (AVX2): for each row, mean and variance in two passes (float32,
-// four vector accumulators each, reduced across lanes), then (x −
-// mean)·(1/√(var + eps))·γ (+ β when beta). Its Go declaration is
-// func name(a *lnArgs).
-func layerNorm(name string, i, lanes int, beta bool) *Func {
+// layerNorm emits the kernel for rows of s.I floats with lanes 16
+// (AVX-512) or 8 (AVX2): for each row, mean and variance in two passes
+// (float32, four vector accumulators each, reduced across lanes), then
+// (x − mean)·(1/√(var + eps)), times γ unless s.Plain, plus β when
+// s.Beta. Its Go declaration is func name(a *lnArgs).
+func layerNorm(name string, s isa.LayerNormSpec, lanes int) *Func {
+	i, beta := s.I, s.Beta && !s.Plain
 	if !layerNormTile(i, lanes) {
 		panic(fmt.Sprintf("BUG: amd64: layernorm of %d floats with %d-float vectors", i, lanes))
 	}
 	vec, zero := vectorRegs(lanes)
 	fn := &Func{Name: name, Args: 8, GoDecl: fmt.Sprintf("func %s(a *lnArgs)", name), Doc: []string{
 		fmt.Sprintf("func %s(a *lnArgs)", name),
-		fmt.Sprintf("LayerNorm over rows of %d floats, %d-float vectors (beta: %v).", i, lanes, beta),
+		fmt.Sprintf("LayerNorm over rows of %d floats, %d-float vectors (%s).", i, lanes, lnVariant(s)),
 	}}
 	nv, vb := i/lanes, lanes*4
 	args := R13
@@ -86,12 +89,18 @@ func layerNorm(name string, i, lanes int, beta bool) *Func {
 	fn.VFMADD213PS(eps, invI, acc(0)) // var + eps = Σ·(1/I) + eps
 	fn.VSQRTPS(acc(0), acc(0))
 	fn.VDIVPS(acc(0), one, rstd)
-	fn.Comment("(x − mean)·rstd·γ (+ β)")
+	if s.Plain {
+		fn.Comment("(x − mean)·rstd")
+	} else {
+		fn.Comment("(x − mean)·rstd·γ (+ β)")
+	}
 	for v := range nv {
 		fn.VMOVUPS(At(SI, v*vb), x)
 		fn.VSUBPS(mean, x, x)
 		fn.VMULPS(rstd, x, x)
-		fn.VMULPS(At(R8, v*vb), x, x)
+		if !s.Plain {
+			fn.VMULPS(At(R8, v*vb), x, x)
+		}
 		if beta {
 			fn.VADDPS(At(R9, v*vb), x, x)
 		}
@@ -112,4 +121,12 @@ func nextRow(fn *Func, rowBytes int) {
 	fn.Label("done")
 	fn.VZEROUPPER()
 	fn.RET()
+}
+
+// lnVariant says which affine part a layernorm kernel applies.
+func lnVariant(s isa.LayerNormSpec) string {
+	if s.Plain {
+		return "plain: no scale or shift"
+	}
+	return fmt.Sprintf("beta: %v", s.Beta)
 }

@@ -133,9 +133,13 @@ func (Target) LayerNorm(s isa.LayerNormSpec) []isa.Kernel {
 		if !layerNormTile(s.I, t.lanes) {
 			continue
 		}
-		name := fmt.Sprintf("layernorm_i%d%s_%s", s.I, bSuffix(s.Beta), t.tier)
-		micro := layerNorm(name+"_k", s.I, t.lanes, s.Beta)
-		ks = append(ks, kernel(isa.LayerNorm, name, t.tier, part{driver.LayerNorm(name, s.I, s.Beta), []*Func{micro}, []string{driver.LNArgs}}))
+		suffix := bSuffix(s.Beta)
+		if s.Plain {
+			suffix = "_plain"
+		}
+		name := fmt.Sprintf("layernorm_i%d%s_%s", s.I, suffix, t.tier)
+		micro := layerNorm(name+"_k", s, t.lanes)
+		ks = append(ks, kernel(isa.LayerNorm, name, t.tier, part{driver.LayerNorm(name, s), []*Func{micro}, []string{driver.LNArgs}}))
 	}
 	return ks
 }

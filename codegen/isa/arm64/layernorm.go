@@ -1,6 +1,10 @@
 package arm64
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/modelc/modelc/codegen/isa"
+)
 
 // Row kernels (layernorm here, softmax.go, elementwise.go): operations on
 // each row of a matrix, whose length is known when the package is
@@ -10,18 +14,20 @@ import "fmt"
 // addresses the row with FMOVQ's immediate offsets (at most 65520).
 const layerNormMax = 65520 / 4
 
-// layerNorm emits the microkernel for rows of i floats (i a multiple of
+// layerNorm emits the microkernel for rows of s.I floats (a multiple of
 // 4, at most layerNormMax): for each row, mean and variance in two passes
 // (float32, four vector accumulators each, reduced across lanes by
-// pairwise adds), then (x − mean)·(1/√(var + eps))·γ (+ β when beta). Its
-// Go declaration is func name(a *lnArgs) (driver.LNArgs).
-func layerNorm(name string, i int, beta bool) *Func {
+// pairwise adds), then (x − mean)·(1/√(var + eps)), times γ unless
+// s.Plain, plus β when s.Beta. Its Go declaration is func name(a *lnArgs)
+// (driver.LNArgs).
+func layerNorm(name string, s isa.LayerNormSpec) *Func {
+	i, beta := s.I, s.Beta && !s.Plain
 	if i%4 != 0 || i <= 0 || i > layerNormMax {
 		panic(fmt.Sprintf("BUG: arm64: layernorm of %d floats", i))
 	}
 	fn := &Func{Name: name, Args: 8, GoDecl: fmt.Sprintf("func %s(a *lnArgs)", name), Doc: []string{
 		fmt.Sprintf("func %s(a *lnArgs)", name),
-		fmt.Sprintf("LayerNorm over rows of %d floats (beta: %v).", i, beta),
+		fmt.Sprintf("LayerNorm over rows of %d floats (plain: %v, beta: %v).", i, s.Plain, beta),
 	}}
 	nv := i / 4
 	args := R(0)
@@ -75,13 +81,15 @@ func layerNorm(name string, i int, beta bool) *Func {
 	fn.VFMLA(invI.S4(), acc(0).S4(), t.S4())
 	fn.Encode(FSQRT, t.S4(), t.S4())
 	fn.Encode(FDIV, t.S4(), one.S4(), rstd.S4())
-	fn.Comment("(x − mean)·rstd·γ (+ β)")
+	fn.Comment("(x − mean)·rstd (·γ) (+ β)")
 	for v := range nv {
 		fn.FMOVQ(At(src, 16*v), x.F())
 		fn.Encode(FSUB, mean.S4(), x.S4(), x.S4())
 		fn.Encode(FMUL, rstd.S4(), x.S4(), x.S4())
-		fn.FMOVQ(At(gamma, 16*v), t.F())
-		fn.Encode(FMUL, t.S4(), x.S4(), x.S4())
+		if !s.Plain {
+			fn.FMOVQ(At(gamma, 16*v), t.F())
+			fn.Encode(FMUL, t.S4(), x.S4(), x.S4())
+		}
 		if beta {
 			fn.FMOVQ(At(bta, 16*v), t.F())
 			fn.Encode(FADD, t.S4(), x.S4(), x.S4())

@@ -92,8 +92,12 @@ func (Target) LayerNorm(s isa.LayerNormSpec) []isa.Kernel {
 	if s.I%4 != 0 || s.I == 0 || s.I > layerNormMax {
 		return nil
 	}
-	name := fmt.Sprintf("layernorm_i%d%s_neon", s.I, bSuffix(s.Beta))
-	return kernel(isa.LayerNorm, name, part{driver.LayerNorm(name, s.I, s.Beta), []*Func{layerNorm(name+"_k", s.I, s.Beta)}, []string{driver.LNArgs}})
+	suffix := bSuffix(s.Beta)
+	if s.Plain {
+		suffix = "_plain"
+	}
+	name := fmt.Sprintf("layernorm_i%d%s_neon", s.I, suffix)
+	return kernel(isa.LayerNorm, name, part{driver.LayerNorm(name, s), []*Func{layerNorm(name+"_k", s)}, []string{driver.LNArgs}})
 }
 
 // Softmax has kernels for rows of any length (a scalar tail).

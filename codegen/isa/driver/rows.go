@@ -57,12 +57,20 @@ return n
 }
 
 // LayerNorm returns the isa.LayerNorm kernel name(lo, hi int, dst, x, g,
-// b []float32, eps float32), which runs rows [lo, hi) of i floats on the
-// microkernel name_k (func(a *lnArgs)).
-func LayerNorm(name string, i int, beta bool) string {
-	b := ""
-	if beta {
+// b []float32, eps float32), which runs rows [lo, hi) of s.I floats on
+// the microkernel name_k (func(a *lnArgs)); a plain kernel (s.Plain)
+// reads neither g nor b.
+func LayerNorm(name string, s isa.LayerNormSpec) string {
+	b, g, gamma := "", ", g[I-1]", "gamma: unsafe.Pointer(&g[0]), "
+	if s.Beta && !s.Plain {
 		b = "_ = b[I-1]\na.beta = unsafe.Pointer(&b[0])\n"
+	}
+	if s.Plain {
+		g, gamma = "", ""
+	}
+	blanks := "_, _"
+	if g != "" {
+		blanks += ", _"
 	}
 	return fmt.Sprintf(`// %[1]s runs rows [lo, hi) of a layernorm over %[2]d floats.
 func %[1]s(lo, hi int, dst, x, g, b []float32, eps float32) {
@@ -70,11 +78,11 @@ const I = %[2]d
 if lo >= hi {
 return
 }
-_, _, _ = dst[hi*I-1], x[hi*I-1], g[I-1]
-a := lnArgs{src: unsafe.Pointer(&x[lo*I]), dst: unsafe.Pointer(&dst[lo*I]), gamma: unsafe.Pointer(&g[0]), rows: hi - lo, eps: eps, invI: 1.0 / I, one: 1}
+%[5]s = dst[hi*I-1], x[hi*I-1]%[4]s
+a := lnArgs{src: unsafe.Pointer(&x[lo*I]), dst: unsafe.Pointer(&dst[lo*I]), %[6]srows: hi - lo, eps: eps, invI: 1.0 / I, one: 1}
 %[3]s%[1]s_k(&a)
 }
-`, name, i, b)
+`, name, s.I, b, g, blanks, gamma)
 }
 
 // Softmax returns the isa.Softmax kernel name(lo, hi int, dst, x

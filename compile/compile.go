@@ -174,6 +174,9 @@ func Compile(m *frontend.Model, o Options) (*Result, error) {
 	if err := CheckArena(m, r.Plan, maxBatch); err != nil {
 		return nil, err
 	}
+	if err := CheckConsts(m, r.Graph); err != nil {
+		return nil, err
+	}
 	var log, notes []string
 	for _, e := range r.Log {
 		name := e.Pass

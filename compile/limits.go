@@ -51,3 +51,27 @@ func CheckArena(m *frontend.Model, plan *ir.MemoryPlan, maxBatch int) error {
 	return fmt.Errorf("%s: value %q (%s, %s per sample) and the values live with it need at least %s at max batch %d, over the limit of %s for the arena (limits.ArenaBytes); lower --max-batch or the model's sizes",
 		m.Where(v.Name), v.Name, ir.FormatType(v.Type), limits.Size(float64(largest.Bytes.A)), limits.Size(peak), maxBatch, limits.Size(limits.ArenaBytes))
 }
+
+// CheckConsts bounds the constants a generated package holds after the
+// passes (limits.ConstBytes): weights.bin's arrays and the splats New
+// fills, 4 bytes per float element and 8 per integer, as generated code
+// holds them. The frontends bound the weights a model file brings; this
+// bound also counts what they cannot see: a ConstantOfShape is a few
+// bytes of ONNX and 2²⁸ elements at New.
+func CheckConsts(m *frontend.Model, g *ir.Graph) error {
+	total := 0.0
+	for _, v := range g.Consts {
+		n := 4.0
+		if !v.Type.DType.IsFloat() {
+			n = 8
+		}
+		for _, d := range v.Const.Shape {
+			n *= float64(d)
+		}
+		if total += n; total > limits.ConstBytes {
+			return fmt.Errorf("%s: constant %q (%s) brings the package's constants to %s, over the limit of %s (limits.ConstBytes)",
+				m.Where(v.Name), v.Name, ir.FormatType(v.Type), limits.Size(total), limits.Size(limits.ConstBytes))
+		}
+	}
+	return nil
+}

@@ -53,13 +53,16 @@ func inlineFunctions(m *onnxpb.ModelProto) ([]*onnxpb.NodeProto, error) {
 				return fmt.Errorf("function %s calls functions more than %d deep (recursion?)", f.GetName(), maxInlineDepth)
 			}
 			if met += len(f.Node); met > limits.Layers {
-				return fmt.Errorf("node %q calling function %s: the graph has more than %d nodes with its functions inlined, over the limit of %d (limits.Layers)", n.GetName(), f.GetName(), limits.Layers, limits.Layers)
+				return fmt.Errorf("the graph has more than %d nodes with its functions inlined, over the limit of %d (limits.Layers)", limits.Layers, limits.Layers)
 			}
 			body, err := instantiate(f, n, fmt.Sprintf("%s%s/%d/", prefix, f.GetName(), i))
 			if err != nil {
 				return fmt.Errorf("node %q calling function %s: %w", n.GetName(), f.GetName(), err)
 			}
 			if err := expand(body, fmt.Sprintf("%s%d/", prefix, i), depth+1); err != nil {
+				if depth == 0 { // name the graph's node, not one inside a body
+					err = fmt.Errorf("node %q calling function %s: %w", n.GetName(), f.GetName(), err)
+				}
 				return err
 			}
 		}

@@ -483,15 +483,16 @@ func parseBindings(specs []string) (map[string]*ir.Tensor, error) {
 			return nil, usageError{fmt.Sprintf("--bind names %s twice", name)}
 		}
 		if strings.HasSuffix(val, ".npy") {
-			data, err := os.ReadFile(val)
+			// As every data file: a regular file, opened once, bounded.
+			arrays, err := frontend.ReadArrays(val, limits.DataBytes)
 			if err != nil {
 				return nil, fmt.Errorf("--bind %s: %w", name, err)
 			}
-			ts, err := frontend.DecodeTensors(val, data)
+			t, err := frontend.ToTensor(arrays[0])
 			if err != nil {
-				return nil, fmt.Errorf("--bind %s: %w", name, err)
+				return nil, fmt.Errorf("--bind %s: %s: %w", name, val, err)
 			}
-			out[name] = ts[0]
+			out[name] = t
 			continue
 		}
 		parts := strings.Split(val, ",")

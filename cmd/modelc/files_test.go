@@ -75,9 +75,11 @@ func TestRunOneInputOneOutput(t *testing.T) {
 	_, err = modelc(t, "run", model, "--input", in, "--out", dangling)
 	require.ErrorContains(t, err, "is a symlink to nothing")
 
-	// A FIFO as an input is refused, not waited on.
+	// A FIFO as an input or a bound value is refused, not waited on.
 	_, err = modelc(t, "run", model, "--input", fifo)
 	require.ErrorContains(t, err, "is not a regular file (a named pipe)")
+	_, err = modelc(t, "run", model, "--bind", "shape="+fifo)
+	require.ErrorContains(t, err, "--bind shape: "+fifo+" is not a regular file (a named pipe)")
 	_, err = modelc(t, "run", model, "--input", in, "--out", filepath.Join(dir, "y.txt"))
 	require.ErrorContains(t, err, "want a .npz file (or .npy for a model with one output)")
 }

@@ -81,9 +81,10 @@ fmt-check:
 ## fuzz: run each fuzz target for FUZZTIME (default 60s).
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \
-		pkg=$${t%%:*}; name=$${t##*:}; \
-		echo "== $$name ($$pkg, $(FUZZTIME))"; \
-		$(GO) test -run='^$$' -fuzz="^$$name$$" -fuzztime=$(FUZZTIME) -fuzzminimizetime=200x $$pkg || exit 1; done
+		pkg=$${t%%:*}; name=$${t##*:}; dir=.; \
+		case $$pkg in $(RUNTIME)*) dir=runtime; pkg=.$${pkg#$(RUNTIME)};; esac; \
+		echo "== $$name ($$pkg in $$dir, $(FUZZTIME))"; \
+		(cd $$dir && $(GO) test -run='^$$' -fuzz="^$$name$$" -fuzztime=$(FUZZTIME) -fuzzminimizetime=200x $$pkg) || exit 1; done
 
 ## test-long: the tests plus the ONNX whole-model tests, the numerics'
 ## approximations (erf, GELU, exp) on every float32, every fuzz target for

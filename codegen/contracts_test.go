@@ -33,9 +33,10 @@ func TestEmptySamples(t *testing.T) {
 }
 
 // TestNonFiniteConstants: constants that are NaN or ±Inf (an attention
-// mask's -Inf splat, a pad value of -Inf) become valid Go (they used to
-// be written as NaN and inf, which do not compile), and an attribute that
-// has to be a Go constant and is not finite is an error, not a package.
+// mask's -Inf splat, a pad value of -Inf, a LeakyRelu slope of NaN)
+// become valid Go (they used to be written as NaN and inf, which do not
+// compile), and an attribute that a kernel declares as a Go constant (a
+// layernorm's eps) and is not finite is an error, not a package.
 func TestNonFiniteConstants(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds a generated package")
@@ -50,7 +51,7 @@ func TestNonFiniteConstants(t *testing.T) {
 	require.NoError(t, err)
 	m, err := b.Add1("", ir.Simple{K: ir.KAdd}, []*ir.Value{x, mask}, "masked")
 	require.NoError(t, err)
-	r, err := b.Add1("", ir.Simple{K: ir.KRelu}, []*ir.Value{m}, "zero")
+	r, err := b.Add1("", &ir.LeakyRelu{Alpha: math.NaN()}, []*ir.Value{m}, "zero")
 	require.NoError(t, err)
 	y, err := b.Add1("", &ir.Pad{Pads: []int{0, 1, 0, 1}, Value: inf}, []*ir.Value{x}, "padded")
 	require.NoError(t, err)
@@ -64,20 +65,21 @@ func TestNonFiniteConstants(t *testing.T) {
 	files, err := codegen.Generate(codegen.Input{Graph: res.Graph, Plan: res.Plan, Package: "g", RuntimeImport: compile.RuntimeImport})
 	require.NoError(t, err)
 	require.Contains(t, string(files["model.go"]), "math.Float32frombits(uint32(0xff800000))")
-	require.Contains(t, string(files["kernels.go"]), "math.Float32frombits(0xff800000)")
+	require.Contains(t, string(files["kernels.go"]), "float32(math.Inf(-1))")
+	require.Contains(t, string(files["kernels.go"]), "(math.NaN()-1)")
 	mod := harness.TempModule(t, "nonfinite")
 	mod.MustAdd(t, "g", files)
 	mod.MustGo(t, nil, "vet", "./g")
 
-	// A LeakyRelu slope of NaN has no Go constant.
+	// A layernorm's eps of NaN has no Go constant.
 	b = ir.NewBuilder("h")
 	x, err = b.Input("x", ir.TensorType(ir.F32, ir.Shape{ir.N, ir.D(3)}))
 	require.NoError(t, err)
-	l, err := b.Add1("lr", &ir.LeakyRelu{Alpha: math.NaN()}, []*ir.Value{x}, "y")
+	l, err := b.Add1("ln", &ir.LayerNorm{Axis: -1, Eps: math.NaN()}, []*ir.Value{x}, "y")
 	require.NoError(t, err)
 	b.G.Outputs = []*ir.Value{l}
 	res, err = p.Run(b.G, passes.RunOptions{})
 	require.NoError(t, err)
 	_, err = codegen.Generate(codegen.Input{Graph: res.Graph, Plan: res.Plan, Package: "h", RuntimeImport: compile.RuntimeImport})
-	require.ErrorContains(t, err, `leaky_relu "lr": the attribute value NaN cannot be a Go constant: not supported by codegen yet`)
+	require.ErrorContains(t, err, `layernorm "ln": the attribute value NaN cannot be a Go constant: not supported by codegen yet`)
 }

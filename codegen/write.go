@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 )
 
 // ManifestName is the file, in every directory modelc writes, that lists
@@ -246,7 +247,7 @@ func list(names []string) string {
 
 // readManifest parses a manifest into path → hex SHA-256.
 func readManifest(path string) (map[string]string, error) {
-	f, err := os.Open(path)
+	f, err := openNonBlocking(path)
 	if err != nil {
 		return nil, err
 	}
@@ -275,16 +276,26 @@ func readManifest(path string) (map[string]string, error) {
 }
 
 func hashFile(p string) (string, error) {
-	f, err := os.Open(p)
+	f, err := openNonBlocking(p)
 	if err != nil {
 		return "", err
 	}
 	defer f.Close()
+	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
+		return "", fmt.Errorf("%s is not a regular file", p)
+	}
 	h := sha256.New()
 	if _, err := io.Copy(h, f); err != nil {
 		return "", err
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// openNonBlocking opens p for reading without waiting for a writer: a
+// manifest or a listed file that a named pipe has replaced is refused by
+// its caller's check that it is a regular file, never waited on.
+func openNonBlocking(p string) (*os.File, error) {
+	return os.OpenFile(p, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 }
 
 // hashOf is a short content hash of the graph text and weights.

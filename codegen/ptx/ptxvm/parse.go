@@ -254,4 +254,4 @@ func splitOperands(s string) []string {
 }
 
 func f32bits(v float32) uint64 { return uint64(math.Float32bits(v)) }
-func bitsf32(b uint64) float32  { return math.Float32frombits(uint32(b)) }
+func bitsf32(b uint64) float32 { return math.Float32frombits(uint32(b)) }

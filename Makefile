@@ -53,9 +53,11 @@ mutants: tools
 	GO=$(GO) .ci/mutants-arm64.sh
 
 ## tools: install what the tests need beyond Go where this machine allows
-## (qemu-user-static, binutils-aarch64-linux-gnu; .ci/tools.sh).
+## (qemu-user-static, binutils-aarch64-linux-gnu; .ci/tools.sh) and NVIDIA's
+## ptxas for the PTX assembly tests (.ci/ptxas.sh, once into a cache).
 tools:
 	@.ci/tools.sh
+	@.ci/ptxas.sh
 
 ## dispatch: only the dispatch matrix.
 dispatch: build
@@ -76,12 +78,12 @@ fuzz:
 		$(GO) test -run='^$$' -fuzz="^$$name$$" -fuzztime=$(FUZZTIME) -fuzzminimizetime=200x $$pkg || exit 1; done
 
 ## test-long: the tests plus the ONNX whole-model tests, the numerics'
-## approximations (erf, GELU, exp) on every float32, every fuzz target for
-## 30s and the race detector.
+## approximations (erf, GELU, exp) on every float32, the zoo in the PTX
+## interpreter, every fuzz target for 30s and the race detector.
 test-long: test
 	MODELC_ONNX_LONG=1 $(GO) test -count=1 -run 'TestNodeTests' ./frontend/onnx/
 	MODELC_EXHAUSTIVE=1 $(GO) test -count=1 -timeout 60m -run 'Samples' $(RUNTIME)/numerics
-	MODELC_LONG=1 $(GO) test -count=1 -timeout 60m -run 'TestARM64Packages' ./codegen/
+	MODELC_LONG=1 $(GO) test -count=1 -timeout 60m -run 'TestARM64Packages|TestCUDAZoo' ./codegen/
 	$(MAKE) mutants
 	$(GO) test -count=1 -race ./ir/... ./frontend/... ./cmd/...
 	$(MAKE) fuzz FUZZTIME=30s

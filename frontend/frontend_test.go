@@ -517,7 +517,7 @@ func TestLoadErrors(t *testing.T) {
 		{"negative input dim", "name: t\ninputs: [{name: x, shape: [N, -4]}]\ninit: {seed: 1}\ngraph: [{relu: }]\n", "2:31", "dimension must be ≥ 0, got -4"},
 		{"unknown output", head + "outputs: [y]\ngraph: [{relu: }]\n", "4:10", `outputs: no value named "y"`},
 		{"unknown target", head + "targets: [riscv]\ngraph: [{relu: }]\n", "4:10", `unknown target "riscv"`},
-		{"target without a back end yet", head + "targets: [amd64, cuda]\ngraph: [{relu: }]\n", "4:10", `cuda has no back end yet`},
+		{"target without a back end yet", head + "targets: [amd64, arm64]\ngraph: [{relu: }]\n", "4:10", `arm64 has no back end yet`},
 		{"bad pass entry", head + "passes: [{a: 1, b: 2}]\ngraph: [{relu: }]\n", "4:10", "passes: want a pass name or {name: {options}}"},
 		{"pass options not a mapping", head + "passes: [{bn-fold: 3}]\ngraph: [{relu: }]\n", "4:20", "pass bn-fold: options must be a mapping"},
 		{"test without outputs", head + "test: {inputs: a.npy}\ngraph: [{relu: }]\n", "4:7", "test: missing outputs"},

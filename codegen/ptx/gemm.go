@@ -111,6 +111,7 @@ func Gemm(s GemmSpec) (*Kernel, Launch, error) {
 	}
 	name := GemmName(s)
 	g := &gemm{GemmSpec: s, k: NewKernel(name, t.Threads())}
+	g.k.MinBlocks = 1 // a register budget ptxas's default would spill within
 	l := Launch{Kernel: name, Block: t.Threads(),
 		Grid: [3]GridDim{{s.M.A, s.M.B, t.BM}, {0, s.N, t.BN}, {0, 1, 1}},
 		Args: []Arg{{Ptr: "y"}, {Ptr: "x"}, {Ptr: "w"}}}

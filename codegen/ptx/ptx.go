@@ -101,11 +101,15 @@ type Param struct {
 type Kernel struct {
 	Name    string
 	Threads int // the block size (x), declared as .maxntid
-	Params  []Param
-	nreg    [numClasses]int
-	shared  []sharedArray
-	body    []string
-	labels  int
+	// MinBlocks, when > 0, is declared as .minnctapersm: the blocks an SM
+	// must hold at once, which bounds ptxas's register budget by
+	// occupancy rather than its own default (that spills GEMM tiles).
+	MinBlocks int
+	Params    []Param
+	nreg      [numClasses]int
+	shared    []sharedArray
+	body      []string
+	labels    int
 }
 
 type sharedArray struct {
@@ -203,7 +207,11 @@ func (k *Kernel) render(sb *strings.Builder) {
 		}
 		fmt.Fprintf(sb, "\t.param %s %s%s\n", p.Type, p.Name, sep)
 	}
-	fmt.Fprintf(sb, ")\n.maxntid %d, 1, 1\n{\n", k.Threads)
+	fmt.Fprintf(sb, ")\n.maxntid %d, 1, 1\n", k.Threads)
+	if k.MinBlocks > 0 {
+		fmt.Fprintf(sb, ".minnctapersm %d\n", k.MinBlocks)
+	}
+	sb.WriteString("{\n")
 	for c := Class(0); c < numClasses; c++ {
 		if k.nreg[c] > 0 {
 			fmt.Fprintf(sb, "\t.reg %s %s<%d>;\n", classType[c], classPrefix[c], k.nreg[c])

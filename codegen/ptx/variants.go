@@ -18,11 +18,11 @@ var DefaultTiles = []Tile{
 // tileResources are ptxas -v's registers per thread for each default
 // tile's kernel (see DefaultTiles); shared memory is Tile.SharedBytes.
 var tileResources = map[Tile]int{
-	DefaultTiles[0]: 136,
-	DefaultTiles[1]: 139,
-	DefaultTiles[2]: 51,
-	DefaultTiles[3]: 63,
-	DefaultTiles[4]: 72,
+	DefaultTiles[0]: 131,
+	DefaultTiles[1]: 149,
+	DefaultTiles[2]: 70,
+	DefaultTiles[3]: 79,
+	DefaultTiles[4]: 87,
 }
 
 // TileRegisters is a default tile's registers per thread (0 if unknown).

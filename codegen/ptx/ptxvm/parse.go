@@ -106,6 +106,8 @@ func parseKernel(lines []string, i int) (*Kernel, int, error) {
 				return nil, 0, fmt.Errorf("line %d: %v", i+1, err)
 			}
 			k.MaxNTid = n
+		case strings.HasPrefix(l, ".minnctapersm "):
+			// A register-allocation hint for ptxas: nothing to interpret.
 		case l == "}":
 			if err := k.assemble(body, bodyLine); err != nil {
 				return nil, 0, fmt.Errorf("kernel %s: %w", k.Name, err)

@@ -1,0 +1,255 @@
+package codegen_test
+
+import (
+	"encoding/binary"
+	"math"
+	"math/rand/v2"
+	"os"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/modelc/modelc/codegen"
+	"github.com/modelc/modelc/codegen/ptx"
+	"github.com/modelc/modelc/codegen/ptx/ptxvm"
+	"github.com/modelc/modelc/compile"
+	"github.com/modelc/modelc/frontend"
+	"github.com/modelc/modelc/internal/match"
+	"github.com/modelc/modelc/ir"
+	"github.com/modelc/modelc/runtime"
+	"github.com/modelc/modelc/zoo"
+)
+
+// cudaCompile compiles m with the CUDA back end.
+func cudaCompile(t *testing.T, m *frontend.Model, o codegen.CUDAOptions) *compile.Result {
+	t.Helper()
+	res, err := compile.Compile(m, compile.Options{Command: "modelc build model.yaml --target cuda", Version: "test", MaxBatch: 4, CUDA: &o})
+	require.NoError(t, err)
+	require.NotNil(t, res.CUDA)
+	return res
+}
+
+// samples are the first n samples of each test tensor (dimension 0 is
+// the batch).
+func samples(ts []*ir.Tensor, n int) []*ir.Tensor {
+	var r []*ir.Tensor
+	for _, t := range ts {
+		c := *t
+		c.Shape = append([]int{n}, t.Shape[1:]...)
+		per := t.Numel() / t.Shape[0]
+		if c.F != nil {
+			c.F = t.F[:n*per]
+		}
+		if c.I != nil {
+			c.I = t.I[:n*per]
+		}
+		r = append(r, &c)
+	}
+	return r
+}
+
+func tensorBytes(t *ir.Tensor) []byte {
+	if t.DType.IsFloat() {
+		b := make([]byte, 4*len(t.F))
+		for i, f := range t.F {
+			binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(f))
+		}
+		return b
+	}
+	b := make([]byte, 8*len(t.I))
+	for i, v := range t.I {
+		binary.LittleEndian.PutUint64(b[8*i:], uint64(v))
+	}
+	return b
+}
+
+// runDevice runs a compiled model's device program on d for the inputs
+// (in the graph's input order) and returns its float outputs.
+func runDevice(t *testing.T, res *compile.Result, d runtime.Device, ins []*ir.Tensor) [][]float32 {
+	t.Helper()
+	cp := res.CUDA
+	splat := make([]byte, 4*len(cp.Splat))
+	for i, f := range cp.Splat {
+		binary.LittleEndian.PutUint32(splat[4*i:], math.Float32bits(f))
+	}
+	p := *cp.Program
+	ex, err := d.Load(&p, runtime.DeviceBinding{Weights: cp.Weights, Splat: splat})
+	require.NoError(t, err)
+	defer func() { require.NoError(t, ex.Close()) }()
+	n := ins[0].Shape[0]
+	byName := map[string]*ir.Tensor{}
+	for i, v := range res.Graph.Inputs {
+		byName[v.Name] = ins[i]
+	}
+	var inb, outb [][]byte
+	for _, q := range p.Inputs {
+		require.Contains(t, byName, q.Name)
+		inb = append(inb, tensorBytes(byName[q.Name]))
+	}
+	for _, q := range p.Outputs {
+		outb = append(outb, make([]byte, q.Bytes(n)))
+	}
+	require.NoError(t, ex.Run(n, inb, outb))
+	var outs [][]float32
+	for _, b := range outb {
+		f := make([]float32, len(b)/4)
+		for i := range f {
+			f[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
+		}
+		outs = append(outs, f)
+	}
+	return outs
+}
+
+// TestCUDAZoo compiles every zoo model with the CUDA back end and has
+// ptxas assemble its module for sm_80 and sm_90 (no spills); with
+// MODELC_LONG=1 (make test-long, minutes) it also runs the whole device
+// program in the PTX interpreter (the executor a GPU runs, over ptxvm) on
+// the first two test samples, checking each output against the reference
+// evaluator on the same inputs by design.md's GPU rule (rtol 1e-3).
+func TestCUDAZoo(t *testing.T) {
+	for _, name := range zoo.Names() {
+		t.Run(name, func(t *testing.T) {
+			m, err := frontend.LoadNamed(zoo.FS(), name)
+			require.NoError(t, err)
+			start := time.Now()
+			res := cudaCompile(t, m, codegen.CUDAOptions{})
+			t.Logf("compiled in %v", time.Since(start))
+			require.Contains(t, string(res.Files["REPORT.md"]), "## CUDA")
+			assembleProgram(t, res.CUDA)
+			if os.Getenv("MODELC_LONG") == "" {
+				return // the interpreter's whole-model runs are make test-long's (TestCUDATiny is make test's)
+			}
+			tins, _, err := m.TestData()
+			require.NoError(t, err)
+			ins := samples(tins, 2)
+			want, err := ir.Eval(m.Graph, ins...)
+			require.NoError(t, err)
+			// The interpreter runs the smallest default tile (the package's
+			// own tiles are ptx's tests' business): a 128×128 tile at batch 2
+			// interprets 256 threads for 2 rows.
+			small := ptx.DefaultTiles[len(ptx.DefaultTiles)-1]
+			res = cudaCompile(t, m, codegen.CUDAOptions{Tile: &small})
+			start = time.Now()
+			got := runDevice(t, res, ptxvm.Device{}, ins)
+			t.Logf("interpreted in %v", time.Since(start))
+			require.Len(t, got, len(want))
+			for i, w := range want {
+				rep, err := match.Outputs(got[i], w.F, w.Shape[len(w.Shape)-1], 1e-3)
+				require.NoError(t, err, "output %d", i)
+				t.Logf("output %d: max error %.3g of the tolerance", i, rep.MaxErr)
+			}
+		})
+	}
+}
+
+// assembleProgram has ptxas assemble a program's module for every target
+// and checks no kernel spills.
+func assembleProgram(t *testing.T, cp *codegen.CUDAProgram) {
+	t.Helper()
+	p, err := ptx.FindPtxas()
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%v: with CI=true the PTX assembly tests must run (make tools fetches ptxas)", err)
+		}
+		t.Logf("not assembled: %v", err)
+		return
+	}
+	for _, target := range ptx.Targets {
+		res, err := ptx.Assemble(p, []byte(cp.Program.PTX[target]), target)
+		require.NoError(t, err, target)
+		require.NotEmpty(t, res)
+		for name, r := range res {
+			require.Zero(t, r.SpillStores+r.SpillLoads, "%s spills on %s: %+v", name, target, r)
+		}
+	}
+}
+
+// tinyModels exercise every PTX family the lowering emits at sizes the
+// interpreter runs in seconds: an embedding, attention, layernorm,
+// fused linear epilogues and softmax; NHWC convolutions with batchnorm
+// folded, a strided slice, a pad, a residual, global average pooling.
+var tinyModels = map[string]string{
+	"decoder": `name: tiny-decoder
+inputs: [{name: tokens, shape: [N, 8], dtype: i64}]
+init: {seed: 3}
+graph:
+  - embedding: {name: tok, vocab: 16, dim: 32, out: t}
+  - param: {name: pos, shape: [1, 8, 32]}
+  - add: {in: [t, pos], out: h}
+  - layernorm: {name: ln1}
+  - attention: {name: attn, heads: 2, causal: true, out: a}
+  - add: {in: [h, a], out: h2}
+  - layernorm: {name: ln2}
+  - linear: {name: fc1, features: 48}
+  - gelu:
+  - linear: {name: fc2, features: 32, out: m}
+  - add: {in: [h2, m]}
+  - linear: {name: head, features: 16}
+  - softmax: {axis: -1}
+`,
+	"convnet": `name: tiny-convnet
+inputs: [{name: image, shape: [N, 3, 8, 8], dtype: f32}]
+init: {seed: 4}
+graph:
+  - conv2d: {name: conv, filters: 8, kernel: 3, pad: 1, bias: false}
+  - batchnorm: {name: bn}
+  - relu: {out: x}
+  - conv2d: {name: conv1, filters: 16, kernel: 3, stride: 2, pad: 1}
+  - relu:
+  - conv2d: {name: conv2, filters: 16, kernel: 3, pad: 1, out: y}
+  - slice: {in: x, starts: [0, 0], ends: [1000000, 1000000], axes: [2, 3], steps: [2, 2]}
+  - pad: {pads: [0, 4, 0, 0, 0, 4, 0, 0], out: s}
+  - add: {in: [y, s]}
+  - relu:
+  - global_avgpool:
+  - flatten: {axis: 1}
+  - linear: {name: fc, features: 10}
+`,
+}
+
+// TestCUDATiny runs each tiny model's device program in the interpreter
+// at batch 3 (forward, and with each block's threads in reverse, which a
+// missing barrier would change) against the reference evaluator.
+func TestCUDATiny(t *testing.T) {
+	for name, src := range tinyModels {
+		t.Run(name, func(t *testing.T) {
+			m, err := frontend.LoadFS(fstest.MapFS{"model.yaml": {Data: []byte(src)}}, "model.yaml")
+			require.NoError(t, err)
+			res := cudaCompile(t, m, codegen.CUDAOptions{})
+			assembleProgram(t, res.CUDA)
+			r := rand.New(rand.NewPCG(1, 2))
+			var ins []*ir.Tensor
+			for _, v := range m.Graph.Inputs {
+				shape := []int{3}
+				for _, d := range v.Type.Shape[1:] {
+					shape = append(shape, d.B)
+				}
+				x := &ir.Tensor{DType: v.Type.DType, Shape: shape}
+				n := x.Numel()
+				if v.Type.DType == ir.I64 {
+					for range n {
+						x.I = append(x.I, int64(r.IntN(16)))
+					}
+				} else {
+					for range n {
+						x.F = append(x.F, float32(r.NormFloat64()))
+					}
+				}
+				ins = append(ins, x)
+			}
+			want, err := ir.Eval(m.Graph, ins...)
+			require.NoError(t, err)
+			for _, reverse := range []bool{false, true} {
+				got := runDevice(t, res, ptxvm.Device{Options: ptxvm.Options{Reverse: reverse}}, ins)
+				for i, w := range want {
+					rep, err := match.Outputs(got[i], w.F, w.Shape[len(w.Shape)-1], 1e-3)
+					require.NoError(t, err, "output %d (reverse %v)", i, reverse)
+					t.Logf("output %d: max error %.3g of the tolerance", i, rep.MaxErr)
+				}
+			}
+		})
+	}
+}

@@ -5,6 +5,9 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -253,3 +256,124 @@ func TestCUDATiny(t *testing.T) {
 		})
 	}
 }
+
+// fallbackModel has a maxpool, which has no PTX generator: --cuda-fallback
+// cpu runs it on the host between the device's steps.
+const fallbackModel = `name: tiny-pool
+package: tinypool
+inputs: [{name: image, shape: [N, 3, 8, 8], dtype: f32}]
+init: {seed: 5}
+graph:
+  - conv2d: {name: conv, filters: 8, kernel: 3, pad: 1}
+  - relu:
+  - maxpool: {kernel: 2}
+  - flatten: {axis: 1}
+  - linear: {name: fc, features: 10, out: logits}
+`
+
+// TestCUDAPackage generates a CUDA package whose maxpool runs on the host
+// (--cuda-fallback cpu), vets it, and runs, in its own module: a test
+// that compares New(WithDevice(ptxvm.Device{})) (the generated cuda.go,
+// the executor, the host step, in the interpreter) with the CPU Model;
+// an application with CGO_ENABLED=0 using only the CPU path, which must
+// be static and link no purego; and one that asks for
+// WithDevice(cuda.Device(0)), which without a driver must fail at New
+// with an error saying so.
+func TestCUDAPackage(t *testing.T) {
+	if testing.Short() {
+		t.Skip("compiles a generated package")
+	}
+	m, err := frontend.LoadFS(fstest.MapFS{"model.yaml": {Data: []byte(fallbackModel)}}, "model.yaml")
+	require.NoError(t, err)
+	_, err = compile.Compile(m, compile.Options{CUDA: &codegen.CUDAOptions{}})
+	require.ErrorContains(t, err, "--target cuda: step 3: maxpool")
+	require.ErrorContains(t, err, "maxpool has no PTX generator (build with --cuda-fallback cpu to run it on the CPU)")
+	res, err := compile.Compile(m, compile.Options{Command: "modelc build model.yaml --target cuda --cuda-fallback cpu", Version: "test",
+		CUDA: &codegen.CUDAOptions{Fallback: true}})
+	require.NoError(t, err)
+	require.Contains(t, string(res.Files["REPORT.md"]), "| **CPU** (maxpool has no PTX generator) |")
+	mod := module(t, m.Package, res.Files)
+	fmtOut, err := exec.Command("gofmt", "-l", mod.PkgDir(m.Package)).CombinedOutput()
+	require.NoError(t, err)
+	require.Empty(t, strings.TrimSpace(string(fmtOut)))
+
+	// The CPU path of a CUDA package: static, no purego.
+	staticBinary(t, mod, m.Package)
+
+	// WithDevice(cuda.Device(0)) without a driver: New's error.
+	if _, err := os.Stat("/proc/driver/nvidia/version"); err != nil {
+		app := "package main\n\nimport (\n\t\"fmt\"\n\n\t\"github.com/modelc/modelc/runtime/cuda\"\n\n\tm \"" + mod.Import(m.Package) +
+			"\"\n)\n\nfunc main() {\n\t_, err := m.New(m.WithDevice(cuda.Device(0)))\n\tfmt.Println(err)\n}\n"
+		require.NoError(t, os.MkdirAll(mod.PkgDir("gpuapp"), 0o755))
+		require.NoError(t, os.WriteFile(filepath.Join(mod.PkgDir("gpuapp"), "main.go"), []byte(app), 0o644))
+		out := mod.MustGo(t, []string{"CGO_ENABLED=0"}, "run", "./gpuapp")
+		require.Contains(t, out, "tinypool: WithDevice(cuda:0): cuda: no CUDA driver: ")
+	}
+
+	// The device path in the interpreter, against the CPU Model: the
+	// module also requires this checkout of modelc, for ptxvm.
+	root, err := filepath.Abs("..")
+	require.NoError(t, err)
+	goMod, err := os.ReadFile(filepath.Join(mod.Dir, "go.mod"))
+	require.NoError(t, err)
+	goMod = append(goMod, []byte("\nrequire github.com/modelc/modelc v0.0.0\n\nreplace github.com/modelc/modelc => "+root+"\n")...)
+	require.NoError(t, os.WriteFile(filepath.Join(mod.Dir, "go.mod"), goMod, 0o644))
+	sum, err := os.ReadFile(filepath.Join(root, "go.sum"))
+	require.NoError(t, err)
+	f, err := os.OpenFile(filepath.Join(mod.Dir, "go.sum"), os.O_APPEND|os.O_WRONLY, 0)
+	require.NoError(t, err)
+	_, err = f.Write(sum)
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
+	require.NoError(t, os.WriteFile(filepath.Join(mod.PkgDir(m.Package), "device_test.go"), []byte(deviceTest), 0o644))
+	out := mod.MustGo(t, []string{"GOFLAGS=-mod=mod"}, "test", "-count=1", "-v", "-run", "TestDevice", "./"+m.Package)
+	require.Contains(t, out, "--- PASS: TestDevice")
+}
+
+// deviceTest is TestCUDAPackage's test in the generated package.
+const deviceTest = `package tinypool
+
+import (
+	"context"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/modelc/modelc/codegen/ptx/ptxvm"
+)
+
+func TestDevice(t *testing.T) {
+	cpu, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev, err := New(WithDevice(ptxvm.Device{}), WithMaxBatch(4))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dev.Close()
+	r := rand.New(rand.NewPCG(7, 8))
+	for _, n := range []int{3, 1} {
+		in := &Inputs{Image: make([]float32, n*192)}
+		for i := range in.Image {
+			in.Image[i] = float32(r.NormFloat64())
+		}
+		want, got := &Outputs{Logits: make([]float32, n*10)}, &Outputs{Logits: make([]float32, n*10)}
+		if err := cpu.Run(context.Background(), want, in); err != nil {
+			t.Fatal(err)
+		}
+		if err := dev.Run(context.Background(), got, in); err != nil {
+			t.Fatal(err)
+		}
+		maxAbs := 0.0
+		for _, w := range want.Logits {
+			maxAbs = math.Max(maxAbs, math.Abs(float64(w)))
+		}
+		for i, w := range want.Logits {
+			if d := math.Abs(float64(got.Logits[i] - w)); d > 1e-3*(math.Abs(float64(w))+maxAbs) {
+				t.Fatalf("batch %d: logits[%d] = %v on the device, %v on the CPU", n, i, got.Logits[i], w)
+			}
+		}
+	}
+}
+`

@@ -1,0 +1,21 @@
+//go:build !(linux && (amd64 || arm64))
+
+package cuda
+
+import (
+	"fmt"
+	goruntime "runtime"
+
+	"github.com/modelc/modelc/runtime"
+)
+
+// Device is the GPU of that ordinal; this platform has no CUDA path.
+type Device int
+
+// String names the device ("cuda:0").
+func (d Device) String() string { return fmt.Sprintf("cuda:%d", int(d)) }
+
+// Load fails: the loader is written for Linux on amd64 and arm64.
+func (d Device) Load(*runtime.DeviceProgram, runtime.DeviceBinding) (runtime.Executor, error) {
+	return nil, fmt.Errorf("cuda: no CUDA path on %s/%s (Linux on amd64 or arm64 only)", goruntime.GOOS, goruntime.GOARCH)
+}

@@ -13,7 +13,7 @@ FUZZ_TARGETS := ./ir:FuzzParse ./frontend:FuzzLoad ./frontend:FuzzParseConfigura
 	./frontend/tensorio:FuzzSafetensors ./frontend/tensorio:FuzzNpy ./frontend/tensorio:FuzzNpz \
 	./frontend/onnx:FuzzReadONNX $(RUNTIME):FuzzWeightsFile
 
-.PHONY: all build tools mutants demo dispatch coldstart examples bench-go test vet fmt-check fuzz test-long bench onnxpb zoo-vectors zoo-onnx zoo-crosscheck fixtures zoo-train zoo-drop-scores zoo-table clean
+.PHONY: all build tools mutants demo dispatch coldstart examples bench-go test vet fmt-check fuzz test-long bench onnxpb zoo-vectors zoo-onnx zoo-crosscheck peer-exports fixtures zoo-train zoo-drop-scores zoo-table clean
 
 all: build
 
@@ -44,7 +44,7 @@ examples: build
 ## dispatch matrix (each GODEBUG tier and -tags purego, .ci/dispatch.sh).
 test: tools vet fmt-check build
 	$(GO) test -count=1 -timeout 30m ./... $(RUNTIME)/...
-	$(GO) test -count=1 -race $(RUNTIME) ./passes/
+	$(GO) test -count=1 -race -timeout 30m $(RUNTIME) ./passes/
 	GO=$(GO) .ci/dispatch.sh $(BIN)
 
 ## mutants: mutation testing of the arm64 kernels (.ci/mutants-arm64.sh):
@@ -182,6 +182,16 @@ zoo-vectors:
 ## (needs Debian's python3-torch and python3-onnx).
 zoo-onnx:
 	$(PYTHON) zoo/onnx/export.py --out zoo/onnx
+
+## peer-exports: the peers' four architectures exported by PyTorch with
+## fixed shapes at batch 1 and 32 (bench/peers/export_onnx_fixed.py, about
+## 190 MB in out/peer-exports), each compiled by modelc and checked, through
+## the evaluator and the generated package, against PyTorch's outputs
+## (zoo/peers_onnx_test.go; needs Debian's python3-torch and python3-onnx).
+peer-exports:
+	rm -rf out/peer-exports && mkdir -p out/peer-exports
+	cd bench/peers && $(PYTHON) export_onnx_fixed.py --dir ../../out/peer-exports
+	MODELC_PEER_EXPORTS=$(CURDIR)/out/peer-exports $(GO) test -count=1 -timeout 30m -run TestPeerExports -v ./zoo/
 
 ## zoo-crosscheck: the zoo's seeded weights in PyTorch (bench/peers/models.py)
 ## give the evaluator's outputs (needs Debian's python3-torch).

@@ -461,6 +461,9 @@ func TestSoftmaxRows(t *testing.T) {
 		for j := range l {
 			row(0)[j] = -inf
 			row(3)[j] = float32(80 * (1 - 2*(j%2)))
+			// Row 4: large values between −Inf (a max taken wrongly,
+			// say as a sum of lane maxima, overflows or underflows exp).
+			row(4)[j] = float32(100 + j%7)
 			if j%3 == 1 {
 				row(4)[j] = -inf
 			}

@@ -2,6 +2,7 @@ package codegen_test
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -14,6 +15,7 @@ import (
 	"github.com/modelc/modelc/frontend"
 	"github.com/modelc/modelc/internal/fixtures"
 	"github.com/modelc/modelc/internal/harness"
+	"github.com/modelc/modelc/internal/qemu"
 	"github.com/modelc/modelc/ir"
 )
 
@@ -21,7 +23,8 @@ import (
 // op fixture of ir/testdata/torch, which the reference evaluator is
 // checked against, also runs through generated code at every tier of
 // harness.Tiers (the machine's best, AVX2, pure Go by dispatch, and the
-// purego build), and must match PyTorch's outputs by the same rule
+// purego build) and on arm64 under qemu (NEON, and NEON with the dot
+// product), and must match PyTorch's outputs by the same rule
 // (fixtures.Match). Each case runs twice: with every operand fed at run
 // time, as the evaluator's test builds it, and with every operand but the
 // first a constant, as a model's weights are (so kernels take their
@@ -106,29 +109,46 @@ func TestConformance(t *testing.T) {
 	mod := harness.TempModule(t, "conformance")
 	mod.MustAdd(t, "conformance", res.Files)
 	mod.MustGo(t, nil, "vet", "./conformance")
-	runners := map[string]*harness.Runner{}
-	for _, tier := range harness.Tiers {
-		r := runners[tier.Tags]
-		if r == nil {
-			r, err = mod.BuildRunner([]harness.Case{{Pkg: "conformance", Graph: res.Graph}}, nil, strings.Fields(tier.Tags)...)
-			require.NoError(t, err)
-			runners[tier.Tags] = r
-		}
-		got, err := r.Run(t.TempDir(), tier.Env(), map[string][]*ir.Tensor{"conformance": ins})
+	pkg := []harness.Case{{Pkg: "conformance", Graph: res.Graph}}
+	check := func(tier, want string, r *harness.Runner, env []string) {
+		got, err := r.Run(t.TempDir(), env, map[string][]*ir.Tensor{"conformance": ins})
 		require.NoError(t, err)
-		require.NoError(t, got["conformance"].Err, "tier %s", tier.Name)
-		require.Equal(t, tier.Want().String(), got["conformance"].Tier, "tier %s", tier.Name)
+		require.NoError(t, got["conformance"].Err, "tier %s", tier)
+		require.Equal(t, want, got["conformance"].Tier, "tier %s", tier)
 		outs := got["conformance"].Outputs
 		failed := 0
 		for i, v := range run {
 			for j, w := range v.Outputs {
 				if err := fixtures.Match(outs[first[i]+j], w); err != nil {
-					t.Errorf("tier %s: %s (%s): output %d: %v", tier.Name, v.name, v.OpName, j, err)
+					t.Errorf("tier %s: %s (%s): output %d: %v", tier, v.name, v.OpName, j, err)
 					failed++
 				}
 			}
 		}
-		t.Logf("tier %s (runs %s): %d of %d variants match PyTorch", tier.Name, tier.Want(), len(run)-failed, len(run))
+		t.Logf("tier %s (runs %s): %d of %d variants match PyTorch", tier, want, len(run)-failed, len(run))
+	}
+	runners := map[string]*harness.Runner{}
+	for _, tier := range harness.Tiers {
+		r := runners[tier.Tags]
+		if r == nil {
+			r, err = mod.BuildRunner(pkg, nil, strings.Fields(tier.Tags)...)
+			require.NoError(t, err)
+			runners[tier.Tags] = r
+		}
+		check(tier.Name, tier.Want().String(), r, tier.Env())
+	}
+	// The arm64 kernels, cross-compiled and run under qemu on each
+	// emulated core.
+	if emulator, err := exec.LookPath("qemu-aarch64-static"); err != nil {
+		require.NotEqual(t, "true", os.Getenv("CI"), "qemu-aarch64-static is missing (apt-get install qemu-user-static)")
+		t.Logf("no qemu-aarch64-static: the arm64 kernels are not run")
+	} else {
+		r, err := mod.BuildRunner(pkg, []string{"GOARCH=arm64"})
+		require.NoError(t, err)
+		r.Emulator = emulator
+		for _, core := range qemu.ARM64 {
+			check("arm64 "+core.CPU, core.Want, r, []string{"QEMU_CPU=" + core.CPU})
+		}
 	}
 	t.Logf("%d variants of %d cases run, %d unsupported (%s)", len(run), len(cases), len(skipped), unsupportedFile)
 	require.Greater(t, len(run), len(cases), "most fixtures must run through generated code")

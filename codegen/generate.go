@@ -291,10 +291,26 @@ func (g *gen) signature() error {
 	for _, b := range g.in.Plan.Buffers {
 		if b.Arena() {
 			g.bufIdx[b] = len(g.arena)
-			g.arena = append(g.arena, b)
+			g.arena = append(g.arena, heldBuffer(b))
 		}
 	}
 	return nil
+}
+
+// heldBuffer is b sized for how generated code holds its values: float32
+// for floats, int64 for integers and bools (the memory plan counts their
+// storage size, 1 to 4 bytes for bool, i8…i32).
+func heldBuffer(b *ir.Buffer) *ir.Buffer {
+	c := *b
+	for _, v := range b.Values {
+		n, ok := v.Type.Shape.NumelDim()
+		if !ok || v.Type.DType.IsFloat() {
+			continue
+		}
+		held := n.MulInt(8)
+		c.Bytes = ir.Dim{A: max(c.Bytes.A, held.A), B: max(c.Bytes.B, held.B)}
+	}
+	return &c
 }
 
 // view is the Go expression for v's slice inside forward (as a kernel

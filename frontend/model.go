@@ -78,6 +78,11 @@ type DataSpec struct {
 type Options struct {
 	// AllowExternalPaths lets the YAML name files outside its directory.
 	AllowExternalPaths bool
+	// Bind gives values to an ONNX model's graph inputs that the IR needs
+	// at build time (a Reshape's shape, Pad's pads fed as inputs): they
+	// become constants (onnx.Options.Bind). model.yaml's source: {bind:}
+	// adds to them.
+	Bind map[string]*ir.Tensor
 }
 
 // Load reads a model.yaml, or an ONNX model (.onnx), from the file system.
@@ -86,7 +91,7 @@ func Load(file string, opts Options) (*Model, error) {
 	if dir == "" {
 		dir = "."
 	}
-	src := &source{fsys: os.DirFS(dir), dir: dir, display: file, os: true, allowExternal: opts.AllowExternalPaths}
+	src := &source{fsys: os.DirFS(dir), dir: dir, display: file, os: true, allowExternal: opts.AllowExternalPaths, bind: opts.Bind}
 	if strings.EqualFold(filepath.Ext(base), ".onnx") {
 		return loadONNXModel(src, base)
 	}
@@ -144,6 +149,7 @@ type source struct {
 	display       string // the YAML path for messages
 	os            bool
 	allowExternal bool
+	bind          map[string]*ir.Tensor // ONNX inputs bound at build time
 }
 
 // ReadFile reads a file named relative to the model.
@@ -262,7 +268,10 @@ func (d *decoder) fromSource(m *Model, top *obj, src *source) {
 	sn := top.get("source")
 	so := d.object(sn, "source")
 	file := so.mustStr("onnx")
-	so.done("onnx")
+	if b := so.get("bind"); b != nil {
+		src = src.withBind(d.bindings(d.object(b, "source: bind")))
+	}
+	so.done("onnx", "bind")
 	for _, k := range []string{"inputs", "outputs", "graph", "blocks", "weights", "init"} {
 		if top.has(k) {
 			top.fail(top.get(k), "%s: not with source: the ONNX file gives the graph, its inputs and weights", k)
@@ -437,18 +446,16 @@ func (d *decoder) metricDrop(pass string, n *node) {
 
 // CheckTarget reports whether name is a target model.yaml's targets: (or
 // modelc build --target) may name. Every CPU back end that exists is
-// always generated (pure Go and amd64 today), so naming one changes
+// always generated (pure Go, amd64 and arm64), so naming one changes
 // nothing; targets are for the optional back ends (cuda: PTX kernels and
-// WithDevice), and a name without a back end yet is refused rather than
+// WithDevice), and a name without a back end is refused rather than
 // ignored.
 func CheckTarget(name string) error {
 	switch name {
-	case "amd64", "cuda":
+	case "amd64", "arm64", "cuda":
 		return nil
-	case "arm64":
-		return fmt.Errorf("arm64 has no back end yet (its NEON kernels are not written): generated packages run on arm64 with their pure-Go kernels; leave it out")
 	}
-	return fmt.Errorf("unknown target %q (want amd64 or cuda, or the back end to come: arm64; pure Go is always generated)", name)
+	return fmt.Errorf("unknown target %q (want amd64, arm64 or cuda; pure Go is always generated)", name)
 }
 
 func (d *decoder) targets(n *node) []string {

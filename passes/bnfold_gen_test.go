@@ -1,3 +1,8 @@
+// Generated packages are built and tested by the go tool, which the race
+// detector does not reach: make test's -race run of this package skips it.
+
+//go:build !race
+
 package passes_test
 
 import (

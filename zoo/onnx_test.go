@@ -31,6 +31,8 @@ type onnxExport struct {
 	notWant []ir.Kind
 	// fused: fuse-epilogue must fold something into a linear or conv2d.
 	fused bool
+	// causal: every attention op must be causal.
+	causal bool
 }
 
 var onnxExports = []onnxExport{
@@ -45,6 +47,21 @@ var onnxExports = []onnxExport{
 	// and transposes) is the IR's attention op.
 	{name: "transformer", want: map[ir.Kind]int{ir.KAttention: 2, ir.KLinear: 14, ir.KLayerNorm: 5, ir.KGelu: 2},
 		notWant: []ir.Kind{ir.KMatMul, ir.KSoftmax, ir.KGemm}, fused: true},
+	// The peers' architectures, small, exported with constant folding as
+	// the peers' script does. ViT: one packed QKV projection split by
+	// Gather, the scale by Mul; the class token's expand(B, −1, −1) shape
+	// math (Equal, Where) folds away.
+	{name: "vit-mini", want: map[ir.Kind]int{ir.KAttention: 2, ir.KLayerNorm: 5, ir.KGelu: 2, ir.KExpand: 1},
+		notWant: []ir.Kind{ir.KMatMul, ir.KSoftmax, ir.KEqual, ir.KWhere}},
+	// GPT: masked_fill with the constant upper triangle (Where) is a
+	// causal attention.
+	{name: "gpt-micro", want: map[ir.Kind]int{ir.KAttention: 2, ir.KLayerNorm: 5, ir.KGelu: 2},
+		notWant: []ir.Kind{ir.KMatMul, ir.KSoftmax, ir.KWhere}, causal: true},
+	// ResNet's option-A shortcut: strided Slice and a channel Pad.
+	{name: "resnet-a", want: map[ir.Kind]int{ir.KPad: 1, ir.KConv2D: 3, ir.KSlice: 2}},
+	// nn.MultiheadAttention's sequence-first export.
+	{name: "mha", want: map[ir.Kind]int{ir.KAttention: 1, ir.KLinear: 3},
+		notWant: []ir.Kind{ir.KMatMul, ir.KSoftmax}},
 }
 
 func countOps(g *ir.Graph) map[ir.Kind]int {
@@ -77,6 +94,11 @@ func TestONNXExports(t *testing.T) {
 			for k, n := range ex.want {
 				if ops[k] != n {
 					t.Errorf("imported graph has %d %s, want %d", ops[k], k, n)
+				}
+			}
+			for _, n := range m.Graph.Nodes {
+				if a, ok := n.Op.(*ir.Attention); ok && a.Causal != ex.causal {
+					t.Errorf("attention %s: causal %v, want %v", n.Name, a.Causal, ex.causal)
 				}
 			}
 			for _, k := range ex.notWant {

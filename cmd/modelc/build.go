@@ -42,6 +42,9 @@ func runBuild(args []string, stdout io.Writer) error {
 	if *external {
 		command += " --external-weights"
 	}
+	if *targets != "" {
+		command += " --target " + *targets
+	}
 	o := compile.Options{Command: command, MaxBatch: *maxBatch, ExternalWeights: *external}
 	switch *fallback {
 	case "none":
@@ -53,9 +56,6 @@ func runBuild(args []string, stdout io.Writer) error {
 		o.Command += " --cuda-fallback cpu"
 	default:
 		return fmt.Errorf("--cuda-fallback: %q (want cpu or none)", *fallback)
-	}
-	if *targets != "" {
-		o.Command += " --target " + *targets
 	}
 	return build(m, dir, *force, o, stdout)
 }

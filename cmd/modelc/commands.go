@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -20,13 +21,20 @@ import (
 )
 
 // loadModel reads MODEL: a model.yaml or .onnx path, or zoo:NAME for a bundled one.
-func loadModel(arg string, allowExternal bool) (*frontend.Model, error) {
+func loadModel(arg string, allowExternal bool, bind ...string) (*frontend.Model, error) {
 	if name, ok := strings.CutPrefix(arg, "zoo:"); ok {
+		if len(bind) > 0 {
+			return nil, usageError{"--bind: zoo models have no inputs to bind"}
+		}
 		return frontend.LoadNamed(zoo.FS(), name)
+	}
+	bound, err := parseBindings(bind)
+	if err != nil {
+		return nil, err
 	}
 	switch filepath.Ext(arg) {
 	case ".yaml", ".yml", ".onnx":
-		return frontend.Load(arg, frontend.Options{AllowExternalPaths: allowExternal})
+		return frontend.Load(arg, frontend.Options{AllowExternalPaths: allowExternal, Bind: bound})
 	}
 	return nil, fmt.Errorf("%s: MODEL must be a .yaml or .onnx file or zoo:NAME", arg)
 }
@@ -42,6 +50,8 @@ func oneModelArg(fs *flag.FlagSet, args []string, usageLine string, stdout io.Wr
 	allow := fs.Bool("allow-external-paths", false, "let the YAML name files outside its directory")
 	extra := fs.String("passes", "", "user passes to run besides model.yaml's, comma-separated (e.g. attention-drop); options need model.yaml")
 	exclude := fs.String("exclude-passes", "", "default passes not to run, comma-separated (bn-fold), besides model.yaml's exclude_passes")
+	var bind multiFlag
+	fs.Var(&bind, "bind", "fix an ONNX graph input at build time, as NAME=V,V,… or NAME=FILE.npy (repeat per input): for inputs that give a shape, axes or pads")
 	help := fs.Bool("h", false, "show help")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
@@ -54,7 +64,7 @@ func oneModelArg(fs *flag.FlagSet, args []string, usageLine string, stdout io.Wr
 	if len(pos) != 1 {
 		return nil, "", false, usageError{"usage: " + usageLine}
 	}
-	m, err := loadModel(pos[0], *allow)
+	m, err := loadModel(pos[0], *allow, bind...)
 	if err == nil && *extra != "" {
 		m.Passes, err = flagPasses(m.File, m.Passes, *extra, "--passes", "names")
 	}
@@ -384,4 +394,55 @@ func exportZoo(name, dir string, stdout io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "exported %s to %s\n", name, dir)
 	return nil
+}
+
+// parseBindings reads --bind values: NAME=V,V,… (numbers) or NAME=F.npy.
+func parseBindings(specs []string) (map[string]*ir.Tensor, error) {
+	if len(specs) == 0 {
+		return nil, nil
+	}
+	out := map[string]*ir.Tensor{}
+	for _, s := range specs {
+		name, val, ok := strings.Cut(s, "=")
+		if !ok || name == "" || val == "" {
+			return nil, usageError{fmt.Sprintf("--bind %s: want NAME=V,V,… or NAME=FILE.npy", s)}
+		}
+		if _, dup := out[name]; dup {
+			return nil, usageError{fmt.Sprintf("--bind names %s twice", name)}
+		}
+		if strings.HasSuffix(val, ".npy") {
+			data, err := os.ReadFile(val)
+			if err != nil {
+				return nil, fmt.Errorf("--bind %s: %w", name, err)
+			}
+			ts, err := frontend.DecodeTensors(val, data)
+			if err != nil {
+				return nil, fmt.Errorf("--bind %s: %w", name, err)
+			}
+			out[name] = ts[0]
+			continue
+		}
+		parts := strings.Split(val, ",")
+		ints := make([]int64, len(parts))
+		floats := make([]float32, len(parts))
+		integral := true
+		for i, p := range parts {
+			p = strings.TrimSpace(p)
+			if n, err := strconv.ParseInt(p, 10, 64); err == nil {
+				ints[i], floats[i] = n, float32(n)
+				continue
+			}
+			f, err := strconv.ParseFloat(p, 64)
+			if err != nil {
+				return nil, usageError{fmt.Sprintf("--bind %s: %q is not a number", name, p)}
+			}
+			floats[i], integral = float32(f), false
+		}
+		t := &ir.Tensor{DType: ir.F32, Shape: []int{len(parts)}, F: floats}
+		if integral {
+			t = &ir.Tensor{DType: ir.I64, Shape: []int{len(parts)}, I: ints}
+		}
+		out[name] = t
+	}
+	return out, nil
 }

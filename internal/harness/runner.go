@@ -96,9 +96,12 @@ type Case struct {
 //	                               prints each step's name, mean ns, flops and bytes
 //	                               as JSON (modelc bench --layers)
 type Runner struct {
-	Bin   string
-	m     *Module
-	cases map[string]*runnerCase
+	Bin string
+	// Emulator, when set, runs Bin: qemu-aarch64-static for a runner
+	// built with GOARCH=arm64 in its environment.
+	Emulator string
+	m        *Module
+	cases    map[string]*runnerCase
 }
 
 type runnerCase struct {
@@ -108,7 +111,8 @@ type runnerCase struct {
 }
 
 // BuildRunner writes the runner program for cases into the module's root
-// and builds it, with build tags if any (say "purego").
+// and builds it with env added to the go command's environment (GOARCH
+// cross-compiles) and build tags if any (say "purego").
 func (m *Module) BuildRunner(cases []Case, env []string, tags ...string) (*Runner, error) {
 	r := &Runner{m: m, cases: map[string]*runnerCase{}}
 	var rcs []*runnerCase
@@ -129,6 +133,11 @@ func (m *Module) BuildRunner(cases []Case, env []string, tags ...string) (*Runne
 		return nil, err
 	}
 	name := "runner"
+	for _, e := range env {
+		if arch, ok := strings.CutPrefix(e, "GOARCH="); ok {
+			name += "-" + arch
+		}
+	}
 	if len(tags) > 0 {
 		name += "-" + strings.Join(tags, "-")
 	}
@@ -220,7 +229,7 @@ func (r *Runner) Run(dir string, env []string, inputs map[string][]*ir.Tensor) (
 		}
 		batch[pkg] = n
 	}
-	cmd := exec.Command(r.Bin, "run", dir)
+	cmd := r.command("run", dir)
 	cmd.Env = append(os.Environ(), env...)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("%s the runner: %v\n%s", strings.Join(env, " "), err, out)
@@ -277,7 +286,15 @@ func (r *Runner) read(dir, pkg string, n int) *Result {
 // Command is the runner started in a mode other than run (bench,
 // profile) for the case pkg, with arguments after the case's name.
 func (r *Runner) Command(mode, pkg string, args ...string) *exec.Cmd {
-	return exec.Command(r.Bin, append([]string{mode, pkg}, args...)...)
+	return r.command(append([]string{mode, pkg}, args...)...)
+}
+
+// command runs the runner's binary with args, under its emulator if any.
+func (r *Runner) command(args ...string) *exec.Cmd {
+	if r.Emulator != "" {
+		return exec.Command(r.Emulator, append([]string{r.Bin}, args...)...)
+	}
+	return exec.Command(r.Bin, args...)
 }
 
 // runnerTemplate is the runner program (see Runner).

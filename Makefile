@@ -13,7 +13,7 @@ FUZZ_TARGETS := ./ir:FuzzParse ./frontend:FuzzLoad ./frontend:FuzzParseConfigura
 	./frontend/tensorio:FuzzSafetensors ./frontend/tensorio:FuzzNpy ./frontend/tensorio:FuzzNpz \
 	./frontend/onnx:FuzzReadONNX $(RUNTIME):FuzzWeightsFile
 
-.PHONY: all build tools mutants demo dispatch coldstart examples bench-go test vet fmt-check fuzz test-long bench onnxpb zoo-vectors zoo-onnx zoo-crosscheck peer-exports fixtures zoo-train zoo-drop-scores zoo-table clean
+.PHONY: all build tools mutants demo dispatch coldstart examples bench-go test vet fmt-check fuzz test-long bench onnxpb zoo-vectors zoo-onnx zoo-crosscheck peer-exports fixtures zoo-train zoo-drop-scores zoo-table gpu-check clean
 
 all: build
 
@@ -203,6 +203,12 @@ zoo-crosscheck: build
 ## fixtures: regenerate the evaluator's PyTorch op fixtures (ir/testdata/torch).
 fixtures:
 	$(PYTHON) ir/testdata/torch/gen.py
+
+## gpu-check: build the GPU check's bundle (out/gpu-check: a test binary and
+## its script, ~25 MB) for a machine with an NVIDIA GPU, which runs
+## out/gpu-check/gpu-check.sh run (.ci/gpu-check.sh says what it checks).
+gpu-check:
+	GO=$(GO) .ci/gpu-check.sh build
 
 clean:
 	rm -rf bin out

@@ -2,6 +2,7 @@ package codegen_test
 
 import (
 	"encoding/binary"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -25,10 +26,15 @@ import (
 	"github.com/modelc/modelc/zoo"
 )
 
-// cudaCompile compiles m with the CUDA back end.
+// cudaCompile compiles m with the CUDA back end for batches up to 4.
 func cudaCompile(t *testing.T, m *frontend.Model, o codegen.CUDAOptions) *compile.Result {
 	t.Helper()
-	res, err := compile.Compile(m, compile.Options{Command: "modelc build model.yaml --target cuda", Version: "test", MaxBatch: 4, CUDA: &o})
+	return cudaCompileBatch(t, m, 4, o)
+}
+
+func cudaCompileBatch(t *testing.T, m *frontend.Model, maxBatch int, o codegen.CUDAOptions) *compile.Result {
+	t.Helper()
+	res, err := compile.Compile(m, compile.Options{Command: "modelc build model.yaml --target cuda", Version: "test", MaxBatch: maxBatch, CUDA: &o})
 	require.NoError(t, err)
 	require.NotNil(t, res.CUDA)
 	return res
@@ -72,31 +78,50 @@ func tensorBytes(t *ir.Tensor) []byte {
 // (in the graph's input order) and returns its float outputs.
 func runDevice(t *testing.T, res *compile.Result, d runtime.Device, ins []*ir.Tensor) [][]float32 {
 	t.Helper()
-	cp := res.CUDA
+	ex, p, err := loadProgram(res.CUDA, d)
+	require.NoError(t, err)
+	defer func() { require.NoError(t, ex.Close()) }()
+	inb, outb, err := portBuffers(res, p, ins)
+	require.NoError(t, err)
+	require.NoError(t, ex.Run(ins[0].Shape[0], inb, outb))
+	return decodeF32(outb)
+}
+
+// loadProgram loads a compiled model's device program on d.
+func loadProgram(cp *codegen.CUDAProgram, d runtime.Device) (runtime.Executor, *runtime.DeviceProgram, error) {
 	splat := make([]byte, 4*len(cp.Splat))
 	for i, f := range cp.Splat {
 		binary.LittleEndian.PutUint32(splat[4*i:], math.Float32bits(f))
 	}
 	p := *cp.Program
 	ex, err := d.Load(&p, runtime.DeviceBinding{Weights: cp.Weights, Splat: splat})
-	require.NoError(t, err)
-	defer func() { require.NoError(t, ex.Close()) }()
+	return ex, &p, err
+}
+
+// portBuffers are the inputs' bytes (in the program's port order) and
+// room for the outputs at the inputs' batch.
+func portBuffers(res *compile.Result, p *runtime.DeviceProgram, ins []*ir.Tensor) (inb, outb [][]byte, err error) {
 	n := ins[0].Shape[0]
 	byName := map[string]*ir.Tensor{}
 	for i, v := range res.Graph.Inputs {
 		byName[v.Name] = ins[i]
 	}
-	var inb, outb [][]byte
 	for _, q := range p.Inputs {
-		require.Contains(t, byName, q.Name)
-		inb = append(inb, tensorBytes(byName[q.Name]))
+		x, ok := byName[q.Name]
+		if !ok {
+			return nil, nil, fmt.Errorf("no input %s", q.Name)
+		}
+		inb = append(inb, tensorBytes(x))
 	}
 	for _, q := range p.Outputs {
 		outb = append(outb, make([]byte, q.Bytes(n)))
 	}
-	require.NoError(t, ex.Run(n, inb, outb))
+	return inb, outb, nil
+}
+
+func decodeF32(bs [][]byte) [][]float32 {
 	var outs [][]float32
-	for _, b := range outb {
+	for _, b := range bs {
 		f := make([]float32, len(b)/4)
 		for i := range f {
 			f[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
@@ -300,31 +325,37 @@ func TestCUDAPackage(t *testing.T) {
 	// The CPU path of a CUDA package: static, no purego.
 	staticBinary(t, mod, m.Package)
 
+	// The module also requires this checkout's modelc (for ptxvm) and
+	// runtime/cuda.
+	root, err := filepath.Abs("..")
+	require.NoError(t, err)
+	goMod, err := os.ReadFile(filepath.Join(mod.Dir, "go.mod"))
+	require.NoError(t, err)
+	for _, dep := range []struct{ path, dir string }{{"github.com/modelc/modelc", root}, {"github.com/modelc/modelc/runtime/cuda", filepath.Join(root, "runtime", "cuda")}} {
+		goMod = append(goMod, []byte("\nrequire "+dep.path+" v0.0.0\n\nreplace "+dep.path+" => "+dep.dir+"\n")...)
+	}
+	require.NoError(t, os.WriteFile(filepath.Join(mod.Dir, "go.mod"), goMod, 0o644))
+	f, err := os.OpenFile(filepath.Join(mod.Dir, "go.sum"), os.O_APPEND|os.O_WRONLY, 0)
+	require.NoError(t, err)
+	for _, sums := range []string{"go.sum", "runtime/cuda/go.sum"} {
+		sum, err := os.ReadFile(filepath.Join(root, sums))
+		require.NoError(t, err)
+		_, err = f.Write(sum)
+		require.NoError(t, err)
+	}
+	require.NoError(t, f.Close())
+
 	// WithDevice(cuda.Device(0)) without a driver: New's error.
 	if _, err := os.Stat("/proc/driver/nvidia/version"); err != nil {
 		app := "package main\n\nimport (\n\t\"fmt\"\n\n\t\"github.com/modelc/modelc/runtime/cuda\"\n\n\tm \"" + mod.Import(m.Package) +
 			"\"\n)\n\nfunc main() {\n\t_, err := m.New(m.WithDevice(cuda.Device(0)))\n\tfmt.Println(err)\n}\n"
 		require.NoError(t, os.MkdirAll(mod.PkgDir("gpuapp"), 0o755))
 		require.NoError(t, os.WriteFile(filepath.Join(mod.PkgDir("gpuapp"), "main.go"), []byte(app), 0o644))
-		out := mod.MustGo(t, []string{"CGO_ENABLED=0"}, "run", "./gpuapp")
+		out := mod.MustGo(t, []string{"CGO_ENABLED=0", "GOFLAGS=-mod=mod"}, "run", "./gpuapp")
 		require.Contains(t, out, "tinypool: WithDevice(cuda:0): cuda: no CUDA driver: ")
 	}
 
-	// The device path in the interpreter, against the CPU Model: the
-	// module also requires this checkout of modelc, for ptxvm.
-	root, err := filepath.Abs("..")
-	require.NoError(t, err)
-	goMod, err := os.ReadFile(filepath.Join(mod.Dir, "go.mod"))
-	require.NoError(t, err)
-	goMod = append(goMod, []byte("\nrequire github.com/modelc/modelc v0.0.0\n\nreplace github.com/modelc/modelc => "+root+"\n")...)
-	require.NoError(t, os.WriteFile(filepath.Join(mod.Dir, "go.mod"), goMod, 0o644))
-	sum, err := os.ReadFile(filepath.Join(root, "go.sum"))
-	require.NoError(t, err)
-	f, err := os.OpenFile(filepath.Join(mod.Dir, "go.sum"), os.O_APPEND|os.O_WRONLY, 0)
-	require.NoError(t, err)
-	_, err = f.Write(sum)
-	require.NoError(t, err)
-	require.NoError(t, f.Close())
+	// The device path in the interpreter, against the CPU Model.
 	require.NoError(t, os.WriteFile(filepath.Join(mod.PkgDir(m.Package), "device_test.go"), []byte(deviceTest), 0o644))
 	out := mod.MustGo(t, []string{"GOFLAGS=-mod=mod"}, "test", "-count=1", "-v", "-run", "TestDevice", "./"+m.Package)
 	require.Contains(t, out, "--- PASS: TestDevice")

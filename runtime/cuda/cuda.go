@@ -42,6 +42,49 @@ func (d Device) Load(p *runtime.DeviceProgram, b runtime.DeviceBinding) (runtime
 	return ex, nil
 }
 
+// Info describes a device: for reports and peak rates (the GPU check).
+type Info struct {
+	Name         string
+	Major, Minor int // compute capability
+	SMs          int
+	ClockKHz     int // the SMs' peak clock
+}
+
+// PeakFP32 is the device's FP32 FMA peak in FLOP/s: SMs × FP32 lanes per
+// SM (64 on compute capability 8.0, 128 on 8.6 and later) × 2 × clock.
+func (i Info) PeakFP32() float64 {
+	lanes := 128
+	if i.Major == 8 && i.Minor == 0 {
+		lanes = 64
+	}
+	return float64(i.SMs) * float64(lanes) * 2 * float64(i.ClockKHz) * 1e3
+}
+
+// Describe reads the device's Info.
+func (d Device) Describe() (Info, error) {
+	a, err := open()
+	if err != nil {
+		return Info{}, err
+	}
+	dr, err := a.device(int(d))
+	if err != nil {
+		return Info{}, err
+	}
+	defer a.call(cuDevicePrimaryCtxRelease, dr.dev)
+	info := Info{Name: dr.name, Major: dr.major, Minor: dr.minor}
+	for _, q := range []struct {
+		attr uintptr
+		v    *int
+	}{{attrMultiprocessorCount, &info.SMs}, {attrClockRate, &info.ClockKHz}} {
+		var v int32
+		if err := a.call(cuDeviceGetAttribute, uintptr(unsafe.Pointer(&v)), q.attr, dr.dev); err != nil {
+			return Info{}, err
+		}
+		*q.v = int(v)
+	}
+	return info, nil
+}
+
 // sym is a bound driver API function: its index in symbols.
 type sym int
 
@@ -205,7 +248,7 @@ func (a *api) device(i int) (*driver, error) {
 	if err := a.call(cuDeviceGetAttribute, uintptr(unsafe.Pointer(&minor)), attrComputeCapabilityMinor, uintptr(dev)); err != nil {
 		return nil, err
 	}
-	d := &driver{a: a, dev: uintptr(dev), name: cString(&name[0])}
+	d := &driver{a: a, dev: uintptr(dev), name: cString(&name[0]), major: int(major), minor: int(minor)}
 	switch {
 	case major >= 9:
 		d.target = "sm_90"
@@ -227,6 +270,8 @@ type driver struct {
 	a          *api
 	dev, ctx   uintptr
 	name       string
+	major      int
+	minor      int
 	target     string
 	mods       []uintptr
 	kernelArgs []unsafe.Pointer // Launch's parameter pointers, reused

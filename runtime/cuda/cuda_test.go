@@ -110,6 +110,18 @@ func TestFakeDriver(t *testing.T) {
 	if d.name != "Fake GPU" || d.target != "sm_80" {
 		t.Fatalf("device %q target %s, want Fake GPU sm_80", d.name, d.target)
 	}
+	opened, openErr = a, nil // Describe's driver
+	once.Do(func() {})
+	info, err := Device(0).Describe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (Info{Name: "Fake GPU", Major: 8, SMs: 108, ClockKHz: 1410000}); info != want {
+		t.Fatalf("Describe: %+v, want %+v", info, want)
+	}
+	if p := info.PeakFP32(); p != 108*64*2*1.41e9 {
+		t.Fatalf("A100 peak %g, want 19.5 TFLOP/s", p)
+	}
 	if _, err := a.device(1); err == nil || !strings.Contains(err.Error(), "no device 1 (1 CUDA devices)") {
 		t.Fatalf("device 1: %v", err)
 	}

@@ -32,6 +32,8 @@ var prototypes = map[string]string{
 
 // Device attributes (CUdevice_attribute) the loader reads.
 const (
+	attrClockRate              = 13 // kHz
+	attrMultiprocessorCount    = 16
 	attrComputeCapabilityMajor = 75
 	attrComputeCapabilityMinor = 76
 )

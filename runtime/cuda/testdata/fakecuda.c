@@ -23,6 +23,8 @@ CUresult cuDeviceGetName(char *name, int len, int dev) { strncpy(name, "Fake GPU
 CUresult cuDeviceGetAttribute(int *v, int attr, int dev) {
 	if (attr == 75) { *v = 8; return 0; }
 	if (attr == 76) { *v = 0; return 0; }
+	if (attr == 16) { *v = 108; return 0; }
+	if (attr == 13) { *v = 1410000; return 0; }
 	return 1;
 }
 CUresult cuDevicePrimaryCtxRetain(void **ctx, int dev) { *ctx = (void *)0x1234; contexts++; return 0; }

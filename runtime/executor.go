@@ -9,7 +9,13 @@ import (
 // it to libcuda's driver API; tests bind it to a PTX interpreter
 // (codegen/ptx/ptxvm), so that the executor a GPU runs is the one the
 // tests run. Work is issued in order on one stream; CopyOut waits for it.
+// The executor brackets its calls with Enter and Exit (a CUDA context is
+// current on one OS thread), so the other methods need not bind.
 type Driver interface {
+	// Enter binds the driver to the calling goroutine's thread until Exit
+	// (which follows every Enter, failed or not).
+	Enter() error
+	Exit()
 	// Target is the PTX target to load ("sm_80", "sm_90").
 	Target() string
 	// LoadModule loads a PTX module and returns its named kernels' handles.
@@ -41,8 +47,14 @@ func NewExecutor(d Driver, p *DeviceProgram, b DeviceBinding) (Executor, error) 
 	if !ok {
 		return nil, fmt.Errorf("device program %s has no PTX for %s", p.Name, d.Target())
 	}
+	if err := d.Enter(); err != nil {
+		d.Exit()
+		return nil, err
+	}
 	e := &executor{d: d, p: p, b: b}
-	if err := e.load(src); err != nil {
+	err := e.load(src)
+	d.Exit()
+	if err != nil {
 		e.Close()
 		return nil, err
 	}
@@ -186,6 +198,10 @@ func (e *executor) Run(n int, ins, outs [][]byte) error {
 	if len(ins) != len(p.Inputs) || len(outs) != len(p.Outputs) {
 		return fmt.Errorf("%d inputs and %d outputs for a program of %d and %d", len(ins), len(outs), len(p.Inputs), len(p.Outputs))
 	}
+	defer e.d.Exit()
+	if err := e.d.Enter(); err != nil {
+		return err
+	}
 	for i, q := range p.Inputs {
 		if len(ins[i]) != q.Bytes(n) {
 			return fmt.Errorf("input %s: %d bytes at batch %d, want %d", q.Name, len(ins[i]), n, q.Bytes(n))
@@ -296,7 +312,8 @@ func (e *executor) host(n int, st *DeviceStep, ins, outs [][]byte) error {
 
 // Close frees the device memory and closes the driver.
 func (e *executor) Close() error {
-	var first error
+	defer e.d.Exit()
+	first := e.d.Enter()
 	for _, a := range e.allocs {
 		if err := e.d.Free(a); err != nil && first == nil {
 			first = err

@@ -263,9 +263,8 @@ func (a *api) device(i int) (*driver, error) {
 	return d, nil
 }
 
-// driver is runtime.Driver over one device's primary context. The
-// context is made current on the calling OS thread by every method (the
-// executor's calls may move between threads).
+// driver is runtime.Driver over one device's primary context, which
+// Enter makes current on the goroutine's locked OS thread.
 type driver struct {
 	a          *api
 	dev, ctx   uintptr
@@ -275,22 +274,22 @@ type driver struct {
 	target     string
 	mods       []uintptr
 	kernelArgs []unsafe.Pointer // Launch's parameter pointers, reused
+	launch     [11]uintptr      // cuLaunchKernel's arguments, reused
 }
 
-// enter locks the goroutine to its thread and makes the context current
-// there; the caller defers goruntime.UnlockOSThread.
-func (d *driver) enter() error {
+// Enter locks the goroutine to its thread and makes the context current
+// there, until Exit.
+func (d *driver) Enter() error {
 	goruntime.LockOSThread()
 	return d.a.call(cuCtxSetCurrent, d.ctx)
 }
 
+// Exit unlocks the goroutine from its thread.
+func (d *driver) Exit() { goruntime.UnlockOSThread() }
+
 func (d *driver) Target() string { return d.target }
 
 func (d *driver) LoadModule(ptx string, kernels []string) ([]uintptr, error) {
-	defer goruntime.UnlockOSThread()
-	if err := d.enter(); err != nil {
-		return nil, err
-	}
 	src := append([]byte(ptx), 0)
 	var mod uintptr
 	if err := d.a.call(cuModuleLoadData, uintptr(unsafe.Pointer(&mod)), uintptr(unsafe.Pointer(&src[0]))); err != nil {
@@ -308,10 +307,6 @@ func (d *driver) LoadModule(ptx string, kernels []string) ([]uintptr, error) {
 }
 
 func (d *driver) Alloc(n int) (uint64, error) {
-	defer goruntime.UnlockOSThread()
-	if err := d.enter(); err != nil {
-		return 0, err
-	}
 	var p uint64
 	if err := d.a.call(cuMemAlloc, uintptr(unsafe.Pointer(&p)), uintptr(n)); err != nil {
 		return 0, fmt.Errorf("allocating %d bytes on the device: %w", n, err)
@@ -320,20 +315,12 @@ func (d *driver) Alloc(n int) (uint64, error) {
 }
 
 func (d *driver) Free(p uint64) error {
-	defer goruntime.UnlockOSThread()
-	if err := d.enter(); err != nil {
-		return err
-	}
 	return d.a.call(cuMemFree, uintptr(p))
 }
 
 func (d *driver) CopyIn(dst uint64, src []byte) error {
 	if len(src) == 0 {
 		return nil
-	}
-	defer goruntime.UnlockOSThread()
-	if err := d.enter(); err != nil {
-		return err
 	}
 	return d.a.call(cuMemcpyHtoD, uintptr(dst), uintptr(unsafe.Pointer(&src[0])), uintptr(len(src)))
 }
@@ -342,10 +329,6 @@ func (d *driver) CopyOut(dst []byte, src uint64) error {
 	if len(dst) == 0 {
 		return nil
 	}
-	defer goruntime.UnlockOSThread()
-	if err := d.enter(); err != nil {
-		return err
-	}
 	return d.a.call(cuMemcpyDtoH, uintptr(unsafe.Pointer(&dst[0])), uintptr(src), uintptr(len(dst)))
 }
 
@@ -353,10 +336,6 @@ func (d *driver) CopyOut(dst []byte, src uint64) error {
 // at each parameter's 8-byte slot; a 32-bit parameter reads the slot's
 // low half (little-endian).
 func (d *driver) Launch(k uintptr, grid [3]int, block int, params []uint64) error {
-	defer goruntime.UnlockOSThread()
-	if err := d.enter(); err != nil {
-		return err
-	}
 	d.kernelArgs = d.kernelArgs[:0]
 	for i := range params {
 		d.kernelArgs = append(d.kernelArgs, unsafe.Pointer(&params[i]))
@@ -365,16 +344,17 @@ func (d *driver) Launch(k uintptr, grid [3]int, block int, params []uint64) erro
 	if len(d.kernelArgs) > 0 {
 		argv = uintptr(unsafe.Pointer(&d.kernelArgs[0]))
 	}
-	return d.a.call(cuLaunchKernel, k, uintptr(grid[0]), uintptr(grid[1]), uintptr(grid[2]), uintptr(block), 1, 1, 0, 0, argv, 0)
+	// SyscallN over the reused argument block: no slice made per call.
+	d.launch = [11]uintptr{k, uintptr(grid[0]), uintptr(grid[1]), uintptr(grid[2]), uintptr(block), 1, 1, 0, 0, argv, 0}
+	if r, _, _ := purego.SyscallN(d.a.fns[cuLaunchKernel], d.launch[:]...); r != 0 {
+		return fmt.Errorf("cuda: %s: %s (%d)", symbols[cuLaunchKernel].name, d.a.errorName(r), r)
+	}
+	return nil
 }
 
 // Close waits for the device, unloads the modules and releases the
-// primary context.
+// primary context (inside Enter and Exit, as the executor calls it).
 func (d *driver) Close() error {
-	defer goruntime.UnlockOSThread()
-	if err := d.enter(); err != nil {
-		return err
-	}
 	first := d.a.call(cuCtxSynchronize)
 	for _, m := range d.mods {
 		if err := d.a.call(cuModuleUnload, m); err != nil && first == nil {

@@ -64,7 +64,7 @@ func TestNoDriver(t *testing.T) {
 
 // fake builds testdata/fakecuda.c into a shared library (a fake driver
 // over host memory that records launches) and loads it.
-func fake(t *testing.T) (*api, func(string, ...uintptr) uintptr) {
+func fake(t testing.TB) (*api, func(string, ...uintptr) uintptr) {
 	t.Helper()
 	cc, err := exec.LookPath("cc")
 	if err != nil {
@@ -107,6 +107,10 @@ func TestFakeDriver(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := d.Enter(); err != nil {
+		t.Fatal(err)
+	}
+	defer d.Exit()
 	if d.name != "Fake GPU" || d.target != "sm_80" {
 		t.Fatalf("device %q target %s, want Fake GPU sm_80", d.name, d.target)
 	}
@@ -189,4 +193,40 @@ func TestFakeDriver(t *testing.T) {
 			t.Errorf("%d %s left after Close", n, what)
 		}
 	}
+}
+
+// BenchmarkLaunch is the Go side's cost of one kernel launch (the fake
+// driver's cuLaunchKernel records its arguments and returns), beside the
+// floor: purego calling the fake's cuCtxSynchronize, which does nothing.
+func BenchmarkLaunch(b *testing.B) {
+	a, fc := fake(b)
+	d, err := a.device(0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := d.Enter(); err != nil {
+		b.Fatal(err)
+	}
+	defer d.Exit()
+	defer d.Close()
+	hs, err := d.LoadModule(".version 7.8\n", []string{"k"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	fc("fake_expect_params", 5)
+	params := []uint64{1 << 32, 2 << 32, 3 << 32, 7, 9}
+	b.Run("launch", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := d.Launch(hs[0], [3]int{64, 2, 1}, 256, params); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("empty-call", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			purego.SyscallN(a.fns[cuCtxSynchronize])
+		}
+	})
 }

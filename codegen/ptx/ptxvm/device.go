@@ -21,7 +21,7 @@ func (d Device) Load(p *runtime.DeviceProgram, b runtime.DeviceBinding) (runtime
 	if t == "" {
 		t = "sm_80"
 	}
-	return runtime.NewExecutor(&Driver{Mem: &Memory{}, Opts: d.Options, target: t}, p, b)
+	return runtime.NewExecutor(NewDriver(t, d.Options), p, b)
 }
 
 func (d Device) String() string { return "ptxvm" }
@@ -43,6 +43,10 @@ func NewDriver(target string, o Options) *Driver {
 }
 
 func (d *Driver) Target() string { return d.target }
+
+func (d *Driver) Enter() error { return nil }
+
+func (d *Driver) Exit() {}
 
 func (d *Driver) LoadModule(src string, names []string) ([]uintptr, error) {
 	m, err := Parse(src)

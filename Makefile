@@ -11,7 +11,7 @@ RUNTIME  := github.com/modelc/modelc/runtime
 # Every fuzz target, as package:Target.
 FUZZ_TARGETS := ./ir:FuzzParse ./frontend:FuzzLoad ./frontend:FuzzParseConfiguration \
 	./frontend/tensorio:FuzzSafetensors ./frontend/tensorio:FuzzNpy ./frontend/tensorio:FuzzNpz \
-	./frontend/onnx:FuzzReadONNX $(RUNTIME):FuzzWeightsFile
+	./frontend/onnx:FuzzReadONNX $(RUNTIME):FuzzWeightsFile ./codegen/ptx/ptxvm:FuzzParse
 
 .PHONY: all build tools mutants demo dispatch coldstart examples bench-go test vet fmt-check fuzz test-long bench onnxpb zoo-vectors zoo-onnx zoo-crosscheck peer-exports fixtures zoo-train zoo-drop-scores zoo-table gpu-check clean
 

@@ -408,3 +408,26 @@ func TestDevice(t *testing.T) {
 	}
 }
 `
+
+// TestCUDATwins compiles every accuracy twin (zoo/twins) with the CUDA
+// back end, every step on the device, and has ptxas assemble its module
+// for sm_80 and sm_90.
+func TestCUDATwins(t *testing.T) {
+	dir := filepath.Join("..", "zoo", "twins")
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	n := 0
+	for _, e := range entries {
+		file := filepath.Join(dir, e.Name(), "model.yaml")
+		if _, err := os.Stat(file); err != nil {
+			continue
+		}
+		n++
+		t.Run(e.Name(), func(t *testing.T) {
+			m, err := frontend.Load(file, frontend.Options{})
+			require.NoError(t, err)
+			assembleProgram(t, cudaCompile(t, m, codegen.CUDAOptions{}).CUDA)
+		})
+	}
+	require.NotZero(t, n)
+}

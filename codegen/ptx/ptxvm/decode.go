@@ -60,6 +60,9 @@ func (k *Kernel) decode(s string) (inst, error) {
 	in := inst{pred: -1}
 	if strings.HasPrefix(s, "@") {
 		sp := strings.IndexByte(s, ' ')
+		if sp < 0 {
+			return in, fmt.Errorf("a predicate guards no instruction")
+		}
 		g := s[1:sp]
 		if strings.HasPrefix(g, "!") {
 			in.predNeg, g = true, g[1:]
@@ -313,6 +316,9 @@ func (k *Kernel) plain(base string, mods []string, typ string, has func(string) 
 	if err != nil {
 		return nil, err
 	}
+	if want := arity(base); len(gs) != want {
+		return nil, fmt.Errorf("%s: %d sources, want %d", base, len(gs), want)
+	}
 	if float {
 		f, err := floatOp(base, has, len(gs))
 		if err != nil {
@@ -366,6 +372,17 @@ func (k *Kernel) plain(base string, mods []string, typ string, has func(string) 
 		a, b, c := gs[0], gs[1], gs[2]
 		return func(t *thread) { t.regs[d] = f(a(t), b(t), c(t)) & m }, nil
 	}
+}
+
+// arity is an arithmetic instruction's number of sources.
+func arity(base string) int {
+	switch base {
+	case "mov", "neg", "abs", "not", "sqrt", "rsqrt", "rcp", "ex2", "lg2", "tanh", "popc":
+		return 1
+	case "mad", "fma":
+		return 3
+	}
+	return 2
 }
 
 // flush returns x with a subnormal flushed to a zero of its sign (.ftz).

@@ -178,6 +178,8 @@ func (k *Kernel) parseOperand(s string) (operand, error) {
 	s = strings.TrimSpace(s)
 	o := operand{text: s}
 	switch {
+	case s == "":
+		return o, fmt.Errorf("empty operand")
 	case strings.HasPrefix(s, "{"):
 		o.kind = opVec
 		for _, r := range strings.Split(strings.Trim(s, "{}"), ",") {
@@ -190,6 +192,9 @@ func (k *Kernel) parseOperand(s string) (operand, error) {
 	case strings.HasPrefix(s, "["):
 		o.kind = opMem
 		inner := strings.Trim(s, "[]")
+		if inner == "" {
+			return o, fmt.Errorf("empty address %q", s)
+		}
 		base, off := inner, "0"
 		if j := strings.IndexAny(inner[1:], "+-"); j >= 0 {
 			base, off = inner[:j+1], inner[j+1:]

@@ -358,19 +358,7 @@ func cudaConcat(n *ir.Node, op *ir.Concat) ([]gpuKernel, error) {
 	if axis == 0 && !out.Type.Shape[0].Static() {
 		return nil, noPTX("concat along the batch dimension has no PTX generator")
 	}
-	os, _ := gpuStrides(out.Type)
-	var ks []gpuKernel
-	at := 0
-	for _, in := range n.Inputs {
-		is, _ := gpuStrides(in.Type)
-		k, err := gpuCopy(out, in, gpuExtents(in.Type.Shape), os, is, at*os[axis], 0, gpuRows(in.Type.Shape))
-		if err != nil {
-			return nil, err
-		}
-		ks = append(ks, k)
-		at += in.Type.Shape[axis].B
-	}
-	return ks, nil
+	return gpuParts(out, n.Inputs, axis, true)
 }
 
 func cudaSplit(n *ir.Node, op *ir.Split) ([]gpuKernel, error) {
@@ -379,17 +367,30 @@ func cudaSplit(n *ir.Node, op *ir.Split) ([]gpuKernel, error) {
 	if axis == 0 && !in.Type.Shape[0].Static() {
 		return nil, noPTX("split along the batch dimension has no PTX generator")
 	}
-	is, _ := gpuStrides(in.Type)
+	return gpuParts(in, n.Outputs, axis, false)
+}
+
+// gpuParts copies parts into whole (concat) or out of it (split), one
+// kernel each, the parts following each other along axis.
+func gpuParts(whole *ir.Value, parts []*ir.Value, axis int, into bool) ([]gpuKernel, error) {
+	ws, _ := gpuStrides(whole.Type)
 	var ks []gpuKernel
 	at := 0
-	for _, out := range n.Outputs {
-		os, _ := gpuStrides(out.Type)
-		k, err := gpuCopy(out, in, gpuExtents(out.Type.Shape), os, is, 0, at*is[axis], gpuRows(out.Type.Shape))
+	for _, p := range parts {
+		ps, _ := gpuStrides(p.Type)
+		dims, count := gpuExtents(p.Type.Shape), gpuRows(p.Type.Shape)
+		var k gpuKernel
+		var err error
+		if into {
+			k, err = gpuCopy(whole, p, dims, ws, ps, at*ws[axis], 0, count)
+		} else {
+			k, err = gpuCopy(p, whole, dims, ps, ws, 0, at*ws[axis], count)
+		}
 		if err != nil {
 			return nil, err
 		}
 		ks = append(ks, k)
-		at += out.Type.Shape[axis].B
+		at += p.Type.Shape[axis].B
 	}
 	return ks, nil
 }
@@ -539,7 +540,7 @@ func (g *gen) cudaConv(n *ir.Node, op *ir.Conv2D) ([]gpuKernel, error) {
 	s.Tile = g.tileFor(m, O)
 	key := "cuda_ohwc"
 	if pk := (packKey{w, key}); g.packed[pk] == nil {
-		g.packed[pk] = gpuPackOHWC(O, geo.C, geo.KH, geo.KW)(w.Const.F)
+		g.packed[pk] = convOHWC(w.Const.F, O, geo.C, geo.KH, geo.KW)
 	}
 	ops := map[string]arg{"y": {v: out}, "x": {v: x}, "w": {v: w, pack: key}}
 	if s.Bias {
@@ -553,24 +554,6 @@ func (g *gen) cudaConv(n *ir.Node, op *ir.Conv2D) ([]gpuKernel, error) {
 		return nil, err
 	}
 	return gpuOne(k, l, ops), nil
-}
-
-// gpuPackOHWC reorders conv weights [O][C][KH][KW] to [O][KH][KW][C], the
-// implicit GEMM's B with K in (kh, kw, c) order.
-func gpuPackOHWC(O, C, KH, KW int) func([]float32) []float32 {
-	return func(wt []float32) []float32 {
-		t := make([]float32, len(wt))
-		for o := range O {
-			for ci := range C {
-				for kh := range KH {
-					for kw := range KW {
-						t[((o*KH+kh)*KW+kw)*C+ci] = wt[((o*C+ci)*KH+kh)*KW+kw]
-					}
-				}
-			}
-		}
-		return t
-	}
 }
 
 func (g *gen) cudaLayerNorm(n *ir.Node, op *ir.LayerNorm) ([]gpuKernel, error) {

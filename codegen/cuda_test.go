@@ -325,6 +325,15 @@ func TestCUDAPackage(t *testing.T) {
 	// The CPU path of a CUDA package: static, no purego.
 	staticBinary(t, mod, m.Package)
 
+	// A package with int64 inputs (token ids) and every step on the device.
+	dm, err := frontend.LoadFS(fstest.MapFS{"model.yaml": {Data: []byte(tinyModels["decoder"])}}, "model.yaml")
+	require.NoError(t, err)
+	dres, err := compile.Compile(dm, compile.Options{Package: "tinydecoder", Version: "test", CUDA: &codegen.CUDAOptions{}})
+	require.NoError(t, err)
+	require.Contains(t, string(dres.Files["cuda.go"]), "d.ins[0] = i64Bytes(in.Tokens)")
+	mod.MustAdd(t, "tinydecoder", dres.Files)
+	mod.MustGo(t, nil, "vet", "./tinydecoder")
+
 	// The module also requires this checkout's modelc (for ptxvm) and
 	// runtime/cuda.
 	root, err := filepath.Abs("..")

@@ -163,19 +163,23 @@ func genConvNHWC(c *kctx, cv *ir.Conv2D) error {
 // packConvNHWC packs conv weights [O][C][KH][KW] as a linear layer's
 // [O, K] with K in (kh, kw, c) order, into gemm.Pack's panels.
 func packConvNHWC(p gemm.Params, O, C, KH, KW int) func([]float32) []float32 {
-	return func(wt []float32) []float32 {
-		t := make([]float32, len(wt))
-		for o := range O {
-			for ci := range C {
-				for kh := range KH {
-					for kw := range KW {
-						t[((o*KH+kh)*KW+kw)*C+ci] = wt[((o*C+ci)*KH+kh)*KW+kw]
-					}
+	return func(wt []float32) []float32 { return gemm.Pack(p, convOHWC(wt, O, C, KH, KW)) }
+}
+
+// convOHWC reorders conv weights [O][C][KH][KW] to [O][KH][KW][C]: a
+// GEMM's [O, K] with K in (kh, kw, c) order, as NHWC windows are read.
+func convOHWC(wt []float32, O, C, KH, KW int) []float32 {
+	t := make([]float32, len(wt))
+	for o := range O {
+		for ci := range C {
+			for kh := range KH {
+				for kw := range KW {
+					t[((o*KH+kh)*KW+kw)*C+ci] = wt[((o*C+ci)*KH+kh)*KW+kw]
 				}
 			}
 		}
-		return gemm.Pack(p, t)
 	}
+	return t
 }
 
 // isDenseConst reports whether v is a constant with dense data, which a

@@ -16,4 +16,8 @@
 // result; accesses out of an allocation's bounds, misaligned accesses,
 // a shuffle whose lanes have exited and deadlocks are errors naming the
 // thread and the instruction.
+//
+// Driver is runtime.Driver over the interpreter and Device a
+// runtime.Device: New(WithDevice(ptxvm.Device{})) runs a generated CUDA
+// package's whole schedule through the executor a GPU runs, in tests.
 package ptxvm

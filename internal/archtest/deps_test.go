@@ -27,8 +27,8 @@ var allowed = map[string][]string{
 	"runtime/": {"runtime/"},
 	// The GPU loader (a module of its own): the device contract.
 	"runtime/cuda": {"runtime"},
-	"autotune": {"ir", "codegen", "runtime/", "runtime"},
-	"zoo":      {},
+	"autotune":     {"ir", "codegen", "runtime/", "runtime"},
+	"zoo":          {},
 	// The accuracy twins' reader: loads models through the frontend.
 	"zoo/twins": {"frontend", "frontend/", "ir", "runtime/numerics"},
 	// The compile driver: frontend → passes → codegen.

@@ -11,9 +11,9 @@ RUNTIME  := github.com/modelc/modelc/runtime
 # Every fuzz target, as package:Target.
 FUZZ_TARGETS := ./ir:FuzzParse ./frontend:FuzzLoad ./frontend:FuzzParseConfiguration \
 	./frontend/tensorio:FuzzSafetensors ./frontend/tensorio:FuzzNpy ./frontend/tensorio:FuzzNpz \
-	./frontend/onnx:FuzzReadONNX $(RUNTIME):FuzzWeightsFile ./codegen:FuzzHostileNames
+	./frontend/onnx:FuzzReadONNX $(RUNTIME):FuzzWeightsFile ./codegen:FuzzHostileNames ./codegen/ptx/ptxvm:FuzzParse
 
-.PHONY: all build tools mutants demo dispatch coldstart examples bench-go test vet fmt-check fuzz test-long bench onnxpb zoo-vectors zoo-onnx zoo-crosscheck peer-exports fixtures zoo-train zoo-drop-scores zoo-table clean
+.PHONY: all build tools mutants demo dispatch coldstart examples bench-go test vet fmt-check fuzz test-long bench onnxpb zoo-vectors zoo-onnx zoo-crosscheck peer-exports fixtures zoo-train zoo-drop-scores zoo-table gpu-check clean
 
 all: build
 
@@ -63,9 +63,11 @@ mutants: tools
 	GO=$(GO) .ci/mutants-arm64.sh
 
 ## tools: install what the tests need beyond Go where this machine allows
-## (qemu-user-static, binutils-aarch64-linux-gnu; .ci/tools.sh).
+## (qemu-user-static, binutils-aarch64-linux-gnu; .ci/tools.sh) and NVIDIA's
+## ptxas for the PTX assembly tests (.ci/ptxas.sh, once into a cache).
 tools:
 	@.ci/tools.sh
+	@.ci/ptxas.sh
 
 ## dispatch: only the dispatch matrix.
 dispatch: build
@@ -87,13 +89,13 @@ fuzz:
 		(cd $$dir && $(GO) test -run='^$$' -fuzz="^$$name$$" -fuzztime=$(FUZZTIME) -fuzzminimizetime=200x $$pkg) || exit 1; done
 
 ## test-long: the tests plus the ONNX whole-model tests, the numerics'
-## approximations (erf, GELU, exp) on every float32, every fuzz target for
-## 30s and the race detector (two generated models on 8 goroutines each
-## for 10 s).
+## approximations (erf, GELU, exp) on every float32, the zoo in the PTX
+## interpreter, the arm64 mutants, every fuzz target for 30s and the race
+## detector (two generated models on 8 goroutines each for 10 s).
 test-long: test
 	MODELC_ONNX_LONG=1 $(GO) test -count=1 -run 'TestNodeTests' ./frontend/onnx/
 	MODELC_EXHAUSTIVE=1 $(GO) test -count=1 -timeout 60m -run 'Samples' $(RUNTIME)/numerics
-	MODELC_LONG=1 $(GO) test -count=1 -timeout 60m -run 'TestARM64Packages' ./codegen/
+	MODELC_LONG=1 $(GO) test -count=1 -timeout 60m -run 'TestARM64Packages|TestCUDAZoo' ./codegen/
 	$(MAKE) mutants
 	$(GO) test -count=1 -race ./ir/... ./frontend/... ./cmd/...
 	MODELC_RACE_SECONDS=10 $(GO) test -count=1 -run TestTwoModelsConcurrently ./codegen/
@@ -214,6 +216,12 @@ zoo-crosscheck: build
 ## fixtures: regenerate the evaluator's PyTorch op fixtures (ir/testdata/torch).
 fixtures:
 	$(PYTHON) ir/testdata/torch/gen.py
+
+## gpu-check: build the GPU check's bundle (out/gpu-check: a test binary and
+## its script, ~25 MB) for a machine with an NVIDIA GPU, which runs
+## out/gpu-check/gpu-check.sh run (.ci/gpu-check.sh says what it checks).
+gpu-check:
+	GO=$(GO) .ci/gpu-check.sh build
 
 clean:
 	rm -rf bin out

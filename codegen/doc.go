@@ -8,7 +8,11 @@
 // hash, then the constants, 64-byte aligned, embedded and used in place, or
 // read at New with WithWeightsFile, memory-mapped: weightsfile.go),
 // model_test.go (checks the package against the vectors it was built with)
-// and REPORT.md.
+// and REPORT.md. With the CUDA back end (Input.CUDA, modelc build --target
+// cuda) it adds kernels_sm80.ptx and kernels_sm90.ptx (cuda_lower.go
+// lowers each step to codegen/ptx's generators) and cuda.go: the schedule
+// as a runtime.DeviceProgram, WithDevice, and host steps for what has no
+// PTX (--cuda-fallback cpu).
 //
 // # Layout
 //
@@ -30,6 +34,9 @@
 //	                   microkernels of each family, file rendering
 //	codegen/isa/isatest  a test target of plain-Go kernels (TestTargetSeam)
 //	codegen/gosrc      finishing generated Go (imports by syntax tree, gofmt)
+//	codegen/ptx        the CUDA back end's PTX generators, ptxas -v, tiles
+//	codegen/ptx/ptxvm  an interpreter of the emitted PTX (a test oracle, and
+//	                   a runtime.Driver so whole models run in tests)
 //
 // # Writing a kernel
 //

@@ -9,6 +9,7 @@ import (
 
 	"github.com/dave/jennifer/jen"
 
+	"github.com/modelc/modelc/codegen/ptx"
 	"github.com/modelc/modelc/internal/gosafe"
 	"github.com/modelc/modelc/ir"
 )
@@ -37,6 +38,8 @@ type Input struct {
 	// PassReports are passes' own markdown sections (a lossy pass's
 	// scores and decisions), appended under REPORT.md's Passes.
 	PassReports []string
+	// CUDA adds the CUDA back end (modelc build --target cuda); nil: CPU only.
+	CUDA *CUDAOptions
 }
 
 // Vectors are the test inputs and expected outputs model_test.go checks.
@@ -47,25 +50,38 @@ type Vectors struct {
 
 // Generate returns the generated package's files by name.
 func Generate(in Input) (map[string][]byte, error) {
+	_, files, err := generate(in)
+	return files, err
+}
+
+func generate(in Input) (*gen, map[string][]byte, error) {
 	if in.MaxBatch < 1 {
 		in.MaxBatch = 32
 	}
 	if err := gosafe.CheckPackage(in.Package); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	g := &gen{in: in, ks: newKernelSet(), taken: map[string]bool{}, packed: map[packKey][]float32{}, fields: map[string]bool{}}
 	if err := g.signature(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	// The Model's own fields and methods, which step fields must not shadow.
 	for _, f := range []string{"mu", "w", "maxBatch", "arena", "off", "prof", "bind", "forward", "clock", "lap"} {
 		g.fields[f] = true
 	}
+	if in.CUDA != nil {
+		g.fields["dev"] = true
+	}
 	if err := g.schedule(); err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	if in.CUDA != nil {
+		if err := g.cudaSchedule(); err != nil {
+			return nil, nil, err
+		}
 	}
 	if err := g.layoutWeights(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if g.in.Hash == "" {
 		g.in.Hash = hashOf(in.Graph.String(), g.weights)
@@ -73,35 +89,40 @@ func Generate(in Input) (map[string][]byte, error) {
 	files := map[string][]byte{}
 	model, err := g.modelFile()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	files["model.go"] = model
 	kern, err := g.ks.render(g.header(), in.RuntimeImport)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	files["kernels.go"] = bytes.Replace(kern, []byte("package PKG"), []byte("package "+in.Package), 1)
 	vec, err := g.ks.renderTargets(g.header(), in.Package, in.RuntimeImport)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	for name, src := range vec {
 		files[name] = src
+	}
+	if in.CUDA != nil {
+		if err := g.cudaFiles(files); err != nil {
+			return nil, nil, err
+		}
 	}
 	g.files = files
 	if in.Test != nil {
 		test, data, err := g.testFiles()
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		files["model_test.go"] = test
 		files["testdata/vectors.bin"] = data
 	}
 	if err := g.sealWeights(files); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	files["REPORT.md"] = g.report()
-	return files, nil
+	return g, files, nil
 }
 
 type gen struct {
@@ -120,6 +141,8 @@ type gen struct {
 	calls   []call
 	fields  map[string]bool   // the Model's field names taken
 	files   map[string][]byte // the files written so far, for REPORT.md
+	module  *ptx.Module       // the CUDA back end's kernels (nil: CPU only)
+	gpu     []gpuStep         // the schedule on the device
 }
 
 // port is a graph input or output as the Go API names it.
@@ -174,11 +197,9 @@ func (g *gen) layoutWeights() error {
 			raw[p.v] = true // copied into the caller's buffer (outputCopies)
 		}
 	}
-	for _, c := range g.calls {
-		for _, a := range c.args {
-			if a.v != nil && a.v.IsConst() && a.pack == "" {
-				raw[a.v] = true
-			}
+	for _, a := range g.constArgs() {
+		if a.v != nil && a.v.IsConst() && a.pack == "" {
+			raw[a.v] = true
 		}
 	}
 	var buf bytes.Buffer
@@ -214,19 +235,17 @@ func (g *gen) layoutWeights() error {
 			}
 		}
 	}
-	for _, c := range g.calls {
-		for _, a := range c.args {
-			k := packKey{a.v, a.pack}
-			if _, done := g.wOff[k]; done || a.pack == "" || a.v == nil {
-				continue
-			}
-			for buf.Len()%64 != 0 {
-				buf.WriteByte(0)
-			}
-			g.wOff[k] = buf.Len()
-			for _, f := range g.packed[k] {
-				binary.Write(&buf, binary.LittleEndian, math.Float32bits(f))
-			}
+	for _, a := range g.constArgs() {
+		k := packKey{a.v, a.pack}
+		if _, done := g.wOff[k]; done || a.pack == "" || a.v == nil {
+			continue
+		}
+		for buf.Len()%64 != 0 {
+			buf.WriteByte(0)
+		}
+		g.wOff[k] = buf.Len()
+		for _, f := range g.packed[k] {
+			binary.Write(&buf, binary.LittleEndian, math.Float32bits(f))
 		}
 	}
 	for buf.Len()%64 != 0 || buf.Len() == 0 {
@@ -234,6 +253,16 @@ func (g *gen) layoutWeights() error {
 	}
 	g.weights = buf.Bytes()
 	return nil
+}
+
+// constArgs are the kernels' arguments that may be constants: the CPU
+// schedule's, then the device kernels'.
+func (g *gen) constArgs() []arg {
+	var as []arg
+	for _, c := range g.calls {
+		as = append(as, c.args...)
+	}
+	return append(as, g.gpuConstArgs()...)
 }
 
 // signature names the inputs and outputs and checks they are batch-major
@@ -328,62 +357,105 @@ func HeldBuffer(b *ir.Buffer) *ir.Buffer {
 func (g *gen) view(v *ir.Value) (string, error) { return g.viewAs(arg{v: v}) }
 
 func (g *gen) viewAs(a arg) (string, error) {
+	l, err := g.locate(a)
+	if err != nil {
+		return "", err
+	}
+	switch l.where {
+	case inPort:
+		return "in." + g.ins[l.index].field, nil
+	case outPort:
+		return "out." + g.outs[l.index].field, nil
+	case inSplat:
+		return fmt.Sprintf("m.w.splat[%d:%d]", l.off, l.off+l.n), nil
+	case inWeights:
+		if l.f32 {
+			return fmt.Sprintf("m.w.f32[%d:%d]", l.off/4, l.off/4+l.n), nil
+		}
+		return fmt.Sprintf("m.w.i64[%d:%d]", l.off/8, l.off/8+l.n), nil
+	}
+	if l.f32 {
+		return fmt.Sprintf("m.arena.F32(m.off[%d], %s)", l.index, dimExpr(l.elems)), nil
+	}
+	return fmt.Sprintf("m.arena.I64(m.off[%d], %s)", l.index, dimExpr(l.elems)), nil
+}
+
+// location is where a kernel argument lives: a graph input or output
+// (the caller's buffer), the weights or splat block (off in bytes or
+// elements, n elements), or an arena buffer (elems elements).
+type location struct {
+	where int
+	index int // port or arena buffer
+	off   int // weights: bytes; splat: elements
+	n     int
+	elems ir.Dim
+	f32   bool
+}
+
+const (
+	inArena = iota
+	inPort
+	outPort
+	inWeights
+	inSplat
+)
+
+// locate finds an argument's storage.
+func (g *gen) locate(a arg) (location, error) {
 	if a.scratch != nil {
-		return fmt.Sprintf("m.arena.F32(m.off[%d], %s)", g.bufIdx[a.scratch], dimExpr(a.elems)), nil
+		return location{where: inArena, index: g.bufIdx[a.scratch], elems: a.elems, f32: true}, nil
 	}
 	v := a.v
+	f32 := v.Type.DType.IsFloat()
 	if v.IsConst() {
 		if at, ok := g.splatAt[v]; ok && a.pack == "" {
-			return fmt.Sprintf("m.w.splat[%d:%d]", at, at+v.Const.Numel()), nil
+			return location{where: inSplat, off: at, n: v.Const.Numel(), f32: true}, nil
 		}
 		k := packKey{v, a.pack}
 		off, ok := g.wOff[k]
 		if !ok {
-			return "", fmt.Errorf("BUG: codegen: constant %s (%q) is not in weights.bin", v.Name, a.pack)
+			return location{}, fmt.Errorf("BUG: codegen: constant %s (%q) is not in weights.bin", v.Name, a.pack)
 		}
 		n := v.Const.Numel()
 		if a.pack != "" {
 			n = len(g.packed[k])
 		}
-		if v.Type.DType.IsFloat() {
-			return fmt.Sprintf("m.w.f32[%d:%d]", off/4, off/4+n), nil
-		}
-		return fmt.Sprintf("m.w.i64[%d:%d]", off/8, off/8+n), nil
+		return location{where: inWeights, off: off, n: n, f32: f32}, nil
 	}
 	b := g.in.Plan.Of[v]
 	if b == nil {
-		return "", fmt.Errorf("BUG: codegen: value %s has no buffer in the memory plan", v.Name)
+		return location{}, fmt.Errorf("BUG: codegen: value %s has no buffer in the memory plan", v.Name)
 	}
 	// A graph input is the caller's buffer (even when it is an output
 	// too: outputCopies copies it at the end); so is a graph output; and
 	// a value whose buffer ends as an output is computed straight into it.
-	for _, p := range g.ins {
+	for i, p := range g.ins {
 		if p.v == v {
-			return "in." + p.field, nil
+			return location{where: inPort, index: i, f32: f32}, nil
 		}
 	}
-	for _, p := range g.outs {
+	for i, p := range g.outs {
 		if p.v == v {
-			return "out." + p.field, nil
+			return location{where: outPort, index: i, f32: f32}, nil
 		}
 	}
-	for _, p := range g.ins {
+	for i, p := range g.ins {
 		if p.v == b.Values[0] {
-			return "in." + p.field, nil
+			return location{where: inPort, index: i, f32: f32}, nil
 		}
 	}
-	for _, p := range g.outs {
+	for i, p := range g.outs {
 		for _, bv := range b.Values {
 			if p.v == bv {
-				return "out." + p.field, nil
+				return location{where: outPort, index: i, f32: f32}, nil
 			}
 		}
 	}
-	count := numelExpr(v.Type.Shape)
-	if v.Type.DType.IsFloat() {
-		return fmt.Sprintf("m.arena.F32(m.off[%d], %s)", g.bufIdx[b], count), nil
+	count, ok := v.Type.Shape.NumelDim()
+	if !ok {
+		return location{}, fmt.Errorf("BUG: codegen: %s's size %s is not affine in the batch", v.Name, v.Type.Shape)
 	}
-	return fmt.Sprintf("m.arena.I64(m.off[%d], %s)", g.bufIdx[b], count), nil
+	return location{where: inArena, index: g.bufIdx[b], elems: count, f32: f32}, nil
 }
 
 func (g *gen) modelFile() ([]byte, error) {
@@ -439,10 +511,14 @@ func (g *gen) modelFile() ([]byte, error) {
 		jen.Id("arena").Op("*").Qual(in.RuntimeImport, "Arena"),
 		jen.Id("off").Index(jen.Lit(max(len(g.arena), 1))).Int(),
 		jen.Id("prof").Index().Int64().Comment("per-step wall time (ns), when profiling"),
-	}, g.stateFields()...)...)
+	}, append(g.deviceField(), g.stateFields()...)...)...)
 	f.Comment("Option configures New.")
 	f.Type().Id("Option").Func().Params(jen.Op("*").Id("options"))
-	f.Type().Id("options").Struct(jen.Id("maxBatch").Int(), jen.Id("copyWeights").Bool(), jen.Id("weightsFile").String())
+	opts := []jen.Code{jen.Id("maxBatch").Int(), jen.Id("copyWeights").Bool(), jen.Id("weightsFile").String()}
+	if g.in.CUDA != nil {
+		opts = append(opts, jen.Id("device").Qual(in.RuntimeImport, "Device"))
+	}
+	f.Type().Id("options").Struct(opts...)
 	f.Comment("WithMaxBatch sets the largest batch the Model accepts; its arena is sized for it.")
 	f.Func().Id("WithMaxBatch").Params(jen.Id("n").Int()).Id("Option").Block(
 		jen.Return(jen.Func().Params(jen.Id("o").Op("*").Id("options")).Block(jen.Id("o").Dot("maxBatch").Op("=").Id("n"))),
@@ -517,14 +593,15 @@ func (g *gen) modelFile() ([]byte, error) {
 		jen.Id("m").Op(":=").Op("&").Id("Model").Values(jen.Id("w").Op(":").Id("w"), jen.Id("maxBatch").Op(":").Id("o").Dot("maxBatch"), jen.Id("arena").Op(":").Id("arena")),
 		jen.Copy(jen.Id("m").Dot("off").Index(jen.Op(":")), jen.Id("offs")),
 		jen.Id("m").Dot("bind").Call(),
+		g.loadDevice(),
 		jen.Return(jen.Id("m"), jen.Nil()),
 	)...)
 	f.Comment("bind points the per-call kernel state at m's own fields.")
 	f.Func().Params(jen.Id("m").Op("*").Id("Model")).Id("bind").Params().Block(g.bindState()...)
 	f.Comment("Clone returns a Model sharing m's weights with its own arena, for another goroutine.")
 	f.Func().Params(jen.Id("m").Op("*").Id("Model")).Id("Clone").Params().Op("*").Id("Model").Block(
-		jen.Id("c").Op(":=").Op("&").Id("Model").Values(jen.Id("w").Op(":").Id("m").Dot("w"), jen.Id("maxBatch").Op(":").Id("m").Dot("maxBatch"), jen.Id("off").Op(":").Id("m").Dot("off"),
-			jen.Id("arena").Op(":").Qual(in.RuntimeImport, "NewArena").Call(jen.Id("m").Dot("arena").Dot("Len").Call())),
+		jen.Id("c").Op(":=").Op("&").Id("Model").Values(append([]jen.Code{jen.Id("w").Op(":").Id("m").Dot("w"), jen.Id("maxBatch").Op(":").Id("m").Dot("maxBatch"), jen.Id("off").Op(":").Id("m").Dot("off"),
+			jen.Id("arena").Op(":").Qual(in.RuntimeImport, "NewArena").Call(jen.Id("m").Dot("arena").Dot("Len").Call())}, g.cloneDevice()...)...),
 		jen.Id("c").Dot("bind").Call(),
 		jen.Return(jen.Id("c")),
 	)
@@ -771,6 +848,9 @@ func (g *gen) outputCopies() []jen.Code {
 // profiling helper's lap.
 func (g *gen) forwardFunc(f *jen.File) {
 	var body []jen.Code
+	if g.in.CUDA != nil {
+		body = append(body, jen.If(jen.Id("m").Dot("dev").Op("!=").Nil()).Block(jen.Return(jen.Id("m").Dot("forwardDevice").Call(jen.Id("n"), jen.Id("in"), jen.Id("out")))))
+	}
 	for _, c := range g.calls {
 		if c.k != nil {
 			body = append(body, jen.Id("t").Op(":=").Id("m").Dot("clock").Call())
@@ -782,23 +862,7 @@ func (g *gen) forwardFunc(f *jen.File) {
 		if c.k == nil {
 			continue
 		}
-		args := []jen.Code{jen.Id("n")}
-		for _, a := range c.args {
-			s, err := g.viewAs(a)
-			if err != nil {
-				panic(err) // layoutWeights placed every argument; this is a bug
-			}
-			args = append(args, jen.Id(s))
-		}
-		switch {
-		case c.k.par:
-			body = append(body, jen.Id("m").Dot(c.field).Op("=").Id(c.k.name).Values(args...))
-			body = append(body, jen.Qual(g.in.RuntimeImport, "ParallelMin").Call(jen.Id(c.k.count), jen.Lit(c.k.grain), jen.Id("m").Dot(c.field+"Run")))
-		case c.k.fallible:
-			body = append(body, jen.If(jen.Err().Op(":=").Id(c.k.name).Call(args...), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err())))
-		default:
-			body = append(body, jen.Id(c.k.name).Call(args...))
-		}
+		body = append(body, g.callCode(c)...)
 		body = append(body, jen.Id("t").Op("=").Id("m").Dot("lap").Call(jen.Lit(i), jen.Id("t")))
 	}
 	body = append(body, g.outputCopies()...)
@@ -818,6 +882,56 @@ func (g *gen) forwardFunc(f *jen.File) {
 		jen.Id("m").Dot("prof").Index(jen.Id("i")).Op("+=").Int64().Call(jen.Id("now").Dot("Sub").Call(jen.Id("t"))),
 		jen.Return(jen.Id("now")),
 	)
+}
+
+// callCode is one step's kernel call on its views of the arena, the
+// weights and the caller's buffers.
+func (g *gen) callCode(c call) []jen.Code {
+	args := []jen.Code{jen.Id("n")}
+	for _, a := range c.args {
+		s, err := g.viewAs(a)
+		if err != nil {
+			panic(err) // layoutWeights placed every argument; this is a bug
+		}
+		args = append(args, jen.Id(s))
+	}
+	switch {
+	case c.k.par:
+		return []jen.Code{
+			jen.Id("m").Dot(c.field).Op("=").Id(c.k.name).Values(args...),
+			jen.Qual(g.in.RuntimeImport, "ParallelMin").Call(jen.Id(c.k.count), jen.Lit(c.k.grain), jen.Id("m").Dot(c.field+"Run")),
+		}
+	case c.k.fallible:
+		return []jen.Code{jen.If(jen.Err().Op(":=").Id(c.k.name).Call(args...), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err()))}
+	}
+	return []jen.Code{jen.Id(c.k.name).Call(args...)}
+}
+
+// deviceField is the Model's loaded device program (CUDA builds).
+func (g *gen) deviceField() []jen.Code {
+	if g.in.CUDA == nil {
+		return nil
+	}
+	return []jen.Code{jen.Id("dev").Op("*").Id("device").Comment("the device program, when made WithDevice")}
+}
+
+// loadDevice is New's statement loading the device program (CUDA builds).
+func (g *gen) loadDevice() jen.Code {
+	if g.in.CUDA == nil {
+		return jen.Null()
+	}
+	return jen.If(jen.Id("o").Dot("device").Op("!=").Nil()).Block(
+		jen.If(jen.Err().Op(":=").Id("m").Dot("loadDevice").Call(jen.Id("o").Dot("device")), jen.Err().Op("!=").Nil()).Block(
+			jen.Return(jen.Nil(), jen.Err()),
+		),
+	)
+}
+
+func (g *gen) cloneDevice() []jen.Code {
+	if g.in.CUDA == nil {
+		return nil
+	}
+	return []jen.Code{jen.Id("dev").Op(":").Id("m").Dot("dev")}
 }
 
 // profileFuncs emits Steps, the schedule's steps with their cost (for

@@ -58,6 +58,9 @@ func (g *gen) report() []byte {
 		}
 		fmt.Fprintf(&sb, "| %s | %s | %s |\n", mdCell(c.label), name, vec)
 	}
+	if g.module != nil {
+		sb.WriteString("\n" + g.cudaReport())
+	}
 	return []byte(sb.String())
 }
 

@@ -11,6 +11,7 @@ package compile
 import (
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/modelc/modelc/calib"
@@ -57,6 +58,9 @@ type Options struct {
 	// go:embed): New then needs WithWeightsFile (modelc build
 	// --external-weights).
 	ExternalWeights bool
+	// CUDA adds the CUDA back end (modelc build --target cuda, or
+	// targets: [cuda] in model.yaml, which sets it when nil).
+	CUDA *codegen.CUDAOptions
 }
 
 // Result is a compiled model: the graph after the pipeline, its memory
@@ -67,6 +71,10 @@ type Result struct {
 	Plan  *ir.MemoryPlan
 	Log   []passes.Entry
 	Files map[string][]byte
+	// CUDA is the device program and weights the package's WithDevice
+	// loads, when the CUDA back end is generated: for running the model on
+	// a device without building the package (tests, the GPU check).
+	CUDA *codegen.CUDAProgram
 }
 
 // Specs turns a model's pass list (model.yaml's passes:, a configuration's
@@ -204,7 +212,10 @@ func Compile(m *frontend.Model, o Options) (*Result, error) {
 	in := codegen.Input{
 		Graph: r.Graph, Plan: r.Plan, Package: o.Package, Command: o.Command, CommandArgs: o.CommandArgs,
 		Version: o.Version, RuntimeImport: RuntimeImport, MaxBatch: o.MaxBatch,
-		Test: vec, Log: log, ExternalWeights: o.ExternalWeights, PassReports: notes,
+		Test: vec, Log: log, ExternalWeights: o.ExternalWeights, PassReports: notes, CUDA: o.CUDA,
+	}
+	if in.CUDA == nil && slices.Contains(m.Targets, "cuda") {
+		in.CUDA = &codegen.CUDAOptions{}
 	}
 	if in.Package == "" {
 		in.Package = m.Package
@@ -215,7 +226,12 @@ func Compile(m *frontend.Model, o Options) (*Result, error) {
 	if in.Version == "" {
 		in.Version = runtime.Version
 	}
-	if r.Files, err = codegen.Generate(in); err != nil {
+	if in.CUDA != nil {
+		r.CUDA, r.Files, err = codegen.GenerateCUDA(in)
+	} else {
+		r.Files, err = codegen.Generate(in)
+	}
+	if err != nil {
 		if m.File != "" {
 			return nil, fmt.Errorf("%s: %w", m.File, err)
 		}

@@ -363,7 +363,7 @@ graph:
 inputs: [{name: x, shape: [N, 4]}]
 init: {seed: 0}
 passes: [bn-fold, {attention-drop: {drop: 2}}, {kronecker: }]
-targets: [amd64, arm64]
+targets: [amd64, arm64, cuda]
 test: {inputs: tx.npy, outputs: ty.npy, labels: tl.npy, rtol: 1e-4}
 calibration: {inputs: [c.npy], labels: l.npy}
 exclude_passes: [bn-fold, other]
@@ -381,7 +381,7 @@ graph: [{relu: }]
 				require.Equal(t, []frontend.PassSpec{{Name: "bn-fold", Line: 8, Col: 18}, {Name: "other", Line: 8, Col: 27}}, m.ExcludePasses)
 				require.Equal(t, []string{"tl.npy"}, m.Test.Labels)
 				require.Equal(t, "kronecker", m.Passes[2].Name)
-				require.Equal(t, []string{"amd64", "arm64"}, m.Targets)
+				require.Equal(t, []string{"amd64", "arm64", "cuda"}, m.Targets)
 				require.Equal(t, 1e-4, m.Test.Rtol)
 				require.Equal(t, []string{"tx.npy"}, m.Test.Inputs)
 				require.Equal(t, []string{"ty.npy"}, m.Test.Outputs)
@@ -520,7 +520,6 @@ func TestLoadErrors(t *testing.T) {
 		{"negative input dim", "name: t\ninputs: [{name: x, shape: [N, -4]}]\ninit: {seed: 1}\ngraph: [{relu: }]\n", "2:31", "dimension must be between 1 and 268435456, got -4"},
 		{"unknown output", head + "outputs: [y]\ngraph: [{relu: }]\n", "4:10", `outputs: no value named "y"`},
 		{"unknown target", head + "targets: [riscv]\ngraph: [{relu: }]\n", "4:10", `unknown target "riscv"`},
-		{"target without a back end yet", head + "targets: [amd64, cuda]\ngraph: [{relu: }]\n", "4:10", `cuda has no back end yet`},
 		{"bad pass entry", head + "passes: [{a: 1, b: 2}]\ngraph: [{relu: }]\n", "4:10", "passes: want a pass name or {name: {options}}"},
 		{"pass options not a mapping", head + "passes: [{bn-fold: 3}]\ngraph: [{relu: }]\n", "4:20", "pass bn-fold: options must be a mapping"},
 		{"test without outputs", head + "test: {inputs: a.npy}\ngraph: [{relu: }]\n", "4:7", "test: missing outputs"},

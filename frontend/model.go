@@ -456,16 +456,15 @@ func (d *decoder) metricDrop(pass string, n *node) {
 // CheckTarget reports whether name is a target model.yaml's targets: (or
 // modelc build --target) may name. Every CPU back end that exists is
 // always generated (pure Go, amd64 and arm64), so naming one changes
-// nothing; targets are for the optional back ends, and a name without a
-// back end yet is refused rather than ignored.
+// nothing; targets are for the optional back ends (cuda: PTX kernels and
+// WithDevice), and a name without a back end is refused rather than
+// ignored.
 func CheckTarget(name string) error {
 	switch name {
-	case "amd64", "arm64":
+	case "amd64", "arm64", "cuda":
 		return nil
-	case "cuda":
-		return fmt.Errorf("cuda has no back end yet (the CUDA PTX path is not written); leave it out")
 	}
-	return fmt.Errorf("unknown target %q (want amd64 or arm64, or the back end to come: cuda; pure Go is always generated)", name)
+	return fmt.Errorf("unknown target %q (want amd64, arm64 or cuda; pure Go is always generated)", name)
 }
 
 func (d *decoder) targets(n *node) []string {

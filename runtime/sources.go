@@ -3,7 +3,8 @@ package runtime
 import "embed"
 
 // Sources holds this module's files: go.mod, go.sum and the sources of
-// runtime and its subpackages (tests included; builders skip them).
+// runtime, numerics and quant (tests included; builders skip them);
+// runtime/cuda is a module of its own.
 // modelc carries them so that it can build generated packages offline
 // (modelc run --engine generated, modelc bench, the test harness) without
 // a module proxy or a checkout of modelc. An application that does not
@@ -11,5 +12,5 @@ import "embed"
 // variables, and a test checks that an app's binary holds no runtime
 // source.
 //
-//go:embed *
+//go:embed go.mod go.sum *.go numerics quant
 var Sources embed.FS

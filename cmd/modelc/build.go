@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -13,12 +14,13 @@ import (
 )
 
 func runBuild(args []string, stdout io.Writer) error {
-	const u = "modelc build MODEL [--passes P,...] [--exclude-passes P,...] [-o DIR] [--force] [--max-batch B] [--target T,...] [--external-weights]"
+	const u = "modelc build MODEL [--passes P,...] [--exclude-passes P,...] [-o DIR] [--force] [--max-batch B] [--target T,...] [--cuda-fallback cpu] [--external-weights]"
 	fs := newFlags("build", u)
 	out := fs.String("o", "", "output directory (default: the model's package name)")
 	force := fs.Bool("force", false, "replace a non-empty directory modelc did not generate")
 	maxBatch := fs.Int("max-batch", 32, "the generated package's DefaultMaxBatch")
-	targets := fs.String("target", "", "optional back ends to add, comma-separated, as model.yaml's targets: (every CPU back end is always generated)")
+	targets := fs.String("target", "", "optional back ends to add, comma-separated, as model.yaml's targets: (cuda; every CPU back end is always generated)")
+	fallback := fs.String("cuda-fallback", "none", "with --target cuda: cpu runs the steps that have no PTX kernel on the CPU (REPORT.md lists them); none makes such a step a build error")
 	external := fs.Bool("external-weights", false, "do not embed weights.bin: the package's New then reads it (or another build's) with WithWeightsFile(path), memory-mapped")
 	m, ok, err := oneModel(fs, args, u, stdout)
 	if !ok {
@@ -43,7 +45,22 @@ func runBuild(args []string, stdout io.Writer) error {
 	if *external {
 		command = append(command, "--external-weights")
 	}
-	return build(m, dir, *force, compile.Options{CommandArgs: command, MaxBatch: *maxBatch, ExternalWeights: *external}, stdout)
+	if *targets != "" {
+		command = append(command, "--target", *targets)
+	}
+	o := compile.Options{CommandArgs: command, MaxBatch: *maxBatch, ExternalWeights: *external}
+	switch *fallback {
+	case "none":
+	case "cpu":
+		if !slices.Contains(m.Targets, "cuda") {
+			return fmt.Errorf("--cuda-fallback cpu needs --target cuda (or targets: [cuda] in model.yaml)")
+		}
+		o.CUDA = &codegen.CUDAOptions{Fallback: true}
+		o.CommandArgs = append(o.CommandArgs, "--cuda-fallback", "cpu")
+	default:
+		return fmt.Errorf("--cuda-fallback: %q (want cpu or none)", *fallback)
+	}
+	return build(m, dir, *force, o, stdout)
 }
 
 // build compiles m with o (and the model's test vectors) into a Go

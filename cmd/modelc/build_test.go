@@ -32,3 +32,26 @@ func TestBuildExternalWeights(t *testing.T) {
 	require.NoError(t, err)
 	require.Contains(t, string(model), "//go:embed weights.bin")
 }
+
+// --target cuda adds the PTX modules and cuda.go, and the go:generate
+// line rebuilds with the same flags.
+func TestBuildCUDA(t *testing.T) {
+	_, file := writeTiny(t)
+	out := filepath.Join(t.TempDir(), "pkg")
+	_, err := modelc(t, "build", file, "-o", out, "--target", "cuda", "--cuda-fallback", "cpu")
+	require.NoError(t, err)
+	model, err := os.ReadFile(filepath.Join(out, "model.go"))
+	require.NoError(t, err)
+	require.Contains(t, string(model), "//go:generate modelc build m.yaml -o . --target cuda --cuda-fallback cpu")
+	cuda, err := os.ReadFile(filepath.Join(out, "cuda.go"))
+	require.NoError(t, err)
+	require.Contains(t, string(cuda), "func WithDevice(d rt.Device) Option")
+	for _, f := range []string{"kernels_sm80.ptx", "kernels_sm90.ptx"} {
+		ptx, err := os.ReadFile(filepath.Join(out, f))
+		require.NoError(t, err)
+		require.Contains(t, string(ptx), ".version 7.8")
+	}
+	report, err := os.ReadFile(filepath.Join(out, "REPORT.md"))
+	require.NoError(t, err)
+	require.Contains(t, string(report), "## CUDA")
+}

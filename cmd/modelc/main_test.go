@@ -118,7 +118,8 @@ func TestArgErrors(t *testing.T) {
 		{"--passes with an unknown pass", []string{"inspect", "zoo:mlp", "--passes", "fold-all"}, `--passes: unknown pass "fold-all"`},
 		{"--exclude-passes with an unknown pass", []string{"inspect", "zoo:mlp", "--exclude-passes", "fold-all"}, `--exclude-passes: exclude_passes: unknown pass "fold-all" (default passes: bn-fold)`},
 		{"--exclude-passes with a pass that is not a default", []string{"build", "zoo:mlp", "--exclude-passes", "dce"}, "--exclude-passes: exclude_passes: dce is not a default pass"},
-		{"--target without a back end", []string{"build", "zoo:mlp", "--target", "cuda", "-o", filepath.Join(t.TempDir(), "x")}, "--target: cuda has no back end yet"},
+		{"--cuda-fallback without cuda", []string{"build", "zoo:mlp", "--cuda-fallback", "cpu", "-o", filepath.Join(t.TempDir(), "x")}, "--cuda-fallback cpu needs --target cuda"},
+		{"--cuda-fallback unknown", []string{"build", "zoo:mlp", "--target", "cuda", "--cuda-fallback", "gpu", "-o", filepath.Join(t.TempDir(), "x")}, `--cuda-fallback: "gpu" (want cpu or none)`},
 		{"--target unknown", []string{"build", "zoo:mlp", "--target", "riscv", "-o", filepath.Join(t.TempDir(), "x")}, `--target: unknown target "riscv"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

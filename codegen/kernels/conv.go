@@ -251,19 +251,24 @@ func NewConvNHWC(nd *ir.Node, p gemm.Params, runtimeW, padBias bool) (ConvNHWCSh
 // PackConvNHWC packs conv weights [O][C][KH][KW] as a linear layer's
 // [O, K] with K in (kh, kw, c) order, into gemm.Pack's panels of p.
 func PackConvNHWC(p gemm.Params, O, C, KH, KW int) func([]float32) []float32 {
-	return func(wt []float32) []float32 {
-		t := make([]float32, len(wt))
-		for o := range O {
-			for ci := range C {
-				for kh := range KH {
-					for kw := range KW {
-						t[((o*KH+kh)*KW+kw)*C+ci] = wt[((o*C+ci)*KH+kh)*KW+kw]
-					}
+	return func(wt []float32) []float32 { return gemm.Pack(p, ConvOHWC(wt, O, C, KH, KW)) }
+}
+
+// ConvOHWC reorders conv weights [O][C][KH][KW] to [O][KH][KW][C]: a
+// GEMM's [O, K] with K in (kh, kw, c) order, as NHWC windows are read
+// (the CPU's packed panels and the CUDA back end's implicit GEMM alike).
+func ConvOHWC(wt []float32, O, C, KH, KW int) []float32 {
+	t := make([]float32, len(wt))
+	for o := range O {
+		for ci := range C {
+			for kh := range KH {
+				for kw := range KW {
+					t[((o*KH+kh)*KW+kw)*C+ci] = wt[((o*C+ci)*KH+kh)*KW+kw]
 				}
 			}
 		}
-		return gemm.Pack(p, t)
 	}
+	return t
 }
 
 // ConvNHWC computes bands [lo, hi). wbuf and bbuf receive the weights

@@ -1,0 +1,351 @@
+package autotune
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/modelc/modelc/codegen/asm"
+	"github.com/modelc/modelc/codegen/gemm"
+)
+
+// Linear is the GEMM of a linear layer, y[m×N] = x[m×K]·Wᵀ + bias, at one
+// kernel tier, as codegen/gemm generates it.
+//
+// Its axes, by tier:
+//
+//   - avx512: pw, the panel width of the packed weights (16, 32, 48, 64:
+//     the tile covers a whole panel, pw/16 vectors a row), and mr, the
+//     tile's rows (1–12, as long as mr·nv accumulators, nv vectors of W
+//     and a broadcast fit the 32 vector registers);
+//   - avx2: pw, nv (the tile's vectors a row, 1 or 2: 8 or 16 columns of
+//     a panel) and mr (1–12, within 16 registers);
+//   - generic (the pure-Go kernel, for the purego build, CPUs without
+//     AVX2 and other architectures): pw, and gemm.Params' MR, NR (a
+//     divisor of pw, so the packing serves the assembly tiers too), KC
+//     (0: no K blocking) and KU.
+//
+// Every tier's variants read weights packed by gemm.Pack, so a variant's
+// pw is also the packing codegen must use for it.
+type Linear struct {
+	N, K int
+	Tier string // "avx512", "avx2" or "generic"
+}
+
+// LinearTiers are the tiers Linear has spaces for.
+var LinearTiers = []string{"avx512", "avx2", "generic"}
+
+// Family implements Kernel.
+func (l Linear) Family() string { return "linear." + l.Tier }
+
+// Shape implements Kernel.
+func (l Linear) Shape() string { return fmt.Sprintf("n%d_k%d", l.N, l.K) }
+
+// FLOPs implements Kernel.
+func (l Linear) FLOPs(batch int) float64 { return 2 * float64(batch) * float64(l.N) * float64(l.K) }
+
+var panelWidths = []int{16, 32, 48, 64}
+
+// Space implements Kernel.
+func (l Linear) Space() *Space {
+	rows := seq(1, 12)
+	switch l.Tier {
+	case "avx512":
+		return &Space{
+			Axes: []Axis{{"pw", panelWidths}, {"mr", rows}},
+			Valid: func(p Point) bool {
+				nv := p[0] / 16
+				return p[1]*nv+nv+1 <= 32
+			},
+		}
+	case "avx2":
+		return &Space{
+			Axes:  []Axis{{"pw", panelWidths}, {"nv", []int{1, 2}}, {"mr", rows}},
+			Valid: func(p Point) bool { return p[2]*p[1]+p[1]+1 <= 16 },
+		}
+	}
+	kcs := []int{0}
+	for _, kc := range []int{64, 128, 256, 512} {
+		if kc < l.K {
+			kcs = append(kcs, kc)
+		}
+	}
+	return &Space{
+		Axes: []Axis{{"pw", panelWidths}, {"mr", []int{1, 2, 3, 4}}, {"nr", []int{1, 2, 3, 4, 6, 8, 12, 16}}, {"kc", kcs}, {"ku", []int{1, 2, 4, 8}}},
+		Valid: func(p Point) bool {
+			// Past 16 accumulators the Go compiler spills every one of
+			// them (gemm's doc.go): legal, and slow beyond doubt.
+			return p[0]%p[2] == 0 && p[1]*p[2] <= 16
+		},
+	}
+}
+
+func seq(lo, hi int) []int {
+	var s []int
+	for i := lo; i <= hi; i++ {
+		s = append(s, i)
+	}
+	return s
+}
+
+// Default implements Kernel: codegen's choice (gemm.DefaultX86 and
+// gemm.X86Tiles).
+func (l Linear) Default() Point {
+	p := gemm.DefaultX86(l.N, l.K, 1)
+	pw := p.Panel()
+	switch l.Tier {
+	case "avx512":
+		return Point{pw, gemm.X86Tiles(pw)[0].MR}
+	case "avx2":
+		t := gemm.X86Tiles(pw)[1]
+		return Point{pw, t.NV, t.MR}
+	}
+	ku := p.KU
+	if ku == 0 {
+		ku = 4
+	}
+	return Point{pw, p.MR, p.NR, p.KC, ku}
+}
+
+// Params returns the gemm.Params and, for the assembly tiers, the tile
+// of variant v (with bias).
+func (l Linear) Params(v Point) (gemm.Params, *gemm.X86Tile) {
+	p := gemm.DefaultX86(l.N, l.K, 1)
+	p.Bias, p.PW = true, v[0]
+	switch l.Tier {
+	case "avx512":
+		return p, &gemm.X86Tile{Tier: "avx512", Lanes: 16, NV: v[0] / 16, MR: v[1]}
+	case "avx2":
+		return p, &gemm.X86Tile{Tier: "avx2", Lanes: 8, NV: v[1], MR: v[2]}
+	}
+	p.MR, p.NR, p.KC, p.KU = v[1], v[2], v[3], v[4]
+	return p, nil
+}
+
+// Program implements Kernel: the variants, the pure-Go twin of each
+// packing for the assembly tiers, and a case that checks a variant on
+// every row count up to 13 (every tail of every tile) and the batch,
+// with guard values around y.
+func (l Linear) Program(vs []Point) (Program, error) {
+	sp := l.Space()
+	var b strings.Builder
+	f := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
+	f("package main\n\nimport (\n\"fmt\"\n\"math\"\n\"unsafe\"\n\n\"github.com/modelc/modelc/runtime/numerics\"\n)\n")
+	f("var _ = unsafe.Pointer(nil)\nvar _ = numerics.Gelu32\n")
+	f("%s", gemm.GemmArgsDecl)
+	f("const N, K = %d, %d\n", l.N, l.K)
+	file := &asm.File{Build: "amd64"}
+	seen := map[string]bool{}
+	twins := map[int]string{}
+	var table, runs, twinRefs strings.Builder
+	for i, v := range vs {
+		if !sp.ok(v) {
+			return Program{}, fmt.Errorf("variant %v is not in the space of %s", v, l.Family())
+		}
+		p, tile := l.Params(v)
+		if err := p.Validate(); err != nil {
+			return Program{}, err
+		}
+		name := fmt.Sprintf("v%d", i)
+		fmt.Fprintf(&table, "{%q, %q},\n", sp.Name(v), map[bool]string{true: l.Tier, false: ""}[tile != nil])
+		if tile == nil {
+			f("%s", gemm.Emit(p, name))
+			fmt.Fprintf(&runs, "func(m int, y, x, wp, bias []float32) { %s(m, 0, %d, y, x, wp, bias) },\n", name, p.Blocks())
+			twinRefs.WriteString("nil,\n")
+		} else {
+			src, fns := gemm.EmitX86(p, name, *tile, gemm.Epilogue{})
+			f("%s", src)
+			for _, fn := range fns {
+				if !seen[fn.Name] {
+					seen[fn.Name] = true
+					file.Funcs = append(file.Funcs, fn)
+				}
+			}
+			fmt.Fprintf(&runs, "func(m int, y, x, wp, bias []float32) { %s(m, 0, %d, y, x, wp, bias, nil) },\n", name, p.Panels())
+			twin := fmt.Sprintf("twin_pw%d", p.PW)
+			if _, ok := twins[p.PW]; !ok {
+				tp := gemm.DefaultX86(l.N, l.K, 1)
+				tp.Bias, tp.PW = true, p.PW
+				f("%s", gemm.Emit(tp, twin))
+				twins[p.PW] = fmt.Sprintf("func(m int, y, x, wp, bias []float32) { %s(m, 0, %d, y, x, wp, bias) }", twin, tp.Blocks())
+			}
+			twinRefs.WriteString(twins[p.PW] + ",\n")
+		}
+		f("// %s: %s", name, sp.Name(v))
+	}
+	f("var variants = []variant{\n%s}\n", table.String())
+	f("var vpw = []int{")
+	for _, v := range vs {
+		fmt.Fprintf(&b, "%d, ", v[0])
+	}
+	f("}\n")
+	f("var vrun = []func(m int, y, x, wp, bias []float32){\n%s}\n", runs.String())
+	f("var vtwin = []func(m int, y, x, wp, bias []float32){\n%s}\n", twinRefs.String())
+	f("%s", file.GoDecls())
+	b.WriteString(linearCase)
+	prog := Program{Go: b.String()}
+	if len(file.Funcs) > 0 {
+		prog.AMD64 = file.AMD64()
+	}
+	return prog, nil
+}
+
+// linearCase is the case of Linear's harness (see harness_main.go).
+const linearCase = `
+// kcase holds random inputs for batch rows, the weights packed in every
+// panel width, and the bias padded to whole panels.
+type kcase struct {
+	m          int
+	x, w, bias []float32
+	wp, bp     map[int][]float32
+	y          []float32
+	refs       map[int]*ref
+}
+
+// ref is the exact result for the first m rows, and each element's
+// Σ|x·w| + |bias|, in float64.
+type ref struct{ y, mag []float64 }
+
+func newCase(batch int) *kcase {
+	rows := max(batch, 13)
+	r := newRand(1)
+	c := &kcase{m: batch, x: r.normals(rows * K), w: r.normals(N * K), bias: r.normals(N),
+		wp: map[int][]float32{}, bp: map[int][]float32{}, refs: map[int]*ref{}}
+	for _, pw := range vpw {
+		if c.wp[pw] == nil {
+			c.wp[pw] = pack(c.w, pw)
+			np := (N + pw - 1) / pw
+			c.bp[pw] = append(append([]float32(nil), c.bias...), make([]float32, np*pw-N)...)
+		}
+	}
+	c.y = make([]float32, rows*N)
+	return c
+}
+
+// pack lays W [N, K] out as codegen/gemm.Pack does: panel q holds
+// −W[q·pw+j, k] at (q·K + k)·pw + j, zeros past N.
+func pack(w []float32, pw int) []float32 {
+	np := (N + pw - 1) / pw
+	wp := make([]float32, np*K*pw)
+	for j := 0; j < N; j++ {
+		q, jj := j/pw, j%pw
+		for k := 0; k < K; k++ {
+			wp[(q*K+k)*pw+jj] = -w[j*K+k]
+		}
+	}
+	return wp
+}
+
+func (c *kcase) run(v int) {
+	vrun[v](c.m, c.y[:c.m*N], c.x[:c.m*K], c.wp[vpw[v]], c.bp[vpw[v]])
+}
+
+func (c *kcase) exact(m int) *ref {
+	if r := c.refs[m]; r != nil {
+		return r
+	}
+	r := &ref{y: make([]float64, m*N), mag: make([]float64, m*N)}
+	for i := 0; i < m; i++ {
+		for j := 0; j < N; j++ {
+			s, a := float64(c.bias[j]), math.Abs(float64(c.bias[j]))
+			for k := 0; k < K; k++ {
+				p := float64(c.x[i*K+k]) * float64(c.w[j*K+k])
+				s += p
+				a += math.Abs(p)
+			}
+			r.y[i*N+j], r.mag[i*N+j] = s, a
+		}
+	}
+	c.refs[m] = r
+	return r
+}
+
+const guard = 16
+
+var sentinel = math.Float32frombits(0x7fc0dead)
+
+// call runs fn on the first m rows into a buffer with guard values on
+// both sides, and checks the guards.
+func (c *kcase) call(fn func(m int, y, x, wp, bias []float32), m, pw int) ([]float32, error) {
+	buf := make([]float32, m*N+2*guard)
+	for i := range buf {
+		buf[i] = sentinel
+	}
+	y := buf[guard : guard+m*N]
+	fn(m, y, c.x[:m*K], c.wp[pw], c.bp[pw])
+	for i := range buf {
+		if (i < guard || i >= guard+m*N) && math.Float32bits(buf[i]) != math.Float32bits(sentinel) {
+			return nil, fmt.Errorf("m=%d: wrote outside y (guard %d)", m, i)
+		}
+	}
+	return y, nil
+}
+
+// check compares variant v with its pure-Go twin (the assembly tiers) or
+// the exact result (the pure-Go variants, as codegen/gemm's tests do) by
+// design.md's kernel rule: per element within 4·K·2⁻²⁴·(Σ|x·w| + |bias|),
+// on every row count 1…13 and the batch.
+func (c *kcase) check(v int) error {
+	ms := []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13}
+	if c.m > 13 {
+		ms = append(ms, c.m)
+	}
+	for _, m := range ms {
+		r := c.exact(m)
+		got, err := c.call(vrun[v], m, vpw[v])
+		if err != nil {
+			return err
+		}
+		want := make([]float64, m*N)
+		for i := range want {
+			want[i] = r.y[i]
+		}
+		if vtwin[v] != nil {
+			tw, err := c.call(vtwin[v], m, vpw[v])
+			if err != nil {
+				return fmt.Errorf("the twin: %v", err)
+			}
+			for i, t := range tw {
+				want[i] = float64(t)
+			}
+		}
+		for i := range got {
+			tol := 4 * K * math.Pow(2, -24) * r.mag[i]
+			if d := math.Abs(float64(got[i]) - want[i]); !(d <= tol) {
+				return fmt.Errorf("m=%d: y[%d,%d] = %g, want %g (tolerance %.3g)", m, i/N, i%N, got[i], want[i], tol)
+			}
+			if d := math.Abs(want[i] - r.y[i]); !(d <= tol) {
+				return fmt.Errorf("m=%d: the twin's y[%d,%d] = %g, exact %g (tolerance %.3g)", m, i/N, i%N, want[i], r.y[i], tol)
+			}
+		}
+	}
+	return nil
+}
+
+// rng is a small seeded generator (xorshift64*), the same on every
+// target.
+type rng struct{ s uint64 }
+
+func newRand(seed uint64) *rng { return &rng{s: seed*0x9e3779b97f4a7c15 + 1} }
+
+func (r *rng) next() uint64 {
+	r.s ^= r.s >> 12
+	r.s ^= r.s << 25
+	r.s ^= r.s >> 27
+	return r.s * 2685821657736338717
+}
+
+// normals returns n standard normal values (Box–Muller).
+func (r *rng) normals(n int) []float32 {
+	out := make([]float32, n)
+	for i := 0; i < n; i += 2 {
+		u1 := (float64(r.next()>>11) + 1) / (1 << 53)
+		u2 := float64(r.next()>>11) / (1 << 53)
+		m := math.Sqrt(-2 * math.Log(u1))
+		out[i] = float32(m * math.Cos(2*math.Pi*u2))
+		if i+1 < n {
+			out[i+1] = float32(m * math.Sin(2*math.Pi*u2))
+		}
+	}
+	return out
+}
+`

@@ -1,0 +1,115 @@
+package autotune
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/modelc/modelc/autotune/db"
+)
+
+// TestLinearSpaces checks every variant of every tier this CPU runs, on
+// a shape with tails everywhere (N not a multiple of any panel, K odd),
+// against the twin: all must match. One representative of the family
+// (the rest in TestLinearSpacesLong).
+func TestLinearSpaces(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds harnesses")
+	}
+	r := &Runner{Timeout: 20 * time.Second, Rounds: 1, PerRound: 1, Sample: 100 * time.Microsecond}
+	defer r.Close()
+	p, err := r.Start(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tier := range LinearTiers {
+		l := Linear{N: 100, K: 37, Tier: tier}
+		sp := l.Space()
+		vs := sp.All()
+		if tier == "generic" {
+			// Every value of every axis, not the whole product.
+			vs = nil
+			for i, a := range sp.Axes {
+				for _, v := range a.Values {
+					q := append(Point(nil), l.Default()...)
+					q[i] = v
+					if sp.ok(q) {
+						vs = append(vs, q)
+					}
+				}
+			}
+			vs = append(vs, Point{48, 4, 3, 0, 1}, Point{16, 1, 16, 0, 8}, Point{64, 2, 8, 0, 2})
+		}
+		recs, err := r.Measure(context.Background(), l, 5, vs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		needs := tier != "generic" && !tierRuns(p.Machine.Tier, tier)
+		for _, rec := range recs {
+			switch {
+			case needs && (rec.Status != db.StatusFailed || !strings.HasPrefix(rec.Reason, "needs the "+tier+" tier")):
+				t.Errorf("%s %s on a %s CPU: %s %s", l.Family(), rec.Variant, p.Machine.Tier, rec.Status, rec.Reason)
+			case !needs && rec.Status != db.StatusOK:
+				t.Errorf("%s %s: %s", l.Family(), rec.Variant, rec.Reason)
+			}
+		}
+		t.Logf("%s: %d variants checked", l.Family(), len(recs))
+	}
+}
+
+// tierRuns reports whether a CPU of tier have runs kernels of tier need.
+func tierRuns(have, need string) bool {
+	rank := map[string]int{"generic": 0, "avx2": 1, "avx512": 2, "vnni": 3}
+	return rank[have] >= rank[need]
+}
+
+// mutated is a kernel whose program is k's with one edit: the check must
+// catch it.
+type mutated struct {
+	Linear
+	old, new string
+}
+
+func (m mutated) Program(vs []Point) (Program, error) {
+	p, err := m.Linear.Program(vs)
+	if err == nil && !strings.Contains(p.Go, m.old) {
+		return p, nil
+	}
+	p.Go = strings.Replace(p.Go, m.old, m.new, 1)
+	return p, err
+}
+
+// TestLinearCheckCatches: a variant that skips its last panel, or rounds
+// badly, fails its check.
+func TestLinearCheckCatches(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds harnesses")
+	}
+	r := &Runner{Timeout: 20 * time.Second, Rounds: 1, PerRound: 1, Sample: 100 * time.Microsecond}
+	defer r.Close()
+	p, err := r.Start(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tier := "generic"
+	if tierRuns(p.Machine.Tier, "avx2") {
+		tier = "avx2"
+	}
+	l := Linear{N: 40, K: 300, Tier: tier}
+	cases := []mutated{
+		// The last panel (or block) is never computed.
+		{l, "{ v0(m, 0, ", "{ v0(m, 0, -1+"},
+		// One element of the last row is 1% off.
+		{l, "{ v0(m, 0, ", "{ defer func() { if len(y) > 0 { y[len(y)-1] *= 1.01 } }(); v0(m, 0, "},
+	}
+	for i, m := range cases {
+		recs, err := r.Measure(context.Background(), m, 3, []Point{l.Default()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if recs[0].Status != db.StatusFailed || !strings.HasPrefix(recs[0].Reason, "wrong results") {
+			t.Errorf("mutation %d: %s %q", i, recs[0].Status, recs[0].Reason)
+		}
+	}
+}

@@ -1,0 +1,166 @@
+package autotune
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/modelc/modelc/autotune/db"
+)
+
+// faultKernel is a kernel whose variants misbehave on purpose, one way
+// each (axis "mode"): the runner must record every fault with its reason.
+type faultKernel struct{}
+
+const (
+	modeOK         = 0 // adds correctly
+	modeCrash      = 1 // a fatal panic in another goroutine: the process dies
+	modeHang       = 2 // never returns
+	modeWrong      = 3 // off by one
+	modePanic      = 4 // panics (recovered by the harness)
+	modeSlow       = 5 // adds correctly, slowly
+	modeTimedCrash = 6 // checks fine, crashes when timed
+	modeStopped    = 7 // stops itself (SIGSTOP): even the harness's watchdog is silent
+)
+
+func (faultKernel) Family() string { return "fault" }
+func (faultKernel) Shape() string  { return "n64" }
+func (faultKernel) Space() *Space {
+	return &Space{Axes: []Axis{{"mode", []int{0, 1, 2, 3, 4, 5, 6, 7}}}}
+}
+func (faultKernel) Default() Point          { return Point{0} }
+func (faultKernel) FLOPs(batch int) float64 { return float64(64 * batch) }
+
+func (faultKernel) Program(vs []Point) (Program, error) {
+	var b strings.Builder
+	b.WriteString(`package main
+
+import (
+	"fmt"
+	"syscall"
+	"time"
+)
+
+var variants = []variant{`)
+	for _, v := range vs {
+		fmt.Fprintf(&b, "{%q, \"\"}, ", fmt.Sprintf("mode=%d", v[0]))
+	}
+	b.WriteString("}\n\nvar modes = []int{")
+	for _, v := range vs {
+		fmt.Fprintf(&b, "%d, ", v[0])
+	}
+	b.WriteString(`}
+
+type kcase struct{ x, y []float32; checking bool }
+
+func newCase(batch int) *kcase {
+	c := &kcase{x: make([]float32, 64*batch), y: make([]float32, 64*batch)}
+	for i := range c.x {
+		c.x[i] = float32(i % 7)
+	}
+	return c
+}
+
+var sink *int
+
+func (c *kcase) run(v int) {
+	switch modes[v] {
+	case 1:
+		done := make(chan bool)
+		go func() { *sink = 1; done <- true }()
+		<-done
+	case 2:
+		for {
+		}
+	case 4:
+		panic("variant 4 gives up")
+	case 5:
+		time.Sleep(50 * time.Microsecond)
+	case 7:
+		syscall.Kill(syscall.Getpid(), syscall.SIGSTOP)
+	case 6:
+		if !c.checking {
+			done := make(chan bool)
+			go func() { *sink = 1; done <- true }()
+			<-done
+		}
+	}
+	for i, x := range c.x {
+		c.y[i] = x + 1
+	}
+	if modes[v] == 3 {
+		c.y[5]++
+	}
+}
+
+func (c *kcase) check(v int) error {
+	c.checking = true
+	defer func() { c.checking = false }()
+	c.run(v)
+	for i, x := range c.x {
+		if c.y[i] != x+1 {
+			return fmt.Errorf("y[%d] = %g, want %g", i, c.y[i], x+1)
+		}
+	}
+	return nil
+}
+`)
+	return Program{Go: b.String()}, nil
+}
+
+// TestRunnerFaults: a variant that crashes, hangs, panics or returns
+// wrong results is recorded as failed with its reason; the good ones
+// are timed, the slow one slower.
+func TestRunnerFaults(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds harnesses")
+	}
+	r := &Runner{Timeout: time.Second, Rounds: 2, PerRound: 2, Sample: time.Millisecond}
+	defer r.Close()
+	ctx := context.Background()
+	p, err := r.Start(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Machine.ID() != db.ThisMachine().ID() || p.Emulated || p.Modelc == "" || !strings.HasPrefix(p.Go, "go") {
+		t.Errorf("probe %+v, this machine %+v", p, db.ThisMachine())
+	}
+	k := faultKernel{}
+	vs := k.Space().All()
+	recs, err := r.Measure(ctx, k, 2, vs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"mode=1": "crashed (exit status 2): panic: runtime error: invalid memory address or nil pointer dereference",
+		"mode=2": "hung: no result within 1s (killed)",
+		"mode=3": "wrong results (against the pure-Go twin): y[5] = 7, want 6",
+		"mode=4": "panicked: variant 4 gives up",
+		"mode=6": "crashed (exit status 2): panic: runtime error: invalid memory address",
+		"mode=7": "hung: no result within 1s (killed)",
+	}
+	byName := map[string]db.Record{}
+	for _, rec := range recs {
+		byName[rec.Variant] = rec
+		if rec.Kernel != "fault" || rec.Shape != "n64" || rec.Batch != "2-8" || rec.Machine != p.Machine.ID() || rec.Runner != "local" {
+			t.Errorf("record %+v", rec)
+		}
+		if w, bad := want[rec.Variant]; bad {
+			if rec.Status != db.StatusFailed || !strings.HasPrefix(rec.Reason, w) {
+				t.Errorf("%s: status %s reason %q, want failed: %q", rec.Variant, rec.Status, rec.Reason, w)
+			}
+			continue
+		}
+		if rec.Status != db.StatusOK || rec.Samples != 4 || !(rec.P10Ns <= rec.MedianNs && rec.MedianNs <= rec.P90Ns) {
+			t.Errorf("%s: %+v", rec.Variant, rec)
+		}
+	}
+	for _, rec := range recs {
+		t.Logf("%s: %s %s %.0f ns", rec.Variant, rec.Status, rec.Reason, rec.MedianNs)
+	}
+	if ok, slow := byName["mode=0"], byName["mode=5"]; !(slow.MedianNs > ok.MedianNs+40e3) {
+		t.Errorf("the slow variant %.0f ns is not 50 µs slower than the fast one %.0f ns", slow.MedianNs, ok.MedianNs)
+	}
+}

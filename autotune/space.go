@@ -98,6 +98,32 @@ func (s *Space) Neighbours(p Point) []Point {
 	return out
 }
 
+// Near returns the valid points one step away from p along one axis, or
+// along two axes at once (Neighbours and the diagonal steps): a search
+// that moves only along one axis stalls where two parameters must change
+// together (a taller tile only pays when it is narrower).
+func (s *Space) Near(p Point) []Point {
+	out := s.Neighbours(p)
+	for i := range s.Axes {
+		for j := i + 1; j < len(s.Axes); j++ {
+			for _, di := range []int{-1, 1} {
+				for _, dj := range []int{-1, 1} {
+					a, b := s.index(i, p[i])+di, s.index(j, p[j])+dj
+					if a < 0 || b < 0 || a >= len(s.Axes[i].Values) || b >= len(s.Axes[j].Values) {
+						continue
+					}
+					q := append(Point(nil), p...)
+					q[i], q[j] = s.Axes[i].Values[a], s.Axes[j].Values[b]
+					if s.Valid == nil || s.Valid(q) {
+						out = append(out, q)
+					}
+				}
+			}
+		}
+	}
+	return out
+}
+
 // Random returns a uniformly drawn valid point.
 func (s *Space) Random(r *rand.Rand) Point {
 	all := s.All()

@@ -454,3 +454,18 @@ func Merge(dst string, srcs ...string) (*DB, []string, error) {
 	d, err := Update(dst, *m, recs)
 	return d, problems, err
 }
+
+// MachineOf returns the machine a database file's header names.
+func MachineOf(path string) (Machine, error) {
+	d, err := read(path)
+	if err != nil {
+		return Machine{}, err
+	}
+	if d.Missing {
+		return Machine{}, fmt.Errorf("%s: no such file", path)
+	}
+	if d.MachineID == "" || d.Machine.ID() != d.MachineID {
+		return Machine{}, fmt.Errorf("%s: no header naming its machine", path)
+	}
+	return d.Machine, nil
+}

@@ -39,8 +39,12 @@ func TestPercentiles(t *testing.T) {
 
 // TestMain lets the test binary stand in for modelc as modelc bench's
 // child process ("modelc peer ..."), which bench starts with
-// os.Executable().
+// os.Executable(), and as modelc (MODELC_TEST_AS_CLI=1).
 func TestMain(m *testing.M) {
+	if os.Getenv("MODELC_TEST_AS_CLI") == "1" {
+		main() // the test binary as modelc itself (tune_test.go)
+		os.Exit(0)
+	}
 	if len(os.Args) > 1 && os.Args[1] == "peer" {
 		if err := dispatch(os.Args[1:], os.Stdout); err != nil {
 			os.Stderr.WriteString(err.Error() + "\n")

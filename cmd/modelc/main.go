@@ -23,6 +23,7 @@ func commands() []command {
 		{"inspect", "modelc inspect MODEL [--passes P,...] [--print-after PASS|all] [--frontend] [--data]", "print the model's IR after the pass pipeline (or after each pass)", runInspect},
 		{"build", "modelc build MODEL [--passes P,...] [-o DIR] [--force] [--max-batch B]", "compile the model into a Go package", runBuild},
 		{"bench", "modelc bench MODEL [--passes P,...] [--batch 1,32] [--threads 1,2] [--peers torch,ort] [--seconds 2] [--rounds 3] [--flush] [--layers] [--report FILE]\n           " + gemmUsage, "time the generated package beside PyTorch and ONNX Runtime, or one GEMM beside OpenBLAS and gonum, in the same run", runBench},
+		{"tune", tuneUsage, "measure the variants of the model's kernels on this machine (or a --runner target) and keep the fastest in the tuning database that build and bench read", runTune},
 		{"run", "modelc run MODEL [--passes P,...] [--input NAME=F.npy ... | --input F.npz] [--out F.npz] [--engine reference] [--batch B]", "run the model on inputs (default: its test vectors) and print or save the outputs", runRun},
 		{"zoo", "modelc zoo list | modelc zoo build NAME -o DIR | modelc zoo export NAME -o DIR", "list the bundled models, build one into a Go package, or export one (model.yaml, weights.safetensors, inputs.npy, outputs.npy)", runZoo},
 	}

@@ -101,7 +101,9 @@ type Exhaustive struct {
 }
 
 // NewExhaustive returns the exhaustive strategy.
-func NewExhaustive(s *Space, def Point) *Exhaustive { return &Exhaustive{history: newHistory(s), def: def} }
+func NewExhaustive(s *Space, def Point) *Exhaustive {
+	return &Exhaustive{history: newHistory(s), def: def}
+}
 
 // Next implements Strategy.
 func (e *Exhaustive) Next(n int) []Point {
@@ -164,10 +166,10 @@ func (r *Random) Next(n int) []Point {
 // measurement costs a harness build and a timing.
 type ModelSearch struct {
 	history
-	def  Point
-	r    *rand.Rand
-	x  [][]float64 // per point: its features
-	nf int
+	def Point
+	r   *rand.Rand
+	x   [][]float64 // per point: its features
+	nf  int
 	// Seeds is how many random variants the search measures first,
 	// beside the default (default 8).
 	Seeds int

@@ -20,7 +20,7 @@ for c in "|vnni" "cpu.avx512vnni=off|avx512" "cpu.avx512f=off|avx2" "cpu.avx512b
 	have=$(rank "$hw")
 	want=$(name $(( cap < have ? cap : have )))
 	echo "== GODEBUG=$g: tier $want"
-	GODEBUG=$g MODELC_WANT_TIER=$want $GO test -count=1 -run 'TestTier|TestVectors|TestX86|TestCPUTier' ./runtime ./codegen/gemm ./out/dispatch/resnet20
+	GODEBUG=$g MODELC_WANT_TIER=$want $GO test -count=1 -run 'TestTier|TestVectors|TestX86|TestCPUTier' ./runtime ./codegen/isa/amd64 ./out/dispatch/resnet20
 done
 echo "== -tags purego: tier generic"
 MODELC_WANT_TIER=generic $GO test -tags purego -count=1 -run 'TestTier|TestVectors|TestCPUTier' ./runtime ./out/dispatch/resnet20

@@ -42,9 +42,13 @@ func Generate(in Input) (map[string][]byte, error) {
 	if in.MaxBatch < 1 {
 		in.MaxBatch = 32
 	}
-	g := &gen{in: in, ks: newKernelSet(), taken: map[string]bool{}, packed: map[packKey][]float32{}}
+	g := &gen{in: in, ks: newKernelSet(), taken: map[string]bool{}, packed: map[packKey][]float32{}, fields: map[string]bool{}}
 	if err := g.signature(); err != nil {
 		return nil, err
+	}
+	// The Model's own fields and methods, which step fields must not shadow.
+	for _, f := range []string{"mu", "w", "maxBatch", "arena", "off", "prof", "alloc", "forward", "clock", "lap"} {
+		g.fields[f] = true
 	}
 	if err := g.schedule(); err != nil {
 		return nil, err
@@ -65,17 +69,15 @@ func Generate(in Input) (map[string][]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if kern, err = pruneImports(kern); err != nil {
-		return nil, fmt.Errorf("BUG: codegen: kernels.go: %v", err)
-	}
 	files["kernels.go"] = bytes.Replace(kern, []byte("package PKG"), []byte("package "+in.Package), 1)
-	x86, err := g.ks.renderX86(g.header(), in.Package, in.RuntimeImport)
+	vec, err := g.ks.renderTargets(g.header(), in.Package, in.RuntimeImport)
 	if err != nil {
 		return nil, err
 	}
-	for name, src := range x86 {
+	for name, src := range vec {
 		files[name] = src
 	}
+	g.files = files
 	if in.Test != nil {
 		test, data, err := g.testFiles()
 		if err != nil {
@@ -102,7 +104,8 @@ type gen struct {
 	arena   []*ir.Buffer
 	bufIdx  map[*ir.Buffer]int
 	calls   []call
-	slots   int
+	fields  map[string]bool   // the Model's field names taken
+	files   map[string][]byte // the files written so far, for REPORT.md
 }
 
 // port is a graph input or output as the Go API names it.
@@ -387,16 +390,17 @@ func (g *gen) modelFile() ([]byte, error) {
 		jen.Return(jen.Func().Params(jen.Id("o").Op("*").Id("options")).Block(jen.Id("o").Dot("copyWeights").Op("=").True())),
 	)
 
-	// Arena buffers.
+	// Arena buffers, one line each, named by their first value.
 	var bufs []jen.Code
-	for _, b := range g.arena {
-		bufs = append(bufs, jen.Values(jen.Dict{
-			jen.Id("A"): jen.Lit(b.Bytes.A), jen.Id("B"): jen.Lit(b.Bytes.B),
-			jen.Id("First"): jen.Lit(b.First), jen.Id("Last"): jen.Lit(b.Last),
-		}))
+	for i, b := range g.arena {
+		what := "scratch"
+		if len(b.Values) > 0 {
+			what = "%" + comment(b.Values[0].Name)
+		}
+		bufs = append(bufs, jen.Op(fmt.Sprintf("{A: %d, B: %d, First: %d, Last: %d}, // %d: %s", b.Bytes.A, b.Bytes.B, b.First, b.Last, i, what)))
 	}
 	f.Comment("buffers are the arena's buffers: bytes A·N+B, live from step First to Last.")
-	f.Var().Id("buffers").Op("=").Index().Qual(in.RuntimeImport, "Buffer").Values(bufs...)
+	f.Var().Id("buffers").Op("=").Index().Qual(in.RuntimeImport, "Buffer").Block(bufs...)
 
 	// Splat constants.
 	var splatFill []jen.Code
@@ -559,7 +563,7 @@ type call struct {
 	label string
 	k     *kernelFn // nil for a view (no work)
 	args  []arg     // what the kernel reads and writes, after n
-	slot  int       // per-call state index of a parallel kernel
+	field string    // the Model's field holding a parallel kernel's arguments ("" if not parallel)
 }
 
 // arg is a kernel argument: a value, maybe a constant in a packed
@@ -593,7 +597,7 @@ func (g *gen) schedule() error {
 		if err != nil {
 			return err
 		}
-		c := call{node: n, label: label, k: k, slot: -1}
+		c := call{node: n, label: label, k: k}
 		c.args = make([]arg, 0, len(n.Outputs)+len(n.Inputs))
 		for _, v := range n.Outputs {
 			c.args = append(c.args, arg{v: v})
@@ -626,8 +630,12 @@ func (g *gen) schedule() error {
 			c.args = append(c.args, arg{scratch: b, elems: elems})
 		}
 		if k.par {
-			c.slot = g.slots
-			g.slots++
+			// Named after the step's node (or its output), sanitised.
+			name := n.Name
+			if name == "" {
+				name = n.Outputs[0].Name
+			}
+			c.field = fieldName(name, g.fields)
 		}
 		g.calls = append(g.calls, c)
 	}
@@ -635,13 +643,14 @@ func (g *gen) schedule() error {
 }
 
 // stateFields are the Model's per-call kernel state: the arguments of a
-// parallel kernel (s…) and its run method bound once (f…), so that a
-// call hands the pool a func value without allocating a closure.
+// parallel kernel (a field named after its step) and its run method bound
+// once (the same name + "Run"), so that a call hands the pool a func
+// value without allocating a closure.
 func (g *gen) stateFields() []jen.Code {
 	var fs []jen.Code
 	for _, c := range g.calls {
-		if c.k != nil && c.k.par {
-			fs = append(fs, jen.Id(fmt.Sprintf("s%d", c.slot)).Id(c.k.name), jen.Id(fmt.Sprintf("f%d", c.slot)).Func().Params(jen.Int(), jen.Int()))
+		if c.field != "" {
+			fs = append(fs, jen.Id(c.field).Id(c.k.name), jen.Id(c.field+"Run").Func().Params(jen.Int(), jen.Int()))
 		}
 	}
 	return fs
@@ -650,8 +659,8 @@ func (g *gen) stateFields() []jen.Code {
 func (g *gen) bindState() []jen.Code {
 	var cs []jen.Code
 	for _, c := range g.calls {
-		if c.k != nil && c.k.par {
-			cs = append(cs, jen.Id("m").Dot(fmt.Sprintf("f%d", c.slot)).Op("=").Id("m").Dot(fmt.Sprintf("s%d", c.slot)).Dot("run"))
+		if c.field != "" {
+			cs = append(cs, jen.Id("m").Dot(c.field+"Run").Op("=").Id("m").Dot(c.field).Dot("run"))
 		}
 	}
 	return cs
@@ -690,13 +699,13 @@ func (g *gen) outputCopies() []jen.Code {
 }
 
 // forwardFunc emits the schedule: one kernel call per node, on views of
-// the arena, the weights and the caller's buffers.
+// the arena, the weights and the caller's buffers, each followed by the
+// profiling helper's lap.
 func (g *gen) forwardFunc(f *jen.File) {
 	var body []jen.Code
 	for _, c := range g.calls {
 		if c.k != nil {
-			// The profile's clock, when any step does work.
-			body = append(body, jen.Var().Id("t0").Qual("time", "Time"))
+			body = append(body, jen.Id("t").Op(":=").Id("m").Dot("clock").Call())
 			break
 		}
 	}
@@ -705,7 +714,6 @@ func (g *gen) forwardFunc(f *jen.File) {
 		if c.k == nil {
 			continue
 		}
-		body = append(body, jen.If(jen.Id("m").Dot("prof").Op("!=").Nil()).Block(jen.Id("t0").Op("=").Qual("time", "Now").Call()))
 		args := []jen.Code{jen.Id("n")}
 		for _, a := range c.args {
 			s, err := g.viewAs(a)
@@ -716,21 +724,32 @@ func (g *gen) forwardFunc(f *jen.File) {
 		}
 		switch {
 		case c.k.par:
-			s := fmt.Sprintf("s%d", c.slot)
-			body = append(body, jen.Id("m").Dot(s).Op("=").Id(c.k.name).Values(args...))
-			body = append(body, jen.Qual(g.in.RuntimeImport, "ParallelMin").Call(jen.Id(c.k.count), jen.Lit(c.k.grain), jen.Id("m").Dot(fmt.Sprintf("f%d", c.slot))))
+			body = append(body, jen.Id("m").Dot(c.field).Op("=").Id(c.k.name).Values(args...))
+			body = append(body, jen.Qual(g.in.RuntimeImport, "ParallelMin").Call(jen.Id(c.k.count), jen.Lit(c.k.grain), jen.Id("m").Dot(c.field+"Run")))
 		case c.k.fallible:
 			body = append(body, jen.If(jen.Err().Op(":=").Id(c.k.name).Call(args...), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err())))
 		default:
 			body = append(body, jen.Id(c.k.name).Call(args...))
 		}
-		body = append(body, jen.If(jen.Id("m").Dot("prof").Op("!=").Nil()).Block(
-			jen.Id("m").Dot("prof").Index(jen.Lit(i)).Op("+=").Int64().Call(jen.Qual("time", "Since").Call(jen.Id("t0")))))
+		body = append(body, jen.Id("t").Op("=").Id("m").Dot("lap").Call(jen.Lit(i), jen.Id("t")))
 	}
 	body = append(body, g.outputCopies()...)
 	body = append(body, jen.Return(jen.Nil()))
 	f.Comment("forward runs the schedule for batch n; the caller holds m.mu.")
 	f.Func().Params(jen.Id("m").Op("*").Id("Model")).Id("forward").Params(jen.Id("n").Int(), jen.Id("in").Op("*").Id("Inputs"), jen.Id("out").Op("*").Id("Outputs")).Error().Block(body...)
+	f.Comment("clock starts a step's time when profiling (see Profile).")
+	f.Func().Params(jen.Id("m").Op("*").Id("Model")).Id("clock").Params().Qual("time", "Time").Block(
+		jen.If(jen.Id("m").Dot("prof").Op("==").Nil()).Block(jen.Return(jen.Qual("time", "Time").Values())),
+		jen.Return(jen.Qual("time", "Now").Call()),
+	)
+	f.Comment("lap adds the time since t to step i's total when profiling and returns")
+	f.Comment("the time now, the next step's start; otherwise it returns t.")
+	f.Func().Params(jen.Id("m").Op("*").Id("Model")).Id("lap").Params(jen.Id("i").Int(), jen.Id("t").Qual("time", "Time")).Qual("time", "Time").Block(
+		jen.If(jen.Id("m").Dot("prof").Op("==").Nil()).Block(jen.Return(jen.Id("t"))),
+		jen.Id("now").Op(":=").Qual("time", "Now").Call(),
+		jen.Id("m").Dot("prof").Index(jen.Id("i")).Op("+=").Int64().Call(jen.Id("now").Dot("Sub").Call(jen.Id("t"))),
+		jen.Return(jen.Id("now")),
+	)
 }
 
 // profileFuncs emits Steps, the schedule's steps with their cost (for

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/modelc/modelc/codegen/gemm"
+	"github.com/modelc/modelc/codegen/isa"
 	"github.com/modelc/modelc/ir"
 )
 
@@ -14,7 +15,7 @@ import (
 // of W·C floats), then computes each output row as a GEMM of its OW
 // pixels by the O output channels (gemm.ConvShape):
 //
-//   - on x86 with AVX2, the direct kernels of gemm.EmitX86Conv read the
+//   - where a target has ConvRow kernels (isa.ConvRow), they read the
 //     windows in place, and apply bias, residual and activation before
 //     they store;
 //   - elsewhere, im2col copies the row's windows (KH runs of KW·C floats
@@ -36,7 +37,7 @@ func genConvNHWC(c *kctx, cv *ir.Conv2D) error {
 	PT, PL, PB, PR := cv.Pad[0], cv.Pad[1], cv.Pad[2], cv.Pad[3]
 	Wp := W + PL + PR
 	K := KH * KW * C
-	p := gemm.DefaultX86(O, K, 1)
+	p := gemm.VectorParams(O, K, 1)
 	p.Bias = ep.bias != ""
 	pw := p.Panel()
 	padded := p.Panels() * pw
@@ -61,7 +62,6 @@ func genConvNHWC(c *kctx, cv *ir.Conv2D) error {
 		c.packInput(1, "nhwc_"+goName, packConvNHWC(p, O, C, KH, KW))
 	}
 	bias := "nil"
-	asmOK := true
 	padBias := false
 	if ep.bias != "" {
 		bias = ep.bias
@@ -73,30 +73,12 @@ func genConvNHWC(c *kctx, cv *ir.Conv2D) error {
 		}
 	}
 
-	kepi := gemm.Epilogue{Act: e.Act, Resid: e.Residual}
-	asmOK = asmOK && gemm.X86Acts(e.Act)
-	drivers := map[string]string{}
-	if asmOK {
-		for _, tier := range []string{"avx512", "avx2"} {
-			t := gemm.X86ConvTile(tier, OW, pw, KW*C)
-			s := gemm.ConvShape{C: C, O: O, KH: KH, KW: KW, SW: SW, Wp: Wp, OW: OW, PW: pw,
-				Bias: p.Bias, Resid: kepi.Resid, Act: kepi.Act}
-			name := fmt.Sprintf("conv_c%d_o%d_k%dx%d_s%d_wp%d_ow%d_%s", C, O, KH, KW, SW, Wp, OW, tier)
-			if p.Bias {
-				name += "_b"
-			}
-			if kepi.Resid {
-				name += "_res"
-			}
-			if kepi.Act != "" {
-				name += "_" + kepi.Act
-			}
-			src, fns := gemm.EmitX86Conv(s, name, t)
-			c.x86Helper(name, x86Part{goSrc: src, funcs: fns,
-				stub: fmt.Sprintf("func %s(x, wp, bias, y, resid []float32) { panic(\"unreachable\") }\n", name)})
-			drivers[tier] = name
-		}
-	}
+	spec := isa.ConvRowSpec{C: C, O: O, KH: KH, KW: KW, SW: SW, Wp: Wp, OW: OW, PW: pw, Bias: p.Bias}
+	ks, goEpi := c.epilogueKernels(isa.Epilogue{Act: e.Act, Resid: e.Residual}, func(t isa.Target, e isa.Epilogue) []isa.Kernel {
+		s := spec
+		s.Epi = e
+		return t.ConvRow(s)
+	})
 
 	c.line("const C, H, W, O, KH, KW, OH, OW = $C, $H, $W, $O, $KH, $KW, $OH, $OW",
 		"C", C, "H", H, "W", W, "O", O, "KH", KH, "KW", KW, "OH", OH, "OW", OW)
@@ -147,32 +129,32 @@ func genConvNHWC(c *kctx, cv *ir.Conv2D) error {
 	if ep.resid != "" {
 		resid = ep.resid + "[(b*OH+oh)*OW*O : (b*OH+oh+1)*OW*O]"
 	}
-	if asmOK {
-		kres := "nil"
-		if kepi.Resid {
-			kres = resid
+	goEpilogue := func() {
+		if ep.fused() {
+			c.line("for j, v := range yr {")
+			ep.store(c, "yr[j]", "(b*OH+oh)*OW*O+j")
+			c.line("}")
 		}
-		c.line("switch {")
-		c.line("case useAVX512:")
-		c.line("$D(xw, $W, $B, yr, $R)", "D", drivers["avx512"], "W", wts, "B", bias, "R", kres)
-		c.line("continue")
-		c.line("case useAVX2:")
-		c.line("$D(xw, $W, $B, yr, $R)", "D", drivers["avx2"], "W", wts, "B", bias, "R", kres)
-		c.line("continue")
-		c.line("}")
 	}
-	c.line("col := $S[it*OW*K : (it+1)*OW*K]", "S", colBuf)
-	c.line("for ow := 0; ow < OW; ow++ {")
-	c.line("for kh := 0; kh < KH; kh++ {")
-	c.line("copy(col[ow*K+kh*KW*C:ow*K+(kh+1)*KW*C], xw[(kh*Wp+ow*SW)*C:])")
-	c.line("}")
-	c.line("}")
-	c.line("$F(OW, 0, $NB, yr, col, $W, $B)", "F", goName, "NB", p.Blocks(), "W", wts, "B", bias)
-	if ep.fused() {
-		c.line("for j, v := range yr {")
-		ep.store(c, "yr[j]", "(b*OH+oh)*OW*O+j")
+	c.dispatch(ks, func(name string) {
+		r := resid
+		if goEpi[name] || ep.resid == "" {
+			r = "nil"
+		}
+		c.line("$D(xw, $W, $B, yr, $R)", "D", name, "W", wts, "B", bias, "R", r)
+		if goEpi[name] {
+			goEpilogue()
+		}
+	}, func() {
+		c.line("col := $S[it*OW*K : (it+1)*OW*K]", "S", colBuf)
+		c.line("for ow := 0; ow < OW; ow++ {")
+		c.line("for kh := 0; kh < KH; kh++ {")
+		c.line("copy(col[ow*K+kh*KW*C:ow*K+(kh+1)*KW*C], xw[(kh*Wp+ow*SW)*C:])")
 		c.line("}")
-	}
+		c.line("}")
+		c.line("$F(OW, 0, $NB, yr, col, $W, $B)", "F", goName, "NB", p.Blocks(), "W", wts, "B", bias)
+		goEpilogue()
+	})
 	c.line("}")
 	c.line("}")
 	return nil

@@ -4,9 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/modelc/modelc/codegen/asm"
-	"github.com/modelc/modelc/codegen/gemm"
-	"github.com/modelc/modelc/codegen/rows"
+	"github.com/modelc/modelc/codegen/isa"
 	"github.com/modelc/modelc/ir"
 )
 
@@ -208,11 +206,18 @@ func genAttention(c *kctx) error {
 	c.line("const T, S, D, Dv, H = $T, $S, $D, $Dv, $H", "T", q[1].B, "S", k[1].B, "D", q[2].B, "Dv", v[2].B, "H", a.Heads)
 	c.line("const dh, dv, Scale = D / H, Dv / H, $SC", "SC", floatLit(a.Scale))
 	c.parallel(fmt.Sprintf("%s*%d", dimExpr(q[0]), a.Heads), 1)
-	if x86 := attentionX86(c, a); x86 != "" {
-		c.line("if useAVX2 {")
-		c.line("$F(useAVX512, lo, hi, o0, i0, i1, i2, s0, s1, s2)", "F", x86)
-		c.line("return")
-		c.line("}")
+	spec := isa.AttentionSpec{T: q[1].B, S: k[1].B, D: q[2].B, Dv: v[2].B, H: a.Heads, Causal: a.Causal, Scale: a.Scale}
+	ks := c.kernels(func(t isa.Target) []isa.Kernel { return t.Attention(spec) })
+	if len(ks) > 0 {
+		per := 0
+		for _, k := range ks {
+			per = max(per, k.k.Scratch)
+		}
+		scratch := c.scratchBuf(q[0].MulInt(a.Heads * per))
+		c.dispatch(ks, func(name string) {
+			c.line("$F(lo, hi, o0, i0, i1, i2, $S)", "F", name, "S", scratch)
+			c.line("return")
+		}, nil)
 	}
 	c.line("var row [S]float64")
 	c.line("var acc [dv]float64")
@@ -257,113 +262,4 @@ func genAttention(c *kctx) error {
 	c.line("}")
 	c.line("}")
 	return nil
-}
-
-// attentionX86 emits, where the shapes suit them, an attention driver for
-// amd64 that runs QKᵀ and PV on the x86 GEMM microkernels: per (batch,
-// head) it packs K's rows and V into panels (negated, as gemm.Pack
-// does), computes the scores into a padded buffer, turns each row into
-// probabilities (float32 with numerics.Exp32, the sum in float64) and
-// multiplies them by V straight into the output. It returns the driver's
-// name, or "" to keep the pure-Go kernel only (a head width of V that is
-// not a multiple of 16, whose last panel would spill into the next
-// head's columns).
-func attentionX86(c *kctx, a *ir.Attention) string {
-	q, k, v := c.in(0).Shape, c.in(1).Shape, c.in(2).Shape
-	T, S, D, Dv, H := q[1].B, k[1].B, q[2].B, v[2].B, a.Heads
-	dh, dv := D/H, Dv/H
-	if dv%16 != 0 {
-		return ""
-	}
-	pw1 := gemm.X86Panel(S)
-	p1 := (S + pw1 - 1) / pw1
-	pw2 := 16
-	for _, w := range []int{64, 48, 32} {
-		if dv%w == 0 {
-			pw2 = w
-			break
-		}
-	}
-	items := q[0].MulInt(H)
-	c.scratchBuf(items.MulInt(p1 * dh * pw1)) // s0: packed K per item
-	c.scratchBuf(items.MulInt(T * p1 * pw1))  // s1: scores per item
-	c.scratchBuf(items.MulInt(T * S))         // s2: probabilities per item
-	smName := fmt.Sprintf("softmax_l%d", S)
-	c.x86Helper(smName, x86Part{goSrc: rows.SoftmaxDriver(smName, S),
-		funcs: []*asm.Func{rows.Softmax(smName+"_avx512", S, 16), rows.Softmax(smName+"_avx2", S, 8)},
-		stub:  rows.SoftmaxStub(smName)})
-	name := fmt.Sprintf("attn_t%d_s%d_d%d_dv%d_h%d", T, S, D, Dv, H)
-	if a.Causal {
-		name += "_causal"
-	}
-	var src strings.Builder
-	w := func(format string, args ...any) { fmt.Fprintf(&src, format+"\n", args...) }
-	kernels := map[string][2]string{}
-	var fns []*asm.Func
-	for _, t := range gemm.X86Tiles(pw1) {
-		qk, f1 := gemm.EmitX86Strided(dh, pw1, p1, name+"_qk_"+t.Tier, t)
-		src.WriteString(qk + "\n")
-		fns = append(fns, f1...)
-		kernels[t.Tier] = [2]string{name + "_qk_" + t.Tier}
-	}
-	for _, t := range gemm.X86Tiles(pw2) {
-		pv, f2 := gemm.EmitX86StridedB(S, pw2, dv/pw2, Dv, name+"_pv_"+t.Tier, t)
-		src.WriteString(pv + "\n")
-		fns = append(fns, f2...)
-		kernels[t.Tier] = [2]string{kernels[t.Tier][0], name + "_pv_" + t.Tier}
-	}
-	w("// %s computes items [lo, hi) (batch·H + head) of %s", name, comment(ir.Describe(a)))
-	w("// with the x86 GEMM and softmax kernels; kp, sc and pr are per-item scratch.")
-	w("func %s(avx512 bool, lo, hi int, o, q, k, v, kp, sc, pr []float32) {", name)
-	w("const T, S, D, Dv, H, dh, dv = %d, %d, %d, %d, %d, %d, %d", T, S, D, Dv, H, dh, dv)
-	w("const PW1, S1, PW2, Scale = %d, %d, %d, %s", pw1, p1*pw1, pw2, floatLit(a.Scale))
-	w("for bh := lo; bh < hi; bh++ {")
-	w("b, h := bh/H, bh%%H")
-	w("kpi := kp[bh*S1*dh : (bh+1)*S1*dh]")
-	w("sci := sc[bh*T*S1 : (bh+1)*T*S1]")
-	// K packed in panels of PW1 columns, negated for the kernels and
-	// scaled, so the scores come out scaled; d outer, so the stores run
-	// along the panel's rows.
-	w("for p := 0; p < S1/PW1; p++ {")
-	w("panel := kpi[p*dh*PW1 : (p+1)*dh*PW1]")
-	w("s0, s1 := p*PW1, min((p+1)*PW1, S)")
-	w("for d := 0; d < dh; d++ {")
-	w("dst := panel[d*PW1 : (d+1)*PW1]")
-	w("src := k[(b*S+s0)*D+h*dh+d:]")
-	w("for j := range s1 - s0 {")
-	w("dst[j] = -Scale * src[j*D]")
-	w("}")
-	w("clear(dst[s1-s0:])")
-	w("}")
-	w("}")
-	w("if avx512 {")
-	w("%s(T, q[b*T*D+h*dh:], D, kpi, sci, S1)", kernels["avx512"][0])
-	w("} else {")
-	w("%s(T, q[b*T*D+h*dh:], D, kpi, sci, S1)", kernels["avx2"][0])
-	w("}")
-	// The scores' rows (S1 floats apart) are copied into T×S
-	// probabilities, causal positions set to −Inf (exp gives 0), and the
-	// softmax row kernels run on all T rows at once.
-	w("pri := pr[bh*T*S : (bh+1)*T*S]")
-	w("for t := 0; t < T; t++ {")
-	w("row := pri[t*S : (t+1)*S]")
-	w("copy(row, sci[t*S1:t*S1+S])")
-	if a.Causal {
-		w("for s := t + 1; s < S; s++ {")
-		w("row[s] = float32(math.Inf(-1))")
-		w("}")
-	}
-	w("}")
-	w("%s(avx512, 0, T, pri, pri)", smName)
-	// V is read in place (its rows Dv floats apart).
-	w("if avx512 {")
-	w("%s(T, pri, S, v[b*S*Dv+h*dv:], o[b*T*Dv+h*dv:], Dv)", kernels["avx512"][1])
-	w("} else {")
-	w("%s(T, pri, S, v[b*S*Dv+h*dv:], o[b*T*Dv+h*dv:], Dv)", kernels["avx2"][1])
-	w("}")
-	w("}")
-	w("}")
-	c.x86Helper(name, x86Part{goSrc: src.String(), funcs: fns,
-		stub: fmt.Sprintf("func %s(avx512 bool, lo, hi int, o, q, k, v, kp, sc, pr []float32) { panic(\"unreachable\") }\n", name)})
-	return name
 }

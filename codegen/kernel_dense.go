@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/modelc/modelc/codegen/gemm"
+	"github.com/modelc/modelc/codegen/isa"
 	"github.com/modelc/modelc/ir"
 )
 
@@ -74,12 +75,12 @@ func genLinear(c *kctx) error {
 		return fmt.Errorf("rows of %s are not affine in N", x.Shape)
 	}
 	e, _ := ir.EpilogueOf(c.node.Op)
-	g := newGemmLayer(c, nOut, k, 1, ep.bias, gemm.Epilogue{Act: e.Act, Resid: e.Residual})
+	g := newGemmLayer(c, nOut, k, 1, ep.bias, isa.Epilogue{Act: e.Act, Resid: e.Residual})
 	// The work is (row block, panel) pairs, row-block-major: a large batch
 	// splits its rows too, so few panels (N = 192 is three) still keep
 	// every thread busy, and each block of x stays in L2 while its panels
 	// pass.
-	rb := gemm.X86RowBlock(k, 0)
+	rb := gemm.RowBlock(k, 0)
 	c.line("const K, N, PW, NP, RB = $K, $N, $PW, $NP, $RB", "K", k, "N", nOut, "PW", g.p.Panel(), "NP", g.p.Panels(), "RB", rb)
 	c.line("rows := $R", "R", dimExpr(rows))
 	c.parallel(fmt.Sprintf("(%s+%d)/%d*%d", dimExpr(rows), rb-1, rb, g.p.Panels()), 1)
@@ -114,74 +115,77 @@ func genLinear(c *kctx) error {
 
 // gemmLayer is the GEMM of one weight shape [N, K] as a kernel calls it:
 // the pure-Go kernel and, when the weights are packed for them, the
-// AVX-512 and AVX2 assembly kernels, chosen at run time by the package's
-// tier switches. All read the same packed weights (gemm.Pack), so
-// weights.bin holds one copy.
+// targets' Linear kernels, chosen at run time by the package's tier
+// switches. All read the same packed weights (gemm.Pack), so weights.bin
+// holds one copy.
 type gemmLayer struct {
 	p    gemm.Params
-	name string // the pure-Go kernel; the assembly drivers add _avx512, _avx2 and the epilogue
-	asm  bool
-	// epi is the epilogue the assembly kernels apply (the residual add
-	// and the activation), when they can; asmEpi says they apply all of
-	// the layer's.
-	epi    gemm.Epilogue
-	asmEpi bool
-	bias   string // the parameter holding the bias, or "nil"
+	name string // the pure-Go kernel
+	ks   []vkernel
+	// goEpi names the kernels that apply only the bias, for want of the
+	// layer's activation: the Go epilogue follows them.
+	goEpi map[string]bool
+	resid bool   // the kernels read the residual
+	bias  string // the parameter holding the bias, or "nil"
 }
 
 // newGemmLayer emits the kernels for weights [n, k] in input wIdx (packed
 // at build time) with the bias in parameter bias ("" for none) and the
 // epilogue ep after it. The bias is packed too, padded to whole panels,
-// since the assembly kernels read whole panels of it; a bias that is not
-// a constant keeps the layer on the pure-Go kernel.
-func newGemmLayer(c *kctx, n, k, wIdx int, bias string, ep gemm.Epilogue) gemmLayer {
-	g := gemmLayer{p: gemm.DefaultX86(n, k, 1), bias: "nil", asm: true}
+// since the vector kernels read whole panels of it; a bias that is not
+// a dense constant keeps the layer on the pure-Go kernel.
+func newGemmLayer(c *kctx, n, k, wIdx int, bias string, ep isa.Epilogue) gemmLayer {
+	g := gemmLayer{p: gemm.VectorParams(n, k, 1), bias: "nil", resid: ep.Resid}
+	vector := true
 	if bias != "" {
 		g.p.Bias, g.bias = true, bias
 		bi := wIdx + 1
 		if !c.node.Inputs[bi].IsConst() {
-			g.p, g.asm = gemm.Default(n, k, 1), false
+			g.p, vector = gemm.Default(n, k, 1), false
 			g.p.Bias = true
 		} else {
 			c.packPadded(bi, g.p.Panels()*g.p.Panel())
 		}
 	}
-	if gemm.X86Acts(ep.Act) {
-		g.epi, g.asmEpi = ep, true
-	}
 	g.name = g.p.Name()
 	c.helper(g.name, gemm.Emit(g.p, g.name))
 	c.packInput(wIdx, g.name, func(w []float32) []float32 { return gemm.Pack(g.p, w) })
-	if g.asm {
-		for _, t := range gemm.X86Tiles(g.p.Panel()) {
-			name := g.asmName(t.Tier)
-			src, fns := gemm.EmitX86(g.p, name, t, g.epi)
-			c.x86Helper(name, x86Part{goSrc: src, funcs: fns,
-				stub: fmt.Sprintf("func %s(m, lo, hi int, y, x, wp, bias, resid []float32) { panic(\"unreachable\") }\n", name)})
-		}
+	if vector {
+		spec := isa.LinearSpec{N: n, K: k, PW: g.p.Panel(), Bias: g.p.Bias, Epi: ep}
+		g.ks, g.goEpi = c.epilogueKernels(spec.Epi, func(t isa.Target, e isa.Epilogue) []isa.Kernel {
+			s := spec
+			s.Epi = e
+			return t.Linear(s)
+		})
 	}
 	return g
 }
 
+// epilogueKernels asks every target for kernels applying the epilogue
+// ep, and a target that has none for it for kernels applying no
+// epilogue; it returns the kernels, and which of them leave the epilogue
+// to Go.
+func (c *kctx) epilogueKernels(ep isa.Epilogue, ask func(isa.Target, isa.Epilogue) []isa.Kernel) ([]vkernel, map[string]bool) {
+	goEpi := map[string]bool{}
+	ks := c.kernels(func(t isa.Target) []isa.Kernel {
+		if ks := ask(t, ep); len(ks) > 0 || ep == (isa.Epilogue{}) {
+			return ks
+		}
+		ks := ask(t, isa.Epilogue{})
+		for _, k := range ks {
+			goEpi[k.Name] = true
+		}
+		return ks
+	})
+	return ks, goEpi
+}
+
 // packPadded makes the kernel receive constant input i (a bias) padded
-// with zeros to n floats: the assembly kernels read whole panels of it.
+// with zeros to n floats: the vector kernels read whole panels of it.
 func (c *kctx) packPadded(i, n int) {
 	c.packInput(i, fmt.Sprintf("pad%d", n), func(b []float32) []float32 {
 		return append(append(make([]float32, 0, n), b...), make([]float32, n-len(b))...)
 	})
-}
-
-// asmName names the assembly driver of a tier, which differs by
-// epilogue between layers of the same shape.
-func (g gemmLayer) asmName(tier string) string {
-	name := g.name + "_" + tier
-	if g.epi.Resid {
-		name += "_res"
-	}
-	if g.epi.Act != "" {
-		name += "_" + g.epi.Act
-	}
-	return name
 }
 
 // call emits the computation of panels [lo, hi) (of p.Panels()) of
@@ -189,30 +193,27 @@ func (g gemmLayer) asmName(tier string) string {
 // goEpilogue (which emits the epilogue on panels [lo, hi) in Go) where
 // the kernel did not apply it; resid is the residual's slice, or "nil".
 func (g gemmLayer) call(c *kctx, m, lo, hi, y, x, w, resid string, goEpilogue func()) {
-	if !g.epi.Resid {
+	if !g.resid {
 		resid = "nil"
 	}
 	kv := []any{"F", g.name, "M", m, "LO", lo, "HI", hi, "Y", y, "X", x, "W", w, "B", g.bias, "R", resid}
-	if g.asm {
-		c.line("switch {")
-		c.line("case useAVX512:")
-		c.line("$A($M, $LO, $HI, $Y, $X, $W, $B, $R)", append(kv, "A", g.asmName("avx512"))...)
-		c.line("case useAVX2:")
-		c.line("$A($M, $LO, $HI, $Y, $X, $W, $B, $R)", append(kv, "A", g.asmName("avx2"))...)
-		c.line("default:")
-	}
-	// The pure-Go kernel counts blocks of NR columns inside the panels.
-	per := g.p.Panel() / g.p.NR
-	c.line("$F($M, $LO*$PER, min($HI*$PER, $NB), $Y, $X, $W, $B)", append(kv, "PER", per, "NB", g.p.Blocks())...)
-	if goEpilogue != nil && g.asm && g.asmEpi {
-		goEpilogue()
-	}
-	if g.asm {
-		c.line("}")
-	}
-	if goEpilogue != nil && (!g.asm || !g.asmEpi) {
-		goEpilogue()
-	}
+	c.dispatch(g.ks, func(name string) {
+		r := resid
+		if g.goEpi[name] {
+			r = "nil"
+		}
+		c.line("$A($M, $LO, $HI, $Y, $X, $W, $B, $RK)", append(kv, "A", name, "RK", r)...)
+		if g.goEpi[name] && goEpilogue != nil {
+			goEpilogue()
+		}
+	}, func() {
+		// The pure-Go kernel counts blocks of NR columns inside the panels.
+		per := g.p.Panel() / g.p.NR
+		c.line("$F($M, $LO*$PER, min($HI*$PER, $NB), $Y, $X, $W, $B)", append(kv, "PER", per, "NB", g.p.Blocks())...)
+		if goEpilogue != nil {
+			goEpilogue()
+		}
+	})
 }
 
 func genConv2D(c *kctx) error {
@@ -290,7 +291,7 @@ func genConvGemm(c *kctx, cv *ir.Conv2D) error {
 	e, _ := ir.EpilogueOf(c.node.Op)
 	C, O, KH, KW := x[1].B, w[0].B, w[2].B, w[3].B
 	K, P, OW := C*KH*KW, y[2].B*y[3].B, y[3].B
-	p := gemm.DefaultX86(P, K, O)
+	p := gemm.VectorParams(P, K, O)
 	pw := p.Panel()
 	np := p.Panels()
 	goName := p.Name()
@@ -306,24 +307,15 @@ func genConvGemm(c *kctx, cv *ir.Conv2D) error {
 	})
 	items := x[0].MulInt(np)
 	col := c.scratchBuf(items.MulInt(K * pw))
-	kepi := gemm.Epilogue{Act: e.Act, Resid: e.Residual}
-	if ep.bias != "" || !gemm.X86Acts(e.Act) {
-		kepi = gemm.Epilogue{}
+	// A bias is per row here, which the kernels' epilogue does not add:
+	// with one, Go applies the whole epilogue.
+	kepi := isa.Epilogue{Act: e.Act, Resid: e.Residual}
+	if ep.bias != "" {
+		kepi = isa.Epilogue{}
 	}
-	drivers := map[string]string{}
-	for _, t := range gemm.X86Tiles(pw) {
-		name := fmt.Sprintf("conv_k%d_pw%d_%s", K, pw, t.Tier)
-		if kepi.Resid {
-			name += "_res"
-		}
-		if kepi.Act != "" {
-			name += "_" + kepi.Act
-		}
-		src, fns := gemm.EmitX86Block(K, pw, name, t, kepi, false)
-		c.x86Helper(name, x86Part{goSrc: src, funcs: fns,
-			stub: fmt.Sprintf("func %s(m, ncols int, x []float32, lda int, wp []float32, y []float32, ldc int, resid []float32) { panic(\"unreachable\") }\n", name)})
-		drivers[t.Tier] = name
-	}
+	ks, goEpi := c.epilogueKernels(kepi, func(t isa.Target, e isa.Epilogue) []isa.Kernel {
+		return t.ConvBlock(isa.ConvBlockSpec{K: K, PW: pw, Epi: e})
+	})
 	c.line("const C, H, W, O, KH, KW, OW = $C, $H, $W, $O, $KH, $KW, $OW",
 		"C", C, "H", x[2].B, "W", x[3].B, "O", O, "KH", KH, "KW", KW, "OW", OW)
 	c.line("const K, P, PW, NP, NR = $K, $P, $PW, $NP, $NR", "K", K, "P", P, "PW", pw, "NP", np, "NR", p.NR)
@@ -378,15 +370,9 @@ func genConvGemm(c *kctx, cv *ir.Conv2D) error {
 	if kepi.Resid {
 		resid = ep.resid + "[b*O*P+p0:]"
 	}
-	c.line("switch {")
-	c.line("case useAVX512:")
-	c.line("$D(O, min(PW, P-p0), i1, K, cp, yb[p0:], P, $R)", "D", drivers["avx512"], "R", resid)
-	c.line("case useAVX2:")
-	c.line("$D(O, min(PW, P-p0), i1, K, cp, yb[p0:], P, $R)", "D", drivers["avx2"], "R", resid)
-	c.line("default:")
-	c.line("$F(O, p0/NR, min((p0+PW+NR-1)/NR, $NB), yb, i1, $S[b*NP*K*PW:], nil)", "F", goName, "NB", p.Blocks(), "S", col)
+	var goEpilogue func()
 	if ep.fused() || ep.bias != "" {
-		goEpi := func() {
+		goEpilogue = func() {
 			c.line("for o := 0; o < O; o++ {")
 			c.line("out := yb[o*P+p0 : o*P+min(p0+PW, P)]")
 			c.line("for j, v := range out {")
@@ -399,16 +385,22 @@ func genConvGemm(c *kctx, cv *ir.Conv2D) error {
 			c.line("}")
 			c.line("}")
 		}
-		goEpi()
-		c.line("}")
-		if kepi != (gemm.Epilogue{Act: e.Act, Resid: e.Residual}) || ep.bias != "" {
-			c.line("if useAVX2 {")
-			goEpi()
-			c.line("}")
-		}
-	} else {
-		c.line("}")
 	}
+	c.dispatch(ks, func(name string) {
+		r := resid
+		if goEpi[name] {
+			r = "nil"
+		}
+		c.line("$D(O, min(PW, P-p0), i1, K, cp, yb[p0:], P, $R)", "D", name, "R", r)
+		if (goEpi[name] || kepi != (isa.Epilogue{Act: e.Act, Resid: e.Residual}) || ep.bias != "") && goEpilogue != nil {
+			goEpilogue()
+		}
+	}, func() {
+		c.line("$F(O, p0/NR, min((p0+PW+NR-1)/NR, $NB), yb, i1, $S[b*NP*K*PW:], nil)", "F", goName, "NB", p.Blocks(), "S", col)
+		if goEpilogue != nil {
+			goEpilogue()
+		}
+	})
 	c.line("}")
 	return nil
 }

@@ -4,8 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/modelc/modelc/codegen/asm"
-	"github.com/modelc/modelc/codegen/rows"
+	"github.com/modelc/modelc/codegen/isa"
 	"github.com/modelc/modelc/ir"
 )
 
@@ -81,7 +80,7 @@ func genUnary(c *kctx) error {
 	c.line("o0 = o0[:$N]", "N", numelExpr(c.out(0).Shape))
 	start := "0"
 	if c.node.Op.Kind() == ir.KRelu {
-		start = c.elementwiseX86("relu", "o0", "i0", "nil", "0, 0")
+		start = c.elementwiseVector("relu", "o0", "i0", "nil", "0, 0")
 	}
 	c.line("for i, v := range i0[$S:len(o0)] {", "S", start)
 	c.line("x := float64(v)")
@@ -90,19 +89,16 @@ func genUnary(c *kctx) error {
 	return nil
 }
 
-// elementwiseX86 emits the x86 element-wise kernels of op (once per
-// package) and the call that runs them on dst's whole vectors when the CPU
-// has AVX2 (a and b the operands, st the affine scalars "s, t"); it
-// returns the variable holding how many elements they did.
-func (c *kctx) elementwiseX86(op, dst, a, b, st string) string {
-	name := "ew_" + op
-	c.x86Helper(name, x86Part{goSrc: rows.ElementwiseDriver(name, op),
-		funcs: []*asm.Func{rows.Elementwise(name+"_avx512", op, 16), rows.Elementwise(name+"_avx2", op, 8)},
-		stub:  rows.ElementwiseStub(name)})
+// elementwiseVector emits the call of the targets' element-wise kernels
+// of op on dst's whole vectors (a and b the operands, st the affine
+// scalars "s, t") and returns the variable holding how many elements
+// they did (0 on the pure-Go tiers).
+func (c *kctx) elementwiseVector(op, dst, a, b, st string) string {
+	ks := c.kernels(func(t isa.Target) []isa.Kernel { return t.Elementwise(isa.ElementwiseSpec{Op: op}) })
 	c.line("done := 0")
-	c.line("if useAVX2 {")
-	c.line("done = $F(useAVX512, $D, $A, $B, $ST)", "F", name, "D", dst, "A", a, "B", b, "ST", st)
-	c.line("}")
+	c.dispatch(ks, func(name string) {
+		c.line("done = $F($D, $A, $B, $ST)", "F", name, "D", dst, "A", a, "B", b, "ST", st)
+	}, nil)
 	return "done"
 }
 
@@ -144,7 +140,7 @@ func genBinary(c *kctx) error {
 		c.line("i0, i1 = i0[:len(o0)], i1[:len(o0)]")
 		start := "0"
 		if op := map[ir.Kind]string{ir.KAdd: "add", ir.KSub: "sub", ir.KMul: "mul"}[c.node.Op.Kind()]; op != "" {
-			start = c.elementwiseX86(op, "o0", "i0", "i1", "0, 0")
+			start = c.elementwiseVector(op, "o0", "i0", "i1", "0, 0")
 		}
 		c.line("for i := $S; i < len(o0); i++ {", "S", start)
 		c.line("a, b := float64(i0[i]), float64(i1[i])")

@@ -154,7 +154,7 @@ func genBatchNormNHWC(c *kctx) error {
 		{"add", "dst", "sh[:len(dst)]", "dst[i] + sh[i]"},
 	} {
 		c.line("{")
-		done := c.elementwiseX86(op.name, "dst", op.a, op.b, "0, 0")
+		done := c.elementwiseVector(op.name, "dst", op.a, op.b, "0, 0")
 		c.line("for i := $D; i < len(dst); i++ {", "D", done)
 		c.line("dst[i] = $E", "E", op.expr)
 		c.line("}")

@@ -2,17 +2,15 @@ package codegen
 
 import (
 	"fmt"
-	"strings"
 
-	"github.com/modelc/modelc/codegen/asm"
-	"github.com/modelc/modelc/codegen/rows"
+	"github.com/modelc/modelc/codegen/isa"
 	"github.com/modelc/modelc/ir"
 )
 
 // Normalisation and row kernels: statistics in float64 per row, as the
-// reference evaluator computes them; on x86 with AVX2, layernorm rows of
-// whole vectors run on codegen/rows' kernels (float32 statistics, two
-// passes).
+// reference evaluator computes them; where a target has them, layernorm
+// rows of whole vectors run on its row kernels (float32 statistics, two
+// passes) and softmax rows on its vector exp.
 
 func init() {
 	register(genBatchNorm, ir.KBatchNorm)
@@ -35,8 +33,8 @@ func genBatchNorm(c *kctx) error {
 	c.line("src, dst := i0[off:off+I], o0[off:off+I]")
 	start := "0"
 	if i, ok := x[2:].NumelDim(); ok && i.A == 0 && i.B >= 16 {
-		// x·s + (shift − mean·s) on the x86 kernels, in float32.
-		start = c.elementwiseX86("affine", "dst", "src", "nil", "float32(s), float32(sh-m*s)")
+		// x·s + (shift − mean·s) on the targets' kernels, in float32.
+		start = c.elementwiseVector("affine", "dst", "src", "nil", "float32(s), float32(sh-m*s)")
 	}
 	c.line("for i, v := range src[$S:] {", "S", start)
 	c.line("dst[$S+i] = float32((float64(v)-m)*s + sh)", "S", start)
@@ -56,34 +54,21 @@ func genLayerNorm(c *kctx) error {
 		c.line("beta := i2[:I]")
 	}
 	c.parallel(numelExpr(x[:axis]), 16)
-	if i, ok := x[axis:].NumelDim(); ok && i.A == 0 && rows.LayerNormTile(i.B, 16) {
-		beta := len(c.node.Inputs) == 3
-		name := fmt.Sprintf("layernorm_i%d", i.B)
-		if beta {
-			name += "_b"
-		}
-		var src strings.Builder
-		fmt.Fprintf(&src, "// %s runs rows [lo, hi) of a layernorm over %d floats with the x86 row kernels.\n", name, i.B)
-		fmt.Fprintf(&src, "func %s(avx512 bool, lo, hi int, dst, x, g, b []float32, eps float32) {\n", name)
-		fmt.Fprintf(&src, "const I = %d\n", i.B)
-		src.WriteString("if lo >= hi {\nreturn\n}\n")
-		src.WriteString("_, _, _ = dst[hi*I-1], x[hi*I-1], g[I-1]\n")
-		src.WriteString("a := lnArgs{src: unsafe.Pointer(&x[lo*I]), dst: unsafe.Pointer(&dst[lo*I]), gamma: unsafe.Pointer(&g[0]), rows: hi - lo, eps: eps, invI: 1.0 / I, one: 1}\n")
-		if beta {
-			src.WriteString("_ = b[I-1]\na.beta = unsafe.Pointer(&b[0])\n")
-		}
-		fmt.Fprintf(&src, "if avx512 {\n%s_avx512(&a)\n} else {\n%s_avx2(&a)\n}\n}\n", name, name)
-		c.x86Helper(name, x86Part{goSrc: src.String(),
-			funcs: []*asm.Func{rows.LayerNorm(name+"_avx512", i.B, 16, beta), rows.LayerNorm(name+"_avx2", i.B, 8, beta)},
-			stub:  fmt.Sprintf("func %s(avx512 bool, lo, hi int, dst, x, g, b []float32, eps float32) { panic(\"unreachable\") }\n", name)})
+	var ks []vkernel
+	if i, ok := x[axis:].NumelDim(); ok && i.A == 0 {
+		ks = c.kernels(func(t isa.Target) []isa.Kernel {
+			return t.LayerNorm(isa.LayerNormSpec{I: i.B, Beta: len(c.node.Inputs) == 3})
+		})
+	}
+	if len(ks) > 0 {
 		b := "nil"
-		if beta {
+		if len(c.node.Inputs) == 3 {
 			b = "i2"
 		}
-		c.line("if useAVX2 {")
-		c.line("$F(useAVX512, lo, hi, o0, i0, i1, $B, Eps)", "F", name, "B", b)
-		c.line("return")
-		c.line("}")
+		c.dispatch(ks, func(name string) {
+			c.line("$F(lo, hi, o0, i0, i1, $B, Eps)", "F", name, "B", b)
+			c.line("return")
+		}, nil)
 	}
 	c.line("for r := lo; r < hi; r++ {")
 	c.line("src, dst := i0[r*I:(r+1)*I], o0[r*I:(r+1)*I]")
@@ -111,8 +96,8 @@ func genLayerNorm(c *kctx) error {
 
 // genSoftmax runs rows of the softmax axis on the pool, in float64 with
 // math.Exp as the reference evaluator does; a softmax over the last axis
-// (Inner 1) runs on codegen/rows' kernels where the CPU has AVX2 (float32
-// on numerics.Exp32's formula). Either way, as in PyTorch, a row holding
+// (Inner 1) runs on the targets' row kernels where the CPU has them
+// (float32 on numerics.Exp32's formula). Either way, as in PyTorch, a row holding
 // a NaN or +Inf, or only −Inf, comes out all NaN: the maximum is NaN,
 // +Inf or −Inf, and x − m is NaN for those elements.
 func genSoftmax(c *kctx) error {
@@ -124,14 +109,11 @@ func genSoftmax(c *kctx) error {
 	c.line("const L, Inner = $L, $I", "L", L, "I", numelExpr(x[axis+1:]))
 	c.parallel(fmt.Sprintf("%s*%s", numelExpr(x[:axis]), numelExpr(x[axis+1:])), max(1, 4096/max(L, 1)))
 	if sm.K == ir.KSoftmax && innerOK && inner.A == 0 && inner.B == 1 && x[axis].A == 0 && L >= 1 {
-		name := fmt.Sprintf("softmax_l%d", L)
-		c.x86Helper(name, x86Part{goSrc: rows.SoftmaxDriver(name, L),
-			funcs: []*asm.Func{rows.Softmax(name+"_avx512", L, 16), rows.Softmax(name+"_avx2", L, 8)},
-			stub:  rows.SoftmaxStub(name)})
-		c.line("if useAVX2 {")
-		c.line("$F(useAVX512, lo, hi, o0, i0)", "F", name)
-		c.line("return")
-		c.line("}")
+		ks := c.kernels(func(t isa.Target) []isa.Kernel { return t.Softmax(isa.SoftmaxSpec{L: L}) })
+		c.dispatch(ks, func(name string) {
+			c.line("$F(lo, hi, o0, i0)", "F", name)
+			c.line("return")
+		}, nil)
 	}
 	c.line("for r := lo; r < hi; r++ {")
 	c.line("base := (r/Inner)*L*Inner + r%Inner")

@@ -1,17 +1,27 @@
 package codegen
 
 import (
-	"crypto/sha256"
 	"fmt"
 	"go/format"
 	"sort"
 	"strings"
 
-	"github.com/modelc/modelc/codegen/asm"
-	"github.com/modelc/modelc/codegen/gemm"
-	"github.com/modelc/modelc/codegen/rows"
+	"github.com/modelc/modelc/codegen/gosrc"
+	"github.com/modelc/modelc/codegen/isa"
+	"github.com/modelc/modelc/codegen/isa/amd64"
 	"github.com/modelc/modelc/ir"
 )
+
+// targets are the CPU back ends every generated package holds, in the
+// order a tier switch tries them (only one target's tiers can be on in a
+// process: each belongs to one GOARCH). Adding a target is one line here.
+var targets = []isa.Target{amd64.Target{}}
+
+// vkernel is a target's kernel as a call site uses it.
+type vkernel struct {
+	t isa.Target
+	k isa.Kernel
+}
 
 // kctx is what a kernel generator sees: one node, and a writer for the
 // function body. The function's parameters are n (the batch), then one
@@ -33,24 +43,44 @@ type kctx struct {
 	// scratch are float32 work buffers (element counts, affine in N), live
 	// only during the kernel, passed as s0, s1, … after the inputs.
 	scratch []ir.Dim
-	// x86 are assembly kernels and their Go drivers, by driver name.
-	x86 map[string]x86Part
+	// vector are the targets' kernels the body calls, in first-use order.
+	vector []vkernel
 }
 
-// x86Part is one assembly-backed function: its Go source (built on amd64
-// without the purego tag), the stub that stands in for it elsewhere, and
-// the assembly functions it calls.
-type x86Part struct {
-	goSrc, stub string
-	funcs       []*asm.Func
-}
-
-// x86Helper adds an assembly-backed function, emitted once per name.
-func (c *kctx) x86Helper(name string, part x86Part) {
-	if c.x86 == nil {
-		c.x86 = map[string]x86Part{}
+// kernels asks every target for its kernels of one family spec (ask
+// calls the family's method) and records them for the package.
+func (c *kctx) kernels(ask func(isa.Target) []isa.Kernel) []vkernel {
+	var ks []vkernel
+	for _, t := range targets {
+		for _, k := range ask(t) {
+			ks = append(ks, vkernel{t, k})
+		}
 	}
-	c.x86[name] = part
+	c.vector = append(c.vector, ks...)
+	return ks
+}
+
+// dispatch emits a call site's tier switch: for each kernel, in the
+// targets' order and best tier first, the call that call(name) emits
+// under the tier's flag, then fallback (the pure-Go twin; nil for none)
+// as the default. No other generator names a tier.
+func (c *kctx) dispatch(ks []vkernel, call func(name string), fallback func()) {
+	if len(ks) == 0 {
+		if fallback != nil {
+			fallback()
+		}
+		return
+	}
+	c.line("switch {")
+	for _, k := range ks {
+		c.line("case $F:", "F", isa.Flag(k.t, k.k.Tier))
+		call(k.k.Name)
+	}
+	if fallback != nil {
+		c.line("default:")
+		fallback()
+	}
+	c.line("}")
 }
 
 // scratchBuf asks for a float32 work buffer of elems elements and returns
@@ -173,12 +203,12 @@ func register(g generator, kinds ...ir.Kind) {
 type kernelSet struct {
 	funcs   []string             // rendered functions and types, in first-use order
 	byBody  map[string]*kernelFn // signature+body → kernel
+	names   map[string]bool      // kernel names taken
 	helpers map[string]bool
-	// x86 parts in first-use order, and the assembly functions they
-	// call, each once.
-	x86      []x86Part
-	x86Names map[string]bool
-	asmFuncs []*asm.Func
+	// vector are the targets' kernels the package calls, each once, in
+	// first-use order.
+	vector     []vkernel
+	vectorSeen map[string]bool
 }
 
 // kernelFn is one emitted kernel.
@@ -188,13 +218,14 @@ type kernelFn struct {
 	par      bool // a struct type with a run method (see kctx.parallel)
 	count    string
 	grain    int
-	params   []string // parameter names after n: o0…, i0…, s0…
+	params   []string  // parameter names after n: o0…, i0…, s0…
+	vector   []vkernel // the targets' kernels it calls
 	packs    map[int]pack
 	scratch  []ir.Dim
 }
 
 func newKernelSet() *kernelSet {
-	return &kernelSet{byBody: map[string]*kernelFn{}, helpers: map[string]bool{}, x86Names: map[string]bool{}}
+	return &kernelSet{byBody: map[string]*kernelFn{}, names: map[string]bool{}, helpers: map[string]bool{}, vectorSeen: map[string]bool{}}
 }
 
 // add generates n's kernel and returns it.
@@ -237,10 +268,12 @@ func (ks *kernelSet) add(n *ir.Node) (*kernelFn, error) {
 	if k, ok := ks.byBody[key]; ok {
 		return k, nil
 	}
-	h := sha256.Sum256([]byte(key))
-	kind := n.Op.Kind().String()
-	name := strings.ReplaceAll(fmt.Sprintf("k%s%d%x", kind[:min(4, len(kind))], len(ks.byBody), h[:2]), "_", "")
-	k := &kernelFn{name: name, fallible: c.fallible, par: c.par, count: c.parCount, grain: c.parGrain, params: names, packs: c.packs, scratch: c.scratch}
+	name := kernelName(n)
+	for base, i := name, 2; ks.names[name]; i++ {
+		name = fmt.Sprintf("%s_%d", base, i)
+	}
+	ks.names[name] = true
+	k := &kernelFn{name: name, fallible: c.fallible, par: c.par, count: c.parCount, grain: c.parGrain, params: names, packs: c.packs, scratch: c.scratch, vector: c.vector}
 	hnames := make([]string, 0, len(c.helpers))
 	for h := range c.helpers {
 		hnames = append(hnames, h)
@@ -252,23 +285,10 @@ func (ks *kernelSet) add(n *ir.Node) (*kernelFn, error) {
 			ks.funcs = append(ks.funcs, c.helpers[h])
 		}
 	}
-	xnames := make([]string, 0, len(c.x86))
-	for h := range c.x86 {
-		xnames = append(xnames, h)
-	}
-	sort.Strings(xnames)
-	for _, h := range xnames {
-		if ks.x86Names[h] {
-			continue
-		}
-		ks.x86Names[h] = true
-		part := c.x86[h]
-		ks.x86 = append(ks.x86, part)
-		for _, f := range part.funcs {
-			if !ks.x86Names["asm:"+f.Name] {
-				ks.x86Names["asm:"+f.Name] = true
-				ks.asmFuncs = append(ks.asmFuncs, f)
-			}
+	for _, k := range c.vector {
+		if !ks.vectorSeen[k.k.Name] {
+			ks.vectorSeen[k.k.Name] = true
+			ks.vector = append(ks.vector, k)
 		}
 	}
 	doc := fmt.Sprintf("// %s computes %s.\n", name, comment(ir.Describe(n.Op)))
@@ -303,89 +323,59 @@ func (ks *kernelSet) render(header string, rtImport string) ([]byte, error) {
 	var sb strings.Builder
 	sb.WriteString(header)
 	sb.WriteString("package PKG\n\n")
-	imports := map[string]bool{}
+	// Every package a kernel may use; gosrc.Format drops the rest.
+	fmt.Fprintf(&sb, "import (\n\"fmt\"\n\"math\"\n\nrt %q\n%q\n)\n\n", rtImport, rtImport+"/numerics")
 	all := strings.Join(ks.funcs, "\n")
-	for _, imp := range []string{"math", "fmt"} {
-		if strings.Contains(all, imp+".") {
-			imports[imp] = true
-		}
-	}
-	if strings.Contains(all, "rt.") {
-		imports[`rt "`+rtImport+`"`] = true
-	}
-	if strings.Contains(all, "numerics.") {
-		imports[`"`+rtImport+`/numerics"`] = true
-	}
-	var list []string
-	for imp := range imports {
-		if !strings.Contains(imp, `"`) {
-			imp = `"` + imp + `"`
-		}
-		list = append(list, imp)
-	}
-	sort.Strings(list)
-	if len(list) > 0 {
-		sb.WriteString("import (\n" + strings.Join(list, "\n") + "\n)\n\n")
-	}
 	sb.WriteString(all)
-	src, err := format.Source([]byte(sb.String()))
+	src, err := gosrc.Format([]byte(sb.String()))
 	if err != nil {
 		return nil, fmt.Errorf("BUG: codegen: kernels.go does not format: %v\n%s", err, sb.String())
 	}
 	return src, nil
 }
 
-// renderX86 writes the amd64 files: kernels_amd64.go (the Go drivers of
-// the assembly kernels and the tier switches), kernels_amd64.s, and
-// kernels_other.go, which stands in for them with the purego tag or on
-// other architectures. It returns nil when no kernel uses assembly.
-func (ks *kernelSet) renderX86(header, pkg, rtImport string) (map[string][]byte, error) {
-	if len(ks.x86) == 0 {
-		return nil, nil
-	}
-	var goSrc, stubs strings.Builder
-	goSrc.WriteString(header)
-	std, ours := `"unsafe"`, fmt.Sprintf("rt %q", rtImport)
-	all := ""
-	for _, p := range ks.x86 {
-		all += p.goSrc
-	}
-	if strings.Contains(all, "math.") {
-		std = `"math"` + "\n" + std
-	}
-	if strings.Contains(all, "numerics.") {
-		ours += fmt.Sprintf("\n%q", rtImport+"/numerics")
-	}
-	fmt.Fprintf(&goSrc, "//go:build !purego\n\npackage %s\n\nimport (\n%s\n\n%s\n)\n\n", pkg, std, ours)
-	goSrc.WriteString("// The kernels' tier, chosen once from the CPU's features (rt.CPUTier).\n")
-	goSrc.WriteString("var (\nuseAVX512 = rt.CPUTier() >= rt.TierAVX512\nuseAVX2 = rt.CPUTier() >= rt.TierAVX2\n)\n\n")
-	goSrc.WriteString(gemm.GemmArgsDecl + "\n")
-	if strings.Contains(all, "lnArgs{") {
-		goSrc.WriteString(rows.LNArgsDecl + "\n")
-	}
-	if strings.Contains(all, "ewArgs{") {
-		goSrc.WriteString(rows.EWArgsDecl + "\n")
-	}
-	file := asm.File{Build: "!purego", Funcs: ks.asmFuncs}
-	goSrc.WriteString(file.GoDecls())
-	stubs.WriteString(header)
-	fmt.Fprintf(&stubs, "//go:build !amd64 || purego\n\npackage %s\n\n", pkg)
-	stubs.WriteString("// Without the amd64 assembly, the pure-Go kernels run.\nconst useAVX512, useAVX2 = false, false\n\n")
-	for _, p := range ks.x86 {
-		goSrc.WriteString(p.goSrc + "\n")
-		stubs.WriteString(p.stub + "\n")
-	}
+// renderTargets writes each target's files for the kernels the package
+// calls (isa.Target.Render), and beside them kernels_NAME_stub.go, built
+// wherever the target's files are not: its tier flags as false constants
+// and a stub for each kernel, so the generic code compiles everywhere.
+func (ks *kernelSet) renderTargets(header, pkg, rtImport string) (map[string][]byte, error) {
 	files := map[string][]byte{}
-	for name, src := range map[string]string{"kernels_amd64.go": goSrc.String(), "kernels_other.go": stubs.String()} {
-		out, err := format.Source([]byte(src))
-		if err != nil {
-			return nil, fmt.Errorf("BUG: codegen: %s does not format: %v\n%s", name, err, src)
+	for _, t := range targets {
+		var kernels []isa.Kernel
+		for _, k := range ks.vector {
+			if k.t == t {
+				kernels = append(kernels, k.k)
+			}
 		}
-		files[name] = out
+		if len(kernels) == 0 {
+			continue
+		}
+		out, err := t.Render(isa.File{Package: pkg, Header: header, Runtime: rtImport, Kernels: kernels})
+		if err != nil {
+			return nil, err
+		}
+		for name, src := range out {
+			if files[name] != nil {
+				return nil, fmt.Errorf("BUG: codegen: targets write %s twice", name)
+			}
+			files[name] = src
+		}
+		var b strings.Builder
+		b.WriteString(header)
+		fmt.Fprintf(&b, "//go:build !(%s)\n\npackage %s\n\n", isa.BuildConstraint(t), pkg)
+		fmt.Fprintf(&b, "// Without the %s kernels, the pure-Go kernels run.\nconst (\n", t.Name())
+		for _, tier := range t.Tiers() {
+			fmt.Fprintf(&b, "%s = false\n", isa.Flag(t, tier))
+		}
+		b.WriteString(")\n\n")
+		for _, k := range kernels {
+			fmt.Fprintf(&b, "func %s%s { panic(\"unreachable\") }\n\n", k.Name, k.Family.Signature())
+		}
+		src, err := format.Source([]byte(b.String()))
+		if err != nil {
+			return nil, fmt.Errorf("BUG: codegen: the %s stubs do not format: %v\n%s", t.Name(), err, b.String())
+		}
+		files["kernels_"+t.Name()+"_stub.go"] = src
 	}
-	for _, l := range strings.Split(strings.TrimSpace(header), "\n") {
-		file.Header = append(file.Header, strings.TrimPrefix(strings.TrimPrefix(l, "//"), " "))
-	}
-	files["kernels_amd64.s"] = []byte(file.AMD64())
 	return files, nil
 }

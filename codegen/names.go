@@ -1,8 +1,13 @@
 package codegen
 
 import (
+	"fmt"
+	"go/token"
+	"go/types"
 	"strings"
 	"unicode"
+
+	"github.com/modelc/modelc/ir"
 )
 
 // exportedName turns a user string into an exported Go identifier made of
@@ -65,4 +70,92 @@ func comment(s string) string {
 		}
 	}
 	return sb.String()
+}
+
+// kernelName is a kernel's name from its op and shapes, e.g.
+// conv3x3_c16_o16_s1, linear_k512_n2048_gelu, softmax_l65, add_nx64x8x8
+// (the output's dimensions, the batch as n); kernelSet.add suffixes it
+// when two different kernels would share it. Only op kinds and numbers
+// reach it, never a user's string.
+func kernelName(n *ir.Node) string {
+	out := n.Outputs[0].Type
+	var s string
+	switch op := n.Op.(type) {
+	case *ir.Conv2D:
+		w := n.Inputs[1].Type.Shape
+		s = fmt.Sprintf("conv%dx%d_c%d_o%d_s%d", w[2].B, w[3].B, n.Inputs[0].Type.Shape[1].B, w[0].B, op.Stride[0])
+		if op.Groups > 1 {
+			s += fmt.Sprintf("_g%d", op.Groups)
+		}
+	case *ir.Linear:
+		w := n.Inputs[1].Type.Shape
+		s = fmt.Sprintf("linear_k%d_n%d", w[1].B, w[0].B)
+	case *ir.Attention:
+		q, k := n.Inputs[0].Type.Shape, n.Inputs[1].Type.Shape
+		s = fmt.Sprintf("attention_t%d_s%d_h%d", q[1].B, k[1].B, op.Heads)
+		if op.Causal {
+			s += "_causal"
+		}
+	case *ir.Softmax:
+		x := n.Inputs[0].Type.Shape
+		s = fmt.Sprintf("%s_l%d", op.Kind(), x[normAxis(op.Axis, x.Rank())].B)
+	case *ir.LayerNorm:
+		x := n.Inputs[0].Type.Shape
+		i, _ := x[normAxis(op.Axis, x.Rank()):].NumelDim()
+		s = fmt.Sprintf("layernorm_i%d", i.B)
+	default:
+		s = n.Op.Kind().String() + "_" + dimsName(out.Shape)
+	}
+	if e, ok := ir.EpilogueOf(n.Op); ok {
+		if e.Residual {
+			s += "_res"
+		}
+		if e.Act != "" {
+			s += "_" + e.Act
+		}
+	}
+	if out.Layout == ir.NHWC && n.Op.Kind() != ir.KRelayout {
+		s += "_nhwc"
+	}
+	return strings.ReplaceAll(s, "-", "_")
+}
+
+// dimsName spells a shape for a name: nx64x8x8 for [N, 64, 8, 8], 2nx3
+// for [2N, 3], scalar for [].
+func dimsName(s ir.Shape) string {
+	if s.Rank() == 0 {
+		return "scalar"
+	}
+	parts := make([]string, len(s))
+	for i, d := range s {
+		switch {
+		case d.A == 0:
+			parts[i] = itoa(d.B)
+		case d.A == 1 && d.B == 0:
+			parts[i] = "n"
+		case d.B == 0:
+			parts[i] = itoa(d.A) + "n"
+		default:
+			parts[i] = fmt.Sprintf("%dnp%d", d.A, d.B)
+		}
+	}
+	return strings.Join(parts, "x")
+}
+
+// fieldName is an unexported Go identifier for a user string, for the
+// Model's per-step fields: lowerCamelCase from ExportedName's letters
+// and digits, "Step" added to a keyword or a predeclared name, and a
+// numeric suffix on a clash with taken.
+func fieldName(s string, taken map[string]bool) string {
+	base := ExportedName(s, map[string]bool{})
+	base = strings.ToLower(base[:1]) + base[1:]
+	if token.IsKeyword(base) || types.Universe.Lookup(base) != nil {
+		base += "Step"
+	}
+	name := base
+	for i := 2; taken[name]; i++ {
+		name = base + itoa(i)
+	}
+	taken[name] = true
+	return name
 }

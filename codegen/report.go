@@ -25,7 +25,7 @@ func (g *gen) report() []byte {
 		params += v.Const.Numel()
 	}
 	fmt.Fprintf(&sb, "## Weights\n\n%d constants, %d elements; weights.bin %d bytes (splats are filled at New and not stored).\n\n", len(g.in.Graph.Consts), params, len(g.weights))
-	fmt.Fprintf(&sb, "## Kernels\n\n%d nodes, %d distinct kernels (pure Go).\n\n", len(g.in.Graph.Nodes), len(g.ks.funcs))
+	sb.WriteString(g.kernelSummary())
 	sb.WriteString("## Memory plan\n\nBuffers are laid out in one arena by runtime.Plan at New, for the max batch.\n\n```\n")
 	sb.WriteString(g.in.Plan.String())
 	sb.WriteString("```\n")
@@ -38,14 +38,46 @@ func (g *gen) report() []byte {
 		_, total := rt.Plan(bufs, n)
 		fmt.Fprintf(&sb, "| %d | %d | %d |\n", n, total, rt.LowerBound(bufs, n))
 	}
-	sb.WriteString("\n## Schedule\n\n```\n")
+	sb.WriteString("\n## Schedule\n\nEach step's pure-Go kernel, and the targets' kernels it runs instead on their tiers.\n\n| step | Go kernel | vector kernels |\n| --- | --- | --- |\n")
 	for _, c := range g.calls {
-		name := "(view)"
+		name, vec := "(view)", ""
 		if c.k != nil {
 			name = c.k.name
+			var vs []string
+			for _, v := range c.k.vector {
+				vs = append(vs, fmt.Sprintf("%s %s: %s", v.t.Name(), v.k.Tier.Name, v.k.Name))
+			}
+			vec = strings.Join(vs, "<br>")
 		}
-		fmt.Fprintf(&sb, "%-14s %s\n", name, c.label)
+		fmt.Fprintf(&sb, "| %s | %s | %s |\n", mdCell(c.label), name, vec)
 	}
-	sb.WriteString("```\n")
 	return []byte(sb.String())
 }
+
+// kernelSummary counts the package's kernels: Go kernels in kernels.go
+// and, per target, its kernels and the assembly functions they call.
+func (g *gen) kernelSummary() string {
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "## Kernels\n\n%d nodes run %d Go kernels (kernels.go, also the purego build).\n", len(g.in.Graph.Nodes), len(g.ks.funcs))
+	for _, t := range targets {
+		n := 0
+		for _, k := range g.ks.vector {
+			if k.t == t {
+				n++
+			}
+		}
+		if n == 0 {
+			continue
+		}
+		asm := 0
+		if s, ok := g.files["kernels_"+t.Name()+".s"]; ok {
+			asm = strings.Count(string(s), "\nTEXT ")
+		}
+		fmt.Fprintf(&sb, "The %s target adds %d kernels (kernels_%s.go), calling %d assembly functions (kernels_%s.s).\n", t.Name(), n, t.Name(), asm, t.Name())
+	}
+	sb.WriteString("\n")
+	return sb.String()
+}
+
+// mdCell makes s safe in a markdown table cell.
+func mdCell(s string) string { return strings.ReplaceAll(comment(s), "|", "\\|") }

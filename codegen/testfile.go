@@ -8,6 +8,7 @@ import (
 	"math"
 	"text/template"
 
+	"github.com/modelc/modelc/codegen/isa"
 	"github.com/modelc/modelc/ir"
 )
 
@@ -80,7 +81,7 @@ func (g *gen) testFiles() ([]byte, []byte, error) {
 	err := testTemplate.Execute(&src, map[string]any{
 		"Header": g.header(), "Package": g.in.Package, "Runtime": g.in.RuntimeImport,
 		"Ins": ins, "Outs": outs, "Batch": batch, "Rtol": ir.FormatFloat(v.Rtol), "Predict": len(g.ins) == 1 && len(g.outs) == 1,
-		"X86": len(g.ks.x86) > 0,
+		"Flags": g.tierFlags(),
 	})
 	if err != nil {
 		return nil, nil, err
@@ -90,6 +91,28 @@ func (g *gen) testFiles() ([]byte, []byte, error) {
 		return nil, nil, fmt.Errorf("BUG: codegen: model_test.go does not format: %v", err)
 	}
 	return formatted, data.Bytes(), nil
+}
+
+// tierFlag is one tier flag of the package, for its TestTier.
+type tierFlag struct{ Target, Tier, Flag string }
+
+// tierFlags lists the tier flags of the targets whose kernels the package
+// calls, in the order the tier switches try them.
+func (g *gen) tierFlags() []tierFlag {
+	var fs []tierFlag
+	for _, t := range targets {
+		used := false
+		for _, k := range g.ks.vector {
+			used = used || k.t == t
+		}
+		if !used {
+			continue
+		}
+		for _, tier := range t.Tiers() {
+			fs = append(fs, tierFlag{t.Name(), tier.Name, isa.Flag(t, tier)})
+		}
+	}
+	return fs
 }
 
 var testTemplate = template.Must(template.New("test").Parse(`{{.Header}}package {{.Package}}
@@ -302,9 +325,35 @@ func TestPredictAppends(t *testing.T) {
 // (cpu.avx512f=off, cpu.avx2=off, …) and the purego tag.
 func TestTier(t *testing.T) {
 	t.Logf("kernels run at tier %v", rt.CPUTier())
-{{- if .X86}}
-	if useAVX512 != (rt.CPUTier() >= rt.TierAVX512) || useAVX2 != (rt.CPUTier() >= rt.TierAVX2) {
-		t.Fatalf("kernel switches avx512=%v avx2=%v disagree with tier %v", useAVX512, useAVX2, rt.CPUTier())
+{{- if .Flags}}
+	// The tier flags, best first per target: at the CPU's tier, the
+	// flags of its tier and the ones below are on and the rest off.
+	flags := []struct {
+		target, tier string
+		on           bool
+	}{
+{{- range .Flags}}
+		{ {{printf "%q" .Target}}, {{printf "%q" .Tier}}, {{.Flag}} },
+{{- end}}
+	}
+	tier := rt.CPUTier().String()
+	at := map[string]int{}
+	for i, f := range flags {
+		if f.tier == tier {
+			at[f.target] = i + 1
+		}
+	}
+	for i, f := range flags {
+		want := f.on
+		switch {
+		case tier == "generic":
+			want = false
+		case at[f.target] > 0:
+			want = i+1 >= at[f.target]
+		}
+		if f.on != want {
+			t.Errorf("at tier %s, the %s kernels' flag %s is %v", tier, f.target, f.tier, f.on)
+		}
 	}
 {{- end}}
 	want := os.Getenv("MODELC_WANT_TIER")

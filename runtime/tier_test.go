@@ -6,26 +6,73 @@ import (
 	"testing"
 )
 
-func TestTierOf(t *testing.T) {
-	all := features{true, true, true, true, true, true}
+func TestX86Tier(t *testing.T) {
+	all := x86Features{true, true, true, true, true, true}
 	cases := []struct {
-		off  func(*features)
+		off  func(*x86Features)
 		want Tier
 	}{
-		{func(*features) {}, TierVNNI},
-		{func(f *features) { f.vnni = false }, TierAVX512},
-		{func(f *features) { f.avx512bw = false }, TierAVX2},
-		{func(f *features) { f.avx512vl = false }, TierAVX2},
-		{func(f *features) { f.avx512f = false }, TierAVX2},
+		{func(*x86Features) {}, TierVNNI},
+		{func(f *x86Features) { f.vnni = false }, TierAVX512},
+		{func(f *x86Features) { f.avx512bw = false }, TierAVX2},
+		{func(f *x86Features) { f.avx512vl = false }, TierAVX2},
+		{func(f *x86Features) { f.avx512f = false }, TierAVX2},
 		// Features do not cascade: AVX-512 without FMA is no tier above generic.
-		{func(f *features) { f.fma = false }, TierGeneric},
-		{func(f *features) { f.avx2 = false }, TierGeneric},
+		{func(f *x86Features) { f.fma = false }, TierGeneric},
+		{func(f *x86Features) { f.avx2 = false }, TierGeneric},
 	}
 	for _, c := range cases {
 		f := all
 		c.off(&f)
-		if got := tierOf(f); got != c.want {
-			t.Errorf("tierOf(%+v) = %v, want %v", f, got, c.want)
+		if got := x86Tier(f); got != c.want {
+			t.Errorf("x86Tier(%+v) = %v, want %v", f, got, c.want)
+		}
+	}
+}
+
+func TestArmTier(t *testing.T) {
+	for _, c := range []struct {
+		f    armFeatures
+		want Tier
+	}{
+		{armFeatures{asimd: true, dotprod: true}, TierDotProd},
+		{armFeatures{asimd: true}, TierNEON},
+		{armFeatures{dotprod: true}, TierGeneric},
+		{armFeatures{}, TierGeneric},
+	} {
+		if got := armTier(c.f); got != c.want {
+			t.Errorf("armTier(%+v) = %v, want %v", c.f, got, c.want)
+		}
+	}
+}
+
+// TestSupports checks that a tier is supported only on its own
+// architecture and up to the CPU's tier.
+func TestSupports(t *testing.T) {
+	defer func(saved Tier) { tier = saved }(tier)
+	for _, c := range []struct {
+		cpu, t Tier
+		want   bool
+	}{
+		{TierGeneric, TierGeneric, true},
+		{TierGeneric, TierAVX2, false},
+		{TierAVX512, TierAVX2, true},
+		{TierAVX512, TierAVX512, true},
+		{TierAVX512, TierVNNI, false},
+		{TierVNNI, TierNEON, false},
+		{TierDotProd, TierNEON, true},
+		{TierDotProd, TierAVX2, false},
+		{TierNEON, TierDotProd, false},
+		{TierNEON, TierGeneric, true},
+	} {
+		tier = c.cpu
+		if got := Supports(c.t); got != c.want {
+			t.Errorf("on a %v CPU, Supports(%v) = %v, want %v", c.cpu, c.t, got, c.want)
+		}
+	}
+	for tt := TierGeneric; tt <= TierDotProd; tt++ {
+		if tt.String() == "tier(?)" || (tt != TierGeneric && tt.Arch() == "") {
+			t.Errorf("tier %d has no name or architecture", tt)
 		}
 	}
 }

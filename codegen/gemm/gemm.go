@@ -159,3 +159,42 @@ func Default(n, k, mHint int) Params {
 
 // pad returns the columns a kernel with blocks of nr computes for n.
 func pad(n, nr int) int { return (n + nr - 1) / nr * nr }
+
+// VectorPanel returns the panel width for n columns in a package with
+// vector kernels, one of 64, 48, 32 and 16 (multiples of every target's
+// vector width, so every target reads the same packed weights): the one
+// that wastes least on padding, weighed against the narrower tiles'
+// lower speed (one or two vectors a row load more per multiply-add).
+func VectorPanel(n int) int {
+	eff := map[int]float64{64: 1, 48: 1, 32: 0.95, 16: 0.85}
+	best, score := 64, 0.0
+	for _, pw := range []int{64, 48, 32, 16} {
+		if s := float64(n) / float64(pad(n, pw)) * eff[pw]; s > score {
+			best, score = pw, s
+		}
+	}
+	return best
+}
+
+// VectorParams is Default for a package with vector kernels: the weights
+// are packed in panels of VectorPanel(n) columns, and the pure-Go kernel
+// (for the purego build, architectures without vector kernels and CPUs
+// below their tiers) computes 8-column blocks inside them.
+func VectorParams(n, k, mHint int) Params {
+	p := Default(n, k, mHint)
+	p.PW = VectorPanel(n)
+	p.NR = 8
+	return p
+}
+
+// RowBlock is the number of rows of x (K floats each) whose block stays
+// in L2 (128 KiB of it) while the panels pass it, a multiple of mr; 6
+// (the common multiple of the amd64 tiles' heights at this size) when mr
+// is 0. Linear layers also split their rows across threads in blocks of
+// it.
+func RowBlock(k, mr int) int {
+	if mr == 0 {
+		mr = 6
+	}
+	return max(mr, (128<<10)/(4*k)/mr*mr)
+}

@@ -1,4 +1,7 @@
-package codegen
+// Package gosrc finishes generated Go source: Format checks that it
+// parses, drops the imports it does not use and gofmts it, so every
+// emitter may import what it might need and still write a vet-clean file.
+package gosrc
 
 import (
 	"bytes"
@@ -10,12 +13,12 @@ import (
 	"strings"
 )
 
-// pruneImports drops the imports a generated file does not use. The
-// kernel set decides its imports by looking for "math.", "rt." … in the
-// rendered text, which a comment can fool (a kernel documented as
-// "computes sqrt." seems to use rt); go vet rejects an unused import, so
-// the file is checked against its syntax tree before it is written.
-func pruneImports(src []byte) ([]byte, error) {
+// Format returns src gofmt'd, without the imports it does not use (by its
+// syntax tree: a package counts as used when a selector names it), or an
+// error when src does not parse. Emitters import every package a file
+// might use and leave the choice to Format; deciding by the text instead
+// is fooled by comments ("computes sqrt." seems to use rt).
+func Format(src []byte) ([]byte, error) {
 	fset := token.NewFileSet()
 	f, err := parser.ParseFile(fset, "", src, parser.ParseComments)
 	if err != nil {
@@ -53,7 +56,7 @@ func pruneImports(src []byte) ([]byte, error) {
 		gd.Specs = specs
 	}
 	if !changed {
-		return src, nil
+		return format.Source(src)
 	}
 	var out bytes.Buffer
 	if err := format.Node(&out, fset, f); err != nil {
@@ -61,5 +64,5 @@ func pruneImports(src []byte) ([]byte, error) {
 	}
 	// An import block left empty prints as "import ()"; gofmt keeps it,
 	// so drop it here.
-	return bytes.Replace(out.Bytes(), []byte("import ()\n\n"), nil, 1), nil
+	return format.Source(bytes.Replace(out.Bytes(), []byte("import ()\n\n"), nil, 1))
 }

@@ -1,9 +1,12 @@
-package gemm
+package amd64
 
 import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/modelc/modelc/codegen/gemm"
+	"github.com/modelc/modelc/codegen/isa"
 )
 
 // x86Convs are the direct-convolution rows the kernels are checked on:
@@ -11,13 +14,13 @@ import (
 // leave a column tail (10, 33), 1×1, 3×1, 3×3 and 5×5 windows, strides 1
 // and 2, padded rows wider than the windows need (Wp), output rows of
 // 7–32 pixels (tails of every tile height), and every epilogue.
-var x86Convs = []ConvShape{
-	{C: 3, O: 10, KH: 3, KW: 3, SW: 1, Wp: 13, OW: 11, Bias: true, Resid: true, Act: "relu"},
-	{C: 16, O: 16, KH: 3, KW: 3, SW: 1, Wp: 34, OW: 32, Bias: true, Resid: true, Act: "relu"},
+var x86Convs = []isa.ConvRowSpec{
+	{C: 3, O: 10, KH: 3, KW: 3, SW: 1, Wp: 13, OW: 11, Bias: true, Epi: isa.Epilogue{Resid: true, Act: "relu"}},
+	{C: 16, O: 16, KH: 3, KW: 3, SW: 1, Wp: 34, OW: 32, Bias: true, Epi: isa.Epilogue{Resid: true, Act: "relu"}},
 	{C: 16, O: 32, KH: 3, KW: 3, SW: 2, Wp: 34, OW: 16},
-	{C: 32, O: 64, KH: 3, KW: 3, SW: 1, Wp: 11, OW: 8, Bias: true, Resid: true, Act: "gelu"},
-	{C: 5, O: 33, KH: 1, KW: 1, SW: 1, Wp: 7, OW: 7, Bias: true, Act: "gelu"},
-	{C: 8, O: 48, KH: 5, KW: 5, SW: 2, Wp: 22, OW: 9, Act: "relu"},
+	{C: 32, O: 64, KH: 3, KW: 3, SW: 1, Wp: 11, OW: 8, Bias: true, Epi: isa.Epilogue{Resid: true, Act: "gelu"}},
+	{C: 5, O: 33, KH: 1, KW: 1, SW: 1, Wp: 7, OW: 7, Bias: true, Epi: isa.Epilogue{Act: "gelu"}},
+	{C: 8, O: 48, KH: 5, KW: 5, SW: 2, Wp: 22, OW: 9, Epi: isa.Epilogue{Act: "relu"}},
 	{C: 64, O: 16, KH: 3, KW: 1, SW: 1, Wp: 20, OW: 20},
 }
 
@@ -34,17 +37,17 @@ func TestX86ConvMatchesRef(t *testing.T) {
 	goSrc.WriteString(x86PackageHead)
 	table.WriteString("var convs = []conv{\n")
 	for i, s := range x86Convs {
-		s.PW = X86Panel(s.O)
+		s.PW = gemm.VectorPanel(s.O)
 		drivers := map[string]string{}
 		for _, tier := range []string{"avx512", "avx2"} {
 			name := fmt.Sprintf("c%d_%s", i, tier)
-			src, fns := EmitX86Conv(s, name, X86ConvTile(tier, s.OW, s.PW, s.KW*s.C))
+			src, fns := emitConvRow(s, name, convTile(tier, s.OW, s.PW, s.KW*s.C))
 			goSrc.WriteString(src + "\n")
 			file.add(fns)
 			drivers[tier] = name
 		}
 		fmt.Fprintf(&table, "{%d, %d, %d, %d, %d, %d, %d, %d, %v, %v, %q, map[string]func(x, wp, bias, y, resid []float32){\"avx512\": %s, \"avx2\": %s}},\n",
-			s.C, s.O, s.KH, s.KW, s.SW, s.Wp, s.OW, s.PW, s.Bias, s.Resid, s.Act, drivers["avx512"], drivers["avx2"])
+			s.C, s.O, s.KH, s.KW, s.SW, s.Wp, s.OW, s.PW, s.Bias, s.Epi.Resid, s.Epi.Act, drivers["avx512"], drivers["avx2"])
 	}
 	table.WriteString("}\n")
 	goSrc.WriteString(table.String())

@@ -29,71 +29,113 @@
 // substitute: it tries yasm first, and yasm 1.3.0 encodes none of them
 // (no AVX-512, no VNNI), so it falls back to GNU as for the whole file.
 // docs/x86-encodings.md has the details.
-package asm
+package amd64
+
+//go:generate go run gen_instr.go
 
 import (
 	"fmt"
 	"strings"
 )
 
-// Operand is anything an instruction takes.
+// Operand is anything an instruction takes. The operand classes below
+// are what the instruction methods (zinstr.go) accept, so an operand of
+// the wrong kind fails when the generator compiles:
+//
+//	VM   a vector register or memory
+//	RM   a general-purpose register or memory (a frame argument too)
+//	RMI  RM or an immediate
+//	M    memory (a frame argument too)
 type Operand interface{ plan9() string }
 
-// Reg is a register, named as Go's assembler names it.
-type Reg string
+type (
+	VM interface {
+		Operand
+		vm()
+	}
+	RM interface {
+		Operand
+		rm()
+	}
+	RMI interface {
+		Operand
+		rmi()
+	}
+	M interface {
+		Operand
+		m()
+	}
+)
 
-func (r Reg) plan9() string { return string(r) }
+// GP is a general-purpose register, named as Go's assembler names it.
+type GP string
+
+func (r GP) plan9() string { return string(r) }
+func (GP) rm()             {}
+func (GP) rmi()            {}
 
 // General-purpose registers of amd64 that kernels may use. BP, R14 (g
 // in ABIInternal), R15 (clobbered by dynamic linking) and SP are left out
 // on purpose.
 const (
-	AX  Reg = "AX"
-	BX  Reg = "BX"
-	CX  Reg = "CX"
-	DX  Reg = "DX"
-	SI  Reg = "SI"
-	DI  Reg = "DI"
-	R8  Reg = "R8"
-	R9  Reg = "R9"
-	R10 Reg = "R10"
-	R11 Reg = "R11"
-	R12 Reg = "R12"
-	R13 Reg = "R13"
+	AX  GP = "AX"
+	BX  GP = "BX"
+	CX  GP = "CX"
+	DX  GP = "DX"
+	SI  GP = "SI"
+	DI  GP = "DI"
+	R8  GP = "R8"
+	R9  GP = "R9"
+	R10 GP = "R10"
+	R11 GP = "R11"
+	R12 GP = "R12"
+	R13 GP = "R13"
 )
+
+// Vec is a vector register: X0–X31 (128 bits), Y0–Y31 (256), Z0–Z31
+// (512).
+type Vec string
+
+func (r Vec) plan9() string { return string(r) }
+func (Vec) vm()             {}
+
+// KReg is an AVX-512 opmask register, K0–K7.
+type KReg string
+
+func (r KReg) plan9() string { return string(r) }
 
 // X, Y and Z name the 128-, 256- and 512-bit vector registers; K names
 // an AVX-512 opmask register.
-func X(n int) Reg { return vreg("X", n) }
-func Y(n int) Reg { return vreg("Y", n) }
-func Z(n int) Reg { return vreg("Z", n) }
-func K(n int) Reg {
+func X(n int) Vec { return vreg("X", n) }
+func Y(n int) Vec { return vreg("Y", n) }
+func Z(n int) Vec { return vreg("Z", n) }
+func K(n int) KReg {
 	if n < 0 || n > 7 {
 		panic(fmt.Sprintf("asm: K%d: opmask registers are K0–K7", n))
 	}
-	return Reg(fmt.Sprintf("K%d", n))
+	return KReg(fmt.Sprintf("K%d", n))
 }
 
-func vreg(prefix string, n int) Reg {
+func vreg(prefix string, n int) Vec {
 	if n < 0 || n > 31 {
 		panic(fmt.Sprintf("asm: %s%d: vector registers are 0–31", prefix, n))
 	}
-	return Reg(fmt.Sprintf("%s%d", prefix, n))
+	return Vec(fmt.Sprintf("%s%d", prefix, n))
 }
 
 // Mem is a memory reference Disp(Base)(Index*Scale).
 type Mem struct {
-	Base  Reg
+	Base  GP
 	Disp  int
-	Index Reg
+	Index GP
 	Scale int // 1, 2, 4 or 8 when Index is set
 }
 
 // At returns the reference Disp(base).
-func At(base Reg, disp int) Mem { return Mem{Base: base, Disp: disp} }
+func At(base GP, disp int) Mem { return Mem{Base: base, Disp: disp} }
 
 // Idx adds an index register scaled by 1, 2, 4 or 8.
-func (m Mem) Idx(index Reg, scale int) Mem {
+func (m Mem) Idx(index GP, scale int) Mem {
 	if scale != 1 && scale != 2 && scale != 4 && scale != 8 {
 		panic(fmt.Sprintf("asm: scale %d: want 1, 2, 4 or 8", scale))
 	}
@@ -111,6 +153,10 @@ func (m Mem) plan9() string {
 	}
 	return s
 }
+func (Mem) vm()  {}
+func (Mem) rm()  {}
+func (Mem) rmi() {}
+func (Mem) m()   {}
 
 // Arg is a named argument of the function's frame: name+off(FP).
 type Arg struct {
@@ -119,11 +165,29 @@ type Arg struct {
 }
 
 func (a Arg) plan9() string { return fmt.Sprintf("%s+%d(FP)", a.Name, a.Off) }
+func (Arg) rm()             {}
+func (Arg) rmi()            {}
+func (Arg) m()              {}
 
 // Imm is an immediate.
 type Imm int64
 
 func (i Imm) plan9() string { return fmt.Sprintf("$%d", int64(i)) }
+func (Imm) rmi()            {}
+
+// Op3 is a three-operand vector instruction as a method expression
+// ((*Func).VADDPS), for kernels that choose one at generation time.
+type Op3 func(f *Func, src2 VM, src1, dst Vec)
+
+// vectorRegs returns the register constructor and the zeroing instruction
+// for vectors of lanes floats: Z and VPXORD with 16 (AVX-512), Y and
+// VXORPS with 8 (AVX2, which lacks VPXORD).
+func vectorRegs(lanes int) (func(int) Vec, Op3) {
+	if lanes == 16 {
+		return Z, (*Func).VPXORD
+	}
+	return Y, (*Func).VXORPS
+}
 
 // Label is a branch target inside a function.
 type Label string
@@ -151,9 +215,21 @@ type line struct {
 	raw     []byte // machine code from Encode; comment names the instruction
 }
 
-// I appends an instruction; op is the mnemonic as Go's assembler spells
-// it, with any suffix (VFMADD231PS.BCST).
-func (f *Func) I(op string, ops ...Operand) { f.lines = append(f.lines, line{op: op, ops: ops}) }
+// inst appends an instruction; op is the mnemonic as Go's assembler
+// spells it, with any suffix (VFMADD231PS.BCST). The typed methods of
+// zinstr.go call it; kernels call them.
+func (f *Func) inst(op string, ops ...Operand) {
+	mem := 0
+	for _, o := range ops {
+		if _, ok := o.(M); ok {
+			mem++
+		}
+	}
+	if mem > 1 {
+		panic(fmt.Sprintf("BUG: amd64: %s %s: at most one memory operand", op, plan9List(ops)))
+	}
+	f.lines = append(f.lines, line{op: op, ops: ops})
+}
 
 // Label places l at the next instruction.
 func (f *Func) Label(l Label) { f.lines = append(f.lines, line{label: l}) }

@@ -1,4 +1,4 @@
-package gemm
+package amd64
 
 import (
 	"fmt"
@@ -12,14 +12,15 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/cpu"
 
-	"github.com/modelc/modelc/codegen/asm"
+	"github.com/modelc/modelc/codegen/gemm"
+	"github.com/modelc/modelc/codegen/isa"
 )
 
 // x86Params are the layers the assembly kernels are checked on: every
 // panel width (16–64, so every AVX-512 tile), N not a multiple of the
 // panel or of 8, K = 1, K < 4 and K % 4 ≠ 0 (the unrolled loop's tail),
 // with and without bias.
-var x86Params = []Params{
+var x86Params = []gemm.Params{
 	{N: 1, K: 1},
 	{N: 16, K: 4, Bias: true},
 	{N: 17, K: 3},
@@ -45,16 +46,16 @@ func TestX86MatchesGo(t *testing.T) {
 	goSrc.WriteString(x86PackageHead)
 	table.WriteString("var layers = []layer{\n")
 	for i := range x86Params {
-		p := DefaultX86(x86Params[i].N, x86Params[i].K, 1)
+		p := gemm.VectorParams(x86Params[i].N, x86Params[i].K, 1)
 		p.Bias = x86Params[i].Bias
 		goName := fmt.Sprintf("g%d", i)
-		goSrc.WriteString(Emit(p, goName))
+		goSrc.WriteString(gemm.Emit(p, goName))
 		// Every epilogue on every layer: none, gelu, relu with a residual.
-		ep := []Epilogue{{}, {Act: "gelu"}, {Act: "relu", Resid: true}, {Act: "gelu", Resid: true}}[i%4]
+		ep := []isa.Epilogue{{}, {Act: "gelu"}, {Act: "relu", Resid: true}, {Act: "gelu", Resid: true}}[i%4]
 		drivers := map[string]string{}
-		for _, tile := range X86Tiles(p.Panel()) {
+		for _, tile := range linearTiles(p.Panel()) {
 			name := fmt.Sprintf("%s_%s", goName, tile.Tier)
-			src, fns := EmitX86(p, name, tile, ep)
+			src, fns := emitLinear(isa.LinearSpec{N: p.N, K: p.K, PW: p.Panel(), Bias: p.Bias, Epi: ep}, name, tile)
 			goSrc.WriteString(src + "\n")
 			file.add(fns)
 			drivers[tile.Tier] = name
@@ -71,15 +72,15 @@ func TestX86MatchesGo(t *testing.T) {
 // x86File collects the assembly of a test package, each function once
 // (drivers of the same shape share their microkernels).
 type x86File struct {
-	asm.File
+	File
 	seen map[string]bool
 }
 
 func newX86File() *x86File {
-	return &x86File{File: asm.File{Build: "amd64"}, seen: map[string]bool{}}
+	return &x86File{File: File{Build: "amd64"}, seen: map[string]bool{}}
 }
 
-func (f *x86File) add(fns []*asm.Func) {
+func (f *x86File) add(fns []*Func) {
 	for _, fn := range fns {
 		if !f.seen[fn.Name] {
 			f.seen[fn.Name] = true
@@ -89,7 +90,7 @@ func (f *x86File) add(fns []*asm.Func) {
 }
 
 // x86PackageHead opens the Go source of a package of generated drivers.
-const x86PackageHead = "package x86test\n\nimport (\n\"unsafe\"\n\n\"github.com/modelc/modelc/runtime/numerics\"\n)\n\nvar _ = numerics.Gelu32\n\n" + GemmArgsDecl + "\n"
+const x86PackageHead = "package x86test\n\nimport (\n\"unsafe\"\n\n\"github.com/modelc/modelc/runtime/numerics\"\n)\n\nvar _ = numerics.Gelu32\n\n" + gemmArgsDecl + "\n"
 
 // x86Tiers returns the assembly tiers this CPU runs, skipping the test
 // when there are none (a failure in CI, unless GODEBUG turned them off).
@@ -127,7 +128,7 @@ func runX86Package(t *testing.T, tiers []string, goSrc, asmSrc, testSrc string) 
 	t.Helper()
 	dir := t.TempDir()
 	write := func(name, s string) { require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(s), 0o644)) }
-	root, err := filepath.Abs("../..")
+	root, err := filepath.Abs("../../..")
 	require.NoError(t, err)
 	write("go.mod", "module x86test\n\ngo 1.22\n\nrequire github.com/modelc/modelc v0.0.0\n\nreplace github.com/modelc/modelc => "+root+"\n")
 	sum, err := os.ReadFile(filepath.Join(root, "go.sum"))

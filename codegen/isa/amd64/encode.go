@@ -1,4 +1,4 @@
-package asm
+package amd64
 
 // This file encodes the few x86 instructions that Go's assembler (Go
 // 1.26) does not know, so that a kernel can still use them: Func.Encode
@@ -154,8 +154,8 @@ func (f *encForm) encode(bcst, zero bool, ops []Operand) ([]byte, string, error)
 	// Split the Plan 9 operand list: sources, [mask], destination.
 	mask := 0
 	if len(ops) == nsrc+2 {
-		k, ok := ops[nsrc].(Reg)
-		kc, kn, _ := regInfo(k)
+		k, ok := ops[nsrc].(KReg)
+		kc, kn, _ := regInfo(string(k))
 		if !ok || kc != 'K' {
 			return nil, "", fmt.Errorf("operand %d: want an opmask register", nsrc+1)
 		}
@@ -353,7 +353,7 @@ var (
 
 // regInfo splits a vector or mask register name into its class (X, Y,
 // Z, K) and number.
-func regInfo(r Reg) (class byte, n int, ok bool) {
+func regInfo(r string) (class byte, n int, ok bool) {
 	if len(r) < 2 || !strings.ContainsRune("XYZK", rune(r[0])) {
 		return 0, 0, false
 	}
@@ -364,18 +364,18 @@ func regInfo(r Reg) (class byte, n int, ok bool) {
 }
 
 func vecReg(o Operand) (class byte, n int, ok bool) {
-	r, isReg := o.(Reg)
+	r, isReg := o.(Vec)
 	if !isReg {
 		return 0, 0, false
 	}
-	class, n, ok = regInfo(r)
+	class, n, ok = regInfo(string(r))
 	return class, n, ok && class != 'K' && n <= 31
 }
 
 // gpr numbers a 64-bit general-purpose register as the encoding does:
 // AX CX DX BX SP BP SI DI R8…R15. All sixteen may address memory here,
 // including SP, BP, R14 and R15, which the package's constants leave out.
-func gpr(r Reg) (int, error) {
+func gpr(r GP) (int, error) {
 	for i, n := range gprNames {
 		if string(r) == n {
 			return i, nil

@@ -1,10 +1,11 @@
-package gemm
+package amd64
 
 import (
 	"fmt"
 	"strings"
 
-	"github.com/modelc/modelc/codegen/asm"
+	"github.com/modelc/modelc/codegen/gemm"
+	"github.com/modelc/modelc/codegen/isa"
 )
 
 // Direct convolution on NHWC activations, without im2col. One output row
@@ -14,36 +15,21 @@ import (
 // is read in place from the zero-padded input: pixel ow's taps in window
 // row kh are the KW·C floats starting at ((oh·SH + kh)·Wp + ow·SW)·C, so a
 // tile of consecutive pixels is a row-strided operand (lda = SW·C floats)
-// and the microkernel's Window walks the KH window rows. Bias, residual
+// and the microkernel walks the KH window rows (kh passes of KW·C steps). Bias, residual
 // and activation are the GEMM epilogue's: per output channel, which is a
 // column here.
 
-// ConvShape is what a direct convolution kernel is specialised to.
-type ConvShape struct {
-	C, O        int // input and output channels
-	KH, KW      int // window
-	SW          int // horizontal stride (the vertical one only picks rows)
-	Wp          int // padded input width, in pixels
-	OW          int // output pixels per row
-	PW          int // panel width of the packed weights (X86Panel(O))
-	Bias, Resid bool
-	Act         string
-}
-
-// K is the GEMM depth, KH·KW·C.
-func (s ConvShape) K() int { return s.KH * s.KW * s.C }
-
-// X86ConvTile chooses the tile of tier ("avx512" or "avx2") for rows of
+// convTile chooses the tile of tier ("avx512" or "avx2") for rows of
 // ow pixels and panels of pw columns, by a count of the cycles a k step
 // takes on each tile a row needs (multiply-adds, or loads at two per
 // cycle when they dominate; a few more loads break ties), plus a fixed
 // cost per microkernel call. The tile's width divides the panel.
-func X86ConvTile(tier string, ow, pw, k int) X86Tile {
+func convTile(tier string, ow, pw, k int) tile {
 	lanes, regs := 16, 32
 	if tier == "avx2" {
 		lanes, regs = 8, 16
 	}
-	best, bestCost := X86Tile{}, 0.0
+	best, bestCost := tile{}, 0.0
 	for nv := 1; nv <= 4; nv++ {
 		if pw%(nv*lanes) != 0 {
 			continue
@@ -62,14 +48,14 @@ func X86ConvTile(tier string, ow, pw, k int) X86Tile {
 			}
 			cost *= float64(pw / (nv * lanes))
 			if best.MR == 0 || cost < bestCost {
-				best, bestCost = X86Tile{Tier: tier, Lanes: lanes, NV: nv, MR: mr}, cost
+				best, bestCost = tile{Tier: tier, Lanes: lanes, NV: nv, MR: mr}, cost
 			}
 		}
 	}
 	return best
 }
 
-// EmitX86Conv returns the Go driver
+// emitConvRow returns the Go driver
 //
 //	func name(x, wp, bias, y, resid []float32)
 //
@@ -77,12 +63,12 @@ func X86ConvTile(tier string, ow, pw, k int) X86Tile {
 // x starts at the window's top-left input (padded rows of Wp·C floats),
 // y and resid are the row's OW·O outputs (pixel-major), wp the packed
 // weights (negated, as Pack stores them), bias Panels·PW floats when
-// s.Bias. It returns the microkernels too (see EmitX86).
-func EmitX86Conv(s ConvShape, name string, t X86Tile) (goSrc string, fns []*asm.Func) {
-	p := Params{N: s.O, K: s.KW * s.C, MR: 1, NR: 8, PW: s.PW}
-	p.mustValidate()
-	win := Window{KH: s.KH, Skip: (s.Wp - s.KW) * s.C * 4}
-	ep := Epilogue{Act: s.Act, Resid: s.Resid}
+// s.Bias: the isa.ConvRow contract. It returns the microkernels too
+// (see emitLinear).
+func emitConvRow(s isa.ConvRowSpec, name string, t tile) (goSrc string, fns []*Func) {
+	p := gemm.Params{N: s.O, K: s.KW * s.C, MR: 1, NR: 8, PW: s.PW}
+	mustValidate(p)
+	ms := microSpec{t: t, ldb: s.PW, bias: s.Bias, epi: s.Epi}
 	np := (s.O + s.PW - 1) / s.PW
 	var b strings.Builder
 	f := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
@@ -95,18 +81,19 @@ func EmitX86Conv(s ConvShape, name string, t X86Tile) (goSrc string, fns []*asm.
 	if s.Bias {
 		check += " || len(bias) < NP*PW"
 	}
-	if s.Resid {
+	if s.Epi.Resid {
 		check += " || len(resid) < OW*O"
 	}
-	driverPreamble(f, name, check, "SW*C", ep)
+	driverPreamble(f, name, check, "SW*C", "KW*C, KH, (Wp-KW)*C*4", ms)
 	f("for q := 0; q < NP; q++ {")
 	panelSlice(f, s.Bias, "O")
 	f("for i := 0; i < OW; i += MR {")
 	f("r := min(MR, OW-i)")
-	rowTile(f, p, t, ep, false, win, "SW*C", "O", "O")
+	rows := rowCounts(t, s.OW)
+	rowTile(f, ms, rows, "SW*C", "O", "O")
 	f("}")
 	f("}")
 	f("}")
 	f("}")
-	return b.String(), x86Micros(p, t, false, win)
+	return b.String(), micros(ms, rows)
 }

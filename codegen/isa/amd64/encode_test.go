@@ -1,4 +1,4 @@
-package asm
+package amd64
 
 import (
 	"bufio"
@@ -81,10 +81,10 @@ func TestEncodeRejects(t *testing.T) {
 func TestEncodePrinted(t *testing.T) {
 	var f File
 	fn := f.Func("dot", 8, "func dot(p *args)")
-	fn.I("MOVQ", Arg{"p", 0}, AX)
+	fn.MOVQ(Arg{"p", 0}, AX)
 	fn.Encode(VexVPDPBUSD, At(AX, 32), Y(1), Y(0))
-	fn.I("VZEROUPPER")
-	fn.I("RET")
+	fn.VZEROUPPER()
+	fn.RET()
 	require.Contains(t, f.AMD64(), "\tMOVQ p+0(FP), AX\n"+
 		"\tBYTE $0xc4; BYTE $0xe2; BYTE $0x75; BYTE $0x50; BYTE $0x40; BYTE $0x20 // {vex} vpdpbusd ymm0, ymm1, ymmword ptr [rax+0x20]\n"+
 		"\tVZEROUPPER\n")
@@ -103,10 +103,10 @@ func encCases() []encCase {
 	disps := []int{0, 1, -1, 4, -4, 127, 128, -128, -129, 508, 512, -512, -516,
 		2032, 2048, -2048, -2064, 4064, 4096, -4096, -4128, 8128, 8192, -8192, -8256,
 		0x12345678, -0x80000000, 0x7fffffff}
-	indexes := []Reg{"", AX, R12, R13, "BP", "R15"}
+	indexes := []GP{"", AX, R12, R13, "BP", "R15"}
 	for _, e := range []struct {
 		op       EncOp
-		src, dst Reg
+		src, dst Vec
 		mid      []Operand
 	}{
 		{VexVPDPBUSD, Y(15), Y(8), nil},
@@ -118,7 +118,7 @@ func encCases() []encCase {
 		for b := range gprNames {
 			for _, idx := range indexes {
 				for i, d := range disps {
-					m := At(Reg(gprNames[b]), d)
+					m := At(GP(gprNames[b]), d)
 					if idx != "" {
 						m = m.Idx(idx, 1<<(i%4))
 					}
@@ -154,18 +154,18 @@ func randCase(r *rand.Rand, op EncOp) encCase {
 	if f.vl != 0 {
 		dst = map[bool]byte{false: 'X', true: 'Y'}[vl == 512]
 	}
-	reg := func(c byte) Reg { return Reg(fmt.Sprintf("%c%d", c, r.Intn(nreg))) }
+	reg := func(c byte) Vec { return Vec(fmt.Sprintf("%c%d", c, r.Intn(nreg))) }
 	var ops []Operand
 	if r.Intn(2) == 0 {
 		ops = append(ops, reg(src))
 	} else {
-		m := At(Reg(gprNames[r.Intn(16)]), 0)
+		m := At(GP(gprNames[r.Intn(16)]), 0)
 		if r.Intn(2) == 0 {
 			idx := r.Intn(15)
 			if idx >= 4 {
 				idx++ // not SP
 			}
-			m = m.Idx(Reg(gprNames[idx]), 1<<r.Intn(4))
+			m = m.Idx(GP(gprNames[idx]), 1<<r.Intn(4))
 		}
 		switch r.Intn(4) {
 		case 1:
@@ -313,11 +313,11 @@ func TestEncodeAsm2plan9s(t *testing.T) {
 			} else if vl == 512 {
 				dst = 'Y'
 			}
-			ops := []Operand{Reg(fmt.Sprintf("%c1", vecClass[vl]))}
+			ops := []Operand{Vec(fmt.Sprintf("%c1", vecClass[vl]))}
 			if !f.unary {
-				ops = append(ops, Reg(fmt.Sprintf("%c2", vecClass[vl])))
+				ops = append(ops, Vec(fmt.Sprintf("%c2", vecClass[vl])))
 			}
-			ops = append(ops, Reg(fmt.Sprintf("%c3", dst)))
+			ops = append(ops, Vec(fmt.Sprintf("%c3", dst)))
 			code, intel, err := Encode(op, ops...)
 			require.NoError(t, err)
 			dir := t.TempDir()
@@ -361,7 +361,7 @@ type runCase struct {
 	op          EncOp
 	vl          int // source bits
 	dst, s1, s2 int // register numbers
-	base, index Reg // base "" means src2 is the register s2
+	base, index GP  // base "" means src2 is the register s2
 	scale, disp int
 	mask        uint16 // K1 when non-zero
 }
@@ -377,47 +377,47 @@ func (c runCase) dstClass() byte {
 
 func (c runCase) kernel(fn *Func) {
 	f := c.form()
-	mov := "VMOVDQU" // VEX: runs on AVX-VNNI CPUs without AVX-512
+	mov := (*Func).VMOVDQU // VEX: runs on AVX-VNNI CPUs without AVX-512
 	if f.evex {
-		mov = "VMOVDQU32"
+		mov = (*Func).VMOVDQU32
 	}
-	d := Reg(fmt.Sprintf("%c%d", c.dstClass(), c.dst))
-	s1 := Reg(fmt.Sprintf("%c%d", vecClass[c.vl], c.s1))
-	fn.I("MOVQ", Arg{"acc", 0}, AX)
-	fn.I("MOVQ", Arg{"a", 8}, BX)
-	fn.I("MOVQ", Arg{"b", 16}, CX)
-	fn.I(mov, At(AX, 0), d)
+	d := Vec(fmt.Sprintf("%c%d", c.dstClass(), c.dst))
+	s1 := Vec(fmt.Sprintf("%c%d", vecClass[c.vl], c.s1))
+	fn.MOVQ(Arg{"acc", 0}, AX)
+	fn.MOVQ(Arg{"a", 8}, BX)
+	fn.MOVQ(Arg{"b", 16}, CX)
+	mov(fn, At(AX, 0), d)
 	var ops []Operand
 	if c.base == "" {
-		s2 := Reg(fmt.Sprintf("%c%d", vecClass[c.vl], c.s2))
-		fn.I(mov, At(CX, 0), s2)
+		s2 := Vec(fmt.Sprintf("%c%d", vecClass[c.vl], c.s2))
+		mov(fn, At(CX, 0), s2)
 		ops = append(ops, s2)
 	} else {
 		// Point base+index*scale+disp at b.
-		fn.I("MOVQ", CX, c.base)
+		fn.MOVQ(CX, c.base)
 		off := c.disp
 		m := At(c.base, c.disp)
 		if c.index != "" {
-			fn.I("MOVQ", Imm(3), c.index)
+			fn.MOVQ(Imm(3), c.index)
 			off += 3 * c.scale
 			m = m.Idx(c.index, c.scale)
 		}
-		fn.I("SUBQ", Imm(off), c.base)
+		fn.SUBQ(Imm(off), c.base)
 		ops = append(ops, m)
 	}
 	if !f.unary {
-		fn.I(mov, At(BX, 0), s1)
+		mov(fn, At(BX, 0), s1)
 		ops = append(ops, s1)
 	}
 	if c.mask != 0 {
-		fn.I("MOVQ", Imm(int64(c.mask)), DX)
-		fn.I("KMOVW", DX, K(1))
+		fn.MOVQ(Imm(int64(c.mask)), DX)
+		fn.KMOVW(DX, K(1))
 		ops = append(ops, K(1))
 	}
 	fn.Encode(c.op, append(ops, d)...)
-	fn.I(mov, d, At(AX, 0))
-	fn.I("VZEROUPPER")
-	fn.I("RET")
+	mov(fn, d, At(AX, 0))
+	fn.VZEROUPPER()
+	fn.RET()
 }
 
 // runCases: register and memory forms of every op, with the operand

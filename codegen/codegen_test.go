@@ -27,6 +27,12 @@ const runtimeImport = "github.com/modelc/modelc/runtime"
 // compile runs the pipeline on m and generates its package.
 func compile(t *testing.T, m *frontend.Model, vec *codegen.Vectors) map[string][]byte {
 	t.Helper()
+	return compileTuned(t, m, vec, nil, "")
+}
+
+// compileTuned is compile with the autotuner's choices (Input.Tuning).
+func compileTuned(t *testing.T, m *frontend.Model, vec *codegen.Vectors, tuning map[string]string, db string) map[string][]byte {
+	t.Helper()
 	p, err := passes.Build(nil)
 	require.NoError(t, err)
 	res, err := p.Run(m.Graph, passes.RunOptions{})
@@ -37,7 +43,7 @@ func compile(t *testing.T, m *frontend.Model, vec *codegen.Vectors) map[string][
 	}
 	files, err := codegen.Generate(codegen.Input{
 		Graph: res.Graph, Plan: res.Plan, Package: m.Package, Command: "modelc build model.yaml -o .",
-		Version: "test", RuntimeImport: runtimeImport, Test: vec, Log: log,
+		Version: "test", RuntimeImport: runtimeImport, Test: vec, Log: log, Tuning: tuning, TuningDB: db,
 	})
 	require.NoError(t, err)
 	return files

@@ -45,6 +45,7 @@ type kctx struct {
 	scratch []ir.Dim
 	// vector are the targets' kernels the body calls, in first-use order.
 	vector []vkernel
+	tuning *tuning
 }
 
 // kernels asks every target for its kernels of one family spec (ask
@@ -209,6 +210,7 @@ type kernelSet struct {
 	// first-use order.
 	vector     []vkernel
 	vectorSeen map[string]bool
+	tuning     *tuning // the autotuner's choices, nil without
 }
 
 // kernelFn is one emitted kernel.
@@ -237,7 +239,7 @@ func (ks *kernelSet) add(n *ir.Node) (*kernelFn, error) {
 	if err := checkLayouts(n); err != nil {
 		return nil, fmt.Errorf("%s: %w", nodeDesc(n), err)
 	}
-	c := &kctx{node: n}
+	c := &kctx{node: n, tuning: ks.tuning}
 	if err := gen(c); err != nil {
 		return nil, fmt.Errorf("%s: %w", nodeDesc(n), err)
 	}

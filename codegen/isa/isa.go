@@ -200,6 +200,12 @@ type LinearSpec struct {
 	PW   int // panel width of the packed weights, a multiple of 16
 	Bias bool
 	Epi  Epilogue
+	// Tile is the autotuner's register tile for one tier, written
+	// "TIER:name=value,…" in the tuning database's syntax without the
+	// panel width (amd64: "avx512:mr=10", "avx2:nv=1,mr=12"); "" means
+	// the target's default tiles. A target keeps its default for the
+	// other tiers, and for a tile it cannot use.
+	Tile string
 }
 
 // Panels returns ⌈N/PW⌉.

@@ -2,6 +2,8 @@ package amd64
 
 import (
 	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/modelc/modelc/codegen/isa"
 )
@@ -51,11 +53,61 @@ func (Target) Linear(s isa.LinearSpec) []isa.Kernel {
 	}
 	var ks []isa.Kernel
 	for _, t := range linearTiles(s.PW) {
-		name := fmt.Sprintf("linear_n%d_k%d_pw%d%s%s_%s", s.N, s.K, s.PW, bSuffix(s.Bias), s.Epi.Suffix(), t.Tier)
+		tuned := ""
+		if tt, ok := tunedTile(s, t); ok {
+			t, tuned = tt, fmt.Sprintf("_%dx%d", tt.MR, tt.W())
+		}
+		name := fmt.Sprintf("linear_n%d_k%d_pw%d%s%s%s_%s", s.N, s.K, s.PW, bSuffix(s.Bias), s.Epi.Suffix(), tuned, t.Tier)
 		src, fns := emitLinear(s, name, t)
 		ks = append(ks, kernel(isa.Linear, name, t.Tier, part{src, fns, []string{gemmArgsDecl}}))
 	}
 	return ks
+}
+
+// LinearTile returns the register tile Linear uses by default for a tier
+// at panel width pw: vectors per row and rows (the autotuner's default
+// variant).
+func LinearTile(tier string, pw int) (nv, mr int) {
+	for _, t := range linearTiles(pw) {
+		if t.Tier == tier {
+			return t.NV, t.MR
+		}
+	}
+	return 0, 0
+}
+
+// tunedTile returns the tile s.Tile names for the tier of t, if it names
+// one that fits: at most 12 rows (the row addressing), accumulators, B's
+// vectors and the broadcast within the tier's vector registers, and
+// slices that divide the panel (AVX-512's tile covers it whole).
+func tunedTile(s isa.LinearSpec, t tile) (tile, bool) {
+	tier, kv, ok := strings.Cut(s.Tile, ":")
+	if !ok || tier != t.Tier {
+		return t, false
+	}
+	for _, f := range strings.Split(kv, ",") {
+		k, v, _ := strings.Cut(f, "=")
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return t, false
+		}
+		switch k {
+		case "mr":
+			t.MR = n
+		case "nv":
+			t.NV = n
+		default:
+			return t, false
+		}
+	}
+	regs := 16
+	if t.Lanes == 16 {
+		regs = 32
+	}
+	if t.MR < 1 || t.MR > 12 || t.NV < 1 || t.MR*t.NV+t.NV+1 > regs || s.PW%t.W() != 0 || t.Lanes == 16 && t.NV != s.PW/16 {
+		return t, false
+	}
+	return t, true
 }
 
 // ConvBlock runs on the GEMM microkernels with the right-hand side packed

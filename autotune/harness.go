@@ -100,8 +100,8 @@ func (b *builder) build(ctx context.Context, p Program) (string, error) {
 		"probe.go":  probe,
 		"kernel.go": p.Go,
 	}
-	if p.AMD64 != "" {
-		files["kernel_amd64.s"] = p.AMD64
+	for name, src := range p.Files {
+		files[name] = string(src)
 	}
 	for name, src := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o644); err != nil {

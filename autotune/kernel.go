@@ -16,16 +16,18 @@ type Kernel interface {
 	// FLOPs returns the floating-point operations of one call on batch
 	// rows, for reports.
 	FLOPs(batch int) float64
+	// Choice returns variant p as codegen's Input.Tuning spells it.
+	Choice(p Point) string
 	// Program emits the kernel part of a harness (see harness_main.go)
 	// holding the variants vs, variant i of the harness being vs[i].
 	Program(vs []Point) (Program, error)
 }
 
-// Program is the kernel part of a harness: Go source (package main) and,
-// on amd64, assembly.
+// Program is the kernel part of a harness: Go source (package main) and
+// more files by name (a target's kernels_amd64.go and .s).
 type Program struct {
 	Go    string
-	AMD64 string
+	Files map[string][]byte
 }
 
 // probeProgram is the kernel part of a harness that only probes the

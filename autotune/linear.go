@@ -4,12 +4,15 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/modelc/modelc/codegen/asm"
 	"github.com/modelc/modelc/codegen/gemm"
+	"github.com/modelc/modelc/codegen/isa"
+	"github.com/modelc/modelc/codegen/isa/amd64"
 )
 
 // Linear is the GEMM of a linear layer, y[m×N] = x[m×K]·Wᵀ + bias, at one
-// kernel tier, as codegen/gemm generates it.
+// kernel tier, as codegen generates it: the pure-Go kernel of
+// codegen/gemm and the amd64 target's Linear kernels (codegen/isa/amd64),
+// whose tile the tuner sets through isa.LinearSpec.Tile.
 //
 // Its axes, by tier:
 //
@@ -20,12 +23,14 @@ import (
 //   - avx2: pw, nv (the tile's vectors a row, 1 or 2: 8 or 16 columns of
 //     a panel) and mr (1–12, within 16 registers);
 //   - generic (the pure-Go kernel, for the purego build, CPUs without
-//     AVX2 and other architectures): pw, and gemm.Params' MR, NR (a
-//     divisor of pw, so the packing serves the assembly tiers too), KC
-//     (0: no K blocking) and KU.
+//     AVX2 and other architectures): gemm.Params' MR, NR, KC (0: no K
+//     blocking) and KU. The panel width is not searched: it only places
+//     the pure-Go kernel's blocks in memory, and it must stay a multiple
+//     of 16 for the assembly tiers of the same package; it is codegen's
+//     (gemm.VectorPanel), or 48 where NR (3, 6, 12) does not divide that.
 //
 // Every tier's variants read weights packed by gemm.Pack, so a variant's
-// pw is also the packing codegen must use for it.
+// panel width (Panel) is also the packing codegen must use for it.
 type Linear struct {
 	N, K int
 	Tier string // "avx512", "avx2" or "generic"
@@ -70,13 +75,23 @@ func (l Linear) Space() *Space {
 		}
 	}
 	return &Space{
-		Axes: []Axis{{"pw", panelWidths}, {"mr", []int{1, 2, 3, 4}}, {"nr", []int{1, 2, 3, 4, 6, 8, 12, 16}}, {"kc", kcs}, {"ku", []int{1, 2, 4, 8}}},
-		Valid: func(p Point) bool {
-			// Past 16 accumulators the Go compiler spills every one of
-			// them (gemm's doc.go): legal, and slow beyond doubt.
-			return p[0]%p[2] == 0 && p[1]*p[2] <= 16
-		},
+		Axes: []Axis{{"mr", []int{1, 2, 3, 4}}, {"nr", []int{1, 2, 3, 4, 6, 8, 12, 16}}, {"kc", kcs}, {"ku", []int{1, 2, 4, 8}}},
+		// Past 16 accumulators the Go compiler spills every one of them
+		// (gemm's doc.go): legal, and slow beyond doubt.
+		Valid: func(p Point) bool { return p[0]*p[1] <= 16 },
 	}
+}
+
+// Panel returns the panel width of the weights variant v reads.
+func (l Linear) Panel(v Point) int {
+	if l.Tier != "generic" {
+		return v[0]
+	}
+	pw := gemm.VectorPanel(l.N)
+	if pw%v[1] != 0 {
+		pw = 48
+	}
+	return pw
 }
 
 func seq(lo, hi int) []int {
@@ -87,104 +102,121 @@ func seq(lo, hi int) []int {
 	return s
 }
 
-// Default implements Kernel: codegen's choice (gemm.DefaultX86 and
-// gemm.X86Tiles).
+// Default implements Kernel: codegen's choice (gemm.VectorParams and
+// amd64.LinearTile).
 func (l Linear) Default() Point {
-	p := gemm.DefaultX86(l.N, l.K, 1)
+	p := gemm.VectorParams(l.N, l.K, 1)
 	pw := p.Panel()
 	switch l.Tier {
 	case "avx512":
-		return Point{pw, gemm.X86Tiles(pw)[0].MR}
+		_, mr := amd64.LinearTile("avx512", pw)
+		return Point{pw, mr}
 	case "avx2":
-		t := gemm.X86Tiles(pw)[1]
-		return Point{pw, t.NV, t.MR}
+		nv, mr := amd64.LinearTile("avx2", pw)
+		return Point{pw, nv, mr}
 	}
 	ku := p.KU
 	if ku == 0 {
 		ku = 4
 	}
-	return Point{pw, p.MR, p.NR, p.KC, ku}
+	return Point{p.MR, p.NR, p.KC, ku}
 }
 
-// Params returns the gemm.Params and, for the assembly tiers, the tile
-// of variant v (with bias).
-func (l Linear) Params(v Point) (gemm.Params, *gemm.X86Tile) {
-	p := gemm.DefaultX86(l.N, l.K, 1)
-	p.Bias, p.PW = true, v[0]
+// Params returns the codegen parameters of variant v, as codegen takes
+// them from a tuning choice (Choice): the pure-Go kernel's gemm.Params
+// and the vector kernels' spec (with bias).
+func (l Linear) Params(v Point) (gemm.Params, isa.LinearSpec) {
+	p := gemm.VectorParams(l.N, l.K, 1)
+	p.Bias, p.PW = true, l.Panel(v)
+	spec := isa.LinearSpec{N: l.N, K: l.K, PW: p.PW, Bias: true}
 	switch l.Tier {
 	case "avx512":
-		return p, &gemm.X86Tile{Tier: "avx512", Lanes: 16, NV: v[0] / 16, MR: v[1]}
+		spec.Tile = fmt.Sprintf("avx512:mr=%d", v[1])
 	case "avx2":
-		return p, &gemm.X86Tile{Tier: "avx2", Lanes: 8, NV: v[1], MR: v[2]}
+		spec.Tile = fmt.Sprintf("avx2:nv=%d,mr=%d", v[1], v[2])
+	default:
+		p.MR, p.NR, p.KC, p.KU = v[0], v[1], v[2], v[3]
 	}
-	p.MR, p.NR, p.KC, p.KU = v[1], v[2], v[3], v[4]
-	return p, nil
+	return p, spec
 }
 
-// Program implements Kernel: the variants, the pure-Go twin of each
-// packing for the assembly tiers, and a case that checks a variant on
-// every row count up to 13 (every tail of every tile) and the batch,
-// with guard values around y.
+// Choice returns variant v as codegen's Input.Tuning spells it: the
+// parameters with the panel width, which the generic tier's variants
+// leave implicit.
+func (l Linear) Choice(v Point) string {
+	if l.Tier == "generic" {
+		return fmt.Sprintf("pw=%d,%s", l.Panel(v), l.Space().Name(v))
+	}
+	return l.Space().Name(v)
+}
+
+// Program implements Kernel: the variants (the pure-Go kernel of each,
+// or the target's kernel of the tier), the pure-Go twin of each packing
+// for the vector tiers, and a case that checks a variant on every row
+// count up to 13 (every tail of every tile) and the batch, with guard
+// values around y.
 func (l Linear) Program(vs []Point) (Program, error) {
 	sp := l.Space()
 	var b strings.Builder
 	f := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
-	f("package main\n\nimport (\n\"fmt\"\n\"math\"\n\"unsafe\"\n\n\"github.com/modelc/modelc/runtime/numerics\"\n)\n")
-	f("var _ = unsafe.Pointer(nil)\nvar _ = numerics.Gelu32\n")
-	f("%s", gemm.GemmArgsDecl)
+	f("package main\n\nimport (\n\"fmt\"\n\"math\"\n)\n")
 	f("const N, K = %d, %d\n", l.N, l.K)
-	file := &asm.File{Build: "amd64"}
-	seen := map[string]bool{}
 	twins := map[int]string{}
+	var kernels []isa.Kernel
 	var table, runs, twinRefs strings.Builder
 	for i, v := range vs {
 		if !sp.ok(v) {
 			return Program{}, fmt.Errorf("variant %v is not in the space of %s", v, l.Family())
 		}
-		p, tile := l.Params(v)
+		p, spec := l.Params(v)
 		if err := p.Validate(); err != nil {
 			return Program{}, err
 		}
-		name := fmt.Sprintf("v%d", i)
-		fmt.Fprintf(&table, "{%q, %q},\n", sp.Name(v), map[bool]string{true: l.Tier, false: ""}[tile != nil])
-		if tile == nil {
+		if l.Tier == "generic" {
+			name := fmt.Sprintf("v%d", i)
+			fmt.Fprintf(&table, "{%q, \"\"},\n", sp.Name(v))
 			f("%s", gemm.Emit(p, name))
 			fmt.Fprintf(&runs, "func(m int, y, x, wp, bias []float32) { %s(m, 0, %d, y, x, wp, bias) },\n", name, p.Blocks())
 			twinRefs.WriteString("nil,\n")
-		} else {
-			src, fns := gemm.EmitX86(p, name, *tile, gemm.Epilogue{})
-			f("%s", src)
-			for _, fn := range fns {
-				if !seen[fn.Name] {
-					seen[fn.Name] = true
-					file.Funcs = append(file.Funcs, fn)
-				}
-			}
-			fmt.Fprintf(&runs, "func(m int, y, x, wp, bias []float32) { %s(m, 0, %d, y, x, wp, bias, nil) },\n", name, p.Panels())
-			twin := fmt.Sprintf("twin_pw%d", p.PW)
-			if _, ok := twins[p.PW]; !ok {
-				tp := gemm.DefaultX86(l.N, l.K, 1)
-				tp.Bias, tp.PW = true, p.PW
-				f("%s", gemm.Emit(tp, twin))
-				twins[p.PW] = fmt.Sprintf("func(m int, y, x, wp, bias []float32) { %s(m, 0, %d, y, x, wp, bias) }", twin, tp.Blocks())
-			}
-			twinRefs.WriteString(twins[p.PW] + ",\n")
+			continue
 		}
-		f("// %s: %s", name, sp.Name(v))
+		var k *isa.Kernel
+		for _, c := range (amd64.Target{}).Linear(spec) {
+			if c.Tier.Name == l.Tier {
+				k = &c
+			}
+		}
+		if k == nil {
+			return Program{}, fmt.Errorf("the amd64 target has no %s kernel for %+v", l.Tier, spec)
+		}
+		kernels = append(kernels, *k)
+		fmt.Fprintf(&table, "{%q, %q},\n", sp.Name(v), l.Tier)
+		fmt.Fprintf(&runs, "func(m int, y, x, wp, bias []float32) { %s(m, 0, %d, y, x, wp, bias, nil) },\n", k.Name, spec.Panels())
+		twin := fmt.Sprintf("twin_pw%d", p.PW)
+		if _, ok := twins[p.PW]; !ok {
+			tp := gemm.VectorParams(l.N, l.K, 1)
+			tp.Bias, tp.PW = true, p.PW
+			f("%s", gemm.Emit(tp, twin))
+			twins[p.PW] = fmt.Sprintf("func(m int, y, x, wp, bias []float32) { %s(m, 0, %d, y, x, wp, bias) }", twin, tp.Blocks())
+		}
+		twinRefs.WriteString(twins[p.PW] + ",\n")
 	}
 	f("var variants = []variant{\n%s}\n", table.String())
 	f("var vpw = []int{")
 	for _, v := range vs {
-		fmt.Fprintf(&b, "%d, ", v[0])
+		fmt.Fprintf(&b, "%d, ", l.Panel(v))
 	}
 	f("}\n")
 	f("var vrun = []func(m int, y, x, wp, bias []float32){\n%s}\n", runs.String())
 	f("var vtwin = []func(m int, y, x, wp, bias []float32){\n%s}\n", twinRefs.String())
-	f("%s", file.GoDecls())
 	b.WriteString(linearCase)
 	prog := Program{Go: b.String()}
-	if len(file.Funcs) > 0 {
-		prog.AMD64 = file.AMD64()
+	if len(kernels) > 0 {
+		files, err := (amd64.Target{}).Render(isa.File{Package: "main", Runtime: "github.com/modelc/modelc/runtime", Kernels: kernels})
+		if err != nil {
+			return Program{}, err
+		}
+		prog.Files = files
 	}
 	return prog, nil
 }

@@ -2,6 +2,7 @@ package autotune
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -39,7 +40,7 @@ func TestLinearSpaces(t *testing.T) {
 					}
 				}
 			}
-			vs = append(vs, Point{48, 4, 3, 0, 1}, Point{16, 1, 16, 0, 8}, Point{64, 2, 8, 0, 2})
+			vs = append(vs, Point{4, 3, 0, 1}, Point{1, 16, 0, 8}, Point{2, 8, 0, 2})
 		}
 		recs, err := r.Measure(context.Background(), l, 5, vs)
 		if err != nil {
@@ -64,8 +65,8 @@ func tierRuns(have, need string) bool {
 	return rank[have] >= rank[need]
 }
 
-// mutated is a kernel whose program is k's with one edit: the check must
-// catch it.
+// mutated is a kernel whose program is k's with one edit, in the table
+// of variant calls: the check must catch it.
 type mutated struct {
 	Linear
 	old, new string
@@ -73,11 +74,12 @@ type mutated struct {
 
 func (m mutated) Program(vs []Point) (Program, error) {
 	p, err := m.Linear.Program(vs)
-	if err == nil && !strings.Contains(p.Go, m.old) {
-		return p, nil
+	at := strings.Index(p.Go, "var vrun")
+	if err != nil || at < 0 || !strings.Contains(p.Go[at:], m.old) {
+		return p, fmt.Errorf("mutation %q: not in the program", m.old)
 	}
-	p.Go = strings.Replace(p.Go, m.old, m.new, 1)
-	return p, err
+	p.Go = p.Go[:at] + strings.Replace(p.Go[at:], m.old, m.new, 1)
+	return p, nil
 }
 
 // TestLinearCheckCatches: a variant that skips its last panel, or rounds
@@ -99,9 +101,9 @@ func TestLinearCheckCatches(t *testing.T) {
 	l := Linear{N: 40, K: 300, Tier: tier}
 	cases := []mutated{
 		// The last panel (or block) is never computed.
-		{l, "{ v0(m, 0, ", "{ v0(m, 0, -1+"},
+		{l, "(m, 0, ", "(m, 0, -1+"},
 		// One element of the last row is 1% off.
-		{l, "{ v0(m, 0, ", "{ defer func() { if len(y) > 0 { y[len(y)-1] *= 1.01 } }(); v0(m, 0, "},
+		{l, "[]float32) { ", "[]float32) { defer func() { if len(y) > 0 { y[len(y)-1] *= 1.01 } }(); "},
 	}
 	for i, m := range cases {
 		recs, err := r.Measure(context.Background(), m, 3, []Point{l.Default()})

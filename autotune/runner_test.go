@@ -32,6 +32,7 @@ func (faultKernel) Space() *Space {
 }
 func (faultKernel) Default() Point          { return Point{0} }
 func (faultKernel) FLOPs(batch int) float64 { return float64(64 * batch) }
+func (k faultKernel) Choice(p Point) string { return k.Space().Name(p) }
 
 func (faultKernel) Program(vs []Point) (Program, error) {
 	var b strings.Builder

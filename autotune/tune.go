@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"slices"
 	"sort"
 	"strings"
@@ -351,13 +350,4 @@ func Summary(results []Result) string {
 			r.Measured, r.Space, r.Failed, us(r.Default), us(r.Best), r.Best.Variant, r.Gain())
 	}
 	return b.String()
-}
-
-// geomean is the geometric mean of v.
-func geomean(v []float64) float64 {
-	s := 0.0
-	for _, x := range v {
-		s += math.Log(x)
-	}
-	return math.Exp(s / float64(len(v)))
 }

@@ -109,4 +109,3 @@ func (t *tuning) report(db string) string {
 	}
 	return b.String()
 }
-

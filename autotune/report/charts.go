@@ -145,7 +145,8 @@ func (r *Report) roofline() (*chart, error) {
 	}
 	p.X.Min, p.X.Max = lo, hi
 	p.Y.Min, p.Y.Max = ylo/2, yhi*2
-	p.Legend.Top, p.Legend.Left = true, true
+	p.Legend.Top, p.Legend.Left = false, false
+	p.Legend.YOffs = vg.Points(6)
 	data, err := svg(p, 7*vg.Inch, 4.5*vg.Inch)
 	if err != nil {
 		return nil, err
@@ -201,8 +202,11 @@ func (r *Report) latency() (*chart, error) {
 		p.Legend.Add(eng, bc)
 	}
 	p.NominalX(configs...)
-	p.Legend.Top = true
+	p.Legend.Top, p.Legend.Left = true, true
+	p.Legend.XOffs = vg.Points(6)
 	p.Y.Min = 0
+	// Room above the bars for the legend.
+	p.Y.Max *= 1 + 0.12*float64(len(engines))
 	data, err := svg(p, 7*vg.Inch, 4*vg.Inch)
 	if err != nil {
 		return nil, err
@@ -243,7 +247,7 @@ func (r *Report) layers(batch int) (*chart, error) {
 	slices.Sort(idx)
 	names := make([]string, len(idx))
 	for k, i := range idx {
-		names[k] = trimName(runs[0].Steps[i].Name, 28)
+		names[k] = trimName(stepLabel(runs[0].Steps[i].Name), 28)
 	}
 	p := plot.New()
 	p.Title.Text = fmt.Sprintf("Steps of %s at batch %d", r.Model, batch)
@@ -273,6 +277,8 @@ func (r *Report) layers(batch int) (*chart, error) {
 	p.NominalY(rev...)
 	p.Y.Scale = invertedNominal{len(names)}
 	p.X.Min = 0
+	// Room right of the longest bar for the legend.
+	p.X.Max *= 1.25
 	p.Legend.Top = true
 	height := vg.Length(1.2*vg.Inch) + vg.Length(len(names))*vg.Points(float64(len(runs))*h.Points()+6)
 	data, err := svg(p, 7*vg.Inch, max(height, 3*vg.Inch))
@@ -287,6 +293,20 @@ func (r *Report) layers(batch int) (*chart, error) {
 		title:   fmt.Sprintf("Steps at batch %d", batch),
 		caption: fmt.Sprintf("The %d slowest steps at batch %d, in execution order: %s builds, each step timed with profiling on.", len(idx), batch, strings.Join(builds, ", ")),
 		svg:     data}, nil
+}
+
+// stepLabel shortens a profile step's name ("step 2: linear {act=…}
+// @blocks.0.fc1") to its layer and op ("blocks.0.fc1 linear").
+func stepLabel(name string) string {
+	_, rest, ok := strings.Cut(name, ": ")
+	if !ok {
+		return name
+	}
+	op, _, _ := strings.Cut(rest, " ")
+	if i := strings.LastIndex(rest, " @"); i >= 0 {
+		return rest[i+2:] + " " + op
+	}
+	return rest
 }
 
 // invertedNominal puts the first nominal name at the top.

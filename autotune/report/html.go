@@ -9,11 +9,12 @@ import (
 
 // html renders report.html: one file with the charts' SVG inline and no
 // reference to anything outside it (no script, font or stylesheet to
-// fetch), so it opens offline and can be mailed as it is.
+// fetch; its content security policy forbids them), so it opens offline
+// and can be mailed as it is.
 func (r *Report) html(charts []chart) string {
 	var b strings.Builder
 	esc := html.EscapeString
-	fmt.Fprintf(&b, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>%s</title>\n<style>%s</style>\n</head>\n<body>\n", esc("modelc report: "+r.title()), css)
+	fmt.Fprintf(&b, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">\n<title>%s</title>\n<style>%s</style>\n</head>\n<body>\n", esc("modelc report: "+r.title()), css)
 	fmt.Fprintf(&b, "<h1>%s</h1>\n<p class=\"meta\">%s · <code>%s</code></p>\n", esc(r.title()), esc(r.Date), esc(r.Command))
 	b.WriteString("<h2>Machine</h2>\n<table class=\"machine\">\n")
 	for _, kv := range r.Machine.rows() {

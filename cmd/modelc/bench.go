@@ -17,6 +17,7 @@ import (
 	"time"
 
 	sources "github.com/modelc/modelc"
+	"github.com/modelc/modelc/autotune/report"
 	"github.com/modelc/modelc/internal/peak"
 	"github.com/modelc/modelc/ir"
 )
@@ -32,7 +33,7 @@ func runBench(args []string, stdout io.Writer) error {
 			return runBenchGemm(args, stdout)
 		}
 	}
-	const u = "modelc bench MODEL [--passes P,...] [--batch 1,32] [--threads 1,2] [--peers torch,ort] [--seconds 2] [--rounds 3] [--flush] [--layers] [--report FILE]"
+	const u = "modelc bench MODEL [--passes P,...] [--batch 1,32] [--threads 1,2] [--peers torch,ort] [--seconds 2] [--rounds 3] [--flush] [--layers] [--report DIR] [--tune-db FILE|none]"
 	fs := newFlags("bench", u)
 	batches := fs.String("batch", "1,32", "batch sizes, comma-separated")
 	threads := fs.String("threads", "1", "thread counts, comma-separated")
@@ -40,7 +41,8 @@ func runBench(args []string, stdout io.Writer) error {
 	seconds := fs.Float64("seconds", 2, "timed seconds per engine per round")
 	rounds := fs.Int("rounds", 3, "interleaved rounds per configuration")
 	flush := fs.Bool("flush", false, "evict the last-level cache (stream 64 MiB) before every timed call")
-	report := fs.String("report", "", "also write the table as markdown to this file")
+	reportDir := fs.String("report", "", "also write a per-hardware report into this directory: report.md, report.html (self-contained), report.json and SVG charts (roofline, latency, each layer of the tuned, default and pure-Go builds)")
+	tf := addTuneFlags(fs)
 	layers := fs.Bool("layers", false, "also time every step of the generated package and print its GFLOP/s and fraction of the roofline (measured peak and memory bandwidth)")
 	m, ok, err := oneModel(fs, args, u, stdout)
 	if !ok {
@@ -67,11 +69,44 @@ func runBench(args []string, stdout io.Writer) error {
 	if *flush {
 		flushMB = 64
 	}
-	d, err := buildDriver(m, slices.Max(bs))
+	if *reportDir != "" {
+		if fi, err := os.Stat(*reportDir); err == nil && !fi.IsDir() {
+			return usageError{fmt.Sprintf("--report %s: is a file; --report names a directory now (report.md, report.html, report.json and charts go in it)", *reportDir)}
+		}
+	}
+	d, err := buildDriver(m, slices.Max(bs), nil)
 	if err != nil {
 		return err
 	}
 	defer d.Close()
+	// The tuned build, when the database has choices for this model.
+	tun, err := tf.load(d.graph, os.Stderr)
+	if err != nil {
+		return err
+	}
+	tun.describe(os.Stderr)
+	var td *driver
+	if tun != nil && len(tun.choices) > 0 {
+		if td, err = buildDriver(m, slices.Max(bs), tun); err != nil {
+			return err
+		}
+		defer td.Close()
+	}
+	// modelc's engines: the tuned build, the default one and, for a
+	// report, the default one on its pure-Go kernels (every vector tier
+	// turned off).
+	type build struct {
+		name string
+		d    *driver
+		env  []string
+	}
+	builds := []build{{"modelc", d, nil}}
+	if td != nil {
+		builds = append([]build{{"modelc tuned", td, nil}}, builds...)
+	}
+	if *reportDir != "" {
+		builds = append(builds, build{"modelc pure Go", d, []string{"GODEBUG=cpu.avx2=off"}})
+	}
 	pr := &peerRunner{model: m.Name}
 	if strings.EqualFold(filepath.Ext(m.File), ".onnx") {
 		// ONNX Runtime runs the very file modelc compiled.
@@ -85,10 +120,11 @@ func runBench(args []string, stdout io.Writer) error {
 		ins := ir.SampleInputs(d.graph, b, 7)
 		for _, t := range ts {
 			byEngine := map[string]*benchRow{}
-			order := []string{"modelc"}
-			for _, p := range peerList {
-				order = append(order, p)
+			var order []string
+			for _, bl := range builds {
+				order = append(order, bl.name)
 			}
+			order = append(order, peerList...)
 			for r := 0; r < *rounds; r++ {
 				for _, eng := range order {
 					row := byEngine[eng]
@@ -100,8 +136,10 @@ func runBench(args []string, stdout io.Writer) error {
 						continue
 					}
 					s, disturbed, err := measure(func() (*Sample, *os.ProcessState, error) {
-						if eng == "modelc" {
-							return d.benchProc(ins, t, *seconds, flushMB)
+						for _, bl := range builds {
+							if bl.name == eng {
+								return bl.d.benchProc(ins, t, *seconds, flushMB, bl.env...)
+							}
 						}
 						return pr.run(eng, b, t, *seconds, flushMB)
 					})
@@ -113,7 +151,7 @@ func runBench(args []string, stdout io.Writer) error {
 					case err != nil:
 						return err
 					}
-					if eng == "modelc" && len(m.Passes) > 0 {
+					if strings.HasPrefix(eng, "modelc") && len(m.Passes) > 0 {
 						s.Version += " passes: " + passNames(m)
 					}
 					row.add(s, disturbed)
@@ -146,9 +184,22 @@ func runBench(args []string, stdout io.Writer) error {
 		}
 	}
 	fmt.Fprint(stdout, table)
-	if *report != "" {
-		return os.WriteFile(*report, []byte(table), 0o644)
+	if *reportDir == "" {
+		return nil
 	}
+	var profiled []profiledBuild
+	for _, bl := range builds {
+		profiled = append(profiled, profiledBuild{bl.name, bl.d, bl.env})
+	}
+	r, err := benchReport(m, rows, profiled, bs, ts[0], min(*seconds, 1), tun, "modelc bench "+strings.Join(args, " "))
+	if err != nil {
+		return err
+	}
+	files, err := report.Write(*reportDir, r)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "\nwrote %s to %s\n", strings.Join(files, ", "), *reportDir)
 	return nil
 }
 
@@ -244,13 +295,13 @@ func busyTime() time.Duration {
 }
 
 // benchProc is bench that also returns the process state.
-func (d *driver) benchProc(ins []*ir.Tensor, threads int, seconds float64, flushMB int) (*Sample, *os.ProcessState, error) {
+func (d *driver) benchProc(ins []*ir.Tensor, threads int, seconds float64, flushMB int, env ...string) (*Sample, *os.ProcessState, error) {
 	inFile, err := d.writeInputs(ins)
 	if err != nil {
 		return nil, nil, err
 	}
 	cmd := exec.Command(d.bin, "bench", inFile, "-", fmt.Sprint(ins[0].Shape[0]), fmt.Sprint(threads), fmt.Sprint(seconds), fmt.Sprint(flushMB))
-	cmd.Env = append(os.Environ(), fmt.Sprintf("GOMAXPROCS=%d", threads))
+	cmd.Env = append(append(os.Environ(), fmt.Sprintf("GOMAXPROCS=%d", threads)), env...)
 	return runSample(cmd)
 }
 
@@ -456,8 +507,10 @@ func benchTable(model string, rows []benchRow, seconds float64, rounds int, flus
 	sb.WriteString("| engine | batch | threads | median | p90 | p99 | runs | cpu/wall | round medians (min–max) | modelc ÷ engine |\n")
 	sb.WriteString("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
 	var base int64
-	for _, r := range rows {
-		if r.engine == "modelc" {
+	for i, r := range rows {
+		// The first modelc engine of a configuration (the tuned build,
+		// when there is one) is what the others are compared with.
+		if strings.HasPrefix(r.engine, "modelc") && (i == 0 || rows[i-1].batch != r.batch || rows[i-1].threads != r.threads) {
 			base = median(r.times)
 		}
 		if r.missing != "" {
@@ -470,7 +523,7 @@ func benchTable(model string, rows []benchRow, seconds float64, rounds int, flus
 			cw += c / float64(len(r.cpuWall))
 		}
 		ratio := "1.00×"
-		if r.engine != "modelc" && med > 0 {
+		if med > 0 && base > 0 {
 			ratio = fmt.Sprintf("%.2f×", float64(med)/float64(base))
 		}
 		noise := fmt.Sprintf("%s – %s", fmtMs(slices.Min(r.roundMedians)), fmtMs(slices.Max(r.roundMedians)))
@@ -490,24 +543,9 @@ func benchTable(model string, rows []benchRow, seconds float64, rounds int, flus
 // its fraction of the roofline: min(peak, bandwidth × operations/byte),
 // with the peak and the memory read bandwidth measured on this machine.
 func (d *driver) layerTable(ins []*ir.Tensor, batch, threads int, seconds float64, pk peak.Result) (string, error) {
-	inFile, err := d.writeInputs(ins)
+	steps, err := d.profile(ins, batch, threads, seconds)
 	if err != nil {
 		return "", err
-	}
-	cmd := exec.Command(d.bin, "profile", inFile, "-", fmt.Sprint(batch), fmt.Sprint(threads), fmt.Sprint(seconds))
-	cmd.Env = append(os.Environ(), fmt.Sprintf("GOMAXPROCS=%d", threads))
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return "", fmt.Errorf("profiling the generated package: %v\n%s", err, stderr.String())
-	}
-	var steps []struct {
-		Name             string
-		Ns, Flops, Bytes float64
-	}
-	if err := json.Unmarshal(out, &steps); err != nil {
-		return "", fmt.Errorf("the driver printed %q: %v", out, err)
 	}
 	var total float64
 	for _, s := range steps {
@@ -530,6 +568,28 @@ func (d *driver) layerTable(ins []*ir.Tensor, batch, threads int, seconds float6
 	}
 	sb.WriteString("\nThe roofline takes every byte from memory at the measured read bandwidth; a step whose data is in cache can exceed 100%.\n")
 	return sb.String(), nil
+}
+
+// profile runs the driver with per-step timing on (env added to its
+// environment) and returns each step's mean time, FLOPs and bytes.
+func (d *driver) profile(ins []*ir.Tensor, batch, threads int, seconds float64, env ...string) ([]report.Step, error) {
+	inFile, err := d.writeInputs(ins)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(d.bin, "profile", inFile, "-", fmt.Sprint(batch), fmt.Sprint(threads), fmt.Sprint(seconds))
+	cmd.Env = append(append(os.Environ(), fmt.Sprintf("GOMAXPROCS=%d", threads)), env...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("profiling the generated package: %v\n%s", err, stderr.String())
+	}
+	var steps []report.Step
+	if err := json.Unmarshal(out, &steps); err != nil {
+		return nil, fmt.Errorf("the driver printed %q: %v", out, err)
+	}
+	return steps, nil
 }
 
 // trafficTable states each flushed run as a memory bandwidth: a call must

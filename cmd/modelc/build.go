@@ -15,11 +15,12 @@ import (
 const runtimeImport = "github.com/modelc/modelc/runtime"
 
 func runBuild(args []string, stdout io.Writer) error {
-	const u = "modelc build MODEL [--passes P,...] [-o DIR] [--force] [--max-batch B]"
+	const u = "modelc build MODEL [--passes P,...] [-o DIR] [--force] [--max-batch B] [--tune-db FILE|none]"
 	fs := newFlags("build", u)
 	out := fs.String("o", "", "output directory (default: the model's package name)")
 	force := fs.Bool("force", false, "replace a non-empty directory modelc did not generate")
 	maxBatch := fs.Int("max-batch", 32, "the generated package's DefaultMaxBatch")
+	tf := addTuneFlags(fs)
 	m, ok, err := oneModel(fs, args, u, stdout)
 	if !ok {
 		return err
@@ -28,11 +29,12 @@ func runBuild(args []string, stdout io.Writer) error {
 	if dir == "" {
 		dir = m.Package
 	}
-	return build(m, dir, *force, *maxBatch, fmt.Sprintf("modelc build %s -o .", filepath.Base(m.File)), stdout)
+	return build(m, dir, *force, *maxBatch, fmt.Sprintf("modelc build %s -o .", filepath.Base(m.File)), tf, stdout)
 }
 
-// build compiles m into a Go package in dir.
-func build(m *frontend.Model, dir string, force bool, maxBatch int, command string, stdout io.Writer) error {
+// build compiles m into a Go package in dir, with the tuning database
+// tf names.
+func build(m *frontend.Model, dir string, force bool, maxBatch int, command string, tf tuneFlags, stdout io.Writer) error {
 	start := time.Now()
 	p, err := pipeline(m)
 	if err != nil {
@@ -54,10 +56,19 @@ func build(m *frontend.Model, dir string, force bool, maxBatch int, command stri
 	for _, e := range res.Log {
 		log = append(log, e.Pass+"\t"+e.Stats.String())
 	}
-	files, err := codegen.Generate(codegen.Input{
+	t, err := tf.load(res.Graph, stdout)
+	if err != nil {
+		return err
+	}
+	t.describe(stdout)
+	in := codegen.Input{
 		Graph: res.Graph, Plan: res.Plan, Package: m.Package, Command: command,
 		Version: runtime.Version, RuntimeImport: runtimeImport, MaxBatch: maxBatch, Test: vec, Log: log,
-	})
+	}
+	if t != nil {
+		in.Tuning, in.TuningDB = t.choices, t.hash()
+	}
+	files, err := codegen.Generate(in)
 	if err != nil {
 		return fmt.Errorf("%s: %w", m.File, err)
 	}

@@ -32,7 +32,7 @@ type driver struct {
 
 // buildDriver compiles m through the pipeline and codegen and builds the
 // driver for it.
-func buildDriver(m *frontend.Model, maxBatch int) (*driver, error) {
+func buildDriver(m *frontend.Model, maxBatch int, t *tuned) (*driver, error) {
 	p, err := pipeline(m)
 	if err != nil {
 		return nil, err
@@ -41,10 +41,14 @@ func buildDriver(m *frontend.Model, maxBatch int) (*driver, error) {
 	if err != nil {
 		return nil, err
 	}
-	files, err := codegen.Generate(codegen.Input{
+	in := codegen.Input{
 		Graph: res.Graph, Plan: res.Plan, Package: m.Package, Command: "modelc (driver)",
 		Version: runtime.Version, RuntimeImport: runtimeImport, MaxBatch: maxBatch,
-	})
+	}
+	if t != nil {
+		in.Tuning, in.TuningDB = t.choices, t.hash()
+	}
+	files, err := codegen.Generate(in)
 	if err != nil {
 		return nil, err
 	}
@@ -198,7 +202,7 @@ func runGenerated(m *frontend.Model, ins []*ir.Tensor) ([]*ir.Tensor, time.Durat
 	if len(ins) > 0 && len(ins[0].Shape) > 0 {
 		batch = ins[0].Shape[0]
 	}
-	d, err := buildDriver(m, max(batch, 1))
+	d, err := buildDriver(m, max(batch, 1), nil)
 	if err != nil {
 		return nil, 0, err
 	}

@@ -12,7 +12,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/modelc/modelc/autotune"
 	"github.com/modelc/modelc/autotune/db"
+	"github.com/modelc/modelc/autotune/report"
 )
 
 // cli starts the test binary as modelc with args.
@@ -106,4 +108,104 @@ func TestTuneMergeCLI(t *testing.T) {
 	require.NoError(t, err)
 	_, err = modelc(t, "tune", "merge", a, c)
 	require.ErrorIs(t, err, db.ErrOtherMachine)
+}
+
+// tunedDB writes a tuning database for this machine in which one variant
+// of the tiny model's linear layer is far faster than the default at
+// batch 1, so that a build takes it.
+func tunedDB(t *testing.T, dir string) (path, variant string) {
+	t.Helper()
+	m := db.ThisMachine()
+	l := autotune.Linear{N: 5, K: 4, Tier: autotune.KernelTier(m.Tier)}
+	sp := l.Space()
+	def := sp.Name(l.Default())
+	for _, p := range sp.All() {
+		if variant = sp.Name(p); variant != def {
+			break
+		}
+	}
+	rec := func(v string, ns float64) db.Record {
+		return db.Record{Kernel: l.Family(), Shape: l.Shape(), Batch: "1", Variant: v, Status: db.StatusOK, MedianNs: ns,
+			P10Ns: ns * 0.99, P90Ns: ns * 1.01, Samples: 20, Modelc: "test", Go: "test", At: time.Now()}
+	}
+	path = filepath.Join(dir, "tune.jsonl")
+	_, err := db.Update(path, m, []db.Record{rec(def, 1000), rec(variant, 500)})
+	require.NoError(t, err)
+	return path, variant
+}
+
+// TestBuildTuned: build takes the database's choice, says so, and says
+// which kernels kept the defaults; the package records the database.
+func TestBuildTuned(t *testing.T) {
+	dir, model := writeTiny(t)
+	path, variant := tunedDB(t, dir)
+	out, err := modelc(t, "build", model, "-o", filepath.Join(dir, "pkg"), "--tune-db", path)
+	require.NoError(t, err)
+	require.Contains(t, out, "1 of 1 kernels tuned")
+	require.Contains(t, out, "  tuned   linear.")
+	require.Contains(t, out, variant+", 2.00× the default (batch 1)")
+	d, err := db.Open(path, db.Options{Machine: db.ThisMachine()})
+	require.NoError(t, err)
+	src, err := os.ReadFile(filepath.Join(dir, "pkg", "model.go"))
+	require.NoError(t, err)
+	require.Contains(t, string(src), "// Tuned with the tuning database of sha256 "+d.Hash+".")
+	// Without a database: said, and defaults.
+	t.Setenv("XDG_CACHE_HOME", filepath.Join(dir, "empty-cache"))
+	out, err = modelc(t, "build", model, "-o", filepath.Join(dir, "pkg2"))
+	require.NoError(t, err)
+	require.Contains(t, out, "tuning: no database for this machine at "+filepath.Join(dir, "empty-cache"))
+	// Another machine's database: refused unless asked, then said.
+	other := filepath.Join(dir, "other.jsonl")
+	m := db.ThisMachine()
+	m.CPUs++
+	_, err = db.Update(other, m, nil)
+	require.NoError(t, err)
+	_, err = modelc(t, "build", model, "-o", filepath.Join(dir, "pkg3"), "--tune-db", other)
+	require.ErrorIs(t, err, db.ErrOtherMachine)
+	out, err = modelc(t, "build", model, "-o", filepath.Join(dir, "pkg3"), "--tune-db", other, "--tune-db-any-machine")
+	require.NoError(t, err)
+	require.Contains(t, out, "(asked with --tune-db-any-machine)")
+}
+
+// TestBenchReport: modelc bench --report writes the report directory with
+// the tuned, default and pure-Go builds, each profiled, and modelc report
+// compare reads it back.
+func TestBenchReport(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds generated packages")
+	}
+	dir, model := writeTiny(t)
+	path, _ := tunedDB(t, dir)
+	rep := filepath.Join(dir, "report")
+	out, err := modelc(t, "bench", model, "--tune-db", path, "--report", rep, "--batch", "1,3", "--seconds", "0.02", "--rounds", "1")
+	require.NoError(t, err, out)
+	for _, f := range []string{"report.md", "report.html", "report.json", "roofline.svg", "latency.svg", "layers_b1.svg", "layers_b3.svg"} {
+		require.FileExists(t, filepath.Join(rep, f))
+	}
+	r, err := report.Read(filepath.Join(rep, "report.json"))
+	require.NoError(t, err)
+	var engines, builds []string
+	for _, e := range r.Engines {
+		if e.Batch == 1 {
+			engines = append(engines, e.Engine)
+		}
+	}
+	for _, l := range r.Layers {
+		if l.Batch == 3 {
+			builds = append(builds, l.Build)
+			require.NotEmpty(t, l.Steps)
+		}
+	}
+	require.Equal(t, []string{"modelc tuned", "modelc", "modelc pure Go"}, engines)
+	require.Equal(t, []string{"tuned", "default", "pure Go"}, builds)
+	require.Equal(t, db.ThisMachine().ID(), r.Machine.ID())
+	require.NotEmpty(t, r.Machine.TuneDBSHA256)
+	require.Len(t, r.Choices, 1)
+	require.Contains(t, r.Machine.Go, "go1")
+	out, err = modelc(t, "report", "compare", rep, filepath.Join(rep, "report.json"), "-o", filepath.Join(dir, "cmp"))
+	require.NoError(t, err)
+	require.Contains(t, out, "| machine | tier | peak GFLOP/s | GB/s | tuning | batch 1, 1 thr | batch 3, 1 thr |")
+	require.FileExists(t, filepath.Join(dir, "cmp", "compare.svg"))
+	_, err = modelc(t, "bench", model, "--report", filepath.Join(rep, "report.md"))
+	requireUsageError(t, err, "is a file; --report names a directory now")
 }

@@ -23,6 +23,10 @@ var (
 	harnessMain string
 	//go:embed db/probe.go
 	probeSource string
+	//go:embed harness_cputime_linux.go
+	cputimeLinux string
+	//go:embed harness_cputime_other.go
+	cputimeOther string
 )
 
 // WriteRuntimeModule writes modelc's runtime, from the sources this
@@ -94,11 +98,13 @@ func (b *builder) build(ctx context.Context, p Program) (string, error) {
 	main := strings.Replace(harnessMain, "//go:build modelcharness\n\n", "", 1)
 	probe := strings.Replace(probeSource, "package db\n", "package main\n", 1)
 	files := map[string]string{
-		"go.mod":    "module modelctune\n\ngo 1.22\n\nrequire github.com/modelc/modelc v0.0.0\n\nreplace github.com/modelc/modelc => ../modelc\n",
-		"go.sum":    string(sources.GoSum),
-		"main.go":   main,
-		"probe.go":  probe,
-		"kernel.go": p.Go,
+		"go.mod":           "module modelctune\n\ngo 1.22\n\nrequire github.com/modelc/modelc v0.0.0\n\nreplace github.com/modelc/modelc => ../modelc\n",
+		"go.sum":           string(sources.GoSum),
+		"main.go":          main,
+		"probe.go":         probe,
+		"kernel.go":        p.Go,
+		"cputime_linux.go": strings.Replace(cputimeLinux, "modelcharness && ", "", 1),
+		"cputime_other.go": strings.Replace(cputimeOther, "modelcharness && ", "", 1),
 	}
 	for name, src := range p.Files {
 		files[name] = string(src)

@@ -21,8 +21,8 @@
 //	probe                      the machine: CPU, tier, caches, versions
 //	check -batch B V...        {"v":V,"start":true} then {"v":V,"ok":true} or {"v":V,"error":"…"}
 //	time -batch B -rounds R -sample D V...
-//	                           {"v":V,"ns":…,"repeat":false} per sample, interleaved
-//	                           round by round over the variants
+//	                           {"v":V,"ns":…,"wall_ns":…,"repeats":N} per sample,
+//	                           interleaved round by round over the variants
 //
 // A watchdog ends the process with {"v":V,"error":"timed out …"} when one
 // variant's check or sample outlasts -timeout.
@@ -157,9 +157,15 @@ func checkOne(c *kcase, v int) (err error) {
 
 // timeAll times the variants interleaved: each round visits every
 // variant (in an order rotated by one per round) for perRound samples of
-// at least sample each. A sample during which other processes used more
-// than 15% of a core is taken again (up to twice) and the repeat reported.
+// at least sample each. A sample is the time of one call: the thread's
+// CPU time where the OS has a thread clock (Linux), which leaves out the
+// time the thread waited for a core while other processes ran, else the
+// wall time, and then a sample during which other processes used more
+// than 15% of a core is taken again (up to twice) and the repeat
+// reported.
 func timeAll(c *kcase, vs []int, rounds, perRound int, sample time.Duration) {
+	goruntime.LockOSThread()
+	defer goruntime.UnlockOSThread()
 	reps := make([]int, len(vs))
 	for i, v := range vs {
 		emit(map[string]any{"v": v, "start": true})
@@ -174,11 +180,11 @@ func timeAll(c *kcase, vs []int, rounds, perRound int, sample time.Duration) {
 			for range perRound {
 				for attempt := 0; ; attempt++ {
 					arm(v)
-					ns, others := timeReps(c, v, reps[i])
+					ns, wall, others := timeReps(c, v, reps[i])
 					disarm()
-					busy := others > 0.15*ns*float64(reps[i])
+					busy := ns == wall && others > 0.15*wall*float64(reps[i])
 					if !busy || attempt == 2 {
-						emit(map[string]any{"v": v, "ns": ns, "repeats": attempt})
+						emit(map[string]any{"v": v, "ns": ns, "wall_ns": wall, "repeats": attempt})
 						break
 					}
 				}
@@ -206,19 +212,27 @@ func calibrate(c *kcase, v int, d time.Duration) int {
 	}
 }
 
-// timeReps returns the time of one call of v (the mean of n) and the CPU
-// time, in ns, other processes used meanwhile (0 where unknown).
-func timeReps(c *kcase, v, n int) (ns, others float64) {
-	b0, s0 := busyNs(), selfNs()
+// timeReps returns the time of one call of v, the mean of n: by the
+// thread's CPU clock (wall time where there is none), by the wall clock,
+// and the CPU time, in ns, other processes used meanwhile (0 where
+// unknown).
+func timeReps(c *kcase, v, n int) (ns, wall, others float64) {
+	b0, s0, c0 := busyNs(), selfNs(), threadCPUNs()
 	t0 := time.Now()
 	for range n {
 		c.run(v)
 	}
-	el := time.Since(t0)
-	if b0 < 0 {
-		return float64(el.Nanoseconds()) / float64(n), 0
+	el := float64(time.Since(t0).Nanoseconds())
+	c1 := threadCPUNs()
+	wall = el / float64(n)
+	ns = wall
+	if c0 >= 0 && c1 > c0 {
+		ns = (c1 - c0) / float64(n)
 	}
-	return float64(el.Nanoseconds()) / float64(n), max(0, busyNs()-b0-(selfNs()-s0))
+	if b0 >= 0 {
+		others = max(0, busyNs()-b0-(selfNs()-s0))
+	}
+	return ns, wall, others
 }
 
 // busyNs is the machine's non-idle CPU time from /proc/stat, or -1.

@@ -18,12 +18,7 @@ func TestLinearSpaces(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds harnesses")
 	}
-	r := &Runner{Timeout: 20 * time.Second, Rounds: 1, PerRound: 1, Sample: 100 * time.Microsecond}
-	defer r.Close()
-	p, err := r.Start(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
+	r, p := checkingRunner(t)
 	for _, tier := range LinearTiers {
 		l := Linear{N: 100, K: 37, Tier: tier}
 		sp := l.Space()
@@ -59,6 +54,19 @@ func TestLinearSpaces(t *testing.T) {
 	}
 }
 
+// checkingRunner is a started runner that checks variants and times them
+// only briefly.
+func checkingRunner(t *testing.T) (*Runner, *Probe) {
+	t.Helper()
+	r := &Runner{Timeout: 20 * time.Second, Rounds: 1, PerRound: 1, Sample: 100 * time.Microsecond}
+	t.Cleanup(r.Close)
+	p, err := r.Start(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r, p
+}
+
 // tierRuns reports whether a CPU of tier have runs kernels of tier need.
 func tierRuns(have, need string) bool {
 	rank := map[string]int{"generic": 0, "avx2": 1, "avx512": 2, "vnni": 3}
@@ -88,12 +96,7 @@ func TestLinearCheckCatches(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds harnesses")
 	}
-	r := &Runner{Timeout: 20 * time.Second, Rounds: 1, PerRound: 1, Sample: 100 * time.Microsecond}
-	defer r.Close()
-	p, err := r.Start(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
+	r, p := checkingRunner(t)
 	tier := "generic"
 	if tierRuns(p.Machine.Tier, "avx2") {
 		tier = "avx2"

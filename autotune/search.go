@@ -1,6 +1,7 @@
 package autotune
 
 import (
+	"cmp"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -82,15 +83,7 @@ func (h *history) measured() []int {
 			out = append(out, i)
 		}
 	}
-	slices.SortStableFunc(out, func(a, b int) int {
-		switch {
-		case h.ns[a] < h.ns[b]:
-			return -1
-		case h.ns[a] > h.ns[b]:
-			return 1
-		}
-		return 0
-	})
+	slices.SortStableFunc(out, func(a, b int) int { return cmp.Compare(h.ns[a], h.ns[b]) })
 	return out
 }
 
@@ -180,7 +173,7 @@ type ModelSearch struct {
 
 // NewModelSearch returns the model-guided search.
 func NewModelSearch(s *Space, def Point, seed uint64) *ModelSearch {
-	m := &ModelSearch{history: newHistory(s), def: def, r: rand.New(rand.NewPCG(seed, 0xbea4)), Seeds: 8, Beam: 3}
+	m := &ModelSearch{history: newHistory(s), def: def, r: rand.New(rand.NewPCG(seed, 0xbea4)), Seeds: max(8, s.Size()/50), Beam: 3}
 	m.features()
 	return m
 }
@@ -329,15 +322,7 @@ func (m *ModelSearch) Next(n int) []Point {
 		return out
 	}
 	byPred := func(cands []int) {
-		slices.SortStableFunc(cands, func(a, b int) int {
-			switch {
-			case pred[a] < pred[b]:
-				return -1
-			case pred[a] > pred[b]:
-				return 1
-			}
-			return 0
-		})
+		slices.SortStableFunc(cands, func(a, b int) int { return cmp.Compare(pred[a], pred[b]) })
 	}
 	// Neighbours of the fastest variants, best predicted first: half
 	// the batch at most, so the global proposals are never crowded out.

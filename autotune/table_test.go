@@ -77,7 +77,7 @@ func TestMeasureTables(t *testing.T) {
 
 func measureTable(t *testing.T, l Linear, batch int) {
 	const passes, chunk = 3, 48
-	r := &Runner{Timeout: 30 * time.Second, Rounds: 3, PerRound: 2, Sample: 4 * time.Millisecond,
+	r := &Runner{Timeout: 30 * time.Second, Rounds: 3, PerRound: 3, Sample: 2 * time.Millisecond,
 		Log: func(f string, a ...any) { t.Logf(f, a...) }}
 	defer r.Close()
 	ctx := context.Background()

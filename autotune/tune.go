@@ -1,6 +1,7 @@
 package autotune
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -280,23 +281,13 @@ func confirmSet(d *db.DB, k Kernel, t Task, n int) []Point {
 			ok = append(ok, rec)
 		}
 	}
-	slices.SortFunc(ok, func(a, b db.Record) int { return cmpFloat(a.MedianNs, b.MedianNs) })
+	slices.SortFunc(ok, func(a, b db.Record) int { return cmp.Compare(a.MedianNs, b.MedianNs) })
 	for _, rec := range ok[:min(n, len(ok))] {
 		if p, err := sp.Parse(rec.Variant); err == nil {
 			out = append(out, p)
 		}
 	}
 	return out
-}
-
-func cmpFloat(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // progressLine is the progress bar's description: the kernel, the best so

@@ -23,8 +23,11 @@ type Record struct {
 	// failed (it crashed, hung, returned wrong results, did not build).
 	Status string `json:"status"`
 	Reason string `json:"reason,omitempty"`
-	// MedianNs is the median time of one call; P10Ns and P90Ns bound
-	// the middle 80% of the samples (the spread); Samples counts them.
+	// MedianNs is the median time of one call (each sample the calling
+	// thread's CPU time where the harness can read it, Linux, so that
+	// time spent waiting for a core while other processes ran does not
+	// count; else wall time); P10Ns and P90Ns bound the middle 80% of
+	// the samples (the spread); Samples counts them.
 	MedianNs float64 `json:"median_ns,omitempty"`
 	P10Ns    float64 `json:"p10_ns,omitempty"`
 	P90Ns    float64 `json:"p90_ns,omitempty"`

@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"image/color"
 	"math"
@@ -241,7 +242,7 @@ func (r *Report) layers(batch int) (*chart, error) {
 		idx[i] = i
 	}
 	slices.SortStableFunc(idx, func(a, b int) int {
-		return -cmp(runs[0].Steps[a].Ns, runs[0].Steps[b].Ns)
+		return cmp.Compare(runs[0].Steps[b].Ns, runs[0].Steps[a].Ns)
 	})
 	idx = idx[:min(14, len(idx))]
 	slices.Sort(idx)
@@ -314,16 +315,6 @@ type invertedNominal struct{ n int }
 
 func (s invertedNominal) Normalize(min, max, x float64) float64 {
 	return plot.LinearScale{}.Normalize(min, max, float64(s.n-1)-x)
-}
-
-func cmp(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 func trimName(s string, n int) string {

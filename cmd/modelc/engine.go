@@ -4,16 +4,15 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
-	"io/fs"
 	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"text/template"
 	"time"
 
 	sources "github.com/modelc/modelc"
+	"github.com/modelc/modelc/autotune"
 	"github.com/modelc/modelc/codegen"
 	"github.com/modelc/modelc/frontend"
 	"github.com/modelc/modelc/ir"
@@ -73,39 +72,7 @@ func buildDriver(m *frontend.Model, maxBatch int, t *tuned) (*driver, error) {
 
 func (d *driver) write(files map[string][]byte) error {
 	// The runtime as a module of its own name, from the embedded sources.
-	rtDir := filepath.Join(d.dir, "modelc")
-	err := fs.WalkDir(sources.RuntimeSources, "runtime", func(path string, e fs.DirEntry, err error) error {
-		if err != nil || e.IsDir() || strings.HasSuffix(path, "_test.go") {
-			return err
-		}
-		data, err := fs.ReadFile(sources.RuntimeSources, path)
-		if err != nil {
-			return err
-		}
-		dst := filepath.Join(rtDir, filepath.FromSlash(path))
-		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-			return err
-		}
-		return os.WriteFile(dst, data, 0o644)
-	})
-	if err != nil {
-		return err
-	}
-	// The runtime's one requirement, golang.org/x/sys (CPU features), at
-	// the version this binary was built with; the checksums come along,
-	// so the build uses the module cache and needs no network when the
-	// module is there.
-	var reqs []string
-	for _, line := range strings.Split(string(sources.GoMod), "\n") {
-		if f := strings.Fields(line); len(f) >= 2 && strings.HasPrefix(f[0], "golang.org/x/sys") {
-			reqs = append(reqs, "require "+f[0]+" "+f[1])
-		}
-	}
-	rtMod := "module github.com/modelc/modelc\n\ngo 1.22\n\n" + strings.Join(reqs, "\n") + "\n"
-	if err := os.WriteFile(filepath.Join(rtDir, "go.mod"), []byte(rtMod), 0o644); err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(rtDir, "go.sum"), sources.GoSum, 0o644); err != nil {
+	if err := autotune.WriteRuntimeModule(filepath.Join(d.dir, "modelc")); err != nil {
 		return err
 	}
 	app := filepath.Join(d.dir, "app")

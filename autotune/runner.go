@@ -282,13 +282,28 @@ func (r *Runner) Measure(ctx context.Context, k Kernel, batch int, vs []Point) (
 			Machine: r.probe.Machine.ID(), Emulated: r.probe.Emulated, Runner: r.Target.Name(),
 			Modelc: r.probe.Modelc, Go: r.probe.Go}
 	}
-	prog, err := k.Program(vs)
-	if err != nil {
-		return nil, fmt.Errorf("%s %s: %w", k.Family(), k.Shape(), err)
+	bin, err := r.buildVariants(ctx, k, vs)
+	var bad *buildError
+	if errors.As(err, &bad) {
+		// The toolchain works (the probe built): the variants' code does
+		// not. Alone, each builds or is a failure with the compiler's
+		// reason, and the rest are measured.
+		if len(vs) == 1 {
+			recs[0].Status, recs[0].Reason, recs[0].At = db.StatusFailed, bad.Error(), time.Now().UTC()
+			r.logf("%s %s: variant %s failed: %s", k.Family(), k.Shape(), recs[0].Variant, bad)
+			return recs, nil
+		}
+		for i := range vs {
+			one, err := r.Measure(ctx, k, batch, vs[i:i+1])
+			if err != nil {
+				return nil, err
+			}
+			recs[i] = one[0]
+		}
+		return recs, nil
 	}
-	bin, err := r.b.build(ctx, prog)
 	if err != nil {
-		return nil, fmt.Errorf("%s %s: %w", k.Family(), k.Shape(), err)
+		return nil, err
 	}
 	argv, err := r.Target.install(ctx, bin)
 	if err != nil {
@@ -354,6 +369,32 @@ func (r *Runner) Measure(ctx context.Context, k Kernel, batch int, vs []Point) (
 		recs[i].Samples, recs[i].Repeats = len(s), repeats[i]
 	}
 	return recs, nil
+}
+
+// buildError is a harness whose variants' code does not build (or whose
+// generator failed on them): their fault, not the toolchain's.
+type buildError struct{ msg string }
+
+func (e *buildError) Error() string { return e.msg }
+
+// buildVariants emits and builds the harness of variants vs of k.
+func (r *Runner) buildVariants(ctx context.Context, k Kernel, vs []Point) (bin string, err error) {
+	defer func() {
+		// A generator that panics on a variant is a bug to report, and
+		// that variant's failure, not the tuner's.
+		if p := recover(); p != nil {
+			err = &buildError{fmt.Sprintf("does not build: the generator panicked: %v", p)}
+		}
+	}()
+	prog, err := k.Program(vs)
+	if err != nil {
+		return "", &buildError{"does not build: " + err.Error()}
+	}
+	bin, err = r.b.build(ctx, prog)
+	if err != nil && ctx.Err() == nil {
+		return "", &buildError{"does not build: " + trim(err.Error(), 600)}
+	}
+	return bin, err
 }
 
 // quantile of sorted s, interpolated.

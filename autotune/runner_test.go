@@ -23,6 +23,8 @@ const (
 	modeSlow       = 5 // adds correctly, after 50 µs of spinning
 	modeTimedCrash = 6 // checks fine, crashes when timed
 	modeStopped    = 7 // stops itself (SIGSTOP): even the harness's watchdog is silent
+	modeNoBuild    = 8 // its code does not compile
+	modeNoEmit     = 9 // its generator panics
 )
 
 func (faultKernel) Family() string { return "fault" }
@@ -34,8 +36,16 @@ func (faultKernel) Default() Point          { return Point{0} }
 func (faultKernel) FLOPs(batch int) float64 { return float64(64 * batch) }
 func (k faultKernel) Choice(p Point) string { return k.Space().Name(p) }
 
-func (faultKernel) Program(vs []Point) (Program, error) {
+func (faultKernel) Program(vs []Point) (prog Program, err error) {
 	var b strings.Builder
+	for _, v := range vs {
+		switch v[0] {
+		case modeNoBuild:
+			defer func() { prog.Go += "\nvar _ = mode8IsUndefined\n" }()
+		case modeNoEmit:
+			panic("no code for mode 9")
+		}
+	}
 	b.WriteString(`package main
 
 import (
@@ -112,6 +122,33 @@ func (c *kcase) check(v int) error {
 	return Program{Go: b.String()}, nil
 }
 
+// TestRunnerBuildFaults: a variant whose code does not build, or whose
+// generator panics, fails alone with the reason; the others of its batch
+// are measured.
+func TestRunnerBuildFaults(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds harnesses")
+	}
+	r := &Runner{Timeout: time.Second, Rounds: 1, PerRound: 1, Sample: time.Millisecond}
+	defer r.Close()
+	if _, err := r.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := r.Measure(context.Background(), faultKernel{}, 1, []Point{{modeOK}, {modeNoBuild}, {modeNoEmit}, {modeSlow}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"", "does not build: building the harness", "does not build: the generator panicked: no code for mode 9", ""}
+	for i, rec := range recs {
+		if (want[i] == "") != (rec.Status == db.StatusOK) || !strings.HasPrefix(rec.Reason, want[i]) {
+			t.Errorf("%s: %s %q, want %q", rec.Variant, rec.Status, rec.Reason, want[i])
+		}
+	}
+	if !strings.Contains(recs[1].Reason, "mode8IsUndefined") {
+		t.Errorf("the reason does not quote the compiler: %q", recs[1].Reason)
+	}
+}
+
 // TestRunnerFaults: a variant that crashes, hangs, panics or returns
 // wrong results is recorded as failed with its reason; the good ones
 // are timed, the slow one slower.
@@ -130,7 +167,7 @@ func TestRunnerFaults(t *testing.T) {
 		t.Errorf("probe %+v, this machine %+v", p, db.ThisMachine())
 	}
 	k := faultKernel{}
-	vs := k.Space().All()
+	vs := k.Space().All()[:modeNoBuild]
 	recs, err := r.Measure(ctx, k, 2, vs)
 	if err != nil {
 		t.Fatal(err)

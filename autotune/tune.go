@@ -100,10 +100,8 @@ func tunable(k ir.Kind) bool {
 type Options struct {
 	Runner *Runner // started (Runner.Start)
 	// DB is the database file (default: the target machine's,
-	// db.DefaultPath).
+	// db.DefaultPath); it must be the target machine's.
 	DB string
-	// AllowOtherDB lets DB belong to another machine.
-	AllowOtherDB bool
 	// Budget is the time Tune may take (default 5 minutes).
 	Budget time.Duration
 	// BatchSize is how many variants one harness holds (default 16).
@@ -166,15 +164,12 @@ func Tune(ctx context.Context, tasks []Task, opts Options) ([]Result, *db.DB, er
 		}
 		path = p
 	}
-	d, err := db.Open(path, db.Options{Machine: machine, AllowOther: opts.AllowOtherDB})
+	d, err := db.Open(path, db.Options{Machine: machine})
 	if err != nil {
 		return nil, nil, err
 	}
 	for _, p := range d.ProblemLines() {
 		logf("%s", p)
-	}
-	if d.Foreign {
-		return nil, nil, fmt.Errorf("%s belongs to %s, and the target is %s: tune writes only to the target's database", path, d.MachineID, machine.ID())
 	}
 	start := time.Now()
 	deadline := start.Add(opts.Budget)

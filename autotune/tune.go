@@ -259,6 +259,8 @@ func Tune(ctx context.Context, tasks []Task, opts Options) ([]Result, *db.DB, er
 		if bar != nil {
 			bar.Describe(progressLine(ti, len(tasks), res, time.Until(deadline)))
 			bar.Add(1)
+		} else {
+			logf("kernel %d of %d: %s", ti+1, len(tasks), progressLine(ti, len(tasks), res, time.Until(deadline)))
 		}
 	}
 	return results, d, nil

@@ -38,6 +38,8 @@ type Target struct {
 	// Dir is the directory on a remote target that holds the uploaded
 	// binaries (default /tmp/modelc-tune).
 	Dir string
+
+	installed []string // remote binaries, removed by Runner.Close
 }
 
 // Name describes the target for records ("local", "ssh host", …).
@@ -144,6 +146,7 @@ func (t *Target) install(ctx context.Context, bin string) ([]string, error) {
 	if _, err := t.shell(ctx, line, f); err != nil {
 		return nil, fmt.Errorf("copying the harness to the target: %w", err)
 	}
+	t.installed = append(t.installed, remote)
 	return []string{remote}, nil
 }
 
@@ -238,10 +241,23 @@ func (r *Runner) Start(ctx context.Context) (*Probe, error) {
 	return r.probe, nil
 }
 
-// Close removes the build directory.
+// Close removes the build directory, and the binaries copied to a
+// remote target.
 func (r *Runner) Close() {
 	if r.b != nil {
 		r.b.close()
+	}
+	if t := r.Target; t != nil && t.remote() && len(t.installed) > 0 {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		q := make([]string, len(t.installed))
+		for i, p := range t.installed {
+			q[i] = quote(p)
+		}
+		if _, err := t.shell(ctx, "rm -f "+strings.Join(q, " "), nil); err != nil {
+			r.logf("removing the harnesses from the target: %v", err)
+		}
+		t.installed = nil
 	}
 }
 
@@ -268,9 +284,10 @@ func (r *Runner) logf(format string, args ...any) {
 
 // Measure builds the variants vs of k into one harness, checks each
 // against its pure-Go twin and times those that match, interleaved, at
-// batch rows. It returns one record per variant (failures included),
+// batch rows. It returns one record per variant (failures included: a
+// variant that does not build, crashes, hangs or returns wrong results),
 // in the order of vs. An error means nothing could be measured (the
-// harness did not build, the target is unreachable, ctx ended).
+// target is unreachable, ctx ended).
 func (r *Runner) Measure(ctx context.Context, k Kernel, batch int, vs []Point) ([]db.Record, error) {
 	if r.probe == nil {
 		return nil, errors.New("autotune: Runner.Measure before Start")

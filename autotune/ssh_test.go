@@ -159,6 +159,10 @@ func TestRunnerSSH(t *testing.T) {
 	if recs[0].Status != db.StatusOK {
 		t.Errorf("the default linear variant over ssh: %s", recs[0].Reason)
 	}
+	r.Close()
+	if left, _ := filepath.Glob(filepath.Join(remoteDir, "harness-*")); len(left) > 0 {
+		t.Errorf("harnesses left on the target: %v", left)
+	}
 }
 
 // TestRunnerEmulated cross-builds the harness for linux/arm64 and runs it

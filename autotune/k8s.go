@@ -23,6 +23,7 @@ import (
 type JobSpec struct {
 	Image     string   // holds modelc and the Go toolchain (the harnesses are built in the pod)
 	Model     string   // MODEL as the container sees it (zoo:NAME needs no file)
+	Passes    string   // --passes for modelc tune, if any
 	NodeTypes []string // instance types; none: one Job, on any node
 	Budget    time.Duration
 	Batches   []int
@@ -55,8 +56,12 @@ func K8sJobs(s JobSpec) ([]*batchv1.Job, error) {
 	}
 	// The database goes to the log only when tuning succeeded; the pod's
 	// cache is its own, so the file is the node's and nothing else's.
-	script := fmt.Sprintf("set -e\nmodelc tune %s --budget %s --batch %s --tune-db /tmp/modelc-tune.jsonl\necho %s\ncat /tmp/modelc-tune.jsonl\n",
-		quote(s.Model), s.Budget, strings.Join(bs, ","), quote(DBMarker))
+	passes := ""
+	if s.Passes != "" {
+		passes = " --passes " + quote(s.Passes)
+	}
+	script := fmt.Sprintf("set -e\nmodelc tune %s%s --budget %s --batch %s --tune-db /tmp/modelc-tune.jsonl\necho %s\ncat /tmp/modelc-tune.jsonl\n",
+		quote(s.Model), passes, s.Budget, strings.Join(bs, ","), quote(DBMarker))
 	var jobs []*batchv1.Job
 	for _, t := range types {
 		name := "modelc-tune"

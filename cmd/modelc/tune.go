@@ -190,7 +190,13 @@ func emitK8sJob(file string, m *frontend.Model, image, nodeTypes string, budget 
 			types = append(types, t)
 		}
 	}
-	jobs, err := autotune.K8sJobs(autotune.JobSpec{Image: image, Model: model, NodeTypes: types, Budget: budget, Batches: batches})
+	var passes []string
+	for _, p := range m.Passes {
+		if p.Line == 0 { // from --passes; model.yaml's travel with the model
+			passes = append(passes, p.Name)
+		}
+	}
+	jobs, err := autotune.K8sJobs(autotune.JobSpec{Image: image, Model: model, Passes: strings.Join(passes, ","), NodeTypes: types, Budget: budget, Batches: batches})
 	if err != nil {
 		return usageError{err.Error()}
 	}

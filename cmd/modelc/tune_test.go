@@ -209,3 +209,17 @@ func TestBenchReport(t *testing.T) {
 	_, err = modelc(t, "bench", model, "--report", filepath.Join(rep, "report.md"))
 	requireUsageError(t, err, "is a file; --report names a directory now")
 }
+
+func TestTuneEmitK8sJob(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "jobs.yaml")
+	out, err := modelc(t, "tune", "zoo:mlp", "--passes", "bn-fold", "--emit-k8s-job", file, "--image", "registry.example/modelc:1", "--node-types", "m7i.large, c7g.large", "--batch", "1,32")
+	require.NoError(t, err)
+	require.Contains(t, out, "wrote 2 Job(s) to "+file)
+	data, err := os.ReadFile(file)
+	require.NoError(t, err)
+	require.Equal(t, 2, strings.Count(string(data), "kind: Job"))
+	require.Contains(t, string(data), "modelc tune zoo:mlp --passes bn-fold --budget 5m0s --batch 1,32")
+	require.Contains(t, string(data), "node.kubernetes.io/instance-type: c7g.large")
+	_, err = modelc(t, "tune", "zoo:mlp", "--emit-k8s-job", file)
+	requireUsageError(t, err, "--emit-k8s-job needs --image")
+}

@@ -40,7 +40,7 @@ type Table struct {
 }
 
 // Row is one variant's time: the median over the passes of its
-// anchor-normalised medians.
+// anchor-normalised 10th percentiles.
 type Row struct {
 	Variant string    `json:"variant"`
 	Ns      float64   `json:"ns"`
@@ -61,11 +61,14 @@ func tableFile(l Linear, batch int) string {
 	return filepath.Join("testdata", fmt.Sprintf("table_%s_%s_b%d.json", l.Family(), l.Shape(), batch))
 }
 
-// TestMeasureTables measures every variant of each table's space twice,
-// in chunks of 48 built into one harness each and timed interleaved;
-// every chunk also times the default variant, the anchor: a variant's
-// time is its median × (the anchor's median over all chunks ÷ the
-// anchor's median in its chunk), which takes out drift between chunks.
+// TestMeasureTables measures every variant of each table's space four
+// times, in chunks of 48 built into one harness each and timed
+// interleaved; every chunk also times the default variant, the anchor. A
+// variant's time in a pass is the 10th percentile of its samples (on a
+// shared machine other processes only ever slow a sample down: tinygrad's
+// BEAM takes the minimum of its runs for the same reason) × (the anchor's
+// over all chunks ÷ the anchor's in its chunk), which takes out drift
+// between chunks; its table time is the median of the passes.
 func TestMeasureTables(t *testing.T) {
 	if !*measure {
 		t.Skip("re-measures with -measure")
@@ -76,7 +79,7 @@ func TestMeasureTables(t *testing.T) {
 }
 
 func measureTable(t *testing.T, l Linear, batch int) {
-	const passes, chunk = 3, 48
+	const passes, chunk = 4, 48
 	r := &Runner{Timeout: 30 * time.Second, Rounds: 3, PerRound: 3, Sample: 2 * time.Millisecond,
 		Log: func(f string, a ...any) { t.Logf(f, a...) }}
 	defer r.Close()
@@ -109,8 +112,8 @@ func measureTable(t *testing.T, l Linear, batch int) {
 			if recs[0].Status != db.StatusOK {
 				t.Fatalf("the anchor failed: %s", recs[0].Reason)
 			}
-			anchors = append(anchors, recs[0].MedianNs)
-			res = append(res, chunkRes{recs[0].MedianNs, recs[1:]})
+			anchors = append(anchors, recs[0].P10Ns)
+			res = append(res, chunkRes{recs[0].P10Ns, recs[1:]})
 			t.Logf("%s pass %d: %d of %d", l.Shape(), pass+1, min(c+chunk, len(order)), len(order))
 		}
 		ref := median(anchors)
@@ -120,13 +123,13 @@ func measureTable(t *testing.T, l Linear, batch int) {
 					failed[rec.Variant] = rec.Reason
 					continue
 				}
-				perPass[pass][rec.Variant] = rec.MedianNs * ref / cr.anchor
+				perPass[pass][rec.Variant] = rec.P10Ns * ref / cr.anchor
 			}
 		}
 	}
 	tb := Table{Machine: probe.Machine, Go: probe.Go, Date: time.Now().UTC().Format("2006-01-02 15:04 UTC"),
 		Command: "go test ./autotune -run TestMeasureTables -measure -v", Kernel: l.Family(), Shape: l.Shape(), Batch: batch, Passes: passes,
-		Method: fmt.Sprintf("every variant of the space in chunks of %d plus the default (the anchor), one harness per chunk, timed interleaved (%d rounds × %d samples of ≥ %v; samples during which other processes used > 15%% of a core repeated); times normalised by the anchor's; %d passes in different orders; the median of the passes", chunk, r.Rounds, r.PerRound, r.Sample, passes)}
+		Method: fmt.Sprintf("every variant of the space in chunks of %d plus the default (the anchor), one harness per chunk, timed interleaved (%d rounds × %d samples of ≥ %v of the thread's CPU time); a variant's time in a pass is the 10th percentile of its samples (other processes only ever slow a sample down), normalised by the anchor's in its chunk; %d passes in different orders; the median of the passes", chunk, r.Rounds, r.PerRound, r.Sample, passes)}
 	var diffs []float64
 	for _, v := range all {
 		name := sp.Name(v)

@@ -137,8 +137,11 @@ func (r Result) Gain() float64 {
 // batch of measurements to the database as it completes, so that an
 // interruption (ctx cancelled: Ctrl-C) keeps what was measured and a
 // rerun resumes: variants already in the database are not measured
-// again. It returns one result per task and ctx's error if it was
-// cancelled.
+// again. The search ranks variants by the 10th percentile of their
+// samples (other processes only ever slow a sample down, so the fast tail
+// is the kernel's own speed; tinygrad's BEAM takes the minimum for the
+// same reason); the choice a build makes is Choices' noise rule. It
+// returns one result per task and ctx's error if it was cancelled.
 func Tune(ctx context.Context, tasks []Task, opts Options) ([]Result, *db.DB, error) {
 	r := opts.Runner
 	if r == nil || r.probe == nil {
@@ -195,7 +198,7 @@ func Tune(ctx context.Context, tasks []Task, opts Options) ([]Result, *db.DB, er
 		// Resume: what earlier runs measured.
 		for _, rec := range d.Find(k.Family(), k.Shape(), t.Bucket()) {
 			if p, err := sp.Parse(rec.Variant); err == nil {
-				strat.Tell(p, rec.MedianNs, rec.Status != db.StatusOK)
+				strat.Tell(p, rec.P10Ns, rec.Status != db.StatusOK)
 			}
 		}
 		// This task's share of the time left: an equal part of what the
@@ -225,7 +228,7 @@ func Tune(ctx context.Context, tasks []Task, opts Options) ([]Result, *db.DB, er
 				return results, d, fmt.Errorf("tuning %s: %w", t, err)
 			}
 			for i, rec := range recs {
-				strat.Tell(vs[i], rec.MedianNs, rec.Status != db.StatusOK)
+				strat.Tell(vs[i], rec.P10Ns, rec.Status != db.StatusOK)
 			}
 			measuredNow += len(recs)
 			if d, err = db.Update(path, machine, recs); err != nil {
@@ -267,7 +270,7 @@ func Tune(ctx context.Context, tasks []Task, opts Options) ([]Result, *db.DB, er
 }
 
 // confirmSet returns the default and the n fastest usable variants of a
-// task measured so far.
+// task measured so far (by their 10th percentiles, as the search ranks).
 func confirmSet(d *db.DB, k Kernel, t Task, n int) []Point {
 	sp := k.Space()
 	def := k.Default()
@@ -278,7 +281,7 @@ func confirmSet(d *db.DB, k Kernel, t Task, n int) []Point {
 			ok = append(ok, rec)
 		}
 	}
-	slices.SortFunc(ok, func(a, b db.Record) int { return cmp.Compare(a.MedianNs, b.MedianNs) })
+	slices.SortFunc(ok, func(a, b db.Record) int { return cmp.Compare(a.P10Ns, b.P10Ns) })
 	for _, rec := range ok[:min(n, len(ok))] {
 		if p, err := sp.Parse(rec.Variant); err == nil {
 			out = append(out, p)

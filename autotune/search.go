@@ -148,8 +148,9 @@ func (r *Random) Next(n int) []Point {
 // and each batch takes the best-ranked neighbours of the fastest variants
 // so far (tinygrad's BEAM: one step along one axis), the best-ranked
 // variants anywhere (MetaSchedule's model-guided proposals) and a few
-// random ones (its ε-greedy share, so a wrong model cannot trap the
-// search).
+// that explore (its ε-greedy share, so a wrong model cannot trap the
+// search; aimed at the pairs of values the model knows nothing of,
+// addExplore).
 //
 // The model is ridge regression of log time on features of each axis's
 // value and of each pair of axes' values (see features): a tile's speed
@@ -159,12 +160,13 @@ func (r *Random) Next(n int) []Point {
 // measurement costs a harness build and a timing.
 type ModelSearch struct {
 	history
-	def Point
-	r   *rand.Rand
-	x   [][]float64 // per point: its features
-	nf  int
-	// Seeds is how many random variants the search measures first,
-	// beside the default (default 8).
+	def   Point
+	r     *rand.Rand
+	x     [][]float64 // per point: its features
+	nf    int
+	pairs [][]int // per point: its one-hot pair features (what exploring covers)
+	// Seeds is how many exploring variants the search measures first,
+	// beside the default (default 2% of the space, at least 8).
 	Seeds int
 	// Beam is how many of the fastest variants have their neighbours
 	// proposed (default 3).
@@ -203,6 +205,7 @@ func (m *ModelSearch) features() {
 	n += 2*len(axes) + len(axes)*(len(axes)-1)
 	m.nf = n
 	m.x = make([][]float64, len(m.all))
+	m.pairs = make([][]int, len(m.all))
 	for k, p := range m.all {
 		x := make([]float64, n)
 		idx := make([]int, len(p))
@@ -219,7 +222,9 @@ func (m *ModelSearch) features() {
 			x[f], x[f+1] = pos[i], pos[i]*pos[i]
 			f += 2
 			for j := i + 1; j < len(axes); j++ {
-				x[pairOff[[2]int{i, j}]+idx[i]*len(axes[j].Values)+idx[j]] = 1
+				pf := pairOff[[2]int{i, j}] + idx[i]*len(axes[j].Values) + idx[j]
+				x[pf] = 1
+				m.pairs[k] = append(m.pairs[k], pf)
 				l := (lg[i] + lg[j]) / 8
 				x[f], x[f+1] = l, l*l
 				f += 2
@@ -305,9 +310,9 @@ func (m *ModelSearch) Next(n int) []Point {
 			seeded++
 		}
 	}
-	// The first batch: the default and random seeds for the model.
+	// The first batch: the default and seeds for the model.
 	for seeded < m.Seeds+1 && len(out) < n {
-		if !m.addRandom(add) {
+		if !m.addExplore(add) {
 			return out
 		}
 		seeded++
@@ -317,7 +322,7 @@ func (m *ModelSearch) Next(n int) []Point {
 	}
 	pred := m.predict()
 	if pred == nil {
-		for len(out) < n && m.addRandom(add) {
+		for len(out) < n && m.addExplore(add) {
 		}
 		return out
 	}
@@ -345,9 +350,9 @@ func (m *ModelSearch) Next(n int) []Point {
 		}
 		add(i)
 	}
-	// One random variant in eight; the rest, the best predicted.
+	// One variant in eight explores; the rest, the best predicted.
 	for k := 0; k < n/8; k++ {
-		m.addRandom(add)
+		m.addExplore(add)
 	}
 	var rest []int
 	for i, p := range m.proposed {
@@ -365,16 +370,38 @@ func (m *ModelSearch) Next(n int) []Point {
 	return out
 }
 
-// addRandom proposes one uniformly drawn unproposed point.
-func (m *ModelSearch) addRandom(add func(int) bool) bool {
+// addExplore proposes the unproposed point that brings the model the most
+// pairs of axis values it has no measurement of yet (ties drawn at
+// random): exploration aimed at what the model cannot predict, where
+// uniform sampling would keep landing on pairs it already knows. Seeded
+// this way the model sees every pair of values early.
+func (m *ModelSearch) addExplore(add func(int) bool) bool {
+	covered := map[int]bool{}
 	var left []int
 	for i, p := range m.proposed {
-		if !p {
+		if p {
+			for _, f := range m.pairs[i] {
+				covered[f] = true
+			}
+		} else {
 			left = append(left, i)
 		}
 	}
 	if len(left) == 0 {
 		return false
 	}
-	return add(left[m.r.IntN(len(left))])
+	m.r.Shuffle(len(left), func(i, j int) { left[i], left[j] = left[j], left[i] })
+	best, most := left[0], -1
+	for _, i := range left {
+		n := 0
+		for _, f := range m.pairs[i] {
+			if !covered[f] {
+				n++
+			}
+		}
+		if n > most {
+			best, most = i, n
+		}
+	}
+	return add(best)
 }

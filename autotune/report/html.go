@@ -21,6 +21,9 @@ func (r *Report) html(charts []chart) string {
 		fmt.Fprintf(&b, "<tr><th>%s</th><td>%s</td></tr>\n", esc(kv[0]), esc(kv[1]))
 	}
 	b.WriteString("</table>\n<h2>Latency</h2>\n<p>Engines interleaved round by round in one run; “modelc ÷ engine” is the engine's median over modelc's (the tuned build's, when there is one): above 1, modelc is faster.</p>\n")
+	if d := r.disturbed(); d != "" {
+		fmt.Fprintf(&b, "<p class=\"warn\">%s</p>\n", esc(d))
+	}
 	h, rows := r.engineTable()
 	htmlTable(&b, h, rows)
 	for _, c := range charts {
@@ -91,4 +94,5 @@ h1{font-size:1.5rem}h2{font-size:1.2rem;margin-top:2rem;border-bottom:1px solid 
 table{border-collapse:collapse;margin:.5rem 0;font-size:.9rem}th,td{border:1px solid #ddd;padding:.2rem .5rem;text-align:left}
 thead th{background:#f4f4f4}td:nth-child(n+2){font-variant-numeric:tabular-nums}
 table.machine th{background:#f9f9f9;font-weight:normal;color:#555}
+.warn{background:#fff4e0;border-left:4px solid #e6a100;padding:.4rem .6rem}
 figure.chart{margin:1.5rem 0}figure.chart svg{width:100%;height:auto}figcaption{font-size:.9rem;color:#444}`

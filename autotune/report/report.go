@@ -71,7 +71,11 @@ type Engine struct {
 	P10Ns    float64 `json:"p10_ns,omitempty"`
 	P90Ns    float64 `json:"p90_ns,omitempty"`
 	Runs     int     `json:"runs,omitempty"`
-	Missing  string  `json:"missing,omitempty"`
+	// CPUWall is the engine's CPU time over its wall time while timed:
+	// about the thread count on an idle machine, less when other
+	// processes took the cores.
+	CPUWall float64 `json:"cpu_wall,omitempty"`
+	Missing string  `json:"missing,omitempty"`
 }
 
 // Layers is a per-step profile of one build at one batch.
@@ -235,10 +239,10 @@ func (r *Report) base(batch, threads int) *Engine {
 
 // engineTable is the latency table as rows of cells.
 func (r *Report) engineTable() (head []string, rows [][]string) {
-	head = []string{"engine", "batch", "threads", "median", "p10 – p90", "runs", "modelc ÷ engine"}
+	head = []string{"engine", "batch", "threads", "median", "p10 – p90", "runs", "cpu/wall", "modelc ÷ engine"}
 	for _, e := range r.Engines {
 		if e.Missing != "" {
-			rows = append(rows, []string{e.Engine, fmt.Sprint(e.Batch), fmt.Sprint(e.Threads), "missing: " + e.Missing, "", "", ""})
+			rows = append(rows, []string{e.Engine, fmt.Sprint(e.Batch), fmt.Sprint(e.Threads), "missing: " + e.Missing, "", "", "", ""})
 			continue
 		}
 		ratio := "–"
@@ -250,9 +254,27 @@ func (r *Report) engineTable() (head []string, rows [][]string) {
 			name += " " + e.Version
 		}
 		rows = append(rows, []string{name, fmt.Sprint(e.Batch), fmt.Sprint(e.Threads), fmtNs(e.MedianNs),
-			fmtNs(e.P10Ns) + " – " + fmtNs(e.P90Ns), fmt.Sprint(e.Runs), ratio})
+			fmtNs(e.P10Ns) + " – " + fmtNs(e.P90Ns), fmt.Sprint(e.Runs), fmt.Sprintf("%.2f", e.CPUWall), ratio})
 	}
 	return head, rows
+}
+
+// disturbed says, when the engines got much less of a core per thread
+// than they asked for, that other processes shared the machine and the
+// ratios are uncertain ("" otherwise).
+func (r *Report) disturbed() string {
+	var sum float64
+	n := 0
+	for _, e := range r.Engines {
+		if e.Missing == "" && e.CPUWall > 0 && e.Threads > 0 {
+			sum += e.CPUWall / float64(e.Threads)
+			n++
+		}
+	}
+	if n == 0 || sum/float64(n) >= 0.8 {
+		return ""
+	}
+	return fmt.Sprintf("Other processes shared the machine during this run: the engines got %.0f%% of a core per thread on average (cpu/wall), so their times are inflated and the ratios between them uncertain; the tuner's own measurements (CPU time per call) are not affected this way.", 100*sum/float64(n))
 }
 
 // layerTable is one batch's per-step times, one column per build.
@@ -332,6 +354,9 @@ func (r *Report) markdown(charts []chart) string {
 	}
 	mdTable(&b, []string{"", ""}, rows)
 	b.WriteString("\n## Latency\n\nEngines interleaved round by round in one run; \"modelc ÷ engine\" is the engine's median over modelc's (the tuned build's, when there is one): above 1, modelc is faster.\n\n")
+	if d := r.disturbed(); d != "" {
+		b.WriteString("**" + d + "**\n\n")
+	}
 	h, rs := r.engineTable()
 	mdTable(&b, h, rs)
 	for _, c := range charts {

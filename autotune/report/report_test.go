@@ -23,7 +23,7 @@ func sample(cpu string, scale float64) *Report {
 	for _, b := range []int{1, 32} {
 		for i, e := range []string{"modelc tuned", "modelc", "modelc pure Go", "ort"} {
 			ns := scale * float64(b) * 1e5 * (1 + 0.3*float64(i))
-			r.Engines = append(r.Engines, Engine{Engine: e, Batch: b, Threads: 1, MedianNs: ns, P10Ns: ns * .98, P90Ns: ns * 1.05, Runs: 50})
+			r.Engines = append(r.Engines, Engine{Engine: e, Batch: b, Threads: 1, MedianNs: ns, P10Ns: ns * .98, P90Ns: ns * 1.05, Runs: 50, CPUWall: 0.97})
 		}
 		r.Engines = append(r.Engines, Engine{Engine: "torch", Batch: b, Threads: 1, Missing: "PyTorch: apt-get install python3-torch"})
 		for j, build := range []string{"tuned", "default", "pure Go"} {
@@ -80,6 +80,9 @@ func TestWrite(t *testing.T) {
 		}
 	}
 	md, _ := os.ReadFile(filepath.Join(dir, "report.md"))
+	if strings.Contains(string(md), "Other processes shared the machine") {
+		t.Error("a quiet run is reported as disturbed")
+	}
 	for _, s := range []string{"![Roofline](roofline.svg)", "| modelc tuned | 1 | 1 | 100.0 µs |", "## Steps at batch 32"} {
 		if !strings.Contains(string(md), s) {
 			t.Errorf("report.md lacks %q:\n%s", s, md)
@@ -110,6 +113,25 @@ func wellFormedHTMLCharts(h string) error {
 		}
 	}
 	return nil
+}
+
+// TestDisturbed: a run whose engines got little of their cores says so.
+func TestDisturbed(t *testing.T) {
+	r := sample("AMD EPYC", 1)
+	for i := range r.Engines {
+		r.Engines[i].CPUWall = 0.2
+	}
+	if d := r.disturbed(); !strings.Contains(d, "the engines got 20% of a core per thread") {
+		t.Errorf("disturbed = %q", d)
+	}
+	dir := t.TempDir()
+	if _, err := Write(dir, r); err != nil {
+		t.Fatal(err)
+	}
+	html, _ := os.ReadFile(filepath.Join(dir, "report.html"))
+	if !strings.Contains(string(html), `<p class="warn">Other processes shared the machine`) {
+		t.Error("report.html does not warn")
+	}
 }
 
 func TestReadVersion(t *testing.T) {

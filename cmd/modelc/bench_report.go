@@ -67,6 +67,9 @@ func benchReport(m *frontend.Model, rows []benchRow, builds []profiledBuild, bat
 	for _, row := range rows {
 		e := report.Engine{Engine: row.engine, Version: row.version, Batch: row.batch, Threads: row.threads, Missing: row.missing}
 		if row.missing == "" {
+			for _, c := range row.cpuWall {
+				e.CPUWall += c / float64(len(row.cpuWall))
+			}
 			e.MedianNs = float64(median(row.times))
 			e.P10Ns, e.P90Ns = float64(percentile(row.times, 10)), float64(percentile(row.times, 90))
 			e.Runs = len(row.times)

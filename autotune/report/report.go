@@ -75,7 +75,12 @@ type Engine struct {
 	// about the thread count on an idle machine, less when other
 	// processes took the cores.
 	CPUWall float64 `json:"cpu_wall,omitempty"`
-	Missing string  `json:"missing,omitempty"`
+	// CPUMedianNs is the median CPU time of a call, for engines that
+	// report it (modelc's builds): with one thread, the latency less the
+	// waits for a core, comparable between modelc's builds on a busy
+	// machine where wall times are not.
+	CPUMedianNs float64 `json:"cpu_median_ns,omitempty"`
+	Missing     string  `json:"missing,omitempty"`
 }
 
 // Layers is a per-step profile of one build at one batch.
@@ -239,10 +244,10 @@ func (r *Report) base(batch, threads int) *Engine {
 
 // engineTable is the latency table as rows of cells.
 func (r *Report) engineTable() (head []string, rows [][]string) {
-	head = []string{"engine", "batch", "threads", "median", "p10 – p90", "runs", "cpu/wall", "modelc ÷ engine"}
+	head = []string{"engine", "batch", "threads", "median", "p10 – p90", "runs", "cpu/wall", "CPU time per call (median)", "modelc ÷ engine"}
 	for _, e := range r.Engines {
 		if e.Missing != "" {
-			rows = append(rows, []string{e.Engine, fmt.Sprint(e.Batch), fmt.Sprint(e.Threads), "missing: " + e.Missing, "", "", "", ""})
+			rows = append(rows, []string{e.Engine, fmt.Sprint(e.Batch), fmt.Sprint(e.Threads), "missing: " + e.Missing, "", "", "", "", ""})
 			continue
 		}
 		ratio := "–"
@@ -254,7 +259,7 @@ func (r *Report) engineTable() (head []string, rows [][]string) {
 			name += " " + e.Version
 		}
 		rows = append(rows, []string{name, fmt.Sprint(e.Batch), fmt.Sprint(e.Threads), fmtNs(e.MedianNs),
-			fmtNs(e.P10Ns) + " – " + fmtNs(e.P90Ns), fmt.Sprint(e.Runs), fmt.Sprintf("%.2f", e.CPUWall), ratio})
+			fmtNs(e.P10Ns) + " – " + fmtNs(e.P90Ns), fmt.Sprint(e.Runs), fmt.Sprintf("%.2f", e.CPUWall), fmtNs(e.CPUMedianNs), ratio})
 	}
 	return head, rows
 }
@@ -274,7 +279,7 @@ func (r *Report) disturbed() string {
 	if n == 0 || sum/float64(n) >= 0.8 {
 		return ""
 	}
-	return fmt.Sprintf("Other processes shared the machine during this run: the engines got %.0f%% of a core per thread on average (cpu/wall), so their times are inflated and the ratios between them uncertain; the tuner's own measurements (CPU time per call) are not affected this way.", 100*sum/float64(n))
+	return fmt.Sprintf("Other processes shared the machine during this run: the engines got %.0f%% of a core per thread on average (cpu/wall), so their times are inflated and the ratios between them uncertain. Between modelc's builds, compare the CPU time per call (one thread: the latency less the waits for a core), as the tuner does.", 100*sum/float64(n))
 }
 
 // layerTable is one batch's per-step times, one column per build.

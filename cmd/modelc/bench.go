@@ -220,6 +220,7 @@ type benchRow struct {
 	engine, version string
 	batch, threads  int
 	times           []int64 // all rounds pooled
+	cpuTimes        []int64 // CPU time per call, where the engine reports it
 	roundMedians    []int64
 	cpuWall         []float64
 	repeats         int // samples repeated because the machine was busy
@@ -229,6 +230,7 @@ type benchRow struct {
 func (r *benchRow) add(s *Sample, repeats int) {
 	r.version = s.Version
 	r.times = append(r.times, s.TimesNs...)
+	r.cpuTimes = append(r.cpuTimes, s.CPUNs...)
 	r.roundMedians = append(r.roundMedians, median(s.TimesNs))
 	r.cpuWall = append(r.cpuWall, s.CPUWall)
 	r.repeats += repeats

@@ -71,6 +71,7 @@ func benchReport(m *frontend.Model, rows []benchRow, builds []profiledBuild, bat
 				e.CPUWall += c / float64(len(row.cpuWall))
 			}
 			e.MedianNs = float64(median(row.times))
+			e.CPUMedianNs = float64(median(row.cpuTimes))
 			e.P10Ns, e.P90Ns = float64(percentile(row.times, 10)), float64(percentile(row.times, 90))
 			e.Runs = len(row.times)
 		}

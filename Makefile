@@ -5,13 +5,15 @@ GO       ?= go
 PYTHON   ?= /usr/bin/python3
 FUZZTIME ?= 60s
 BIN      := bin/modelc
+# The runtime is a module of its own (runtime/go.mod), outside ./...
+RUNTIME  := github.com/modelc/modelc/runtime
 
 # Every fuzz target, as package:Target.
-FUZZ_TARGETS := ./ir:FuzzParse ./frontend:FuzzLoad \
+FUZZ_TARGETS := ./ir:FuzzParse ./frontend:FuzzLoad ./frontend:FuzzParseConfiguration \
 	./frontend/tensorio:FuzzSafetensors ./frontend/tensorio:FuzzNpy ./frontend/tensorio:FuzzNpz \
-	./frontend/onnx:FuzzReadONNX ./autotune/db:FuzzRead
+	./frontend/onnx:FuzzReadONNX $(RUNTIME):FuzzWeightsFile ./autotune/db:FuzzRead
 
-.PHONY: report all build demo dispatch coldstart examples bench-go test vet fmt-check fuzz test-long bench onnxpb zoo-vectors zoo-onnx zoo-crosscheck fixtures zoo-train zoo-table clean
+.PHONY: all build tools mutants demo dispatch coldstart examples bench-go test vet fmt-check fuzz test-long bench report onnxpb zoo-vectors zoo-onnx zoo-crosscheck peer-exports fixtures zoo-train zoo-drop-scores zoo-table clean
 
 all: build
 
@@ -28,28 +30,39 @@ demo: build
 	$(BIN) run zoo:$(DEMO) --engine reference
 
 ## examples: an app module (out/examples/app, not committed) that imports a
-## generated resnet20 package through a replace directive, built and run.
+## generated resnet20 package, built and run; its go.mod requires only the
+## runtime's module (replaced by this checkout's runtime/).
 examples: build
 	rm -rf out/examples/app && mkdir -p out/examples/app
 	$(BIN) zoo build resnet20 -o out/examples/app/resnet20
 	sed '/^\/\/go:build ignore/d' examples/app/main.go > out/examples/app/main.go
-	printf 'module example.com/app\n\ngo 1.22\n\nrequire github.com/modelc/modelc v0.0.0\n\nreplace github.com/modelc/modelc => ../../..\n' > out/examples/app/go.mod
+	printf 'module example.com/app\n\ngo 1.22\n\nrequire $(RUNTIME) v0.0.0\n\nreplace $(RUNTIME) => ../../../runtime\n' > out/examples/app/go.mod
 	cd out/examples/app && GOFLAGS=-mod=mod $(GO) run .
 
 ## test: vet, format check and every Go test (fuzz targets run their seed corpus);
 ## the worker pool and the pipeline again under the race detector; the
 ## dispatch matrix (each GODEBUG tier and -tags purego, .ci/dispatch.sh).
-test: vet fmt-check build
-	$(GO) test -count=1 ./...
-	$(GO) test -count=1 -race ./runtime/ ./passes/
+test: tools vet fmt-check build
+	$(GO) test -count=1 -timeout 30m ./... $(RUNTIME)/...
+	$(GO) test -count=1 -race -timeout 30m $(RUNTIME) ./passes/
 	GO=$(GO) .ci/dispatch.sh $(BIN)
+
+## mutants: mutation testing of the arm64 kernels (.ci/mutants-arm64.sh):
+## each mutant of a kernel generator must fail the arm64 suites (~30 min).
+mutants: tools
+	GO=$(GO) .ci/mutants-arm64.sh
+
+## tools: install what the tests need beyond Go where this machine allows
+## (qemu-user-static, binutils-aarch64-linux-gnu; .ci/tools.sh).
+tools:
+	@.ci/tools.sh
 
 ## dispatch: only the dispatch matrix.
 dispatch: build
 	GO=$(GO) .ci/dispatch.sh $(BIN)
 
 vet:
-	$(GO) vet ./...
+	$(GO) vet ./... $(RUNTIME)/...
 
 fmt-check:
 	@bad=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -67,7 +80,9 @@ fuzz:
 ## 30s and the race detector.
 test-long: test
 	MODELC_ONNX_LONG=1 $(GO) test -count=1 -run 'TestNodeTests' ./frontend/onnx/
-	MODELC_EXHAUSTIVE=1 $(GO) test -count=1 -timeout 60m -run 'Samples' ./runtime/numerics/
+	MODELC_EXHAUSTIVE=1 $(GO) test -count=1 -timeout 60m -run 'Samples' $(RUNTIME)/numerics
+	MODELC_LONG=1 $(GO) test -count=1 -timeout 60m -run 'TestARM64Packages' ./codegen/
+	$(MAKE) mutants
 	$(GO) test -count=1 -race ./ir/... ./frontend/... ./cmd/...
 	$(MAKE) fuzz FUZZTIME=30s
 
@@ -77,9 +92,9 @@ test-long: test
 ## (about 25 min; needs python3-torch, python3-onnx, nodejs and npm).
 BENCH_MODELS ?= mlp resnet20 vit-tiny gpt-mini
 BENCH_ONNX   ?= resmlp resnet-bn transformer
-# model:passes run again with exact user passes (ONNX Runtime folds
-# BatchNorm into convolutions by default; bn-fold is modelc's equivalent).
-BENCH_PASSES ?= resnet20:bn-fold
+# model:passes run again with default passes excluded, beside ONNX Runtime
+# (which folds BatchNorm into convolutions by default, as modelc does).
+BENCH_EXCLUDE ?= resnet20:bn-fold
 bench: build
 	@mkdir -p docs out
 	@{ echo "# Benchmarks"; echo; \
@@ -93,11 +108,11 @@ bench: build
 	  for m in $(BENCH_MODELS); do \
 	    echo "\`modelc bench zoo:$$m --batch 1,32 --threads 1,2 --peers torch,ort\`"; echo; \
 	    $(BIN) bench zoo:$$m --batch 1,32 --threads 1,2 --peers torch,ort || exit 1; echo; done; \
-	  echo "## Zoo models with exact passes"; echo; \
-	  echo "ONNX Runtime folds BatchNorm into the convolutions by default; modelc does when \`bn-fold\` is named."; echo; \
-	  for mp in $(BENCH_PASSES); do m=$${mp%%:*}; p=$${mp#*:}; \
-	    echo "\`modelc bench zoo:$$m --passes $$p --batch 1,32 --threads 1,2 --peers ort\`"; echo; \
-	    $(BIN) bench zoo:$$m --passes $$p --batch 1,32 --threads 1,2 --peers ort || exit 1; echo; done; \
+	  echo "## Zoo models without default passes"; echo; \
+	  echo "modelc and ONNX Runtime both fold BatchNorm by default; these runs turn modelc's folding off."; echo; \
+	  for mp in $(BENCH_EXCLUDE); do m=$${mp%%:*}; p=$${mp#*:}; \
+	    echo "\`modelc bench zoo:$$m --exclude-passes $$p --batch 1,32 --threads 1,2 --peers ort\`"; echo; \
+	    $(BIN) bench zoo:$$m --exclude-passes $$p --batch 1,32 --threads 1,2 --peers ort || exit 1; echo; done; \
 	  echo "## Zoo models at batch 1, last-level cache flushed"; echo; \
 	  echo "64 MiB are streamed through the cache before every timed call, so weights come from memory."; echo; \
 	  for m in $(BENCH_MODELS); do \
@@ -115,9 +130,6 @@ bench: build
 	  for m in $(BENCH_MODELS); do \
 	    echo "\`modelc bench zoo:$$m --batch 1,32 --threads 1 --rounds 1 --seconds 1 --layers\`"; echo; \
 	    $(BIN) bench zoo:$$m --batch 1,32 --threads 1 --rounds 1 --seconds 1 --layers || exit 1; echo; done; \
-	  for mp in $(BENCH_PASSES); do m=$${mp%%:*}; p=$${mp#*:}; \
-	    echo "\`modelc bench zoo:$$m --passes $$p --batch 1,32 --threads 1 --rounds 1 --seconds 1 --layers\`"; echo; \
-	    $(BIN) bench zoo:$$m --passes $$p --batch 1,32 --threads 1 --rounds 1 --seconds 1 --layers || exit 1; echo; done; \
 	  echo "## Cold start and build time"; echo; \
 	  echo "\`make coldstart\`: a program that loads the generated resnet20 and classifies one image, process start"; \
 	  echo "to exit, timed by hyperfine; then \`modelc zoo build\` of each zoo model (no \`go build\`)."; echo; \
@@ -141,7 +153,7 @@ coldstart: build
 	rm -rf out/coldstart && mkdir -p out/coldstart
 	$(BIN) zoo build resnet20 -o out/coldstart/resnet20 >/dev/null
 	sed '/^\/\/go:build ignore/d' examples/coldstart/main.go > out/coldstart/main.go
-	printf 'module example.com/coldstart\n\ngo 1.22\n\nrequire github.com/modelc/modelc v0.0.0\n\nreplace github.com/modelc/modelc => ../..\n' > out/coldstart/go.mod
+	printf 'module example.com/coldstart\n\ngo 1.22\n\nrequire $(RUNTIME) v0.0.0\n\nreplace $(RUNTIME) => ../../runtime\n' > out/coldstart/go.mod
 	cd out/coldstart && GOFLAGS=-mod=mod $(GO) build -o coldstart . && ./coldstart
 	@command -v hyperfine >/dev/null || { echo "coldstart needs hyperfine: apt-get install hyperfine"; exit 1; }
 	hyperfine -N --warmup 5 --runs 100 --export-markdown out/coldstart/hyperfine.md out/coldstart/coldstart
@@ -182,7 +194,17 @@ zoo-vectors:
 zoo-onnx:
 	$(PYTHON) zoo/onnx/export.py --out zoo/onnx
 
-## zoo-crosscheck: the zoo's seeded weights in PyTorch (../shared/peers/models.py)
+## peer-exports: the peers' four architectures exported by PyTorch with
+## fixed shapes at batch 1 and 32 (bench/peers/export_onnx_fixed.py, about
+## 190 MB in out/peer-exports), each compiled by modelc and checked, through
+## the evaluator and the generated package, against PyTorch's outputs
+## (zoo/peers_onnx_test.go; needs Debian's python3-torch and python3-onnx).
+peer-exports:
+	rm -rf out/peer-exports && mkdir -p out/peer-exports
+	cd bench/peers && $(PYTHON) export_onnx_fixed.py --dir ../../out/peer-exports
+	MODELC_PEER_EXPORTS=$(CURDIR)/out/peer-exports $(GO) test -count=1 -timeout 30m -run TestPeerExports -v ./zoo/
+
+## zoo-crosscheck: the zoo's seeded weights in PyTorch (bench/peers/models.py)
 ## give the evaluator's outputs (needs Debian's python3-torch).
 zoo-crosscheck: build
 	rm -rf out/crosscheck
@@ -202,6 +224,12 @@ clean:
 ## python3-sklearn and python3-onnx; about 4 minutes). model.yaml is not touched.
 zoo-train:
 	$(PYTHON) zoo/train/train.py --out zoo/twins
+
+## zoo-drop-scores: zoo/twins/vit/drop_scores.json, LLM-Drop's layer-dropping
+## scores of the vit twin computed with PyTorch hooks (zoo/train/llmdrop_scores.py),
+## which attention-drop's tests compare with (needs Debian's python3-torch).
+zoo-drop-scores:
+	$(PYTHON) zoo/train/llmdrop_scores.py --twin zoo/twins/vit
 
 ## zoo-table: docs/zoo-table.md, twin × pass configuration → top-1, parameters,
 ## and the zoo architecture's latency at batch 1 and 32 (modelc bench).

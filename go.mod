@@ -6,8 +6,10 @@ require (
 	github.com/dave/jennifer v1.7.1
 	github.com/goccy/go-yaml v1.19.2
 	github.com/gofrs/flock v0.13.2
+	github.com/modelc/modelc/runtime v0.0.0
 	github.com/schollz/progressbar/v3 v3.19.1
 	github.com/stretchr/testify v1.12.1
+	github.com/ulikunitz/xz v0.5.17
 	golang.org/x/sys v0.50.0
 	gonum.org/v1/gonum v0.17.0
 	gonum.org/v1/plot v0.17.0
@@ -46,3 +48,9 @@ require (
 	sigs.k8s.io/structured-merge-diff/v6 v6.4.2 // indirect
 	sigs.k8s.io/yaml v1.6.0 // indirect
 )
+
+// The runtime is a module of its own (its only requirement is
+// golang.org/x/sys), so that an application importing a generated package
+// pulls in nothing of the compiler's dependencies; here it is this
+// checkout's copy.
+replace github.com/modelc/modelc/runtime => ./runtime

@@ -6,13 +6,12 @@ import (
 	_ "embed"
 	"encoding/hex"
 	"fmt"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 
-	sources "github.com/modelc/modelc"
+	"github.com/modelc/modelc/internal/harness"
 )
 
 // harnessMain is the harness's fixed part; probeSource is autotune/db's
@@ -29,46 +28,13 @@ var (
 	cputimeOther string
 )
 
-// WriteRuntimeModule writes modelc's runtime, from the sources this
-// binary carries, as a module named github.com/modelc/modelc in dir,
-// requiring golang.org/x/sys at the version modelc was built with (with
-// its checksums), so that a program replacing modelc by dir builds
-// without a checkout of modelc, and offline when x/sys is in the module
-// cache.
-func WriteRuntimeModule(dir string) error {
-	err := fs.WalkDir(sources.RuntimeSources, "runtime", func(path string, e fs.DirEntry, err error) error {
-		if err != nil || e.IsDir() || strings.HasSuffix(path, "_test.go") {
-			return err
-		}
-		data, err := fs.ReadFile(sources.RuntimeSources, path)
-		if err != nil {
-			return err
-		}
-		dst := filepath.Join(dir, filepath.FromSlash(path))
-		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-			return err
-		}
-		return os.WriteFile(dst, data, 0o644)
-	})
-	if err != nil {
-		return err
-	}
-	var reqs []string
-	for _, line := range strings.Split(string(sources.GoMod), "\n") {
-		if f := strings.Fields(line); len(f) >= 2 && strings.HasPrefix(f[0], "golang.org/x/sys") {
-			reqs = append(reqs, "require "+f[0]+" "+f[1])
-		}
-	}
-	mod := "module github.com/modelc/modelc\n\ngo 1.22\n\n" + strings.Join(reqs, "\n") + "\n"
-	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte(mod), 0o644); err != nil {
-		return err
-	}
-	return os.WriteFile(filepath.Join(dir, "go.sum"), sources.GoSum, 0o644)
-}
-
-// builder builds harnesses in a work directory, for one GOOS/GOARCH.
+// builder builds harnesses for one GOOS/GOARCH, each a main package of
+// its own in one module (internal/harness.Module: modelc's runtime from
+// the sources this binary carries, so builds need no checkout of modelc
+// and work offline when golang.org/x/sys is in the module cache).
 type builder struct {
-	dir          string // holds modelc/ (the runtime module) and one folder per build
+	dir          string // the work directory; close removes it
+	mod          *harness.Module
 	goos, goarch string
 	n            int
 }
@@ -78,11 +44,12 @@ func newBuilder(goos, goarch string) (*builder, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := WriteRuntimeModule(filepath.Join(dir, "modelc")); err != nil {
+	mod, err := harness.NewModule(filepath.Join(dir, "mod"), "modelctune")
+	if err != nil {
 		os.RemoveAll(dir)
-		return nil, fmt.Errorf("writing the runtime module: %w", err)
+		return nil, fmt.Errorf("writing the harness module: %w", err)
 	}
-	return &builder{dir: dir, goos: goos, goarch: goarch}, nil
+	return &builder{dir: dir, mod: mod, goos: goos, goarch: goarch}, nil
 }
 
 func (b *builder) close() { os.RemoveAll(b.dir) }
@@ -91,33 +58,27 @@ func (b *builder) close() { os.RemoveAll(b.dir) }
 // path.
 func (b *builder) build(ctx context.Context, p Program) (string, error) {
 	b.n++
-	dir := filepath.Join(b.dir, fmt.Sprintf("h%d", b.n))
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", err
-	}
+	pkg := fmt.Sprintf("h%d", b.n)
 	main := strings.Replace(harnessMain, "//go:build modelcharness\n\n", "", 1)
 	probe := strings.Replace(probeSource, "package db\n", "package main\n", 1)
-	files := map[string]string{
-		"go.mod":           "module modelctune\n\ngo 1.22\n\nrequire github.com/modelc/modelc v0.0.0\n\nreplace github.com/modelc/modelc => ../modelc\n",
-		"go.sum":           string(sources.GoSum),
-		"main.go":          main,
-		"probe.go":         probe,
-		"kernel.go":        p.Go,
-		"cputime_linux.go": strings.Replace(cputimeLinux, "modelcharness && ", "", 1),
-		"cputime_other.go": strings.Replace(cputimeOther, "modelcharness && ", "", 1),
+	files := map[string][]byte{
+		"main.go":          []byte(main),
+		"probe.go":         []byte(probe),
+		"kernel.go":        []byte(p.Go),
+		"cputime_linux.go": []byte(strings.Replace(cputimeLinux, "modelcharness && ", "", 1)),
+		"cputime_other.go": []byte(strings.Replace(cputimeOther, "modelcharness && ", "", 1)),
 	}
 	for name, src := range p.Files {
-		files[name] = string(src)
+		files[name] = src
 	}
-	for name, src := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o644); err != nil {
-			return "", err
-		}
+	if err := b.mod.Add(pkg, files); err != nil {
+		return "", err
 	}
-	bin := filepath.Join(dir, "harness")
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, ".")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GOOS="+b.goos, "GOARCH="+b.goarch, "CGO_ENABLED=0", "GOFLAGS=-mod=mod", "GOWORK=off")
+	bin := filepath.Join(b.mod.PkgDir(pkg), "harness")
+	// The module's go command, ended with ctx.
+	c := b.mod.Command([]string{"GOOS=" + b.goos, "GOARCH=" + b.goarch, "CGO_ENABLED=0"}, "build", "-o", bin, "./"+pkg)
+	cmd := exec.CommandContext(ctx, c.Path, c.Args[1:]...)
+	cmd.Dir, cmd.Env = c.Dir, c.Env
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("building the harness for %s/%s: %v\n%s", b.goos, b.goarch, err, trim(string(out), 4000))
 	}

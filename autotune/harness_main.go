@@ -127,20 +127,20 @@ func watchdog() {
 // timeout bounds one variant's check or sample (-timeout).
 var timeout time.Duration
 
-// tierRank orders runtime.Tier names.
-func tierRank(name string) int {
-	for t := runtime.TierGeneric; t <= runtime.TierVNNI; t++ {
+// tierNamed returns the runtime.Tier of a name.
+func tierNamed(name string) (runtime.Tier, bool) {
+	for t := runtime.TierGeneric; t.String() != "tier(?)"; t++ {
 		if t.String() == name {
-			return int(t)
+			return t, true
 		}
 	}
-	return 1 << 30
+	return 0, false
 }
 
 // checkOne runs variant v's check, turning a panic into an error.
 func checkOne(c *kcase, v int) (err error) {
-	if t := variants[v].tier; t != "" && tierRank(t) > int(runtime.CPUTier()) {
-		return fmt.Errorf("needs the %s tier; this CPU runs %s", t, runtime.CPUTier())
+	if t, ok := tierNamed(variants[v].tier); variants[v].tier != "" && (!ok || !runtime.Supports(t)) {
+		return fmt.Errorf("needs the %s tier; this CPU runs %s", variants[v].tier, runtime.CPUTier())
 	}
 	defer func() {
 		if r := recover(); r != nil {

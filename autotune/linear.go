@@ -2,42 +2,80 @@ package autotune
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
+	"github.com/modelc/modelc/codegen"
 	"github.com/modelc/modelc/codegen/gemm"
 	"github.com/modelc/modelc/codegen/isa"
-	"github.com/modelc/modelc/codegen/isa/amd64"
 )
 
 // Linear is the GEMM of a linear layer, y[m×N] = x[m×K]·Wᵀ + bias, at one
 // kernel tier, as codegen generates it: the pure-Go kernel of
-// codegen/gemm and the amd64 target's Linear kernels (codegen/isa/amd64),
-// whose tile the tuner sets through isa.LinearSpec.Tile.
+// codegen/gemm, or the Linear kernels of the codegen target that has the
+// tier (codegen.Targets: amd64's avx512 and avx2, arm64's neon), whose
+// register tile the tuner sets through isa.LinearSpec.Tile.
 //
 // Its axes, by tier:
 //
-//   - avx512: pw, the panel width of the packed weights (16, 32, 48, 64:
-//     the tile covers a whole panel, pw/16 vectors a row), and mr, the
-//     tile's rows (1–12, as long as mr·nv accumulators, nv vectors of W
-//     and a broadcast fit the 32 vector registers);
-//   - avx2: pw, nv (the tile's vectors a row, 1 or 2: 8 or 16 columns of
-//     a panel) and mr (1–12, within 16 registers);
-//   - generic (the pure-Go kernel, for the purego build, CPUs without
-//     AVX2 and other architectures): gemm.Params' MR, NR, KC (0: no K
-//     blocking) and KU. The panel width is not searched: it only places
-//     the pure-Go kernel's blocks in memory, and it must stay a multiple
-//     of 16 for the assembly tiers of the same package; it is codegen's
-//     (gemm.VectorPanel), or 48 where NR (3, 6, 12) does not divide that.
+//   - a target's tier: pw, the panel width of the packed weights (16, 32,
+//     48, 64), and the register tiles the target lists for it
+//     (isa.LinearTiler): nv, the tile's vectors a row, where a panel
+//     width allows more than one (avx2: 1 or 2, 8 or 16 columns; neon: 2
+//     or 4, 8 or 16 columns; avx512's tile covers the panel, pw/16), and
+//     mr, its rows (avx512 and avx2: 1–12, as long as the accumulators,
+//     W's vectors and a broadcast fit the vector registers; neon: 1–5);
+//   - generic (the pure-Go kernel, for the purego build, CPUs without a
+//     vector tier and other architectures): gemm.Params' MR, NR, KC (0:
+//     no K blocking) and KU. The panel width is not searched: it only
+//     places the pure-Go kernel's blocks in memory, and it must stay a
+//     multiple of 16 for the assembly tiers of the same package; it is
+//     codegen's (gemm.VectorPanel), or 48 where NR (3, 6, 12) does not
+//     divide that.
 //
 // Every tier's variants read weights packed by gemm.Pack, so a variant's
 // panel width (Panel) is also the packing codegen must use for it.
 type Linear struct {
 	N, K int
-	Tier string // "avx512", "avx2" or "generic"
+	Tier string // a target's tier ("avx512", "avx2", "neon") or "generic"
 }
 
-// LinearTiers are the tiers Linear has spaces for.
-var LinearTiers = []string{"avx512", "avx2", "generic"}
+// LinearTiers are the tiers Linear has spaces for: every codegen
+// target's tier whose Linear kernels take a tuned tile, then generic.
+func LinearTiers() []string {
+	var tiers []string
+	for _, t := range codegen.Targets() {
+		if _, ok := t.(isa.LinearTiler); ok {
+			for _, tier := range t.Tiers() {
+				tiers = append(tiers, tier.Name)
+			}
+		}
+	}
+	return append(tiers, "generic")
+}
+
+// target returns the codegen target of the tier, nil for generic or a
+// tier no target has.
+func (l Linear) target() isa.Target {
+	for _, t := range codegen.Targets() {
+		for _, tier := range t.Tiers() {
+			if tier.Name == l.Tier {
+				return t
+			}
+		}
+	}
+	return nil
+}
+
+// tiles lists the target's register tiles of the tier at panel width
+// pw, the default first.
+func (l Linear) tiles(pw int) []isa.Tile {
+	if tt, ok := l.target().(isa.LinearTiler); ok {
+		return tt.LinearTiles(l.Tier, pw)
+	}
+	return nil
+}
 
 // Family implements Kernel.
 func (l Linear) Family() string { return "linear." + l.Tier }
@@ -52,21 +90,8 @@ var panelWidths = []int{16, 32, 48, 64}
 
 // Space implements Kernel.
 func (l Linear) Space() *Space {
-	rows := seq(1, 12)
-	switch l.Tier {
-	case "avx512":
-		return &Space{
-			Axes: []Axis{{"pw", panelWidths}, {"mr", rows}},
-			Valid: func(p Point) bool {
-				nv := p[0] / 16
-				return p[1]*nv+nv+1 <= 32
-			},
-		}
-	case "avx2":
-		return &Space{
-			Axes:  []Axis{{"pw", panelWidths}, {"nv", []int{1, 2}}, {"mr", rows}},
-			Valid: func(p Point) bool { return p[2]*p[1]+p[1]+1 <= 16 },
-		}
+	if l.Tier != "generic" {
+		return l.tileSpace()
 	}
 	kcs := []int{0}
 	for _, kc := range []int{64, 128, 256, 512} {
@@ -82,6 +107,44 @@ func (l Linear) Space() *Space {
 	}
 }
 
+// tileSpace is a target tier's space: pw, then nv when some panel width
+// has tiles of more than one width, then mr; a point is valid when the
+// target lists its tile.
+func (l Linear) tileSpace() *Space {
+	nvs, mrs := map[int]bool{}, map[int]bool{}
+	nvAxis := false
+	for _, pw := range panelWidths {
+		at := map[int]bool{}
+		for _, t := range l.tiles(pw) {
+			nvs[t.NV], mrs[t.MR], at[t.NV] = true, true, true
+		}
+		nvAxis = nvAxis || len(at) > 1
+	}
+	axes := []Axis{{"pw", panelWidths}}
+	if nvAxis {
+		axes = append(axes, Axis{"nv", slices.Sorted(maps.Keys(nvs))})
+	}
+	axes = append(axes, Axis{"mr", slices.Sorted(maps.Keys(mrs))})
+	sp := &Space{Axes: axes}
+	sp.Valid = func(p Point) bool {
+		_, ok := l.tile(p)
+		return ok
+	}
+	return sp
+}
+
+// tile returns the register tile of a target tier's point, if the
+// target lists it.
+func (l Linear) tile(p Point) (isa.Tile, bool) {
+	ts := l.tiles(p[0])
+	for _, t := range ts {
+		if t.MR == p[len(p)-1] && (len(p) == 2 || t.NV == p[1]) {
+			return t, true
+		}
+	}
+	return isa.Tile{}, false
+}
+
 // Panel returns the panel width of the weights variant v reads.
 func (l Linear) Panel(v Point) int {
 	if l.Tier != "generic" {
@@ -94,26 +157,20 @@ func (l Linear) Panel(v Point) int {
 	return pw
 }
 
-func seq(lo, hi int) []int {
-	var s []int
-	for i := lo; i <= hi; i++ {
-		s = append(s, i)
-	}
-	return s
-}
-
 // Default implements Kernel: codegen's choice (gemm.VectorParams and
-// amd64.LinearTile).
+// the target's default tile, first of its LinearTiles).
 func (l Linear) Default() Point {
 	p := gemm.VectorParams(l.N, l.K, 1)
-	pw := p.Panel()
-	switch l.Tier {
-	case "avx512":
-		_, mr := amd64.LinearTile("avx512", pw)
-		return Point{pw, mr}
-	case "avx2":
-		nv, mr := amd64.LinearTile("avx2", pw)
-		return Point{pw, nv, mr}
+	if l.Tier != "generic" {
+		pw := p.Panel()
+		ts := l.tiles(pw)
+		if len(ts) == 0 {
+			return nil
+		}
+		if len(l.Space().Axes) == 3 {
+			return Point{pw, ts[0].NV, ts[0].MR}
+		}
+		return Point{pw, ts[0].MR}
 	}
 	ku := p.KU
 	if ku == 0 {
@@ -129,14 +186,13 @@ func (l Linear) Params(v Point) (gemm.Params, isa.LinearSpec) {
 	p := gemm.VectorParams(l.N, l.K, 1)
 	p.Bias, p.PW = true, l.Panel(v)
 	spec := isa.LinearSpec{N: l.N, K: l.K, PW: p.PW, Bias: true}
-	switch l.Tier {
-	case "avx512":
-		spec.Tile = fmt.Sprintf("avx512:mr=%d", v[1])
-	case "avx2":
-		spec.Tile = fmt.Sprintf("avx2:nv=%d,mr=%d", v[1], v[2])
-	default:
-		p.MR, p.NR, p.KC, p.KU = v[0], v[1], v[2], v[3]
+	if l.Tier != "generic" {
+		// The tile as the space names it, less the panel width.
+		_, tile, _ := strings.Cut(l.Space().Name(v), ",")
+		spec.Tile = l.Tier + ":" + tile
+		return p, spec
 	}
+	p.MR, p.NR, p.KC, p.KU = v[0], v[1], v[2], v[3]
 	return p, spec
 }
 
@@ -181,13 +237,15 @@ func (l Linear) Program(vs []Point) (Program, error) {
 			continue
 		}
 		var k *isa.Kernel
-		for _, c := range (amd64.Target{}).Linear(spec) {
-			if c.Tier.Name == l.Tier {
-				k = &c
+		if tg := l.target(); tg != nil {
+			for _, c := range tg.Linear(spec) {
+				if c.Tier.Name == l.Tier {
+					k = &c
+				}
 			}
 		}
 		if k == nil {
-			return Program{}, fmt.Errorf("the amd64 target has no %s kernel for %+v", l.Tier, spec)
+			return Program{}, fmt.Errorf("no target has a %s Linear kernel for %+v", l.Tier, spec)
 		}
 		kernels = append(kernels, *k)
 		fmt.Fprintf(&table, "{%q, %q},\n", sp.Name(v), l.Tier)
@@ -212,7 +270,7 @@ func (l Linear) Program(vs []Point) (Program, error) {
 	b.WriteString(linearCase)
 	prog := Program{Go: b.String()}
 	if len(kernels) > 0 {
-		files, err := (amd64.Target{}).Render(isa.File{Package: "main", Runtime: "github.com/modelc/modelc/runtime", Kernels: kernels})
+		files, err := l.target().Render(isa.File{Package: "main", Runtime: "github.com/modelc/modelc/runtime", Kernels: kernels})
 		if err != nil {
 			return Program{}, err
 		}

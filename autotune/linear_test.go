@@ -3,9 +3,12 @@ package autotune
 import (
 	"context"
 	"fmt"
+	goruntime "runtime"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/require"
 
 	"github.com/modelc/modelc/autotune/db"
 )
@@ -19,8 +22,11 @@ func TestLinearSpaces(t *testing.T) {
 		t.Skip("builds harnesses")
 	}
 	r, p := checkingRunner(t)
-	for _, tier := range LinearTiers {
+	for _, tier := range LinearTiers() {
 		l := Linear{N: 100, K: 37, Tier: tier}
+		if tg := l.target(); tg != nil && tg.GOARCH() != goruntime.GOARCH {
+			continue // another architecture's (TestRunnerEmulated)
+		}
 		sp := l.Space()
 		vs := sp.All()
 		if tier == "generic" {
@@ -51,6 +57,44 @@ func TestLinearSpaces(t *testing.T) {
 			}
 		}
 		t.Logf("%s: %d variants checked", l.Family(), len(recs))
+	}
+}
+
+// TestLinearSpacesFromTargets: the spaces of the vector tiers are the
+// register tiles their codegen target lists (isa.LinearTiler), each
+// variant's choice makes the target generate that tile, and the default
+// is codegen's.
+func TestLinearSpacesFromTargets(t *testing.T) {
+	want := map[string]struct {
+		axes string
+		size int
+		def  Point
+		name string // a variant's name and the kernel codegen makes of it
+		kern string
+	}{
+		"avx512": {"pw,mr", 39, Point{64, 6}, "pw=32,mr=7", "linear_n100_k37_pw32_b_7x32_avx512"},
+		"avx2":   {"pw,nv,mr", 4 * (12 + 6), Point{64, 2, 6}, "pw=16,nv=1,mr=9", "linear_n100_k37_pw16_b_9x8_avx2"},
+		"neon":   {"pw,nv,mr", 4 * (5 + 5), Point{64, 4, 5}, "pw=64,nv=2,mr=3", "linear_n100_k37_pw64_b_3x8_neon"},
+	}
+	require.Equal(t, []string{"avx512", "avx2", "neon", "generic"}, LinearTiers())
+	for tier, w := range want {
+		l := Linear{N: 100, K: 37, Tier: tier}
+		sp := l.Space()
+		var axes []string
+		for _, a := range sp.Axes {
+			axes = append(axes, a.Name)
+		}
+		require.Equal(t, w.axes, strings.Join(axes, ","), tier)
+		require.Equal(t, w.size, sp.Size(), tier)
+		require.Equal(t, w.def, l.Default(), tier)
+		v, err := sp.Parse(w.name)
+		require.NoError(t, err)
+		_, spec := l.Params(v)
+		var names []string
+		for _, k := range l.target().Linear(spec) {
+			names = append(names, k.Name)
+		}
+		require.Contains(t, names, w.kern, tier)
 	}
 }
 

@@ -169,3 +169,11 @@ func TestExhaustive(t *testing.T) {
 		t.Errorf("proposed %d of %d", len(seen), sp.Size())
 	}
 }
+
+func seq(lo, hi int) []int {
+	var s []int
+	for i := lo; i <= hi; i++ {
+		s = append(s, i)
+	}
+	return s
+}

@@ -187,6 +187,13 @@ func TestRunnerEmulated(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The arm64 target's NEON tiles, checked against their twin there.
+	neon := Linear{N: 40, K: 9, Tier: "neon"}
+	nrecs, err := r.Measure(context.Background(), neon, 2, []Point{neon.Default(), {16, 2, 3}, {32, 4, 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs = append(recs, nrecs...)
 	path := filepath.Join(t.TempDir(), "arm.jsonl")
 	d, err := db.Update(path, p.Machine, recs)
 	if err != nil {

@@ -42,6 +42,8 @@ func KernelTier(machineTier string) string {
 		return "avx512"
 	case "avx2":
 		return "avx2"
+	case "neon", "dotprod":
+		return "neon"
 	}
 	return "generic"
 }

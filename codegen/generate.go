@@ -36,6 +36,12 @@ type Input struct {
 	// recorded in every file's header and in REPORT.md.
 	Tuning   map[string]string
 	TuningDB string
+	// ExternalWeights leaves weights.bin out of the binary (no go:embed):
+	// New then needs WithWeightsFile (modelc build --external-weights).
+	ExternalWeights bool
+	// PassReports are passes' own markdown sections (a lossy pass's
+	// scores and decisions), appended under REPORT.md's Passes.
+	PassReports []string
 }
 
 // Vectors are the test inputs and expected outputs model_test.go checks.
@@ -69,7 +75,7 @@ func Generate(in Input) (map[string][]byte, error) {
 	if g.in.Hash == "" {
 		g.in.Hash = hashOf(in.Graph.String(), g.weights)
 	}
-	files := map[string][]byte{"weights.bin": g.weights}
+	files := map[string][]byte{}
 	model, err := g.modelFile()
 	if err != nil {
 		return nil, err
@@ -95,6 +101,9 @@ func Generate(in Input) (map[string][]byte, error) {
 		}
 		files["model_test.go"] = test
 		files["testdata/vectors.bin"] = data
+	}
+	if err := g.sealWeights(files); err != nil {
+		return nil, err
 	}
 	files["REPORT.md"] = g.report()
 	return files, nil
@@ -267,10 +276,26 @@ func (g *gen) signature() error {
 	for _, b := range g.in.Plan.Buffers {
 		if b.Arena() {
 			g.bufIdx[b] = len(g.arena)
-			g.arena = append(g.arena, b)
+			g.arena = append(g.arena, heldBuffer(b))
 		}
 	}
 	return nil
+}
+
+// heldBuffer is b sized for how generated code holds its values: float32
+// for floats, int64 for integers and bools (the memory plan counts their
+// storage size, 1 to 4 bytes for bool, i8…i32).
+func heldBuffer(b *ir.Buffer) *ir.Buffer {
+	c := *b
+	for _, v := range b.Values {
+		n, ok := v.Type.Shape.NumelDim()
+		if !ok || v.Type.DType.IsFloat() {
+			continue
+		}
+		held := n.MulInt(8)
+		c.Bytes = ir.Dim{A: max(c.Bytes.A, held.A), B: max(c.Bytes.B, held.B)}
+	}
+	return &c
 }
 
 // view is the Go expression for v's slice inside forward (as a kernel
@@ -342,15 +367,10 @@ func (g *gen) modelFile() ([]byte, error) {
 	f.HeaderComment(strings.TrimSuffix(g.header(), "\n\n"))
 	f.HeaderComment("//go:generate " + in.Command)
 	f.ImportAlias(in.RuntimeImport, "rt")
-	f.Anon("embed")
 	f.Comment("This package needs modelc's runtime API v1; a mismatch fails to compile here.")
 	f.Var().Id("_").Op("=").Qual(in.RuntimeImport, "ModelcAPIv1")
 	f.Line()
-	f.Comment("go:embed keeps the weights in the binary's read-only data; New uses")
-	f.Comment("them in place when aligned, so start-up copies nothing.")
-	f.Comment("")
-	f.Comment("//go:embed weights.bin")
-	f.Var().Id("weightsBin").String()
+	g.weightsDecls(f)
 	f.Const().Defs(
 		jen.Comment("DefaultMaxBatch is the largest batch a Model accepts unless New is given WithMaxBatch."),
 		jen.Id("DefaultMaxBatch").Op("=").Lit(in.MaxBatch),
@@ -382,6 +402,7 @@ func (g *gen) modelFile() ([]byte, error) {
 		jen.Id("i64").Index().Int64(),
 		jen.Id("splat").Index().Float32(),
 		jen.Id("inPlace").Bool(),
+		jen.Id("file").Op("*").Qual(in.RuntimeImport, "WeightsFile").Comment("keeps a weights file's mapping alive"),
 	)
 	f.Comment("Model runs the network. Its calls are serialised; use Clone for parallel callers.")
 	f.Type().Id("Model").Struct(append([]jen.Code{
@@ -394,7 +415,7 @@ func (g *gen) modelFile() ([]byte, error) {
 	}, g.stateFields()...)...)
 	f.Comment("Option configures New.")
 	f.Type().Id("Option").Func().Params(jen.Op("*").Id("options"))
-	f.Type().Id("options").Struct(jen.Id("maxBatch").Int(), jen.Id("copyWeights").Bool())
+	f.Type().Id("options").Struct(jen.Id("maxBatch").Int(), jen.Id("copyWeights").Bool(), jen.Id("weightsFile").String())
 	f.Comment("WithMaxBatch sets the largest batch the Model accepts; its arena is sized for it.")
 	f.Func().Id("WithMaxBatch").Params(jen.Id("n").Int()).Id("Option").Block(
 		jen.Return(jen.Func().Params(jen.Id("o").Op("*").Id("options")).Block(jen.Id("o").Dot("maxBatch").Op("=").Id("n"))),
@@ -428,46 +449,44 @@ func (g *gen) modelFile() ([]byte, error) {
 	for _, v := range g.splats {
 		splatN += v.Const.Numel()
 	}
-	f.Comment("loadWeights views weights.bin as numbers: in place when its address is")
-	f.Comment("64-byte aligned (the embedded data is read-only, and kernels never write")
-	f.Comment("weights), copied once into aligned memory otherwise.")
+	f.Comment("loadWeights views the weights (weights.bin after its header) as numbers: in")
+	f.Comment("place when their address is 64-byte aligned (they are read-only, embedded or")
+	f.Comment("mapped, and kernels never write weights), copied once into aligned memory otherwise.")
 	load := []jen.Code{
 		jen.Id("w").Op(":=").Op("&").Id("weights").Values(jen.Id("splat").Op(":").Make(jen.Index().Float32(), jen.Lit(splatN))),
-		jen.Id("p").Op(":=").Qual("unsafe", "Pointer").Call(jen.Qual("unsafe", "StringData").Call(jen.Id("weightsBin"))),
+		jen.Id("p").Op(":=").Qual("unsafe", "Pointer").Call(jen.Qual("unsafe", "StringData").Call(jen.Id("data"))),
 		jen.If(jen.Id("copyAlways").Op("||").Uintptr().Call(jen.Id("p")).Op("%").Lit(64).Op("!=").Lit(0)).Block(
-			jen.Id("a").Op(":=").Qual(in.RuntimeImport, "NewArena").Call(jen.Len(jen.Id("weightsBin"))),
-			jen.Copy(jen.Id("a").Dot("Bytes").Call(), jen.Id("weightsBin")),
-			jen.Id("w").Dot("f32").Op("=").Id("a").Dot("F32").Call(jen.Lit(0), jen.Len(jen.Id("weightsBin")).Op("/").Lit(4)),
-			jen.Id("w").Dot("i64").Op("=").Id("a").Dot("I64").Call(jen.Lit(0), jen.Len(jen.Id("weightsBin")).Op("/").Lit(8)),
+			jen.Id("a").Op(":=").Qual(in.RuntimeImport, "NewArena").Call(jen.Len(jen.Id("data"))),
+			jen.Copy(jen.Id("a").Dot("Bytes").Call(), jen.Id("data")),
+			jen.Id("w").Dot("f32").Op("=").Id("a").Dot("F32").Call(jen.Lit(0), jen.Len(jen.Id("data")).Op("/").Lit(4)),
+			jen.Id("w").Dot("i64").Op("=").Id("a").Dot("I64").Call(jen.Lit(0), jen.Len(jen.Id("data")).Op("/").Lit(8)),
 		).Else().Block(
 			jen.Id("w").Dot("inPlace").Op("=").True(),
-			jen.Id("w").Dot("f32").Op("=").Qual("unsafe", "Slice").Call(jen.Parens(jen.Op("*").Float32()).Parens(jen.Id("p")), jen.Len(jen.Id("weightsBin")).Op("/").Lit(4)),
-			jen.Id("w").Dot("i64").Op("=").Qual("unsafe", "Slice").Call(jen.Parens(jen.Op("*").Int64()).Parens(jen.Id("p")), jen.Len(jen.Id("weightsBin")).Op("/").Lit(8)),
+			jen.Id("w").Dot("f32").Op("=").Qual("unsafe", "Slice").Call(jen.Parens(jen.Op("*").Float32()).Parens(jen.Id("p")), jen.Len(jen.Id("data")).Op("/").Lit(4)),
+			jen.Id("w").Dot("i64").Op("=").Qual("unsafe", "Slice").Call(jen.Parens(jen.Op("*").Int64()).Parens(jen.Id("p")), jen.Len(jen.Id("data")).Op("/").Lit(8)),
 		),
 	}
 	load = append(load, splatFill...)
 	load = append(load, jen.Return(jen.Id("w")))
-	f.Func().Id("loadWeights").Params(jen.Id("copyAlways").Bool()).Op("*").Id("weights").Block(load...)
+	f.Func().Id("loadWeights").Params(jen.Id("data").String(), jen.Id("copyAlways").Bool()).Op("*").Id("weights").Block(load...)
 	f.Var().Id("shared").Struct(jen.Id("once").Qual("sync", "Once"), jen.Id("w").Op("*").Id("weights"))
 
-	f.Comment("New returns a Model with the embedded weights, shared by every Model in the process.")
-	f.Func().Id("New").Params(jen.Id("opts").Op("...").Id("Option")).Params(jen.Op("*").Id("Model"), jen.Error()).Block(
+	newDoc := "New returns a Model with the embedded weights, shared by every Model in the process"
+	if in.ExternalWeights {
+		newDoc = "New returns a Model with the weights of the file WithWeightsFile names"
+	}
+	f.Comment(newDoc + " (see WithWeightsFile).")
+	f.Func().Id("New").Params(jen.Id("opts").Op("...").Id("Option")).Params(jen.Op("*").Id("Model"), jen.Error()).Block(append(append([]jen.Code{
 		jen.Id("o").Op(":=").Id("options").Values(jen.Id("maxBatch").Op(":").Id("DefaultMaxBatch")),
 		jen.For(jen.List(jen.Id("_"), jen.Id("f")).Op(":=").Range().Id("opts")).Block(jen.Id("f").Call(jen.Op("&").Id("o"))),
 		jen.If(jen.Id("o").Dot("maxBatch").Op("<").Lit(1)).Block(
 			jen.Return(jen.Nil(), jen.Qual("fmt", "Errorf").Call(jen.Lit(in.Package+": WithMaxBatch(%d): the max batch must be at least 1"), jen.Id("o").Dot("maxBatch"))),
 		),
-		jen.Var().Id("w").Op("*").Id("weights"),
-		jen.If(jen.Id("o").Dot("copyWeights")).Block(
-			jen.Id("w").Op("=").Id("loadWeights").Call(jen.True()),
-		).Else().Block(
-			jen.Id("shared").Dot("once").Dot("Do").Call(jen.Func().Params().Block(jen.Id("shared").Dot("w").Op("=").Id("loadWeights").Call(jen.False()))),
-			jen.Id("w").Op("=").Id("shared").Dot("w"),
-		),
+	}, g.newWeights()...),
 		jen.Id("m").Op(":=").Op("&").Id("Model").Values(jen.Id("w").Op(":").Id("w"), jen.Id("maxBatch").Op(":").Id("o").Dot("maxBatch")),
 		jen.Id("m").Dot("alloc").Call(),
 		jen.Return(jen.Id("m"), jen.Nil()),
-	)
+	)...)
 	f.Func().Params(jen.Id("m").Op("*").Id("Model")).Id("alloc").Params().Block(append([]jen.Code{
 		jen.List(jen.Id("offs"), jen.Id("total")).Op(":=").Qual(in.RuntimeImport, "Plan").Call(jen.Id("buffers"), jen.Id("m").Dot("maxBatch")),
 		jen.Copy(jen.Id("m").Dot("off").Index(jen.Op(":")), jen.Id("offs")),

@@ -36,8 +36,8 @@ func TestGolden(t *testing.T) {
 		}
 		v.Const = d
 	}
-	files := compile(t, &frontend.Model{Name: "small", Package: "small", Graph: g}, nil)
-	for _, name := range []string{"model.go", "kernels.go", "kernels_amd64.go", "kernels_amd64.s", "kernels_amd64_stub.go"} {
+	files := generate(t, &frontend.Model{Name: "small", Package: "small", Graph: g}, nil)
+	for _, name := range []string{"model.go", "kernels.go", "kernels_amd64.go", "kernels_amd64.s", "kernels_amd64_stub.go", "kernels_arm64.go", "kernels_arm64.s"} {
 		got, ok := files[name]
 		require.True(t, ok, "%s was not generated", name)
 		path := filepath.Join("testdata", "golden", "small."+name+".golden")
@@ -60,7 +60,7 @@ func TestGolden(t *testing.T) {
 		require.Regexp(t, "^("+ops+")_[a-z0-9_]+$", m[1])
 	}
 	for _, m := range regexp.MustCompile(`(?m)^TEXT ·(\w+)\(SB\)`).FindAllStringSubmatch(string(files["kernels_amd64.s"]), -1) {
-		require.Regexp(t, "^(gemm|ew|layernorm|softmax|attn)_.*(avx512|avx2|_k)", m[1])
+		require.Regexp(t, "^(gemm|ew|layernorm|softmax|attn)_.*(avx512|avx2|neon|_k)", m[1])
 		require.False(t, strings.Contains(m[1], "__"), m[1])
 	}
 }

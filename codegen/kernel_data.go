@@ -100,12 +100,13 @@ func genPad(c *kctx) error {
 	p := c.node.Op.(*ir.Pad)
 	x, y := c.in(0).Shape, c.out(0).Shape
 	r := x.Rank()
-	if !c.in(0).DType.IsFloat() {
-		return fmt.Errorf("integer pad is not supported by the generated kernels yet")
-	}
 	c.line("o0 = o0[:$N]", "N", numelExpr(y))
 	c.line("for i := range o0 {")
-	c.line("o0[i] = $V", "V", floatLit(p.Value))
+	if c.in(0).DType.IsFloat() {
+		c.line("o0[i] = float32($V)", "V", floatLit(p.Value))
+	} else { // integers and bools, held as int64
+		c.line("o0[i] = $V", "V", int64(p.Value))
+	}
 	c.line("}")
 	ys := rowStrides(y)
 	// Walk the input; each element lands at its index shifted by the

@@ -17,7 +17,19 @@ func init() {
 	register(genBinary, ir.KAdd, ir.KSub, ir.KMul, ir.KDiv, ir.KPow)
 }
 
-func floatLit(f float64) string { return ir.FormatFloat(f) }
+// floatLit is f as a Go float64 expression (math.Inf and math.NaN for
+// the non-finite values, which have no literal).
+func floatLit(f float64) string {
+	switch {
+	case f != f:
+		return "math.NaN()"
+	case isInf(f) && f > 0:
+		return "math.Inf(1)"
+	case isInf(f):
+		return "math.Inf(-1)"
+	}
+	return ir.FormatFloat(f)
+}
 
 // unaryExpr is the float64 expression of an elementwise op of x.
 func unaryExpr(op ir.Op) string {
@@ -130,7 +142,7 @@ func broadcastStrides(in, out ir.Shape) []string {
 
 func genBinary(c *kctx) error {
 	if !c.in(0).DType.IsFloat() {
-		return fmt.Errorf("integer %s is not supported by the generated kernels yet", c.node.Op.Kind())
+		return genBroadcast2(c) // integers (kernel_math.go)
 	}
 	expr := binaryExpr[c.node.Op.Kind()]
 	out := c.out(0).Shape

@@ -48,25 +48,33 @@ func genLayerNorm(c *kctx) error {
 	ln := c.node.Op.(*ir.LayerNorm)
 	x := c.in(0).Shape
 	axis := normAxis(ln.Axis, x.Rank())
+	// layernorm(x) is the plain normalisation: bn-fold moved the scale
+	// and shift into the linears after it.
+	plain, beta := len(c.node.Inputs) == 1, len(c.node.Inputs) == 3
 	c.line("const I, Eps = $I, $E", "I", numelExpr(x[axis:]), "E", floatLit(ln.Eps))
-	c.line("g := i1[:I]")
-	if len(c.node.Inputs) == 3 {
+	if !plain {
+		c.line("g := i1[:I]")
+	}
+	if beta {
 		c.line("beta := i2[:I]")
 	}
 	c.parallel(numelExpr(x[:axis]), 16)
 	var ks []vkernel
 	if i, ok := x[axis:].NumelDim(); ok && i.A == 0 {
 		ks = c.kernels(func(t isa.Target) []isa.Kernel {
-			return t.LayerNorm(isa.LayerNormSpec{I: i.B, Beta: len(c.node.Inputs) == 3})
+			return t.LayerNorm(isa.LayerNormSpec{I: i.B, Beta: beta, Plain: plain})
 		})
 	}
 	if len(ks) > 0 {
-		b := "nil"
-		if len(c.node.Inputs) == 3 {
+		g, b := "i1", "nil"
+		if plain {
+			g = "nil"
+		}
+		if beta {
 			b = "i2"
 		}
 		c.dispatch(ks, func(name string) {
-			c.line("$F(lo, hi, o0, i0, i1, $B, Eps)", "F", name, "B", b)
+			c.line("$F(lo, hi, o0, i0, $G, $B, Eps)", "F", name, "G", g, "B", b)
 			c.line("return")
 		}, nil)
 	}
@@ -84,9 +92,12 @@ func genLayerNorm(c *kctx) error {
 	c.line("}")
 	c.line("inv := 1 / math.Sqrt(ss/I+Eps)")
 	c.line("for i, v := range src {")
-	if len(c.node.Inputs) == 3 {
+	switch {
+	case plain:
+		c.line("dst[i] = float32((float64(v) - mean) * inv)")
+	case beta:
 		c.line("dst[i] = float32((float64(v)-mean)*inv*float64(g[i]) + float64(beta[i]))")
-	} else {
+	default:
 		c.line("dst[i] = float32((float64(v) - mean) * inv * float64(g[i]))")
 	}
 	c.line("}")

@@ -10,66 +10,7 @@ import (
 // computes them.
 
 func init() {
-	register(genReduce, ir.KReduceMean, ir.KReduceSum)
 	register(genPool, ir.KMaxPool, ir.KAvgPool)
-}
-
-// genReduce loops over the kept axes (in order, so the result is written
-// row-major) and, inside, over the reduced ones.
-func genReduce(c *kctx) error {
-	r := c.node.Op.(*ir.Reduce)
-	x := c.in(0).Shape
-	if !c.in(0).DType.IsFloat() {
-		return fmt.Errorf("integer %s is not supported by the generated kernels yet", r.K)
-	}
-	red := make([]bool, x.Rank())
-	for _, a := range r.Axes {
-		red[normAxis(a, x.Rank())] = true
-	}
-	if len(r.Axes) == 0 {
-		for i := range red {
-			red[i] = true
-		}
-	}
-	st := rowStrides(x)
-	var kept, reduced []int
-	for i := range x {
-		if red[i] {
-			reduced = append(reduced, i)
-		} else {
-			kept = append(kept, i)
-		}
-	}
-	count := []ir.Dim{}
-	for _, i := range reduced {
-		count = append(count, x[i])
-	}
-	c.line("o := 0")
-	loops := func(axes []int, from string) string {
-		prev := from
-		for _, i := range axes {
-			c.line("for d$D, p$D := 0, $P; d$D < $S; d$D, p$D = d$D+1, p$D+($T) {", "D", i, "P", prev, "S", dimExpr(x[i]), "T", st[i])
-			prev = fmt.Sprintf("p%d", i)
-		}
-		return prev
-	}
-	base := loops(kept, "0")
-	c.line("var s float64")
-	at := loops(reduced, base)
-	c.line("s += float64(i0[$P])", "P", at)
-	for range reduced {
-		c.line("}")
-	}
-	if r.K == ir.KReduceMean {
-		c.line("o0[o] = float32(s / float64($C))", "C", numelExpr(ir.Shape(count)))
-	} else {
-		c.line("o0[o] = float32(s)")
-	}
-	c.line("o++")
-	for range kept {
-		c.line("}")
-	}
-	return nil
 }
 
 // genPool visits every window of every plane, as the evaluator's pool2d:

@@ -3,19 +3,25 @@ package codegen
 import (
 	"fmt"
 	"go/format"
+	"slices"
 	"sort"
 	"strings"
 
 	"github.com/modelc/modelc/codegen/gosrc"
 	"github.com/modelc/modelc/codegen/isa"
 	"github.com/modelc/modelc/codegen/isa/amd64"
+	"github.com/modelc/modelc/codegen/isa/arm64"
 	"github.com/modelc/modelc/ir"
 )
 
 // targets are the CPU back ends every generated package holds, in the
 // order a tier switch tries them (only one target's tiers can be on in a
 // process: each belongs to one GOARCH). Adding a target is one line here.
-var targets = []isa.Target{amd64.Target{}}
+var targets = []isa.Target{amd64.Target{}, arm64.Target{}}
+
+// Targets returns the CPU back ends every generated package holds (the
+// autotuner takes its variant spaces from them).
+func Targets() []isa.Target { return slices.Clone(targets) }
 
 // vkernel is a target's kernel as a call site uses it.
 type vkernel struct {

@@ -19,12 +19,19 @@ func (g *gen) report() []byte {
 			fmt.Fprintf(&sb, "| %s | %s |\n", name, what)
 		}
 		sb.WriteString("\n")
+		for _, r := range g.in.PassReports {
+			sb.WriteString(strings.TrimRight(r, "\n") + "\n\n")
+		}
 	}
 	params := 0
 	for _, v := range g.in.Graph.Consts {
 		params += v.Const.Numel()
 	}
-	fmt.Fprintf(&sb, "## Weights\n\n%d constants, %d elements; weights.bin %d bytes (splats are filled at New and not stored).\n\n", len(g.in.Graph.Consts), params, len(g.weights))
+	where := "embedded"
+	if g.in.ExternalWeights {
+		where = "not embedded: New reads it with WithWeightsFile"
+	}
+	fmt.Fprintf(&sb, "## Weights\n\n%d constants, %d elements; weights.bin %d bytes, %s (splats are filled at New and not stored).\n\n", len(g.in.Graph.Consts), params, rt.WeightsHeaderSize+len(g.weights), where)
 	sb.WriteString(g.kernelSummary())
 	sb.WriteString(g.ks.tuning.report(g.in.TuningDB))
 	sb.WriteString("## Memory plan\n\nBuffers are laid out in one arena by runtime.Plan at New, for the max batch.\n\n```\n")

@@ -67,11 +67,8 @@ func TestStaticShapes(t *testing.T) {
 			outs, err := ir.Eval(b.G, ins...)
 			require.NoError(t, err)
 			m := &frontend.Model{Name: name, Package: name, Graph: b.G}
-			files := compile(t, m, &codegen.Vectors{Inputs: ins, Outputs: outs, Rtol: 1e-4})
-			dir := genDir(t, name)
-			require.NoError(t, codegen.WriteDir(dir, files, false))
-			goCmd(t, dir, "vet", ".")
-			out := goCmd(t, dir, "test", "-count=1", "-v", ".")
+			files := generate(t, m, &codegen.Vectors{Inputs: ins, Outputs: outs, Rtol: 1e-4})
+			out := module(t, name, files).MustGo(t, nil, "test", "-count=1", "-v", "./"+name)
 			require.Contains(t, out, "--- PASS: TestVectors")
 			require.Contains(t, out, "--- PASS: TestWrongSizes")
 		})

@@ -81,7 +81,7 @@ func (g *gen) testFiles() ([]byte, []byte, error) {
 	err := testTemplate.Execute(&src, map[string]any{
 		"Header": g.header(), "Package": g.in.Package, "Runtime": g.in.RuntimeImport,
 		"Ins": ins, "Outs": outs, "Batch": batch, "Rtol": ir.FormatFloat(v.Rtol), "Predict": len(g.ins) == 1 && len(g.outs) == 1,
-		"Flags": g.tierFlags(),
+		"Flags": g.tierFlags(), "External": g.in.ExternalWeights,
 	})
 	if err != nil {
 		return nil, nil, err
@@ -124,12 +124,17 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"path/filepath"
 	"runtime"
 	"testing"
 
 	rt "{{.Runtime}}"
 )
-
+{{if .External}}
+// The weights are not embedded (modelc build --external-weights): the
+// tests read the package's weights.bin.
+func init() { defaultWeightsFile = "weights.bin" }
+{{end}}
 // vectors reads testdata/vectors.bin: the inputs and expected outputs
 // modelc stored when it generated this package.
 func vectors(t *testing.T) (Inputs, Outputs, Outputs) {
@@ -159,9 +164,9 @@ func vectors(t *testing.T) (Inputs, Outputs, Outputs) {
 	return in, got, want
 }
 
-// match applies design.md's rule for model outputs: |a−b| ≤ rtol·(|b| +
-// max|b|), and equal argmax per row where the top-2 margin exceeds
-// 1e-3·max|b|.
+// match applies the rule for model outputs of modelc's docs/design.md
+// ("What matches means"): |a−b| ≤ rtol·(|b| + max|b|), and equal argmax
+// per row where the top-2 margin exceeds 1e-3·max|b|.
 func match(t *testing.T, name string, got, want []float32, rowLen int, rtol float64) {
 	t.Helper()
 	var maxB float64
@@ -197,7 +202,7 @@ func top2(v []float32) (int, float64) {
 
 func TestVectors(t *testing.T) {
 	in, got, want := vectors(t)
-	for _, opts := range [][]Option{nil, {withCopiedWeights()}} {
+	for _, opts := range [][]Option{nil, {withCopiedWeights()}, {WithWeightsFile("weights.bin")}} {
 		m, err := New(opts...)
 		if err != nil {
 			t.Fatal(err)
@@ -320,6 +325,30 @@ func TestPredictAppends(t *testing.T) {
 {{- end}}
 }
 {{end}}
+// TestWeightsFileErrors: a truncated or corrupt copy of weights.bin, and
+// a missing file, are errors from New (TestVectors checks the good file).
+func TestWeightsFileErrors(t *testing.T) {
+	data, err := os.ReadFile("weights.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	corrupt := append([]byte(nil), data...)
+	corrupt[len(corrupt)-1] ^= 1
+	dir := t.TempDir()
+	for name, bad := range map[string][]byte{"truncated": data[:len(data)-8], "corrupt": corrupt} {
+		p := filepath.Join(dir, name+".bin")
+		if err := os.WriteFile(p, bad, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := New(WithWeightsFile(p)); !errors.Is(err, rt.ErrWeightsFile) {
+			t.Errorf("%s weights file: got %v, want ErrWeightsFile", name, err)
+		}
+	}
+	if _, err := New(WithWeightsFile(filepath.Join(dir, "missing.bin"))); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("missing weights file: got %v", err)
+	}
+}
+
 // TestTier checks the tier the kernels run at against MODELC_WANT_TIER,
 // which make test's dispatch matrix sets beside each GODEBUG setting
 // (cpu.avx512f=off, cpu.avx2=off, …) and the purego tag.

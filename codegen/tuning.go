@@ -31,7 +31,7 @@ func (t *tuning) tuneLinear(n, k int, p *gemm.Params, spec *isa.LinearSpec) {
 	if t == nil {
 		return
 	}
-	for _, tier := range []string{"avx512", "avx2", "generic"} {
+	for _, tier := range tunedTiers() {
 		key := linearKey(tier, n, k)
 		v, ok := t.choices[key]
 		if !ok {
@@ -46,6 +46,18 @@ func (t *tuning) tuneLinear(n, k int, p *gemm.Params, spec *isa.LinearSpec) {
 		t.used[key] = v
 		return
 	}
+}
+
+// tunedTiers are the tiers a Linear choice may name: every target's,
+// then the pure-Go kernel's (generic).
+func tunedTiers() []string {
+	var tiers []string
+	for _, t := range targets {
+		for _, tier := range t.Tiers() {
+			tiers = append(tiers, tier.Name)
+		}
+	}
+	return append(tiers, "generic")
 }
 
 // applyLinear returns p and spec with choice v ("pw=32,mr=10") of tier.

@@ -12,18 +12,19 @@ import (
 )
 
 // TestTuningChoices builds a package with the autotuner's choices for
-// three of its four linear layers (one per tier: an AVX-512 tile, an
-// AVX2 tile, the pure-Go kernel's parameters, each with its own panel
-// width) and an unusable one for the fourth: the choices are applied,
-// the unusable one is reported, the database's hash is recorded, and the
-// package matches the evaluator on every tier.
+// four of its five linear layers (one per tier: an AVX-512 tile, an AVX2
+// tile, the pure-Go kernel's parameters, a NEON tile, each with its own
+// panel width) and an unusable one for the fifth: the choices are
+// applied, the unusable one is reported, the database's hash is
+// recorded, and the package matches the evaluator on every tier (arm64
+// under qemu).
 func TestTuningChoices(t *testing.T) {
 	if testing.Short() {
 		t.Skip("compiles a generated package")
 	}
 	b := ir.NewBuilder("tuned")
 	x, _ := b.Input("x", ir.TensorType(ir.F32, ir.Shape{ir.N, ir.D(300)}))
-	shapes := [][2]int{{70, 300}, {37, 70}, {40, 37}, {9, 40}}
+	shapes := [][2]int{{70, 300}, {37, 70}, {40, 37}, {9, 40}, {24, 9}}
 	h := x
 	for l, s := range shapes {
 		w, bias := ir.NewTensor(ir.F32, []int{s[0], s[1]}), ir.NewTensor(ir.F32, []int{s[0]})
@@ -44,15 +45,16 @@ func TestTuningChoices(t *testing.T) {
 	want, err := ir.Eval(b.G, in...)
 	require.NoError(t, err)
 	m := &frontend.Model{Name: "tuned", Package: "tuned", Graph: b.G}
-	files := compileTuned(t, m, &codegen.Vectors{Inputs: in, Outputs: want, Rtol: 1e-4}, map[string]string{
+	files := generateTuned(t, m, &codegen.Vectors{Inputs: in, Outputs: want, Rtol: 1e-4}, map[string]string{
 		"linear.avx512 n70_k300": "pw=32,mr=7",
 		"linear.avx2 n37_k70":    "pw=16,nv=1,mr=9",
 		"linear.generic n40_k37": "pw=48,mr=2,nr=3,kc=16,ku=2",
 		"linear.avx512 n9_k40":   "pw=16,mr=30", // 30 rows do not fit: the default tile
+		"linear.neon n24_k9":     "pw=16,nv=2,mr=3",
 	}, "0123456789abcdef")
 	report := string(files["REPORT.md"])
 	for _, s := range []string{
-		"Tuning database sha256 `0123456789abcdef`: 4 kernel choice(s) given, 4 applied.",
+		"Tuning database sha256 `0123456789abcdef`: 5 kernel choice(s) given, 5 applied.", "| linear.neon n24_k9 | pw=16,nv=2,mr=3 |",
 		"| linear.avx512 n70_k300 | pw=32,mr=7 |", "| linear.avx2 n37_k70 | pw=16,nv=1,mr=9 |", "| linear.generic n40_k37 | pw=48,mr=2,nr=3,kc=16,ku=2 |",
 	} {
 		require.Contains(t, report, s)
@@ -62,18 +64,16 @@ func TestTuningChoices(t *testing.T) {
 	require.Contains(t, amd, "linear_n37_k70_pw16_b_9x8_avx2")
 	require.Contains(t, amd, "linear_n9_k40_pw16_b_avx512", "an unusable tile keeps the default")
 	require.Contains(t, string(files["kernels.go"]), "sgemm_n40_k37_2x3_kc16_u2_pw48_b")
+	require.Contains(t, string(files["kernels_arm64.go"]), "linear_n24_k9_pw16_b_3x8_neon")
 	for name, f := range files {
 		if strings.HasSuffix(name, ".go") {
 			require.Contains(t, string(f), "// Tuned with the tuning database of sha256 0123456789abcdef.", name)
 		}
 	}
-	dir := genDir(t, "tuned")
-	require.NoError(t, codegen.WriteDir(dir, files, false))
-	goCmd(t, dir, "vet", ".")
-	testEveryTier(t, dir)
+	module(t, "tuned", files).EveryTier(t, "./tuned")
 
 	// A choice codegen cannot read is reported, not applied.
-	files = compileTuned(t, m, nil, map[string]string{"linear.generic n40_k37": "pw=40,mr=1,nr=8,kc=0,ku=4", "linear.avx2 n70_k300": "pw=16,xx=2"}, "feed")
+	files = generateTuned(t, m, nil, map[string]string{"linear.generic n40_k37": "pw=40,mr=1,nr=8,kc=0,ku=4", "linear.avx2 n70_k300": "pw=16,xx=2"}, "feed")
 	report = string(files["REPORT.md"])
 	require.Contains(t, report, "2 kernel choice(s) given, 0 applied.")
 	require.Contains(t, report, "- not applied: linear.generic n40_k37: choice \"pw=40,mr=1,nr=8,kc=0,ku=4\": panel width 40 is not a multiple of 16")

@@ -358,14 +358,15 @@ graph:
 			},
 		},
 		{
-			name: "top-level fields: package, passes, targets, test with 1e-4, calibration",
+			name: "top-level fields: package, passes, exclude_passes, targets, test with 1e-4 and labels, calibration",
 			yaml: `name: My-Model 2
 inputs: [{name: x, shape: [N, 4]}]
 init: {seed: 0}
 passes: [bn-fold, {attention-drop: {drop: 2}}, {kronecker: }]
-targets: [amd64, cuda]
-test: {inputs: tx.npy, outputs: ty.npy, rtol: 1e-4}
+targets: [amd64, arm64]
+test: {inputs: tx.npy, outputs: ty.npy, labels: tl.npy, rtol: 1e-4}
 calibration: {inputs: [c.npy], labels: l.npy}
+exclude_passes: [bn-fold, other]
 graph: [{relu: }]
 `,
 			check: func(t *testing.T, m *frontend.Model) {
@@ -376,14 +377,19 @@ graph: [{relu: }]
 				require.Equal(t, "attention-drop", m.Passes[1].Name)
 				require.Equal(t, map[string]any{"drop": int64(2)}, m.Passes[1].Options)
 				require.Equal(t, 4, m.Passes[1].Line)
+				require.Equal(t, map[string][2]int{"drop": {4, 43}}, m.Passes[1].OptionPos)
+				require.Equal(t, []frontend.PassSpec{{Name: "bn-fold", Line: 8, Col: 18}, {Name: "other", Line: 8, Col: 27}}, m.ExcludePasses)
+				require.Equal(t, []string{"tl.npy"}, m.Test.Labels)
 				require.Equal(t, "kronecker", m.Passes[2].Name)
-				require.Equal(t, []string{"amd64", "cuda"}, m.Targets)
+				require.Equal(t, []string{"amd64", "arm64"}, m.Targets)
 				require.Equal(t, 1e-4, m.Test.Rtol)
 				require.Equal(t, []string{"tx.npy"}, m.Test.Inputs)
 				require.Equal(t, []string{"ty.npy"}, m.Test.Outputs)
 				require.Equal(t, 6, m.Test.Line)
 				require.Equal(t, "top1", m.Calibration.Metric)
-				require.Equal(t, []string{"l.npy"}, m.Calibration.Outputs)
+				require.Equal(t, []string{"l.npy"}, m.Calibration.Labels)
+				require.Equal(t, 7, m.Calibration.Line)
+				require.Equal(t, 14, m.Calibration.Col)
 				requireRuns(t, m.Graph)
 			},
 		},
@@ -395,7 +401,7 @@ init: {seed: 0}
 calibration: {inputs: c.npy, labels: l.npy, metric: top1}
 twin_of: mlp
 configurations:
-  none: []
+  none: {exclude_passes: [bn-fold]}
   int8: [bn-fold, {quantize: {bits: [8], max_metric_drop: 0.01}}]
   drop-1: [{attention-drop: {drop: 1}}]
 graph: [{relu: }]
@@ -405,6 +411,7 @@ graph: [{relu: }]
 				require.Len(t, m.Configurations, 3)
 				require.Equal(t, "none", m.Configurations[0].Name)
 				require.Empty(t, m.Configurations[0].Passes)
+				require.Equal(t, []frontend.PassSpec{{Name: "bn-fold", Line: 7, Col: 27}}, m.Configurations[0].ExcludePasses)
 				c := m.Configurations[1]
 				require.Equal(t, "int8", c.Name)
 				require.Equal(t, 8, c.Line)
@@ -497,7 +504,7 @@ func TestLoadErrors(t *testing.T) {
 
 		// Top level.
 		{"unknown top-level key", head + "bogus: 3\ngraph: [{relu: }]\n", "4:1",
-			`model: unknown key "bogus" (want one of blocks, calibration, configurations, graph, init, inputs, name, outputs, package, passes, source, targets, test, twin_of, weights)`},
+			`model: unknown key "bogus" (want one of blocks, calibration, configurations, exclude_passes, graph, init, inputs, name, outputs, package, passes, source, targets, test, twin_of, weights)`},
 		{"missing name", "inputs: [{name: x, shape: [N, 4]}]\ninit: {seed: 1}\ngraph: [{relu: }]\n", "1:7", "model: missing name"},
 		{"bad package", head + "package: my-pkg\ngraph: [{relu: }]\n", "4:10", `package must be a Go identifier, got "my-pkg"`},
 		{"onnx source with inputs", head + "source: {onnx: m.onnx}\ngraph: [{relu: }]\n", "2:9", "inputs: not with source: the ONNX file gives the graph"},
@@ -510,18 +517,21 @@ func TestLoadErrors(t *testing.T) {
 		{"negative input dim", "name: t\ninputs: [{name: x, shape: [N, -4]}]\ninit: {seed: 1}\ngraph: [{relu: }]\n", "2:31", "dimension must be ≥ 0, got -4"},
 		{"unknown output", head + "outputs: [y]\ngraph: [{relu: }]\n", "4:10", `outputs: no value named "y"`},
 		{"unknown target", head + "targets: [riscv]\ngraph: [{relu: }]\n", "4:10", `unknown target "riscv"`},
+		{"target without a back end yet", head + "targets: [amd64, cuda]\ngraph: [{relu: }]\n", "4:10", `cuda has no back end yet`},
 		{"bad pass entry", head + "passes: [{a: 1, b: 2}]\ngraph: [{relu: }]\n", "4:10", "passes: want a pass name or {name: {options}}"},
 		{"pass options not a mapping", head + "passes: [{bn-fold: 3}]\ngraph: [{relu: }]\n", "4:20", "pass bn-fold: options must be a mapping"},
 		{"test without outputs", head + "test: {inputs: a.npy}\ngraph: [{relu: }]\n", "4:7", "test: missing outputs"},
 		{"bad rtol", head + "test: {inputs: a.npy, outputs: b.npy, rtol: 1e-3x}\ngraph: [{relu: }]\n", "4:45", `test: rtol must be a number, got "1e-3x"`},
-		{"bad metric", head + "calibration: {inputs: a.npy, labels: b.npy, metric: top5}\ngraph: [{relu: }]\n", "4:53", `calibration: metric must be top1, got "top5"`},
-		{"calibration without labels", head + "calibration: {inputs: a.npy, metric: top1}\ngraph: [{relu: }]\n", "4:14", "calibration: missing labels"},
+		{"bad metric", head + "calibration: {inputs: a.npy, labels: b.npy, metric: top5}\ngraph: [{relu: }]\n", "4:53", `calibration: metric must be top1, kl or rel-l2, got "top5"`},
+		{"calibration top1 without labels", head + "calibration: {inputs: a.npy, metric: top1}\ngraph: [{relu: }]\n", "4:38", "calibration: metric top1 needs labels"},
+		{"exclude_passes not names", head + "exclude_passes: [{bn-fold: 1}]\ngraph: [{relu: }]\n", "4:18", "exclude_passes: want a pass name or a list such as [bn-fold], got a mapping"},
+		{"configuration mapping with an unknown key", head + "configurations: {none: {exclude: [bn-fold]}}\ngraph: [{relu: }]\n", "4:25", `configuration none: unknown key "exclude" (want one of exclude_passes, passes)`},
 		{"max_metric_drop not a number", head + "calibration: {inputs: a.npy, labels: b.npy}\npasses: [{quantize: {max_metric_drop: lots}}]\ngraph: [{relu: }]\n", "5:39",
 			`pass quantize: max_metric_drop must be a number in [0, 1] (a fraction of top-1), got "lots"`},
 		{"max_metric_drop above 1", head + "calibration: {inputs: a.npy, labels: b.npy}\npasses: [{quantize: {max_metric_drop: 2}}]\ngraph: [{relu: }]\n", "5:39",
 			"pass quantize: max_metric_drop must be a number in [0, 1]"},
 		{"max_metric_drop without calibration", head + "passes: [bn-fold, {quantize: {bits: [8], max_metric_drop: 0.01}}]\ngraph: [{relu: }]\n", "4:59",
-			"pass quantize: max_metric_drop needs calibration: {inputs: X.npy, labels: Y.npy, metric: top1}"},
+			"pass quantize: max_metric_drop needs calibration: {inputs: X.npy, labels: Y.npy} (or without labels, metric: kl)"},
 		{"max_metric_drop in a configuration without calibration", head + "configurations:\n  int8: [{quantize: {max_metric_drop: 0.01}}]\ngraph: [{relu: }]\n", "5:39",
 			"pass quantize: max_metric_drop needs calibration"},
 		{"configurations not a mapping", head + "configurations: [none]\ngraph: [{relu: }]\n", "4:17", "configurations: want a mapping of names to pass lists"},

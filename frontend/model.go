@@ -24,10 +24,13 @@ type Model struct {
 	File    string // the YAML file, as given
 	Graph   *ir.Graph
 
-	Passes      []PassSpec
-	Targets     []string
-	Test        *DataSpec // test vectors: inputs and expected outputs
-	Calibration *DataSpec // calibration inputs and labels
+	Passes []PassSpec
+	// ExcludePasses names default passes (bn-fold) this model must not
+	// run (exclude_passes:).
+	ExcludePasses []PassSpec
+	Targets       []string
+	Test          *DataSpec // test vectors: inputs and expected outputs
+	Calibration   *DataSpec // calibration inputs and labels
 	// TwinOf names the zoo architectures a trained model is the accuracy
 	// twin of (twin_of:); Configurations are its named pass lists
 	// (configurations:), in source order: the rows of docs/zoo-table.md.
@@ -39,35 +42,47 @@ type Model struct {
 	src *source
 }
 
-// PassSpec is one entry of passes:, kept raw for the pass registry, which
-// validates names, order and options.
+// PassSpec is one entry of passes: (or exclude_passes:), kept raw for
+// the pass registry, which validates names, order and options.
 type PassSpec struct {
 	Name      string
 	Options   map[string]any
 	Line, Col int
+	// OptionPos is each option's value position, for messages about it.
+	OptionPos map[string][2]int
 }
 
 // Configuration is one entry of configurations: a name and the passes
-// it runs, written as passes: is.
+// it runs, written as passes: is, or as {passes: [...], exclude_passes:
+// [...]} when it also turns default passes off.
 type Configuration struct {
-	Name      string
-	Passes    []PassSpec
-	Line, Col int
+	Name          string
+	Passes        []PassSpec
+	ExcludePasses []PassSpec
+	Line, Col     int
 }
 
 // DataSpec names data files (.npy/.npz) relative to the model.
 type DataSpec struct {
 	Inputs  []string
-	Outputs []string // test: expected outputs; calibration: labels
-	Metric  string
-	Rtol    float64
-	Line    int
+	Outputs []string // test: expected outputs
+	Labels  []string // class labels, one per row (calibration:, and optional for test:)
+	// Metric is calibration's score: top1 (needs labels), kl or rel-l2
+	// (the outputs against the float model's); kl when there are no labels.
+	Metric    string
+	Rtol      float64
+	Line, Col int
 }
 
 // Options configures Load.
 type Options struct {
 	// AllowExternalPaths lets the YAML name files outside its directory.
 	AllowExternalPaths bool
+	// Bind gives values to an ONNX model's graph inputs that the IR needs
+	// at build time (a Reshape's shape, Pad's pads fed as inputs): they
+	// become constants (onnx.Options.Bind). model.yaml's source: {bind:}
+	// adds to them.
+	Bind map[string]*ir.Tensor
 }
 
 // Load reads a model.yaml, or an ONNX model (.onnx), from the file system.
@@ -76,7 +91,7 @@ func Load(file string, opts Options) (*Model, error) {
 	if dir == "" {
 		dir = "."
 	}
-	src := &source{fsys: os.DirFS(dir), dir: dir, display: file, os: true, allowExternal: opts.AllowExternalPaths}
+	src := &source{fsys: os.DirFS(dir), dir: dir, display: file, os: true, allowExternal: opts.AllowExternalPaths, bind: opts.Bind}
 	if strings.EqualFold(filepath.Ext(base), ".onnx") {
 		return loadONNXModel(src, base)
 	}
@@ -102,17 +117,21 @@ func load(src *source, base string) (m *Model, err error) {
 	if err != nil {
 		return nil, err
 	}
-	defer func() {
-		if r := recover(); r != nil {
-			pe, ok := r.(posError)
-			if !ok {
-				panic(r)
-			}
-			m, err = nil, pe.err
-		}
-	}()
+	defer catchPosError(&err)
 	d := &decoder{file: src.display}
 	return d.model(root, src), nil
+}
+
+// catchPosError, deferred, turns a decoder's posError panic into *err;
+// other panics go on.
+func catchPosError(err *error) {
+	if r := recover(); r != nil {
+		pe, ok := r.(posError)
+		if !ok {
+			panic(r)
+		}
+		*err = pe.err
+	}
 }
 
 func unwrapPathError(err error) error {
@@ -130,6 +149,7 @@ type source struct {
 	display       string // the YAML path for messages
 	os            bool
 	allowExternal bool
+	bind          map[string]*ir.Tensor // ONNX inputs bound at build time
 }
 
 // ReadFile reads a file named relative to the model.
@@ -177,7 +197,7 @@ func (s *source) osPath(rel string) (string, error) {
 // ReadFile reads a file named relative to the model (with the path policy).
 func (m *Model) ReadFile(rel string) ([]byte, error) { return m.src.ReadFile(rel) }
 
-var topKeys = []string{"name", "package", "inputs", "outputs", "weights", "init", "source", "blocks", "graph", "passes", "calibration", "targets", "test", "twin_of", "configurations"}
+var topKeys = []string{"name", "package", "inputs", "outputs", "weights", "init", "source", "blocks", "graph", "passes", "exclude_passes", "calibration", "targets", "test", "twin_of", "configurations"}
 
 func (d *decoder) model(root *node, src *source) *Model {
 	top := d.object(root, "model")
@@ -248,7 +268,10 @@ func (d *decoder) fromSource(m *Model, top *obj, src *source) {
 	sn := top.get("source")
 	so := d.object(sn, "source")
 	file := so.mustStr("onnx")
-	so.done("onnx")
+	if b := so.get("bind"); b != nil {
+		src = src.withBind(d.bindings(d.object(b, "source: bind")))
+	}
+	so.done("onnx", "bind")
 	for _, k := range []string{"inputs", "outputs", "graph", "blocks", "weights", "init"} {
 		if top.has(k) {
 			top.fail(top.get(k), "%s: not with source: the ONNX file gives the graph, its inputs and weights", k)
@@ -267,12 +290,13 @@ func (d *decoder) fromSource(m *Model, top *obj, src *source) {
 // targets, test vectors, calibration data, twin_of and configurations.
 func (d *decoder) common(m *Model, top *obj) {
 	m.Passes = d.passes(top.get("passes"))
+	m.ExcludePasses = d.excludePasses(top.get("exclude_passes"))
 	m.Targets = d.targets(top.get("targets"))
 	if t := top.get("test"); t != nil {
-		m.Test = d.data(t, "test", "outputs")
+		m.Test = d.data(t, "test")
 	}
 	if c := top.get("calibration"); c != nil {
-		m.Calibration = d.data(c, "calibration", "labels")
+		m.Calibration = d.data(c, "calibration")
 	}
 	m.TwinOf = top.strs("twin_of")
 	if n := top.get("configurations"); n != nil {
@@ -282,8 +306,24 @@ func (d *decoder) common(m *Model, top *obj) {
 	// calibration data.
 	if len(d.metricDrops) > 0 && m.Calibration == nil {
 		md := d.metricDrops[0]
-		d.failAt(md.at, "pass %s: max_metric_drop needs calibration: {inputs: X.npy, labels: Y.npy, metric: top1}", md.pass)
+		d.failAt(md.at, "pass %s: max_metric_drop needs calibration: {inputs: X.npy, labels: Y.npy} (or without labels, metric: kl)", md.pass)
 	}
+}
+
+// ParseConfiguration reads one configuration written as configurations:
+// writes it (a pass list, or {passes: [...], exclude_passes: [...]}) from
+// src, for command-line flags such as modelc bench --variant; positions
+// and errors are relative to src, named file.
+func ParseConfiguration(file, name, src string) (c Configuration, err error) {
+	root, err := parseYAML(file, []byte(src))
+	if err != nil {
+		return c, err
+	}
+	defer catchPosError(&err)
+	d := &decoder{file: file}
+	cs := d.configurations(&node{line: 1, col: 1, kind: mapNode, keys: []string{name},
+		fields: map[string]*node{name: root}, keyPos: map[string]*node{name: {line: 1, col: 1}}})
+	return cs[0], nil
 }
 
 // configurations reads {name: [passes…], …}.
@@ -298,10 +338,19 @@ func (d *decoder) configurations(n *node) []Configuration {
 			d.failAt(kp, "configurations: name %q must be non-empty, without | or backquotes", name)
 		}
 		v := n.fields[name]
-		if v.kind != seqNode {
-			d.failAt(v, "configuration %s: want a list of passes such as [bn-fold, {attention-drop: {drop: 1}}] ([] for none), got %s", name, v.describe())
+		c := Configuration{Name: name, Line: kp.line, Col: kp.col}
+		switch v.kind {
+		case seqNode:
+			c.Passes = d.passes(v)
+		case mapNode:
+			o := d.object(v, "configuration "+name)
+			c.Passes = d.passes(o.get("passes"))
+			c.ExcludePasses = d.excludePasses(o.get("exclude_passes"))
+			o.done("passes", "exclude_passes")
+		default:
+			d.failAt(v, "configuration %s: want a list of passes such as [bn-fold, {attention-drop: {drop: 1}}] ([] for none), or {passes: [...], exclude_passes: [bn-fold]}, got %s", name, v.describe())
 		}
-		out = append(out, Configuration{Name: name, Passes: d.passes(v), Line: kp.line, Col: kp.col})
+		out = append(out, c)
 	}
 	return out
 }
@@ -332,8 +381,13 @@ func (d *decoder) passes(n *node) []PassSpec {
 		case it.kind == mapNode && len(it.keys) == 1:
 			name := it.keys[0]
 			opts := map[string]any{}
+			var optPos map[string][2]int
 			if v := it.fields[name]; v.kind == mapNode {
 				opts = plain(v).(map[string]any)
+				optPos = map[string][2]int{}
+				for k, f := range v.fields {
+					optPos[k] = [2]int{f.line, f.col}
+				}
 				if md, ok := v.fields["max_metric_drop"]; ok {
 					d.metricDrop(name, md)
 				}
@@ -341,7 +395,7 @@ func (d *decoder) passes(n *node) []PassSpec {
 				d.failAt(v, "pass %s: options must be a mapping", name)
 			}
 			kp := it.keyPos[name]
-			out = append(out, PassSpec{Name: name, Options: opts, Line: kp.line, Col: kp.col})
+			out = append(out, PassSpec{Name: name, Options: opts, Line: kp.line, Col: kp.col, OptionPos: optPos})
 		default:
 			d.failAt(it, "passes: want a pass name or {name: {options}}")
 		}
@@ -349,9 +403,31 @@ func (d *decoder) passes(n *node) []PassSpec {
 	return out
 }
 
+// excludePasses reads exclude_passes: a pass name or a list of them;
+// the registry checks that each is a default pass.
+func (d *decoder) excludePasses(n *node) []PassSpec {
+	if n == nil {
+		return nil
+	}
+	items := []*node{n}
+	if n.kind == seqNode {
+		items = n.items
+	}
+	var out []PassSpec
+	for _, it := range items {
+		s, ok := it.value.(string)
+		if it.kind != scalarNode || !ok || s == "" {
+			d.failAt(it, "exclude_passes: want a pass name or a list such as [bn-fold], got %s", it.describe())
+		}
+		out = append(out, PassSpec{Name: s, Line: it.line, Col: it.col})
+	}
+	return out
+}
+
 // metricDrop checks a pass's accuracy budget, max_metric_drop: the most
-// the calibration metric (top-1, a fraction) may fall, in [0, 1]. Only
-// parsed here: the pass that takes it enforces it.
+// the calibration metric may fall, in [0, 1] (top-1 as a fraction, so
+// 0.01 is one point; for kl and rel-l2 the most they may rise above the
+// float model's 0). Only parsed here: package calib enforces it.
 func (d *decoder) metricDrop(pass string, n *node) {
 	var f float64
 	switch v := n.value.(type) {
@@ -368,6 +444,21 @@ func (d *decoder) metricDrop(pass string, n *node) {
 	d.metricDrops = append(d.metricDrops, metricDrop{pass: pass, at: n})
 }
 
+// CheckTarget reports whether name is a target model.yaml's targets: (or
+// modelc build --target) may name. Every CPU back end that exists is
+// always generated (pure Go, amd64 and arm64), so naming one changes
+// nothing; targets are for the optional back ends, and a name without a
+// back end yet is refused rather than ignored.
+func CheckTarget(name string) error {
+	switch name {
+	case "amd64", "arm64":
+		return nil
+	case "cuda":
+		return fmt.Errorf("cuda has no back end yet (the CUDA PTX path is not written); leave it out")
+	}
+	return fmt.Errorf("unknown target %q (want amd64 or arm64, or the back end to come: cuda; pure Go is always generated)", name)
+}
+
 func (d *decoder) targets(n *node) []string {
 	if n == nil {
 		return nil
@@ -375,39 +466,45 @@ func (d *decoder) targets(n *node) []string {
 	o := &obj{d: d, n: &node{kind: mapNode, fields: map[string]*node{"targets": n}, keys: []string{"targets"}}, what: "targets", used: map[string]bool{}}
 	ts := o.strs("targets")
 	for _, t := range ts {
-		switch t {
-		case "amd64", "arm64", "cuda":
-		default:
-			d.failAt(n, "targets: unknown target %q (want amd64, arm64 or cuda; pure Go is always generated)", t)
+		if err := CheckTarget(t); err != nil {
+			d.failAt(n, "targets: %v", err)
 		}
 	}
 	return ts
 }
 
-func (d *decoder) data(n *node, what, second string) *DataSpec {
+func (d *decoder) data(n *node, what string) *DataSpec {
 	o := d.object(n, what)
-	ds := &DataSpec{Line: n.line}
+	ds := &DataSpec{Line: n.line, Col: n.col}
 	ds.Inputs = o.strs("inputs")
-	ds.Outputs = o.strs(second)
+	ds.Labels = o.strs("labels")
 	if len(ds.Inputs) == 0 {
 		o.fail(n, "missing inputs")
 	}
 	if what == "test" {
+		ds.Outputs = o.strs("outputs")
 		ds.Rtol = o.float("rtol", 1e-4)
 		if len(ds.Outputs) == 0 {
 			o.fail(n, "missing outputs")
 		}
-		o.done("inputs", "outputs", "rtol")
-	} else {
-		if len(ds.Outputs) == 0 {
-			o.fail(n, "missing labels (metric top1 compares predictions with them)")
-		}
-		ds.Metric = o.str("metric", "top1")
-		if ds.Metric != "top1" {
-			o.fail(o.get("metric"), "metric must be top1, got %q", ds.Metric)
-		}
-		o.done("inputs", "labels", "metric")
+		o.done("inputs", "outputs", "labels", "rtol")
+		return ds
 	}
+	def := "kl"
+	if len(ds.Labels) > 0 {
+		def = "top1"
+	}
+	ds.Metric = o.str("metric", def)
+	switch ds.Metric {
+	case "top1":
+		if len(ds.Labels) == 0 {
+			o.fail(o.get("metric"), "metric top1 needs labels: Y.npy (or use metric: kl or rel-l2, which compare the outputs with the float model's)")
+		}
+	case "kl", "rel-l2":
+	default:
+		o.fail(o.get("metric"), "metric must be top1, kl or rel-l2, got %q", ds.Metric)
+	}
+	o.done("inputs", "labels", "metric")
 	return ds
 }
 

@@ -152,10 +152,22 @@ func setValue(fv reflect.Value, val any) error {
 			return fmt.Errorf("want a string, got %v", val)
 		}
 		fv.SetString(s)
-	case reflect.Slice: // []int
+	case reflect.Slice: // []int or []float64
 		list, ok := toList(val)
 		if !ok {
-			return fmt.Errorf("want a list of integers, got %v", val)
+			return fmt.Errorf("want a list of numbers, got %v", val)
+		}
+		if fv.Type().Elem().Kind() == reflect.Float64 {
+			out := make([]float64, len(list))
+			for i, e := range list {
+				f, ok := toFloat(e)
+				if !ok {
+					return fmt.Errorf("want a list of numbers, got %v", val)
+				}
+				out[i] = f
+			}
+			fv.Set(reflect.ValueOf(out))
+			return nil
 		}
 		out := make([]int, len(list))
 		for i, e := range list {
@@ -183,6 +195,12 @@ func toList(v any) ([]any, bool) {
 		}
 		return out, true
 	case []int64:
+		out := make([]any, len(l))
+		for i, e := range l {
+			out[i] = e
+		}
+		return out, true
+	case []float64:
 		out := make([]any, len(l))
 		for i, e := range l {
 			out[i] = e
@@ -306,6 +324,12 @@ func formatAttr(v any) string {
 		parts := make([]string, len(x))
 		for i, n := range x {
 			parts[i] = strconv.Itoa(n)
+		}
+		return "[" + strings.Join(parts, ",") + "]"
+	case []float64:
+		parts := make([]string, len(x))
+		for i, f := range x {
+			parts[i] = FormatFloat(f)
 		}
 		return "[" + strings.Join(parts, ",") + "]"
 	case Shape:

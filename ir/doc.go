@@ -20,9 +20,12 @@
 //
 // Ops are Go structs (ops.go) whose attributes are tagged fields; the op
 // table (op.go) gives each kind its name, arity, defaults and shape rule
-// (infer.go), and evalTable (eval_*.go) its reference semantics. Adding an
-// op is one struct, one table row, one shape rule, one evaluator and one
-// PyTorch fixture in testdata/torch.
+// (infer.go), and evalTable (eval_*.go) its reference semantics. The op
+// families ONNX import added keep struct, shape rule and evaluator in one
+// file each and fill their table rows in init (ops_compare.go,
+// ops_unary.go, ops_reduce.go, ops_index.go, ops_resize.go,
+// ops_bitcast.go). Adding an op is one struct, one table row, one shape
+// rule, one evaluator and one PyTorch fixture in testdata/torch.
 //
 // The reference evaluator (Eval) is the oracle for passes and kernels: f32
 // storage, float64 accumulation, blocked and multi-threaded so tests and

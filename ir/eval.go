@@ -87,6 +87,9 @@ func (o EvalOptions) Eval(g *Graph, inputs ...*Tensor) ([]*Tensor, error) {
 			return nil, fmt.Errorf("node %s: %w", nodeLabel(n), err)
 		}
 		for j, v := range n.Outputs {
+			if dt := v.Type.DType; dt == F16 || dt == BF16 {
+				roundTensor(outs[j], dt) // f16 and bf16 keep only their own precision
+			}
 			env[v] = outs[j]
 		}
 		if o.Observe != nil {
@@ -222,5 +225,12 @@ func forIndex(shape []int, st [][]int, fn func(out int, offs []int)) {
 			}
 			idx[d] = 0
 		}
+	}
+}
+
+// roundTensor rounds t's values to what dt can hold, in place.
+func roundTensor(t *Tensor, dt DType) {
+	for i, v := range t.F {
+		t.F[i] = float32(roundStorage(float64(v), dt))
 	}
 }

@@ -263,40 +263,6 @@ func evalGlobalAvgPool(c *evalCtx, op Op, in []*Tensor, out []Type) ([]*Tensor, 
 	return []*Tensor{res}, nil
 }
 
-func evalReduce(c *evalCtx, op Op, in []*Tensor, out []Type) ([]*Tensor, error) {
-	r := op.(*Reduce)
-	x := in[0]
-	axes, _ := reduceAxes(r.Axes, len(x.Shape))
-	// Strides into the (keepdims) result: zero along reduced axes.
-	kshape := make([]int, len(x.Shape))
-	count := 1
-	for i, d := range x.Shape {
-		kshape[i] = d
-		if axes[i] {
-			kshape[i] = 1
-			count *= d
-		}
-	}
-	ks := strides(kshape)
-	for i := range ks {
-		if axes[i] {
-			ks[i] = 0
-		}
-	}
-	acc := make([]float64, numel(kshape))
-	forIndex(x.Shape, [][]int{ks}, func(o int, offs []int) {
-		acc[offs[0]] += float64(x.F[o])
-	})
-	res := NewTensor(out[0].DType, out[0].Shape.Ints())
-	for i, v := range acc {
-		if r.K == KReduceMean {
-			v /= float64(count)
-		}
-		res.F[i] = float32(v)
-	}
-	return []*Tensor{res}, nil
-}
-
 // evalTable maps each op kind to its evaluator.
 var evalTable = [numKinds]evalFunc{
 	KLinear:          evalLinear,

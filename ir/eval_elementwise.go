@@ -100,6 +100,10 @@ func wrapInt(v int64, dt DType) int64 {
 		return int64(int16(v))
 	case I32:
 		return int64(int32(v))
+	case U16:
+		return int64(uint16(v))
+	case U32:
+		return int64(uint32(v))
 	case Bool:
 		if v != 0 {
 			return 1
@@ -108,16 +112,24 @@ func wrapInt(v int64, dt DType) int64 {
 	return v
 }
 
+// binFuncs is a binary op on floats, on integers and, where it differs
+// from the signed one, on u64 (held as its bit pattern).
 type binFuncs struct {
 	f func(a, b float64) float64
 	i func(a, b int64) (int64, error)
+	u func(a, b uint64) (uint64, error)
 }
 
 var binaryOps = map[Kind]binFuncs{
-	KAdd: {func(a, b float64) float64 { return a + b }, func(a, b int64) (int64, error) { return a + b, nil }},
-	KSub: {func(a, b float64) float64 { return a - b }, func(a, b int64) (int64, error) { return a - b, nil }},
-	KMul: {func(a, b float64) float64 { return a * b }, func(a, b int64) (int64, error) { return a * b, nil }},
+	KAdd: {func(a, b float64) float64 { return a + b }, func(a, b int64) (int64, error) { return a + b, nil }, nil},
+	KSub: {func(a, b float64) float64 { return a - b }, func(a, b int64) (int64, error) { return a - b, nil }, nil},
+	KMul: {func(a, b float64) float64 { return a * b }, func(a, b int64) (int64, error) { return a * b, nil }, nil},
 	KDiv: {func(a, b float64) float64 { return a / b }, func(a, b int64) (int64, error) {
+		if b == 0 {
+			return 0, fmt.Errorf("integer division by zero")
+		}
+		return a / b, nil
+	}, func(a, b uint64) (uint64, error) {
 		if b == 0 {
 			return 0, fmt.Errorf("integer division by zero")
 		}
@@ -132,15 +144,22 @@ var binaryOps = map[Kind]binFuncs{
 			r *= a
 		}
 		return r, nil
-	}},
+	}, nil},
 }
 
 func evalBinary(c *evalCtx, op Op, in []*Tensor, out []Type) ([]*Tensor, error) {
-	fns := binaryOps[op.Kind()]
+	return binaryWith(c, in, out, binaryOps[op.Kind()])
+}
+
+// binaryWith applies fns elementwise to in[0] and in[1] with broadcasting.
+func binaryWith(c *evalCtx, in []*Tensor, out []Type, fns binFuncs) ([]*Tensor, error) {
 	a, b := in[0], in[1]
 	shape := out[0].Shape.Ints()
 	res := NewTensor(out[0].DType, shape)
 	if a.DType.IsFloat() {
+		if fns.f == nil {
+			return nil, fmt.Errorf("not defined on %s", a.DType)
+		}
 		if sameShape(a.Shape, shape) && sameShape(b.Shape, shape) {
 			parallelFor(c.threads, len(res.F), func(lo, hi int) {
 				for i := lo; i < hi; i++ {
@@ -155,8 +174,18 @@ func evalBinary(c *evalCtx, op Op, in []*Tensor, out []Type) ([]*Tensor, error) 
 		return []*Tensor{res}, nil
 	}
 	var err error
+	fi := fns.i
+	if a.DType == U64 && fns.u != nil {
+		fi = func(x, y int64) (int64, error) {
+			v, err := fns.u(uint64(x), uint64(y))
+			return int64(v), err
+		}
+	}
+	if fi == nil {
+		return nil, fmt.Errorf("not defined on %s", a.DType)
+	}
 	forIndex(shape, [][]int{bstrides(a.Shape, shape), bstrides(b.Shape, shape)}, func(o int, offs []int) {
-		v, e := fns.i(a.I[offs[0]], b.I[offs[1]])
+		v, e := fi(a.I[offs[0]], b.I[offs[1]])
 		if e != nil && err == nil {
 			err = e
 		}

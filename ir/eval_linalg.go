@@ -289,7 +289,10 @@ func evalLayerNorm(c *evalCtx, op Op, in []*Tensor, out []Type) ([]*Tensor, erro
 			inv := 1 / math.Sqrt(ss/float64(inner)+ln.Eps)
 			dst := res.F[r*inner : (r+1)*inner]
 			for i, v := range row {
-				y := (float64(v) - mean) * inv * float64(in[1].F[i])
+				y := (float64(v) - mean) * inv
+				if len(in) >= 2 {
+					y *= float64(in[1].F[i])
+				}
 				if len(in) == 3 {
 					y += float64(in[2].F[i])
 				}

@@ -113,6 +113,9 @@ func (t *Tensor) Float(i int) float64 {
 	if t.F != nil {
 		return float64(t.F[i])
 	}
+	if t.DType == U64 {
+		return float64(uint64(t.I[i]))
+	}
 	return float64(t.I[i])
 }
 

@@ -676,8 +676,8 @@ func inferReduce(op Op, in []Type) ([]Type, error) {
 			out = append(out, D(1))
 		}
 	}
-	if err := wantFloat(0, in[0]); err != nil {
-		return nil, err
+	if !reduceTakes(r.K, in[0].DType) {
+		return nil, fmt.Errorf("%s is not defined on %s", r.K, in[0].DType)
 	}
 	return one(TensorType(in[0].DType, out)), nil
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // Op is an operation's kind plus its attributes. Every op is a Go struct
@@ -76,6 +77,79 @@ const (
 	KAttention
 	// Lowering ops, inserted by passes.
 	KRelayout
+	// Comparisons, logic and bitwise ops, min, max, mod (ops_compare.go).
+	KEqual
+	KLess
+	KLessEqual
+	KGreater
+	KGreaterEqual
+	KAnd
+	KOr
+	KXor
+	KNot
+	KBitAnd
+	KBitOr
+	KBitXor
+	KBitNot
+	KBitShift
+	KMin
+	KMax
+	KMod
+	KPRelu
+	// Unary math and activations (ops_unary.go).
+	KSin
+	KCos
+	KTan
+	KAsin
+	KAcos
+	KAtan
+	KSinh
+	KCosh
+	KAsinh
+	KAcosh
+	KAtanh
+	KCeil
+	KFloor
+	KRound
+	KSign
+	KReciprocal
+	KSoftplus
+	KSoftsign
+	KMish
+	KIsNaN
+	KIsInf
+	KElu
+	KCelu
+	KSelu
+	KThresholdedRelu
+	KShrink
+	KSwish
+	// Reductions and selections (ops_reduce.go).
+	KReduceMax
+	KReduceMin
+	KReduceProd
+	KReduceL1
+	KReduceL2
+	KReduceLogSum
+	KReduceLogSumExp
+	KReduceSumSquare
+	KArgMax
+	KArgMin
+	KTopK
+	KHardmax
+	KCumSum
+	KCumProd
+	// Indexing and generators (ops_index.go).
+	KTile
+	KTrilu
+	KOneHot
+	KGatherElements
+	KScatterElements
+	KGatherND
+	KScatterND
+	KEinsum
+	KResize
+	KBitCast
 	numKinds
 )
 
@@ -101,7 +175,7 @@ var ops = [numKinds]OpInfo{
 		return &ConvTranspose2D{Stride: []int{1, 1}, Pad: []int{0, 0, 0, 0}, Dilation: []int{1, 1}, OutPad: []int{0, 0}, Groups: 1}
 	}, inferConvTranspose2D},
 	KBatchNorm:     {"batchnorm", 5, 5, func() Op { return &BatchNorm{Eps: 1e-5} }, inferBatchNorm},
-	KLayerNorm:     {"layernorm", 2, 3, func() Op { return &LayerNorm{Axis: -1, Eps: 1e-5} }, inferLayerNorm},
+	KLayerNorm:     {"layernorm", 1, 3, func() Op { return &LayerNorm{Axis: -1, Eps: 1e-5} }, inferLayerNorm},
 	KAdd:           {"add", 2, 2, simple(KAdd), inferBroadcast},
 	KSub:           {"sub", 2, 2, simple(KSub), inferBroadcast},
 	KMul:           {"mul", 2, 2, simple(KMul), inferBroadcast},
@@ -159,24 +233,28 @@ func (k Kind) String() string {
 	return fmt.Sprintf("op(%d)", uint8(k))
 }
 
-var kindByName = func() map[string]Kind {
+// kindByName maps printed names to kinds. It is built on first use: the
+// op families' files fill their rows of ops in init functions.
+var kindByName = sync.OnceValue(func() map[string]Kind {
 	m := map[string]Kind{}
 	for k := KInvalid + 1; k < numKinds; k++ {
-		m[ops[k].Name] = k
+		if ops[k].Name != "" {
+			m[ops[k].Name] = k
+		}
 	}
 	return m
-}()
+})
 
 // KindOf looks up an op kind by its printed name.
 func KindOf(name string) (Kind, bool) {
-	k, ok := kindByName[name]
+	k, ok := kindByName()[name]
 	return k, ok
 }
 
 // OpNames lists every op name, sorted.
 func OpNames() []string {
 	var s []string
-	for n := range kindByName {
+	for n := range kindByName() {
 		s = append(s, n)
 	}
 	sort.Strings(s)

@@ -84,7 +84,9 @@ func (*BatchNorm) Kind() Kind { return KBatchNorm }
 
 // LayerNorm normalises over the dimensions from Axis to the last:
 // (x − mean)/sqrt(var + eps)·scale + bias, with scale and bias shaped like
-// those dimensions.
+// those dimensions; layernorm(x, scale) has no bias, and layernorm(x) is
+// the plain normalisation (bn-fold moves the affine part into the linears
+// that read it, docs/algorithms.md §2.5).
 type LayerNorm struct {
 	Axis int     `attr:"axis"`
 	Eps  float64 `attr:"eps"`

@@ -33,6 +33,11 @@ import (
 //     conv folds only when t = 0 (it pads the folded input with zeros where
 //     the original padded the normalised one); otherwise the BN stays.
 //
+//   - LayerNorm affine (§2.5): a layernorm over the last axis whose every
+//     reader is a linear (through views that keep that axis) gives them
+//     its scale and shift, W' = W·diag(γ), b' = W·β + b, and becomes
+//     layernorm(x), the statistics alone.
+//
 // A BN is matched as a per-channel affine map y = a⊙x + t (§2.1), and so is
 // SLAB's RepBN as model.yaml writes it (§2.4): BN between two transposes
 // that undo each other, plus α·x, summed — a = γ/√(σ²+ε) + α. Both fold
@@ -40,9 +45,10 @@ import (
 // RepBN branch of a finished schedule), so it never reaches this pass.
 //
 // Stats: repvgg (blocks merged), rule-a, rule-b (maps folded by each rule;
-// RepBNs included), repbn (RepBNs among them), bn-kept (BatchNorms left,
-// e.g. before a padded conv) and nodes-removed.
-func bnFold(c *Context, _ map[string]any) (Stats, error) {
+// RepBNs included), repbn (RepBNs among them), ln-affine (layernorms whose
+// scale and shift moved), bn-kept (BatchNorms left, e.g. before a padded
+// conv) and nodes-removed.
+func bnFold(c *Context, _ Options) (Stats, error) {
 	g := c.Graph
 	f := &folder{g: g, b: ir.BuilderFor(g), stats: Stats{}, orphans: map[*ir.Value]bool{}}
 	before := len(g.Nodes)
@@ -109,6 +115,11 @@ func (f *folder) step() (bool, error) {
 			if m.repbn {
 				f.stats["repbn"]++
 			}
+			return true, nil
+		}
+	}
+	for _, n := range g.Nodes {
+		if n.Op.Kind() == ir.KLayerNorm && f.lnAffine(n) {
 			return true, nil
 		}
 	}
@@ -237,43 +248,9 @@ func (f *folder) ruleA(m *chanAffine) bool {
 // ruleB folds m into every linear or conv2d that reads its result,
 // through views that keep the channel axis.
 func (f *folder) ruleB(m *chanAffine) bool {
-	var targets []*ir.Node
 	zeroT := !slices.ContainsFunc(m.t, func(v float64) bool { return v != 0 })
-	var walk func(v *ir.Value, axis int) bool
-	walk = func(v *ir.Value, axis int) bool {
-		us := f.users[v]
-		if len(us) == 0 || isOutput(f.g, v) {
-			return false
-		}
-		rank := v.Type.Shape.Rank()
-		for _, u := range us {
-			if slices.Index(u.Inputs, v) != 0 || slices.Contains(u.Inputs[1:], v) {
-				return false
-			}
-			switch o := u.Op.(type) {
-			case *ir.Linear:
-				if axis != rank-1 || !foldableWeights(u) {
-					return false
-				}
-				targets = append(targets, u)
-			case *ir.Conv2D:
-				if axis != 1 || !foldableWeights(u) {
-					return false
-				}
-				if !zeroT && slices.ContainsFunc(o.Pad, func(p int) bool { return p != 0 }) {
-					return false // §2.3: the border would miss W·t
-				}
-				targets = append(targets, u)
-			default:
-				na, ok := viewAxis(u, axis)
-				if !ok || !walk(u.Outputs[0], na) {
-					return false
-				}
-			}
-		}
-		return true
-	}
-	if !walk(m.y, m.axis) {
+	targets, ok := f.foldTargets(m.y, m.axis, true, zeroT)
+	if !ok {
 		return false
 	}
 	for _, u := range targets {
@@ -295,6 +272,98 @@ func (f *folder) ruleB(m *chanAffine) bool {
 	f.remove(m.nodes...)
 	f.stats["rule-b"]++
 	return true
+}
+
+// lnAffine is §2.5: a layernorm over its last axis whose every reader is
+// a linear (through views that keep that axis) moves its affine part into
+// them, W' = W·diag(γ), b' = W·β + b, and keeps only its statistics:
+// layernorm(x).
+func (f *folder) lnAffine(n *ir.Node) bool {
+	if len(n.Inputs) < 2 || len(n.Outputs) != 1 {
+		return false
+	}
+	rank := n.Inputs[0].Type.Shape.Rank()
+	axis := n.Op.(*ir.LayerNorm).Axis
+	if axis < 0 {
+		axis += rank
+	}
+	if axis != rank-1 || n.Inputs[0].Type.DType != ir.F32 {
+		return false
+	}
+	for _, p := range n.Inputs[1:] {
+		if !isF32Const(p) {
+			return false
+		}
+	}
+	targets, ok := f.foldTargets(n.Outputs[0], rank-1, false, false)
+	if !ok {
+		return false
+	}
+	d := n.Inputs[0].Type.Shape[rank-1].B
+	a, t := make([]float64, d), make([]float64, d)
+	for i := range d {
+		a[i] = n.Inputs[1].Const.Float(i)
+		if len(n.Inputs) == 3 {
+			t[i] = n.Inputs[2].Const.Float(i)
+		}
+	}
+	for _, u := range targets {
+		var bt *ir.Tensor
+		if bias := biasOf(u); bias != nil {
+			bt = bias.Const
+		}
+		nw, nb := FoldConsumer(u.Inputs[1].Const, bt, 1, a, t)
+		f.setWeights(u, nw, nb)
+	}
+	for _, p := range n.Inputs[1:] {
+		f.orphans[p] = true
+	}
+	n.Inputs = n.Inputs[:1]
+	f.stats["ln-affine"]++
+	return true
+}
+
+// foldTargets finds the linears (and, with conv, conv2ds) that read v,
+// with the channel on axis, directly or through views that keep it; ok is
+// false when anything else reads it, or v is a graph output. A padded
+// conv is a target only with padOK (§2.3: its border would miss W·t).
+func (f *folder) foldTargets(v *ir.Value, axis int, conv, padOK bool) ([]*ir.Node, bool) {
+	var targets []*ir.Node
+	var walk func(v *ir.Value, axis int) bool
+	walk = func(v *ir.Value, axis int) bool {
+		us := f.users[v]
+		if len(us) == 0 || isOutput(f.g, v) {
+			return false
+		}
+		rank := v.Type.Shape.Rank()
+		for _, u := range us {
+			if slices.Index(u.Inputs, v) != 0 || slices.Contains(u.Inputs[1:], v) {
+				return false
+			}
+			switch o := u.Op.(type) {
+			case *ir.Linear:
+				if axis != rank-1 || !foldableWeights(u) {
+					return false
+				}
+				targets = append(targets, u)
+			case *ir.Conv2D:
+				if !conv || axis != 1 || !foldableWeights(u) {
+					return false
+				}
+				if !padOK && slices.ContainsFunc(o.Pad, func(p int) bool { return p != 0 }) {
+					return false
+				}
+				targets = append(targets, u)
+			default:
+				na, ok := viewAxis(u, axis)
+				if !ok || !walk(u.Outputs[0], na) {
+					return false
+				}
+			}
+		}
+		return true
+	}
+	return targets, walk(v, axis)
 }
 
 // viewAxis says where channel axis of u's input lands in its result, for

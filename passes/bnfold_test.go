@@ -4,19 +4,14 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/modelc/modelc/codegen"
-	"github.com/modelc/modelc/frontend"
 	"github.com/modelc/modelc/internal/match"
 	"github.com/modelc/modelc/ir"
-	"github.com/modelc/modelc/zoo"
 	"github.com/modelc/modelc/zoo/twins"
 )
 
@@ -119,7 +114,7 @@ func runFold(t *testing.T, g *ir.Graph) Stats {
 	require.NoError(t, err)
 	pass, ok := Lookup("bn-fold")
 	require.True(t, ok)
-	stats, err := pass.Run(&Context{Graph: g}, nil)
+	stats, err := pass.Run(&Context{Graph: g}, Options{})
 	require.NoError(t, err)
 	require.NoError(t, ir.Verify(g), "%s", g)
 	got, err := ir.Eval(g, in...)
@@ -128,7 +123,7 @@ func runFold(t *testing.T, g *ir.Graph) Stats {
 		require.NoError(t, match.Kernel(got[i].F, want[i].F), "output %d after bn-fold (%s):\n%s", i, stats, g)
 	}
 	text := g.String()
-	again, err := pass.Run(&Context{Graph: g}, nil)
+	again, err := pass.Run(&Context{Graph: g}, Options{})
 	require.NoError(t, err)
 	require.Zero(t, again["rule-a"]+again["rule-b"]+again["repvgg"], "second run: %s", again)
 	require.Equal(t, text, g.String(), "a second run changed the graph")
@@ -384,19 +379,28 @@ func TestBNFoldBadStatistics(t *testing.T) {
 	b.G.Outputs = []*ir.Value{y}
 	b.G.Lookup("blocks.0.bn.running_var").Const.F[1] = -1
 	pass, _ := Lookup("bn-fold")
-	_, err := pass.Run(&Context{Graph: b.G}, nil)
+	_, err := pass.Run(&Context{Graph: b.G}, Options{})
 	require.ErrorContains(t, err, `batchnorm "blocks.0.bn": running_var[1] + eps = -0.99999`)
 }
 
-// The twins that bn-fold serves (and phc-cnn, whose kronecker
-// configurations fold first), compiled with bn-fold (the evaluator
-// checking every exact pass), still match PyTorch's logits on every
-// held-out row by design.md's model rule, with no BatchNorm left.
+// BNFoldTwins are the twins that bn-fold serves (and phc-cnn, whose
+// kronecker configurations fold first); bnfold_gen_test.go builds them
+// into generated packages.
+var BNFoldTwins = []string{"resmlp-bn", "repvgg", "vit-repbn", "phc-cnn"}
+
+// Every twin compiled by the default pipeline (bn-fold by default; the
+// evaluator checking every exact pass) still matches PyTorch's logits on
+// every held-out row by design.md's model rule, with no BatchNorm left
+// (testdata/compiled/twin-NAME.golden): the BNFoldTwins fold as each rule
+// says, the others' layernorms give their affine part to the linears.
 func TestBNFoldTwins(t *testing.T) {
 	dir := filepath.Join("..", twins.Dir)
-	var folded []*twins.Twin
-	var graphs []*Result
-	for _, name := range []string{"resmlp-bn", "repvgg", "vit-repbn", "phc-cnn"} {
+	names, err := twins.Names(dir)
+	require.NoError(t, err)
+	if RaceEnabled {
+		names = BNFoldTwins // the others fold layernorms only; spare the race run
+	}
+	for _, name := range names {
 		tw, err := twins.Load(dir, name)
 		require.NoError(t, err)
 		g := tw.Model.Graph
@@ -405,8 +409,8 @@ func TestBNFoldTwins(t *testing.T) {
 		baseRep, err := match.Outputs(base, tw.Logits.F, tw.Logits.Shape[1], 1e-4)
 		require.NoError(t, err)
 		before := len(g.Nodes)
-		bns := count(g, ir.KBatchNorm)
-		p, err := Build([]Spec{{Name: "bn-fold", Pos: name}})
+		bns, lns := count(g, ir.KBatchNorm), count(g, ir.KLayerNorm)
+		p, err := Build(nil)
 		require.NoError(t, err)
 		var sb strings.Builder
 		res, err := p.Run(g, RunOptions{VerifyExact: true, PrintAfter: "bn-fold", Out: &sb})
@@ -414,7 +418,8 @@ func TestBNFoldTwins(t *testing.T) {
 		require.Contains(t, sb.String(), "// after bn-fold: ")
 		st := res.Log[3].Stats
 		require.Equal(t, "bn-fold", res.Log[3].Pass)
-		require.Zero(t, count(g, ir.KBatchNorm), "%s: BatchNorms left", name)
+		require.True(t, res.Log[3].Default)
+		requireCompiledGolden(t, "twin-"+name, g)
 		for _, v := range g.Consts {
 			require.True(t, v.Const.Splat || len(v.Const.F)+len(v.Const.I) == v.Const.Numel(), "%s: constant %s is not dense data", name, v.Name)
 		}
@@ -434,58 +439,66 @@ func TestBNFoldTwins(t *testing.T) {
 			require.Equal(t, Stats{"rule-b": 9, "repbn": 9, "nodes-removed": 45}, st)
 		case "phc-cnn":
 			require.Equal(t, Stats{"rule-a": 5, "nodes-removed": 5}, st)
+		default:
+			// Every layernorm of these pre-norm models feeds linears only.
+			require.Zero(t, bns, name)
+			require.Equal(t, Stats{"ln-affine": lns}, st, name)
+			require.Positive(t, lns, name)
+			continue
 		}
-		folded = append(folded, tw)
-		graphs = append(graphs, res)
 	}
-	if testing.Short() {
-		return
-	}
-	// The folded twins as generated packages: their constants are embedded
-	// and each package's own TestVectors checks model.yaml's test vectors
-	// against PyTorch.
-	base, err := filepath.Abs(filepath.Join("..", "out", "test-gen"))
-	require.NoError(t, err)
-	require.NoError(t, os.MkdirAll(base, 0o755))
-	root, err := os.MkdirTemp(base, "bnfold-")
-	require.NoError(t, err)
-	t.Cleanup(func() { os.RemoveAll(root) })
-	for i, tw := range folded {
-		m := tw.Model
-		ins, outs, err := m.TestData()
-		require.NoError(t, err)
-		files, err := codegen.Generate(codegen.Input{
-			Graph: graphs[i].Graph, Plan: graphs[i].Plan, Package: m.Package, Command: "modelc build model.yaml -o .",
-			Version: "test", RuntimeImport: "github.com/modelc/modelc/runtime",
-			Test: &codegen.Vectors{Inputs: ins, Outputs: outs, Rtol: m.Test.Rtol},
-		})
-		require.NoError(t, err, tw.Name)
-		require.NoError(t, codegen.WriteDir(filepath.Join(root, tw.Name), files, false))
-	}
-	cmd := exec.Command("go", "test", "-count=1", "-v", "-run", "TestVectors", "./...")
-	cmd.Dir = root
-	out, err := cmd.CombinedOutput()
-	require.NoError(t, err, "%s", out)
-	require.Equal(t, len(folded), strings.Count(string(out), "--- PASS: TestVectors"), "%s", out)
 }
 
-// Every zoo architecture goes through the pipeline with bn-fold, the
-// evaluator checking each exact pass; resnet20's seeded conv+BN pairs all
-// fold (rule A), leaving no BatchNorm.
-func TestBNFoldZoo(t *testing.T) {
-	for _, name := range zoo.Names() {
-		t.Run(name, func(t *testing.T) {
-			m, err := frontend.LoadNamed(zoo.FS(), name)
-			require.NoError(t, err)
-			bns := count(m.Graph, ir.KBatchNorm)
-			p, err := Build([]Spec{{Name: "bn-fold", Pos: name}})
-			require.NoError(t, err)
-			res, err := p.Run(m.Graph, RunOptions{VerifyExact: name != "mlp"})
-			require.NoError(t, err)
-			st := res.Log[3].Stats
-			require.Zero(t, count(m.Graph, ir.KBatchNorm), "%s", st)
-			require.Equal(t, bns, st["rule-a"]+st["rule-b"], "%s", st)
-			t.Logf("%s: %d BatchNorms; bn-fold %s", name, bns, st)
-		})
+// layerNorm appends layernorm(x) over the last axis with random scale
+// and shift (shift only with beta).
+func (r bnRand) layerNorm(t *testing.T, b *ir.Builder, name string, x *ir.Value, beta bool) *ir.Value {
+	d := x.Type.Shape[x.Type.Shape.Rank()-1].B
+	g := ir.NewTensor(ir.F32, []int{d})
+	for i := range g.F {
+		g.F[i] = float32(-0.5 + 2*r.r.Float64())
 	}
+	ins := []*ir.Value{x, mustConst(t, b, name+".weight", g)}
+	if beta {
+		ins = append(ins, mustConst(t, b, name+".bias", r.tensor(1, d)))
+	}
+	return must1(t, b, name, &ir.LayerNorm{Axis: -1, Eps: 1e-5}, ins...)
+}
+
+// LayerNorm affine (§2.5): a layernorm whose readers are all linears
+// (also through views keeping the last axis) gives them its scale and
+// shift and keeps its statistics; one read by anything else, or over more
+// than the last axis, keeps its affine part.
+func TestBNFoldLayerNorm(t *testing.T) {
+	r := newRand(700)
+	b := ir.NewBuilder("ln")
+	x := input(t, b, 5, 8)
+	// Two linears read one norm (qkv-like and a second head).
+	n1 := r.layerNorm(t, b, "ln1", x, true)
+	q := r.linearLayer(t, b, "q", n1, 8, true)
+	k := r.linearLayer(t, b, "k", n1, 8, false)
+	h := must1(t, b, "", ir.Simple{K: ir.KAdd}, q, k)
+	// Scale only, through slice and reshape.
+	n2 := r.layerNorm(t, b, "ln2", h, false)
+	s := must1(t, b, "", &ir.Slice{Starts: []int{0}, Ends: []int{1}, Axes: []int{1}}, n2)
+	s = must1(t, b, "", &ir.Reshape{Shape: ir.Shape{ir.N, ir.D(8)}}, s)
+	head := r.linearLayer(t, b, "head", s, 3, true)
+	// Read by a linear and an add: kept.
+	n3 := r.layerNorm(t, b, "ln3", h, true)
+	o := must1(t, b, "", ir.Simple{K: ir.KAdd}, n3, r.linearLayer(t, b, "fc", n3, 8, true))
+	// Over the last two axes: kept.
+	n4 := must1(t, b, "ln4", &ir.LayerNorm{Axis: -2, Eps: 1e-5}, h, mustConst(t, b, "ln4.weight", r.tensor(1, 5, 8)))
+	o4 := r.linearLayer(t, b, "fc4", n4, 2, false)
+	b.G.Outputs = []*ir.Value{head, o, o4}
+	st := runFold(t, b.G)
+	require.Equal(t, Stats{"ln-affine": 2}, st)
+	ins := map[string]int{}
+	for _, n := range b.G.Nodes {
+		if n.Op.Kind() == ir.KLayerNorm {
+			ins[n.Name] = len(n.Inputs)
+		}
+	}
+	require.Equal(t, map[string]int{"ln1": 1, "ln2": 1, "ln3": 3, "ln4": 2}, ins)
+	require.Nil(t, b.G.Lookup("ln1.weight"), "the folded scale leaves the graph")
+	require.NotNil(t, b.G.Lookup("q.bias.folded"))
+	require.NotNil(t, b.G.Lookup("k.bias.folded"), "a linear without bias gets W·β")
 }

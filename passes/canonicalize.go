@@ -14,7 +14,7 @@ import "github.com/modelc/modelc/ir"
 //
 // A node whose result is a graph output is kept, so outputs keep their
 // names.
-func canonicalize(c *Context, _ map[string]any) (Stats, error) {
+func canonicalize(c *Context, _ Options) (Stats, error) {
 	g := c.Graph
 	stats := Stats{}
 	for changed := true; changed; {

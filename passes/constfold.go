@@ -14,7 +14,7 @@ const maxFoldElems = 1 << 20
 // result shapes) with the reference evaluator and turns their results into
 // constants, keeping the values' names. A result whose elements are all
 // equal becomes a splat, which never reaches weights.bin.
-func constFold(c *Context, _ map[string]any) (Stats, error) {
+func constFold(c *Context, _ Options) (Stats, error) {
 	g := c.Graph
 	stats := Stats{}
 	dead := map[*ir.Node]bool{}

@@ -4,7 +4,7 @@ import "github.com/modelc/modelc/ir"
 
 // deadCode removes nodes that no graph output depends on, then constants
 // nothing reads. Graph inputs stay: they are the model's signature.
-func deadCode(c *Context, _ map[string]any) (Stats, error) {
+func deadCode(c *Context, _ Options) (Stats, error) {
 	g := c.Graph
 	live := map[*ir.Value]bool{}
 	for _, v := range g.Outputs {

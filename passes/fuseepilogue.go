@@ -15,7 +15,7 @@ import "github.com/modelc/modelc/ir"
 // computed after the product (a shortcut's slice and pad) is defined
 // before it reads it; that is always a valid order, since everything that
 // read the product's result was absorbed.
-func fuseEpilogue(c *Context, _ map[string]any) (Stats, error) {
+func fuseEpilogue(c *Context, _ Options) (Stats, error) {
 	g := c.Graph
 	users := g.Users()
 	stats := Stats{}

@@ -20,7 +20,7 @@ import (
 // value crosses into a reader that needs the logical layout (a reshape,
 // a broadcasting add, a graph output) or comes from one (a graph input),
 // an explicit relayout node converts it, once per value.
-func layoutAssign(c *Context, _ map[string]any) (Stats, error) {
+func layoutAssign(c *Context, _ Options) (Stats, error) {
 	g := c.Graph
 	parent := map[*ir.Value]*ir.Value{}
 	var find func(v *ir.Value) *ir.Value

@@ -12,7 +12,7 @@ func isView(n *ir.Node) bool {
 	return (k == ir.KReshape || k == ir.KFlatten) && n.Inputs[0].Type.Layout == n.Outputs[0].Type.Layout
 }
 
-func memoryPlan(c *Context, _ map[string]any) (Stats, error) {
+func memoryPlan(c *Context, _ Options) (Stats, error) {
 	g := c.Graph
 	p := &ir.MemoryPlan{Of: map[*ir.Value]*ir.Buffer{}, Steps: len(g.Nodes)}
 	newBuf := func(v *ir.Value, step int) (*ir.Buffer, error) {

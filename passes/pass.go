@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/modelc/modelc/calib"
 	"github.com/modelc/modelc/ir"
 )
 
@@ -14,7 +15,8 @@ type Phase int
 const (
 	// Prepare passes always run first: they put the graph in canonical form.
 	Prepare Phase = iota
-	// User passes run only when model.yaml names them.
+	// User passes run when model.yaml names them, or, for a Default pass,
+	// unless it excludes them.
 	User
 	// Lower passes always run last: they prepare the graph for codegen.
 	Lower
@@ -28,9 +30,13 @@ type Pass struct {
 	// Exact passes preserve the graph's results up to float rounding; the
 	// pipeline can check it by evaluating before and after (VerifyExact).
 	Exact bool
+	// Default user passes run in every build unless model.yaml's
+	// exclude_passes (or --exclude-passes) names them. Only exact passes
+	// may be defaults: a build must not lose accuracy unasked.
+	Default bool
 	// Options lists the option names the pass accepts from model.yaml.
 	Options []string
-	Run     func(c *Context, opts map[string]any) (Stats, error)
+	Run     func(c *Context, opts Options) (Stats, error)
 }
 
 // Context is what a pass works on.
@@ -38,6 +44,41 @@ type Context struct {
 	Graph *ir.Graph
 	// Plan is set by memory-plan.
 	Plan *ir.MemoryPlan
+	// Calib loads the calibration data lossy passes measure on; nil means
+	// seeded samples of the graph's inputs (see Calibration).
+	Calib calib.Loader
+	// Test loads labelled held-out data (model.yaml's test: with labels)
+	// that lossy passes report their metric on; nil or a nil set: none.
+	Test calib.Loader
+
+	set      *calib.Set
+	report   strings.Builder
+	warnings []string
+}
+
+// Calibration returns the pipeline's calibration set, loading it on first
+// use; every pass of a run shares it (and so its float baseline).
+func (c *Context) Calibration() (*calib.Set, error) {
+	if c.set != nil {
+		return c.set, nil
+	}
+	var err error
+	if c.Calib != nil {
+		c.set, err = c.Calib()
+	} else {
+		c.set = calib.Seeded(c.Graph, calib.DefaultSeededRows, calib.DefaultSeed)
+	}
+	return c.set, err
+}
+
+// Reportf appends markdown to the running pass's section of REPORT.md.
+func (c *Context) Reportf(format string, args ...any) {
+	fmt.Fprintf(&c.report, format, args...)
+}
+
+// Warnf records a warning the build prints and REPORT.md keeps.
+func (c *Context) Warnf(format string, args ...any) {
+	c.warnings = append(c.warnings, fmt.Sprintf(format, args...))
 }
 
 // Stats counts what a pass did, for REPORT.md ("folded": 3, ...).

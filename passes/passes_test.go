@@ -4,6 +4,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -24,6 +25,9 @@ func TestGolden(t *testing.T) {
 	dirs, _ := filepath.Glob("testdata/*")
 	require.NotEmpty(t, dirs)
 	for _, dir := range dirs {
+		if filepath.Base(dir) == "compiled" {
+			continue // TestZooPipeline's and TestBNFoldTwins' whole-pipeline goldens
+		}
 		pass, ok := Lookup(filepath.Base(dir))
 		require.True(t, ok, "testdata folder %s names no pass", dir)
 		files, _ := filepath.Glob(filepath.Join(dir, "*.ir"))
@@ -36,7 +40,7 @@ func TestGolden(t *testing.T) {
 				in := ir.SampleInputs(g, 2, 1)
 				want, err := ir.Eval(g, in...)
 				require.NoError(t, err)
-				_, err = pass.Run(&Context{Graph: g}, nil)
+				_, err = pass.Run(&Context{Graph: g}, Options{})
 				require.NoError(t, err)
 				require.NoError(t, ir.Verify(g))
 				got, err := ir.Eval(g, in...)
@@ -52,7 +56,7 @@ func TestGolden(t *testing.T) {
 				require.NoError(t, err, "run go test ./passes -update")
 				require.Equal(t, string(exp), g.String())
 				// Running the pass again changes nothing: a fixed point.
-				_, err = pass.Run(&Context{Graph: g}, nil)
+				_, err = pass.Run(&Context{Graph: g}, Options{})
 				require.NoError(t, err)
 				require.Equal(t, string(exp), g.String())
 			})
@@ -75,16 +79,61 @@ func TestBuildErrors(t *testing.T) {
 	}
 	p, err := Build(nil)
 	require.NoError(t, err)
-	require.Equal(t, []string{"canonicalize", "const-fold", "dce", "fuse-epilogue", "layout-assign", "memory-plan"}, p.Names())
+	require.Equal(t, []string{"canonicalize", "const-fold", "dce", "bn-fold", "fuse-epilogue", "layout-assign", "memory-plan"}, p.Names())
 }
 
-// TestZooPipeline runs the whole pipeline on every zoo model with the
-// evaluator checking each exact pass, and prints after every pass.
+// Default passes (bn-fold) run unless excluded; an exclusion must name a
+// default pass, once, and not one the model also lists.
+func TestBuildDefaults(t *testing.T) {
+	p, err := Build(nil)
+	require.NoError(t, err)
+	ran, excluded := p.Defaults()
+	require.Equal(t, []string{"bn-fold"}, ran)
+	require.Empty(t, excluded)
+	require.Equal(t, []string{"bn-fold"}, DefaultPasses())
+
+	p, err = Build(nil, Spec{Name: "bn-fold", Pos: "m.yaml:4:18"})
+	require.NoError(t, err)
+	require.Equal(t, []string{"canonicalize", "const-fold", "dce", "fuse-epilogue", "layout-assign", "memory-plan"}, p.Names())
+	ran, excluded = p.Defaults()
+	require.Empty(t, ran)
+	require.Equal(t, []string{"bn-fold"}, excluded)
+
+	// Naming a default pass runs it as named, not by default.
+	p, err = Build([]Spec{{Name: "bn-fold", Pos: "m.yaml:3:10"}})
+	require.NoError(t, err)
+	ran, _ = p.Defaults()
+	require.Empty(t, ran)
+	require.Contains(t, p.Names(), "bn-fold")
+
+	cases := []struct {
+		user, exclude []Spec
+		want          string
+	}{
+		{nil, []Spec{{Name: "bn-fld", Pos: "m.yaml:4:18"}}, `m.yaml:4:18: exclude_passes: unknown pass "bn-fld" (default passes: bn-fold)`},
+		{nil, []Spec{{Name: "dce", Pos: "m.yaml:4:18"}}, "m.yaml:4:18: exclude_passes: dce is not a default pass (only bn-fold run unasked and can be excluded)"},
+		{nil, []Spec{{Name: "quantize", Pos: "m.yaml:4:18"}}, "m.yaml:4:18: exclude_passes: quantize is not a default pass"},
+		{nil, []Spec{{Name: "bn-fold", Pos: "m.yaml:4:18"}, {Name: "bn-fold", Pos: "--exclude-passes"}}, "--exclude-passes: exclude_passes: bn-fold is already excluded at m.yaml:4:18"},
+		{[]Spec{{Name: "bn-fold", Pos: "m.yaml:3:10"}}, []Spec{{Name: "bn-fold", Pos: "m.yaml:4:18"}}, "m.yaml:4:18: exclude_passes: bn-fold is also listed in passes at m.yaml:3:10"},
+		{[]Spec{{Name: "bn-fold", Pos: "m.yaml:3:10", Options: map[string]any{"x": 1}}}, nil, `m.yaml:3:10: pass bn-fold takes no options, got "x"`},
+	}
+	for _, c := range cases {
+		_, err := Build(c.user, c.exclude...)
+		require.ErrorContains(t, err, c.want)
+	}
+}
+
+// TestZooPipeline runs the default pipeline on every zoo model with the
+// evaluator checking each exact pass (bn-fold among them: outputs
+// unchanged by design.md's exact-pass rule), prints after every pass,
+// and compares the compiled IR with testdata/compiled/NAME.golden: no
+// BatchNorm is left (resnet20's seeded conv+BN pairs all fold by rule A).
 func TestZooPipeline(t *testing.T) {
 	for _, name := range zoo.Names() {
 		t.Run(name, func(t *testing.T) {
 			m, err := frontend.LoadNamed(zoo.FS(), name)
 			require.NoError(t, err)
+			bns := count(m.Graph, ir.KBatchNorm)
 			p, err := Build(nil)
 			require.NoError(t, err)
 			var sb strings.Builder
@@ -93,6 +142,10 @@ func TestZooPipeline(t *testing.T) {
 			for _, pass := range p.Names() {
 				require.Contains(t, sb.String(), "// after "+pass+":")
 			}
+			fold := res.Log[slices.IndexFunc(res.Log, func(e Entry) bool { return e.Pass == "bn-fold" })]
+			require.True(t, fold.Default)
+			require.Equal(t, bns, fold.Stats["rule-a"]+fold.Stats["rule-b"], "%s", fold.Stats)
+			requireCompiledGolden(t, name, m.Graph)
 			require.NotNil(t, res.Plan)
 			// Every non-constant value has a buffer; outputs are the caller's.
 			for _, n := range m.Graph.Nodes {
@@ -108,19 +161,35 @@ func TestZooPipeline(t *testing.T) {
 	}
 }
 
+// requireCompiledGolden checks a compiled graph against
+// testdata/compiled/NAME.golden (go test ./passes -update rewrites it),
+// and that no BatchNorm is left in it.
+func requireCompiledGolden(t *testing.T, name string, g *ir.Graph) {
+	t.Helper()
+	require.Zero(t, count(g, ir.KBatchNorm), "%s: BatchNorms left in the compiled IR", name)
+	golden := filepath.Join("testdata", "compiled", name+".golden")
+	if *update {
+		require.NoError(t, os.MkdirAll(filepath.Dir(golden), 0o755))
+		require.NoError(t, os.WriteFile(golden, []byte(g.String()), 0o644))
+	}
+	exp, err := os.ReadFile(golden)
+	require.NoError(t, err, "run go test ./passes -update")
+	require.Equal(t, string(exp), g.String())
+}
+
 func TestPrintAfterUnknown(t *testing.T) {
 	g, err := ir.Parse("t.ir", []byte("graph g {\n input %x: f32[2]\n %y = relu (%x): f32[2]\n output %y\n}"))
 	require.NoError(t, err)
 	p, _ := Build(nil)
 	_, err = p.Run(g, RunOptions{PrintAfter: "bogus"})
-	require.ErrorContains(t, err, "--print-after bogus: not a pass of this pipeline (have canonicalize, const-fold, dce, fuse-epilogue, layout-assign, memory-plan, or all)")
+	require.ErrorContains(t, err, "--print-after bogus: not a pass of this pipeline (have canonicalize, const-fold, dce, bn-fold, fuse-epilogue, layout-assign, memory-plan, or all)")
 }
 
 // A pass that breaks the IR is reported as its bug, with the graph.
 func TestBrokenPassIsReportedAsBug(t *testing.T) {
 	g, err := ir.Parse("t.ir", []byte("graph g {\n input %x: f32[2]\n %y = relu (%x): f32[2]\n output %y\n}"))
 	require.NoError(t, err)
-	p := &Pipeline{steps: []step{{pass: &Pass{Name: "breaker", Run: func(c *Context, _ map[string]any) (Stats, error) {
+	p := &Pipeline{steps: []step{{pass: &Pass{Name: "breaker", Run: func(c *Context, _ Options) (Stats, error) {
 		c.Graph.Outputs = nil
 		return nil, nil
 	}}}}}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/modelc/modelc/calib"
 	"github.com/modelc/modelc/internal/match"
 	"github.com/modelc/modelc/ir"
 )
@@ -17,28 +18,37 @@ import (
 // (make zoo-table) show such a configuration as pending.
 var ErrNotImplemented = errors.New("not implemented yet")
 
-// Spec is one user pass as model.yaml names it.
+// Spec is one user pass as model.yaml names it (or one entry of
+// exclude_passes, which has no options).
 type Spec struct {
 	Name    string
 	Options map[string]any
 	Pos     string // "model.yaml:12:5", for messages
+	// OptionPos gives each option's position, for messages about its value.
+	OptionPos map[string]string
 }
 
 // Pipeline is the ordered list of passes to run.
 type Pipeline struct {
 	steps []step
+	// excluded lists the default passes the model excluded, in registry
+	// order, for inspect and REPORT.md.
+	excluded []string
 }
 
 type step struct {
 	pass *Pass
-	opts map[string]any
+	opts Options
+	// byDefault: a default pass the model did not name.
+	byDefault bool
 }
 
 // Build makes the pipeline for a model's user passes: the fixed phases
-// around them, user passes in registry order. Unknown passes, unknown
-// options, duplicates and a list that breaks the order are errors at the
-// pass's position.
-func Build(user []Spec) (*Pipeline, error) {
+// around them, user passes in registry order, default passes (bn-fold)
+// included unless exclude names them. Unknown passes, unknown options,
+// duplicates, a list that breaks the order, and exclusions that name no
+// default pass or a pass also listed are errors at the entry's position.
+func Build(user []Spec, exclude ...Spec) (*Pipeline, error) {
 	p := &Pipeline{}
 	chosen := map[string]Spec{}
 	lastIdx, lastName := -1, ""
@@ -59,21 +69,59 @@ func Build(user []Spec) (*Pipeline, error) {
 		}
 		for k := range s.Options {
 			if !slices.Contains(pass.Options, k) {
+				if len(pass.Options) == 0 {
+					return nil, fmt.Errorf("%s: pass %s takes no options, got %q", s.Pos, s.Name, k)
+				}
 				return nil, fmt.Errorf("%s: pass %s has no option %q (want %s)", s.Pos, s.Name, k, strings.Join(pass.Options, ", "))
 			}
 		}
 		chosen[s.Name] = s
 		lastIdx, lastName = idx, s.Name
 	}
+	excluded := map[string]Spec{}
+	for _, s := range exclude {
+		pass, ok := Lookup(s.Name)
+		switch {
+		case !ok && !slices.Contains(planned, s.Name):
+			return nil, fmt.Errorf("%s: exclude_passes: unknown pass %q (default passes: %s)", s.Pos, s.Name, strings.Join(DefaultPasses(), ", "))
+		case !ok || !pass.Default:
+			return nil, fmt.Errorf("%s: exclude_passes: %s is not a default pass (only %s run unasked and can be excluded)", s.Pos, s.Name, strings.Join(DefaultPasses(), ", "))
+		}
+		if prev, dup := excluded[s.Name]; dup {
+			return nil, fmt.Errorf("%s: exclude_passes: %s is already excluded at %s", s.Pos, s.Name, prev.Pos)
+		}
+		if u, both := chosen[s.Name]; both {
+			return nil, fmt.Errorf("%s: exclude_passes: %s is also listed in passes at %s", s.Pos, s.Name, u.Pos)
+		}
+		excluded[s.Name] = s
+	}
 	for i := range All {
 		pass := &All[i]
-		if pass.Phase != User {
+		s, named := chosen[pass.Name]
+		_, off := excluded[pass.Name]
+		switch {
+		case pass.Phase != User:
 			p.steps = append(p.steps, step{pass: pass})
-		} else if s, ok := chosen[pass.Name]; ok {
-			p.steps = append(p.steps, step{pass: pass, opts: s.Options})
+		case named:
+			p.steps = append(p.steps, step{pass: pass, opts: NewOptions(s.Options, s.Pos, s.OptionPos)})
+		case pass.Default && !off:
+			p.steps = append(p.steps, step{pass: pass, byDefault: true})
+		case off:
+			p.excluded = append(p.excluded, pass.Name)
 		}
 	}
 	return p, nil
+}
+
+// DefaultPasses lists the user passes that run unless excluded.
+func DefaultPasses() []string {
+	var names []string
+	for _, p := range All {
+		if p.Default {
+			names = append(names, p.Name)
+		}
+	}
+	return names
 }
 
 // userPassNames lists the implemented user passes in registry order, then
@@ -102,6 +150,17 @@ func (p *Pipeline) Names() []string {
 	return n
 }
 
+// Defaults lists the default passes this pipeline runs without the model
+// naming them, and those it excluded.
+func (p *Pipeline) Defaults() (ran, excluded []string) {
+	for _, s := range p.steps {
+		if s.byDefault {
+			ran = append(ran, s.pass.Name)
+		}
+	}
+	return ran, p.excluded
+}
+
 // RunOptions configures a pipeline run.
 type RunOptions struct {
 	// PrintAfter prints the graph after the named pass, or after every
@@ -112,6 +171,10 @@ type RunOptions struct {
 	// seeded inputs at batch 1 and fails if they differ (by the kernel
 	// rule of design.md). Slow on big models; tests use it.
 	VerifyExact bool
+	// Calib and Test load the model's calibration data and labelled test
+	// data for lossy passes (compile.Calibration, compile.TestSet); nil Calib
+	// means seeded samples.
+	Calib, Test calib.Loader
 }
 
 // Result is what a pipeline run produced.
@@ -126,6 +189,12 @@ type Entry struct {
 	Pass     string
 	Stats    Stats
 	Duration time.Duration
+	// Default: the pass ran because it is a default pass, not named.
+	Default bool
+	// Report is the pass's markdown section for REPORT.md ("" if none);
+	// Warnings what the build prints (a budget no setting met).
+	Report   string
+	Warnings []string
 }
 
 // Run applies the pipeline to g in place.
@@ -136,7 +205,7 @@ func (p *Pipeline) Run(g *ir.Graph, o RunOptions) (*Result, error) {
 	if err := ir.Verify(g); err != nil {
 		return nil, fmt.Errorf("input graph: %w", err)
 	}
-	c := &Context{Graph: g}
+	c := &Context{Graph: g, Calib: o.Calib, Test: o.Test}
 	res := &Result{Graph: g}
 	for _, s := range p.steps {
 		var before []*ir.Tensor
@@ -149,11 +218,14 @@ func (p *Pipeline) Run(g *ir.Graph, o RunOptions) (*Result, error) {
 			}
 		}
 		start := time.Now()
+		c.report.Reset()
+		c.warnings = nil
 		stats, err := s.pass.Run(c, s.opts)
 		if err != nil {
-			return nil, fmt.Errorf("pass %s: %w", s.pass.Name, err)
+			return nil, wrapPassError(s.pass.Name, err)
 		}
-		res.Log = append(res.Log, Entry{Pass: s.pass.Name, Stats: stats, Duration: time.Since(start)})
+		res.Log = append(res.Log, Entry{Pass: s.pass.Name, Stats: stats, Duration: time.Since(start),
+			Default: s.byDefault, Report: c.report.String(), Warnings: c.warnings})
 		if err := ir.Verify(g); err != nil {
 			return nil, fmt.Errorf("BUG: pass %s left an invalid graph: %v\n%s", s.pass.Name, err, g)
 		}

@@ -2,7 +2,7 @@ package passes
 
 // All is the pass registry: every pass once, in pipeline order. It is the
 // only place that knows the order. User passes land between dce and
-// memory-plan in the order the design fixes: bn-fold (BN rules, RepBN,
+// fuse-epilogue in the order the design fixes: bn-fold (BN rules, RepBN,
 // RepVGG merge, LayerNorm affine) before attention-drop (which measures
 // the folded graph), before kronecker (which approximates what remains),
 // before quantize (which must see the final weights).
@@ -13,8 +13,11 @@ var All = []Pass{
 		Summary: "evaluate nodes whose inputs are all constants; uniform results become splats"},
 	{Name: "dce", Phase: Prepare, Exact: true, Run: deadCode,
 		Summary: "remove nodes and constants that no output depends on"},
-	{Name: "bn-fold", Phase: User, Exact: true, Run: bnFold,
+	{Name: "bn-fold", Phase: User, Exact: true, Default: true, Run: bnFold,
 		Summary: "fold BatchNorm and RepBN into adjacent linears and convs, and merge RepVGG branches into one conv"},
+	{Name: "attention-drop", Phase: User, Run: attentionDrop,
+		Options: []string{"target", "drop", "threshold", "mode", "max_metric_drop", "strict", "protect"},
+		Summary: "remove the residual attention, MLP or whole-block regions that change the hidden state least on the calibration data (lossy)"},
 	{Name: "fuse-epilogue", Phase: Lower, Exact: true, Run: fuseEpilogue,
 		Summary: "fold a residual add and relu/gelu into the linear or conv2d before them"},
 	{Name: "layout-assign", Phase: Lower, Exact: true, Run: layoutAssign,
@@ -25,7 +28,7 @@ var All = []Pass{
 
 // planned lists user passes that are designed but not implemented yet, in
 // their pipeline order, so model.yaml gets a clear message.
-var planned = []string{"attention-drop", "kronecker", "quantize"}
+var planned = []string{"kronecker", "quantize"}
 
 // Lookup finds a pass by name.
 func Lookup(name string) (*Pass, bool) {

@@ -7,8 +7,6 @@ import (
 	"math/rand/v2"
 	"testing"
 	"unsafe"
-
-	"github.com/stretchr/testify/require"
 )
 
 // checkPlan asserts Plan's contract for bufs at every batch 1..maxBatch and
@@ -16,17 +14,17 @@ import (
 func checkPlan(t *testing.T, bufs []Buffer, maxBatch int) int {
 	t.Helper()
 	off, total := Plan(bufs, maxBatch)
-	require.Len(t, off, len(bufs))
+	equal(t, len(bufs), len(off))
 	end, sumAligned := 0, 0
 	for i, b := range bufs {
-		require.GreaterOrEqual(t, off[i], 0)
-		require.Zero(t, off[i]%Align, "buffer %d at unaligned offset %d", i, off[i])
+		isTrue(t, off[i] >= 0, "buffer %d at negative offset %d", i, off[i])
+		isTrue(t, off[i]%Align == 0, "buffer %d at unaligned offset %d", i, off[i])
 		end = max(end, off[i]+b.Bytes(maxBatch))
 		sumAligned += alignUp(b.Bytes(maxBatch))
 	}
-	require.Equal(t, end, total, "total is not the end of the highest buffer")
-	require.GreaterOrEqual(t, total, LowerBound(bufs, maxBatch))
-	require.LessOrEqual(t, total, sumAligned)
+	equal(t, end, total, "total is not the end of the highest buffer")
+	isTrue(t, total >= LowerBound(bufs, maxBatch), "total %d below the lower bound %d", total, LowerBound(bufs, maxBatch))
+	isTrue(t, total <= sumAligned, "total %d above the sum of the buffers %d", total, sumAligned)
 
 	// Sizes shrink with the batch, so a plan made at maxBatch holds at
 	// every smaller batch: check them all.
@@ -40,9 +38,7 @@ func checkPlan(t *testing.T, bufs []Buffer, maxBatch int) int {
 				if xs == 0 || ys == 0 {
 					continue
 				}
-				require.True(t, off[i]+xs <= off[j] || off[j]+ys <= off[i],
-					"batch %d: buffers %d %+v at [%d,%d) and %d %+v at [%d,%d) conflict and overlap",
-					n, i, x, off[i], off[i]+xs, j, y, off[j], off[j]+ys)
+				isTrue(t, off[i]+xs <= off[j] || off[j]+ys <= off[i], "batch %d: buffers %d %+v at [%d,%d) and %d %+v at [%d,%d) conflict and overlap", n, i, x, off[i], off[i]+xs, j, y, off[j], off[j]+ys)
 			}
 		}
 	}
@@ -79,8 +75,8 @@ func TestPlanRandom(t *testing.T) {
 func TestPlanKnown(t *testing.T) {
 	t.Run("empty", func(t *testing.T) {
 		off, total := Plan(nil, 4)
-		require.Empty(t, off)
-		require.Zero(t, total)
+		equal(t, 0, len(off))
+		equal(t, 0, total)
 	})
 
 	// A chain: each buffer is live while it is produced and consumed. The
@@ -95,9 +91,9 @@ func TestPlanKnown(t *testing.T) {
 			{A: 0, B: 0, First: 0, Last: 4}, // empty
 		}
 		off, total := Plan(bufs, 4)
-		require.Equal(t, []int{2048, 0, 2048, 0, 0}, off)
-		require.Equal(t, 3072, total)
-		require.Equal(t, 3072, LowerBound(bufs, 4))
+		equal(t, []int{2048, 0, 2048, 0, 0}, off)
+		equal(t, 3072, total)
+		equal(t, 3072, LowerBound(bufs, 4))
 		checkPlan(t, bufs, 4)
 	})
 
@@ -121,9 +117,9 @@ func TestPlanKnown(t *testing.T) {
 			{B: 900, First: 0, Last: 1},  // v3
 		}
 		off, total := Plan(bufs, 1)
-		require.Equal(t, []int{9984, 0, 4032, 7040, 9984, 11008}, off)
-		require.Equal(t, 11908, total)
-		require.Equal(t, 11800, LowerBound(bufs, 1))
+		equal(t, []int{9984, 0, 4032, 7040, 9984, 11008}, off)
+		equal(t, 11908, total)
+		equal(t, 11800, LowerBound(bufs, 1))
 		checkPlan(t, bufs, 1)
 	})
 }
@@ -138,21 +134,21 @@ func TestPlanRejectsMalformed(t *testing.T) {
 		{[]Buffer{{A: 4, B: -5}}, 2},
 		{[]Buffer{{A: 4, First: 3, Last: 2}}, 2},
 	} {
-		require.Panics(t, func() { Plan(tc.bufs, tc.maxBatch) }, "%+v", tc)
+		panics(t, func() { Plan(tc.bufs, tc.maxBatch) }, "%+v", tc)
 	}
 }
 
 func TestArenaAligned(t *testing.T) {
 	for _, size := range []int{0, 1, 7, 63, 64, 65, 1000, 1 << 20} {
 		a := NewArena(size)
-		require.Equal(t, size, a.Len())
-		require.Len(t, a.Bytes(), size)
-		require.Equal(t, size, cap(a.Bytes()))
+		equal(t, size, a.Len())
+		equal(t, size, len(a.Bytes()))
+		equal(t, size, cap(a.Bytes()))
 		if size > 0 {
-			require.Zero(t, uintptr(unsafe.Pointer(&a.Bytes()[0]))%Align, "size %d: arena not aligned", size)
+			isTrue(t, uintptr(unsafe.Pointer(&a.Bytes()[0]))%Align == 0, "size %d: arena not aligned", size)
 		}
 		for _, b := range a.Bytes() {
-			require.Zero(t, b)
+			isTrue(t, b == 0, "size %d: the arena is not zeroed", size)
 		}
 	}
 }
@@ -160,23 +156,23 @@ func TestArenaAligned(t *testing.T) {
 func TestArenaViewsAlias(t *testing.T) {
 	a := NewArena(256)
 	f := a.F32(64, 4)
-	require.Len(t, f, 4)
-	require.Equal(t, 4, cap(f), "a view's capacity must stop at its end")
+	equal(t, 4, len(f))
+	equal(t, 4, cap(f), "a view's capacity must stop at its end")
 	f[1] = math.Float32frombits(0x04030201)
-	require.Equal(t, uint32(0x04030201), binary.NativeEndian.Uint32(a.Bytes()[68:72]))
+	equal(t, uint32(0x04030201), binary.NativeEndian.Uint32(a.Bytes()[68:72]))
 
 	g := a.I64(128, 2)
 	binary.NativeEndian.PutUint64(a.Bytes()[136:144], 0x1122334455667788)
-	require.Equal(t, int64(0x1122334455667788), g[1])
+	equal(t, int64(0x1122334455667788), g[1])
 
 	// Views of overlapping ranges see each other's writes.
 	h := View[uint16](a, 64, 8) // the same bytes as f
-	require.Equal(t, uint16(0x0201), h[2])
+	equal(t, uint16(0x0201), h[2])
 	h[0] = 0xffff
-	require.Equal(t, uint32(0xffff), math.Float32bits(f[0]))
+	equal(t, uint32(0xffff), math.Float32bits(f[0]))
 
-	require.Nil(t, a.F32(256, 0), "empty view at the end")
-	require.Len(t, a.F32(0, 64), 64, "a view may fill the arena")
+	isTrue(t, a.F32(256, 0) == nil, "empty view at the end")
+	equal(t, 64, len(a.F32(0, 64)), "a view may fill the arena")
 }
 
 func TestArenaViewsCheck(t *testing.T) {
@@ -184,10 +180,10 @@ func TestArenaViewsCheck(t *testing.T) {
 	for _, tc := range []struct{ off, n int }{
 		{-4, 1}, {0, -1}, {0, 65}, {252, 2}, {256, 1}, {260, 0}, {2, 1}, {math.MaxInt - 3, 1}, {0, math.MaxInt / 2},
 	} {
-		require.Panics(t, func() { a.F32(tc.off, tc.n) }, "F32(%d, %d)", tc.off, tc.n)
+		panics(t, func() { a.F32(tc.off, tc.n) }, "F32(%d, %d)", tc.off, tc.n)
 	}
-	require.Panics(t, func() { a.I64(4, 1) }, "I64 at a 4-byte offset")
-	require.Panics(t, func() { NewArena(-1) })
+	panics(t, func() { a.I64(4, 1) }, "I64 at a 4-byte offset")
+	panics(t, func() { NewArena(-1) })
 }
 
 func TestArenaPlanTogether(t *testing.T) {
@@ -205,7 +201,7 @@ func TestArenaPlanTogether(t *testing.T) {
 			y[i] = 2
 		}
 		for i := range x {
-			require.Equal(t, float32(1), x[i], "batch %d: live buffers overlap", n)
+			equal(t, float32(1), x[i], "batch %d: live buffers overlap", n)
 		}
 	}
 }

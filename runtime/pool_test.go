@@ -8,8 +8,6 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/stretchr/testify/require"
 )
 
 // withThreads sets the pool's limit for one test and restores the default.
@@ -53,10 +51,10 @@ func TestParallelCoversEachIndexOnce(t *testing.T) {
 						mu.Unlock()
 					})
 					for i, c := range seen {
-						require.EqualValues(t, 1, c, "index %d visited %d times", i, c)
+						equal(t, int32(1), c, "index %d visited %d times", i, c)
 					}
 					if n == 0 {
-						require.Empty(t, spans, "fn called for n = 0")
+						equal(t, 0, len(spans), "fn called for n = 0")
 						return
 					}
 					// At most Threads() chunks, at most n/grain, contiguous,
@@ -65,18 +63,18 @@ func TestParallelCoversEachIndexOnce(t *testing.T) {
 					if grain > 1 {
 						want = max(1, min(want, n/grain))
 					}
-					require.Len(t, spans, want)
+					equal(t, want, len(spans))
 					slices.SortFunc(spans, func(a, b span) int { return a.lo - b.lo })
 					lo := 0
 					for _, s := range spans {
-						require.Equal(t, lo, s.lo, "chunks not contiguous: %v", spans)
-						require.Greater(t, s.hi, s.lo, "empty chunk: %v", spans)
+						equal(t, lo, s.lo, "chunks not contiguous: %v", spans)
+						isTrue(t, s.hi > s.lo, "empty chunk: %v", spans)
 						lo = s.hi
 					}
-					require.Equal(t, n, lo)
+					equal(t, n, lo)
 					short, long := n/want, (n+want-1)/want
 					for _, s := range spans {
-						require.Contains(t, []int{short, long}, s.hi-s.lo, "unbalanced chunks: %v", spans)
+						isTrue(t, s.hi-s.lo == short || s.hi-s.lo == long, "unbalanced chunks: %v", spans)
 					}
 				})
 			}
@@ -131,7 +129,7 @@ func TestParallelNested(t *testing.T) {
 			}
 		})
 	})
-	require.EqualValues(t, outer*mid*inner, total.Load())
+	equal(t, int64(outer*mid*inner), total.Load())
 }
 
 func TestSetThreadsMidFlight(t *testing.T) {
@@ -175,20 +173,25 @@ func TestSetThreadsMidFlight(t *testing.T) {
 
 	// After the dust settles the pool converges to threads-1 workers.
 	SetThreads(3)
-	require.Equal(t, 3, Threads())
-	require.Eventually(t, func() bool {
+	equal(t, 3, Threads())
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
 		Parallel(100, func(lo, hi int) {}) // lets busy surplus workers retire
-		return pool.live.Load() == 2
-	}, 10*time.Second, time.Millisecond, "live workers %d, want 2", pool.live.Load())
+		if pool.live.Load() == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("live workers %d, want 2", pool.live.Load())
+		}
+	}
 
 	SetThreads(0)
-	require.Equal(t, goruntime.GOMAXPROCS(0), Threads())
+	equal(t, goruntime.GOMAXPROCS(0), Threads())
 }
 
 func TestParallelPanicReachesCaller(t *testing.T) {
 	withThreads(t, 4)
 	for _, bad := range []int{0, 3} { // the caller's chunk, and (likely) a worker's
-		require.PanicsWithValue(t, "boom", func() {
+		panicsWith(t, "boom", func() {
 			Parallel(4, func(lo, hi int) {
 				if lo == bad {
 					panic("boom")
@@ -199,7 +202,7 @@ func TestParallelPanicReachesCaller(t *testing.T) {
 	// The pool still works afterwards.
 	var n atomic.Int64
 	Parallel(1000, func(lo, hi int) { n.Add(int64(hi - lo)) })
-	require.EqualValues(t, 1000, n.Load())
+	equal(t, int64(1000), n.Load())
 }
 
 var sink atomic.Int64
@@ -219,7 +222,7 @@ func TestParallelAllocs(t *testing.T) {
 			Parallel(64, touch)
 			ParallelMin(64, 8, touch)
 		})
-		require.Zero(t, allocs, "threads=%d: %v allocations per call", threads, allocs)
+		isTrue(t, allocs == 0, "threads=%d: %v allocations per call", threads, allocs)
 	}
 }
 

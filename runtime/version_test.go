@@ -7,9 +7,8 @@ import (
 	"go/token"
 	"go/types"
 	"os"
+	"strings"
 	"testing"
-
-	"github.com/stretchr/testify/require"
 )
 
 // Generated code refers to this constant; this line is the same check.
@@ -20,11 +19,11 @@ var _ = ModelcAPIv1
 func TestAPIVersionMarker(t *testing.T) {
 	fset := token.NewFileSet()
 	f, err := parser.ParseFile(fset, "version.go", nil, 0)
-	require.NoError(t, err)
+	noError(t, err)
 	want := fmt.Sprintf("ModelcAPIv%d", APIVersion)
-	require.NotNil(t, f.Scope.Lookup(want), "version.go must declare %s", want)
-	require.Equal(t, ast.Con, f.Scope.Lookup(want).Kind)
-	require.NotEmpty(t, Version)
+	isTrue(t, f.Scope.Lookup(want) != nil, "version.go must declare %s", want)
+	equal(t, ast.Con, f.Scope.Lookup(want).Kind)
+	isTrue(t, Version != "", "Version is empty")
 }
 
 // TestAPIMismatchIsCompileError type-checks a stand-in for a generated
@@ -33,11 +32,11 @@ func TestAPIVersionMarker(t *testing.T) {
 func TestAPIMismatchIsCompileError(t *testing.T) {
 	fset := token.NewFileSet()
 	src, err := os.ReadFile("version.go")
-	require.NoError(t, err)
+	noError(t, err)
 	vf, err := parser.ParseFile(fset, "version.go", src, 0)
-	require.NoError(t, err)
+	noError(t, err)
 	rt, err := (&types.Config{}).Check("github.com/modelc/modelc/runtime", fset, []*ast.File{vf}, nil)
-	require.NoError(t, err)
+	noError(t, err)
 
 	check := func(version int) error {
 		gen := fmt.Sprintf(`package model
@@ -47,7 +46,7 @@ import "github.com/modelc/modelc/runtime"
 var _ = runtime.ModelcAPIv%d // this package needs modelc runtime API v%[1]d
 `, version)
 		gf, err := parser.ParseFile(fset, "model.go", gen, 0)
-		require.NoError(t, err)
+		noError(t, err)
 		conf := types.Config{Importer: importerFunc(func(path string) (*types.Package, error) {
 			if path == rt.Path() {
 				return rt, nil
@@ -57,11 +56,11 @@ var _ = runtime.ModelcAPIv%d // this package needs modelc runtime API v%[1]d
 		_, err = conf.Check("model", fset, []*ast.File{gf}, nil)
 		return err
 	}
-	require.NoError(t, check(APIVersion))
+	noError(t, check(APIVersion))
 	err = check(APIVersion + 1)
-	require.Error(t, err)
-	require.Contains(t, err.Error(), fmt.Sprintf("undefined: runtime.ModelcAPIv%d", APIVersion+1))
-	require.Contains(t, err.Error(), "model.go:5:", "the error must point at the marker line")
+	isTrue(t, err != nil, "a package for the next API version compiled")
+	isTrue(t, strings.Contains(err.Error(), fmt.Sprintf("undefined: runtime.ModelcAPIv%d", APIVersion+1)), "%v", err)
+	isTrue(t, strings.Contains(err.Error(), "model.go:5:"), "the error must point at the marker line: %v", err)
 }
 
 type importerFunc func(string) (*types.Package, error)

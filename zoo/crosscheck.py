@@ -170,8 +170,8 @@ def main(argv=None):
     here = os.path.dirname(os.path.abspath(__file__))
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--dir", required=True, help="directory holding <model>/{weights.safetensors,inputs.npy,outputs.npy}")
-    ap.add_argument("--peers", default=os.path.normpath(os.path.join(here, "..", "..", "shared", "peers")),
-                    help="directory holding models.py (default: <script dir>/../../shared/peers)")
+    ap.add_argument("--peers", default=os.path.normpath(os.path.join(here, "..", "bench", "peers")),
+                    help="directory holding models.py (default: bench/peers, beside zoo/)")
     ap.add_argument("--models", default=None, help="comma-separated subset of models.NAMES (default: all)")
     args = ap.parse_args(argv)
 

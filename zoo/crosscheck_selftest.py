@@ -66,7 +66,7 @@ def run(d, peers, models=None):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--peers", default=os.path.normpath(os.path.join(HERE, "..", "..", "shared", "peers")))
+    ap.add_argument("--peers", default=os.path.normpath(os.path.join(HERE, "..", "bench", "peers")))
     ap.add_argument("--keep", default=None, help="write the generated DIR here and keep it")
     args = ap.parse_args()
     sys.dont_write_bytecode = True  # leave no __pycache__ in zoo/

@@ -1,14 +1,14 @@
 package zoo
 
 import (
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/modelc/modelc/codegen"
+	"github.com/modelc/modelc/compile"
 	"github.com/modelc/modelc/frontend"
+	"github.com/modelc/modelc/internal/harness"
 	"github.com/modelc/modelc/internal/match"
 	"github.com/modelc/modelc/ir"
 	"github.com/modelc/modelc/passes"
@@ -31,6 +31,8 @@ type onnxExport struct {
 	notWant []ir.Kind
 	// fused: fuse-epilogue must fold something into a linear or conv2d.
 	fused bool
+	// causal: every attention op must be causal.
+	causal bool
 }
 
 var onnxExports = []onnxExport{
@@ -45,6 +47,21 @@ var onnxExports = []onnxExport{
 	// and transposes) is the IR's attention op.
 	{name: "transformer", want: map[ir.Kind]int{ir.KAttention: 2, ir.KLinear: 14, ir.KLayerNorm: 5, ir.KGelu: 2},
 		notWant: []ir.Kind{ir.KMatMul, ir.KSoftmax, ir.KGemm}, fused: true},
+	// The peers' architectures, small, exported with constant folding as
+	// the peers' script does. ViT: one packed QKV projection split by
+	// Gather, the scale by Mul; the class token's expand(B, −1, −1) shape
+	// math (Equal, Where) folds away.
+	{name: "vit-mini", want: map[ir.Kind]int{ir.KAttention: 2, ir.KLayerNorm: 5, ir.KGelu: 2, ir.KExpand: 1},
+		notWant: []ir.Kind{ir.KMatMul, ir.KSoftmax, ir.KEqual, ir.KWhere}},
+	// GPT: masked_fill with the constant upper triangle (Where) is a
+	// causal attention.
+	{name: "gpt-micro", want: map[ir.Kind]int{ir.KAttention: 2, ir.KLayerNorm: 5, ir.KGelu: 2},
+		notWant: []ir.Kind{ir.KMatMul, ir.KSoftmax, ir.KWhere}, causal: true},
+	// ResNet's option-A shortcut: strided Slice and a channel Pad.
+	{name: "resnet-a", want: map[ir.Kind]int{ir.KPad: 1, ir.KConv2D: 3, ir.KSlice: 2}},
+	// nn.MultiheadAttention's sequence-first export.
+	{name: "mha", want: map[ir.Kind]int{ir.KAttention: 1, ir.KLinear: 3},
+		notWant: []ir.Kind{ir.KMatMul, ir.KSoftmax}},
 }
 
 func countOps(g *ir.Graph) map[ir.Kind]int {
@@ -79,6 +96,11 @@ func TestONNXExports(t *testing.T) {
 					t.Errorf("imported graph has %d %s, want %d", ops[k], k, n)
 				}
 			}
+			for _, n := range m.Graph.Nodes {
+				if a, ok := n.Op.(*ir.Attention); ok && a.Causal != ex.causal {
+					t.Errorf("attention %s: causal %v, want %v", n.Name, a.Causal, ex.causal)
+				}
+			}
 			for _, k := range ex.notWant {
 				if ops[k] != 0 {
 					t.Errorf("imported graph still has %d %s (a pattern missed)", ops[k], k)
@@ -98,11 +120,10 @@ func TestONNXExports(t *testing.T) {
 			t.Logf("evaluator vs PyTorch: max error %.3g of the tolerance, max |a-b| %.3g", r.MaxErr, maxAbsDiff(got[0].F, want[0].F))
 
 			// The default pipeline, fuse-epilogue included, then codegen.
-			p, err := passes.Build(nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			res, err := p.Run(m.Graph, passes.RunOptions{VerifyExact: true})
+			res, err := compile.Compile(m, compile.Options{
+				Run: passes.RunOptions{VerifyExact: true}, Command: "modelc build model.onnx -o .", Version: "test",
+				Test: &codegen.Vectors{Inputs: x, Outputs: want, Rtol: 1e-4},
+			})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -117,22 +138,12 @@ func TestONNXExports(t *testing.T) {
 			if testing.Short() {
 				return
 			}
-			files, err := codegen.Generate(codegen.Input{
-				Graph: res.Graph, Plan: res.Plan, Package: m.Package, Command: "modelc build model.onnx -o .",
-				Version: "test", RuntimeImport: "github.com/modelc/modelc/runtime",
-				Test: &codegen.Vectors{Inputs: x, Outputs: want, Rtol: 1e-4},
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			dir := genDir(t, ex.name)
-			if err := codegen.WriteDir(dir, files, false); err != nil {
-				t.Fatal(err)
-			}
-			goCmd(t, dir, "vet", ".")
+			mod := harness.TempModule(t, "onnx"+m.Package)
+			mod.MustAdd(t, m.Package, res.Files)
+			mod.MustGo(t, nil, "vet", "./"+m.Package)
 			// TestVectors applies design.md's rule to the generated
 			// package's outputs against PyTorch's logits.
-			out := goCmd(t, dir, "test", "-count=1", "-v", "-run", "TestVectors|TestWrongSizes|TestNoAllocs", ".")
+			out := mod.MustGo(t, nil, "test", "-count=1", "-v", "-run", "TestVectors|TestWrongSizes|TestNoAllocs", "./"+m.Package)
 			if !strings.Contains(out, "--- PASS: TestVectors") {
 				t.Fatalf("generated package:\n%s", out)
 			}
@@ -151,34 +162,4 @@ func maxAbsDiff(a, b []float32) float64 {
 		m = max(m, d)
 	}
 	return m
-}
-
-// genDir is a fresh folder inside this module (so the generated package
-// resolves the runtime), removed after the test.
-func genDir(t *testing.T, name string) string {
-	t.Helper()
-	root, err := filepath.Abs(filepath.Join("..", "out", "test-gen"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.MkdirAll(root, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	dir, err := os.MkdirTemp(root, "onnx-"+name+"-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	return filepath.Join(dir, "pkg")
-}
-
-func goCmd(t *testing.T, dir string, args ...string) string {
-	t.Helper()
-	cmd := exec.Command("go", args...)
-	cmd.Dir = dir
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("go %s in %s: %v\n%s", strings.Join(args, " "), dir, err, out)
-	}
-	return string(out)
 }

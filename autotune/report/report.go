@@ -24,8 +24,10 @@ const Version = 1
 
 // Report is one modelc bench run on one machine.
 type Report struct {
-	Version int     `json:"version"`
-	Model   string  `json:"model"`
+	Version int    `json:"version"`
+	Model   string `json:"model"`
+	// Passes are the passes the model was built with, as modelc bench
+	// labels them ("passes: a, b; excluded: c"); "" for the defaults.
 	Passes  string  `json:"passes,omitempty"`
 	Date    string  `json:"date"`
 	Command string  `json:"command"`
@@ -161,7 +163,7 @@ func Write(dir string, r *Report) ([]string, error) {
 func (r *Report) title() string {
 	s := r.Model
 	if r.Passes != "" {
-		s += " (passes: " + r.Passes + ")"
+		s += " (" + r.Passes + ")"
 	}
 	return s + " on " + orUnknown(r.Machine.CPU)
 }

@@ -3,7 +3,7 @@
 
     /usr/bin/python3 export_onnx.py --model NAME --out FILE.onnx
 
-Adapted from /work/shared/peers/export_onnx.py, which writes one fixed-shape file per (model, batch); this
+Adapted from the reference peers' ONNX exporter, which writes one fixed-shape file per (model, batch); this
 one writes a single file per model whose input and output have a symbolic dimension 0 ("batch"), so one
 file serves every batch size.  Opset 14 (the highest Debian's torch 1.13 exports the models with; models.py
 writes attention out by hand so no newer op is needed), constant folding on, input named "input"

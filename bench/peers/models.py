@@ -1,9 +1,8 @@
-# Copied verbatim from /work/shared/peers/models.py (the project's reference peers; /work/shared is
-# read-only), with only this header added.  It must stay IDENTICAL in architecture, parameter names and
-# seeds to that file: the zoo's model.yaml files (zoo/<name>/) describe exactly these four models, and
-# `make zoo-crosscheck` proves it (it loads modelc's seeded weights into these modules with
-# load_state_dict(strict=True) and compares outputs; `zoo/crosscheck.py --peers bench/peers` checks this
-# copy).  Do not edit the models here; change both places and rerun the crosscheck if ever needed.
+# Copied verbatim from the project's reference peers, with only this header added.  The zoo's model.yaml
+# files (zoo/<name>/) describe exactly these four models, in architecture, parameter names and seeds, and
+# `make zoo-crosscheck` proves it (zoo/crosscheck.py loads modelc's seeded weights into these modules with
+# load_state_dict(strict=True) and compares outputs).  Do not change a model here without its model.yaml,
+# and rerun the crosscheck.
 """Reference PyTorch models for modelc's latency peers (random weights, fixed seeds).
 
     mlp       Scaling-MLPs-style residual MLP: 3072 -> 512, 6 x [x + W2 GELU(W1 LN(x))] (4x), LN, -> 10

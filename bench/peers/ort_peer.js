@@ -8,7 +8,7 @@
 // input NAME gets a [B, D1, D2, ...] tensor of DTYPE float32 (standard normal) or int64 (0 or 1), and
 // the first output is checked; NAME after --model only labels the result.
 //
-// Adapted from /work/shared/peers/ort/bench_ort.js (same session options), reduced to one configuration
+// Adapted from the reference peers' ONNX Runtime script (same session options), reduced to one configuration
 // and a machine-readable result.  FILE is written by `export_onnx.py --model NAME --out FILE` (dynamic
 // batch dimension, input "input", output "output").  Session options: graphOptimizationLevel 'all',
 // intraOpNumThreads T, interOpNumThreads 1, executionMode 'sequential', CPU execution provider.

@@ -3,7 +3,7 @@
 
     OPENBLAS_NUM_THREADS=T /usr/bin/python3 sgemm_peer.py --m M --n N --k K --op NN|NT --threads T --seconds S
 
-Adapted from /work/shared/peers/sgemm/numpy_sgemm.py. C[M,N] = A[M,K] @ B with np.matmul(a, b, out=c);
+Adapted from the reference peers' numpy sgemm script. C[M,N] = A[M,K] @ B with np.matmul(a, b, out=c);
 B is b[K,N] for NN and the transposed view of a [N,K] array for NT (nn.Linear's layout; no copy is
 made). The caller sets OPENBLAS_NUM_THREADS=T (read when numpy loads) and unsets OPENBLAS_CORETYPE and
 OPENBLAS_L2_SIZE (they force a slower kernel); threadpoolctl also limits the pool to T.

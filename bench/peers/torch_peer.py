@@ -3,7 +3,7 @@
 
     /usr/bin/python3 torch_peer.py --model NAME --batch B --threads T --seconds S [--flush-mb M] [--warmup-seconds W]
 
-Adapted from /work/shared/peers/bench_torch.py (same model setup and thread limits), reduced to one
+Adapted from the reference peers' PyTorch timing script (same model setup and thread limits), reduced to one
 configuration and a machine-readable result.  NAME is one of models.NAMES (mlp, resnet20, vit-tiny,
 gpt-mini); the model is models.build(NAME) (eval mode, fixed seeds) run under torch.inference_mode() on
 models.example_input(NAME, B).

@@ -18,6 +18,8 @@ import (
 
 	sources "github.com/modelc/modelc"
 	"github.com/modelc/modelc/autotune/report"
+	"github.com/modelc/modelc/frontend"
+	"github.com/modelc/modelc/internal/harness"
 	"github.com/modelc/modelc/internal/peak"
 	"github.com/modelc/modelc/ir"
 )
@@ -33,7 +35,7 @@ func runBench(args []string, stdout io.Writer) error {
 			return runBenchGemm(args, stdout)
 		}
 	}
-	const u = "modelc bench MODEL [--passes P,...] [--batch 1,32] [--threads 1,2] [--peers torch,ort] [--seconds 2] [--rounds 3] [--flush] [--layers] [--report DIR] [--tune-db FILE|none]"
+	const u = "modelc bench MODEL [--passes P,...] [--exclude-passes P,...] [--build NAME[=passes:P,...|config:C|dir:DIR] ...] [--batch 1,32] [--threads 1,2] [--peers torch,ort] [--seconds 2] [--rounds 3] [--flush] [--layers] [--report DIR] [--tune-db FILE|none]"
 	fs := newFlags("bench", u)
 	batches := fs.String("batch", "1,32", "batch sizes, comma-separated")
 	threads := fs.String("threads", "1", "thread counts, comma-separated")
@@ -43,8 +45,10 @@ func runBench(args []string, stdout io.Writer) error {
 	flush := fs.Bool("flush", false, "evict the last-level cache (stream 64 MiB) before every timed call")
 	reportDir := fs.String("report", "", "also write a per-hardware report into this directory: report.md, report.html (self-contained), report.json and SVG charts (roofline, latency, each layer of the tuned, default and pure-Go builds)")
 	tf := addTuneFlags(fs)
+	var buildSpecs multiFlag
+	fs.Var(&buildSpecs, "build", "time this build of MODEL beside the others, interleaved (repeat; the first is the ratios' base): NAME (the model as given), NAME=passes:P,... (these user passes instead of its own), NAME=config:C (a pass configuration in configurations: syntax, e.g. 'config:[{attention-drop: {drop: 6}}]' or 'config:{exclude_passes: [bn-fold]}') or NAME=dir:DIR (a package modelc generated for it, say an older modelc's)")
 	layers := fs.Bool("layers", false, "also time every step of the generated package and print its GFLOP/s and fraction of the roofline (measured peak and memory bandwidth)")
-	m, ok, err := oneModel(fs, args, u, stdout)
+	m, _, ok, err := oneModelArg(fs, args, u, stdout)
 	if !ok {
 		return err
 	}
@@ -74,38 +78,34 @@ func runBench(args []string, stdout io.Writer) error {
 			return usageError{fmt.Sprintf("--report %s: is a file; --report names a directory now (report.md, report.html, report.json and charts go in it)", *reportDir)}
 		}
 	}
-	d, err := buildDriver(m, slices.Max(bs), nil)
+	orig := m.Graph.Clone() // the pipeline rewrites the graph it compiles
+	builds, err := benchBuilds(m, buildSpecs, slices.Max(bs))
 	if err != nil {
 		return err
 	}
-	defer d.Close()
-	// The tuned build, when the database has choices for this model.
+	defer func() { closeBuilds(builds) }()
+	d := builds[0].d
+	// The tuned build, when the database has choices for this model: the
+	// model as given, before the others (the ratios' base).
 	tun, err := tf.load(d.graph, os.Stderr)
 	if err != nil {
 		return err
 	}
 	tun.describe(os.Stderr)
-	var td *driver
 	if tun != nil && len(tun.choices) > 0 {
-		if td, err = buildDriver(m, slices.Max(bs), tun); err != nil {
+		mb := *m
+		mb.Graph = orig.Clone()
+		td, err := buildTunedDriver(&mb, nil, slices.Max(bs), tun)
+		if err != nil {
 			return err
 		}
-		defer td.Close()
+		builds = append([]benchBuild{{name: "modelc tuned", note: passLabelIf(m.Passes, m.ExcludePasses), d: td}}, builds...)
 	}
-	// modelc's engines: the tuned build, the default one and, for a
-	// report, the default one on its pure-Go kernels (every vector tier
-	// turned off).
-	type build struct {
-		name string
-		d    *driver
-		env  []string
-	}
-	builds := []build{{"modelc", d, nil}}
-	if td != nil {
-		builds = append([]build{{"modelc tuned", td, nil}}, builds...)
-	}
+	// For a report, the first build as given on its pure-Go kernels too
+	// (every vector tier turned off).
 	if *reportDir != "" {
-		builds = append(builds, build{"modelc pure Go", d, []string{"GODEBUG=cpu.avx2=off"}})
+		pure := benchBuild{name: "modelc pure Go", note: builds[0].note, d: d, env: harness.Tiers[2].Env()}
+		builds = append(builds, pure)
 	}
 	pr := &peerRunner{model: m.Name}
 	if strings.EqualFold(filepath.Ext(m.File), ".onnx") {
@@ -135,11 +135,10 @@ func runBench(args []string, stdout io.Writer) error {
 					if row.missing != "" {
 						continue
 					}
+					build := slices.IndexFunc(builds, func(bl benchBuild) bool { return bl.name == eng })
 					s, disturbed, err := measure(func() (*Sample, *os.ProcessState, error) {
-						for _, bl := range builds {
-							if bl.name == eng {
-								return bl.d.benchProc(ins, t, *seconds, flushMB, bl.env...)
-							}
+						if build >= 0 {
+							return builds[build].d.benchProc(ins, t, *seconds, flushMB, builds[build].env...)
 						}
 						return pr.run(eng, b, t, *seconds, flushMB)
 					})
@@ -151,8 +150,8 @@ func runBench(args []string, stdout io.Writer) error {
 					case err != nil:
 						return err
 					}
-					if strings.HasPrefix(eng, "modelc") && len(m.Passes) > 0 {
-						s.Version += " passes: " + passNames(m)
+					if build >= 0 {
+						s.Version += builds[build].note
 					}
 					row.add(s, disturbed)
 					fmt.Fprintf(os.Stderr, "bench: %s batch %d threads %d round %d: median %s\n", eng, b, t, r+1, fmtMs(median(s.TimesNs)))
@@ -175,11 +174,16 @@ func runBench(args []string, stdout io.Writer) error {
 		for _, t := range ts {
 			pk := peak.Measure(t)
 			for _, b := range bs {
-				lt, err := d.layerTable(ir.SampleInputs(d.graph, b, 7), b, t, *seconds, pk)
-				if err != nil {
-					return err
+				for _, bl := range builds {
+					lt, err := bl.d.layerTable(ir.SampleInputs(d.graph, b, 7), b, t, *seconds, pk, bl.env...)
+					if err != nil {
+						return err
+					}
+					if len(builds) > 1 {
+						lt = strings.Replace(lt, "#### Steps", "#### "+bl.name+": steps", 1)
+					}
+					table += "\n" + lt
 				}
-				table += "\n" + lt
 			}
 		}
 	}
@@ -302,7 +306,7 @@ func (d *driver) benchProc(ins []*ir.Tensor, threads int, seconds float64, flush
 	if err != nil {
 		return nil, nil, err
 	}
-	cmd := exec.Command(d.bin, "bench", inFile, "-", fmt.Sprint(ins[0].Shape[0]), fmt.Sprint(threads), fmt.Sprint(seconds), fmt.Sprint(flushMB))
+	cmd := d.runner.Command("bench", driverPkg, inFile, fmt.Sprint(threads), fmt.Sprint(seconds), fmt.Sprint(flushMB))
 	cmd.Env = append(append(os.Environ(), fmt.Sprintf("GOMAXPROCS=%d", threads)), env...)
 	return runSample(cmd)
 }
@@ -466,7 +470,7 @@ func writeIfChanged(path string, data []byte) error {
 }
 
 // peerEnv is the environment for peers: OPENBLAS_CORETYPE and
-// OPENBLAS_L2_SIZE force a slower OpenBLAS kernel (see ../shared/peers).
+// OPENBLAS_L2_SIZE force a slower OpenBLAS kernel (bench/peers/README.md).
 func peerEnv() []string {
 	var env []string
 	for _, e := range os.Environ() {
@@ -511,7 +515,8 @@ func benchTable(model string, rows []benchRow, seconds float64, rounds int, flus
 	var base int64
 	for i, r := range rows {
 		// The first modelc engine of a configuration (the tuned build,
-		// when there is one) is what the others are compared with.
+		// when there is one, else the first build) is what the others
+		// are compared with.
 		if strings.HasPrefix(r.engine, "modelc") && (i == 0 || rows[i-1].batch != r.batch || rows[i-1].threads != r.threads) {
 			base = median(r.times)
 		}
@@ -536,7 +541,7 @@ func benchTable(model string, rows []benchRow, seconds float64, rounds int, flus
 			r.engine, r.version, r.batch, r.threads, fmtMs(med), fmtMs(percentile(r.times, 90)), fmtMs(percentile(r.times, 99)),
 			len(r.times), cw, noise, ratio)
 	}
-	sb.WriteString("\n\"modelc ÷ engine\" is modelc's speed over the engine's (the engine's median time over modelc's): above 1 modelc is faster.\n")
+	sb.WriteString("\n\"modelc ÷ engine\" is modelc's speed over the engine's (the engine's median time over modelc's; with several builds, the first build's): above 1 modelc is faster.\n")
 	return sb.String()
 }
 
@@ -544,8 +549,8 @@ func benchTable(model string, rows []benchRow, seconds float64, rounds int, flus
 // --layers) and renders each step's share of the time, its GFLOP/s and
 // its fraction of the roofline: min(peak, bandwidth × operations/byte),
 // with the peak and the memory read bandwidth measured on this machine.
-func (d *driver) layerTable(ins []*ir.Tensor, batch, threads int, seconds float64, pk peak.Result) (string, error) {
-	steps, err := d.profile(ins, batch, threads, seconds)
+func (d *driver) layerTable(ins []*ir.Tensor, batch, threads int, seconds float64, pk peak.Result, env ...string) (string, error) {
+	steps, err := d.profile(ins, batch, threads, seconds, env...)
 	if err != nil {
 		return "", err
 	}
@@ -579,7 +584,7 @@ func (d *driver) profile(ins []*ir.Tensor, batch, threads int, seconds float64, 
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(d.bin, "profile", inFile, "-", fmt.Sprint(batch), fmt.Sprint(threads), fmt.Sprint(seconds))
+	cmd := d.runner.Command("profile", driverPkg, inFile, fmt.Sprint(threads), fmt.Sprint(seconds))
 	cmd.Env = append(append(os.Environ(), fmt.Sprintf("GOMAXPROCS=%d", threads)), env...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -630,4 +635,27 @@ func trafficTable(g *ir.Graph, rows []benchRow, pks map[int]peak.Result) string 
 	}
 	sb.WriteString("\nBytes are the model's weights (f32, as stored) plus its inputs and outputs; the cache was flushed before each call, so each call reads them from memory at least once. The bandwidth is `internal/peak`'s read test with as many threads.\n")
 	return sb.String()
+}
+
+// passLabel names a build's passes for the table: " passes: a, b;
+// excluded: c".
+func passLabel(ps, ex []frontend.PassSpec) string {
+	names := func(l []frontend.PassSpec) string {
+		var n []string
+		for _, s := range l {
+			n = append(n, s.Name)
+		}
+		return strings.Join(n, ", ")
+	}
+	var parts []string
+	if len(ps) > 0 {
+		parts = append(parts, "passes: "+names(ps))
+	}
+	if len(ex) > 0 {
+		parts = append(parts, "excluded: "+names(ex))
+	}
+	if len(parts) == 0 {
+		return " passes: none named"
+	}
+	return " " + strings.Join(parts, "; ")
 }

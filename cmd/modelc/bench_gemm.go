@@ -113,7 +113,7 @@ func runBenchGemm(args []string, stdout io.Writer) error {
 				}
 			}
 			fmt.Fprintf(os.Stderr, "bench: building the generated kernel for N=%d K=%d\n", s.n, s.k)
-			if d, err = buildDriver(linearModel(s.n, s.k), maxM, nil); err != nil {
+			if d, err = buildDriver(linearModel(s.n, s.k), nil, maxM); err != nil {
 				return err
 			}
 			drivers[key] = d

@@ -30,7 +30,7 @@ type profiledBuild struct {
 func benchReport(m *frontend.Model, rows []benchRow, builds []profiledBuild, batches []int, threads int, seconds float64, tun *tuned, command string) (*report.Report, error) {
 	fmt.Fprintln(os.Stderr, "bench: measuring the machine's clock, FMA peak and bandwidth (internal/peak)")
 	pk := peak.Measure(1)
-	r := &report.Report{Model: m.Name, Passes: passNames(m), Date: time.Now().UTC().Format("2006-01-02 15:04 UTC"), Command: command,
+	r := &report.Report{Model: m.Name, Passes: strings.TrimSpace(passLabelIf(m.Passes, m.ExcludePasses)), Date: time.Now().UTC().Format("2006-01-02 15:04 UTC"), Command: command,
 		Machine: report.Machine{Machine: db.ThisMachine(), ClockGHz: pk.ClockGHz, ISA: pk.ISA, FlopPerCycle: pk.FlopPerCycle,
 			PeakGFLOPS: pk.GFLOPS, ReadGBs: pk.ReadGBs, Go: runtime.Version(), Modelc: mrt.Version}}
 	if bi, ok := debug.ReadBuildInfo(); ok {

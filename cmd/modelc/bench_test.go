@@ -26,6 +26,11 @@ func TestBenchArgs(t *testing.T) {
 	require.ErrorContains(t, err, "--batch: want positive integers separated by commas")
 	_, err = modelc(t, "bench", "zoo:resnet20", "--peers", "tf")
 	require.ErrorContains(t, err, `--peers: unknown peer "tf" (want torch, ort)`)
+	// A configuration's errors name the flag, line and column.
+	_, err = modelc(t, "bench", "zoo:resnet20", "--build", "x=config:[bn-fld]")
+	require.ErrorContains(t, err, `--build x:1:2: unknown pass "bn-fld"`)
+	_, err = modelc(t, "bench", "zoo:resnet20", "--build", "x=config:{exclude_passes: [dce]}")
+	require.ErrorContains(t, err, "--build x:1:19: exclude_passes: dce is not a default pass")
 }
 
 func TestPercentiles(t *testing.T) {

@@ -4,77 +4,68 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/modelc/modelc/codegen"
+	"github.com/modelc/modelc/compile"
 	"github.com/modelc/modelc/frontend"
-	"github.com/modelc/modelc/passes"
-	"github.com/modelc/modelc/runtime"
+	"github.com/modelc/modelc/ir"
 )
 
-const runtimeImport = "github.com/modelc/modelc/runtime"
-
 func runBuild(args []string, stdout io.Writer) error {
-	const u = "modelc build MODEL [--passes P,...] [-o DIR] [--force] [--max-batch B] [--tune-db FILE|none]"
+	const u = "modelc build MODEL [--passes P,...] [--exclude-passes P,...] [-o DIR] [--force] [--max-batch B] [--target T,...] [--external-weights] [--tune-db FILE|none]"
 	fs := newFlags("build", u)
 	out := fs.String("o", "", "output directory (default: the model's package name)")
 	force := fs.Bool("force", false, "replace a non-empty directory modelc did not generate")
 	maxBatch := fs.Int("max-batch", 32, "the generated package's DefaultMaxBatch")
+	targets := fs.String("target", "", "optional back ends to add, comma-separated, as model.yaml's targets: (every CPU back end is always generated)")
+	external := fs.Bool("external-weights", false, "do not embed weights.bin: the package's New then reads it (or another build's) with WithWeightsFile(path), memory-mapped")
 	tf := addTuneFlags(fs)
 	m, ok, err := oneModel(fs, args, u, stdout)
 	if !ok {
 		return err
 	}
+	if *targets != "" {
+		for _, t := range strings.Split(*targets, ",") {
+			if err := frontend.CheckTarget(t); err != nil {
+				return fmt.Errorf("--target: %w", err)
+			}
+			m.Targets = append(m.Targets, t)
+		}
+	}
 	dir := *out
 	if dir == "" {
 		dir = m.Package
 	}
-	return build(m, dir, *force, *maxBatch, fmt.Sprintf("modelc build %s -o .", filepath.Base(m.File)), tf, stdout)
+	command := fmt.Sprintf("modelc build %s -o .", filepath.Base(m.File))
+	if *external {
+		command += " --external-weights"
+	}
+	return build(m, dir, *force, compile.Options{Command: command, MaxBatch: *maxBatch, ExternalWeights: *external}, tf, stdout)
 }
 
-// build compiles m into a Go package in dir, with the tuning database
-// tf names.
-func build(m *frontend.Model, dir string, force bool, maxBatch int, command string, tf tuneFlags, stdout io.Writer) error {
+// build compiles m with o (and the model's test vectors) into a Go
+// package in dir, with the tuning database tf names.
+func build(m *frontend.Model, dir string, force bool, o compile.Options, tf tuneFlags, stdout io.Writer) error {
 	start := time.Now()
-	p, err := pipeline(m)
-	if err != nil {
-		return err
-	}
-	var vec *codegen.Vectors
-	if m.Test != nil {
-		ins, outs, err := m.TestData()
-		if err != nil {
-			return err
+	o.TestVectors = true
+	o.Tune = func(g *ir.Graph) (map[string]string, string, error) {
+		t, err := tf.load(g, stdout)
+		if err != nil || t == nil {
+			return nil, "", err
 		}
-		vec = &codegen.Vectors{Inputs: ins, Outputs: outs, Rtol: m.Test.Rtol}
+		t.describe(stdout)
+		return t.choices, t.hash(), nil
 	}
-	res, err := p.Run(m.Graph, passes.RunOptions{})
+	res, err := compile.Compile(m, o)
 	if err != nil {
 		return err
 	}
-	var log []string
-	for _, e := range res.Log {
-		log = append(log, e.Pass+"\t"+e.Stats.String())
-	}
-	t, err := tf.load(res.Graph, stdout)
-	if err != nil {
+	warn(m, res)
+	if err := codegen.WriteDir(dir, res.Files, force); err != nil {
 		return err
 	}
-	t.describe(stdout)
-	in := codegen.Input{
-		Graph: res.Graph, Plan: res.Plan, Package: m.Package, Command: command,
-		Version: runtime.Version, RuntimeImport: runtimeImport, MaxBatch: maxBatch, Test: vec, Log: log,
-	}
-	if t != nil {
-		in.Tuning, in.TuningDB = t.choices, t.hash()
-	}
-	files, err := codegen.Generate(in)
-	if err != nil {
-		return fmt.Errorf("%s: %w", m.File, err)
-	}
-	if err := codegen.WriteDir(dir, files, force); err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "wrote package %s to %s (%d files, %v)\n", m.Package, dir, len(files), time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(stdout, "wrote package %s to %s (%d files, %v)\n", m.Package, dir, len(res.Files), time.Since(start).Round(time.Millisecond))
 	return nil
 }

@@ -7,9 +7,11 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/modelc/modelc/compile"
 	"github.com/modelc/modelc/frontend"
 	"github.com/modelc/modelc/frontend/tensorio"
 	"github.com/modelc/modelc/internal/match"
@@ -19,73 +21,91 @@ import (
 )
 
 // loadModel reads MODEL: a model.yaml or .onnx path, or zoo:NAME for a bundled one.
-func loadModel(arg string, allowExternal bool) (*frontend.Model, error) {
+func loadModel(arg string, allowExternal bool, bind ...string) (*frontend.Model, error) {
 	if name, ok := strings.CutPrefix(arg, "zoo:"); ok {
+		if len(bind) > 0 {
+			return nil, usageError{"--bind: zoo models have no inputs to bind"}
+		}
 		return frontend.LoadNamed(zoo.FS(), name)
+	}
+	bound, err := parseBindings(bind)
+	if err != nil {
+		return nil, err
 	}
 	switch filepath.Ext(arg) {
 	case ".yaml", ".yml", ".onnx":
-		return frontend.Load(arg, frontend.Options{AllowExternalPaths: allowExternal})
+		return frontend.Load(arg, frontend.Options{AllowExternalPaths: allowExternal, Bind: bound})
 	}
 	return nil, fmt.Errorf("%s: MODEL must be a .yaml or .onnx file or zoo:NAME", arg)
 }
 
 // oneModel parses a command's flags and its single MODEL argument.
 func oneModel(fs *flag.FlagSet, args []string, usageLine string, stdout io.Writer) (*frontend.Model, bool, error) {
+	m, _, ok, err := oneModelArg(fs, args, usageLine, stdout)
+	return m, ok, err
+}
+
+// oneModelArg is oneModel that also returns the MODEL argument.
+func oneModelArg(fs *flag.FlagSet, args []string, usageLine string, stdout io.Writer) (*frontend.Model, string, bool, error) {
 	allow := fs.Bool("allow-external-paths", false, "let the YAML name files outside its directory")
-	extra := fs.String("passes", "", "user passes to run besides model.yaml's, comma-separated (e.g. bn-fold); options need model.yaml")
+	extra := fs.String("passes", "", "user passes to run besides model.yaml's, comma-separated (e.g. attention-drop); options need model.yaml")
+	exclude := fs.String("exclude-passes", "", "default passes not to run, comma-separated (bn-fold), besides model.yaml's exclude_passes")
+	var bind multiFlag
+	fs.Var(&bind, "bind", "fix an ONNX graph input at build time, as NAME=V,V,… or NAME=FILE.npy (repeat per input): for inputs that give a shape, axes or pads")
 	help := fs.Bool("h", false, "show help")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
-		return nil, false, err
+		return nil, "", false, err
 	}
 	if *help {
 		flagHelp(stdout, fs, usageLine)
-		return nil, false, nil
+		return nil, "", false, nil
 	}
 	if len(pos) != 1 {
-		return nil, false, usageError{"usage: " + usageLine}
+		return nil, "", false, usageError{"usage: " + usageLine}
 	}
-	m, err := loadModel(pos[0], *allow)
+	m, err := loadModel(pos[0], *allow, bind...)
 	if err == nil && *extra != "" {
-		err = addPasses(m, *extra)
+		m.Passes, err = flagPasses(m.File, m.Passes, *extra, "--passes", "names")
 	}
-	return m, m != nil && err == nil, err
+	if err == nil && *exclude != "" {
+		m.ExcludePasses, err = flagPasses(m.File, m.ExcludePasses, *exclude, "--exclude-passes", "excludes")
+	}
+	return m, pos[0], m != nil && err == nil, err
 }
 
-// addPasses appends the user passes named in list (from --passes) to the
-// model's; the pipeline puts them in its fixed order and rejects unknown
-// names, as it does for model.yaml's.
-func addPasses(m *frontend.Model, list string) error {
+// flagPasses appends the passes a flag (--passes, --exclude-passes)
+// names, comma-separated, to model.yaml's list of them; the pipeline
+// checks the names as it does model.yaml's. Naming one twice, or one the
+// model already lists, is a usage error.
+func flagPasses(file string, have []frontend.PassSpec, list, flag, verb string) ([]frontend.PassSpec, error) {
 	for _, name := range strings.Split(list, ",") {
 		name = strings.TrimSpace(name)
 		if name == "" {
 			continue
 		}
-		for _, s := range m.Passes {
+		for _, s := range have {
 			if s.Name == name && s.Line == 0 {
-				return usageError{fmt.Sprintf("--passes names %s twice", name)}
+				return nil, usageError{fmt.Sprintf("%s names %s twice", flag, name)}
 			}
 			if s.Name == name {
-				return usageError{fmt.Sprintf("--passes %s: %s:%d:%d already names it", name, m.File, s.Line, s.Col)}
+				return nil, usageError{fmt.Sprintf("%s %s: %s:%d:%d already %s it", flag, name, file, s.Line, s.Col, verb)}
 			}
 		}
-		m.Passes = append(m.Passes, frontend.PassSpec{Name: name})
+		have = append(have, frontend.PassSpec{Name: name})
 	}
-	return nil
+	return have, nil
 }
 
-// passNames lists the model's user passes, for labels.
-func passNames(m *frontend.Model) string {
-	var names []string
-	for _, s := range m.Passes {
-		names = append(names, s.Name)
+// warn prints what the passes warned about (a budget no setting met).
+func warn(m *frontend.Model, res *compile.Result) {
+	for _, w := range res.Warnings() {
+		fmt.Fprintf(os.Stderr, "modelc: warning: %s: %s\n", m.File, w)
 	}
-	return strings.Join(names, ", ")
 }
 
 func runInspect(args []string, stdout io.Writer) error {
-	const u = "modelc inspect MODEL [--passes P,...] [--print-after PASS|all] [--data]"
+	const u = "modelc inspect MODEL [--passes P,...] [--exclude-passes P,...] [--print-after PASS|all] [--data]"
 	fs := newFlags("inspect", u)
 	data := fs.Bool("data", false, "print every constant's data (default: up to 16 elements)")
 	after := fs.String("print-after", "", "print the IR after this pass, or after every pass with all (default: the input IR and the final IR with its memory plan)")
@@ -101,14 +121,11 @@ func runInspect(args []string, stdout io.Writer) error {
 	if *frontendOnly {
 		return opts.Fprint(stdout, m.Graph)
 	}
-	p, err := pipeline(m)
+	res, err := compile.Lower(m, compile.Options{Run: passes.RunOptions{PrintAfter: *after, Out: stdout}})
 	if err != nil {
 		return err
 	}
-	res, err := p.Run(m.Graph, passes.RunOptions{PrintAfter: *after, Out: stdout})
-	if err != nil {
-		return err
-	}
+	warn(m, res)
 	if *after != "" {
 		return nil
 	}
@@ -116,9 +133,28 @@ func runInspect(args []string, stdout io.Writer) error {
 		return err
 	}
 	fmt.Fprintln(stdout, "\n// passes:")
+	var ran, excluded []string
 	for _, e := range res.Log {
-		fmt.Fprintf(stdout, "//   %-13s %s\n", e.Pass, e.Stats)
+		name := e.Pass
+		if e.Default {
+			name += " (default)"
+			ran = append(ran, e.Pass)
+		}
+		fmt.Fprintf(stdout, "//   %-23s %s\n", name, e.Stats)
+		for _, l := range strings.Split(strings.TrimRight(e.Report, "\n"), "\n") {
+			if l != "" {
+				fmt.Fprintln(stdout, "//     "+l)
+			}
+		}
 	}
+	for _, s := range m.ExcludePasses {
+		excluded = append(excluded, s.Name)
+	}
+	fmt.Fprintf(stdout, "// default passes: %s ran", orNone(ran))
+	if len(excluded) > 0 {
+		fmt.Fprintf(stdout, "; %s excluded", strings.Join(excluded, ", "))
+	}
+	fmt.Fprintln(stdout, " (exclude with exclude_passes: in model.yaml or --exclude-passes)")
 	fmt.Fprintln(stdout, "// memory plan:")
 	for _, line := range strings.Split(strings.TrimSpace(res.Plan.String()), "\n") {
 		fmt.Fprintln(stdout, "//   "+line)
@@ -126,26 +162,20 @@ func runInspect(args []string, stdout io.Writer) error {
 	return nil
 }
 
-// pipeline builds the pass pipeline model.yaml asks for.
-func pipeline(m *frontend.Model) (*passes.Pipeline, error) {
-	specs := make([]passes.Spec, len(m.Passes))
-	for i, s := range m.Passes {
-		pos := fmt.Sprintf("%s:%d:%d", m.File, s.Line, s.Col)
-		if s.Line == 0 {
-			pos = "--passes"
-		}
-		specs[i] = passes.Spec{Name: s.Name, Options: s.Options, Pos: pos}
+func orNone(names []string) string {
+	if len(names) == 0 {
+		return "none"
 	}
-	return passes.Build(specs)
+	return strings.Join(names, ", ")
 }
 
 func runRun(args []string, stdout io.Writer) error {
-	const u = "modelc run MODEL [--passes P,...] [--input NAME=F.npy ... | --input F.npz] [--out F.npz] [--engine reference] [--batch B]"
+	const u = "modelc run MODEL [--passes P,...] [--exclude-passes P,...] [--input NAME=F.npy ... | --input F.npz] [--out F.npz] [--engine reference] [--batch B]"
 	fs := newFlags("run", u)
 	var inputs multiFlag
 	fs.Var(&inputs, "input", "an input as NAME=FILE.npy (repeat per input), or one FILE.npz holding all inputs by name (default: the model's test vectors)")
 	out := fs.String("out", "", "write the outputs to this .npz file")
-	engine := fs.String("engine", "reference", "reference (the IR evaluator) or generated (the package modelc build writes, built offline with the Go toolchain and the runtime sources modelc carries)")
+	engine := fs.String("engine", "reference", "reference (the IR evaluator, on the graph after the passes) or generated (the package modelc build writes, built offline with the Go toolchain and the runtime sources modelc carries)")
 	batch := fs.Int("batch", 0, "run on seeded random inputs of this batch size instead")
 	m, ok, err := oneModel(fs, args, u, stdout)
 	if !ok {
@@ -174,8 +204,15 @@ func runRun(args []string, stdout io.Writer) error {
 			return err
 		}
 	} else {
+		// The graph after the pass pipeline, as the generated package
+		// would run it (lossy passes included).
+		res, err := compile.Lower(m, compile.Options{})
+		if err != nil {
+			return err
+		}
+		warn(m, res)
 		start := time.Now()
-		if outs, err = ir.Eval(m.Graph, ins...); err != nil {
+		if outs, err = ir.Eval(res.Graph, ins...); err != nil {
 			return err
 		}
 		elapsed = time.Since(start)
@@ -306,7 +343,7 @@ func runZoo(args []string, stdout io.Writer) error {
 		if dir == "" {
 			dir = m.Package
 		}
-		return build(m, dir, false, 32, "modelc zoo build "+pos[1]+" -o .", tf, stdout)
+		return build(m, dir, false, compile.Options{Command: "modelc zoo build " + pos[1] + " -o ."}, tf, stdout)
 	case pos[0] == "export" && len(pos) == 2:
 		if *outDir == "" {
 			return usageError{"zoo export: give -o DIR"}
@@ -358,4 +395,55 @@ func exportZoo(name, dir string, stdout io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "exported %s to %s\n", name, dir)
 	return nil
+}
+
+// parseBindings reads --bind values: NAME=V,V,… (numbers) or NAME=F.npy.
+func parseBindings(specs []string) (map[string]*ir.Tensor, error) {
+	if len(specs) == 0 {
+		return nil, nil
+	}
+	out := map[string]*ir.Tensor{}
+	for _, s := range specs {
+		name, val, ok := strings.Cut(s, "=")
+		if !ok || name == "" || val == "" {
+			return nil, usageError{fmt.Sprintf("--bind %s: want NAME=V,V,… or NAME=FILE.npy", s)}
+		}
+		if _, dup := out[name]; dup {
+			return nil, usageError{fmt.Sprintf("--bind names %s twice", name)}
+		}
+		if strings.HasSuffix(val, ".npy") {
+			data, err := os.ReadFile(val)
+			if err != nil {
+				return nil, fmt.Errorf("--bind %s: %w", name, err)
+			}
+			ts, err := frontend.DecodeTensors(val, data)
+			if err != nil {
+				return nil, fmt.Errorf("--bind %s: %w", name, err)
+			}
+			out[name] = ts[0]
+			continue
+		}
+		parts := strings.Split(val, ",")
+		ints := make([]int64, len(parts))
+		floats := make([]float32, len(parts))
+		integral := true
+		for i, p := range parts {
+			p = strings.TrimSpace(p)
+			if n, err := strconv.ParseInt(p, 10, 64); err == nil {
+				ints[i], floats[i] = n, float32(n)
+				continue
+			}
+			f, err := strconv.ParseFloat(p, 64)
+			if err != nil {
+				return nil, usageError{fmt.Sprintf("--bind %s: %q is not a number", name, p)}
+			}
+			floats[i], integral = float32(f), false
+		}
+		t := &ir.Tensor{DType: ir.F32, Shape: []int{len(parts)}, F: floats}
+		if integral {
+			t = &ir.Tensor{DType: ir.I64, Shape: []int{len(parts)}, I: ints}
+		}
+		out[name] = t
+	}
+	return out, nil
 }

@@ -90,6 +90,7 @@ func TestArgErrors(t *testing.T) {
 		{"zoo unknown subcommand", []string{"zoo", "frob"}, "usage: modelc zoo list"},
 		{"zoo list with an argument", []string{"zoo", "list", "mlp"}, "usage: modelc zoo list"},
 		{"--passes naming a pass twice", []string{"inspect", "zoo:resnet20", "--passes", "bn-fold,bn-fold"}, "--passes names bn-fold twice"},
+		{"--exclude-passes naming a pass twice", []string{"inspect", "zoo:resnet20", "--exclude-passes", "bn-fold,bn-fold"}, "--exclude-passes names bn-fold twice"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -115,6 +116,10 @@ func TestArgErrors(t *testing.T) {
 		{"zoo export of an unknown model", []string{"zoo", "export", "nope", "-o", filepath.Join(t.TempDir(), "x")}, `no model "nope"`},
 		{"run without test vectors", []string{"run", tiny}, "no test: vectors (give --input or --batch)"},
 		{"--passes with an unknown pass", []string{"inspect", "zoo:mlp", "--passes", "fold-all"}, `--passes: unknown pass "fold-all"`},
+		{"--exclude-passes with an unknown pass", []string{"inspect", "zoo:mlp", "--exclude-passes", "fold-all"}, `--exclude-passes: exclude_passes: unknown pass "fold-all" (default passes: bn-fold)`},
+		{"--exclude-passes with a pass that is not a default", []string{"build", "zoo:mlp", "--exclude-passes", "dce"}, "--exclude-passes: exclude_passes: dce is not a default pass"},
+		{"--target without a back end", []string{"build", "zoo:mlp", "--target", "cuda", "-o", filepath.Join(t.TempDir(), "x")}, "--target: cuda has no back end yet"},
+		{"--target unknown", []string{"build", "zoo:mlp", "--target", "riscv", "-o", filepath.Join(t.TempDir(), "x")}, `--target: unknown target "riscv"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := modelc(t, tc.args...)
@@ -195,7 +200,9 @@ func TestInspect(t *testing.T) {
 	require.True(t, ok)
 	g, err := ir.Parse("mlp.ir", []byte(text+"\n}\n"))
 	require.NoError(t, err)
-	require.Len(t, g.Consts, 2+6*6+2+2)
+	// embed, 6 × (fc1, fc2) weight and bias, head; bn-fold (by default)
+	// moved the layernorms' scale and shift into fc1 and the head.
+	require.Len(t, g.Consts, 2+6*4+2)
 
 	// --frontend prints the frontend's IR alone.
 	out, err = modelc(t, "inspect", "--frontend", "zoo:resnet20")
@@ -379,17 +386,48 @@ graph: [{linear: {name: fc, features: 1, bias: false}}]
 	require.Contains(t, out, "const %fc.weight: f32[1,2] = dense<[2, 3]>")
 }
 
-// TestPassesFlag: --passes adds user passes to a model's own: bn-fold
-// leaves resnet20 without batchnorm, and the generated package still
-// matches the reference (its test vectors).
+// TestPassesFlag: bn-fold runs by default and leaves resnet20 without
+// batchnorm (inspect says it ran by default); --exclude-passes turns it
+// off; --passes naming it runs it as named; the reference engine runs
+// the compiled graph, which still matches the test vectors.
 func TestPassesFlag(t *testing.T) {
 	out, err := modelc(t, "inspect", "zoo:resnet20")
 	require.NoError(t, err)
-	require.Contains(t, out, "batchnorm")
-	out, err = modelc(t, "inspect", "zoo:resnet20", "--passes", "bn-fold")
-	require.NoError(t, err)
 	require.NotContains(t, out, "batchnorm")
 	require.Contains(t, out, `act="relu", residual=true`)
-	out, err = modelc(t, "run", "zoo:resnet20", "--passes", "bn-fold", "--engine", "reference")
+	require.Regexp(t, `//   bn-fold \(default\) +nodes-removed 19, rule-a 19\n`, out)
+	require.Contains(t, out, "// default passes: bn-fold ran (exclude with exclude_passes: in model.yaml or --exclude-passes)")
+	out, err = modelc(t, "inspect", "zoo:resnet20", "--exclude-passes", "bn-fold")
+	require.NoError(t, err)
+	require.Contains(t, out, "batchnorm")
+	require.NotContains(t, out, "//   bn-fold")
+	require.Contains(t, out, "// default passes: none ran; bn-fold excluded")
+	out, err = modelc(t, "inspect", "zoo:resnet20", "--passes", "bn-fold")
+	require.NoError(t, err)
+	require.Regexp(t, `//   bn-fold +nodes-removed 19, rule-a 19\n`, out)
+	out, err = modelc(t, "run", "zoo:resnet20", "--engine", "reference")
 	require.NoError(t, err, out)
+	require.Contains(t, out, "matches test vectors")
+	out, err = modelc(t, "run", "zoo:resnet20", "--exclude-passes", "bn-fold", "--engine", "reference")
+	require.NoError(t, err, out)
+	require.Contains(t, out, "matches test vectors")
+}
+
+// exclude_passes: in model.yaml turns a default pass off, and a name
+// that is not a default pass is an error at its line and column.
+func TestExcludePassesYAML(t *testing.T) {
+	dir := t.TempDir()
+	model := filepath.Join(dir, "m.yaml")
+	yaml := "name: m\ninputs: [{name: x, shape: [N, 4]}]\ninit: {seed: 1}\nexclude_passes: [bn-fold]\ngraph:\n  - linear: {name: fc, features: 4}\n  - batchnorm: {name: bn}\n"
+	require.NoError(t, os.WriteFile(model, []byte(yaml), 0o644))
+	out, err := modelc(t, "inspect", model)
+	require.NoError(t, err)
+	require.Contains(t, out, "batchnorm @bn")
+	require.Contains(t, out, "// default passes: none ran; bn-fold excluded")
+	_, err = modelc(t, "inspect", model, "--exclude-passes", "bn-fold")
+	requireUsageError(t, err, "--exclude-passes bn-fold: "+model+":4:18 already excludes it")
+	require.NoError(t, os.WriteFile(model, []byte(strings.Replace(yaml, "[bn-fold]", "[bn-fold, bnfold]", 1)), 0o644))
+	_, err = modelc(t, "build", model, "-o", filepath.Join(dir, "out"))
+	require.ErrorContains(t, err, model+`:4:27: exclude_passes: unknown pass "bnfold" (default passes: bn-fold)`)
+	require.NoDirExists(t, filepath.Join(dir, "out"))
 }

@@ -15,8 +15,8 @@ import (
 
 	"github.com/modelc/modelc/autotune"
 	"github.com/modelc/modelc/autotune/db"
+	"github.com/modelc/modelc/compile"
 	"github.com/modelc/modelc/frontend"
-	"github.com/modelc/modelc/passes"
 	"github.com/modelc/modelc/zoo"
 )
 
@@ -64,11 +64,7 @@ func runTune(args []string, stdout io.Writer) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	p, err := pipeline(m)
-	if err != nil {
-		return err
-	}
-	res, err := p.Run(m.Graph, passes.RunOptions{})
+	res, err := compile.Lower(m, compile.Options{})
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/modelc/modelc/compile"
 	"github.com/modelc/modelc/frontend"
 	"github.com/modelc/modelc/ir"
 	"github.com/modelc/modelc/passes"
@@ -37,6 +38,12 @@ type options struct {
 	// returns the median per batch and the command it ran; nil leaves the
 	// latency columns empty.
 	bench func(arch string, cfg frontend.Configuration) (map[int]string, string, error)
+	// skipLossyArch leaves the architecture columns of configurations
+	// with lossy passes empty (calibrating a zoo architecture takes the
+	// reference evaluator tens of seconds; the tests skip it).
+	skipLossyArch bool
+	// arch compiles zoo architectures, once per configuration.
+	arch *archCache
 }
 
 // build makes the rows for every twin under dir.
@@ -47,6 +54,9 @@ func build(dir string, o options) ([]row, error) {
 	}
 	if len(names) == 0 {
 		return nil, fmt.Errorf("%s: no twins (folders with a model.yaml)", dir)
+	}
+	if o.arch == nil {
+		o.arch = &archCache{graphs: map[string]*ir.Graph{}}
 	}
 	var rows []row
 	for _, name := range names {
@@ -59,17 +69,20 @@ func build(dir string, o options) ([]row, error) {
 		}
 		noneTop1 := -1.0
 		for _, cfg := range tw.Model.Configurations {
-			base := row{Twin: name, Config: cfg.Name, Passes: passList(cfg.Passes)}
+			base := row{Twin: name, Config: cfg.Name, Passes: configList(cfg)}
 			pending, err := pendingPasses(tw.Model.File, cfg)
 			if err != nil {
 				return nil, err
 			}
+			archCfg := cfg
 			if len(pending) > 0 {
 				base.Pending = "pending: " + strings.Join(pending, ", ") + " not implemented"
 			} else {
-				if err := evalTwin(dir, name, cfg, o.rows, &base); err != nil {
+				res, err := evalTwin(dir, name, cfg, o.rows, &base)
+				if err != nil {
 					return nil, err
 				}
+				archCfg = archConfig(cfg, res)
 				if cfg.Name == "none" {
 					noneTop1 = base.Top1
 				}
@@ -80,12 +93,14 @@ func build(dir string, o options) ([]row, error) {
 			for _, arch := range tw.Model.TwinOf {
 				r := base
 				r.Arch = arch
-				if r.Pending == "" {
-					if r.ArchParams, err = archParams(arch, cfg); err != nil {
+				if r.Pending == "" && !(o.skipLossyArch && lossy(cfg)) {
+					g, err := o.arch.graph(arch, archCfg)
+					if err != nil {
 						return nil, err
 					}
+					r.ArchParams = params(g)
 					if o.bench != nil {
-						if r.Latency, r.Bench, err = o.bench(arch, cfg); err != nil {
+						if r.Latency, r.Bench, err = o.bench(arch, archCfg); err != nil {
 							return nil, fmt.Errorf("%s, configuration %s on %s: %w", tw.Model.File, cfg.Name, arch, err)
 						}
 					}
@@ -101,7 +116,7 @@ func build(dir string, o options) ([]row, error) {
 // implemented yet; any other problem with the list is an error.
 func pendingPasses(file string, cfg frontend.Configuration) ([]string, error) {
 	var pending []string
-	for _, s := range specs(file, cfg.Passes) {
+	for _, s := range compile.Specs(file, cfg.Passes) {
 		if _, err := passes.Build([]passes.Spec{s}); errors.Is(err, passes.ErrNotImplemented) {
 			pending = append(pending, s.Name)
 		}
@@ -109,91 +124,116 @@ func pendingPasses(file string, cfg frontend.Configuration) ([]string, error) {
 	if len(pending) > 0 {
 		return pending, nil
 	}
-	if _, err := passes.Build(specs(file, cfg.Passes)); err != nil {
+	if _, err := passes.Build(compile.Specs(file, cfg.Passes), compile.ExcludeSpecs(file, cfg.ExcludePasses)...); err != nil {
 		return nil, fmt.Errorf("configuration %s: %w", cfg.Name, err)
 	}
 	return nil, nil
 }
 
-func specs(file string, ps []frontend.PassSpec) []passes.Spec {
-	var out []passes.Spec
-	for _, p := range ps {
-		out = append(out, passes.Spec{Name: p.Name, Options: p.Options, Pos: fmt.Sprintf("%s:%d:%d", file, p.Line, p.Col)})
-	}
-	return out
+// lower runs the configuration's pipeline on m's graph (in place),
+// calibrating lossy passes on m's calibration data (seeded rows for a zoo
+// architecture).
+func lower(m *frontend.Model, cfg frontend.Configuration) (*compile.Result, error) {
+	m.Passes, m.ExcludePasses = cfg.Passes, cfg.ExcludePasses
+	return compile.Lower(m, compile.Options{})
 }
 
-// compile loads a model afresh (pipelines rewrite the graph in place) and
-// runs the configuration's pipeline on it.
-func compile(load func() (*frontend.Model, error), cfg frontend.Configuration, strip bool) (*ir.Graph, error) {
-	m, err := load()
+// archCache compiles zoo architectures under configurations, each
+// (architecture, configuration) once: the parameter count and the bench
+// harness's cache key both need the graph.
+type archCache struct {
+	graphs map[string]*ir.Graph
+}
+
+func (c *archCache) graph(arch string, cfg frontend.Configuration) (*ir.Graph, error) {
+	key := arch + "\n" + configList(cfg)
+	if g, ok := c.graphs[key]; ok {
+		return g, nil
+	}
+	m, err := frontend.LoadNamed(zoo.FS(), arch)
 	if err != nil {
 		return nil, err
 	}
-	ps := cfg.Passes
-	if strip {
-		ps = archPasses(ps)
-	}
-	p, err := passes.Build(specs(m.File, ps))
+	res, err := lower(m, cfg)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("zoo:%s, configuration %s: %w", arch, cfg.Name, err)
 	}
-	res, err := p.Run(m.Graph, passes.RunOptions{})
-	if err != nil {
-		return nil, err
-	}
+	c.graphs[key] = res.Graph
 	return res.Graph, nil
 }
 
+// lossy reports whether a configuration runs a lossy pass (one that
+// calibrates).
+func lossy(cfg frontend.Configuration) bool {
+	for _, p := range cfg.Passes {
+		if pass, ok := passes.Lookup(p.Name); ok && !pass.Exact {
+			return true
+		}
+	}
+	return false
+}
+
 // evalTwin scores the twin under cfg on its held-out set with the
-// reference evaluator, and counts its parameters.
-func evalTwin(dir, name string, cfg frontend.Configuration, rows int, r *row) error {
+// reference evaluator, and counts its parameters; it returns what the
+// passes did.
+func evalTwin(dir, name string, cfg frontend.Configuration, rows int, r *row) (*compile.Result, error) {
 	tw, err := twins.Load(dir, name)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	g, err := compile(func() (*frontend.Model, error) { return tw.Model, nil }, cfg, false)
+	res, err := lower(tw.Model, cfg)
 	if err != nil {
-		return fmt.Errorf("%s, configuration %s: %w", tw.Model.File, cfg.Name, err)
+		return nil, fmt.Errorf("%s, configuration %s: %w", tw.Model.File, cfg.Name, err)
 	}
+	g := res.Graph
 	n := tw.X.Shape[0]
 	if rows > 0 && rows < n {
 		n = rows
 	}
 	logits, err := twins.Eval(g, twins.Rows(tw.X, 0, n), 32)
 	if err != nil {
-		return fmt.Errorf("%s, configuration %s: %w", tw.Model.File, cfg.Name, err)
+		return nil, fmt.Errorf("%s, configuration %s: %w", tw.Model.File, cfg.Name, err)
 	}
 	r.Correct, r.Rows = twins.Top1(logits, tw.Labels[:n]), n
 	r.Top1 = float64(r.Correct) / float64(n)
 	r.TwinParams = params(g)
-	return nil
+	return res, nil
 }
 
-// archParams counts the parameters of a zoo architecture under cfg.
-func archParams(arch string, cfg frontend.Configuration) (int64, error) {
-	g, err := compile(func() (*frontend.Model, error) { return frontend.LoadNamed(zoo.FS(), arch) }, cfg, true)
-	if err != nil {
-		return 0, fmt.Errorf("zoo:%s, configuration %s: %w", arch, cfg.Name, err)
-	}
-	return params(g), nil
-}
-
-// archPasses is a configuration as it applies to a zoo architecture: its
-// weights are random, so an accuracy budget (max_metric_drop) means
-// nothing there and is left out; the twin carries it.
-func archPasses(ps []frontend.PassSpec) []frontend.PassSpec {
-	out := make([]frontend.PassSpec, len(ps))
-	for i, p := range ps {
-		out[i] = p
-		if _, ok := p.Options["max_metric_drop"]; ok {
-			out[i].Options = map[string]any{}
-			for k, v := range p.Options {
-				if k != "max_metric_drop" {
-					out[i].Options[k] = v
-				}
+// archConfig is a configuration as it applies to a zoo architecture: its
+// weights are random, so an accuracy budget (max_metric_drop, strict)
+// means nothing there and is left out; the twin carries it. An
+// attention-drop that only had a budget drops as many regions on the
+// architecture as it dropped on the twin (twin: what the twin's passes
+// did), and none at all if it dropped none.
+func archConfig(cfg frontend.Configuration, twin *compile.Result) frontend.Configuration {
+	out := cfg
+	out.Passes = nil
+	for _, p := range cfg.Passes {
+		if _, ok := p.Options["max_metric_drop"]; !ok {
+			out.Passes = append(out.Passes, p)
+			continue
+		}
+		q := p
+		q.Options = map[string]any{}
+		for k, v := range p.Options {
+			if k != "max_metric_drop" && k != "strict" {
+				q.Options[k] = v
 			}
 		}
+		if p.Name == "attention-drop" && q.Options["drop"] == nil && q.Options["threshold"] == nil {
+			dropped := 0
+			for _, e := range twin.Log {
+				if e.Pass == p.Name {
+					dropped = e.Stats["dropped"]
+				}
+			}
+			if dropped == 0 {
+				continue
+			}
+			q.Options["drop"] = int64(dropped)
+		}
+		out.Passes = append(out.Passes, q)
 	}
 	return out
 }
@@ -208,6 +248,24 @@ func params(g *ir.Graph) int64 {
 		}
 	}
 	return n
+}
+
+// configList writes a configuration as model.yaml's flow syntax: its pass
+// list, or {passes: [...], exclude_passes: [...]} when it excludes
+// default passes.
+func configList(cfg frontend.Configuration) string {
+	if len(cfg.ExcludePasses) == 0 {
+		return passList(cfg.Passes)
+	}
+	var ex []string
+	for _, p := range cfg.ExcludePasses {
+		ex = append(ex, p.Name)
+	}
+	s := "{"
+	if len(cfg.Passes) > 0 {
+		s += "passes: " + passList(cfg.Passes) + ", "
+	}
+	return s + "exclude_passes: [" + strings.Join(ex, ", ") + "]}"
 }
 
 // passList writes a configuration's passes as model.yaml's flow syntax.
@@ -264,7 +322,11 @@ func archYAML(arch string, cfg frontend.Configuration) ([]byte, map[string][]byt
 	if slices.ContainsFunc(strings.Split(string(src), "\n"), func(l string) bool { return strings.HasPrefix(l, "passes:") }) {
 		return nil, nil, fmt.Errorf("zoo:%s already names passes", arch)
 	}
-	out := append(append([]byte(nil), src...), []byte("\n# added by zootable: configuration "+cfg.Name+"\npasses: "+passList(archPasses(cfg.Passes))+"\n")...)
+	add := "\n# added by zootable: configuration " + cfg.Name + "\npasses: " + passList(cfg.Passes) + "\n"
+	if len(cfg.ExcludePasses) > 0 {
+		add += "exclude_passes: " + passList(cfg.ExcludePasses) + "\n"
+	}
+	out := append(append([]byte(nil), src...), []byte(add)...)
 	files := map[string][]byte{}
 	entries, err := fs.ReadDir(zoo.FS(), arch)
 	if err != nil {

@@ -26,6 +26,7 @@ package isa
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -165,7 +166,8 @@ const (
 	// finishes the rest.
 	Elementwise
 	// LayerNorm normalises rows [lo, hi) of I floats: (x − mean)/√(var +
-	// eps)·g (+ b when Beta).
+	// eps)·g (+ b when Beta); with Plain, (x − mean)/√(var + eps) alone
+	// (g and b unused: bn-fold moved them into the linears after it).
 	LayerNorm
 	// Softmax computes softmax over rows [lo, hi) of L floats; a row
 	// holding NaN or +Inf, or only −Inf, comes out all NaN.
@@ -208,6 +210,40 @@ type LinearSpec struct {
 	Tile string
 }
 
+// Tile is a GEMM register tile: MR rows of NV vectors.
+type Tile struct{ MR, NV int }
+
+// ParseTile reads a tile's parameters as LinearSpec.Tile writes them
+// after the tier ("mr=10", "nv=1,mr=12"), from the defaults mr and nv.
+func ParseTile(kv string, mr, nv int) (int, int, bool) {
+	for _, f := range strings.Split(kv, ",") {
+		k, v, _ := strings.Cut(f, "=")
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return mr, nv, false
+		}
+		switch k {
+		case "mr":
+			mr = n
+		case "nv":
+			nv = n
+		default:
+			return mr, nv, false
+		}
+	}
+	return mr, nv, true
+}
+
+// LinearTiler is implemented by targets whose Linear kernels take a
+// register tile from the autotuner (LinearSpec.Tile): the tuner's
+// variant spaces come from it.
+type LinearTiler interface {
+	// LinearTiles lists the register tiles Linear accepts for a tier of
+	// the target at panel width pw (a multiple of 16), the default
+	// first; none for a tier the target lacks.
+	LinearTiles(tier string, pw int) []Tile
+}
+
 // Panels returns ⌈N/PW⌉.
 func (s LinearSpec) Panels() int { return (s.N + s.PW - 1) / s.PW }
 
@@ -244,8 +280,9 @@ type ElementwiseSpec struct {
 
 // LayerNormSpec is what a LayerNorm kernel is specialised to.
 type LayerNormSpec struct {
-	I    int // row length
-	Beta bool
+	I     int // row length
+	Beta  bool
+	Plain bool // no scale and no shift (Beta false)
 }
 
 // SoftmaxSpec is what a Softmax kernel is specialised to.

@@ -20,7 +20,7 @@
 // LayerNorm and attention and replaces them by the IR's gelu, layernorm
 // and attention ops.
 //
-// The node tests of ../../../shared/testdata/onnx-node run through the
-// reference evaluator and through generated code (nodetest_test.go);
-// docs/onnx-node-tests.md lists every result.
+// The ONNX backend conformance tests (internal/onnxdata's archive) run
+// through the reference evaluator and through generated code
+// (nodetest_test.go); docs/onnx-node-tests.md lists every result.
 package onnx

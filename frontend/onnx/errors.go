@@ -46,5 +46,5 @@ type NeedsValueError struct {
 }
 
 func (e *NeedsValueError) Error() string {
-	return fmt.Sprintf("%s comes from graph input %q, which is only known at run time; the IR needs it at import time (bind the input to a constant)", e.Use, e.Input)
+	return fmt.Sprintf("%s comes from graph input %q, which is only known at run time; the IR needs it at build time: bind the input to its value (modelc build --bind %s=V,V,… or model.yaml's source: {onnx: FILE, bind: {%s: [V, …]}})", e.Use, e.Input, e.Input, e.Input)
 }

@@ -29,8 +29,8 @@ type Options struct {
 // Opset range of the default domain this importer knows. Each op type
 // has its own range in the op table.
 const (
-	MinOpset = 6
-	MaxOpset = 25
+	MinOpset = 1
+	MaxOpset = 28
 )
 
 // Load decodes an ONNX model and imports it.
@@ -76,6 +76,9 @@ func Import(m *onnxpb.ModelProto, opts Options) (g *ir.Graph, err error) {
 	if m == nil || m.Graph == nil {
 		return nil, errors.New("ONNX model has no graph")
 	}
+	if f, what, ok := modelOutOfScope(m); ok {
+		return nil, outOfScopeError(f, what)
+	}
 	opset := -1
 	for _, o := range m.OpsetImport {
 		if d := o.GetDomain(); d == "" || d == "ai.onnx" {
@@ -83,6 +86,8 @@ func Import(m *onnxpb.ModelProto, opts Options) (g *ir.Graph, err error) {
 		}
 	}
 	switch {
+	case opset < 0 && len(m.OpsetImport) > 0:
+		return nil, unsupported("model of domain %q alone (modelc imports the default ONNX domain)", m.OpsetImport[0].GetDomain())
 	case opset < 0:
 		return nil, errors.New("ONNX model imports no opset of the default domain")
 	case opset < MinOpset || opset > MaxOpset:
@@ -96,8 +101,12 @@ func Import(m *onnxpb.ModelProto, opts Options) (g *ir.Graph, err error) {
 	if name == "" {
 		name = "model"
 	}
+	nodes, err := inlineFunctions(m)
+	if err != nil {
+		return nil, err
+	}
 	im := &importer{b: ir.NewBuilder(name), opset: opset, vals: map[string]*val{}, names: map[string]bool{}, tmps: map[string]bool{}, used: map[string]bool{}, ext: opts.External}
-	for _, n := range gp.Node {
+	for _, n := range nodes {
 		for _, s := range n.Input {
 			im.used[s] = true
 		}
@@ -132,6 +141,10 @@ func Import(m *onnxpb.ModelProto, opts Options) (g *ir.Graph, err error) {
 			continue // an initializer (IR < 4 lists weights as inputs too)
 		}
 		if t, ok := opts.Bind[n]; ok {
+			t, err := conformBound(in, t)
+			if err != nil {
+				return nil, fmt.Errorf("bound input %q: %w", n, err)
+			}
 			im.vals[n] = &val{name: n, konst: t}
 			continue
 		}
@@ -145,7 +158,7 @@ func Import(m *onnxpb.ModelProto, opts Options) (g *ir.Graph, err error) {
 		}
 		im.vals[n] = &val{name: n, v: v}
 	}
-	for i, n := range gp.Node {
+	for i, n := range nodes {
 		c := &nodeCtx{im: im, n: n, index: i}
 		if err := c.run(); err != nil {
 			return nil, &NodeError{Index: i, Name: n.GetName(), OpType: n.GetOpType(), Opset: opset, Err: err}
@@ -155,6 +168,9 @@ func Import(m *onnxpb.ModelProto, opts Options) (g *ir.Graph, err error) {
 		return nil, errors.New("ONNX graph has no outputs")
 	}
 	for _, o := range gp.Output {
+		if o.GetType() != nil && o.GetType().Value != nil && o.GetType().GetTensorType() == nil {
+			return nil, fmt.Errorf("graph output %q: %w", o.GetName(), outOfScopeError(famSequence, "a "+typeKind(o.GetType())+" output"))
+		}
 		vl := im.vals[o.GetName()]
 		if vl == nil {
 			return nil, fmt.Errorf("graph output %q is not computed by any node", o.GetName())
@@ -166,12 +182,18 @@ func Import(m *onnxpb.ModelProto, opts Options) (g *ir.Graph, err error) {
 		if err := im.checkDeclared(o, v.Type); err != nil {
 			return nil, fmt.Errorf("graph output %q: %w", o.GetName(), err)
 		}
+		if v.Name != o.GetName() || slices.Contains(im.b.G.Outputs, v) {
+			// An output that is an input, a constant, another output or
+			// another name for a value (Identity, one-input Sum, inference
+			// Dropout) gets a node of its own, so it carries its name.
+			// (Named after the output, or output.1 when that is taken.)
+			if v, err = im.b.Add1(o.GetName(), &ir.Reshape{Shape: v.Type.Shape.Clone()}, []*ir.Value{v}, ""); err != nil {
+				return nil, fmt.Errorf("graph output %q: %w", o.GetName(), err)
+			}
+		}
 		im.b.G.Outputs = append(im.b.G.Outputs, v)
 	}
 	g = im.b.G
-	if len(g.Inputs) == 0 {
-		return nil, unsupported("model without runtime inputs (every input is bound or an initializer)")
-	}
 	if !opts.KeepPatterns {
 		recognizePatterns(g)
 	}
@@ -188,7 +210,7 @@ func Import(m *onnxpb.ModelProto, opts Options) (g *ir.Graph, err error) {
 func (im *importer) valueType(vi *onnxpb.ValueInfoProto) (ir.Type, error) {
 	tt := vi.GetType().GetTensorType()
 	if tt == nil {
-		return ir.Type{}, unsupported("input type (only tensors are supported)")
+		return ir.Type{}, outOfScopeError(famSequence, "a "+typeKind(vi.GetType())+" input")
 	}
 	dt, err := dtypeFromONNX(tt.GetElemType())
 	if err != nil {
@@ -218,6 +240,70 @@ func (im *importer) valueType(vi *onnxpb.ValueInfoProto) (ir.Type, error) {
 		}
 	}
 	return ir.TensorType(dt, s), nil
+}
+
+// conformBound converts a value bound to a graph input to the input's
+// declared element type and, for a declared scalar, to rank 0 (values
+// from the command line or model.yaml come as lists of numbers).
+func conformBound(vi *onnxpb.ValueInfoProto, t *ir.Tensor) (*ir.Tensor, error) {
+	tt := vi.GetType().GetTensorType()
+	if tt == nil {
+		return t, nil
+	}
+	t = t.Dense()
+	if tt.ElemType != nil {
+		dt, err := dtypeFromONNX(tt.GetElemType())
+		if err != nil {
+			return nil, err
+		}
+		if dt != t.DType {
+			c := ir.NewTensor(dt, t.Shape)
+			for i := range t.Numel() {
+				v := t.Float(i)
+				if c.F != nil {
+					c.F[i] = float32(v)
+				} else {
+					if v != math.Trunc(v) {
+						return nil, fmt.Errorf("value %g is not an integer, and the input is %s", v, dt)
+					}
+					c.I[i] = int64(v)
+				}
+			}
+			t = c
+		}
+	}
+	if sh := tt.GetShape(); sh != nil {
+		if len(sh.Dim) == 0 && t.Numel() == 1 && len(t.Shape) != 0 {
+			t = &ir.Tensor{DType: t.DType, F: t.F, I: t.I}
+		}
+		if len(sh.Dim) == 1 && len(t.Shape) == 0 {
+			t = &ir.Tensor{DType: t.DType, Shape: []int{1}, F: t.F, I: t.I}
+		}
+		if len(sh.Dim) != len(t.Shape) {
+			return nil, fmt.Errorf("shape %v, but the input is declared with rank %d", t.Shape, len(sh.Dim))
+		}
+		for i, d := range sh.Dim {
+			if x, ok := d.Value.(*onnxpb.TensorShapeProto_Dimension_DimValue); ok && x.DimValue != int64(t.Shape[i]) {
+				return nil, fmt.Errorf("shape %v, but the input's dimension %d is declared %d", t.Shape, i, x.DimValue)
+			}
+		}
+	}
+	return t, nil
+}
+
+// typeKind names a TypeProto's kind for errors.
+func typeKind(t *onnxpb.TypeProto) string {
+	switch {
+	case t.GetSequenceType() != nil:
+		return "sequence"
+	case t.GetOptionalType() != nil:
+		return "optional"
+	case t.GetMapType() != nil:
+		return "map"
+	case t.GetSparseTensorType() != nil:
+		return "sparse tensor"
+	}
+	return "non-tensor"
 }
 
 // checkDeclared compares a graph output's declared element type and
@@ -368,6 +454,9 @@ func (c *nodeCtx) opset() int { return c.im.opset }
 
 func (c *nodeCtx) run() error {
 	n := c.n
+	if f, ok := OutOfScope(n.GetDomain(), n.GetOpType()); ok {
+		return outOfScopeError(f, "op type "+n.GetOpType())
+	}
 	if d := n.GetDomain(); d != "" && d != "ai.onnx" {
 		return unsupported("domain %q (only the default ONNX domain is supported)", d)
 	}
@@ -407,8 +496,15 @@ func (c *nodeCtx) run() error {
 		}
 	}
 	if !done {
+		known := c.inputsKnown()
+		nodes := len(c.im.b.G.Nodes)
 		if err := op.fn(c); err != nil {
 			return err
+		}
+		if known {
+			if err := c.foldNew(nodes); err != nil {
+				return err
+			}
 		}
 	}
 	for _, a := range n.Attribute {
@@ -487,7 +583,11 @@ func (c *nodeCtx) needKnown(i int, use string) error {
 	if vl.v != nil && vl.v.Def == nil && vl.v.Const == nil {
 		return &NeedsValueError{Input: vl.name, Use: fmt.Sprintf("%s (input %d)", use, i)}
 	}
-	return fmt.Errorf("%s (input %d, %q) is computed at run time; the IR needs it at import time (a constant or shape math on static dims)", use, i, vl.name)
+	if in := graphInputsOf(vl.v); len(in) > 0 {
+		// Computed from graph inputs alone: binding them makes it known.
+		return &NeedsValueError{Input: in[0].Name, Use: fmt.Sprintf("%s (input %d, %q, computed from it)", use, i, vl.name)}
+	}
+	return unsupported("%s (input %d, %q) computed at run time from the model's inputs (the IR needs it at import time: a constant, shape math, or an input bound at build time)", use, i, vl.name)
 }
 
 // ints returns integer input i, which must be known at import time and
@@ -725,4 +825,112 @@ func (e *errs) ints(c *nodeCtx, name string) []int {
 		e.err = err
 	}
 	return v
+}
+
+// inputsKnown reports whether every input the node is given is known at
+// import time (constant data, or shape math free of the batch).
+func (c *nodeCtx) inputsKnown() bool {
+	any := false
+	for i := range c.n.Input {
+		vl := c.val(i)
+		switch {
+		case vl == nil:
+			continue
+		case vl.konst != nil:
+		case vl.sym != nil:
+			if _, ok := vl.sym.ints(); !ok {
+				return false
+			}
+		default:
+			return false
+		}
+		any = true
+	}
+	return any
+}
+
+// foldNew evaluates the nodes the importer just added for a node whose
+// inputs were all known, so that its outputs are known too (exporters
+// compute shapes, axes and masks from constants with any op), and drops
+// them from the graph. Results larger than maxFold elements stay nodes.
+func (c *nodeCtx) foldNew(from int) error {
+	g := c.im.b.G
+	added := g.Nodes[from:]
+	if len(added) == 0 {
+		return nil
+	}
+	mine := map[*ir.Value]bool{}
+	sub := &ir.Graph{Name: "fold"}
+	seen := map[*ir.Value]bool{}
+	for _, n := range added {
+		for _, v := range n.Inputs {
+			switch {
+			case mine[v]:
+			case v.Const != nil:
+				if !seen[v] {
+					seen[v] = true
+					sub.Consts = append(sub.Consts, v)
+				}
+			default:
+				return nil // reads a run-time value
+			}
+		}
+		for _, o := range n.Outputs {
+			mine[o] = true
+			if d, ok := o.Type.Shape.NumelDim(); !ok || !d.Static() || d.B > maxFold {
+				return nil
+			}
+		}
+	}
+	sub.Nodes = added
+	var outs []string
+	for _, name := range c.n.Output {
+		if vl := c.im.vals[name]; name != "" && vl != nil && vl.v != nil && mine[vl.v] {
+			sub.Outputs = append(sub.Outputs, vl.v)
+			outs = append(outs, name)
+		}
+	}
+	if len(sub.Outputs) == 0 {
+		return nil
+	}
+	res, err := ir.EvalOptions{Threads: 1}.Eval(sub)
+	if err != nil {
+		return fmt.Errorf("evaluating at import time (its inputs are constants): %w", err)
+	}
+	for i, name := range outs {
+		c.im.vals[name] = &val{name: name, konst: res[i]}
+	}
+	g.Nodes = g.Nodes[:from]
+	return nil
+}
+
+// graphInputsOf lists the graph inputs v is computed from, in the order
+// met, when it depends on nothing else (constants aside); nil otherwise.
+func graphInputsOf(v *ir.Value) []*ir.Value {
+	var ins []*ir.Value
+	seen := map[*ir.Value]bool{}
+	var walk func(v *ir.Value) bool
+	walk = func(v *ir.Value) bool {
+		if v == nil || seen[v] {
+			return true
+		}
+		seen[v] = true
+		switch {
+		case v.Const != nil:
+			return true
+		case v.Def == nil:
+			ins = append(ins, v)
+			return true
+		}
+		for _, in := range v.Def.Inputs {
+			if !walk(in) {
+				return false
+			}
+		}
+		return true
+	}
+	if !walk(v) {
+		return nil
+	}
+	return ins
 }

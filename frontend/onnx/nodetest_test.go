@@ -4,8 +4,10 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io/fs"
 	"math"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -16,11 +18,12 @@ import (
 
 	"github.com/modelc/modelc/frontend/onnx"
 	"github.com/modelc/modelc/frontend/onnx/onnxpb"
+	"github.com/modelc/modelc/internal/onnxdata"
 	"github.com/modelc/modelc/ir"
 )
 
-// The ONNX node tests (../../../shared/testdata/onnx-node, see its
-// README) run through the reference evaluator here and through generated
+// The ONNX node tests (the backend conformance data of
+// internal/onnxdata, read in-process from its archive) run through the reference evaluator here and through generated
 // code in nodetest_gen_test.go, at their own tolerance: |got − want| ≤
 // atol + rtol·|want| with rtol 1e-3, atol 1e-7, NaN equal to NaN, any
 // loosening recorded per test in loosened. A test passes, or fails with
@@ -47,18 +50,13 @@ var loosened = map[string]tolerance{
 	"test_light_densenet121": {2e-3, 1e-7, "upstream's own rtol for this model"},
 }
 
-func nodeTestDir(t testing.TB) string {
-	dir := os.Getenv("MODELC_ONNX_NODE_DIR")
-	if dir == "" {
-		dir = filepath.Join("..", "..", "..", "shared", "testdata", "onnx-node")
+// backendData opens the conformance archive (internal/onnxdata).
+func backendData(t testing.TB) fs.FS {
+	fsys, err := onnxdata.FS()
+	if err != nil {
+		t.Fatal(err)
 	}
-	if _, err := os.Stat(filepath.Join(dir, "onnx.proto")); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("ONNX node tests not found (set MODELC_ONNX_NODE_DIR): %v", err)
-		}
-		t.Skipf("ONNX node tests not found (set MODELC_ONNX_NODE_DIR): %v", err)
-	}
-	return dir
+	return fsys
 }
 
 func longTests() bool { return os.Getenv("MODELC_ONNX_LONG") == "1" }
@@ -66,6 +64,8 @@ func longTests() bool { return os.Getenv("MODELC_ONNX_LONG") == "1" }
 // nodeTest is one test folder, loaded and imported.
 type nodeTest struct {
 	name    string
+	suite   string // the archive's folder: node, pytorch-converted, …
+	scope   string // "" in scope, else the out-of-scope family (scopeOf)
 	ops     string // op types in the model
 	opset   int
 	float32 bool // inputs f32 (or i64 shapes/indices) and outputs f32
@@ -87,29 +87,23 @@ func (nt *nodeTest) tol() tolerance {
 	return tolerance{defaultRtol, defaultAtol, ""}
 }
 
-func listNodeTests(t testing.TB, dir string) []string {
-	entries, err := os.ReadDir(dir)
+// listNodeTests lists every test of the archive.
+func listNodeTests(t testing.TB, fsys fs.FS) []onnxdata.Test {
+	tests, err := onnxdata.Tests(fsys)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var names []string
-	for _, e := range entries {
-		if e.IsDir() && strings.HasPrefix(e.Name(), "test_") {
-			names = append(names, e.Name())
-		}
+	if len(tests) == 0 {
+		t.Fatal("the conformance archive holds no test")
 	}
-	sort.Strings(names)
-	if len(names) == 0 {
-		t.Fatalf("no test_* folders in %s", dir)
-	}
-	return names
+	return tests
 }
 
-func readPBs(dir, prefix string) ([]*ir.Tensor, []int32, error) {
+func readPBs(fsys fs.FS, dir, prefix string) ([]*ir.Tensor, []int32, error) {
 	var ts []*ir.Tensor
 	var dts []int32
 	for i := 0; ; i++ {
-		data, err := os.ReadFile(filepath.Join(dir, fmt.Sprintf("%s_%d.pb", prefix, i)))
+		data, err := fs.ReadFile(fsys, path.Join(dir, fmt.Sprintf("%s_%d.pb", prefix, i)))
 		if errors.Is(err, os.ErrNotExist) {
 			return ts, dts, nil
 		}
@@ -134,10 +128,9 @@ func pbDType(data []byte) int32 {
 	return tp.GetDataType()
 }
 
-func loadNodeTest(dir, name string) *nodeTest {
-	nt := &nodeTest{name: name, whole: strings.HasPrefix(name, "test_light_")}
-	path := filepath.Join(dir, name)
-	data, err := os.ReadFile(filepath.Join(path, "model.onnx"))
+func loadNodeTest(fsys fs.FS, tc onnxdata.Test) *nodeTest {
+	nt := &nodeTest{name: tc.Name, suite: tc.Suite, whole: tc.Suite == "light"}
+	data, err := fs.ReadFile(fsys, path.Join(tc.Dir(), "model.onnx"))
 	if err != nil {
 		nt.err = err
 		return nt
@@ -147,22 +140,16 @@ func loadNodeTest(dir, name string) *nodeTest {
 		nt.err = err
 		return nt
 	}
+	nt.scope = scopeOf(tc.Name, m)
 	for _, o := range m.OpsetImport {
 		if o.GetDomain() == "" {
 			nt.opset = int(o.GetVersion())
 		}
 	}
-	ops := map[string]bool{}
-	for _, n := range m.Graph.Node {
-		ops[n.GetOpType()] = true
-	}
-	for op := range ops {
-		nt.ops += op + " "
-	}
-	nt.ops = strings.Join(sortedWords(nt.ops), ", ")
-	set := filepath.Join(path, "test_data_set_0")
-	ins, inDT, err1 := readPBs(set, "input")
-	outs, outDT, err2 := readPBs(set, "output")
+	nt.ops = strings.Join(modelOps(m), ", ")
+	set := path.Join(tc.Dir(), "test_data_set_0")
+	ins, inDT, inErr := readPBs(fsys, set, "input")
+	outs, outDT, outErr := readPBs(fsys, set, "output")
 	nt.float32 = true
 	for _, d := range inDT {
 		nt.float32 = nt.float32 && (d == int32(onnxpb.TensorProto_FLOAT) || d == int32(onnxpb.TensorProto_INT64))
@@ -170,11 +157,6 @@ func loadNodeTest(dir, name string) *nodeTest {
 	for _, d := range outDT {
 		nt.float32 = nt.float32 && d == int32(onnxpb.TensorProto_FLOAT)
 	}
-	if err := errors.Join(err1, err2); err != nil {
-		nt.err = err
-		return nt
-	}
-	nt.outputs = outs
 	// Runtime inputs: graph.input entries that are not initializers.
 	inits := map[string]bool{}
 	for _, t := range m.Graph.Initializer {
@@ -186,19 +168,19 @@ func loadNodeTest(dir, name string) *nodeTest {
 			runtime = append(runtime, in.GetName())
 		}
 	}
-	if len(runtime) != len(ins) {
-		nt.err = fmt.Errorf("%d runtime inputs, %d input_N.pb files", len(runtime), len(ins))
-		return nt
-	}
 	byName := map[string]*ir.Tensor{}
-	for i, n := range runtime {
-		byName[n] = ins[i]
+	if inErr == nil && len(runtime) == len(ins) {
+		for i, n := range runtime {
+			byName[n] = ins[i]
+		}
 	}
 	// Import; inputs the IR needs at import time (a Reshape's shape fed as
 	// an input, Clip bounds) are bound to their test values, one by one.
+	// Import errors come first: an out-of-scope model's data may not be
+	// tensors at all.
 	bind := map[string]*ir.Tensor{}
 	for {
-		g, err := onnx.Import(m, onnx.Options{Name: name, Bind: bind})
+		g, err := onnx.Import(m, onnx.Options{Name: tc.Name, Bind: bind})
 		var need *onnx.NeedsValueError
 		if errors.As(err, &need) && bind[need.Input] == nil && byName[need.Input] != nil {
 			bind[need.Input] = byName[need.Input]
@@ -212,29 +194,88 @@ func loadNodeTest(dir, name string) *nodeTest {
 		nt.graph = g
 		break
 	}
+	if err := errors.Join(inErr, outErr); err != nil {
+		nt.err = err
+		return nt
+	}
+	if len(runtime) != len(ins) {
+		nt.err = fmt.Errorf("%d runtime inputs, %d input_N.pb files", len(runtime), len(ins))
+		return nt
+	}
+	nt.outputs = outs
 	for _, v := range nt.graph.Inputs {
 		nt.inputs = append(nt.inputs, byName[v.Name])
 	}
 	return nt
 }
 
+// modelOps lists the op types of a model's graph, its subgraphs and its
+// functions, sorted, with their domain when it is not the default one.
+func modelOps(m *onnxpb.ModelProto) []string {
+	seen := map[string]bool{}
+	var walk func(nodes []*onnxpb.NodeProto)
+	walk = func(nodes []*onnxpb.NodeProto) {
+		for _, n := range nodes {
+			op := n.GetOpType()
+			if d := n.GetDomain(); d != "" && d != "ai.onnx" {
+				op = d + ":" + op
+			}
+			seen[op] = true
+			for _, a := range n.Attribute {
+				if a.G != nil {
+					walk(a.G.Node)
+				}
+				for _, g := range a.Graphs {
+					walk(g.Node)
+				}
+			}
+		}
+	}
+	walk(m.Graph.Node)
+	for _, f := range m.Functions {
+		walk(f.Node)
+	}
+	var ops []string
+	for op := range seen {
+		ops = append(ops, op)
+	}
+	sort.Strings(ops)
+	return ops
+}
+
+// scopeOf says why a test is out of scope ("" when it is in scope),
+// mechanically: what onnx.ModelOutOfScope finds in the model, a float8,
+// float4, int4 or int2 type in the test's name, or a training-mode variant
+// of an inference op (the name says "training").
+func scopeOf(name string, m *onnxpb.ModelProto) string {
+	if f, ok := onnx.ModelOutOfScope(m); ok {
+		return f.Name
+	}
+	if onnx.LowBitName(name) {
+		return onnx.FamilyLowBits.Name
+	}
+	if strings.Contains(name, "training") {
+		return onnx.FamilyTraining.Name
+	}
+	return ""
+}
+
 var (
-	loadOnce  sync.Once
-	loaded    []*nodeTest
-	loadedDir string
+	loadOnce sync.Once
+	loaded   []*nodeTest
 )
 
-// loadNodeTests loads every test folder once per process (whole models
-// only with MODELC_ONNX_LONG=1).
-func loadNodeTests(t testing.TB, dir string) []*nodeTest {
+// loadNodeTests loads every test once per process (whole models only
+// with MODELC_ONNX_LONG=1).
+func loadNodeTests(t testing.TB) []*nodeTest {
 	loadOnce.Do(func() {
-		loadedDir = dir
-		for _, name := range listNodeTests(t, dir) {
-			if strings.HasPrefix(name, "test_light_") && !longTests() && !*updateDoc {
-				loaded = append(loaded, &nodeTest{name: name, whole: true, float32: true})
+		fsys := backendData(t)
+		for _, tc := range listNodeTests(t, fsys) {
+			if tc.Suite == "light" && !longTests() && !*updateDoc {
+				loaded = append(loaded, &nodeTest{name: tc.Name, suite: tc.Suite, whole: true, float32: true})
 				continue
 			}
-			loaded = append(loaded, loadNodeTest(dir, name))
+			loaded = append(loaded, loadNodeTest(fsys, tc))
 		}
 	})
 	return loaded
@@ -323,46 +364,146 @@ func evalNodeTest(nt *nodeTest) result {
 	return result{"pass", ""}
 }
 
-// TestNodeTests runs every node test through the reference evaluator.
+// minInScopeNodePass is the share of in-scope node/ tests that must pass
+// through the evaluator (a ratchet: raise it as ops land).
+const minInScopeNodePass = 0.90
+
+// tally counts one engine's results over a set of tests.
+type tally struct{ pass, unsup, total int }
+
+func (t tally) String() string {
+	return fmt.Sprintf("%d of %d pass (%.1f%%), %d unsupported", t.pass, t.total, 100*float64(t.pass)/float64(max(t.total, 1)), t.unsup)
+}
+
+// tallies counts results by group: "node" and the other suites in scope,
+// "out of scope", and "all".
+func tallies(tests []*nodeTest, res func(nt *nodeTest) result) map[string]*tally {
+	m := map[string]*tally{}
+	add := func(k string, r result) {
+		if m[k] == nil {
+			m[k] = &tally{}
+		}
+		m[k].total++
+		switch r.status {
+		case "pass":
+			m[k].pass++
+		case "unsupported", "not run":
+			m[k].unsup++
+		}
+	}
+	for _, nt := range tests {
+		r := res(nt)
+		if r.status == "" || r.status == "skipped" {
+			continue
+		}
+		add("all", r)
+		if nt.scope != "" {
+			add("out of scope", r)
+			continue
+		}
+		add(nt.suite, r)
+	}
+	return m
+}
+
+// TestNodeTests runs every test of the conformance archive through the
+// reference evaluator. An in-scope test passes or fails with an
+// "unsupported" error; an out-of-scope one fails with one (saying why)
+// unless it passes anyway; anything else fails.
 func TestNodeTests(t *testing.T) {
-	dir := nodeTestDir(t)
-	tests := loadNodeTests(t, dir)
-	pass, f32, f32pass := 0, 0, 0
+	tests := loadNodeTests(t)
 	for _, nt := range tests {
 		t.Run(nt.name, func(t *testing.T) {
 			if nt.whole && !longTests() && !*updateDoc {
+				nt.eval = result{"skipped", ""}
 				t.Skip("whole model: MODELC_ONNX_LONG=1 (make test-long)")
 			}
 			r := evalNodeTest(nt)
 			nt.eval = r
-			switch r.status {
-			case "pass":
-				pass++
-			case "unsupported":
+			switch {
+			case r.status == "pass":
+			case r.status == "unsupported" && nt.scope != "" && !strings.Contains(r.detail, "out of scope"):
+				t.Errorf("out of scope (%s), but the error does not say so: %s", nt.scope, r.detail)
+			case r.status == "unsupported":
 				t.Logf("unsupported: %s", r.detail)
 			default:
 				t.Errorf("%s", r.detail)
 			}
 		})
-		if nt.float32 && nt.eval.status != "" {
-			f32++
-			if nt.eval.status == "pass" {
-				f32pass++
-			}
+	}
+	tl := tallies(tests, func(nt *nodeTest) result { return nt.eval })
+	for _, k := range []string{"node", "pytorch-converted", "pytorch-operator", "simple", "light", "out of scope", "all"} {
+		if tl[k] != nil {
+			t.Logf("evaluator, %s: %s", k, tl[k])
 		}
 	}
-	t.Logf("evaluator: %d of %d tests pass; float32: %d of %d (%.1f%%)", pass, len(tests), f32pass, f32, 100*float64(f32pass)/float64(max(f32, 1)))
-	if f32 > 0 && float64(f32pass) < 0.85*float64(f32) {
-		t.Errorf("only %d of %d float32 node tests pass through the evaluator, want ≥ 85%%", f32pass, f32)
+	inScope := 0
+	for _, nt := range tests {
+		inScope += btoi(nt.suite == "node" && nt.scope == "")
+	}
+	// (The share is checked when every in-scope node test ran: -run may pick some.)
+	if n := tl["node"]; n != nil && n.total == inScope && float64(n.pass) < minInScopeNodePass*float64(n.total) {
+		t.Errorf("only %d of %d in-scope node tests pass through the evaluator, want ≥ %.0f%%", n.pass, n.total, 100*minInScopeNodePass)
 	}
 	if *updateDoc {
+		if err := writeScopeList(tests); err != nil {
+			t.Fatal(err)
+		}
 		if err := writeDoc(filepath.Join("..", "..", "docs", "onnx-node-tests.md"), tests); err != nil {
 			t.Fatal(err)
 		}
 	}
 }
 
-// writeDoc writes the table of every node test's result, through the
+const scopeList = "testdata/in-scope.txt"
+
+// writeScopeList writes the in-scope tests' names, one a line.
+func writeScopeList(tests []*nodeTest) error {
+	var sb strings.Builder
+	sb.WriteString("# The conformance tests in scope (frontend/onnx/scope.go, scopeOf in nodetest_test.go); written by -update-doc.\n")
+	for _, nt := range tests {
+		if nt.scope == "" {
+			fmt.Fprintf(&sb, "%s/%s\n", nt.suite, nt.name)
+		}
+	}
+	return os.WriteFile(scopeList, []byte(sb.String()), 0o644)
+}
+
+// TestInScopeList checks that testdata/in-scope.txt is what scopeOf
+// gives for the archive (-update-doc rewrites it).
+func TestInScopeList(t *testing.T) {
+	tests := loadNodeTests(t)
+	data, err := os.ReadFile(scopeList)
+	if err != nil {
+		t.Fatal(err)
+	}
+	listed := map[string]bool{}
+	for _, l := range strings.Split(string(data), "\n") {
+		if l != "" && !strings.HasPrefix(l, "#") {
+			listed[l] = true
+		}
+	}
+	n := 0
+	for _, nt := range tests { // the whole models, loaded or not, are in scope
+		key := nt.suite + "/" + nt.name
+		if (nt.scope == "") != listed[key] {
+			t.Errorf("%s: in scope is %v, %s says %v (run -update-doc)", key, nt.scope == "", scopeList, listed[key])
+		}
+		n += btoi(nt.scope == "")
+	}
+	if n != len(listed) {
+		t.Errorf("%s lists %d tests, the archive has %d in scope", scopeList, len(listed), n)
+	}
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// writeDoc writes the table of every test's result, through the
 // evaluator and through generated code (TestNodeTestsGenerated, which
 // runs first: -run 'TestNodeTests' takes both).
 func writeDoc(file string, tests []*nodeTest) error {
@@ -371,59 +512,81 @@ func writeDoc(file string, tests []*nodeTest) error {
 			return fmt.Errorf("-update-doc: %s has no generated-code result: run -run 'TestNodeTests' (both tests), without -short", nt.name)
 		}
 	}
+	ev := tallies(tests, func(nt *nodeTest) result { return nt.eval })
+	gen := tallies(tests, func(nt *nodeTest) result { return nt.gen })
 	var sb strings.Builder
-	count := func(f func(nt *nodeTest) bool) int {
-		n := 0
-		for _, nt := range tests {
-			if f(nt) {
-				n++
-			}
-		}
-		return n
-	}
-	f32 := count(func(nt *nodeTest) bool { return nt.float32 })
-	f32pass := count(func(nt *nodeTest) bool { return nt.float32 && nt.eval.status == "pass" })
-	pass := count(func(nt *nodeTest) bool { return nt.eval.status == "pass" })
-	unsup := count(func(nt *nodeTest) bool { return nt.eval.status == "unsupported" })
-	gpass := count(func(nt *nodeTest) bool { return nt.gen.status == "pass" })
-	gunsup := count(func(nt *nodeTest) bool { return nt.gen.status == "unsupported" })
-	gf32pass := count(func(nt *nodeTest) bool { return nt.float32 && nt.gen.status == "pass" })
-	fmt.Fprintf(&sb, `# ONNX node tests
+	fmt.Fprintf(&sb, `# ONNX conformance tests
 
 Generated by `+"`MODELC_ONNX_LONG=1 go test ./frontend/onnx -run 'TestNodeTests' -update-doc`"+` (the variable adds the
 whole models); do not edit.
 
-Every folder of `+"`../shared/testdata/onnx-node`"+` (ONNX commit 6be0677f, see its README),
-imported by `+"`frontend/onnx`"+` and run through the reference evaluator (`+"`ir.Eval`"+`),
-compared with the stored outputs by the tests' own rule: |got − want| ≤ atol + rtol·|want|,
-rtol 1e-3, atol 1e-7, NaN equal to NaN, shapes and element types equal. Loosened
-tolerances are listed per test. A test that does not pass fails with an explicit
-"unsupported" error naming the node, op type and opset; any other failure fails
-`+"`go test`"+`. The whole models (test_light_*) run in `+"`make test-long`"+`.
+Every test of ONNX's backend test data (`+"`internal/onnxdata/backend.tar.xz`"+`, ONNX commit 6be0677f, see
+`+"`internal/onnxdata/README.md`"+`): `+"`node/`"+` (one operator each), `+"`pytorch-converted/`"+`,
+`+"`pytorch-operator/`"+`, `+"`simple/`"+` and the five whole models of `+"`light/`"+`. Each is imported by
+`+"`frontend/onnx`"+` and run through the reference evaluator (`+"`ir.Eval`"+`) on the test's own inputs, the
+way `+"`modelc run --engine reference`"+` runs a model, and compared with the stored outputs by the tests'
+own rule: |got − want| ≤ atol + rtol·|want|, rtol 1e-3, atol 1e-7, NaN equal to NaN, shapes and element
+types equal. Loosened tolerances are listed per test. A test that does not pass fails with an explicit
+"unsupported" error naming the node, op type and opset; any other failure fails `+"`go test`"+`.
 
-"Bound" names inputs that feed something the IR needs at import time (a Reshape's
-shape, Clip bounds, split sizes) and that the test feeds at run time: the harness
-imports the model with those inputs bound to the test's values (onnx.Options.Bind).
+**Scope.** A test is out of scope, mechanically (`+"`scopeOf`"+` in `+"`frontend/onnx/nodetest_test.go`"+`), when its
+model uses an op of an out-of-scope family below anywhere (graph, subgraphs, functions), when a graph input
+or output is not a tensor or is a tensor of strings or of a float8/float4/int4/int2 type, when its name
+names such a type, or when it is a training-mode variant (its name says "training"). The in-scope list is
+`+"`frontend/onnx/testdata/in-scope.txt`"+`. The importer refuses every out-of-scope construct with an
+"unsupported … out of scope (family): why" error:
 
-**Evaluator: %d of %d tests pass, %d unsupported. Float32 tests (inputs float32, or
-int64 shapes/indices, outputs float32): %d of %d pass (%.1f%%).**
+| family | what | why |
+| --- | --- | --- |
+`)
+	table := onnx.OutOfScopeTable()
+	var fams []onnx.Family
+	for f := range table {
+		fams = append(fams, f)
+	}
+	sort.Slice(fams, func(i, j int) bool { return fams[i].Name < fams[j].Name })
+	for _, f := range fams {
+		fmt.Fprintf(&sb, "| %s | %s | %s |\n", f.Name, strings.Join(table[f], ", "), f.Why)
+	}
+	fmt.Fprintf(&sb, `
+"Bound" names inputs that feed something the IR needs at import time (a Reshape's shape, Clip
+bounds, split sizes, axes, pads) and that the test feeds at run time: the harness imports the model
+with those inputs bound to the test's values (`+"`onnx.Options.Bind`"+`).
 
-The "generated" column runs the same tests through generated code: each imported test
-goes through the default pipeline and codegen into a Go package of its own, all of them in
-one folder (vetted with one `+"`go vet`"+`, run by one program that imports them all;
-`+"`nodetest_gen_test.go`"+`), compared by the same rule. "not run" marks a test the
-importer does not take; "unsupported" one whose graph codegen has no kernel for yet.
+| tests | evaluator | generated code |
+| --- | --- | --- |
+`)
+	for _, k := range []string{"node", "pytorch-converted", "pytorch-operator", "simple", "light", "out of scope", "all"} {
+		label := k + "/ in scope"
+		switch k {
+		case "out of scope":
+			label = "out of scope (every suite)"
+		case "all":
+			label = "**all**"
+		}
+		if ev[k] == nil {
+			continue
+		}
+		g := gen[k]
+		if g == nil {
+			g = &tally{}
+		}
+		fmt.Fprintf(&sb, "| %s | %s | %s |\n", label, ev[k], g)
+	}
+	fmt.Fprintf(&sb, `
+The "generated" column runs the same tests through generated code: each imported test goes through
+the default pipeline and codegen into a Go package of its own, all of them in one folder (vetted
+with one `+"`go vet`"+`, run by one program that imports them all; `+"`nodetest_gen_test.go`"+`), compared
+by the same rule. "not run" marks a test the importer does not take; "unsupported" one whose graph
+codegen has no kernel for yet.
 
-**Generated code: %d of %d tests pass, %d unsupported. Float32 tests: %d of %d pass (%.1f%%).**
-
-| test | ops | opset | float32 | evaluator | generated | notes |
-| --- | --- | ---: | :---: | --- | --- | --- |
-`, pass, len(tests), unsup, f32pass, f32, 100*float64(f32pass)/float64(max(f32, 1)),
-		gpass, len(tests), gunsup, gf32pass, f32, 100*float64(gf32pass)/float64(max(f32, 1)))
+| test | suite | scope | ops | opset | evaluator | generated | notes |
+| --- | --- | --- | --- | ---: | --- | --- | --- |
+`)
 	for _, nt := range tests {
-		f := ""
-		if nt.float32 {
-			f = "yes"
+		scope := "in"
+		if nt.scope != "" {
+			scope = "out: " + nt.scope
 		}
 		res := nt.eval.status
 		if nt.eval.detail != "" {
@@ -443,7 +606,7 @@ importer does not take; "unsupported" one whose graph codegen has no kernel for 
 		if nt.whole {
 			notes = append(notes, "whole model")
 		}
-		fmt.Fprintf(&sb, "| %s | %s | %d | %s | %s | %s | %s |\n", nt.name, nt.ops, nt.opset, f, res, gres, strings.Join(notes, "; "))
+		fmt.Fprintf(&sb, "| %s | %s | %s | %s | %d | %s | %s | %s |\n", nt.name, nt.suite, scope, nt.ops, nt.opset, res, gres, strings.Join(notes, "; "))
 	}
 	return os.WriteFile(file, []byte(sb.String()), 0o644)
 }

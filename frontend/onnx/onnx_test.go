@@ -2,10 +2,15 @@ package onnx_test
 
 import (
 	"errors"
+	"fmt"
+	"io/fs"
 	"strings"
 	"testing"
 
+	"google.golang.org/protobuf/proto"
+
 	"github.com/modelc/modelc/frontend/onnx"
+	"github.com/modelc/modelc/frontend/onnx/onnxpb"
 	"github.com/modelc/modelc/ir"
 )
 
@@ -68,9 +73,9 @@ func TestErrorsNameNodeOpAndOpset(t *testing.T) {
 		want string
 	}{
 		{"unknown op", newModel(13).input("x", 2).node("Foo", []string{"x"}, []string{"y"}).output("y"),
-			`node 0 "y_node" (Foo, opset 13): unsupported op type Foo (supported: Abs, Add,`},
+			`node 0 "y_node" (Foo, opset 13): unsupported op type Foo (supported: Abs, Acos,`},
 		{"opset too new for the op", newModel(13).input("x", 2).node("Gelu", []string{"x"}, []string{"y"}).output("y"),
-			`node 0 "y_node" (Gelu, opset 13): unsupported Gelu at opset 13 (supported: opsets 20 to 25)`},
+			`node 0 "y_node" (Gelu, opset 13): unsupported Gelu at opset 13 (supported: opsets 20 to 28)`},
 		{"unknown attribute", newModel(13).input("x", 2).node("Relu", []string{"x"}, []string{"y"}, attrInt("bogus", 1)).output("y"),
 			`node 0 "y_node" (Relu, opset 13): unsupported attribute "bogus" of Relu`},
 		{"attribute value", newModel(20).input("x", 2).node("Gelu", []string{"x"}, []string{"y"}, attrString("approximate", "fast")).output("y"),
@@ -83,7 +88,7 @@ func TestErrorsNameNodeOpAndOpset(t *testing.T) {
 			node("Reshape", []string{"x", "s2"}, []string{"y"}).output("y"),
 			`node 1 "s2_node" (Mul, opset 13): shape math N Mul N is not affine in the batch N`},
 		{"model opset", newModel(30).input("x", 2).node("Relu", []string{"x"}, []string{"y"}).output("y"),
-			`unsupported opset 30 of the default domain (supported: 6 to 25)`},
+			`unsupported opset 30 of the default domain (supported: 1 to 28)`},
 		{"two symbols", newModel(13).input("x", "a", "b").node("Relu", []string{"x"}, []string{"y"}).output("y"),
 			`graph input "x": unsupported second symbolic dimension "b"`},
 		{"3-D conv", newModel(13).input("x", 1, 1, 3, 3, 3).floats("w", []int64{1, 1, 1, 1, 1}, 1).
@@ -115,7 +120,8 @@ func TestTruncatedModelIsAnError(t *testing.T) {
 }
 
 func TestNeedsValueNamesTheInput(t *testing.T) {
-	m := newModel(13).input("x", 2, 3).input("s", 2).node("Reshape", []string{"x", "s"}, []string{"y"}).output("y")
+	m := newModel(13).input("x", 2, 3).node("Reshape", []string{"x", "s"}, []string{"y"}).output("y")
+	m.m.Graph.Input = append(m.m.Graph.Input, valueInfo("s", onnxpb.TensorProto_INT64, 2))
 	_, err := onnx.Load(m.bytes(t), onnx.Options{})
 	var need *onnx.NeedsValueError
 	if !errors.As(err, &need) || need.Input != "s" {
@@ -219,4 +225,149 @@ func TestPatterns(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestOutputsThatAreInputsKeepTheirNames: an output that is another name
+// for an input (Identity, one-input Sum, inference Dropout) or for
+// another output is a value of its own, named after the ONNX output, so
+// `modelc run --out` writes every output.
+func TestOutputsThatAreInputsKeepTheirNames(t *testing.T) {
+	m := newModel(13).input("x", 2, 3).
+		node("Identity", []string{"x"}, []string{"a"}).
+		node("Sum", []string{"x"}, []string{"b"}).
+		node("Dropout", []string{"x"}, []string{"c"}).
+		node("Relu", []string{"x"}, []string{"d"}).
+		node("Identity", []string{"d"}, []string{"e"}).
+		output("a", "b", "c", "d", "e")
+	g, err := onnx.Load(m.bytes(t), onnx.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := &ir.Tensor{DType: ir.F32, Shape: []int{2, 3}, F: []float32{-1, 2, -3, 4, -5, 6}}
+	got, err := ir.Eval(g, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, name := range []string{"a", "b", "c", "d", "e"} {
+		if g.Outputs[i].Name != name {
+			t.Errorf("output %d is named %q, want %q", i, g.Outputs[i].Name, name)
+		}
+		want := x.F
+		if name >= "d" {
+			want = []float32{0, 2, 0, 4, 0, 6}
+		}
+		if fmt.Sprint(got[i].F) != fmt.Sprint(want) {
+			t.Errorf("output %s = %v, want %v", name, got[i].F, want)
+		}
+	}
+}
+
+// TestBoundValuesTakeTheDeclaredType: values bound from the command line
+// or model.yaml (numbers) become the input's declared dtype and rank; a
+// fraction for an integer input is an error naming the input.
+func TestBoundValuesTakeTheDeclaredType(t *testing.T) {
+	m := newModel(13).input("x", 2, 3).node("Reshape", []string{"x", "s"}, []string{"y"}).output("y")
+	m.m.Graph.Input = append(m.m.Graph.Input, valueInfo("s", onnxpb.TensorProto_INT64, 2))
+	bind := func(v ...float32) map[string]*ir.Tensor {
+		return map[string]*ir.Tensor{"s": {DType: ir.F32, Shape: []int{len(v)}, F: v}}
+	}
+	g, err := onnx.Load(m.bytes(t), onnx.Options{Bind: bind(3, 2)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !g.Outputs[0].Type.Shape.Equal(ir.StaticShape(3, 2)) {
+		t.Fatalf("bound import gave\n%s", g)
+	}
+	if _, err := onnx.Load(m.bytes(t), onnx.Options{Bind: bind(3.5, 2)}); err == nil || !strings.Contains(err.Error(), `bound input "s"`) {
+		t.Fatalf("a fractional shape: got %v", err)
+	}
+	if _, err := onnx.Load(m.bytes(t), onnx.Options{Bind: bind(6)}); err == nil || !strings.Contains(err.Error(), "declared") {
+		t.Fatalf("a bound value of the wrong shape: got %v", err)
+	}
+	_, err = onnx.Load(m.bytes(t), onnx.Options{})
+	if err == nil || !strings.Contains(err.Error(), "--bind s=") || !strings.Contains(err.Error(), "bind: {s:") {
+		t.Fatalf("unbound: the error must say how to bind s, got %v", err)
+	}
+}
+
+// TestFunctionsAreInlined: a model-local function (as newer exporters
+// write for modules) is replaced by its body, with its attribute
+// references resolved from the call or the function's default, and
+// functions calling functions.
+func TestFunctionsAreInlined(t *testing.T) {
+	ref := func(name, ref string) *onnxpb.AttributeProto {
+		return &onnxpb.AttributeProto{Name: proto.String(name), RefAttrName: proto.String(ref), Type: onnxpb.AttributeProto_FLOAT.Enum()}
+	}
+	// Scaled(x) = LeakyRelu(x, alpha=@a)·2, a defaults to 0.5; Twice(x) = Scaled(Scaled(x)).
+	scaled := &onnxpb.FunctionProto{
+		Name: proto.String("Scaled"), Domain: proto.String("pkg.test"), Input: []string{"x"}, Output: []string{"y"},
+		AttributeProto: []*onnxpb.AttributeProto{attrFloat("a", 0.5)},
+		Node: []*onnxpb.NodeProto{
+			{OpType: proto.String("LeakyRelu"), Input: []string{"x"}, Output: []string{"t"}, Attribute: []*onnxpb.AttributeProto{ref("alpha", "a")}},
+			{OpType: proto.String("Add"), Input: []string{"t", "t"}, Output: []string{"y"}},
+		},
+	}
+	twice := &onnxpb.FunctionProto{
+		Name: proto.String("Twice"), Domain: proto.String("pkg.test"), Input: []string{"x"}, Output: []string{"y"},
+		Node: []*onnxpb.NodeProto{
+			{OpType: proto.String("Scaled"), Domain: proto.String("pkg.test"), Input: []string{"x"}, Output: []string{"m"}, Attribute: []*onnxpb.AttributeProto{attrFloat("a", 0.25)}},
+			{OpType: proto.String("Scaled"), Domain: proto.String("pkg.test"), Input: []string{"m"}, Output: []string{"y"}},
+		},
+	}
+	m := newModel(18).input("x", 4).output("y")
+	m.m.OpsetImport = append(m.m.OpsetImport, &onnxpb.OperatorSetIdProto{Domain: proto.String("pkg.test"), Version: proto.Int64(1)})
+	m.m.Functions = []*onnxpb.FunctionProto{scaled, twice}
+	m.m.Graph.Node = []*onnxpb.NodeProto{{OpType: proto.String("Twice"), Domain: proto.String("pkg.test"), Input: []string{"x"}, Output: []string{"y"}, Name: proto.String("call")}}
+	g, err := onnx.Load(m.bytes(t), onnx.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := ir.Eval(g, &ir.Tensor{DType: ir.F32, Shape: []int{4}, F: []float32{-8, -1, 1, 3}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// −8 → leaky(·, .25)·2 = −4 → leaky(·, .5)·2 = −4; 3 → 6 → 12.
+	if want := []float32{-4, -0.5, 4, 12}; fmt.Sprint(got[0].F) != fmt.Sprint(want) {
+		t.Fatalf("got %v, want %v", got[0].F, want)
+	}
+	m.m.Functions[0].Node[1].OpType = proto.String("Twice") // Scaled calls Twice calls Scaled …
+	m.m.Functions[0].Node[1].Domain = proto.String("pkg.test")
+	m.m.Functions[0].Node[1].Input = []string{"t"}
+	if _, err := onnx.Load(m.bytes(t), onnx.Options{}); err == nil || !strings.Contains(err.Error(), "deep") {
+		t.Fatalf("recursive functions: got %v", err)
+	}
+}
+
+// TestAttention23IsTheIRsOp: opset-23 Attention in its plain form (3-D,
+// as many key as query heads, no mask or cache) imports as the IR's
+// attention op (the node tests check its values); with a mask it is
+// built from matmuls and a softmax.
+func TestAttention23IsTheIRsOp(t *testing.T) {
+	for name, want := range map[string]bool{"test_attention_3d_causal": true, "test_attention_3d_scaled": true, "test_attention_3d_attn_mask": false} {
+		g, err := loadArchiveModel(t, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var att *ir.Attention
+		for _, n := range g.Nodes {
+			if a, ok := n.Op.(*ir.Attention); ok {
+				att = a
+			}
+		}
+		if (att != nil) != want {
+			t.Errorf("%s: attention op %v, want one: %v\n%s", name, att, want, g)
+			continue
+		}
+		if att != nil && att.Causal != strings.Contains(name, "causal") {
+			t.Errorf("%s: causal %v", name, att.Causal)
+		}
+	}
+}
+
+func loadArchiveModel(t *testing.T, name string) (*ir.Graph, error) {
+	data, err := fs.ReadFile(backendData(t), "node/"+name+"/model.onnx")
+	if err != nil {
+		return nil, err
+	}
+	return onnx.Load(data, onnx.Options{})
 }

@@ -162,7 +162,7 @@ func importClip(c *nodeCtx) error {
 		return err
 	}
 	if !x.Type.DType.IsFloat() {
-		return unsupported("Clip on %s (supported: float tensors)", x.Type.DType)
+		return c.clipInt(x, lo, hi)
 	}
 	return c.emit(0, &ir.Clip{Min: lo, Max: hi}, x)
 }
@@ -219,8 +219,8 @@ func (c *nodeCtx) alias(out, in int) {
 	}
 }
 
-// importDropout is the identity at inference. The mask output and
-// training mode are unsupported.
+// importDropout is the identity at inference, its mask all true.
+// Training mode is out of scope.
 func importDropout(c *nodeCtx) error {
 	if err := c.arity(1, 3); err != nil {
 		return err
@@ -242,11 +242,19 @@ func importDropout(c *nodeCtx) error {
 			return err
 		}
 		if t != 0 {
-			return unsupported("Dropout in training mode")
+			return outOfScopeError(famTraining, "Dropout in training mode")
 		}
 	}
-	if c.wants(1) {
-		return unsupported("Dropout's mask output")
+	if c.wants(1) { // at inference every element is kept
+		t, err := c.typeOf(0)
+		if err != nil {
+			return err
+		}
+		s, err := staticInts(t.Shape, "Dropout's mask")
+		if err != nil {
+			return err
+		}
+		c.setVal(1, &val{konst: &ir.Tensor{DType: ir.Bool, Shape: s, I: []int64{1}, Splat: true}})
 	}
 	c.alias(0, 0)
 	return nil

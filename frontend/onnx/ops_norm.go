@@ -28,7 +28,7 @@ func importBatchNorm(c *nodeCtx) error {
 	}
 	if c.opset() >= 14 {
 		if e.int(c, "training_mode", 0) != 0 && e.err == nil {
-			return unsupported("training_mode=1")
+			return outOfScopeError(famTraining, "BatchNormalization with training_mode=1")
 		}
 	}
 	if e.err != nil {

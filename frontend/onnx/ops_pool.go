@@ -15,6 +15,9 @@ func importMaxPool(c *nodeCtx) error {
 		return unsupported("MaxPool's Indices output")
 	}
 	c.ignore("storage_order") // it only orders Indices
+	if t, err := c.typeOf(0); err == nil && !t.DType.IsFloat() {
+		return unsupported("MaxPool on %s (the IR's maxpool takes floats)", t.DType)
+	}
 	return c.pool(true)
 }
 
@@ -100,9 +103,9 @@ func importReduce(c *nodeCtx) error {
 	if err := c.arity(1, 2); err != nil {
 		return err
 	}
-	k, inputFrom := ir.KReduceMean, 18
-	if c.n.GetOpType() == "ReduceSum" {
-		k, inputFrom = ir.KReduceSum, 13
+	k, inputFrom := reduceKinds[c.n.GetOpType()], 18
+	if k == ir.KReduceSum {
+		inputFrom = 13
 	}
 	var e errs
 	keep := e.int(c, "keepdims", 1) != 0
@@ -140,4 +143,76 @@ func importReduce(c *nodeCtx) error {
 		axes = []int{}
 	}
 	return c.emit(0, &ir.Reduce{K: k, Axes: axes, KeepDims: keep}, x)
+}
+
+// importLpPool is (Σ |x|ᵖ over each window)^(1/p), the sum being the
+// average pool with the padding counted, times the window size (zero
+// padding adds nothing). 1-D and 2-D windows, no dilation, no ceil mode.
+func importLpPool(c *nodeCtx) error {
+	if err := c.arity(1, 1); err != nil {
+		return err
+	}
+	x, err := c.in(0)
+	if err != nil {
+		return err
+	}
+	in, err := spatial(x, "LpPool")
+	if err != nil {
+		return err
+	}
+	win, err := c.readWindow(in, nil, c.opset() >= 18)
+	if err != nil {
+		return err
+	}
+	var e errs
+	p := float64(e.int(c, "p", 2))
+	if c.opset() >= 18 && e.int(c, "ceil_mode", 0) != 0 && e.err == nil {
+		return unsupported("LpPool with ceil_mode=1")
+	}
+	if e.err != nil {
+		return e.err
+	}
+	for _, d := range win.dil {
+		if d != 1 {
+			return unsupported("LpPool with dilations %v (supported: 1)", win.dil)
+		}
+	}
+	if p <= 0 {
+		return fmt.Errorf("p must be positive, got %g", p)
+	}
+	y, err := c.tmp(ir.Simple{K: ir.KAbs}, x)
+	if err != nil {
+		return err
+	}
+	pc, err := c.scalarConst(x.Type.DType, p)
+	if err != nil {
+		return err
+	}
+	if y, err = c.bin(ir.KPow, y, pc); err != nil {
+		return err
+	}
+	rank := x.Type.Shape.Rank()
+	if y, err = c.as2D(y); err != nil {
+		return err
+	}
+	w := win.to2D()
+	size := 1
+	for _, k := range w.kernel {
+		size *= k
+	}
+	if y, err = c.tmp(&ir.AvgPool{Kernel: w.kernel, Stride: w.stride, Pad: w.pad2(), CountIncludePad: true}, y); err != nil {
+		return err
+	}
+	k, err := c.scalarConst(x.Type.DType, float64(size))
+	if err != nil {
+		return err
+	}
+	if y, err = c.bin(ir.KMul, y, k); err != nil {
+		return err
+	}
+	inv, err := c.scalarConst(x.Type.DType, 1/p)
+	if err != nil {
+		return err
+	}
+	return c.emitFrom2D(rank, ir.Simple{K: ir.KPow}, y, inv)
 }

@@ -2,6 +2,7 @@ package onnx
 
 import (
 	"math"
+	"slices"
 
 	"github.com/modelc/modelc/ir"
 )
@@ -27,13 +28,25 @@ import (
 //	           where Qₕ = Transpose₀₂₁₃(Reshape(q → [B, T, H, dh])), likewise Vₕ,
 //	           and Kₕᵀ = Transpose₀₂₃₁(Reshape(k → [B, S, H, dh])) (or two
 //	           transposes); ⊘ c is a division by, or product with, a scalar
-//	           constant, or absent. No mask: a causal or padding mask (Add or
-//	           Where before the Softmax) keeps the spelled-out form.
+//	           constant, or absent; a causal mask before the Softmax (Where(M,
+//	           −Inf, s) with M the constant strictly-upper triangle, as
+//	           masked_fill writes it, or Add(s, C) with C −Inf there and 0
+//	           elsewhere) sets causal; any other mask keeps the spelled-out
+//	           form. Packed QKV: Qₕ, Kₕ, Vₕ may instead be Gather(i, axis 0)
+//	           of Transpose₂₀₃₁₄(Reshape(qkv[B, T, 3D] → [B, T, 3, H, dh]))
+//	           (Kₕᵀ a Transpose₀₁₃₂ of that), and q, k, v become slices of qkv.
+//	seq-first attention (nn.MultiheadAttention's export):
+//	           Reshape(Transpose₁₀₂(Softmax₋₁(Qₕ·Kₕᵀ ⊘ c)·Vₕ)) → [T·B, D] or [T, B, D]
+//	           where Qₕ = Transpose₁₀₂(Reshape(q[T, B, D] → [T, B·H, dh])) (⊘ c
+//	           may scale Qₕ instead), Vₕ likewise and Kₕᵀ = Transpose₁₂₀(Reshape(k
+//	           → [T, B·H, dh])): attention on q, k, v transposed to [B, T, D],
+//	           its result transposed back.
 var patternRules = []func(g *ir.Graph, n *ir.Node) bool{
 	matchGelu,
 	matchLayerNorm,
 	matchLinear,
 	matchAttention,
+	matchSeqFirstAttention,
 }
 
 // recognizePatterns walks the nodes from the last, so the largest match
@@ -494,6 +507,10 @@ func matchAttention(g *ir.Graph, n *ir.Node) bool {
 		return false
 	}
 	scores, scale := sm.Inputs[0], 1.0
+	causal := false
+	if m, ok := causalMasked(scores); ok {
+		scores, causal = m, true
+	}
 	switch d := scores.Def; {
 	case d != nil && d.Op.Kind() == ir.KDiv:
 		c, ok := scalar(d.Inputs[1])
@@ -512,6 +529,9 @@ func matchAttention(g *ir.Graph, n *ir.Node) bool {
 	qk := def(scores, ir.KMatMul)
 	if qk == nil {
 		return false
+	}
+	if q, k, v, h, ok := packedQKV(g, n, qk.Inputs[0], qk.Inputs[1], pv.Inputs[1]); ok {
+		return rewrite(g, n, &ir.Attention{Heads: h, Scale: scale, Causal: causal}, q, k, v)
 	}
 	qt, kt, vt := def(qk.Inputs[0], ir.KTranspose), def(qk.Inputs[1], ir.KTranspose), def(pv.Inputs[1], ir.KTranspose)
 	if !isPerm(qt, 0, 2, 1, 3) || !isPerm(vt, 0, 2, 1, 3) {
@@ -532,5 +552,260 @@ func matchAttention(g *ir.Graph, n *ir.Node) bool {
 	if !ok1 || !ok2 || !ok3 || hq != hk || hq != hv {
 		return false
 	}
-	return rewrite(g, n, &ir.Attention{Heads: hq, Scale: scale}, q, k, v)
+	return rewrite(g, n, &ir.Attention{Heads: hq, Scale: scale, Causal: causal}, q, k, v)
+}
+
+// causalMasked returns s when v masks s causally: Where(M, −Inf, s) with
+// M true exactly above the diagonal, or Add(s, C) with C −Inf exactly
+// there and 0 elsewhere (both constant, square in the last two axes).
+func causalMasked(v *ir.Value) (*ir.Value, bool) {
+	d := v.Def
+	if d == nil {
+		return nil, false
+	}
+	switch d.Op.Kind() {
+	case ir.KWhere:
+		m, fill, s := d.Inputs[0], d.Inputs[1], d.Inputs[2]
+		if f, ok := scalar(fill); !ok || !math.IsInf(f, -1) || !upperMask(m.Const, func(x float64) int {
+			return map[bool]int{true: 1, false: 0}[x != 0]
+		}) {
+			return nil, false
+		}
+		return s, true
+	case ir.KAdd:
+		isMask := func(c *ir.Value) bool {
+			return c.Const != nil && c.Const.DType.IsFloat() && upperMask(c.Const, func(x float64) int {
+				switch {
+				case math.IsInf(x, -1):
+					return 1
+				case x == 0:
+					return 0
+				}
+				return -1
+			})
+		}
+		if c, s, ok := operands(d, isMask); ok {
+			_ = c
+			return s, true
+		}
+	}
+	return nil, false
+}
+
+// upperMask reports whether t (rank ≥ 2, leading dims 1, the last two
+// square) has class(x) == 1 exactly above the diagonal and 0 elsewhere.
+func upperMask(t *ir.Tensor, class func(x float64) int) bool {
+	if t == nil || len(t.Shape) < 2 {
+		return false
+	}
+	r := len(t.Shape)
+	n := t.Shape[r-1]
+	if t.Shape[r-2] != n || t.Numel() != n*n {
+		return false
+	}
+	for i := range n {
+		for j := range n {
+			want := 0
+			if j > i {
+				want = 1
+			}
+			if class(t.Float(i*n+j)) != want {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// packedQKV matches the heads of one packed projection: qh, kth and vh
+// are Gather(0), Transpose₀₁₃₂(Gather(1)) and Gather(2) (axis 0) of
+// Transpose₂₀₃₁₄(Reshape(qkv[B, T, 3D] → [B, T, 3, H, dh])). It adds the
+// slices of qkv that the IR's attention reads, just before n.
+func packedQKV(g *ir.Graph, n *ir.Node, qh, kth, vh *ir.Value) (q, k, v *ir.Value, h int, ok bool) {
+	kt := def(kth, ir.KTranspose)
+	if !isPerm(kt, 0, 1, 3, 2) {
+		return
+	}
+	var src *ir.Value
+	part := func(x *ir.Value, want int) bool {
+		gn := def(x, ir.KGather)
+		if gn == nil || gn.Op.(*ir.Gather).Axis != 0 {
+			return false
+		}
+		idx := gn.Inputs[1].Const
+		if idx == nil || len(idx.Shape) != 0 || idx.Dense().I[0] != int64(want) {
+			return false
+		}
+		if src != nil && gn.Inputs[0] != src {
+			return false
+		}
+		src = gn.Inputs[0]
+		return true
+	}
+	if !part(qh, 0) || !part(kt.Inputs[0], 1) || !part(vh, 2) {
+		return
+	}
+	tr := def(src, ir.KTranspose)
+	if !isPerm(tr, 2, 0, 3, 1, 4) {
+		return
+	}
+	rs := def(tr.Inputs[0], ir.KReshape)
+	if rs == nil {
+		return
+	}
+	qkv, s := rs.Inputs[0], tr.Inputs[0].Type.Shape
+	x := qkv.Type.Shape
+	if x.Rank() != 3 || s.Rank() != 5 || s[0] != x[0] || s[1] != x[1] || s[2] != ir.D(3) || !s[3].Static() || !s[4].Static() {
+		return
+	}
+	h, d := s[3].B, s[3].B*s[4].B
+	if x[2] != ir.D(3*d) {
+		return
+	}
+	at := slices.Index(g.Nodes, n)
+	if at < 0 {
+		return
+	}
+	var vs [3]*ir.Value
+	for i := range vs {
+		sl := &ir.Slice{Starts: []int{i * d}, Ends: []int{(i + 1) * d}, Axes: []int{2}, Steps: []int{1}}
+		ty, err := ir.Infer(sl, []ir.Type{qkv.Type})
+		if err != nil {
+			return
+		}
+		name := ir.BuilderFor(g).Fresh(qkv.Name + [3]string{".q", ".k", ".v"}[i])
+		node := &ir.Node{Name: n.Name, Op: sl, Inputs: []*ir.Value{qkv}}
+		node.Outputs = []*ir.Value{{Name: name, Type: ty[0], Def: node}}
+		g.Nodes = slices.Insert(g.Nodes, at+i, node)
+		vs[i] = node.Outputs[0]
+	}
+	return vs[0], vs[1], vs[2], h, true
+}
+
+// scaled strips a division by, or product with, a scalar constant from
+// v, returning the factor (1 when there is none).
+func scaled(v *ir.Value) (*ir.Value, float64, bool) {
+	switch d := v.Def; {
+	case d != nil && d.Op.Kind() == ir.KDiv:
+		c, ok := scalar(d.Inputs[1])
+		if !ok || c == 0 {
+			return nil, 0, false
+		}
+		return d.Inputs[0], 1 / c, true
+	case d != nil && d.Op.Kind() == ir.KMul:
+		if c, other, ok := operands(d, func(v *ir.Value) bool { _, ok := scalar(v); return ok }); ok {
+			f, _ := scalar(c)
+			return other, f, true
+		}
+	}
+	return v, 1, true
+}
+
+// seqHeads returns x when v is Reshape(x[T, B, D] → [T, B·H, dh]), and H.
+func seqHeads(v *ir.Value) (*ir.Value, int, bool) {
+	r := def(v, ir.KReshape)
+	if r == nil {
+		return nil, 0, false
+	}
+	x, s := r.Inputs[0].Type.Shape, v.Type.Shape
+	if x.Rank() != 3 || s.Rank() != 3 || s[0] != x[0] || !s[2].Static() || !x[2].Static() || s[2].B == 0 || x[2].B%s[2].B != 0 {
+		return nil, 0, false
+	}
+	h := x[2].B / s[2].B
+	if s[1] != x[1].MulInt(h) {
+		return nil, 0, false
+	}
+	return r.Inputs[0], h, true
+}
+
+// matchSeqFirstAttention matches nn.MultiheadAttention's export at the
+// Reshape that merges the heads back (see the table above).
+func matchSeqFirstAttention(g *ir.Graph, n *ir.Node) bool {
+	if n.Op.Kind() != ir.KReshape {
+		return false
+	}
+	merge := def(n.Inputs[0], ir.KTranspose)
+	if !isPerm(merge, 1, 0, 2) {
+		return false
+	}
+	pv := def(merge.Inputs[0], ir.KMatMul)
+	if pv == nil {
+		return false
+	}
+	sm := def(pv.Inputs[0], ir.KSoftmax)
+	if sm == nil || sm.Op.(*ir.Softmax).K != ir.KSoftmax {
+		return false
+	}
+	if a := sm.Op.(*ir.Softmax).Axis; a != -1 && a != 2 {
+		return false
+	}
+	scores, scale, ok := scaled(sm.Inputs[0])
+	if !ok {
+		return false
+	}
+	qk := def(scores, ir.KMatMul)
+	if qk == nil {
+		return false
+	}
+	qh, qscale, ok := scaled(qk.Inputs[0])
+	if !ok {
+		return false
+	}
+	scale *= qscale
+	qt, kt, vt := def(qh, ir.KTranspose), def(qk.Inputs[1], ir.KTranspose), def(pv.Inputs[1], ir.KTranspose)
+	if !isPerm(qt, 1, 0, 2) || !isPerm(kt, 1, 2, 0) || !isPerm(vt, 1, 0, 2) {
+		return false
+	}
+	q, hq, ok1 := seqHeads(qt.Inputs[0])
+	k, hk, ok2 := seqHeads(kt.Inputs[0])
+	v, hv, ok3 := seqHeads(vt.Inputs[0])
+	if !ok1 || !ok2 || !ok3 || hq != hk || hq != hv {
+		return false
+	}
+	d := q.Type.Shape
+	if want, ok := d.NumelDim(); !ok || !n.Outputs[0].Type.Shape.Numel().Equal(ir.Shape{want}.Numel()) {
+		return false
+	}
+	// New nodes before n: q, k, v to [B, T, D], attention, back to [T, B, D].
+	at := slices.Index(g.Nodes, n)
+	if at < 0 {
+		return false
+	}
+	b := ir.BuilderFor(g)
+	var added []*ir.Node
+	add := func(op ir.Op, hint string, ins ...*ir.Value) *ir.Value {
+		types := make([]ir.Type, len(ins))
+		for i, v := range ins {
+			types[i] = v.Type
+		}
+		rt, err := ir.Infer(op, types)
+		if err != nil {
+			return nil
+		}
+		node := &ir.Node{Name: n.Name, Op: op, Inputs: ins}
+		node.Outputs = []*ir.Value{{Name: b.Fresh(hint), Type: rt[0], Def: node}}
+		added = append(added, node)
+		return node.Outputs[0]
+	}
+	swap := func(x *ir.Value, hint string) *ir.Value {
+		if x == nil {
+			return nil
+		}
+		return add(&ir.Transpose{Perm: []int{1, 0, 2}}, hint, x)
+	}
+	qb, kb, vb := swap(q, q.Name+".btd"), swap(k, k.Name+".btd"), swap(v, v.Name+".btd")
+	if qb == nil || kb == nil || vb == nil {
+		return false
+	}
+	y := add(&ir.Attention{Heads: hq, Scale: scale}, n.Outputs[0].Name+".attention", qb, kb, vb)
+	yt := swap(y, n.Outputs[0].Name+".tbd")
+	if yt == nil {
+		return false
+	}
+	g.Nodes = slices.Insert(g.Nodes, at, added...)
+	if !rewrite(g, n, &ir.Reshape{Shape: n.Outputs[0].Type.Shape.Clone()}, yt) {
+		g.Nodes = slices.Delete(g.Nodes, at, at+len(added))
+		return false
+	}
+	return true
 }

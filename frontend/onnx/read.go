@@ -66,8 +66,19 @@ func dtypeFromONNX(code int32) (ir.DType, error) {
 		return ir.I64, nil
 	case onnxpb.TensorProto_BOOL:
 		return ir.Bool, nil
+	case onnxpb.TensorProto_DOUBLE:
+		return ir.F64, nil
+	case onnxpb.TensorProto_UINT16:
+		return ir.U16, nil
+	case onnxpb.TensorProto_UINT32:
+		return ir.U32, nil
+	case onnxpb.TensorProto_UINT64:
+		return ir.U64, nil
 	}
-	return ir.Invalid, unsupported("element type %s (supported: FLOAT, FLOAT16, BFLOAT16, INT8, UINT8, INT16, INT32, INT64, BOOL)", dtypeName(code))
+	if f, ok := outOfScopeType(code); ok {
+		return ir.Invalid, outOfScopeError(f, "element type "+dtypeName(code))
+	}
+	return ir.Invalid, unsupported("element type %s (supported: FLOAT, DOUBLE at float32 precision, FLOAT16, BFLOAT16, INT8…64, UINT8…64, BOOL)", dtypeName(code))
 }
 
 func dtypeName(code int32) string {
@@ -144,8 +155,14 @@ func TensorFromProto(t *onnxpb.TensorProto, ext ExternalReader) (*ir.Tensor, err
 				out.I[i] = int64(int16(binary.LittleEndian.Uint16(b)))
 			case ir.I32:
 				out.I[i] = int64(int32(binary.LittleEndian.Uint32(b)))
-			case ir.I64:
+			case ir.I64, ir.U64:
 				out.I[i] = int64(binary.LittleEndian.Uint64(b))
+			case ir.F64:
+				out.F[i] = float32(math.Float64frombits(binary.LittleEndian.Uint64(b)))
+			case ir.U16:
+				out.I[i] = int64(binary.LittleEndian.Uint16(b))
+			case ir.U32:
+				out.I[i] = int64(binary.LittleEndian.Uint32(b))
 			}
 		}
 		return out, nil
@@ -175,7 +192,26 @@ func TensorFromProto(t *onnxpb.TensorProto, ext ExternalReader) (*ir.Tensor, err
 		if got == count {
 			out.I = append([]int64{}, t.Int64Data...)
 		}
-	default: // int8, uint8, int16, int32, bool live in int32_data
+	case ir.F64:
+		got = len(t.DoubleData)
+		if got == count {
+			out.F = make([]float32, count)
+			for i, v := range t.DoubleData {
+				out.F[i] = float32(v)
+			}
+		}
+	case ir.U32, ir.U64:
+		got = len(t.Uint64Data)
+		if got == count {
+			out.I = make([]int64, count)
+			for i, v := range t.Uint64Data {
+				if dt == ir.U32 {
+					v = uint64(uint32(v))
+				}
+				out.I[i] = int64(v)
+			}
+		}
+	default: // int8, uint8, int16, uint16, int32, bool live in int32_data
 		got = len(t.Int32Data)
 		if got == count {
 			out.I = make([]int64, count)
@@ -187,6 +223,8 @@ func TensorFromProto(t *onnxpb.TensorProto, ext ExternalReader) (*ir.Tensor, err
 					v = int32(uint8(v))
 				case ir.I16:
 					v = int32(int16(v))
+				case ir.U16:
+					v = int32(uint16(v))
 				case ir.Bool:
 					v = min(max(v, 0), 1)
 				}

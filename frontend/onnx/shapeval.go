@@ -257,3 +257,84 @@ func foldGather(c *nodeCtx) (bool, error) {
 	}
 	return c.setSym(out)
 }
+
+// foldEqual compares shape math elementwise: a dim that depends on the
+// batch equals another only when they are the same (N ≥ 1 makes N = −1
+// false, the test exporters write for expand(B, −1, −1)); a comparison
+// that holds for one batch size only is an error.
+func foldEqual(c *nodeCtx) (bool, error) {
+	a, ok1 := c.knownInt(0)
+	b, ok2 := c.knownInt(1)
+	if !ok1 || !ok2 || c.nin() != 2 {
+		return false, nil
+	}
+	n := max(len(a.d), len(b.d))
+	if (len(a.d) != n && len(a.d) != 1) || (len(b.d) != n && len(b.d) != 1) {
+		return false, fmt.Errorf("shape math operands of lengths %d and %d do not broadcast", len(a.d), len(b.d))
+	}
+	out := &symTensor{dt: ir.Bool, scalar: a.scalar && b.scalar, d: make([]ir.Dim, n)}
+	for i := range out.d {
+		x, y := a.d[min(i, len(a.d)-1)], b.d[min(i, len(b.d)-1)]
+		d := x.Sub(y)
+		switch {
+		case d == ir.Dim{}:
+			out.d[i] = ir.D(1)
+		case d.A != 0 && (-d.B)%d.A == 0 && -d.B/d.A >= 1:
+			return false, fmt.Errorf("shape math %s = %s holds only for the batch N = %d", x, y, -d.B/d.A)
+		default:
+			out.d[i] = ir.D(0)
+		}
+	}
+	return c.setSym(out)
+}
+
+// foldWhere selects between two shape-math values by a known condition.
+func foldWhere(c *nodeCtx) (bool, error) {
+	cond, ok := c.knownBool(0)
+	x, ok1 := c.knownInt(1)
+	y, ok2 := c.knownInt(2)
+	if !ok || !ok1 || !ok2 || c.nin() != 3 {
+		return false, nil
+	}
+	n := max(len(cond), len(x.d), len(y.d))
+	for _, l := range []int{len(cond), len(x.d), len(y.d)} {
+		if l != n && l != 1 {
+			return false, fmt.Errorf("shape math operands of lengths %d, %d and %d do not broadcast", len(cond), len(x.d), len(y.d))
+		}
+	}
+	out := &symTensor{dt: x.dt, scalar: x.scalar && y.scalar, d: make([]ir.Dim, n)}
+	for i := range out.d {
+		if cond[min(i, len(cond)-1)] {
+			out.d[i] = x.d[min(i, len(x.d)-1)]
+		} else {
+			out.d[i] = y.d[min(i, len(y.d)-1)]
+		}
+	}
+	return c.setSym(out)
+}
+
+// knownBool returns a bool input of rank ≤ 1 known at import time.
+func (c *nodeCtx) knownBool(i int) ([]bool, bool) {
+	vl := c.val(i)
+	if vl == nil {
+		return nil, false
+	}
+	var ints []int64
+	switch {
+	case vl.sym != nil && vl.sym.dt == ir.Bool:
+		v, ok := vl.sym.ints()
+		if !ok {
+			return nil, false
+		}
+		ints = v
+	case vl.konst != nil && vl.konst.DType == ir.Bool && len(vl.konst.Shape) <= 1 && vl.konst.Numel() <= maxFold:
+		ints = vl.konst.Dense().I
+	default:
+		return nil, false
+	}
+	out := make([]bool, len(ints))
+	for j, v := range ints {
+		out[j] = v != 0
+	}
+	return out, true
+}

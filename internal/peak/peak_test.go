@@ -9,9 +9,16 @@ import (
 // figures: a clock between 0.5 and 8 GHz, between 4 and 64 fp32 FLOP per
 // cycle per core (one 128-bit FMA pipe up to two 512-bit ones), and a
 // positive bandwidth. A broken kernel (a loop that does not loop, a wrong
-// FLOP count) falls outside these bounds.
+// FLOP count) falls outside these bounds every time; a busy machine can
+// take the clock's or the FMA's best sample at a disturbed moment, so a
+// measurement out of bounds is repeated, up to three times, before it
+// fails.
 func TestMeasure(t *testing.T) {
 	r := Measure(1)
+	for try := 1; try < 3 && available() && !plausible(r); try++ {
+		t.Logf("implausible (busy machine?), measuring again: %v", r)
+		r = Measure(1)
+	}
 	t.Log(r)
 	if !available() {
 		if r.Known() {
@@ -28,4 +35,9 @@ func TestMeasure(t *testing.T) {
 	if r.ReadGBs <= 0 || math.IsInf(r.ReadGBs, 0) {
 		t.Errorf("bandwidth %.1f GB/s", r.ReadGBs)
 	}
+}
+
+// plausible reports whether r's figures are within TestMeasure's bounds.
+func plausible(r Result) bool {
+	return r.ClockGHz >= 0.5 && r.ClockGHz <= 8 && r.FlopPerCycle >= 4 && r.FlopPerCycle <= 64 && r.ReadGBs > 0 && !math.IsInf(r.ReadGBs, 0)
 }

@@ -17,6 +17,14 @@ modelc imports has BatchNorm for its own passes to fold.
                  (layernorm → 4-head self-attention written out as PyTorch code → residual;
                  layernorm → MLP with GELU → residual) → layernorm → mean over tokens → head[10]
 
+    vit-mini     bench/peers/models.py's ViT, small (8×8 images, 2 blocks of width 16):
+                 packed QKV split by Gather, class token expand(B, −1, −1)
+    gpt-micro    its GPT, small (32 tokens, 8 positions): causal masked_fill
+    resnet-a     a stem and its option-A basic block (Slice and Pad shortcut)
+    mha          nn.MultiheadAttention (batch_first) self-attention
+The last four are exported with constant folding, as the peers' export
+script does (bench/peers/export_onnx_fixed.py); `--models` picks some.
+
 For each NAME it writes NAME/model.onnx, NAME/x.npy (a seeded batch of 4) and
 NAME/logits.npy (PyTorch's float32 outputs on x). The Go test zoo/onnx_test.go
 checks modelc against them without Python. Needs Debian's python3-torch and
@@ -26,6 +34,7 @@ python3-onnx.
 import argparse
 import math
 import os
+import sys
 
 import numpy as np
 import torch
@@ -136,6 +145,41 @@ class Transformer(nn.Module):
         return self.head(self.norm(x).mean(dim=1))
 
 
+# The peers' architectures (bench/peers/models.py) in small sizes, exported
+# as the peers' export script does (constant folding on): the patterns their
+# full-size exports rely on, as golden tests.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bench", "peers"))
+import models as peers  # noqa: E402
+
+
+class ResNetA(nn.Module):
+    """A stem and one option-A basic block (stride-2 subsampling and zero-padded channels: Slice and Pad)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, 1, 1, bias=False)
+        self.bn = nn.BatchNorm2d(8)
+        self.block = peers.BasicBlock(8, 16, 2)
+        self.fc = nn.Linear(16, 10)
+
+    def forward(self, x):
+        x = self.block(F.relu(self.bn(self.conv(x))))
+        return self.fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
+
+
+class MHA(nn.Module):
+    """nn.MultiheadAttention (batch_first) self-attention, as PyTorch exports it."""
+
+    def __init__(self):
+        super().__init__()
+        self.attn = nn.MultiheadAttention(16, 2, batch_first=True)
+        self.head = nn.Linear(16, 10)
+
+    def forward(self, x):
+        y, _ = self.attn(x, x, x, need_weights=False)
+        return self.head(y.mean(dim=1))
+
+
 def randomize_norms(model, gen):
     """Non-trivial BN statistics and LayerNorm affines, so that nothing
     folds into an identity by accident."""
@@ -150,21 +194,29 @@ def randomize_norms(model, gen):
 
 
 MODELS = {
-    # name: (constructor, input shape without the batch, opset)
+    # name: (constructor, input shape without the batch, opset[, constant folding, int64 input below])
     "resmlp": (ResMLP, (64,), 14),
     "resnet-bn": (ResNetBN, (3, 32, 32), 13),
     "transformer": (Transformer, (16, 32), 14),
+    "vit-mini": (lambda: peers.ViT(img=8, patch=4, dim=16, depth=2, heads=2, mlp=32), (3, 8, 8), 14, True),
+    "gpt-micro": (lambda: peers.GPT(vocab=32, seq=8, dim=16, depth=2, heads=2), (8,), 14, True, 32),
+    "resnet-a": (ResNetA, (3, 8, 8), 14, True),
+    "mha": (MHA, (6, 16), 14, True),
 }
 
 
 def export(name, out):
-    ctor, shape, opset = MODELS[name]
+    ctor, shape, opset, *rest = MODELS[name]
+    fold = rest[0] if rest else False
     torch.manual_seed(1)
     model = ctor()
     gen = torch.Generator().manual_seed(2)
     randomize_norms(model, gen)
     model.eval()
-    x = torch.randn((4,) + shape, generator=torch.Generator().manual_seed(3))
+    if len(rest) > 1:  # token ids below rest[1]
+        x = torch.randint(0, rest[1], (4,) + shape, generator=torch.Generator().manual_seed(3))
+    else:
+        x = torch.randn((4,) + shape, generator=torch.Generator().manual_seed(3))
     with torch.no_grad():
         logits = model(x)
     d = os.path.join(out, name)
@@ -175,9 +227,9 @@ def export(name, out):
         dynamic_axes={"x": {0: "batch"}, "logits": {0: "batch"}},
         opset_version=opset,
         training=torch.onnx.TrainingMode.PRESERVE,  # see the module comment
-        do_constant_folding=False,
+        do_constant_folding=fold,
     )
-    np.save(os.path.join(d, "x.npy"), x.numpy().astype(np.float32))
+    np.save(os.path.join(d, "x.npy"), x.numpy() if x.dtype == torch.int64 else x.numpy().astype(np.float32))
     np.save(os.path.join(d, "logits.npy"), logits.numpy().astype(np.float32))
     size = os.path.getsize(os.path.join(d, "model.onnx"))
     print(f"{name}: {size} bytes, logits {tuple(logits.shape)}")
@@ -186,8 +238,9 @@ def export(name, out):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default=os.path.dirname(os.path.abspath(__file__)))
+    ap.add_argument("--models", default=",".join(MODELS), help="comma-separated names (default: all)")
     args = ap.parse_args()
-    for name in MODELS:
+    for name in args.models.split(","):
         export(name, args.out)
 
 

@@ -25,7 +25,8 @@ For each NAME it writes, under --out/NAME:
     model.onnx            the ONNX export (dynamic batch; BatchNorm kept, as zoo/onnx/export.py does)
     heldout_x.npy, heldout_labels.npy, heldout_logits.npy   the held-out set: inputs, labels,
                           PyTorch's float32 logits
-    test_x.npy, test_logits.npy   its first 32 rows: model.yaml's test vectors
+    test_x.npy, test_logits.npy, test_labels.npy   its first 32 rows: model.yaml's test vectors
+                                  (the labels let a lossy pass report top-1 on them)
     calib_x.npy, calib_labels.npy                  calibration inputs and labels
     accuracy.json         the float top-1 accuracy on the held-out set, and how the model was trained
     phm_factors.safetensors (phm-mlp, phc-cnn)     the PHM/PHC factors Aᵢ, Fᵢ under their state_dict names
@@ -434,6 +435,7 @@ def train(name, out):
     # default max batch of 32).
     np.save(os.path.join(d, "test_x.npy"), xte.numpy()[:TEST_ROWS].astype(np.float32))
     np.save(os.path.join(d, "test_logits.npy"), logits.numpy()[:TEST_ROWS].astype(np.float32))
+    np.save(os.path.join(d, "test_labels.npy"), yte.astype(np.int64)[:TEST_ROWS])
     np.save(os.path.join(d, "calib_x.npy"), xca.numpy().astype(np.float32))
     np.save(os.path.join(d, "calib_labels.npy"), yca.astype(np.int64))
     torch.onnx.export(

@@ -8,7 +8,8 @@
 // architectures; configurations: the named pass lists of the table),
 // weights.safetensors, model.onnx, the held-out set (heldout_x.npy,
 // heldout_labels.npy and PyTorch's heldout_logits.npy; its first 32 rows
-// are model.yaml's test vectors, test_x.npy and test_logits.npy),
+// are model.yaml's test vectors, test_x.npy, test_logits.npy and
+// test_labels.npy),
 // calibration data and accuracy.json (PyTorch's float top-1 on the
 // held-out set).
 package twins
@@ -18,6 +19,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 
 	"github.com/modelc/modelc/frontend"
@@ -114,6 +116,15 @@ func Load(dir, name string) (*Twin, error) {
 	if !prefix(ins[0].F, tw.X.F) || !prefix(outs[0].F, tw.Logits.F) {
 		return nil, fmt.Errorf("%s: model.yaml's test vectors are not the first rows of the held-out set", name)
 	}
+	if l := m.Test.Labels; len(l) == 1 {
+		tl, err := read(l[0])
+		if err != nil {
+			return nil, err
+		}
+		if len(tl.I) != ins[0].Shape[0] || len(tl.I) > len(tw.Labels) || !slices.Equal(tl.I, tw.Labels[:len(tl.I)]) {
+			return nil, fmt.Errorf("%s: model.yaml's test labels are not the held-out labels of its test rows", name)
+		}
+	}
 	return tw, nil
 }
 
@@ -139,7 +150,7 @@ func (tw *Twin) Calibration() (*ir.Tensor, []int64, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	y, err := tw.Model.ReadTensors(c.Outputs[0])
+	y, err := tw.Model.ReadTensors(c.Labels[0])
 	if err != nil {
 		return nil, nil, err
 	}

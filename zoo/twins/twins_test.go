@@ -5,17 +5,16 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/modelc/modelc/codegen"
+	"github.com/modelc/modelc/compile"
 	"github.com/modelc/modelc/frontend"
 	"github.com/modelc/modelc/frontend/tensorio"
+	"github.com/modelc/modelc/internal/harness"
 	"github.com/modelc/modelc/internal/match"
 	"github.com/modelc/modelc/ir"
-	"github.com/modelc/modelc/passes"
 	"github.com/modelc/modelc/zoo"
 )
 
@@ -245,49 +244,29 @@ func TestTwinPackages(t *testing.T) {
 		t.Skip("compiles six generated packages")
 	}
 	tws := loadAll(t)
-	root := genRoot(t)
+	mod := harness.TempModule(t, "twins")
 	for _, tw := range tws {
 		m := tw.Model
-		p, err := passes.Build(nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		res, err := p.Run(m.Graph, passes.RunOptions{})
-		if err != nil {
-			t.Fatalf("%s: %v", tw.Name, err)
-		}
 		// model.yaml's test vectors (the first 32 held-out rows), as
 		// modelc build embeds them.
-		ins, outs, err := m.TestData()
-		if err != nil {
-			t.Fatal(err)
-		}
-		files, err := codegen.Generate(codegen.Input{
-			Graph: res.Graph, Plan: res.Plan, Package: m.Package, Command: "modelc build model.yaml -o .",
-			Version: "test", RuntimeImport: "github.com/modelc/modelc/runtime",
-			Test: &codegen.Vectors{Inputs: ins, Outputs: outs, Rtol: m.Test.Rtol},
-		})
+		res, err := compile.Compile(m, compile.Options{Command: "modelc build model.yaml -o .", Version: "test", TestVectors: true})
 		if err != nil {
 			t.Fatalf("%s: %v", tw.Name, err)
 		}
-		dir := filepath.Join(root, tw.Name)
-		if err := codegen.WriteDir(dir, files, false); err != nil {
-			t.Fatal(err)
-		}
+		mod.MustAdd(t, tw.Name, res.Files)
+		dir := mod.PkgDir(tw.Name)
 		must(t, os.WriteFile(filepath.Join(dir, "twin_test.go"), fmt.Appendf(nil, twinRowsTest, m.Package, tw.X.Shape[0]), 0o644))
 		must(t, os.MkdirAll(filepath.Join(dir, "testdata"), 0o755))
 		must(t, os.WriteFile(filepath.Join(dir, "testdata", "twin_x.f32"), f32Bytes(tw.X.F), 0o644))
 	}
 	// One go test for all six: the packages build in parallel.
-	cmd := exec.Command("go", "test", "-count=1", "-v", "-run", "TestVectors|TestTwinRows", "./...")
-	cmd.Dir = root
-	out, err := cmd.CombinedOutput()
+	out, err := mod.Go(nil, "test", "-count=1", "-v", "-run", "TestVectors|TestTwinRows", "./...")
 	if err != nil {
-		t.Fatalf("go test in %s: %v\n%s", root, err, out)
+		t.Fatal(err)
 	}
 	for _, tw := range tws {
 		t.Run(tw.Name, func(t *testing.T) {
-			data, err := os.ReadFile(filepath.Join(root, tw.Name, "testdata", "twin_logits.f32"))
+			data, err := os.ReadFile(filepath.Join(mod.PkgDir(tw.Name), "testdata", "twin_logits.f32"))
 			if err != nil {
 				t.Fatalf("%v\n%s", err, out)
 			}
@@ -317,21 +296,6 @@ func TestTwinPackages(t *testing.T) {
 	if !strings.Contains(string(out), "--- PASS: TestVectors") {
 		t.Errorf("no generated TestVectors ran:\n%s", out)
 	}
-}
-
-func genRoot(t *testing.T) string {
-	t.Helper()
-	base, err := filepath.Abs(filepath.Join("..", "..", "out", "test-gen"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	must(t, os.MkdirAll(base, 0o755))
-	dir, err := os.MkdirTemp(base, "twins-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	return dir
 }
 
 func f32Bytes(v []float32) []byte {

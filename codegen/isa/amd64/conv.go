@@ -1,11 +1,8 @@
 package amd64
 
 import (
-	"fmt"
-	"strings"
-
-	"github.com/modelc/modelc/codegen/gemm"
 	"github.com/modelc/modelc/codegen/isa"
+	"github.com/modelc/modelc/codegen/isa/driver"
 )
 
 // Direct convolution on NHWC activations, without im2col. One output row
@@ -55,45 +52,9 @@ func convTile(tier string, ow, pw, k int) tile {
 	return best
 }
 
-// emitConvRow returns the Go driver
-//
-//	func name(x, wp, bias, y, resid []float32)
-//
-// that computes one output row of a convolution of shape s with tile t:
-// x starts at the window's top-left input (padded rows of Wp·C floats),
-// y and resid are the row's OW·O outputs (pixel-major), wp the packed
-// weights (negated, as Pack stores them), bias Panels·PW floats when
-// s.Bias: the isa.ConvRow contract. It returns the microkernels too
-// (see emitLinear).
-func emitConvRow(s isa.ConvRowSpec, name string, t tile) (goSrc string, fns []*Func) {
-	p := gemm.Params{N: s.O, K: s.KW * s.C, MR: 1, NR: 8, PW: s.PW}
-	mustValidate(p)
+// convRowKernel returns the isa.ConvRow kernel for tile t
+// (driver.ConvRow) and the microkernels it calls.
+func convRowKernel(s isa.ConvRowSpec, name string, t tile) (string, []*Func) {
 	ms := microSpec{t: t, ldb: s.PW, bias: s.Bias, epi: s.Epi}
-	np := (s.O + s.PW - 1) / s.PW
-	var b strings.Builder
-	f := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
-	f("// %s computes one output row (%d pixels × %d channels) of a %d×%d convolution", name, s.OW, s.O, s.KH, s.KW)
-	f("// of %d channels, stride %d, on NHWC rows of %d padded pixels, with %s kernels (%d×%d tiles).", s.C, s.SW, s.Wp, t.Tier, t.MR, t.W())
-	f("func %s(x, wp, bias, y, resid []float32) {", name)
-	f("const C, O, KH, KW, SW, Wp, OW = %d, %d, %d, %d, %d, %d, %d", s.C, s.O, s.KH, s.KW, s.SW, s.Wp, s.OW)
-	f("const K, PW, NP, MR, W = KH * KW * C, %d, %d, %d, %d", s.PW, np, t.MR, t.W())
-	check := "len(x) < ((KH-1)*Wp+(OW-1)*SW+KW)*C || len(y) < OW*O || len(wp) < NP*K*PW"
-	if s.Bias {
-		check += " || len(bias) < NP*PW"
-	}
-	if s.Epi.Resid {
-		check += " || len(resid) < OW*O"
-	}
-	driverPreamble(f, name, check, "SW*C", "KW*C, KH, (Wp-KW)*C*4", ms)
-	f("for q := 0; q < NP; q++ {")
-	panelSlice(f, s.Bias, "O")
-	f("for i := 0; i < OW; i += MR {")
-	f("r := min(MR, OW-i)")
-	rows := rowCounts(t, s.OW)
-	rowTile(f, ms, rows, "SW*C", "O", "O")
-	f("}")
-	f("}")
-	f("}")
-	f("}")
-	return b.String(), micros(ms, rows)
+	return driver.ConvRow(s, name, ms.driver()), micros(ms, driver.RowCounts(t.MR, s.OW))
 }

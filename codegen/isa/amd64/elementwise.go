@@ -4,16 +4,6 @@ import (
 	"fmt"
 )
 
-// ewArgsDecl declares the parameter block of the element-wise kernels.
-const ewArgsDecl = `// ewArgs is the parameter block of the element-wise kernels (offsets
-// fixed in the assembly: dst 0, a 8, b 16, vectors 24, s 32, t 36).
-type ewArgs struct {
-	dst, a, b unsafe.Pointer
-	vectors   int
-	s, t      float32 // affine: dst = a·s + t
-}
-`
-
 // ewOps are the element-wise operations with x86 kernels: the binary
 // ones on two operands of the same shape.
 var ewOps = map[string]Op3{"relu": nil, "affine": nil, "add": (*Func).VADDPS, "sub": (*Func).VSUBPS, "mul": (*Func).VMULPS}
@@ -89,31 +79,4 @@ func elementwise(name, op string, lanes int) *Func {
 	fn.VZEROUPPER()
 	fn.RET()
 	return fn
-}
-
-// elementwiseDriver returns the isa.Elementwise kernel name(dst, a, b
-// []float32, s, t float32) int, which runs op's kernel micro (name_k, on
-// vectors of lanes floats) on dst's whole vectors and returns how many
-// elements it did.
-func elementwiseDriver(name, op string, lanes int) string {
-	extra := ""
-	switch op {
-	case "relu":
-	case "affine":
-		extra = "args.s, args.t = s, t\n"
-	default:
-		extra = "_ = b[n-1]\nargs.b = unsafe.Pointer(&b[0])\n"
-	}
-	return fmt.Sprintf(`// %[1]s runs element-wise %[2]s on dst's whole vectors of %[3]d floats and returns how many elements it did.
-func %[1]s(dst, a, b []float32, s, t float32) int {
-n := len(dst) / %[3]d * %[3]d
-if n == 0 {
-return 0
-}
-_ = a[n-1]
-args := ewArgs{dst: unsafe.Pointer(&dst[0]), a: unsafe.Pointer(&a[0]), vectors: n / %[3]d}
-%[4]s%[1]s_k(&args)
-return n
-}
-`, name, op, lanes, extra)
 }

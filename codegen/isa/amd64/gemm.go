@@ -2,10 +2,9 @@ package amd64
 
 import (
 	"fmt"
-	"strings"
 
-	"github.com/modelc/modelc/codegen/gemm"
 	"github.com/modelc/modelc/codegen/isa"
+	"github.com/modelc/modelc/codegen/isa/driver"
 	"github.com/modelc/modelc/runtime/numerics"
 )
 
@@ -79,47 +78,8 @@ func (m microSpec) name(r int) string {
 	return s + bSuffix(m.bias) + m.epi.Suffix()
 }
 
-// gemmArgsDecl declares the parameter block of every GEMM microkernel;
-// the assembly reads its fields at the off… offsets.
-const gemmArgsDecl = `// gemmArgs is the parameter block of the GEMM microkernels (offsets are
-// fixed in the assembly: a 0, b 8, c 16, bias 24, lda 32, ldc 40, resid 48,
-// consts 56, k 64, kh 72, skip 80).
-type gemmArgs struct {
-	a, b, c, bias unsafe.Pointer // rows of x, a panel slice of B, the tile of y, bias
-	lda, ldc      int            // row strides of x and of y and resid, in bytes
-	resid         unsafe.Pointer // added after the bias
-	consts        unsafe.Pointer // numerics.ErfVec, for gelu
-	k, kh, skip   int            // k steps per pass, kh passes, skip bytes of x between passes
-}
-`
-
-const (
-	offA, offB, offC, offBias, offLda, offLdc, offResid, offConsts, offK, offKH, offSkip = 0, 8, 16, 24, 32, 40, 48, 56, 64, 72, 80
-)
-
 // acts reports whether the microkernels apply act themselves.
 func acts(act string) bool { return act == "" || act == "relu" || act == "gelu" }
-
-// rowCounts returns the row counts a driver calls microkernels for: for
-// m rows known when the package is generated, a full tile and the tail;
-// for m = 0 (known only at run time), every count 1…MR.
-func rowCounts(t tile, m int) []int {
-	var rs []int
-	switch {
-	case m == 0:
-		for r := 1; r <= t.MR; r++ {
-			rs = append(rs, r)
-		}
-	case m < t.MR:
-		rs = []int{m}
-	default:
-		rs = []int{t.MR}
-		if m%t.MR != 0 {
-			rs = append(rs, m%t.MR)
-		}
-	}
-	return rs
-}
 
 // micros emits a driver's microkernels, one per row count it calls.
 func micros(m microSpec, rows []int) []*Func {
@@ -144,7 +104,7 @@ func micro(m microSpec, r int) *Func {
 	}
 	fn := &Func{Name: name, Args: 8, GoDecl: fmt.Sprintf("func %s(a *gemmArgs)", name), Doc: []string{
 		fmt.Sprintf("func %s(a *gemmArgs)", name),
-		fmt.Sprintf("C[%d×%d] = A[%d×k]·B%s, B a %d-column slice of rows %d floats apart%s.", r, t.W(), r, bias, t.W(), m.ldb, epiDoc(m.epi)),
+		fmt.Sprintf("C[%d×%d] = A[%d×k]·B%s, B a %d-column slice of rows %d floats apart%s.", r, t.W(), r, bias, t.W(), m.ldb, driver.EpiDoc(m.epi)),
 	}}
 	vec, zero := vectorRegs(t.Lanes)
 	nv, vb := t.NV, t.Lanes*4 // vectors per row; bytes per vector
@@ -179,11 +139,11 @@ func micro(m microSpec, r int) *Func {
 	}
 	args := R13
 	fn.MOVQ(Arg{Name: "a", Off: 0}, args)
-	fn.MOVQ(At(args, offA), SI)
-	fn.MOVQ(At(args, offB), DI)
-	fn.MOVQ(At(args, offC), DX)
-	fn.MOVQ(At(args, offLda), R8)
-	fn.MOVQ(At(args, offLdc), R9)
+	fn.MOVQ(At(args, driver.OffA), SI)
+	fn.MOVQ(At(args, driver.OffB), DI)
+	fn.MOVQ(At(args, driver.OffC), DX)
+	fn.MOVQ(At(args, driver.OffLda), R8)
+	fn.MOVQ(At(args, driver.OffLdc), R9)
 	if r > 3 {
 		fn.LEAQ(At(R8, 0).Idx(R8, 2), R10)
 	}
@@ -230,9 +190,9 @@ func micro(m microSpec, r int) *Func {
 		fn.ADDQ(Imm(u*rowStride), DI)
 	}
 	const U = 4
-	fn.MOVQ(At(args, offKH), BX)
+	fn.MOVQ(At(args, driver.OffKH), BX)
 	fn.Label("pass")
-	fn.MOVQ(At(args, offK), CX)
+	fn.MOVQ(At(args, driver.OffK), CX)
 	fn.SHRQ(Imm(2), CX)
 	fn.JZ(Label("tail"))
 	fn.Align(64)
@@ -242,7 +202,7 @@ func micro(m microSpec, r int) *Func {
 	fn.DECQ(CX)
 	fn.JNZ(Label("loop"))
 	fn.Label("tail")
-	fn.MOVQ(At(args, offK), CX)
+	fn.MOVQ(At(args, driver.OffK), CX)
 	fn.ANDQ(Imm(U-1), CX)
 	fn.JZ(Label("next"))
 	fn.Label("step")
@@ -251,16 +211,16 @@ func micro(m microSpec, r int) *Func {
 	fn.DECQ(CX)
 	fn.JNZ(Label("step"))
 	fn.Label("next")
-	fn.ADDQ(At(args, offSkip), SI)
+	fn.ADDQ(At(args, driver.OffSkip), SI)
 	if r > 8 {
-		fn.ADDQ(At(args, offSkip), AX)
+		fn.ADDQ(At(args, driver.OffSkip), AX)
 	}
 	fn.DECQ(BX)
 	fn.JNZ(Label("pass"))
 	// The epilogue: bias, residual, activation, as the spec says; then
 	// the store.
 	if m.bias {
-		fn.MOVQ(At(args, offBias), BX)
+		fn.MOVQ(At(args, driver.OffBias), BX)
 		for v := range nv {
 			fn.VMOVUPS(At(BX, v*vb), bReg(v))
 			for i := range r {
@@ -269,7 +229,7 @@ func micro(m microSpec, r int) *Func {
 		}
 	}
 	if m.epi.Resid {
-		fn.MOVQ(At(args, offResid), CX)
+		fn.MOVQ(At(args, driver.OffResid), CX)
 		for i := range r {
 			for v := range nv {
 				fn.VADDPS(At(CX, v*vb), accReg(i, v), accReg(i, v))
@@ -292,7 +252,7 @@ func micro(m microSpec, r int) *Func {
 			}
 		}
 	case "gelu":
-		fn.MOVQ(At(args, offConsts), CX)
+		fn.MOVQ(At(args, driver.OffConsts), CX)
 		k := func(idx int) Mem { return At(CX, idx*64) }
 		for i := range r {
 			for v := range nv {
@@ -334,251 +294,35 @@ func micro(m microSpec, r int) *Func {
 	return fn
 }
 
-// epiDoc describes an epilogue for a doc comment.
-func epiDoc(e isa.Epilogue) string {
-	s := ""
-	if e.Resid {
-		s += ", + resid"
-	}
-	if e.Act != "" {
-		s += ", then " + e.Act
-	}
-	return s
+// driver is m as the drivers see it.
+func (m microSpec) driver() driver.Micro {
+	return driver.Micro{Tier: m.t.Tier, MR: m.t.MR, W: m.t.W(), Name: m.name, Bias: m.bias, Epi: m.epi}
 }
 
-// emitLinear returns the isa.Linear kernel name(m, lo, hi int, y, x, wp,
-// bias, resid []float32) for tile t, and the microkernels it calls.
-func emitLinear(s isa.LinearSpec, name string, t tile) (goSrc string, fns []*Func) {
-	p := gemm.Params{N: s.N, K: s.K, MR: 1, NR: 8, PW: s.PW, Bias: s.Bias}
-	mustValidate(p)
-	pw := p.Panel()
-	if pw%16 != 0 || pw/16 != t.NV && t.Tier == "avx512" {
-		panic(fmt.Sprintf("BUG: amd64: emitLinear: panel width %d does not suit tile %+v", pw, t))
+// linearKernel returns the isa.Linear kernel for tile t (driver.Linear)
+// and the microkernels it calls.
+func linearKernel(s isa.LinearSpec, name string, t tile) (string, []*Func) {
+	if s.PW%16 != 0 || s.PW/16 != t.NV && t.Tier == "avx512" {
+		panic(fmt.Sprintf("BUG: amd64: panel width %d does not suit tile %+v", s.PW, t))
 	}
-	ms := microSpec{t: t, ldb: pw, bias: s.Bias, epi: s.Epi}
-	var b strings.Builder
-	f := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
-	bias := ""
-	if p.Bias {
-		bias = " + bias"
-	}
-	f("// %s computes panels [lo, hi) (%d columns each) of y[m×%d] = x[m×%d]·Wᵀ%s%s", name, pw, p.N, p.K, bias, epiDoc(s.Epi))
-	f("// with %s microkernels (%d×%d tiles), on wp = gemm.Pack(W).", t.Tier, t.MR, t.W())
-	f("func %s(m, lo, hi int, y, x, wp, bias, resid []float32) {", name)
-	f("const N, K, PW, MR, W = %d, %d, %d, %d, %d", p.N, p.K, pw, t.MR, t.W())
-	f("if m <= 0 || lo >= hi {")
-	f("return")
-	f("}")
-	check := "lo < 0 || len(y) < m*N || len(x) < m*K || len(wp) < hi*K*PW"
-	if p.Bias {
-		check += " || len(bias) < hi*PW"
-	}
-	if s.Epi.Resid {
-		check += " || len(resid) < m*N"
-	}
-	driverPreamble(f, name, check, "K", "K, 1, 0", ms)
-	// Rows in blocks of MC, whose slice of x (MC·K floats) stays in L2
-	// while every panel of the chunk passes it; without the blocking a
-	// large batch streams all of x from L3 once per panel.
-	mc := gemm.RowBlock(p.K, t.MR)
-	f("const MC = %d // rows of x per block: %d KiB", mc, mc*p.K*4>>10)
-	f("for i0 := 0; i0 < m; i0 += MC {")
-	f("i1 := min(i0+MC, m)")
-	f("for q := lo; q < hi; q++ {")
-	panelSlice(f, p.Bias, "N")
-	f("for i := i0; i < i1; i += MR {")
-	f("r := min(MR, i1-i)")
-	rows := rowCounts(t, 0)
-	rowTile(f, ms, rows, "K", "N", "N")
-	f("}")
-	f("}")
-	f("}")
-	f("}")
-	f("}")
-	return b.String(), micros(ms, rows)
+	ms := microSpec{t: t, ldb: s.PW, bias: s.Bias, epi: s.Epi}
+	return driver.Linear(s, name, ms.driver()), micros(ms, driver.RowCounts(t.MR, 0))
 }
 
-// mustValidate panics if p is not a variant the emitters can generate:
-// the callers build p themselves, so an invalid one is a bug.
-func mustValidate(p gemm.Params) {
-	if err := p.Validate(); err != nil {
-		panic("BUG: amd64: " + err.Error())
-	}
+// blockKernel returns the isa.ConvBlock kernel for tile t (driver.Block)
+// and the microkernels it calls.
+func blockKernel(s isa.ConvBlockSpec, name string, t tile) (string, []*Func) {
+	ms := microSpec{t: t, ldb: s.PW, pos: s.Pos, epi: s.Epi}
+	return driver.Block(s.K, s.PW, name, ms.driver()), micros(ms, driver.RowCounts(t.MR, 0))
 }
 
-// emitStrided returns a Go driver for operands that are not a layer's:
-// func name(m int, x []float32, lda int, wp []float32, y []float32, ldc int)
-// computes y[i, 0:panels·pw] = x[i, 0:k]·W for i < m (the m given, or any
-// when it is 0), rows of x and y at
-// strides lda and ldc floats, W packed into panels of pw columns (negated,
-// as gemm.Pack does). Every column of every panel is written, so y's
-// rows need room for panels·pw floats. Attention uses it for QKᵀ, with
-// K packed per head at run time. It returns the microkernels too.
-func emitStrided(m, k, pw, panels int, name string, t tile) (goSrc string, fns []*Func) {
-	return emitStridedImpl(m, k, pw, panels, 0, name, t)
-}
-
-// emitStridedB is emitStrided for a right-hand side read in place: W is a
-// row-major k × (panels·pw) matrix with rows ldb floats apart, not
-// negated (the kernels add the products). Attention uses it for PV.
-func emitStridedB(m, k, pw, panels, ldb int, name string, t tile) (goSrc string, fns []*Func) {
-	return emitStridedImpl(m, k, pw, panels, ldb, name, t)
-}
-
-// emitStridedImpl emits either; m is the rows the driver is called with
-// (0: any), which decides the microkernels it needs.
-func emitStridedImpl(m, k, pw, panels, ldb int, name string, t tile) (goSrc string, fns []*Func) {
-	mustValidate(gemm.Params{N: panels * pw, K: k, MR: 1, NR: 8, PW: pw})
+// stridedKernel returns a driver.Strided driver for tile t and the
+// microkernels it calls: W packed negated in panels of pw (ldb 0), or
+// read in place with rows ldb floats apart.
+func stridedKernel(m, k, pw, panels, ldb int, name string, t tile) (string, []*Func) {
 	ms := microSpec{t: t, ldb: pw}
 	if ldb > 0 {
 		ms.ldb, ms.pos = ldb, true
 	}
-	var b strings.Builder
-	f := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
-	f("// %s computes y[i, 0:%d] = x[i, 0:%d]·W for i < m with %s microkernels (%d×%d tiles);", name, panels*pw, k, t.Tier, t.MR, t.W())
-	f("// rows of x and y are lda and ldc floats apart, W is packed in %d panels of %d columns.", panels, pw)
-	f("func %s(m int, x []float32, lda int, wp []float32, y []float32, ldc int) {", name)
-	f("const K, PW, P, MR, W = %d, %d, %d, %d, %d", k, pw, panels, t.MR, t.W())
-	f("if m <= 0 {")
-	f("return")
-	f("}")
-	wlen, panel := "P*K*PW", "q*K*PW+s"
-	if ldb > 0 {
-		wlen, panel = fmt.Sprintf("(K-1)*%d+P*PW", ldb), "q*PW+s"
-	}
-	f("if len(x) < (m-1)*lda+K || len(y) < (m-1)*ldc+P*PW || len(wp) < %s {", wlen)
-	f("panic(%q)", name+": buffer too short")
-	f("}")
-	f("a := gemmArgs{lda: lda * 4, ldc: ldc * 4, k: K, kh: 1}")
-	f("for q := 0; q < P; q++ {")
-	f("for s := 0; s < PW; s += W {")
-	f("a.b = unsafe.Pointer(&wp[%s])", panel)
-	f("for i := 0; i < m; i += MR {")
-	f("a.a, a.c = unsafe.Pointer(&x[i*lda]), unsafe.Pointer(&y[i*ldc+q*PW+s])")
-	rows := rowCounts(t, m)
-	callMicro(f, ms, "min(MR, m-i)", rows)
-	f("}")
-	f("}")
-	f("}")
-	f("}")
-	return b.String(), micros(ms, rows)
-}
-
-// emitBlock returns the isa.ConvBlock kernel
-//
-//	func name(m, ncols int, x []float32, lda int, wp []float32, y []float32, ldc int, resid []float32)
-//
-// for tile t: y[i, 0:ncols] = epi(x[i, 0:k]·B[:, 0:ncols]) for i < m, B
-// in ⌈ncols/pw⌉ panels of pw columns (k·pw floats each; columns past
-// ncols are read but not stored: the last panel's tile is stored through
-// a buffer) packed at run time, negated as gemm.Pack does unless pos.
-// It returns the microkernels too.
-func emitBlock(k, pw int, name string, t tile, ep isa.Epilogue, pos bool) (goSrc string, fns []*Func) {
-	mustValidate(gemm.Params{N: pw, K: k, MR: 1, NR: 8, PW: pw})
-	ms := microSpec{t: t, ldb: pw, pos: pos, epi: ep}
-	var b strings.Builder
-	f := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
-	f("// %s computes y[i, 0:ncols] = x[i, 0:%d]·B%s for i < m with %s microkernels (%d×%d tiles),", name, k, epiDoc(ep), t.Tier, t.MR, t.W())
-	f("// B packed at run time in panels of %d columns.", pw)
-	f("func %s(m, ncols int, x []float32, lda int, wp []float32, y []float32, ldc int, resid []float32) {", name)
-	f("const K, PW, MR, W = %d, %d, %d, %d", k, pw, t.MR, t.W())
-	f("if m <= 0 || ncols <= 0 {")
-	f("return")
-	f("}")
-	check := "len(x) < (m-1)*lda+K || len(y) < (m-1)*ldc+ncols || len(wp) < (ncols+PW-1)/PW*K*PW"
-	if ep.Resid {
-		check += " || len(resid) < (m-1)*ldc+ncols"
-	}
-	driverPreamble(f, name, check, "lda", "K, 1, 0", ms)
-	f("for j0 := 0; j0 < ncols; j0 += W {")
-	f("a.b = unsafe.Pointer(&wp[j0/PW*K*PW+j0%%PW])")
-	f("full := j0+W <= ncols")
-	f("for i := 0; i < m; i += MR {")
-	f("r := min(MR, m-i)")
-	rows := rowCounts(t, 0)
-	rowTile(f, ms, rows, "lda", "ldc", "ncols")
-	f("}")
-	f("}")
-	f("}")
-	return b.String(), micros(ms, rows)
-}
-
-// callMicro emits the call of the microkernel for r rows (a Go
-// expression whose value is one of rows) on the argument block a.
-func callMicro(f func(string, ...any), ms microSpec, r string, rows []int) {
-	if len(rows) == 1 {
-		f("%s(&a)", ms.name(rows[0]))
-		return
-	}
-	f("switch %s {", r)
-	for _, i := range rows {
-		f("case %d:", i)
-		f("%s(&a)", ms.name(i))
-	}
-	f("}")
-}
-
-// rowTile emits the body of a driver's row loop: the call of the
-// microkernel for r = min(MR, rows left) rows at row i and column j0 (the
-// variables full, tile, rtile and a are the driver's). A tile that
-// reaches past the last column is computed into the tile buffer, its
-// residual read from a copy of the valid columns, and its valid columns
-// copied out: the microkernel applies the whole epilogue either way.
-// lda and ldy are the row strides of x and of y and resid; end is the
-// last column of y.
-func rowTile(f func(string, ...any), ms microSpec, rows []int, lda, ldy, end string) {
-	f("a.a = unsafe.Pointer(&x[i*%s])", lda)
-	f("if full {")
-	f("a.c, a.ldc = unsafe.Pointer(&y[i*%[1]s+j0]), %[1]s*4", ldy)
-	if ms.epi.Resid {
-		f("a.resid = unsafe.Pointer(&resid[i*%s+j0])", ldy)
-	}
-	f("} else {")
-	f("a.c, a.ldc = unsafe.Pointer(&tile[0]), W*4")
-	if ms.epi.Resid {
-		f("for rr := range r {")
-		f("copy(rtile[rr*W:(rr+1)*W], resid[(i+rr)*%[1]s+j0:(i+rr)*%[1]s+%[2]s])", ldy, end)
-		f("}")
-		f("a.resid = unsafe.Pointer(&rtile[0])")
-	}
-	f("}")
-	callMicro(f, ms, "r", rows)
-	f("if !full {")
-	f("for rr := range r {")
-	f("copy(y[(i+rr)*%[1]s+j0:(i+rr)*%[1]s+%[2]s], tile[rr*W:])", ldy, end)
-	f("}")
-	f("}")
-}
-
-// panelSlice opens a driver's loop over the W-column slices of panel q of
-// n columns: j0, the argument block's weights and bias, and whether the
-// slice is whole (full).
-func panelSlice(f func(string, ...any), bias bool, n string) {
-	f("for s := 0; s < PW && q*PW+s < %s; s += W {", n)
-	f("j0 := q*PW + s")
-	f("a.b = unsafe.Pointer(&wp[q*K*PW+s])")
-	if bias {
-		f("a.bias = unsafe.Pointer(&bias[j0])")
-	}
-	f("full := j0+W <= %s", n)
-}
-
-// driverPreamble emits what every driver does before its loops: the
-// bounds check (check, a Go condition that is true when a buffer is too
-// short), the tail tile buffers, and the argument block with x's row
-// stride lda, the pass shape kpass ("k, kh, skip") and the GELU
-// constants when the epilogue needs them.
-func driverPreamble(f func(string, ...any), name, check, lda, kpass string, ms microSpec) {
-	f("if %s {", check)
-	f("panic(%q)", name+": buffer too short")
-	f("}")
-	f("var tile [MR * W]float32")
-	if ms.epi.Resid {
-		f("var rtile [MR * W]float32")
-	}
-	f("a := gemmArgs{lda: %s * 4}", lda)
-	f("a.k, a.kh, a.skip = %s", kpass)
-	if ms.epi.Act == "gelu" {
-		f("a.consts = unsafe.Pointer(&numerics.ErfVec[0][0])")
-	}
+	return driver.Strided(m, k, pw, panels, ldb, name, ms.driver()), micros(ms, driver.RowCounts(t.MR, m))
 }

@@ -8,37 +8,28 @@ package amd64
 
 import (
 	"fmt"
-)
 
-// lnArgsDecl declares the parameter block of the layernorm kernels; the
-// assembly reads it at fixed offsets.
-const lnArgsDecl = `// lnArgs is the parameter block of the layernorm row kernels (offsets
-// fixed in the assembly: src 0, dst 8, gamma 16, beta 24, rows 32, eps 40,
-// 1/I 44, one 48).
-type lnArgs struct {
-	src, dst, gamma, beta unsafe.Pointer
-	rows                  int
-	eps, invI, one        float32
-}
-`
+	"github.com/modelc/modelc/codegen/isa"
+)
 
 // layerNormTile reports whether a row of i floats suits the kernels of a
 // tier with lanes floats per vector: whole vectors only.
 func layerNormTile(i, lanes int) bool { return i%lanes == 0 && i > 0 }
 
-// layerNorm emits the kernel for rows of i floats with lanes 16 (AVX-512)
-// or 8 (AVX2): for each row, mean and variance in two passes (float32,
-// four vector accumulators each, reduced across lanes), then (x −
-// mean)·(1/√(var + eps))·γ (+ β when beta). Its Go declaration is
-// func name(a *lnArgs).
-func layerNorm(name string, i, lanes int, beta bool) *Func {
+// layerNorm emits the kernel for rows of s.I floats with lanes 16
+// (AVX-512) or 8 (AVX2): for each row, mean and variance in two passes
+// (float32, four vector accumulators each, reduced across lanes), then
+// (x − mean)·(1/√(var + eps)), times γ unless s.Plain, plus β when
+// s.Beta. Its Go declaration is func name(a *lnArgs).
+func layerNorm(name string, s isa.LayerNormSpec, lanes int) *Func {
+	i, beta := s.I, s.Beta && !s.Plain
 	if !layerNormTile(i, lanes) {
 		panic(fmt.Sprintf("BUG: amd64: layernorm of %d floats with %d-float vectors", i, lanes))
 	}
 	vec, zero := vectorRegs(lanes)
 	fn := &Func{Name: name, Args: 8, GoDecl: fmt.Sprintf("func %s(a *lnArgs)", name), Doc: []string{
 		fmt.Sprintf("func %s(a *lnArgs)", name),
-		fmt.Sprintf("LayerNorm over rows of %d floats, %d-float vectors (beta: %v).", i, lanes, beta),
+		fmt.Sprintf("LayerNorm over rows of %d floats, %d-float vectors (%s).", i, lanes, lnVariant(s)),
 	}}
 	nv, vb := i/lanes, lanes*4
 	args := R13
@@ -98,12 +89,18 @@ func layerNorm(name string, i, lanes int, beta bool) *Func {
 	fn.VFMADD213PS(eps, invI, acc(0)) // var + eps = Σ·(1/I) + eps
 	fn.VSQRTPS(acc(0), acc(0))
 	fn.VDIVPS(acc(0), one, rstd)
-	fn.Comment("(x − mean)·rstd·γ (+ β)")
+	if s.Plain {
+		fn.Comment("(x − mean)·rstd")
+	} else {
+		fn.Comment("(x − mean)·rstd·γ (+ β)")
+	}
 	for v := range nv {
 		fn.VMOVUPS(At(SI, v*vb), x)
 		fn.VSUBPS(mean, x, x)
 		fn.VMULPS(rstd, x, x)
-		fn.VMULPS(At(R8, v*vb), x, x)
+		if !s.Plain {
+			fn.VMULPS(At(R8, v*vb), x, x)
+		}
 		if beta {
 			fn.VADDPS(At(R9, v*vb), x, x)
 		}
@@ -126,23 +123,10 @@ func nextRow(fn *Func, rowBytes int) {
 	fn.RET()
 }
 
-// layerNormDriver returns the isa.LayerNorm kernel name(lo, hi int, dst,
-// x, g, b []float32, eps float32), which runs rows [lo, hi) of i floats
-// on the kernel name_k (layerNorm).
-func layerNormDriver(name string, i int, beta bool) string {
-	b := ""
-	if beta {
-		b = "_ = b[I-1]\na.beta = unsafe.Pointer(&b[0])\n"
+// lnVariant says which affine part a layernorm kernel applies.
+func lnVariant(s isa.LayerNormSpec) string {
+	if s.Plain {
+		return "plain: no scale or shift"
 	}
-	return fmt.Sprintf(`// %[1]s runs rows [lo, hi) of a layernorm over %[2]d floats.
-func %[1]s(lo, hi int, dst, x, g, b []float32, eps float32) {
-const I = %[2]d
-if lo >= hi {
-return
-}
-_, _, _ = dst[hi*I-1], x[hi*I-1], g[I-1]
-a := lnArgs{src: unsafe.Pointer(&x[lo*I]), dst: unsafe.Pointer(&dst[lo*I]), gamma: unsafe.Pointer(&g[0]), rows: hi - lo, eps: eps, invI: 1.0 / I, one: 1}
-%[3]s%[1]s_k(&a)
-}
-`, name, i, b)
+	return fmt.Sprintf("beta: %v", s.Beta)
 }

@@ -290,28 +290,3 @@ func softmax(name string, l, lanes int) *Func {
 	nextRow(fn, l*4)
 	return fn
 }
-
-// softmaxDriver returns the isa.Softmax kernel name(lo, hi int, dst, x
-// []float32), which runs rows [lo, hi) of l floats on the kernel name_k
-// (softmax) with vectors of lanes floats.
-func softmaxDriver(name string, l, lanes int) string {
-	call := "%[1]s_k(&x[lo*L], &dst[lo*L], hi-lo, &numerics.ExpVec[0][0], nil)"
-	if lanes == 8 {
-		// AVX2 masks the row's tail with a vector of −1s and 0s.
-		call = `var tail [8]int32
-for i := range L %% 8 {
-tail[i] = -1
-}
-%[1]s_k(&x[lo*L], &dst[lo*L], hi-lo, &numerics.ExpVec[0][0], &tail[0])`
-	}
-	return fmt.Sprintf(`// %[1]s runs rows [lo, hi) of a softmax over %[2]d floats.
-func %[1]s(lo, hi int, dst, x []float32) {
-const L = %[2]d
-if lo >= hi {
-return
-}
-_, _ = dst[hi*L-1], x[hi*L-1]
-`+call+`
-}
-`, name, l)
-}

@@ -2,10 +2,10 @@ package amd64
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/modelc/modelc/codegen/isa"
+	"github.com/modelc/modelc/codegen/isa/driver"
 )
 
 // Target is the amd64 back end: AVX-512 and AVX2 kernels in Plan 9
@@ -58,56 +58,72 @@ func (Target) Linear(s isa.LinearSpec) []isa.Kernel {
 			t, tuned = tt, fmt.Sprintf("_%dx%d", tt.MR, tt.W())
 		}
 		name := fmt.Sprintf("linear_n%d_k%d_pw%d%s%s%s_%s", s.N, s.K, s.PW, bSuffix(s.Bias), s.Epi.Suffix(), tuned, t.Tier)
-		src, fns := emitLinear(s, name, t)
-		ks = append(ks, kernel(isa.Linear, name, t.Tier, part{src, fns, []string{gemmArgsDecl}}))
+		src, fns := linearKernel(s, name, t)
+		ks = append(ks, kernel(isa.Linear, name, t.Tier, part{src, fns, []string{driver.GemmArgs}}))
 	}
 	return ks
 }
 
-// LinearTile returns the register tile Linear uses by default for a tier
-// at panel width pw: vectors per row and rows (the autotuner's default
-// variant).
-func LinearTile(tier string, pw int) (nv, mr int) {
+// LinearTiles implements isa.LinearTiler: codegen's default first, then
+// every tile that fits (fits) of 1–12 rows and, for AVX2, 8 or 16
+// columns (AVX-512's covers the panel).
+func (Target) LinearTiles(tier string, pw int) []isa.Tile {
+	var def tile
 	for _, t := range linearTiles(pw) {
 		if t.Tier == tier {
-			return t.NV, t.MR
+			def = t
 		}
 	}
-	return 0, 0
+	if def.Tier == "" || pw%16 != 0 {
+		return nil
+	}
+	nvs := []int{1, 2}
+	if def.Lanes == 16 {
+		nvs = []int{pw / 16}
+	}
+	ts := []isa.Tile{{MR: def.MR, NV: def.NV}}
+	for _, nv := range nvs {
+		for mr := 1; mr <= 12; mr++ {
+			t := def
+			t.MR, t.NV = mr, nv
+			if fits(t, pw) && t != def {
+				ts = append(ts, isa.Tile{MR: mr, NV: nv})
+			}
+		}
+	}
+	return ts
 }
 
-// tunedTile returns the tile s.Tile names for the tier of t, if it names
-// one that fits: at most 12 rows (the row addressing), accumulators, B's
-// vectors and the broadcast within the tier's vector registers, and
-// slices that divide the panel (AVX-512's tile covers it whole).
+// fits reports whether tile t works at panel width pw: at most 12 rows
+// (the row addressing), accumulators, B's vectors and the broadcast
+// within the tier's vector registers, and slices that divide the panel
+// (AVX-512's tile covers it whole).
+func fits(t tile, pw int) bool {
+	regs := 16
+	if t.Lanes == 16 {
+		regs = 32
+	}
+	return t.MR >= 1 && t.MR <= 12 && t.NV >= 1 && t.MR*t.NV+t.NV+1 <= regs && pw%t.W() == 0 && (t.Lanes != 16 || t.NV == pw/16)
+}
+
+// tunedTile returns the tile s.Tile names for the tier of t, if
+// LinearTiles lists it.
 func tunedTile(s isa.LinearSpec, t tile) (tile, bool) {
 	tier, kv, ok := strings.Cut(s.Tile, ":")
 	if !ok || tier != t.Tier {
 		return t, false
 	}
-	for _, f := range strings.Split(kv, ",") {
-		k, v, _ := strings.Cut(f, "=")
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			return t, false
-		}
-		switch k {
-		case "mr":
-			t.MR = n
-		case "nv":
-			t.NV = n
-		default:
-			return t, false
-		}
-	}
-	regs := 16
-	if t.Lanes == 16 {
-		regs = 32
-	}
-	if t.MR < 1 || t.MR > 12 || t.NV < 1 || t.MR*t.NV+t.NV+1 > regs || s.PW%t.W() != 0 || t.Lanes == 16 && t.NV != s.PW/16 {
+	mr, nv, ok := isa.ParseTile(kv, t.MR, t.NV)
+	if !ok {
 		return t, false
 	}
-	return t, true
+	for _, c := range (Target{}).LinearTiles(tier, s.PW) {
+		if c.MR == mr && c.NV == nv {
+			t.MR, t.NV = mr, nv
+			return t, true
+		}
+	}
+	return t, false
 }
 
 // ConvBlock runs on the GEMM microkernels with the right-hand side packed
@@ -123,8 +139,8 @@ func (Target) ConvBlock(s isa.ConvBlockSpec) []isa.Kernel {
 			pos = "_pos"
 		}
 		name := fmt.Sprintf("convblock_k%d_pw%d%s%s_%s", s.K, s.PW, pos, s.Epi.Suffix(), t.Tier)
-		src, fns := emitBlock(s.K, s.PW, name, t, s.Epi, s.Pos)
-		ks = append(ks, kernel(isa.ConvBlock, name, t.Tier, part{src, fns, []string{gemmArgsDecl}}))
+		src, fns := blockKernel(s, name, t)
+		ks = append(ks, kernel(isa.ConvBlock, name, t.Tier, part{src, fns, []string{driver.GemmArgs}}))
 	}
 	return ks
 }
@@ -138,8 +154,8 @@ func (Target) ConvRow(s isa.ConvRowSpec) []isa.Kernel {
 	var ks []isa.Kernel
 	for _, tier := range []string{tierAVX512.Name, tierAVX2.Name} {
 		name := fmt.Sprintf("conv%dx%d_c%d_o%d_s%d_wp%d_ow%d%s%s_%s", s.KH, s.KW, s.C, s.O, s.SW, s.Wp, s.OW, bSuffix(s.Bias), s.Epi.Suffix(), tier)
-		src, fns := emitConvRow(s, name, convTile(tier, s.OW, s.PW, s.KW*s.C))
-		ks = append(ks, kernel(isa.ConvRow, name, tier, part{src, fns, []string{gemmArgsDecl}}))
+		src, fns := convRowKernel(s, name, convTile(tier, s.OW, s.PW, s.KW*s.C))
+		ks = append(ks, kernel(isa.ConvRow, name, tier, part{src, fns, []string{driver.GemmArgs}}))
 	}
 	return ks
 }
@@ -152,8 +168,7 @@ func (Target) Attention(s isa.AttentionSpec) []isa.Kernel {
 	}
 	var ks []isa.Kernel
 	for _, tier := range []string{tierAVX512.Name, tierAVX2.Name} {
-		k := emitAttention(s, tier)
-		ks = append(ks, k)
+		ks = append(ks, attentionKernel(s, tier))
 	}
 	return ks
 }
@@ -170,7 +185,7 @@ func (Target) Elementwise(s isa.ElementwiseSpec) []isa.Kernel {
 	}{{tierAVX512.Name, 16}, {tierAVX2.Name, 8}} {
 		name := fmt.Sprintf("ew_%s_%s", s.Op, t.tier)
 		micro := elementwise(name+"_k", s.Op, t.lanes)
-		ks = append(ks, kernel(isa.Elementwise, name, t.tier, part{elementwiseDriver(name, s.Op, t.lanes), []*Func{micro}, []string{ewArgsDecl}}))
+		ks = append(ks, kernel(isa.Elementwise, name, t.tier, part{driver.Elementwise(name, s.Op, t.lanes), []*Func{micro}, []string{driver.EWArgs}}))
 	}
 	return ks
 }
@@ -185,9 +200,13 @@ func (Target) LayerNorm(s isa.LayerNormSpec) []isa.Kernel {
 		if !layerNormTile(s.I, t.lanes) {
 			continue
 		}
-		name := fmt.Sprintf("layernorm_i%d%s_%s", s.I, bSuffix(s.Beta), t.tier)
-		micro := layerNorm(name+"_k", s.I, t.lanes, s.Beta)
-		ks = append(ks, kernel(isa.LayerNorm, name, t.tier, part{layerNormDriver(name, s.I, s.Beta), []*Func{micro}, []string{lnArgsDecl}}))
+		suffix := bSuffix(s.Beta)
+		if s.Plain {
+			suffix = "_plain"
+		}
+		name := fmt.Sprintf("layernorm_i%d%s_%s", s.I, suffix, t.tier)
+		micro := layerNorm(name+"_k", s, t.lanes)
+		ks = append(ks, kernel(isa.LayerNorm, name, t.tier, part{driver.LayerNorm(name, s), []*Func{micro}, []string{driver.LNArgs}}))
 	}
 	return ks
 }
@@ -204,7 +223,7 @@ func (Target) Softmax(s isa.SoftmaxSpec) []isa.Kernel {
 	}{{tierAVX512.Name, 16}, {tierAVX2.Name, 8}} {
 		name := fmt.Sprintf("softmax_l%d_%s", s.L, t.tier)
 		micro := softmax(name+"_k", s.L, t.lanes)
-		ks = append(ks, kernel(isa.Softmax, name, t.tier, part{softmaxDriver(name, s.L, t.lanes), []*Func{micro}, nil}))
+		ks = append(ks, kernel(isa.Softmax, name, t.tier, part{driver.Softmax(name, s.L, t.lanes, t.lanes == 8), []*Func{micro}, nil}))
 	}
 	return ks
 }
@@ -214,4 +233,13 @@ func bSuffix(bias bool) string {
 		return "_b"
 	}
 	return ""
+}
+
+// shapeName spells an attention spec for kernel names.
+func shapeName(s isa.AttentionSpec) string {
+	n := fmt.Sprintf("t%d_s%d_d%d_dv%d_h%d", s.T, s.S, s.D, s.Dv, s.H)
+	if s.Causal {
+		n += "_causal"
+	}
+	return n
 }

@@ -702,6 +702,165 @@ def gen_reduce():
         c(f"{op}_all_keep", (3, 13), (0, 1), True)
 
 
+# ------------------------------------------------------------------ ONNX's other ops (ir/ops_compare.go, ops_unary.go, ops_reduce.go, ops_index.go)
+def gen_compare():
+    r = Rng("compare")
+    a = np.round(r.randn(3, 4) * 2).astype(np.float32)
+    b = np.round(r.randn(4) * 2).astype(np.float32)
+    a[0, 0], b[1] = NAN, NAN
+    for op, fn in (("equal", torch.eq), ("less", torch.lt), ("less_equal", torch.le),
+                   ("greater", torch.gt), ("greater_equal", torch.ge)):
+        case(op, op, {}, [a, b], fn)
+    ia, ib = Rng("compare_i").randint(-3, 3, 5, 3), Rng("compare_i2").randint(-3, 3, 3)
+    case("less_int", "less", {}, [ia, ib], torch.lt)
+    ba, bb = Rng("logic").bools(3, 4), Rng("logic2").bools(4)
+    for op, fn in (("and", torch.logical_and), ("or", torch.logical_or), ("xor", torch.logical_xor)):
+        case(op, op, {}, [ba, bb], fn)
+    case("not", "not", {}, [ba], torch.logical_not)
+    xa, xb = Rng("bits").randint(0, 1000, 4, 5), Rng("bits2").randint(0, 1000, 5)
+    for op, fn in (("bit_and", torch.bitwise_and), ("bit_or", torch.bitwise_or), ("bit_xor", torch.bitwise_xor)):
+        case(op, op, {}, [xa, xb], fn)
+    case("bit_not", "bit_not", {}, [xa], torch.bitwise_not)
+    sh = Rng("shift").randint(0, 8, 5)
+    case("bit_shift_left", "bit_shift", {"left": True}, [xa, sh], lambda x, n: x * (2 ** n))
+    case("bit_shift_right", "bit_shift", {"left": False}, [xa, sh], lambda x, n: torch.div(x, 2 ** n, rounding_mode="floor"))
+    m, n = r.randn(3, 5), r.randn(5)
+    m[1, 2] = NAN
+    case("min", "min", {}, [m, n], torch.minimum)
+    case("max", "max", {}, [m, n], torch.maximum)
+    case("min_int", "min", {}, [ia, ib], torch.minimum)
+    case("mod_fmod", "mod", {"fmod": True}, [r.randn(4, 5, scale=5), r.randn(5, scale=2)], torch.fmod)
+    ma, mb = Rng("mod").randint(-20, 20, 4, 5), arr([3, -3, 7, -7, 5], np.int64)
+    case("mod_int", "mod", {}, [ma, mb], torch.remainder)
+    case("mod_int_fmod", "mod", {"fmod": True}, [ma, mb], torch.fmod)
+    case("prelu", "prelu", {}, [r.randn(2, 3, 4), r.randn(3, 1)], lambda x, s: torch.where(x < 0, s * x, x))
+
+
+def gen_unary_more():
+    def c(name, op, attrs, fn, x=None):
+        x = Rng(name).randn(3, 7, scale=2) if x is None else x
+        case(name, op, attrs, [x], fn)
+
+    for op, fn in (("sin", torch.sin), ("cos", torch.cos), ("tan", torch.tan), ("atan", torch.atan),
+                   ("sinh", torch.sinh), ("cosh", torch.cosh), ("asinh", torch.asinh),
+                   ("ceil", torch.ceil), ("floor", torch.floor), ("sign", torch.sign),
+                   ("reciprocal", torch.reciprocal), ("softplus", F.softplus), ("softsign", F.softsign),
+                   ("mish", F.mish)):
+        c(op, op, {}, fn)
+    c("round", "round", {}, torch.round, arr([[0.5, 1.5, 2.5, -0.5, -1.5, 2.4, -2.6]]))
+    c("asin", "asin", {}, torch.asin, Rng("asin").rand(3, 5, lo=-1, hi=1))
+    c("acos", "acos", {}, torch.acos, Rng("acos").rand(3, 5, lo=-1, hi=1))
+    c("atanh", "atanh", {}, torch.atanh, Rng("atanh").rand(3, 5, lo=-0.9, hi=0.9))
+    c("acosh", "acosh", {}, torch.acosh, Rng("acosh").rand(3, 5, lo=1, hi=5))
+    special = arr([[1.0, NAN, INF, -INF, 0.0, -2.0]])
+    c("is_nan", "is_nan", {}, torch.isnan, special)
+    c("is_inf", "is_inf", {}, torch.isinf, special)
+    c("is_inf_pos", "is_inf", {"neg": False}, torch.isposinf, special)
+    c("is_inf_neg", "is_inf", {"pos": False}, torch.isneginf, special)
+    c("elu", "elu", {"alpha": 0.7}, lambda x: F.elu(x, f32(0.7)))
+    c("celu", "celu", {"alpha": 1.5}, lambda x: F.celu(x, f32(1.5)))
+    c("selu", "selu", {}, F.selu)
+    c("thresholded_relu", "thresholded_relu", {"alpha": 0.5}, lambda x: F.threshold(x, f32(0.5), 0.0))
+    c("shrink", "shrink", {"bias": 0.25, "lambd": 0.5},
+      lambda x: torch.where(x < -f32(0.5), x + f32(0.25), torch.where(x > f32(0.5), x - f32(0.25), torch.zeros_like(x))))
+    c("swish", "swish", {"alpha": 1.5}, lambda x: x * torch.sigmoid(f32(1.5) * x))
+
+
+def gen_reduce_more():
+    def dims(fn, x, axes, keep):
+        return fn(x, dim=tuple(axes), keepdim=keep)
+
+    def c(name, op, xs, axes, keep, fn, x=None):
+        x = Rng(name).randn(*xs) if x is None else x
+        case(name, op, {"axes": list(axes), "keepdims": keep}, [x], lambda x: fn(x, axes, keep))
+
+    def prod(x, axes, keep):
+        for a in sorted([a % x.dim() for a in axes], reverse=True):
+            x = torch.prod(x, dim=a, keepdim=keep)
+        return x
+
+    c("reduce_max_axis1", "reduce_max", (3, 5, 4), (1,), True, lambda x, a, k: dims(torch.amax, x, a, k))
+    c("reduce_min_axes02", "reduce_min", (3, 5, 4), (0, 2), False, lambda x, a, k: dims(torch.amin, x, a, k))
+    c("reduce_prod_last", "reduce_prod", (3, 5), (-1,), False, prod, Rng("rp").rand(3, 5, lo=0.5, hi=1.5))
+    c("reduce_l1", "reduce_l1", (2, 3, 4), (1, 2), True, lambda x, a, k: dims(torch.sum, x.abs(), a, k))
+    c("reduce_l2", "reduce_l2", (2, 3, 4), (0,), False, lambda x, a, k: torch.sqrt(dims(torch.sum, x * x, a, k)))
+    c("reduce_log_sum", "reduce_log_sum", (2, 3, 4), (2,), True, lambda x, a, k: torch.log(dims(torch.sum, x, a, k)),
+      Rng("rls").rand(2, 3, 4, lo=0.1, hi=2))
+    c("reduce_log_sum_exp", "reduce_log_sum_exp", (2, 3, 4), (1,), False, lambda x, a, k: torch.logsumexp(x, dim=a, keepdim=k))
+    c("reduce_sum_square", "reduce_sum_square", (2, 3, 4), (0, 1), True, lambda x, a, k: dims(torch.sum, x * x, a, k))
+    c("reduce_max_int", "reduce_max", (3, 4), (1,), False, lambda x, a, k: dims(torch.amax, x, a, k), Rng("rmi").randint(-50, 50, 3, 4))
+    x = np.round(Rng("arg").randn(3, 6) * 2).astype(np.float32)
+    case("arg_max", "arg_max", {"axis": 1}, [x], lambda x: torch.argmax(x, dim=1, keepdim=True))
+    case("arg_min_nokeep", "arg_min", {"axis": 0, "keepdims": False}, [x], lambda x: torch.argmin(x, dim=0))
+    case("arg_max_last", "arg_max", {"axis": 1, "select_last": True}, [x],
+         lambda x: 5 - torch.argmax(torch.flip(x, [1]), dim=1, keepdim=True))
+    t = Rng("topk").randn(3, 7)
+    case("topk_largest", "topk", {"axis": 1, "k": 3}, [t], lambda x: list(torch.topk(x, 3, dim=1)))
+    case("topk_smallest_axis0", "topk", {"axis": 0, "k": 2, "largest": False}, [t], lambda x: list(torch.topk(x, 2, dim=0, largest=False)))
+    case("hardmax", "hardmax", {"axis": 1}, [t], lambda x: F.one_hot(torch.argmax(x, dim=1), 7).to(torch.float64))
+    cx = Rng("cum").randn(3, 5)
+    case("cumsum", "cumsum", {"axis": 1}, [cx], lambda x: torch.cumsum(x, dim=1))
+    case("cumsum_excl_rev", "cumsum", {"axis": 1, "exclusive": True, "reverse": True}, [cx],
+         lambda x: torch.flip(torch.cumsum(torch.flip(x, [1]), dim=1), [1]) - x)
+    case("cumprod_axis0", "cumprod", {"axis": 0}, [cx], lambda x: torch.cumprod(x, dim=0))
+
+
+def gen_index():
+    r = Rng("index")
+    x = r.randn(2, 3)
+    case("tile", "tile", {"repeats": [2, 3]}, [x], lambda x: x.repeat(2, 3))
+    m = r.randn(2, 4, 5)
+    case("trilu_upper_k1", "trilu", {"k": 1}, [m], lambda x: torch.triu(x, 1))
+    case("trilu_lower_kneg1", "trilu", {"upper": False, "k": -1}, [m], lambda x: torch.tril(x, -1))
+    idx = arr([[0, 2, -1], [1, 3, 2]], np.int64)
+    case("one_hot", "one_hot", {"depth": 4, "off": -1.0, "on": 3.0}, [idx],
+         lambda i: F.one_hot(torch.remainder(i, 4), 4).to(torch.float64) * 4 - 1)
+    d = r.randn(3, 4)
+    gi = Rng("ge").randint(0, 3, 2, 4)
+    case("gather_elements_axis0", "gather_elements", {}, [d, gi], lambda x, i: torch.gather(x, 0, i))
+    si = arr([[1, 0, 2, 0], [0, 2, 1, 1]], np.int64)
+    u = r.randn(2, 4)
+    case("scatter_elements_axis0", "scatter_elements", {}, [d, arr([[1, 0, 2, 0], [0, 2, 1, 2]], np.int64), u],
+         lambda x, i, v: torch.scatter(x, 0, i, v))
+    case("scatter_elements_add", "scatter_elements", {"reduction": "add"}, [d, si, u],
+         lambda x, i, v: torch.scatter_add(x, 0, i, v))
+    g = r.randn(2, 3, 4)
+    ni = arr([[1, 2], [0, 0], [1, 0]], np.int64)
+    case("gather_nd", "gather_nd", {}, [g, ni], lambda x, i: torch.stack([x[a, b] for a, b in i.tolist()]))
+    upd = r.randn(3, 4)
+    def scatter_nd(x, i, v):
+        y = x.clone()
+        for t, (a, b) in enumerate(i.tolist()):
+            y[a, b] = v[t]
+        return y
+    case("scatter_nd", "scatter_nd", {}, [g, arr([[1, 2], [0, 0], [1, 1]], np.int64), upd], scatter_nd)
+    ea, eb = r.randn(2, 3, 4), r.randn(2, 4, 5)
+    case("einsum_bmm", "einsum", {"equation": "bij,bjk->bik"}, [ea, eb], lambda a, b: torch.einsum("bij,bjk->bik", a, b))
+    case("einsum_implicit_trace", "einsum", {"equation": "ii"}, [r.randn(4, 4)], lambda a: torch.einsum("ii", a))
+
+
+def gen_resize():
+    x = Rng("resize").randn(1, 2, 4, 5)
+    def c(name, attrs, fn, sizes):
+        a = {"sizes": sizes, "scales": [s / d for s, d in zip(sizes, x.shape)]}
+        a.update(attrs)
+        case(name, "resize", a, [x], fn)
+    c("resize_nearest_asymmetric_floor", {"coord": "asymmetric", "nearest": "floor"},
+      lambda x: F.interpolate(x, size=(8, 10), mode="nearest"), [1, 2, 8, 10])
+    c("resize_linear_half_pixel", {"mode": "linear"},
+      lambda x: F.interpolate(x, size=(7, 9), mode="bilinear", align_corners=False), [1, 2, 7, 9])
+    c("resize_linear_align_corners", {"mode": "linear", "coord": "align_corners"},
+      lambda x: F.interpolate(x, size=(3, 8), mode="bilinear", align_corners=True), [1, 2, 3, 8])
+    c("resize_cubic_half_pixel", {"mode": "cubic"},
+      lambda x: F.interpolate(x, size=(8, 10), mode="bicubic", align_corners=False), [1, 2, 8, 10])
+
+
+def gen_bit_cast():
+    x = arr([[1.0, -2.5, 0.0, -0.0], [INF, 1e-40, 3.4e38, 7.25]])
+    case("bit_cast_f32_i32", "bit_cast", {"to": "i32"}, [x],
+         lambda x: torch.from_numpy(x.numpy().astype(np.float32).view(np.int32).astype(np.int64)))
+
+
 # ------------------------------------------------------------------ embedding / attention / cast
 def gen_embedding():
     def c(name, ids_shape, v, d):
@@ -867,7 +1026,8 @@ def self_check(st_path, cases_path):
 
 def main():
     for g in (gen_linear, gen_gemm, gen_matmul, gen_conv2d, gen_conv_transpose2d, gen_batchnorm, gen_layernorm, gen_binary, gen_unary,
-              gen_softmax, gen_shape_ops, gen_pool, gen_reduce, gen_embedding, gen_attention, gen_cast):
+              gen_softmax, gen_shape_ops, gen_pool, gen_reduce, gen_embedding, gen_attention, gen_cast,
+              gen_compare, gen_unary_more, gen_reduce_more, gen_index, gen_resize, gen_bit_cast):
         g()
     st_path = os.path.join(HERE, "tensors.safetensors")
     cases_path = os.path.join(HERE, "cases.json")

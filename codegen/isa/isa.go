@@ -213,9 +213,29 @@ type LinearSpec struct {
 // Tile is a GEMM register tile: MR rows of NV vectors.
 type Tile struct{ MR, NV int }
 
-// ParseTile reads a tile's parameters as LinearSpec.Tile writes them
+// TunedTile returns the tile s.Tile names for tier ("avx2:nv=1,mr=12"),
+// if the target lists it (LinearTiles); def and false otherwise, also
+// for a choice of another tier. Parameters it leaves out are def's.
+func TunedTile(t LinearTiler, s LinearSpec, tier string, def Tile) (Tile, bool) {
+	name, kv, ok := strings.Cut(s.Tile, ":")
+	if !ok || name != tier {
+		return def, false
+	}
+	mr, nv, ok := parseTile(kv, def.MR, def.NV)
+	if !ok {
+		return def, false
+	}
+	for _, c := range t.LinearTiles(tier, s.PW) {
+		if c.MR == mr && c.NV == nv {
+			return c, true
+		}
+	}
+	return def, false
+}
+
+// parseTile reads a tile's parameters as LinearSpec.Tile writes them
 // after the tier ("mr=10", "nv=1,mr=12"), from the defaults mr and nv.
-func ParseTile(kv string, mr, nv int) (int, int, bool) {
+func parseTile(kv string, mr, nv int) (int, int, bool) {
 	for _, f := range strings.Split(kv, ",") {
 		k, v, _ := strings.Cut(f, "=")
 		n, err := strconv.Atoi(v)

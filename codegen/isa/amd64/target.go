@@ -2,7 +2,6 @@ package amd64
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/modelc/modelc/codegen/isa"
 	"github.com/modelc/modelc/codegen/isa/driver"
@@ -109,21 +108,9 @@ func fits(t tile, pw int) bool {
 // tunedTile returns the tile s.Tile names for the tier of t, if
 // LinearTiles lists it.
 func tunedTile(s isa.LinearSpec, t tile) (tile, bool) {
-	tier, kv, ok := strings.Cut(s.Tile, ":")
-	if !ok || tier != t.Tier {
-		return t, false
-	}
-	mr, nv, ok := isa.ParseTile(kv, t.MR, t.NV)
-	if !ok {
-		return t, false
-	}
-	for _, c := range (Target{}).LinearTiles(tier, s.PW) {
-		if c.MR == mr && c.NV == nv {
-			t.MR, t.NV = mr, nv
-			return t, true
-		}
-	}
-	return t, false
+	c, ok := isa.TunedTile(Target{}, s, t.Tier, isa.Tile{MR: t.MR, NV: t.NV})
+	t.MR, t.NV = c.MR, c.NV
+	return t, ok
 }
 
 // ConvBlock runs on the GEMM microkernels with the right-hand side packed

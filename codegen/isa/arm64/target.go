@@ -2,7 +2,6 @@ package arm64
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/modelc/modelc/codegen/isa"
 	"github.com/modelc/modelc/codegen/isa/driver"
@@ -68,23 +67,11 @@ func (Target) LinearTiles(tier string, pw int) []isa.Tile {
 	return ts
 }
 
-// tunedTile returns the tile s.Tile names ("neon:nv=2,mr=4"), if it
-// names one that LinearTiles lists.
+// tunedTile returns the tile s.Tile names ("neon:nv=2,mr=4"), if
+// LinearTiles lists it.
 func tunedTile(s isa.LinearSpec) (tile, bool) {
-	tier, kv, ok := strings.Cut(s.Tile, ":")
-	if !ok || tier != tierNEON.Name {
-		return neonTile, false
-	}
-	mr, nv, ok := isa.ParseTile(kv, neonTile.MR, neonTile.NV)
-	if !ok {
-		return neonTile, false
-	}
-	for _, t := range (Target{}).LinearTiles(tier, s.PW) {
-		if t.MR == mr && t.NV == nv {
-			return tile{MR: mr, NV: nv}, true
-		}
-	}
-	return neonTile, false
+	c, ok := isa.TunedTile(Target{}, s, tierNEON.Name, isa.Tile{MR: neonTile.MR, NV: neonTile.NV})
+	return tile{MR: c.MR, NV: c.NV}, ok
 }
 
 // ConvBlock runs on the GEMM microkernels with the right-hand side packed

@@ -82,7 +82,11 @@ type Engine struct {
 	// waits for a core, comparable between modelc's builds on a busy
 	// machine where wall times are not.
 	CPUMedianNs float64 `json:"cpu_median_ns,omitempty"`
-	Missing     string  `json:"missing,omitempty"`
+	// CPUP10Ns and CPUP90Ns are the 10th and 90th percentiles of the
+	// CPU time of a call: its spread.
+	CPUP10Ns float64 `json:"cpu_p10_ns,omitempty"`
+	CPUP90Ns float64 `json:"cpu_p90_ns,omitempty"`
+	Missing  string  `json:"missing,omitempty"`
 }
 
 // Layers is a per-step profile of one build at one batch.
@@ -244,9 +248,17 @@ func (r *Report) base(batch, threads int) *Engine {
 	return nil
 }
 
+// cpuCell is an engine's CPU time per call, "–" where it has none.
+func cpuCell(e Engine) string {
+	if e.CPUMedianNs == 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%s (%s – %s)", fmtNs(e.CPUMedianNs), fmtNs(e.CPUP10Ns), fmtNs(e.CPUP90Ns))
+}
+
 // engineTable is the latency table as rows of cells.
 func (r *Report) engineTable() (head []string, rows [][]string) {
-	head = []string{"engine", "batch", "threads", "median", "p10 – p90", "runs", "cpu/wall", "CPU time per call (median)", "modelc ÷ engine"}
+	head = []string{"engine", "batch", "threads", "median", "p10 – p90", "runs", "cpu/wall", "CPU time per call: median (p10 – p90)", "modelc ÷ engine"}
 	for _, e := range r.Engines {
 		if e.Missing != "" {
 			rows = append(rows, []string{e.Engine, fmt.Sprint(e.Batch), fmt.Sprint(e.Threads), "missing: " + e.Missing, "", "", "", "", ""})
@@ -261,7 +273,7 @@ func (r *Report) engineTable() (head []string, rows [][]string) {
 			name += " " + e.Version
 		}
 		rows = append(rows, []string{name, fmt.Sprint(e.Batch), fmt.Sprint(e.Threads), fmtNs(e.MedianNs),
-			fmtNs(e.P10Ns) + " – " + fmtNs(e.P90Ns), fmt.Sprint(e.Runs), fmt.Sprintf("%.2f", e.CPUWall), fmtNs(e.CPUMedianNs), ratio})
+			fmtNs(e.P10Ns) + " – " + fmtNs(e.P90Ns), fmt.Sprint(e.Runs), fmt.Sprintf("%.2f", e.CPUWall), cpuCell(e), ratio})
 	}
 	return head, rows
 }

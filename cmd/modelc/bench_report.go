@@ -72,6 +72,7 @@ func benchReport(m *frontend.Model, rows []benchRow, builds []profiledBuild, bat
 			}
 			e.MedianNs = float64(median(row.times))
 			e.CPUMedianNs = float64(median(row.cpuTimes))
+			e.CPUP10Ns, e.CPUP90Ns = float64(percentile(row.cpuTimes, 10)), float64(percentile(row.cpuTimes, 90))
 			e.P10Ns, e.P90Ns = float64(percentile(row.times, 10)), float64(percentile(row.times, 90))
 			e.Runs = len(row.times)
 		}

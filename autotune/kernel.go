@@ -39,6 +39,7 @@ var variants []variant
 type kcase struct{}
 
 func newCase(int) *kcase      { return nil }
+func (*kcase) prepare()        {}
 func (*kcase) run(int)         {}
 func (*kcase) check(int) error { return nil }
 `}

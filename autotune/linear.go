@@ -325,6 +325,24 @@ func pack(w []float32, pw int) []float32 {
 	return wp
 }
 
+// prepare computes the exact results check compares with, on every
+// row count it checks.
+func (c *kcase) prepare() {
+	for _, m := range c.rows() {
+		c.exact(m)
+	}
+}
+
+// rows are the row counts check checks: every tail of every tile
+// (1…13) and the batch.
+func (c *kcase) rows() []int {
+	ms := []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13}
+	if c.m > 13 {
+		ms = append(ms, c.m)
+	}
+	return ms
+}
+
 func (c *kcase) run(v int) {
 	vrun[v](c.m, c.y[:c.m*N], c.x[:c.m*K], c.wp[vpw[v]], c.bp[vpw[v]])
 }
@@ -375,11 +393,7 @@ func (c *kcase) call(fn func(m int, y, x, wp, bias []float32), m, pw int) ([]flo
 // design.md's kernel rule: per element within 4·K·2⁻²⁴·(Σ|x·w| + |bias|),
 // on every row count 1…13 and the batch.
 func (c *kcase) check(v int) error {
-	ms := []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13}
-	if c.m > 13 {
-		ms = append(ms, c.m)
-	}
-	for _, m := range ms {
+	for _, m := range c.rows() {
 		r := c.exact(m)
 		got, err := c.call(vrun[v], m, vpw[v])
 		if err != nil {

@@ -22,7 +22,8 @@
 // a run got when it crashes or hangs):
 //
 //	probe                      the machine: CPU, tier, caches, versions
-//	check -batch B V...        {"v":V,"start":true} then {"v":V,"ok":true} or {"v":V,"error":"…"}
+//	check -batch B V...        {"v":V,"start":true} then {"v":V,"ok":true} or {"v":V,"error":"…"},
+//	                           after {"v":-1} lines while it prepares the case
 //	time -batch B -rounds R -sample D V...
 //	                           {"v":V,"ns":…,"wall_ns":…,"repeats":N} per sample,
 //	                           interleaved round by round over the variants
@@ -91,8 +92,9 @@ func main() {
 	case "check":
 		c := newCase(*batch)
 		// Not under the watchdog: on a large batch the exact results
-		// take longer than a variant's check may.
-		c.prepare()
+		// take longer than a variant's check may. A line a second
+		// ({"v":-1}) tells the tuner the harness is alive meanwhile.
+		alive(c.prepare)
 		for _, v := range vs {
 			emit(map[string]any{"v": v, "start": true})
 			if err := checkOne(c, v); err != nil {
@@ -107,6 +109,27 @@ func main() {
 		fmt.Fprintf(os.Stderr, "unknown command %q\n", os.Args[1])
 		os.Exit(2)
 	}
+}
+
+// alive runs f, printing {"v":-1} every second until it returns.
+func alive(f func()) {
+	done, stopped := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(stopped)
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				emit(map[string]any{"v": -1})
+			}
+		}
+	}()
+	f()
+	close(done)
+	<-stopped
 }
 
 // current is the variant being checked or timed, and deadline when the

@@ -519,6 +519,9 @@ loop:
 			}
 			timer.Reset(grace)
 			v := *l.V
+			if v < 0 {
+				continue // alive, preparing
+			}
 			if l.Start {
 				cur = v
 				continue

@@ -12,7 +12,10 @@ import (
 
 // faultKernel is a kernel whose variants misbehave on purpose, one way
 // each (axis "mode"): the runner must record every fault with its reason.
-type faultKernel struct{}
+type faultKernel struct {
+	// prepare is how long the harness's case takes to prepare (kcase.prepare).
+	prepare time.Duration
+}
 
 const (
 	modeOK         = 0 // adds correctly
@@ -36,7 +39,7 @@ func (faultKernel) Default() Point          { return Point{0} }
 func (faultKernel) FLOPs(batch int) float64 { return float64(64 * batch) }
 func (k faultKernel) Choice(p Point) string { return k.Space().Name(p) }
 
-func (faultKernel) Program(vs []Point) (prog Program, err error) {
+func (k faultKernel) Program(vs []Point) (prog Program, err error) {
 	var b strings.Builder
 	for _, v := range vs {
 		switch v[0] {
@@ -58,7 +61,7 @@ var variants = []variant{`)
 	for _, v := range vs {
 		fmt.Fprintf(&b, "{%q, \"\"}, ", fmt.Sprintf("mode=%d", v[0]))
 	}
-	b.WriteString("}\n\nvar modes = []int{")
+	fmt.Fprintf(&b, "}\n\nconst prepareNs = %d\n\nvar modes = []int{", k.prepare)
 	for _, v := range vs {
 		fmt.Fprintf(&b, "%d, ", v[0])
 	}
@@ -76,9 +79,7 @@ func newCase(batch int) *kcase {
 
 var sink *int
 
-// prepare outlasts the watchdog's timeout (TestRunnerFaults' 1s): the
-// harness must not time it as a variant's check.
-func (c *kcase) prepare() { time.Sleep(1200 * time.Millisecond) }
+func (c *kcase) prepare() { time.Sleep(prepareNs) }
 
 func (c *kcase) run(v int) {
 	switch modes[v] {
@@ -126,6 +127,27 @@ func (c *kcase) check(v int) error {
 	return Program{Go: b.String()}, nil
 }
 
+// TestRunnerPrepareAlive: a harness that prepares its case for longer
+// than the tuner waits for a line (2·timeout + 5s) says it is alive
+// meanwhile and is not killed.
+func TestRunnerPrepareAlive(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds harnesses")
+	}
+	r := &Runner{Timeout: 100 * time.Millisecond, Rounds: 1, PerRound: 1, Sample: time.Millisecond}
+	defer r.Close()
+	if _, err := r.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := r.Measure(context.Background(), faultKernel{prepare: 6 * time.Second}, 1, []Point{{modeOK}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if recs[0].Status != db.StatusOK {
+		t.Errorf("%s: %s %q", recs[0].Variant, recs[0].Status, recs[0].Reason)
+	}
+}
+
 // TestRunnerBuildFaults: a variant whose code does not build, or whose
 // generator panics, fails alone with the reason; the others of its batch
 // are measured.
@@ -158,7 +180,8 @@ func TestRunnerBuildFaults(t *testing.T) {
 // are timed, the slow one slower.
 //
 // Each check run prepares its case for longer than the timeout first
-// (kcase.prepare), which is no variant's fault.
+// (kcase.prepare), which is no variant's fault: the harness's watchdog
+// does not time it.
 func TestRunnerFaults(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds harnesses")
@@ -173,7 +196,7 @@ func TestRunnerFaults(t *testing.T) {
 	if p.Machine.ID() != db.ThisMachine().ID() || p.Emulated || p.Modelc == "" || !strings.HasPrefix(p.Go, "go") {
 		t.Errorf("probe %+v, this machine %+v", p, db.ThisMachine())
 	}
-	k := faultKernel{}
+	k := faultKernel{prepare: 1200 * time.Millisecond}
 	vs := k.Space().All()[:modeNoBuild]
 	recs, err := r.Measure(ctx, k, 2, vs)
 	if err != nil {

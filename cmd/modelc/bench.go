@@ -86,12 +86,15 @@ func runBench(args []string, stdout io.Writer) error {
 	defer func() { closeBuilds(builds) }()
 	d := builds[0].d
 	// The tuned build, when the database has choices for this model: the
-	// model as given, before the others (the ratios' base).
-	tun, err := tf.load(d.graph, os.Stderr)
-	if err != nil {
-		return err
+	// model as given, before the default build (the ratios' base). Builds
+	// named with --build are timed as named, on codegen's defaults.
+	var tun *tuned
+	if len(buildSpecs) == 0 {
+		if tun, err = tf.load(d.graph, os.Stderr); err != nil {
+			return err
+		}
+		tun.describe(os.Stderr)
 	}
-	tun.describe(os.Stderr)
 	if tun != nil && len(tun.choices) > 0 {
 		mb := *m
 		mb.Graph = orig.Clone()
@@ -542,6 +545,32 @@ func benchTable(model string, rows []benchRow, seconds float64, rounds int, flus
 			len(r.times), cw, noise, ratio)
 	}
 	sb.WriteString("\n\"modelc ÷ engine\" is modelc's speed over the engine's (the engine's median time over modelc's; with several builds, the first build's): above 1 modelc is faster.\n")
+	sb.WriteString(cpuNote(rows))
+	return sb.String()
+}
+
+// cpuNote compares modelc's builds by their CPU time per call, in each
+// configuration with more than one: the latency less the time a call
+// waited for a core, which other processes inflate in wall times, not in
+// this.
+func cpuNote(rows []benchRow) string {
+	var sb strings.Builder
+	for i := 0; i < len(rows); {
+		j := i
+		var cells []string
+		for ; j < len(rows) && rows[j].batch == rows[i].batch && rows[j].threads == rows[i].threads; j++ {
+			if r := rows[j]; strings.HasPrefix(r.engine, "modelc") && len(r.cpuTimes) > 0 {
+				cells = append(cells, fmt.Sprintf("%s %s (%s – %s)", r.engine, fmtMs(median(r.cpuTimes)), fmtMs(percentile(r.cpuTimes, 10)), fmtMs(percentile(r.cpuTimes, 90))))
+			}
+		}
+		if len(cells) > 1 {
+			if sb.Len() == 0 {
+				sb.WriteString("\nCPU time per call of modelc's builds, median (p10 – p90): unlike wall times, not inflated by other processes.\n\n")
+			}
+			fmt.Fprintf(&sb, "- batch %d, %d thread(s): %s\n", rows[i].batch, rows[i].threads, strings.Join(cells, "; "))
+		}
+		i = j
+	}
 	return sb.String()
 }
 

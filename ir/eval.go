@@ -26,6 +26,9 @@ func Eval(g *Graph, inputs ...*Tensor) ([]*Tensor, error) {
 
 type evalCtx struct {
 	threads int
+	// inTypes are the current node's input types: the evaluator's
+	// tensors carry no quantized format, which the quantized ops read.
+	inTypes []Type
 }
 
 // evalFunc computes a node's results; out holds the result types with
@@ -77,6 +80,10 @@ func (o EvalOptions) Eval(g *Graph, inputs ...*Tensor) ([]*Tensor, error) {
 		for j, v := range n.Outputs {
 			outTypes[j] = v.Type
 			outTypes[j].Shape = StaticShape(v.Type.Shape.At(batch)...)
+		}
+		c.inTypes = c.inTypes[:0]
+		for _, v := range n.Inputs {
+			c.inTypes = append(c.inTypes, v.Type)
 		}
 		fn := evalTable[n.Op.Kind()]
 		if fn == nil {

@@ -15,13 +15,13 @@ const module = "github.com/modelc/modelc"
 // allowed maps a package (or folder prefix ending in "/") to the packages
 // of ours it may import, directly or not. Test files are not counted.
 var allowed = map[string][]string{
-	"ir":                {"runtime/numerics"},
+	"ir":                {"runtime/numerics", "runtime/quant"},
 	"frontend/tensorio": {},
-	"frontend":          {"ir", "frontend/tensorio", "runtime/numerics"},
-	"passes":            {"ir", "internal/match", "runtime/numerics", "calib"},
+	"frontend":          {"ir", "frontend/tensorio", "runtime/numerics", "runtime/quant"},
+	"passes":            {"ir", "internal/match", "runtime/numerics", "runtime/quant", "calib"},
 	// Calibration data, metrics and budgets the lossy passes share; the
 	// compile driver reads model.yaml's calibration: into it.
-	"calib":    {"ir", "runtime/numerics"},
+	"calib":    {"ir", "runtime/numerics", "runtime/quant"},
 	"codegen":  {"ir", "runtime/", "runtime", "codegen/"},
 	"runtime":  {"runtime/"},
 	"runtime/": {"runtime/"},
@@ -34,7 +34,7 @@ var allowed = map[string][]string{
 	"autotune/report": {"autotune/db", "runtime"},
 	"zoo":             {},
 	// The accuracy twins' reader: loads models through the frontend.
-	"zoo/twins": {"frontend", "frontend/", "ir", "runtime/numerics"},
+	"zoo/twins": {"frontend", "frontend/", "ir", "runtime/numerics", "runtime/quant"},
 	// The compile driver: frontend → passes → codegen.
 	"compile":        {"ir", "frontend", "frontend/", "passes", "calib", "codegen", "codegen/", "internal/match", "runtime", "runtime/"},
 	"internal/match": {},
@@ -45,7 +45,7 @@ var allowed = map[string][]string{
 	"internal/peak":     {},
 	"internal/onnxdata": {}, // the ONNX conformance archive, read by tests only
 	// The PyTorch per-op fixtures' reader (ir's and codegen's tests).
-	"internal/fixtures": {"ir", "frontend/tensorio", "internal/match", "runtime/numerics"},
+	"internal/fixtures": {"ir", "frontend/tensorio", "internal/match", "runtime/numerics", "runtime/quant"},
 	"internal/archtest": {},
 	// Generated packages (make demo, tests) import only the runtime.
 	"out/":       {"runtime", "runtime/"},

@@ -11,9 +11,10 @@ RUNTIME  := github.com/modelc/modelc/runtime
 # Every fuzz target, as package:Target.
 FUZZ_TARGETS := ./ir:FuzzParse ./frontend:FuzzLoad ./frontend:FuzzParseConfiguration \
 	./frontend/tensorio:FuzzSafetensors ./frontend/tensorio:FuzzNpy ./frontend/tensorio:FuzzNpz \
-	./frontend/onnx:FuzzReadONNX $(RUNTIME):FuzzWeightsFile ./codegen:FuzzHostileNames ./codegen/ptx/ptxvm:FuzzParse
+	./frontend/onnx:FuzzReadONNX $(RUNTIME):FuzzWeightsFile ./codegen:FuzzHostileNames ./codegen/ptx/ptxvm:FuzzParse \
+	./autotune/db:FuzzRead
 
-.PHONY: all build tools mutants demo dispatch coldstart examples bench-go test vet fmt-check fuzz test-long bench onnxpb zoo-vectors zoo-onnx zoo-crosscheck peer-exports fixtures zoo-train zoo-drop-scores zoo-table gpu-check clean
+.PHONY: all build tools mutants demo dispatch coldstart examples bench-go test vet fmt-check fuzz test-long bench report onnxpb zoo-vectors zoo-onnx zoo-crosscheck peer-exports fixtures zoo-train zoo-drop-scores zoo-table gpu-check clean
 
 all: build
 
@@ -175,6 +176,19 @@ coldstart: build
 	@for m in mlp resnet20 vit-tiny gpt-mini; do \
 	  s=$$(date +%s%N); $(BIN) zoo build $$m -o out/coldstart/build-$$m >/dev/null || exit 1; e=$$(date +%s%N); \
 	  echo "modelc zoo build $$m: $$(( (e - s) / 1000000 )) ms"; done
+
+## report: tune the zoo's REPORT_MODEL on this machine for REPORT_BUDGET
+## (its database in the user cache, so a rerun resumes) and write its
+## per-hardware report into docs/reports/: report.md, report.html,
+## report.json and the charts, ONNX Runtime beside it when installed
+## (node, npm, python3-torch, python3-onnx). See docs/autotune.md.
+REPORT_MODEL  ?= mlp
+REPORT_BUDGET ?= 5m
+report: build
+	$(BIN) tune zoo:$(REPORT_MODEL) --batch 1,32 --budget $(REPORT_BUDGET)
+	rm -rf out/report && $(BIN) bench zoo:$(REPORT_MODEL) --batch 1,32 --peers ort --report out/report
+	rm -rf docs/reports && mkdir -p docs && mv out/report docs/reports
+	@echo "wrote docs/reports"
 
 ## bench-go: the Go benchmarks of the evaluator and the GEMM kernels.
 bench-go:

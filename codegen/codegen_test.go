@@ -26,7 +26,18 @@ import (
 // generate runs the pipeline on m and generates its package.
 func generate(t *testing.T, m *frontend.Model, vec *codegen.Vectors) map[string][]byte {
 	t.Helper()
-	res, err := compile.Compile(m, compile.Options{Command: "modelc build model.yaml -o .", Version: "test", Test: vec})
+	return generateTuned(t, m, vec, nil, "")
+}
+
+// generateTuned is generate with the autotuner's choices for the
+// kernels (codegen.Input.Tuning) and the database's hash.
+func generateTuned(t *testing.T, m *frontend.Model, vec *codegen.Vectors, tuning map[string]string, db string) map[string][]byte {
+	t.Helper()
+	tune := func(*ir.Graph) (map[string]string, string, error) { return tuning, db, nil }
+	if tuning == nil && db == "" {
+		tune = nil
+	}
+	res, err := compile.Compile(m, compile.Options{Command: "modelc build model.yaml -o .", Version: "test", Test: vec, Tune: tune})
 	require.NoError(t, err)
 	return res.Files
 }

@@ -32,6 +32,13 @@ type Input struct {
 	MaxBatch      int      // DefaultMaxBatch of the package
 	Test          *Vectors
 	Log           []string // what each pass did, for REPORT.md
+	// Tuning maps kernels to the autotuner's choices: the tuning
+	// database's family and shape ("linear.avx512 n512_k2048") to the
+	// parameters to use ("pw=32,mr=10"), as autotune derives them from
+	// the database; TuningDB identifies the database (its SHA-256),
+	// recorded in every file's header and in REPORT.md.
+	Tuning   map[string]string
+	TuningDB string
 	// ExternalWeights leaves weights.bin out of the binary (no go:embed):
 	// New then needs WithWeightsFile (modelc build --external-weights).
 	ExternalWeights bool
@@ -62,6 +69,9 @@ func generate(in Input) (*gen, map[string][]byte, error) {
 		return nil, nil, err
 	}
 	g := &gen{in: in, ks: newKernelSet(), taken: map[string]bool{}, packed: map[packKey][]float32{}, fields: map[string]bool{}}
+	if in.Tuning != nil || in.TuningDB != "" {
+		g.ks.tuning = &tuning{choices: in.Tuning, used: map[string]string{}, ignored: map[string]string{}}
+	}
 	if err := g.signature(); err != nil {
 		return nil, nil, err
 	}
@@ -175,7 +185,11 @@ func (g *gen) generateLine() string {
 }
 
 func (g *gen) header() string {
-	return fmt.Sprintf("%s\n// modelc %s, input hash %s.\n\n", Header, g.in.Version, g.in.Hash)
+	tuned := ""
+	if g.in.TuningDB != "" {
+		tuned = fmt.Sprintf("\n// Tuned with the tuning database of sha256 %s.", g.in.TuningDB)
+	}
+	return fmt.Sprintf("%s\n// modelc %s, input hash %s.%s\n\n", Header, g.in.Version, g.in.Hash, tuned)
 }
 
 // packKey names a constant as a kernel reads it: raw (pack "") or in the

@@ -89,22 +89,24 @@ type gemmLayer struct {
 // keeps the layer on the pure-Go kernel.
 func newGemmLayer(c *kctx, n, k, wIdx int, bias string, ep isa.Epilogue) gemmLayer {
 	g := gemmLayer{p: gemm.VectorParams(n, k, 1)}
-	vector := true
-	if bias != "" {
-		g.p.Bias = true
-		bi := wIdx + 1
-		if !c.node.Inputs[bi].IsConst() {
-			g.p, vector = gemm.Default(n, k, 1), false
-			g.p.Bias = true
-		} else {
-			c.packPadded(bi, g.p.Panels()*g.p.Panel())
+	// The vector kernels read the bias packed: a bias fed at run time
+	// keeps the layer on the pure-Go kernel.
+	vector := bias == "" || c.node.Inputs[wIdx+1].IsConst()
+	if !vector {
+		g.p = gemm.Default(n, k, 1)
+	}
+	g.p.Bias = bias != ""
+	spec := isa.LinearSpec{N: n, K: k, PW: g.p.Panel(), Bias: g.p.Bias, Epi: ep}
+	if vector {
+		c.tuning.tuneLinear(n, k, &g.p, &spec)
+		if bias != "" {
+			c.packPadded(wIdx+1, g.p.Panels()*g.p.Panel())
 		}
 	}
 	g.name = g.p.Name()
 	c.helper(g.name, gemm.Emit(g.p, g.name))
 	c.packInput(wIdx, g.name, func(w []float32) []float32 { return gemm.Pack(g.p, w) })
 	if vector {
-		spec := isa.LinearSpec{N: n, K: k, PW: g.p.Panel(), Bias: g.p.Bias, Epi: ep}
 		g.ks, g.goEpi = c.epilogueKernels(spec.Epi, func(t isa.Target, e isa.Epilogue) []isa.Kernel {
 			s := spec
 			s.Epi = e

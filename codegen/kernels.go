@@ -3,6 +3,7 @@ package codegen
 import (
 	"fmt"
 	"go/format"
+	"slices"
 	"sort"
 	"strings"
 
@@ -19,6 +20,10 @@ import (
 // order a tier switch tries them (only one target's tiers can be on in a
 // process: each belongs to one GOARCH). Adding a target is one line here.
 var targets = []isa.Target{amd64.Target{}, arm64.Target{}}
+
+// Targets returns the CPU back ends every generated package holds (the
+// autotuner takes its variant spaces from them).
+func Targets() []isa.Target { return slices.Clone(targets) }
 
 // vkernel is a target's kernel as a call site uses it.
 type vkernel struct {
@@ -49,6 +54,7 @@ type kctx struct {
 	scratch []ir.Dim
 	// vector are the targets' kernels the body calls, in first-use order.
 	vector []vkernel
+	tuning *tuning
 	// params and types are the kernel's parameters after n (and lo, hi),
 	// from its template; unused are those the body does not read.
 	params, types []string
@@ -162,6 +168,7 @@ type kernelSet struct {
 	// first-use order.
 	vector     []vkernel
 	vectorSeen map[string]bool
+	tuning     *tuning // the autotuner's choices, nil without
 }
 
 // kernelFn is one emitted kernel.
@@ -190,7 +197,7 @@ func (ks *kernelSet) add(n *ir.Node) (*kernelFn, error) {
 	if err := checkLayouts(n); err != nil {
 		return nil, fmt.Errorf("%s: %w", nodeDesc(n), err)
 	}
-	c := &kctx{node: n}
+	c := &kctx{node: n, tuning: ks.tuning}
 	if err := gen(c); err != nil {
 		return nil, fmt.Errorf("%s: %w", nodeDesc(n), err)
 	}

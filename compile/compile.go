@@ -61,6 +61,10 @@ type Options struct {
 	// CUDA adds the CUDA back end (modelc build --target cuda, or
 	// targets: [cuda] in model.yaml, which sets it when nil).
 	CUDA *codegen.CUDAOptions
+	// Tune, when set, gives the autotuner's choices for the lowered
+	// graph's kernels and the hash of the database they come from
+	// (codegen.Input's Tuning and TuningDB; modelc build --tune-db).
+	Tune func(g *ir.Graph) (choices map[string]string, db string, err error)
 }
 
 // Result is a compiled model: the graph after the pipeline, its memory
@@ -216,6 +220,11 @@ func Compile(m *frontend.Model, o Options) (*Result, error) {
 	}
 	if in.CUDA == nil && slices.Contains(m.Targets, "cuda") {
 		in.CUDA = &codegen.CUDAOptions{}
+	}
+	if o.Tune != nil {
+		if in.Tuning, in.TuningDB, err = o.Tune(r.Graph); err != nil {
+			return nil, err
+		}
 	}
 	if in.Package == "" {
 		in.Package = m.Package

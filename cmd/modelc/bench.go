@@ -17,7 +17,9 @@ import (
 	"time"
 
 	sources "github.com/modelc/modelc"
+	"github.com/modelc/modelc/autotune/report"
 	"github.com/modelc/modelc/frontend"
+	"github.com/modelc/modelc/internal/harness"
 	"github.com/modelc/modelc/internal/peak"
 	"github.com/modelc/modelc/ir"
 )
@@ -33,7 +35,7 @@ func runBench(args []string, stdout io.Writer) error {
 			return runBenchGemm(args, stdout)
 		}
 	}
-	const u = "modelc bench MODEL [--passes P,...] [--exclude-passes P,...] [--build NAME[=passes:P,...|config:C|dir:DIR] ...] [--batch 1,32] [--threads 1,2] [--peers torch,ort] [--seconds 2] [--rounds 3] [--flush] [--layers] [--report FILE]"
+	const u = "modelc bench MODEL [--passes P,...] [--exclude-passes P,...] [--build NAME[=passes:P,...|config:C|dir:DIR] ...] [--batch 1,32] [--threads 1,2] [--peers torch,ort] [--seconds 2] [--rounds 3] [--flush] [--layers] [--report DIR] [--tune-db FILE|none]"
 	fs := newFlags("bench", u)
 	batches := fs.String("batch", "1,32", "batch sizes, comma-separated")
 	threads := fs.String("threads", "1", "thread counts, comma-separated")
@@ -41,7 +43,8 @@ func runBench(args []string, stdout io.Writer) error {
 	seconds := fs.Float64("seconds", 2, "timed seconds per engine per round")
 	rounds := fs.Int("rounds", 3, "interleaved rounds per configuration")
 	flush := fs.Bool("flush", false, "evict the last-level cache (stream 64 MiB) before every timed call")
-	report := fs.String("report", "", "also write the table as markdown to this file")
+	reportDir := fs.String("report", "", "also write a per-hardware report into this directory: report.md, report.html (self-contained), report.json and SVG charts (roofline, latency, each layer of the tuned, default and pure-Go builds)")
+	tf := addTuneFlags(fs)
 	var buildSpecs multiFlag
 	fs.Var(&buildSpecs, "build", "time this build of MODEL beside the others, interleaved (repeat; the first is the ratios' base): NAME (the model as given), NAME=passes:P,... (these user passes instead of its own), NAME=config:C (a pass configuration in configurations: syntax, e.g. 'config:[{attention-drop: {drop: 6}}]' or 'config:{exclude_passes: [bn-fold]}') or NAME=dir:DIR (a package modelc generated for it, say an older modelc's)")
 	layers := fs.Bool("layers", false, "also time every step of the generated package and print its GFLOP/s and fraction of the roofline (measured peak and memory bandwidth)")
@@ -70,12 +73,43 @@ func runBench(args []string, stdout io.Writer) error {
 	if *flush {
 		flushMB = 64
 	}
+	if *reportDir != "" {
+		if fi, err := os.Stat(*reportDir); err == nil && !fi.IsDir() {
+			return usageError{fmt.Sprintf("--report %s: is a file; --report names a directory now (report.md, report.html, report.json and charts go in it)", *reportDir)}
+		}
+	}
+	orig := m.Graph.Clone() // the pipeline rewrites the graph it compiles
 	builds, err := benchBuilds(m, buildSpecs, slices.Max(bs))
 	if err != nil {
 		return err
 	}
-	defer closeBuilds(builds)
+	defer func() { closeBuilds(builds) }()
 	d := builds[0].d
+	// The tuned build, when the database has choices for this model: the
+	// model as given, before the default build (the ratios' base). Builds
+	// named with --build are timed as named, on codegen's defaults.
+	var tun *tuned
+	if len(buildSpecs) == 0 {
+		if tun, err = tf.load(d.graph, os.Stderr); err != nil {
+			return err
+		}
+		tun.describe(os.Stderr)
+	}
+	if tun != nil && len(tun.choices) > 0 {
+		mb := *m
+		mb.Graph = orig.Clone()
+		td, err := buildTunedDriver(&mb, nil, slices.Max(bs), tun)
+		if err != nil {
+			return err
+		}
+		builds = append([]benchBuild{{name: "modelc tuned", note: passLabelIf(m.Passes, m.ExcludePasses), d: td}}, builds...)
+	}
+	// For a report, the first build as given on its pure-Go kernels too
+	// (every vector tier turned off).
+	if *reportDir != "" {
+		pure := benchBuild{name: "modelc pure Go", note: builds[0].note, d: d, env: harness.Tiers[2].Env()}
+		builds = append(builds, pure)
+	}
 	pr := &peerRunner{model: m.Name}
 	if strings.EqualFold(filepath.Ext(m.File), ".onnx") {
 		// ONNX Runtime runs the very file modelc compiled.
@@ -107,7 +141,7 @@ func runBench(args []string, stdout io.Writer) error {
 					build := slices.IndexFunc(builds, func(bl benchBuild) bool { return bl.name == eng })
 					s, disturbed, err := measure(func() (*Sample, *os.ProcessState, error) {
 						if build >= 0 {
-							return builds[build].d.benchProc(ins, t, *seconds, flushMB)
+							return builds[build].d.benchProc(ins, t, *seconds, flushMB, builds[build].env...)
 						}
 						return pr.run(eng, b, t, *seconds, flushMB)
 					})
@@ -144,7 +178,7 @@ func runBench(args []string, stdout io.Writer) error {
 			pk := peak.Measure(t)
 			for _, b := range bs {
 				for _, bl := range builds {
-					lt, err := bl.d.layerTable(ir.SampleInputs(d.graph, b, 7), b, t, *seconds, pk)
+					lt, err := bl.d.layerTable(ir.SampleInputs(d.graph, b, 7), b, t, *seconds, pk, bl.env...)
 					if err != nil {
 						return err
 					}
@@ -157,9 +191,22 @@ func runBench(args []string, stdout io.Writer) error {
 		}
 	}
 	fmt.Fprint(stdout, table)
-	if *report != "" {
-		return os.WriteFile(*report, []byte(table), 0o644)
+	if *reportDir == "" {
+		return nil
 	}
+	var profiled []profiledBuild
+	for _, bl := range builds {
+		profiled = append(profiled, profiledBuild{bl.name, bl.d, bl.env})
+	}
+	r, err := benchReport(m, rows, profiled, bs, ts[0], min(*seconds, 1), tun, "modelc bench "+strings.Join(args, " "))
+	if err != nil {
+		return err
+	}
+	files, err := report.Write(*reportDir, r)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "\nwrote %s to %s\n", strings.Join(files, ", "), *reportDir)
 	return nil
 }
 
@@ -180,6 +227,7 @@ type benchRow struct {
 	engine, version string
 	batch, threads  int
 	times           []int64 // all rounds pooled
+	cpuTimes        []int64 // CPU time per call, where the engine reports it
 	roundMedians    []int64
 	cpuWall         []float64
 	repeats         int // samples repeated because the machine was busy
@@ -189,6 +237,7 @@ type benchRow struct {
 func (r *benchRow) add(s *Sample, repeats int) {
 	r.version = s.Version
 	r.times = append(r.times, s.TimesNs...)
+	r.cpuTimes = append(r.cpuTimes, s.CPUNs...)
 	r.roundMedians = append(r.roundMedians, median(s.TimesNs))
 	r.cpuWall = append(r.cpuWall, s.CPUWall)
 	r.repeats += repeats
@@ -255,13 +304,13 @@ func busyTime() time.Duration {
 }
 
 // benchProc is bench that also returns the process state.
-func (d *driver) benchProc(ins []*ir.Tensor, threads int, seconds float64, flushMB int) (*Sample, *os.ProcessState, error) {
+func (d *driver) benchProc(ins []*ir.Tensor, threads int, seconds float64, flushMB int, env ...string) (*Sample, *os.ProcessState, error) {
 	inFile, err := d.writeInputs(ins)
 	if err != nil {
 		return nil, nil, err
 	}
 	cmd := d.runner.Command("bench", driverPkg, inFile, fmt.Sprint(threads), fmt.Sprint(seconds), fmt.Sprint(flushMB))
-	cmd.Env = append(os.Environ(), fmt.Sprintf("GOMAXPROCS=%d", threads))
+	cmd.Env = append(append(os.Environ(), fmt.Sprintf("GOMAXPROCS=%d", threads)), env...)
 	return runSample(cmd)
 }
 
@@ -468,8 +517,9 @@ func benchTable(model string, rows []benchRow, seconds float64, rounds int, flus
 	sb.WriteString("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
 	var base int64
 	for i, r := range rows {
-		// The first modelc engine of a configuration (the first build) is
-		// what the others are compared with.
+		// The first modelc engine of a configuration (the tuned build,
+		// when there is one, else the first build) is what the others
+		// are compared with.
 		if strings.HasPrefix(r.engine, "modelc") && (i == 0 || rows[i-1].batch != r.batch || rows[i-1].threads != r.threads) {
 			base = median(r.times)
 		}
@@ -495,6 +545,32 @@ func benchTable(model string, rows []benchRow, seconds float64, rounds int, flus
 			len(r.times), cw, noise, ratio)
 	}
 	sb.WriteString("\n\"modelc ÷ engine\" is modelc's speed over the engine's (the engine's median time over modelc's; with several builds, the first build's): above 1 modelc is faster.\n")
+	sb.WriteString(cpuNote(rows))
+	return sb.String()
+}
+
+// cpuNote compares modelc's builds by their CPU time per call, in each
+// configuration with more than one: the latency less the time a call
+// waited for a core, which other processes inflate in wall times, not in
+// this.
+func cpuNote(rows []benchRow) string {
+	var sb strings.Builder
+	for i := 0; i < len(rows); {
+		j := i
+		var cells []string
+		for ; j < len(rows) && rows[j].batch == rows[i].batch && rows[j].threads == rows[i].threads; j++ {
+			if r := rows[j]; strings.HasPrefix(r.engine, "modelc") && len(r.cpuTimes) > 0 {
+				cells = append(cells, fmt.Sprintf("%s %s (%s – %s)", r.engine, fmtMs(median(r.cpuTimes)), fmtMs(percentile(r.cpuTimes, 10)), fmtMs(percentile(r.cpuTimes, 90))))
+			}
+		}
+		if len(cells) > 1 {
+			if sb.Len() == 0 {
+				sb.WriteString("\nCPU time per call of modelc's builds, median (p10 – p90): unlike wall times, not inflated by other processes.\n\n")
+			}
+			fmt.Fprintf(&sb, "- batch %d, %d thread(s): %s\n", rows[i].batch, rows[i].threads, strings.Join(cells, "; "))
+		}
+		i = j
+	}
 	return sb.String()
 }
 
@@ -502,25 +578,10 @@ func benchTable(model string, rows []benchRow, seconds float64, rounds int, flus
 // --layers) and renders each step's share of the time, its GFLOP/s and
 // its fraction of the roofline: min(peak, bandwidth × operations/byte),
 // with the peak and the memory read bandwidth measured on this machine.
-func (d *driver) layerTable(ins []*ir.Tensor, batch, threads int, seconds float64, pk peak.Result) (string, error) {
-	inFile, err := d.writeInputs(ins)
+func (d *driver) layerTable(ins []*ir.Tensor, batch, threads int, seconds float64, pk peak.Result, env ...string) (string, error) {
+	steps, err := d.profile(ins, batch, threads, seconds, env...)
 	if err != nil {
 		return "", err
-	}
-	cmd := d.runner.Command("profile", driverPkg, inFile, fmt.Sprint(threads), fmt.Sprint(seconds))
-	cmd.Env = append(os.Environ(), fmt.Sprintf("GOMAXPROCS=%d", threads))
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return "", fmt.Errorf("profiling the generated package: %v\n%s", err, stderr.String())
-	}
-	var steps []struct {
-		Name             string
-		Ns, Flops, Bytes float64
-	}
-	if err := json.Unmarshal(out, &steps); err != nil {
-		return "", fmt.Errorf("the driver printed %q: %v", out, err)
 	}
 	var total float64
 	for _, s := range steps {
@@ -543,6 +604,28 @@ func (d *driver) layerTable(ins []*ir.Tensor, batch, threads int, seconds float6
 	}
 	sb.WriteString("\nThe roofline takes every byte from memory at the measured read bandwidth; a step whose data is in cache can exceed 100%.\n")
 	return sb.String(), nil
+}
+
+// profile runs the driver with per-step timing on (env added to its
+// environment) and returns each step's mean time, FLOPs and bytes.
+func (d *driver) profile(ins []*ir.Tensor, batch, threads int, seconds float64, env ...string) ([]report.Step, error) {
+	inFile, err := d.writeInputs(ins)
+	if err != nil {
+		return nil, err
+	}
+	cmd := d.runner.Command("profile", driverPkg, inFile, fmt.Sprint(threads), fmt.Sprint(seconds))
+	cmd.Env = append(append(os.Environ(), fmt.Sprintf("GOMAXPROCS=%d", threads)), env...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("profiling the generated package: %v\n%s", err, stderr.String())
+	}
+	var steps []report.Step
+	if err := json.Unmarshal(out, &steps); err != nil {
+		return nil, fmt.Errorf("the driver printed %q: %v", out, err)
+	}
+	return steps, nil
 }
 
 // trafficTable states each flushed run as a memory bandwidth: a call must

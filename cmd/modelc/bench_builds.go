@@ -23,12 +23,13 @@ import (
 const buildUsage = "--build NAME, NAME=passes:P,..., NAME=config:C or NAME=dir:DIR"
 
 // benchBuild is one build modelc bench times: its row's engine name, its
-// driver, and what its row's version adds (the passes, the package's
-// folder).
+// driver, what its row's version adds (the passes, the package's folder)
+// and the environment its driver runs in (a kernel tier turned off).
 type benchBuild struct {
 	name, note string
 	dir        string // a package's folder (NAME=dir:DIR)
 	d          *driver
+	env        []string
 }
 
 // benchBuilds builds what --build names, in order; without any, the

@@ -27,6 +27,7 @@ func TestBenchBuilds(t *testing.T) {
 	require.Regexp(t, `\| modelc unfused [^|]+ excluded: bn-fold \| 1 \| 1 \| [0-9.]+ ms \|`, out)
 	require.Regexp(t, `\| modelc old [^|]+ package `+regexp.QuoteMeta(old)+` \(modelc [^)]+\) \| 1 \| 1 \| [0-9.]+ ms \|`, out)
 	require.NotContains(t, out, "| modelc 0.1", "no unnamed modelc row")
+	require.Regexp(t, `- batch 1, 1 thread\(s\): modelc given [0-9.]+ ms \([0-9.]+ ms – [0-9.]+ ms\); modelc folded [0-9.]+ ms`, out, "the builds' CPU times")
 }
 
 func TestBenchBuildArgs(t *testing.T) {

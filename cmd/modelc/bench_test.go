@@ -44,11 +44,13 @@ func TestPercentiles(t *testing.T) {
 
 // TestMain lets the test binary stand in for modelc as modelc bench's
 // child process ("modelc peer ..."), which bench starts with
-// os.Executable(), and as modelc itself for tests that run it in a child
-// process (MODELC_TEST_AS_CLI=1).
+// os.Executable(), and as modelc (MODELC_TEST_AS_CLI=1). The tests read
+// no tuning database from the user's cache (modelc tune on this machine
+// would change what build and bench do): they get an empty one, or set
+// their own.
 func TestMain(m *testing.M) {
-	if os.Getenv("MODELC_TEST_AS_CLI") == "1" { // cliCommand: the test binary is modelc
-		main()
+	if os.Getenv("MODELC_TEST_AS_CLI") == "1" {
+		main() // the test binary as modelc itself (tune_test.go)
 		os.Exit(0)
 	}
 	if len(os.Args) > 1 && os.Args[1] == "peer" {
@@ -58,7 +60,14 @@ func TestMain(m *testing.M) {
 		}
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	cache, err := os.MkdirTemp("", "modelc-test-cache-*")
+	if err != nil {
+		panic(err)
+	}
+	os.Setenv("XDG_CACHE_HOME", cache)
+	code := m.Run()
+	os.RemoveAll(cache)
+	os.Exit(code)
 }
 
 func TestBenchGemm(t *testing.T) {

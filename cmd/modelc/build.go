@@ -11,10 +11,11 @@ import (
 	"github.com/modelc/modelc/codegen"
 	"github.com/modelc/modelc/compile"
 	"github.com/modelc/modelc/frontend"
+	"github.com/modelc/modelc/ir"
 )
 
 func runBuild(args []string, stdout io.Writer) error {
-	const u = "modelc build MODEL [--passes P,...] [--exclude-passes P,...] [-o DIR] [--force] [--max-batch B] [--target T,...] [--cuda-fallback cpu] [--external-weights]"
+	const u = "modelc build MODEL [--passes P,...] [--exclude-passes P,...] [-o DIR] [--force] [--max-batch B] [--target T,...] [--cuda-fallback cpu] [--external-weights] [--tune-db FILE|none]"
 	fs := newFlags("build", u)
 	out := fs.String("o", "", "output directory (default: the model's package name)")
 	force := fs.Bool("force", false, "replace a non-empty directory modelc did not generate")
@@ -22,6 +23,7 @@ func runBuild(args []string, stdout io.Writer) error {
 	targets := fs.String("target", "", "optional back ends to add, comma-separated, as model.yaml's targets: (cuda; every CPU back end is always generated)")
 	fallback := fs.String("cuda-fallback", "none", "with --target cuda: cpu runs the steps that have no PTX kernel on the CPU (REPORT.md lists them); none makes such a step a build error")
 	external := fs.Bool("external-weights", false, "do not embed weights.bin: the package's New then reads it (or another build's) with WithWeightsFile(path), memory-mapped")
+	tf := addTuneFlags(fs)
 	m, ok, err := oneModel(fs, args, u, stdout)
 	if !ok {
 		return err
@@ -60,14 +62,22 @@ func runBuild(args []string, stdout io.Writer) error {
 	default:
 		return fmt.Errorf("--cuda-fallback: %q (want cpu or none)", *fallback)
 	}
-	return build(m, dir, *force, o, stdout)
+	return build(m, dir, *force, o, tf, stdout)
 }
 
 // build compiles m with o (and the model's test vectors) into a Go
-// package in dir.
-func build(m *frontend.Model, dir string, force bool, o compile.Options, stdout io.Writer) error {
+// package in dir, with the tuning database tf names.
+func build(m *frontend.Model, dir string, force bool, o compile.Options, tf tuneFlags, stdout io.Writer) error {
 	start := time.Now()
 	o.TestVectors = true
+	o.Tune = func(g *ir.Graph) (map[string]string, string, error) {
+		t, err := tf.load(g, stdout)
+		if err != nil || t == nil {
+			return nil, "", err
+		}
+		t.describe(stdout)
+		return t.choices, t.hash(), nil
+	}
 	res, err := compile.Compile(m, o)
 	if err != nil {
 		return err

@@ -377,7 +377,8 @@ func readInputs(m *frontend.Model, specs []string) ([]*ir.Tensor, error) {
 func runZoo(args []string, stdout io.Writer) error {
 	const u = "modelc zoo list | modelc zoo build NAME [-o DIR] | modelc zoo export NAME -o DIR"
 	fs := newFlags("zoo", u)
-	outDir := fs.String("o", "", "directory to export into (created; must be empty)")
+	outDir := fs.String("o", "", "directory to build or export into (created; must be empty)")
+	tf := addTuneFlags(fs)
 	help := fs.Bool("h", false, "show help")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
@@ -414,7 +415,7 @@ func runZoo(args []string, stdout io.Writer) error {
 		if dir == "" {
 			dir = m.Package
 		}
-		return build(m, dir, false, compile.Options{CommandArgs: []string{"modelc", "zoo", "build", pos[1], "-o", "."}}, stdout)
+		return build(m, dir, false, compile.Options{CommandArgs: []string{"modelc", "zoo", "build", pos[1], "-o", "."}}, tf, stdout)
 	case pos[0] == "export" && len(pos) == 2:
 		if *outDir == "" {
 			return usageError{"zoo export: give -o DIR"}

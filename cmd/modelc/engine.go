@@ -30,7 +30,17 @@ const driverPkg = "model"
 // buildDriver compiles m through a pipeline (p, or m's own when nil)
 // and builds the driver for it.
 func buildDriver(m *frontend.Model, p *passes.Pipeline, maxBatch int) (*driver, error) {
-	res, err := compile.Compile(m, compile.Options{Command: "modelc (driver)", MaxBatch: maxBatch, Pipeline: p})
+	return buildTunedDriver(m, p, maxBatch, nil)
+}
+
+// buildTunedDriver is buildDriver with the tuning database's choices
+// (none when t is nil).
+func buildTunedDriver(m *frontend.Model, p *passes.Pipeline, maxBatch int, t *tuned) (*driver, error) {
+	o := compile.Options{Command: "modelc (driver)", MaxBatch: maxBatch, Pipeline: p}
+	if t != nil {
+		o.Tune = func(*ir.Graph) (map[string]string, string, error) { return t.choices, t.hash(), nil }
+	}
+	res, err := compile.Compile(m, o)
 	if err != nil {
 		return nil, err
 	}
@@ -91,6 +101,10 @@ type Sample struct {
 	Peer    string  `json:"peer"`
 	Version string  `json:"version"`
 	TimesNs []int64 `json:"times_ns"`
+	// CPUNs is each call's CPU time (the generated package's driver
+	// only): with one thread, a call's latency less the time it waited
+	// for a core while other processes ran.
+	CPUNs   []int64 `json:"cpu_ns,omitempty"`
 	CPUWall float64 `json:"cpu_wall"`
 }
 

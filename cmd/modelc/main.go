@@ -21,8 +21,10 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"inspect", "modelc inspect MODEL [--passes P,...] [--exclude-passes P,...] [--print-after PASS|all] [--frontend] [--data]", "print the model's IR after the pass pipeline (or after each pass)", runInspect},
-		{"build", "modelc build MODEL [--passes P,...] [--exclude-passes P,...] [-o DIR] [--force] [--max-batch B] [--target T,...] [--external-weights]", "compile the model into a Go package", runBuild},
-		{"bench", "modelc bench MODEL [--passes P,...] [--exclude-passes P,...] [--build NAME[=passes:P,...|config:C|dir:DIR] ...] [--batch 1,32] [--threads 1,2] [--peers torch,ort] [--seconds 2] [--rounds 3] [--flush] [--layers] [--report FILE]\n           " + gemmUsage, "time the generated package beside PyTorch and ONNX Runtime, or one GEMM beside OpenBLAS and gonum, in the same run", runBench},
+		{"build", "modelc build MODEL [--passes P,...] [--exclude-passes P,...] [-o DIR] [--force] [--max-batch B] [--target T,...] [--cuda-fallback cpu] [--external-weights] [--tune-db FILE|none]", "compile the model into a Go package (tuned by this machine's tuning database when there is one)", runBuild},
+		{"bench", "modelc bench MODEL [--passes P,...] [--exclude-passes P,...] [--build NAME[=passes:P,...|config:C|dir:DIR] ...] [--batch 1,32] [--threads 1,2] [--peers torch,ort] [--seconds 2] [--rounds 3] [--flush] [--layers] [--report DIR] [--tune-db FILE|none]\n           " + gemmUsage, "time the generated package beside PyTorch and ONNX Runtime, or one GEMM beside OpenBLAS and gonum, in the same run", runBench},
+		{"tune", tuneUsage, "measure the variants of the model's kernels on this machine (or a --runner target) and keep the fastest in the tuning database that build and bench read", runTune},
+		{"report", reportUsage, "set the reports of several machines (modelc bench --report) side by side", runReport},
 		{"run", "modelc run MODEL [--passes P,...] [--exclude-passes P,...] [--input NAME=F.npy ... | --input F.npz | --input F.npy] [--out F.npz|F.npy] [--engine reference] [--batch B] [--labels F.npy]", "run the model on inputs (default: its test vectors) and print or save the outputs", runRun},
 		{"version", "modelc version (or modelc --version)", "print modelc's version, the Go version it was built with and the CPU tier here", runVersion},
 		{"zoo", "modelc zoo list | modelc zoo build NAME -o DIR | modelc zoo export NAME -o DIR", "list the bundled models, build one into a Go package, or export one (model.yaml, weights.safetensors, inputs.npy, outputs.npy)", runZoo},

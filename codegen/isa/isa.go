@@ -26,6 +26,7 @@ package isa
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -201,6 +202,66 @@ type LinearSpec struct {
 	PW   int // panel width of the packed weights, a multiple of 16
 	Bias bool
 	Epi  Epilogue
+	// Tile is the autotuner's register tile for one tier, written
+	// "TIER:name=value,…" in the tuning database's syntax without the
+	// panel width (amd64: "avx512:mr=10", "avx2:nv=1,mr=12"); "" means
+	// the target's default tiles. A target keeps its default for the
+	// other tiers, and for a tile it cannot use.
+	Tile string
+}
+
+// Tile is a GEMM register tile: MR rows of NV vectors.
+type Tile struct{ MR, NV int }
+
+// TunedTile returns the tile s.Tile names for tier ("avx2:nv=1,mr=12"),
+// if the target lists it (LinearTiles); def and false otherwise, also
+// for a choice of another tier. Parameters it leaves out are def's.
+func TunedTile(t LinearTiler, s LinearSpec, tier string, def Tile) (Tile, bool) {
+	name, kv, ok := strings.Cut(s.Tile, ":")
+	if !ok || name != tier {
+		return def, false
+	}
+	mr, nv, ok := parseTile(kv, def.MR, def.NV)
+	if !ok {
+		return def, false
+	}
+	for _, c := range t.LinearTiles(tier, s.PW) {
+		if c.MR == mr && c.NV == nv {
+			return c, true
+		}
+	}
+	return def, false
+}
+
+// parseTile reads a tile's parameters as LinearSpec.Tile writes them
+// after the tier ("mr=10", "nv=1,mr=12"), from the defaults mr and nv.
+func parseTile(kv string, mr, nv int) (int, int, bool) {
+	for _, f := range strings.Split(kv, ",") {
+		k, v, _ := strings.Cut(f, "=")
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return mr, nv, false
+		}
+		switch k {
+		case "mr":
+			mr = n
+		case "nv":
+			nv = n
+		default:
+			return mr, nv, false
+		}
+	}
+	return mr, nv, true
+}
+
+// LinearTiler is implemented by targets whose Linear kernels take a
+// register tile from the autotuner (LinearSpec.Tile): the tuner's
+// variant spaces come from it.
+type LinearTiler interface {
+	// LinearTiles lists the register tiles Linear accepts for a tier of
+	// the target at panel width pw (a multiple of 16), the default
+	// first; none for a tier the target lacks.
+	LinearTiles(tier string, pw int) []Tile
 }
 
 // Panels returns ⌈N/PW⌉.

@@ -27,8 +27,14 @@ var allowed = map[string][]string{
 	"runtime/": {"runtime/"},
 	// The GPU loader (a module of its own): the device contract.
 	"runtime/cuda": {"runtime"},
-	"autotune":     {"ir", "codegen", "runtime/", "runtime"},
-	"zoo":          {},
+	// The autotuner: kernel spaces from the codegen targets, harnesses
+	// built in a harness module.
+	"autotune": {"ir", "codegen", "codegen/", "runtime/", "runtime", "internal/harness", "internal/qemu"},
+	// The tuning database: a leaf cmd/modelc reads for build.
+	"autotune/db": {"runtime"},
+	// modelc bench's reports: the database's machine signature.
+	"autotune/report": {"autotune/db", "runtime"},
+	"zoo":             {},
 	// The accuracy twins' reader: loads models through the frontend.
 	"zoo/twins": {"frontend", "frontend/", "ir", "runtime/numerics", "runtime/quant", "internal/gosafe", "internal/limits"},
 	// The compile driver: frontend → passes → codegen.

@@ -91,7 +91,7 @@ type Case struct {
 //	bench C IN THREADS SECONDS MB  warm-up, then timed calls for SECONDS (the cache
 //	                               flushed by streaming MB MiB before each when MB >
 //	                               0); prints one JSON line: peer, version, times_ns,
-//	                               cpu_wall (modelc bench)
+//	                               cpu_ns (each call's CPU time), cpu_wall (modelc bench)
 //	profile C IN THREADS SECONDS   warm-up, then calls for SECONDS with Profile on;
 //	                               prints each step's name, mean ns, flops and bytes
 //	                               as JSON (modelc bench --layers)
@@ -548,7 +548,7 @@ func bench(c *instance, seconds float64, flushMB int) {
 	for start, i := time.Now(), 0; i < 5 || time.Since(start) < 500*time.Millisecond; i++ {
 		must(c.call())
 	}
-	var times []int64
+	var times, cpus []int64
 	var busy, cpu time.Duration
 	for len(times) < 10 || (busy.Seconds() < seconds && len(times) < 5000) {
 		if flushMB > 0 {
@@ -558,14 +558,16 @@ func bench(c *instance, seconds float64, flushMB int) {
 		err := c.call()
 		d := time.Since(t0)
 		must(err)
-		cpu += cpuTime() - c0
+		used := cpuTime() - c0
+		cpu += used
+		cpus = append(cpus, used.Nanoseconds())
 		busy += d
 		times = append(times, d.Nanoseconds())
 	}
 	_ = sink
 	json.NewEncoder(os.Stdout).Encode(map[string]any{
 		"peer": "modelc", "version": rt.Version + " (generated, " + rt.CPUTier().String() + " kernels" + emulated() + ")", "times_ns": times,
-		"cpu_wall": cpu.Seconds() / busy.Seconds(),
+		"cpu_ns": cpus, "cpu_wall": cpu.Seconds() / busy.Seconds(),
 	})
 }
 

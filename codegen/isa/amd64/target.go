@@ -52,11 +52,65 @@ func (Target) Linear(s isa.LinearSpec) []isa.Kernel {
 	}
 	var ks []isa.Kernel
 	for _, t := range linearTiles(s.PW) {
-		name := fmt.Sprintf("linear_n%d_k%d_pw%d%s%s_%s", s.N, s.K, s.PW, bSuffix(s.Bias), s.Epi.Suffix(), t.Tier)
+		tuned := ""
+		if tt, ok := tunedTile(s, t); ok {
+			t, tuned = tt, fmt.Sprintf("_%dx%d", tt.MR, tt.W())
+		}
+		name := fmt.Sprintf("linear_n%d_k%d_pw%d%s%s%s_%s", s.N, s.K, s.PW, bSuffix(s.Bias), s.Epi.Suffix(), tuned, t.Tier)
 		src, fns := linearKernel(s, name, t)
 		ks = append(ks, kernel(isa.Linear, name, t.Tier, part{src, fns, []string{driver.GemmArgs}}))
 	}
 	return ks
+}
+
+// LinearTiles implements isa.LinearTiler: codegen's default first, then
+// every tile that fits (fits) of 1–12 rows and, for AVX2, 8 or 16
+// columns (AVX-512's covers the panel).
+func (Target) LinearTiles(tier string, pw int) []isa.Tile {
+	var def tile
+	for _, t := range linearTiles(pw) {
+		if t.Tier == tier {
+			def = t
+		}
+	}
+	if def.Tier == "" || pw%16 != 0 {
+		return nil
+	}
+	nvs := []int{1, 2}
+	if def.Lanes == 16 {
+		nvs = []int{pw / 16}
+	}
+	ts := []isa.Tile{{MR: def.MR, NV: def.NV}}
+	for _, nv := range nvs {
+		for mr := 1; mr <= 12; mr++ {
+			t := def
+			t.MR, t.NV = mr, nv
+			if fits(t, pw) && t != def {
+				ts = append(ts, isa.Tile{MR: mr, NV: nv})
+			}
+		}
+	}
+	return ts
+}
+
+// fits reports whether tile t works at panel width pw: at most 12 rows
+// (the row addressing), accumulators, B's vectors and the broadcast
+// within the tier's vector registers, and slices that divide the panel
+// (AVX-512's tile covers it whole).
+func fits(t tile, pw int) bool {
+	regs := 16
+	if t.Lanes == 16 {
+		regs = 32
+	}
+	return t.MR >= 1 && t.MR <= 12 && t.NV >= 1 && t.MR*t.NV+t.NV+1 <= regs && pw%t.W() == 0 && (t.Lanes != 16 || t.NV == pw/16)
+}
+
+// tunedTile returns the tile s.Tile names for the tier of t, if
+// LinearTiles lists it.
+func tunedTile(s isa.LinearSpec, t tile) (tile, bool) {
+	c, ok := isa.TunedTile(Target{}, s, t.Tier, isa.Tile{MR: t.MR, NV: t.NV})
+	t.MR, t.NV = c.MR, c.NV
+	return t, ok
 }
 
 // ConvBlock runs on the GEMM microkernels with the right-hand side packed

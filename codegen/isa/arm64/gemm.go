@@ -252,9 +252,9 @@ func bSuffix(bias bool) string {
 
 // linearKernel returns the isa.Linear kernel (driver.Linear) and the
 // microkernels it calls.
-func linearKernel(s isa.LinearSpec, name string) (string, []*Func) {
-	ms := microSpec{t: neonTile, ldb: s.PW, bias: s.Bias, epi: s.Epi}
-	return driver.Linear(s, name, ms.driver()), micros(ms, driver.RowCounts(neonTile.MR, 0))
+func linearKernel(s isa.LinearSpec, name string, t tile) (string, []*Func) {
+	ms := microSpec{t: t, ldb: s.PW, bias: s.Bias, epi: s.Epi}
+	return driver.Linear(s, name, ms.driver()), micros(ms, driver.RowCounts(t.MR, 0))
 }
 
 // blockKernel returns the isa.ConvBlock kernel (driver.Block) and the

@@ -25,6 +25,41 @@ func TestNEONMatchesGo(t *testing.T) {
 	}
 }
 
+// TestNEONTunedTileMatchesGo runs the linear conformance suite on a tile
+// the autotuner may choose instead of the default (LinearTiles: 3 rows
+// of 8 columns), under qemu on its first core.
+func TestNEONTunedTileMatchesGo(t *testing.T) {
+	emulator := requireQEMU(t)
+	k := newKernels()
+	k.tile = tile{MR: 3, NV: 2}
+	require.Contains(t, (Target{}).LinearTiles("neon", 16), isa.Tile{MR: 3, NV: 2})
+	src, test := drivertest.Linear(k, []string{"neon"}, driver.GemmArgs)
+	require.Contains(t, src, "gemm_neon_3x8_")
+	drivertest.Run(t, moduleRoot(t), []string{"neon"}, k, src, test, "kernels_arm64.s", qemu.ARM64[0].Env(), emulator)
+}
+
+// TestNEONTunedTile: Linear takes the tile LinearSpec.Tile names when
+// LinearTiles lists it, and keeps the default otherwise.
+func TestNEONTunedTile(t *testing.T) {
+	s := isa.LinearSpec{N: 40, K: 9, PW: 16, Bias: true}
+	for tl, want := range map[string]string{
+		"":                  "linear_n40_k9_pw16_b_neon",
+		"neon:nv=2,mr=4":    "linear_n40_k9_pw16_b_4x8_neon",
+		"neon:mr=2":         "linear_n40_k9_pw16_b_2x16_neon",
+		"neon:nv=2,mr=6":    "linear_n40_k9_pw16_b_neon", // 6 rows: too many
+		"neon:nv=3,mr=2":    "linear_n40_k9_pw16_b_neon", // 12 columns do not divide the panel
+		"avx512:mr=4":       "linear_n40_k9_pw16_b_neon",
+		"neon:nv=2,mr=four": "linear_n40_k9_pw16_b_neon",
+	} {
+		s.Tile = tl
+		ks := (Target{}).Linear(s)
+		require.Len(t, ks, 1)
+		require.Equal(t, want, ks[0].Name, "Tile %q", tl)
+	}
+	require.Empty(t, (Target{}).LinearTiles("avx2", 16))
+	require.Equal(t, isa.Tile{MR: 5, NV: 4}, (Target{}).LinearTiles("neon", 32)[0], "the default first")
+}
+
 // TestNEONConvMatchesRef runs the drivers' conformance suite for
 // convolution rows (drivertest.ConvRow) on the NEON kernels under qemu.
 func TestNEONConvMatchesRef(t *testing.T) {
@@ -40,9 +75,12 @@ func TestNEONConvMatchesRef(t *testing.T) {
 type kernels struct {
 	file File
 	seen map[string]bool
+	tile tile // of the linear kernels
 }
 
-func newKernels() *kernels { return &kernels{file: File{Build: "arm64"}, seen: map[string]bool{}} }
+func newKernels() *kernels {
+	return &kernels{file: File{Build: "arm64"}, seen: map[string]bool{}, tile: neonTile}
+}
 
 func (k *kernels) add(fns []*Func) {
 	for _, fn := range fns {
@@ -54,7 +92,7 @@ func (k *kernels) add(fns []*Func) {
 }
 
 func (k *kernels) Linear(s isa.LinearSpec, name, tier string) string {
-	src, fns := linearKernel(s, name)
+	src, fns := linearKernel(s, name, k.tile)
 	k.add(fns)
 	return src
 }

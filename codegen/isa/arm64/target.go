@@ -34,14 +34,44 @@ func kernel(fam isa.Family, name string, p part) []isa.Kernel {
 	return []isa.Kernel{{Family: fam, Tier: tierNEON, Name: name, Part: p}}
 }
 
-// Linear runs on the GEMM microkernels (5×16 tiles).
+// Linear runs on the GEMM microkernels (5×16 tiles, or the tile
+// LinearSpec.Tile names).
 func (Target) Linear(s isa.LinearSpec) []isa.Kernel {
 	if !acts(s.Epi.Act) || s.PW%16 != 0 {
 		return nil
 	}
-	name := fmt.Sprintf("linear_n%d_k%d_pw%d%s%s_neon", s.N, s.K, s.PW, bSuffix(s.Bias), s.Epi.Suffix())
-	src, fns := linearKernel(s, name)
+	t, tuned := neonTile, ""
+	if tt, ok := tunedTile(s); ok {
+		t, tuned = tt, fmt.Sprintf("_%dx%d", tt.MR, tt.W())
+	}
+	name := fmt.Sprintf("linear_n%d_k%d_pw%d%s%s%s_neon", s.N, s.K, s.PW, bSuffix(s.Bias), s.Epi.Suffix(), tuned)
+	src, fns := linearKernel(s, name, t)
 	return kernel(isa.Linear, name, part{src, fns, []string{driver.GemmArgs}})
+}
+
+// LinearTiles implements isa.LinearTiler: the 5×16 default, then every
+// tile of 1–5 rows of 8 or 16 columns (the accumulators of row i, vector
+// v are V(4i+v), A's rows V20–V24 and B's row V28–V31, so each fits).
+func (Target) LinearTiles(tier string, pw int) []isa.Tile {
+	if tier != tierNEON.Name || pw%16 != 0 {
+		return nil
+	}
+	ts := []isa.Tile{{MR: neonTile.MR, NV: neonTile.NV}}
+	for _, nv := range []int{2, 4} {
+		for mr := 1; mr <= 5; mr++ {
+			if t := (tile{MR: mr, NV: nv}); t != neonTile && pw%t.W() == 0 {
+				ts = append(ts, isa.Tile{MR: mr, NV: nv})
+			}
+		}
+	}
+	return ts
+}
+
+// tunedTile returns the tile s.Tile names ("neon:nv=2,mr=4"), if
+// LinearTiles lists it.
+func tunedTile(s isa.LinearSpec) (tile, bool) {
+	c, ok := isa.TunedTile(Target{}, s, tierNEON.Name, isa.Tile{MR: neonTile.MR, NV: neonTile.NV})
+	return tile{MR: c.MR, NV: c.NV}, ok
 }
 
 // ConvBlock runs on the GEMM microkernels with the right-hand side packed

@@ -29,7 +29,7 @@ var allowed = map[string][]string{
 	"runtime/cuda": {"runtime"},
 	// The autotuner: kernel spaces from the codegen targets, harnesses
 	// built in a harness module.
-	"autotune": {"ir", "codegen", "codegen/", "runtime/", "runtime", "internal/harness", "internal/qemu"},
+	"autotune": {"ir", "codegen", "codegen/", "runtime/", "runtime", "internal/harness", "internal/qemu", "internal/gosafe"},
 	// The tuning database: a leaf cmd/modelc reads for build.
 	"autotune/db": {"runtime"},
 	// modelc bench's reports: the database's machine signature.

@@ -38,6 +38,18 @@ func TestX86ConvMatchesRef(t *testing.T) {
 	drivertest.Run(t, moduleRoot(t), tiers, k, src, test, "kernels_amd64.s", nil, "")
 }
 
+// TestX86DepthwiseMatchesRef runs the drivers' conformance suite for
+// depthwise rows (drivertest.Depthwise: every window 3×3–7×7, stride,
+// dilation, channel tail and activation, against a float64 convolution
+// through the float32 epilogue twins, guard values, NaN and ±Inf) on the
+// AVX-512 and AVX2 kernels this CPU runs.
+func TestX86DepthwiseMatchesRef(t *testing.T) {
+	tiers := x86Tiers(t)
+	k := newKernels()
+	src, test := drivertest.Depthwise(k, tiers, driver.DWArgs)
+	drivertest.Run(t, moduleRoot(t), tiers, k, src, test, "kernels_amd64.s", nil, "")
+}
+
 // kernels is the amd64 target for drivertest: each tier's drivers, and
 // the microkernels they call, each once.
 type kernels struct {
@@ -69,6 +81,15 @@ func (k *kernels) Linear(s isa.LinearSpec, name, tier string) string {
 
 func (k *kernels) ConvRow(s isa.ConvRowSpec, name, tier string) string {
 	src, fns := convRowKernel(s, name, convTile(tier, s.OW, s.PW, s.KW*s.C))
+	k.add(fns)
+	return src
+}
+
+func (k *kernels) Depthwise(s isa.DepthwiseSpec, name, tier string) string {
+	src, fns, ok := depthwiseKernel(s, name, tier)
+	if !ok {
+		return ""
+	}
 	k.add(fns)
 	return src
 }

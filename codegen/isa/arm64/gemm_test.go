@@ -82,3 +82,5 @@ func requireQEMU(t *testing.T) string {
 	}
 	return qemu.Path(t)
 }
+
+func (k *kernels) Depthwise(s isa.DepthwiseSpec, name, tier string) string { return "" }

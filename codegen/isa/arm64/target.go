@@ -108,3 +108,6 @@ func (Target) Softmax(s isa.SoftmaxSpec) []isa.Kernel {
 	name := fmt.Sprintf("softmax_l%d_neon", s.L)
 	return kernel(isa.Softmax, name, part{driver.Softmax(name, s.L, 4, false), []*Func{softmax(name+"_k", s.L)}, nil})
 }
+
+// Depthwise has no NEON kernel yet: the pure-Go twin runs.
+func (Target) Depthwise(s isa.DepthwiseSpec) []isa.Kernel { return nil }

@@ -429,7 +429,9 @@ func TestSoftmaxRows(t *testing.T) {
 	if testing.Short() {
 		t.Skip("compiles a generated package")
 	}
-	lens := []int{16, 65, 37, 1}
+	// Lengths with no tail, tails of one and three (39: a tail read
+	// past its second element shows), and a single element.
+	lens := []int{16, 65, 37, 1, 39}
 	const rowsPer = 6
 	b := ir.NewBuilder("smrows")
 	var outs []*ir.Value
@@ -461,6 +463,9 @@ func TestSoftmaxRows(t *testing.T) {
 		for j := range l {
 			row(0)[j] = -inf
 			row(3)[j] = float32(80 * (1 - 2*(j%2)))
+			if j == l-2 {
+				row(3)[j] = 200 // the max, in a three-element tail's middle
+			}
 			// Row 4: large values between −Inf (a max taken wrongly,
 			// say as a sum of lane maxima, overflows or underflows exp).
 			row(4)[j] = float32(100 + j%7)
@@ -520,9 +525,9 @@ func TestSpecialRows(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in := Inputs{%[3]s: floats(specialIn[0]), %[4]s: floats(specialIn[1]), %[5]s: floats(specialIn[2]), %[6]s: floats(specialIn[3])}
+	in := Inputs{%[3]s: floats(specialIn[0]), %[4]s: floats(specialIn[1]), %[5]s: floats(specialIn[2]), %[6]s: floats(specialIn[3]), %[7]s: floats(specialIn[4])}
 	var out Outputs
-	got := []*[]float32{&out.Y16, &out.Y65, &out.Y37, &out.Y1, &out.Z37}
+	got := []*[]float32{&out.Y16, &out.Y65, &out.Y37, &out.Y1, &out.Y39, &out.Z37}
 	for i, g := range got {
 		*g = make([]float32, len(specialWant[i]))
 	}
@@ -556,7 +561,7 @@ func TestSpecialRows(t *testing.T) {
 		}
 	}
 }
-`, bits(special...), bits(want...), fields[0], fields[1], fields[2], fields[3])
+`, bits(special...), bits(want...), fields[0], fields[1], fields[2], fields[3], fields[4])
 	files["softmax_special_test.go"] = []byte(src)
 	module(t, "smrows", files).EveryTier(t, "./smrows")
 }

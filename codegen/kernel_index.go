@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/modelc/modelc/codegen/kernels"
+	"github.com/modelc/modelc/codegen/tmpl"
 	"github.com/modelc/modelc/ir"
 )
 
@@ -93,40 +95,17 @@ func (c *kctx) axisShape(axis int, s ir.Shape) ([]int, int, error) {
 
 const numSrc = `type num interface{ ~float32 | ~int64 }`
 
-const argReduceSrc = `func argReduce[T num](o []int64, x []T, outer, n, inner int, isMax, last bool) {
-	for a := 0; a < outer; a++ {
-		for b := 0; b < inner; b++ {
-			base := a*n*inner + b
-			bi, bv := 0, x[base]
-			for j := 1; j < n; j++ {
-				v := x[base+j*inner]
-				better := v < bv
-				if isMax {
-					better = v > bv
-				}
-				if better || v != v && bv == bv || last && v == bv {
-					bi, bv = j, v
-				}
-			}
-			o[a*inner+b] = int64(bi)
-		}
-	}
-}`
-
+// genArgReduce specialises kernels.ArgReduce.
 func genArgReduce(c *kctx) error {
 	o := c.node.Op.(*ir.ArgReduce)
 	if !heldElem(c.in(0).DType) {
 		return fmt.Errorf("%s on %s is not supported by the generated kernels yet", o.K, c.in(0).DType)
 	}
-	shape, axis, err := c.axisShape(o.Axis, c.in(0).Shape)
+	ax, err := kernels.AxisOf(o.K, c.in(0).Shape, o.Axis)
 	if err != nil {
 		return err
 	}
-	outer, n, inner := runDims(shape, axis)
-	c.helper("num", numSrc)
-	c.helper("argReduce", argReduceSrc)
-	c.line("argReduce(o0, i0, $O, $N, $I, $M, $L)", "O", outer, "N", n, "I", inner, "M", o.K == ir.KArgMax, "L", o.SelectLast)
-	return nil
+	return c.generic("ArgReduce", kernels.ArgReduceShape{AxisShape: ax, Max: o.K == ir.KArgMax, Last: o.SelectLast}, c.in(0).DType)
 }
 
 const topkSrc = `func topk[T num](vals []T, idx []int64, x []T, outer, n, inner, k int, largest bool) {
@@ -175,129 +154,31 @@ func genTopK(c *kctx) error {
 	return nil
 }
 
+// genHardmax specialises kernels.Hardmax.
 func genHardmax(c *kctx) error {
 	if c.in(0).DType != ir.F32 {
 		return fmt.Errorf("hardmax on %s is not supported by the generated kernels yet", c.in(0).DType)
 	}
-	shape, axis, err := c.axisShape(c.node.Op.(*ir.Hardmax).Axis, c.in(0).Shape)
+	ax, err := kernels.AxisOf(ir.KHardmax, c.in(0).Shape, c.node.Op.(*ir.Hardmax).Axis)
 	if err != nil {
 		return err
 	}
-	outer, n, inner := runDims(shape, axis)
-	c.line("for i := range o0[:$T] {", "T", outer*n*inner)
-	c.line("o0[i] = 0")
-	c.line("}")
-	c.line("for a := 0; a < $O; a++ {", "O", outer)
-	c.line("for b := 0; b < $I; b++ {", "I", inner)
-	c.line("base := a*$NI + b", "NI", n*inner)
-	c.line("bi, bv := 0, i0[base]")
-	c.line("for j := 1; j < $N; j++ {", "N", n)
-	c.line("if v := i0[base+j*$I]; v > bv {", "I", inner)
-	c.line("bi, bv = j, v")
-	c.line("}")
-	c.line("}")
-	c.line("o0[base+bi*$I] = 1", "I", inner)
-	c.line("}")
-	c.line("}")
-	return nil
+	return c.template("Hardmax", tmpl.Binding{Shape: ax})
 }
 
-const cumulativeSrc = `func cumulative[T num](o, x []T, outer, n, inner int, prod, excl, rev bool) {
-	for a := 0; a < outer; a++ {
-		for b := 0; b < inner; b++ {
-			base := a*n*inner + b
-			var acc T
-			if prod {
-				acc = 1
-			}
-			for jj := 0; jj < n; jj++ {
-				j := jj
-				if rev {
-					j = n - 1 - jj
-				}
-				at := base + j*inner
-				v := x[at]
-				if !excl {
-					if prod {
-						acc *= v
-					} else {
-						acc += v
-					}
-				}
-				o[at] = acc
-				if excl {
-					if prod {
-						acc *= v
-					} else {
-						acc += v
-					}
-				}
-			}
-		}
-	}
-}`
-
-// cumulativeFSrc is cumulativeSrc for float32 with float64 accumulation.
-const cumulativeFSrc = `func cumulativeF(o, x []float32, outer, n, inner int, prod, excl, rev bool) {
-	for a := 0; a < outer; a++ {
-		for b := 0; b < inner; b++ {
-			base := a*n*inner + b
-			acc := 0.0
-			if prod {
-				acc = 1
-			}
-			for jj := 0; jj < n; jj++ {
-				j := jj
-				if rev {
-					j = n - 1 - jj
-				}
-				at := base + j*inner
-				v := float64(x[at])
-				if !excl {
-					if prod {
-						acc *= v
-					} else {
-						acc += v
-					}
-				}
-				o[at] = float32(acc)
-				if excl {
-					if prod {
-						acc *= v
-					} else {
-						acc += v
-					}
-				}
-			}
-		}
-	}
-}`
-
+// genCumulative specialises kernels.Cumulative (float32, accumulating
+// in float64) or kernels.CumulativeInt (int64).
 func genCumulative(c *kctx) error {
 	o := c.node.Op.(*ir.Cumulative)
-	if dt := c.in(0).DType; dt != ir.F32 && dt != ir.I64 {
-		return fmt.Errorf("%s on %s is not supported by the generated kernels yet", o.K, dt)
+	name := map[ir.DType]string{ir.F32: "Cumulative", ir.I64: "CumulativeInt"}[c.in(0).DType]
+	if name == "" {
+		return fmt.Errorf("%s on %s is not supported by the generated kernels yet", o.K, c.in(0).DType)
 	}
-	if c.in(0).DType == ir.F32 {
-		// float64 accumulation, as the evaluator: a float64 copy.
-		shape, axis, err := c.axisShape(o.Axis, c.in(0).Shape)
-		if err != nil {
-			return err
-		}
-		outer, n, inner := runDims(shape, axis)
-		c.helper("cumulativeF", cumulativeFSrc)
-		c.line("cumulativeF(o0, i0, $O, $N, $I, $P, $E, $R)", "O", outer, "N", n, "I", inner, "P", o.K == ir.KCumProd, "E", o.Exclusive, "R", o.Reverse)
-		return nil
-	}
-	shape, axis, err := c.axisShape(o.Axis, c.in(0).Shape)
+	ax, err := kernels.AxisOf(o.K, c.in(0).Shape, o.Axis)
 	if err != nil {
 		return err
 	}
-	outer, n, inner := runDims(shape, axis)
-	c.helper("num", numSrc)
-	c.helper("cumulative", cumulativeSrc)
-	c.line("cumulative(o0, i0, $O, $N, $I, $P, $E, $R)", "O", outer, "N", n, "I", inner, "P", o.K == ir.KCumProd, "E", o.Exclusive, "R", o.Reverse)
-	return nil
+	return c.template(name, tmpl.Binding{Shape: kernels.CumulativeShape{AxisShape: ax, Prod: o.K == ir.KCumProd, Exclusive: o.Exclusive, Reverse: o.Reverse}})
 }
 
 const tileSrc = `func tile[T num](o, x []T, xs, os []int) {
@@ -657,25 +538,8 @@ func genResize(c *kctx) error {
 	return nil
 }
 
+// genBitCast specialises the kernels.BitCastOf template.
 func genBitCast(c *kctx) error {
-	from, to := c.in(0).DType, c.out(0).DType
-	if to == ir.Bool {
-		c.helper("b2i", b2iSrc)
-	}
-	c.line("o0 = o0[:$N]", "N", numelExpr(c.out(0).Shape))
-	c.line("for i, v := range i0[:len(o0)] {")
-	switch {
-	case from == ir.F32:
-		c.line("o0[i] = $E", "E", heldWrap("int64(math.Float32bits(v))", to))
-	case to == ir.F32:
-		c.line("o0[i] = math.Float32frombits(uint32(v))")
-	default:
-		mask := fmt.Sprintf("int64(uint%d(v))", 8*from.Size())
-		if from.Size() == 8 {
-			mask = "v"
-		}
-		c.line("o0[i] = $E", "E", heldWrap(mask, to))
-	}
-	c.line("}")
-	return nil
+	s, name, hooks := kernels.BitCastOf(c.node)
+	return c.template(name, tmpl.Binding{Shape: s, Hooks: hooks})
 }

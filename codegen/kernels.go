@@ -10,6 +10,8 @@ import (
 	"github.com/modelc/modelc/codegen/isa"
 	"github.com/modelc/modelc/codegen/isa/amd64"
 	"github.com/modelc/modelc/codegen/isa/arm64"
+	"github.com/modelc/modelc/codegen/kernels"
+	"github.com/modelc/modelc/codegen/tmpl"
 	"github.com/modelc/modelc/ir"
 )
 
@@ -24,9 +26,10 @@ type vkernel struct {
 	k isa.Kernel
 }
 
-// kctx is what a kernel generator sees: one node, and a writer for the
-// function body. The function's parameters are n (the batch), then one
-// slice per result (o0, o1, …) and per input (i0, i1, …), typed by dtype.
+// kctx is what a kernel generator sees: one node, and what it asks of
+// the kernel set (packed inputs, scratch, a parallel split, the targets'
+// kernels) before it specialises a template (kctx.template) into the
+// kernel's body.
 type kctx struct {
 	node *ir.Node
 	body strings.Builder
@@ -42,10 +45,14 @@ type kctx struct {
 	// helpers are extra top-level functions the body calls, by name.
 	helpers map[string]string
 	// scratch are float32 work buffers (element counts, affine in N), live
-	// only during the kernel, passed as s0, s1, … after the inputs.
+	// only during the kernel, passed after the inputs.
 	scratch []ir.Dim
 	// vector are the targets' kernels the body calls, in first-use order.
 	vector []vkernel
+	// params and types are the kernel's parameters after n (and lo, hi),
+	// from its template; unused are those the body does not read.
+	params, types []string
+	unused        map[string]bool
 }
 
 // kernels asks every target for its kernels of one family spec (ask
@@ -61,34 +68,10 @@ func (c *kctx) kernels(ask func(isa.Target) []isa.Kernel) []vkernel {
 	return ks
 }
 
-// dispatch emits a call site's tier switch: for each kernel, in the
-// targets' order and best tier first, the call that call(name) emits
-// under the tier's flag, then fallback (the pure-Go twin; nil for none)
-// as the default. No other generator names a tier.
-func (c *kctx) dispatch(ks []vkernel, call func(name string), fallback func()) {
-	if len(ks) == 0 {
-		if fallback != nil {
-			fallback()
-		}
-		return
-	}
-	c.line("switch {")
-	for _, k := range ks {
-		c.line("case $F:", "F", isa.Flag(k.t, k.k.Tier))
-		call(k.k.Name)
-	}
-	if fallback != nil {
-		c.line("default:")
-		fallback()
-	}
-	c.line("}")
-}
-
-// scratchBuf asks for a float32 work buffer of elems elements and returns
-// its parameter name.
-func (c *kctx) scratchBuf(elems ir.Dim) string {
+// scratchBuf asks for a float32 work buffer of elems elements, the
+// kernel's next parameter after its inputs and the buffers asked before.
+func (c *kctx) scratchBuf(elems ir.Dim) {
 	c.scratch = append(c.scratch, elems)
-	return fmt.Sprintf("s%d", len(c.scratch)-1)
 }
 
 // pack is a build-time layout change of a constant input.
@@ -125,22 +108,6 @@ func (c *kctx) parallel(count string, grain int) {
 func (c *kctx) in(i int) ir.Type  { return c.node.Inputs[i].Type }
 func (c *kctx) out(i int) ir.Type { return c.node.Outputs[i].Type }
 
-// line writes one line of the body; "$name" placeholders are replaced from
-// kv pairs, so templates read like the Go they produce.
-func (c *kctx) line(tmpl string, kv ...any) {
-	// Longest keys first, so $KH is not taken for $K followed by H.
-	idx := make([]int, 0, len(kv)/2)
-	for i := 0; i+1 < len(kv); i += 2 {
-		idx = append(idx, i)
-	}
-	sort.Slice(idx, func(a, b int) bool { return len(kv[idx[a]].(string)) > len(kv[idx[b]].(string)) })
-	for _, i := range idx {
-		tmpl = strings.ReplaceAll(tmpl, "$"+kv[i].(string), fmt.Sprint(kv[i+1]))
-	}
-	c.body.WriteString(tmpl)
-	c.body.WriteByte('\n')
-}
-
 // dimExpr is a Go expression for d with the batch in n.
 func dimExpr(d ir.Dim) string {
 	switch {
@@ -154,32 +121,17 @@ func dimExpr(d ir.Dim) string {
 	return fmt.Sprintf("(%d*n + %d)", d.A, d.B)
 }
 
-// normAxis turns a negative axis (counted from the end) into its index;
-// shape rules have already checked it is in range.
-func normAxis(axis, rank int) int {
-	if axis < 0 {
-		axis += rank
+// params pairs names with types.
+func params(names, types []string) []tmpl.Param {
+	ps := make([]tmpl.Param, len(names))
+	for i := range names {
+		ps[i] = tmpl.Param{Name: names[i], Type: types[i]}
 	}
-	return axis
+	return ps
 }
 
 // numelExpr is a Go expression for the element count of s.
-func numelExpr(s ir.Shape) string {
-	d, ok := s.NumelDim()
-	if !ok {
-		panic("BUG: codegen: size of " + s.String() + " is not affine (memory-plan checks this)")
-	}
-	return dimExpr(d)
-}
-
-// shapeExpr is a Go array literal of s's dims.
-func shapeExpr(s ir.Shape) string {
-	parts := make([]string, len(s))
-	for i, d := range s {
-		parts[i] = dimExpr(d)
-	}
-	return "[...]int{" + strings.Join(parts, ", ") + "}"
-}
+func numelExpr(s ir.Shape) string { return dimExpr(kernels.Numel(s)) }
 
 func goType(dt ir.DType) string {
 	if dt.IsFloat() {
@@ -242,29 +194,15 @@ func (ks *kernelSet) add(n *ir.Node) (*kernelFn, error) {
 	if err := gen(c); err != nil {
 		return nil, fmt.Errorf("%s: %w", nodeDesc(n), err)
 	}
-	var params, names, types []string
-	params = append(params, "n int")
-	add := func(name string, v *ir.Value) {
-		params = append(params, name+" "+goType(v.Type.DType))
-		names = append(names, name)
-		types = append(types, goType(v.Type.DType))
+	if c.params == nil {
+		c.lineParams() // a body written by kctx.line (lines.go)
 	}
-	for i, v := range n.Outputs {
-		add(fmt.Sprintf("o%d", i), v)
-	}
-	for i, v := range n.Inputs {
-		add(fmt.Sprintf("i%d", i), v)
-	}
-	for i := range c.scratch {
-		params = append(params, fmt.Sprintf("s%d []float32", i))
-		names = append(names, fmt.Sprintf("s%d", i))
-		types = append(types, "[]float32")
-	}
+	names, types := c.params, c.types
 	ret := ""
 	if c.fallible {
 		ret = " error"
 	}
-	sig := "(" + strings.Join(params, ", ") + ")" + ret
+	sig := (&tmpl.Func{Params: append([]tmpl.Param{{Name: "n", Type: "int"}}, params(names, types)...)}).Signature() + ret
 	key := fmt.Sprintf("%s{\n%s}par=%v,%s,%d", sig, c.body.String(), c.par, c.parCount, c.parGrain)
 	if k, ok := ks.byBody[key]; ok {
 		return k, nil
@@ -296,17 +234,23 @@ func (ks *kernelSet) add(n *ir.Node) (*kernelFn, error) {
 	if !c.par {
 		ks.funcs = append(ks.funcs, doc+"func "+name+sig+"{\n"+c.body.String()+"}\n")
 	} else {
-		var fields, unpack []string
+		// The struct holds every argument; run takes those the body reads.
+		var fields, use, from []string
 		fields = append(fields, "n int")
 		for i, nm := range names {
 			fields = append(fields, nm+" "+types[i])
 		}
-		unpack = append(unpack, "n := k.n")
-		for _, nm := range names {
-			unpack = append(unpack, nm+" := k."+nm, "_ = "+nm)
+		for _, nm := range append([]string{"n"}, names...) {
+			if !c.unused[nm] {
+				use, from = append(use, nm), append(from, "k."+nm)
+			}
 		}
-		ks.funcs = append(ks.funcs, fmt.Sprintf("%stype %s struct {\n%s\n}\n\n// run computes chunk [lo, hi) of %s items.\nfunc (k *%s) run(lo, hi int) {\n%s\n_, _, _ = n, lo, hi\n%s}\n",
-			doc, name, strings.Join(fields, "\n"), comment(c.parCount), name, strings.Join(unpack, "\n"), c.body.String()))
+		unpack := ""
+		if len(use) > 0 {
+			unpack = strings.Join(use, ", ") + " := " + strings.Join(from, ", ") + "\n"
+		}
+		ks.funcs = append(ks.funcs, fmt.Sprintf("%stype %s struct {\n%s\n}\n\n// run computes chunk [lo, hi) of %s items.\nfunc (k *%s) run(lo, hi int) {\n%s%s}\n",
+			doc, name, strings.Join(fields, "\n"), comment(c.parCount), name, unpack, c.body.String()))
 	}
 	ks.byBody[key] = k
 	return k, nil

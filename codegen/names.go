@@ -7,6 +7,7 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/modelc/modelc/codegen/kernels"
 	"github.com/modelc/modelc/ir"
 )
 
@@ -98,10 +99,10 @@ func kernelName(n *ir.Node) string {
 		}
 	case *ir.Softmax:
 		x := n.Inputs[0].Type.Shape
-		s = fmt.Sprintf("%s_l%d", op.Kind(), x[normAxis(op.Axis, x.Rank())].B)
+		s = fmt.Sprintf("%s_l%d", op.Kind(), x[kernels.NormAxis(op.Axis, x.Rank())].B)
 	case *ir.LayerNorm:
 		x := n.Inputs[0].Type.Shape
-		i, _ := x[normAxis(op.Axis, x.Rank()):].NumelDim()
+		i, _ := x[kernels.NormAxis(op.Axis, x.Rank()):].NumelDim()
 		s = fmt.Sprintf("layernorm_i%d", i.B)
 	default:
 		s = n.Op.Kind().String() + "_" + dimsName(out.Shape)

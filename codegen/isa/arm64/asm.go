@@ -92,18 +92,29 @@ type Arr struct {
 
 func (a Arr) plan9() string { return fmt.Sprintf("V%d.%s", int(a.V), a.Arr) }
 
-// S4 and B16 view v as four floats or words, or sixteen bytes.
+// S4 and B16 view v as four floats or words, or sixteen bytes; H8 as
+// eight halfwords; B8 and H4 as the low 64 bits' eight bytes or four
+// halfwords.
 func (v VReg) S4() Arr  { return Arr{v, "S4"} }
 func (v VReg) B16() Arr { return Arr{v, "B16"} }
+func (v VReg) H8() Arr  { return Arr{v, "H8"} }
+func (v VReg) B8() Arr  { return Arr{v, "B8"} }
+func (v VReg) H4() Arr  { return Arr{v, "H4"} }
 
-// Elem is one lane of a vector register, e.g. V3.S[1].
+// Elem is one lane of a vector register, e.g. V3.S[1], or for the dot
+// products a group of four bytes, V3.4B[1] (Size '4').
 type Elem struct {
 	V     VReg
-	Size  byte // 'S'
+	Size  byte // 'S', or '4' for a group of four bytes
 	Index int
 }
 
-func (e Elem) plan9() string { return fmt.Sprintf("V%d.%c[%d]", int(e.V), e.Size, e.Index) }
+func (e Elem) plan9() string {
+	if e.Size == '4' {
+		return fmt.Sprintf("V%d.B4[%d]", int(e.V), e.Index)
+	}
+	return fmt.Sprintf("V%d.%c[%d]", int(e.V), e.Size, e.Index)
+}
 
 // S returns lane i of v as a single-precision element.
 func (v VReg) S(i int) Elem {
@@ -111,6 +122,15 @@ func (v VReg) S(i int) Elem {
 		panic(fmt.Sprintf("arm64: V%d.S[%d]: lanes are 0–3", int(v), i))
 	}
 	return Elem{v, 'S', i}
+}
+
+// B4 returns the group i of four bytes of v (the lane S[i] as bytes),
+// the by-element operand of SDOT and UDOT.
+func (v VReg) B4(i int) Elem {
+	if i < 0 || i > 3 {
+		panic(fmt.Sprintf("arm64: V%d.4B[%d]: groups are 0–3", int(v), i))
+	}
+	return Elem{v, '4', i}
 }
 
 // FReg is a vector register as a scalar or whole-register view: F3 for

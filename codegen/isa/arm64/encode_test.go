@@ -28,14 +28,20 @@ func encCases() [][]any {
 			if i >= 25 {
 				d, n, m = r.Intn(32), r.Intn(32), r.Intn(32)
 			}
+			f := encForms[op]
+			da, na, ma := f.arrs()
 			var ops []Operand
-			switch encForms[op].kind {
+			switch f.kind {
 			case three:
-				ops = []Operand{V(m).S4(), V(n).S4(), V(d).S4()}
+				ops = []Operand{Arr{V(m), ma}, Arr{V(n), na}, Arr{V(d), da}}
 			case two:
-				ops = []Operand{V(n).S4(), V(d).S4()}
+				ops = []Operand{Arr{V(n), na}, Arr{V(d), da}}
 			case element:
-				ops = []Operand{V(m).S(i % 4), V(n).S4(), V(d).S4()}
+				e := V(m).S(i % 4)
+				if f.elem == '4' {
+					e = V(m).B4(i % 4)
+				}
+				ops = []Operand{e, Arr{V(n), na}, Arr{V(d), da}}
 			case shift:
 				sh := []int{1, 2, 23, 31}[i%4]
 				if op == SSHR && i%5 == 4 {
@@ -100,6 +106,11 @@ func TestEncodeRefuses(t *testing.T) {
 		{SSHR, []Operand{Imm(0), V(2).S4(), V(3).S4()}},
 		{SHL, []Operand{Imm(32), V(2).S4(), V(3).S4()}},
 		{FSQRT, []Operand{R(1), V(3).S4()}},
+		{SDOT, []Operand{V(1).S4(), V(2).B16(), V(3).S4()}},
+		{SDOTE, []Operand{V(1).S(2), V(2).B16(), V(3).S4()}},
+		{FMLAE, []Operand{V(1).B4(2), V(2).S4(), V(3).S4()}},
+		{SMULL, []Operand{V(1).B16(), V(2).B16(), V(3).H8()}},
+		{SQXTNB, []Operand{V(1).S4(), V(3).B8()}},
 	} {
 		_, _, err := Encode(c.op, c.ops...)
 		require.Error(t, err, "%v %v", c.op, c.ops)

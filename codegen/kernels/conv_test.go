@@ -1,0 +1,164 @@
+package kernels
+
+import (
+	"math"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/modelc/modelc/codegen/gemm"
+	"github.com/modelc/modelc/ir"
+)
+
+// convCase is a convolution for the tests: the input [N, C, 7, 6].
+type convCase struct {
+	O, KH, KW, SH, SW, DH, DW, Groups int
+	Pad                               [4]int
+}
+
+var convCases = []convCase{
+	{O: 4, KH: 3, KW: 3, SH: 1, SW: 1, DH: 1, DW: 1, Groups: 1, Pad: [4]int{1, 1, 1, 1}},
+	{O: 5, KH: 3, KW: 2, SH: 2, SW: 2, DH: 1, DW: 1, Groups: 1, Pad: [4]int{0, 1, 2, 0}},
+	{O: 3, KH: 1, KW: 1, SH: 1, SW: 1, DH: 1, DW: 1, Groups: 1},
+	{O: 6, KH: 2, KW: 3, SH: 1, SW: 2, DH: 2, DW: 1, Groups: 1, Pad: [4]int{1, 0, 1, 1}},
+	{O: 6, KH: 3, KW: 3, SH: 1, SW: 1, DH: 1, DW: 1, Groups: 3, Pad: [4]int{1, 1, 1, 1}},
+}
+
+// evalConv evaluates conv case k with epilogue e and, for NHWC, lays the
+// node's activations out as layout-assign does.
+func evalConv(t *testing.T, k convCase, e ir.Epilogue, bias bool, seed uint64, nhwcLayout bool) opCase {
+	t.Helper()
+	C := 3 * k.Groups
+	op := &ir.Conv2D{Stride: []int{k.SH, k.SW}, Pad: k.Pad[:], Dilation: []int{k.DH, k.DW}, Groups: k.Groups, Epilogue: e}
+	ins := []ir.Type{f32(ir.N, ir.D(C), ir.D(7), ir.D(6)), f32(ir.D(k.O), ir.D(C/k.Groups), ir.D(k.KH), ir.D(k.KW))}
+	yt := f32(ir.N, ir.D(k.O), ir.D((7+k.Pad[0]+k.Pad[2]-k.DH*(k.KH-1)-1)/k.SH+1), ir.D((6+k.Pad[1]+k.Pad[3]-k.DW*(k.KW-1)-1)/k.SW+1))
+	ins = append(ins, epiInputs(e, bias, ir.Shape{ir.D(k.O)}, yt)...)
+	c := evalOp(t, 2, seed, op, ins...)
+	if nhwcLayout {
+		c.node.Inputs[0].Type.Layout, c.node.Outputs[0].Type.Layout = ir.NHWC, ir.NHWC
+	}
+	return c
+}
+
+func TestConvDirect(t *testing.T) {
+	for i, k := range convCases {
+		e := testEpis[i%len(testEpis)]
+		c := evalConv(t, k, e, i%2 == 0, uint64(i), false)
+		s := ConvDirectOf(c.node)
+		_, act, err := ActOf(e.Act)
+		require.NoError(t, err)
+		s.Act = act
+		b, res := epiArgs(c, e)
+		y := outBuf(c.out[0])
+		chunks(s.Items.At(2), 3, func(lo, hi int) { ConvDirect(s, 2, lo, hi, y, c.in[0].F, c.in[1].F, b, res) })
+		matches(t, guarded(t, y, c.out[0].Numel()), c.out[0], ir.Describe(c.node.Op))
+	}
+}
+
+// garbage returns a scratch buffer of n NaNs, as an arena reused
+// between steps may hand a kernel: what it reads, it must write first.
+func garbage(n int) []float32 {
+	b := make([]float32, n)
+	for i := range b {
+		b[i] = float32(math.NaN())
+	}
+	return b
+}
+
+// epiArgs returns a case's bias and residual inputs (nil when absent).
+func epiArgs(c opCase, e ir.Epilogue) (bias, resid []float32) {
+	next := 2
+	if e.HasBias(len(c.in)) {
+		bias, next = c.in[2].F, 3
+	}
+	if e.Residual {
+		resid = c.in[next].F
+	}
+	return bias, resid
+}
+
+func TestConvGemm(t *testing.T) {
+	for i, k := range convCases[:4] {
+		for _, e := range testEpis {
+			for _, bias := range []bool{true, false} {
+				c := evalConv(t, k, e, bias, uint64(i), false)
+				w := WindowOf(c.node)
+				K, P := w.C*w.KH*w.KW, w.OH*w.OW
+				p := gemm.VectorParams(P, K, w.O)
+				s := NewConvGemm(c.node, p)
+				_, act, err := ActOf(e.Act)
+				require.NoError(t, err)
+				s.Act, s.Gemm = act, gemmStandIn(gemm.Params{N: p.N, K: p.K, MR: p.MR, NR: p.NR, PW: p.PW})
+				neg := make([]float32, len(c.in[1].F))
+				for j, v := range c.in[1].F {
+					neg[j] = -v
+				}
+				b, res := epiArgs(c, e)
+				items := s.Items.At(2)
+				for _, vector := range []int{0, 1, 2} {
+					s.Block = ConvBlockKernel{}
+					if vector > 0 {
+						// With a bias the kernels are asked for no epilogue.
+						s.Block = blockStandIn(K, s.PW, act, vector == 2 || bias)
+					}
+					col := garbage(items * K * s.PW)
+					y := outBuf(c.out[0])
+					chunks(items, 2, func(lo, hi int) { ConvGemm(s, 2, lo, hi, y, c.in[0].F, neg, b, res, col) })
+					matches(t, guarded(t, y, c.out[0].Numel()), c.out[0], ir.Describe(c.node.Op))
+				}
+			}
+		}
+	}
+}
+
+func TestConvNHWC(t *testing.T) {
+	for i, k := range convCases[:3] {
+		for j, e := range testEpis {
+			bias := j%2 == 0
+			c := evalConv(t, k, e, bias, uint64(i), true)
+			w := WindowOf(c.node)
+			K := w.KH * w.KW * w.C
+			p := gemm.VectorParams(w.O, K, 1)
+			p.Bias = bias
+			_, act, err := ActOf(e.Act)
+			require.NoError(t, err)
+			b, res := epiArgs(c, e)
+			if res != nil {
+				res = nhwc(c.in[len(c.in)-1])
+			}
+			x, want := nhwc(c.in[0]), &ir.Tensor{F: nhwc(c.out[0])}
+			for _, runtime := range []bool{false, true} {
+				s, err := NewConvNHWC(c.node, p, runtime, runtime && bias)
+				require.NoError(t, err)
+				s.Act, s.Gemm = act, gemmStandIn(p)
+				items := s.Items.At(2)
+				wp, bp := PackConvNHWC(p, w.O, w.C, w.KH, w.KW)(c.in[1].F), []float32(nil)
+				var wbuf, bbuf []float32
+				if bias {
+					bp = padTo(b, p.Panels()*p.Panel())
+				}
+				if runtime {
+					wp, wbuf = c.in[1].F, garbage(p.PackedLen())
+					if bias {
+						bp, bbuf = b, garbage(p.Panels()*p.Panel())
+					}
+				}
+				pad := garbage(items * s.RowsIn * s.Wp * w.C)
+				col := garbage(items * w.OW * K)
+				for _, vector := range []int{0, 1, 2} {
+					s.Row = ConvRowKernel{}
+					if vector > 0 {
+						s.Row = rowStandIn(s, act, vector == 2)
+					}
+					y := outBuf(c.out[0])
+					if runtime {
+						ConvNHWC(s, 2, 0, items, y, x, wp, bp, res, wbuf, bbuf, pad, col)
+					} else {
+						chunks(items, 3, func(lo, hi int) { ConvNHWC(s, 2, lo, hi, y, x, wp, bp, res, wbuf, bbuf, pad, col) })
+					}
+					matches(t, guarded(t, y, len(want.F)), want, ir.Describe(c.node.Op))
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,58 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/modelc/modelc/codegen/tmpl"
+	"github.com/modelc/modelc/ir"
+	"github.com/modelc/modelc/runtime/numerics"
+)
+
+// The epilogue of a linear layer or convolution (ir.Epilogue): a bias,
+// then a residual of the output's shape added, then an activation, in
+// float32 as the targets' kernels apply them. Templates with one have
+// the fields Bias, Resid and Fused (a residual or an activation: Go has
+// something to apply after the GEMM) and the hook Act, inlined from the
+// functions below.
+
+// Epi is the epilogue of a node, as a template's shape holds it.
+type Epi struct {
+	Bias, Resid bool
+	Act         string // "", "relu", "gelu", "gelu_tanh"
+}
+
+// EpiOf returns the epilogue of a linear or conv2d node: its bias is
+// input 2 when present, and its residual the input after.
+func EpiOf(nd *ir.Node) Epi {
+	e, _ := ir.EpilogueOf(nd.Op)
+	return Epi{Bias: e.HasBias(len(nd.Inputs)), Resid: e.Residual, Act: e.Act}
+}
+
+// Fused reports whether Go has something to apply after the GEMM and the
+// bias: a residual or an activation.
+func (e Epi) Fused() bool { return e.Resid || e.Act != "" }
+
+// ActOf returns the Inline hook of an activation, and its function.
+func ActOf(act string) (tmpl.Inline, func(float32) float32, error) {
+	switch act {
+	case "":
+		return tmpl.Inline{Func: "NoAct"}, NoAct, nil
+	case "relu":
+		return tmpl.Inline{Func: "Relu32"}, Relu32, nil
+	case "gelu":
+		return tmpl.Inline{Func: "Gelu32"}, Gelu32, nil
+	case "gelu_tanh":
+		return tmpl.Inline{Func: "GeluTanh32"}, GeluTanh32, nil
+	}
+	return tmpl.Inline{}, nil, fmt.Errorf("BUG: kernels: no epilogue activation %q", act)
+}
+
+// The activations.
+
+func NoAct(v float32) float32  { return v }
+func Relu32(v float32) float32 { return max(v, 0) }
+func Gelu32(v float32) float32 { return numerics.Gelu32(v) }
+func GeluTanh32(v float32) float32 {
+	return float32(0.5 * float64(v) * (1 + math.Tanh(math.Sqrt(2/math.Pi)*(float64(v)+0.044715*float64(v)*float64(v)*float64(v)))))
+}

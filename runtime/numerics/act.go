@@ -53,15 +53,23 @@ const (
 	ActVecExpHi
 	ActVecNegGeluK // −GeluTanhK: the sigmoid's argument comes out negated
 	ActVecGeluC
-	actVecLen
+	// Exp32's constants again (ExpVec's), so a kernel whose epilogue
+	// takes one table has them: ExpLo, log₂e, C1, C2, P0 … P5.
+	ActVecExpLo
+	ActVecLog2e
+	ActVecC1
+	ActVecC2
+	ActVecP0
+	actVecLen = ActVecP0 + 6
 )
 
 // ActVec holds the epilogues' constants for the assembly kernels, each
 // repeated 16 times (one 512-bit vector, or the first half of one):
-// 0, 6, 1, ½, 1/6, −1, ActExpHi, −GeluTanhK, GeluTanhC. The exponential's
-// are ExpVec's, the erf's ErfVec's.
+// 0, 6, 1, ½, 1/6, −1, ActExpHi, −GeluTanhK, GeluTanhC, then Exp32's
+// (as in ExpVec). The erf's are ErfVec's.
 var ActVec = func() (v [actVecLen][16]float32) {
-	vals := [actVecLen]float32{0, 6, 1, 0.5, 1.0 / 6, -1, ActExpHi, -GeluTanhK, GeluTanhC}
+	vals := [actVecLen]float32{0, 6, 1, 0.5, 1.0 / 6, -1, ActExpHi, -GeluTanhK, GeluTanhC,
+		ExpLo, ExpLog2e, ExpC1, ExpC2, ExpP0, ExpP1, ExpP2, ExpP3, ExpP4, ExpP5}
 	for i, c := range vals {
 		for j := range v[i] {
 			v[i][j] = c

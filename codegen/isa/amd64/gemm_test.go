@@ -19,11 +19,12 @@ import (
 // (drivertest.Linear: every panel width, K's tails, every epilogue, row
 // counts 0…25 in two chunks of panels, guard values, NaN and ±Inf rows)
 // on the AVX-512 and AVX2 kernels this CPU runs, against the pure-Go
-// twin, with go vet's asmdecl over the package.
+// twin, with go vet's asmdecl over the package; the epilogues include
+// the activations of real CNNs (drivertest.CNNEpilogues).
 func TestX86MatchesGo(t *testing.T) {
 	tiers := x86Tiers(t)
 	k := newKernels()
-	src, test := drivertest.Linear(k, tiers, driver.GemmArgs)
+	src, test := drivertest.Linear(k, tiers, driver.GemmArgs, drivertest.CNNEpilogues...)
 	drivertest.Run(t, moduleRoot(t), tiers, k, src, test, "kernels_amd64.s", nil, "")
 }
 

@@ -14,7 +14,7 @@ FUZZ_TARGETS := ./ir:FuzzParse ./frontend:FuzzLoad ./frontend:FuzzParseConfigura
 	./frontend/onnx:FuzzReadONNX $(RUNTIME):FuzzWeightsFile ./codegen:FuzzHostileNames ./codegen/ptx/ptxvm:FuzzParse \
 	./autotune/db:FuzzRead
 
-.PHONY: all build tools mutants demo dispatch coldstart examples bench-go test vet fmt-check fuzz test-long bench report onnxpb zoo-vectors zoo-onnx zoo-crosscheck peer-exports fixtures zoo-train zoo-drop-scores zoo-table gpu-check clean
+.PHONY: all build tools mutants demo dispatch coldstart examples bench-go test vet fmt-check fuzz test-long bench report onnxpb zoo-vectors zoo-onnx zoo-crosscheck peer-exports torchvision fixtures zoo-train zoo-drop-scores zoo-table gpu-check clean
 
 all: build
 
@@ -111,6 +111,7 @@ BENCH_ONNX   ?= resmlp resnet-bn transformer
 # model:passes run again with default passes excluded, beside ONNX Runtime
 # (which folds BatchNorm into convolutions by default, as modelc does).
 BENCH_EXCLUDE ?= resnet20:bn-fold
+BENCH_TORCHVISION ?= mobilenet_v2 mobilenet_v3_small efficientnet_b0 regnet_y_400mf shufflenet_v2_x1_0 resnet18 convnext_tiny
 bench: build
 	@mkdir -p docs out
 	@{ echo "# Benchmarks"; echo; \
@@ -159,6 +160,14 @@ bench: build
 	    echo "\`modelc bench zoo/onnx/$$m/model.onnx --batch 1,32 --threads 1,2 --peers ort\`"; echo; \
 	    $(BIN) bench zoo/onnx/$$m/model.onnx --batch 1,32 --threads 1,2 --peers ort || exit 1; echo; done; \
 	  : "--- end of the ONNX exports ---"; \
+	  : "--- torchvision's CNNs (issue 21): exports with a dynamic batch, ONNX Runtime on the same file ---"; \
+	  echo "## torchvision CNNs"; echo; \
+	  echo "torchvision's classic CNNs exported by zoo/export_torchvision.py (seeded weights, 64×64 images,"; \
+	  echo "opset 14, dynamic batch), compiled by modelc; ONNX Runtime runs the same file."; echo; \
+	  [ -f out/torchvision/mobilenet_v2/dynamic.onnx ] || $(PYTHON) zoo/export_torchvision.py --out out/torchvision >&2 || exit 1; \
+	  for m in $(BENCH_TORCHVISION); do \
+	    echo "\`modelc bench out/torchvision/$$m/dynamic.onnx --batch 1,32 --threads 1 --peers ort\`"; echo; \
+	    $(BIN) bench out/torchvision/$$m/dynamic.onnx --batch 1,32 --threads 1 --peers ort || exit 1; echo; done; \
 	} > out/benchmarks.md && mv out/benchmarks.md docs/benchmarks.md
 	@echo "wrote docs/benchmarks.md"
 
@@ -219,6 +228,16 @@ peer-exports:
 	rm -rf out/peer-exports && mkdir -p out/peer-exports
 	cd bench/peers && $(PYTHON) export_onnx_fixed.py --dir ../../out/peer-exports
 	MODELC_PEER_EXPORTS=$(CURDIR)/out/peer-exports $(GO) test -count=1 -timeout 30m -run TestPeerExports -v ./zoo/
+
+## torchvision: torchvision's classic CNNs exported as a new user would
+## (zoo/export_torchvision.py: seeded weights, 64×64 images, opset 14, a
+## fixed-shape and a dynamic-batch file each; about 250 MB in
+## out/torchvision), each compiled by modelc and its generated package
+## checked against PyTorch's outputs (zoo/torchvision_test.go; needs
+## Debian's python3-torchvision).
+torchvision:
+	$(PYTHON) zoo/export_torchvision.py --out out/torchvision
+	MODELC_TORCHVISION=$(CURDIR)/out/torchvision $(GO) test -count=1 -timeout 60m -run TestTorchvisionExports -v ./zoo/
 
 ## zoo-crosscheck: the zoo's seeded weights in PyTorch (bench/peers/models.py)
 ## give the evaluator's outputs (needs Debian's python3-torch).

@@ -1,6 +1,8 @@
 package codegen
 
 import (
+	"fmt"
+
 	"github.com/modelc/modelc/codegen/gemm"
 	"github.com/modelc/modelc/codegen/isa"
 	"github.com/modelc/modelc/codegen/kernels"
@@ -75,3 +77,40 @@ func genConvNHWC(c *kctx) error {
 // isDenseConst reports whether v is a constant with dense data, which a
 // kernel may ask to receive packed at build time.
 func isDenseConst(v *ir.Value) bool { return v.IsConst() && !v.Const.Splat }
+
+// genDepthwise specialises kernels.Depthwise (a depthwise convolution on
+// NHWC activations): the targets' Depthwise kernels, vectors across
+// channels with the epilogue fused, where they have them, the Go loop
+// elsewhere, on the weights packed tap major once at build time.
+func genDepthwise(c *kctx) error {
+	w := kernels.WindowOf(c.node)
+	e := kernels.EpiOf(c.node)
+	s, err := kernels.NewDepthwise(c.node)
+	if err != nil {
+		return err
+	}
+	if !isDenseConst(c.node.Inputs[1]) {
+		return fmt.Errorf("BUG: codegen: depthwise conv2d in NHWC on weights fed at run time (layout-assign keeps those NCHW)")
+	}
+	c.packInput(1, fmt.Sprintf("dw%dx%d_c%d", w.KH, w.KW, w.C), kernels.PackDepthwise(w.C, w.KH, w.KW))
+	var omit []string
+	if s.Padded {
+		c.scratchBuf(s.Items.MulInt(s.RowsIn * s.Wp * w.C))
+	} else {
+		omit = append(omit, "pad")
+	}
+	spec := isa.DepthwiseSpec{C: w.C, KH: w.KH, KW: w.KW, SW: w.SW, DH: w.DH, DW: w.DW, Wp: s.Wp, OW: w.OW, Bias: e.Bias}
+	ks, goEpi := c.epilogueKernels(isa.Epilogue{Act: e.Act, Resid: e.Resid}, func(t isa.Target, e isa.Epilogue) []isa.Kernel {
+		sp := spec
+		sp.Epi = e
+		return t.Depthwise(sp)
+	})
+	b := tmpl.Binding{Shape: s, Omit: omit, Hooks: map[string]tmpl.Hook{
+		"Row": dispatchHook(ks, func(name string) bool { return goEpi[name] }, 4),
+	}}
+	c.parallel(dimExpr(s.Items), 1)
+	if err := epilogue(e, &b); err != nil {
+		return err
+	}
+	return c.template("Depthwise", b)
+}

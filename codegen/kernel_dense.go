@@ -45,18 +45,38 @@ func epilogue(e kernels.Epi, b *tmpl.Binding) error {
 // specialised to the weight's shape, on weights packed at build time,
 // and the targets' Linear kernels.
 func genLinear(c *kctx) error {
-	x, w := c.in(0), c.in(1)
-	e := kernels.EpiOf(c.node)
-	k, nOut := w.Shape[1].B, w.Shape[0].B
+	x := c.in(0)
 	if _, ok := x.Shape[:x.Shape.Rank()-1].NumelDim(); !ok {
 		return fmt.Errorf("rows of %s are not affine in N", x.Shape)
 	}
+	return genMatrix(c, kernels.Numel(x.Shape[:x.Shape.Rank()-1]))
+}
+
+// genPointwise specialises kernels.Linear for a 1×1 convolution of
+// stride 1 without padding on NHWC activations, its weights constant
+// (packed at build time): its input is the matrix
+// [N·H·W, C] and its output [N·H·W, O], a linear layer's, with the
+// weights [O, C, 1, 1] as W [O, C]. One GEMM over every pixel of the
+// batch, where the convolution's rows would make one call per row of
+// the image.
+func genPointwise(c *kctx) error {
+	x := c.in(0).Shape
+	return genMatrix(c, x[0].MulInt(x[2].B*x[3].B))
+}
+
+// genMatrix specialises kernels.Linear for a node whose weights are input
+// 1 ([N, K, …] with K·… = the depth) and whose input has rows rows of K.
+func genMatrix(c *kctx, rows ir.Dim) error {
+	w := c.in(1)
+	e := kernels.EpiOf(c.node)
+	k, nOut := kernels.Numel(w.Shape[1:]).B, w.Shape[0].B
 	bias := ""
 	if e.Bias {
 		bias = "bias"
 	}
 	g := newGemmLayer(c, nOut, k, 1, bias, isa.Epilogue{Act: e.Act, Resid: e.Resid})
 	s := kernels.NewLinear(c.node, g.p)
+	s.Rows = rows
 	c.parallel(fmt.Sprintf("(%s+%d)/%d*%d", dimExpr(s.Rows), s.RB-1, s.RB, s.NP), 1)
 	b := tmpl.Binding{Shape: s, Hooks: map[string]tmpl.Hook{
 		"Gemm":   tmpl.Call{Func: g.name},
@@ -143,11 +163,19 @@ func (c *kctx) packPadded(i, n int) {
 	})
 }
 
-// genConv2D specialises kernels.ConvNHWC on NHWC activations,
-// kernels.ConvGemm on NCHW, and kernels.ConvDirect for a grouped
-// convolution.
+// genConv2D specialises kernels.ConvNHWC on NHWC activations
+// (kernels.Depthwise for a depthwise one, kernels.Linear for a pointwise
+// one), kernels.ConvGemm on NCHW, and
+// kernels.ConvDirect for a grouped convolution.
 func genConv2D(c *kctx) error {
 	cv := c.node.Op.(*ir.Conv2D)
+	if c.in(0).Layout == ir.NHWC && ir.IsDepthwise(cv, c.in(1).Shape) {
+		return genDepthwise(c)
+	}
+	if w := c.in(1).Shape; c.in(0).Layout == ir.NHWC && cv.Groups == 1 && w[2] == ir.D(1) && w[3] == ir.D(1) &&
+		cv.Stride[0] == 1 && cv.Stride[1] == 1 && cv.Pad[0]+cv.Pad[1]+cv.Pad[2]+cv.Pad[3] == 0 && isDenseConst(c.node.Inputs[1]) {
+		return genPointwise(c)
+	}
 	if c.in(0).Layout == ir.NHWC {
 		return genConvNHWC(c)
 	}

@@ -48,6 +48,12 @@ func genBinary(c *kctx) error {
 		return fmt.Errorf("BUG: codegen: %s is not a binary element-wise op", c.node.Op.Kind())
 	}
 	out, a, b := c.out(0).Shape, c.in(0).Shape, c.in(1).Shape
+	if c.out(0).Layout == ir.NHWC && (!a.Equal(out) || !b.Equal(out)) {
+		// A per-channel operand [N, C, 1, 1] broadcast over NHWC pixels
+		// (layout-assign's only NHWC broadcast): the loops run over the
+		// buffers' order, [N, H, W, C].
+		a, b, out = nhwcOrder(a), nhwcOrder(b), nhwcOrder(out)
+	}
 	if !a.Equal(out) || !b.Equal(out) {
 		return c.template("Broadcast", tmpl.Binding{Shape: kernels.NewBroadcast(a, b, out), Hooks: map[string]tmpl.Hook{"Op": op}})
 	}
@@ -57,4 +63,10 @@ func genBinary(c *kctx) error {
 	}
 	return c.template("Binary", tmpl.Binding{Shape: kernels.BinaryShape{N: kernels.Numel(out)},
 		Hooks: map[string]tmpl.Hook{"Op": op, "Vector": dispatchHook(ks, nil, 0)}})
+}
+
+// nhwcOrder returns a rank-4 logical shape [N, C, H, W] in NHWC's memory
+// order, [N, H, W, C].
+func nhwcOrder(s ir.Shape) ir.Shape {
+	return ir.Shape{s[0], s[2], s[3], s[1]}
 }

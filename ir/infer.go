@@ -135,10 +135,8 @@ func inferLinear(op Op, in []Type) ([]Type, error) {
 // checkEpilogue checks the optional bias and residual inputs (after x
 // and w) and the activation of a linear or conv2d.
 func checkEpilogue(e Epilogue, in []Type, bias, out Shape) error {
-	switch e.Act {
-	case "", "relu", "gelu", "gelu_tanh":
-	default:
-		return fmt.Errorf(`act must be "", "relu", "gelu" or "gelu_tanh", got %q`, e.Act)
+	if !e.ActKnown() {
+		return fmt.Errorf(`act must be "", "relu", "relu6", "hardsigmoid", "hardswish", "sigmoid", "silu", "gelu" or "gelu_tanh", got %q`, e.Act)
 	}
 	rest := in[2:]
 	if e.Residual {

@@ -55,6 +55,13 @@ type Conv2D struct {
 
 func (*Conv2D) Kind() Kind { return KConv2D }
 
+// IsDepthwise reports whether conv o with weights of shape w is
+// depthwise: one KH×KW filter per channel (groups = C = O, w [C, 1, KH,
+// KW]).
+func IsDepthwise(o *Conv2D, w Shape) bool {
+	return w.Rank() == 4 && o.Groups > 1 && w[0] == D(o.Groups) && w[1] == D(1)
+}
+
 // ConvTranspose2D is a 2-D transposed convolution (conv2d's gradient with
 // respect to its input) on NCHW: x[N,C,H,W], w[C, O/groups, kh, kw],
 // b[O]?. Input pixel (y, x) of channel c adds x·w[c,o,i,j] to output
@@ -278,11 +285,33 @@ func (e Epilogue) HasBias(n int) bool {
 	return n == 3
 }
 
+// ActKnown reports whether e's activation is one an epilogue may hold:
+// "" (none), relu, relu6 (Clip(0, 6)), hardsigmoid (PyTorch's: x/6 + ½
+// clamped to [0, 1]), hardswish, sigmoid, silu (x·sigmoid(x)), gelu (erf)
+// or gelu_tanh.
+func (e Epilogue) ActKnown() bool {
+	switch e.Act {
+	case "", "relu", "relu6", "hardsigmoid", "hardswish", "sigmoid", "silu", "gelu", "gelu_tanh":
+		return true
+	}
+	return false
+}
+
 // Apply computes the epilogue's activation of v.
 func (e Epilogue) Apply(v float64) float64 {
 	switch e.Act {
 	case "relu":
 		return relu(v)
+	case "relu6":
+		return clamp(v, 0, 6)
+	case "hardsigmoid":
+		return clamp(v/6+0.5, 0, 1)
+	case "hardswish":
+		return hardswish(v)
+	case "sigmoid":
+		return sigmoid(v)
+	case "silu":
+		return v * sigmoid(v)
 	case "gelu":
 		return geluErf(v)
 	case "gelu_tanh":

@@ -1,6 +1,10 @@
 package passes
 
-import "github.com/modelc/modelc/ir"
+import (
+	"math"
+
+	"github.com/modelc/modelc/ir"
+)
 
 // fuseEpilogue folds into each linear and conv2d the elementwise ops that
 // follow it, so a kernel applies them while its results are still in
@@ -9,8 +13,12 @@ import "github.com/modelc/modelc/ir"
 //	y = linear(x, w, b); z = add(y, r); a = relu(z)
 //	  →  a = linear(x, w, b, r) {act="relu", residual=true}
 //
-// First a residual add of a same-shaped value, then one relu or gelu. A
-// result that is a graph output or has several readers ends the chain.
+// First a residual add of a same-shaped value, then one activation:
+// relu, Clip(0, 6) or Clip(0, +Inf) (relu6, relu), hardswish,
+// hardsigmoid with PyTorch's constants (alpha 1/6, beta ½), sigmoid,
+// swish with alpha 1 or x·sigmoid(x) (silu), gelu. A result that is a
+// graph output or has several readers ends the chain (x·sigmoid(x)'s two
+// readers excepted).
 // The fused node takes the place of the last op it absorbed, so a residual
 // computed after the product (a shortcut's slice and pad) is defined
 // before it reads it; that is always a valid order, since everything that
@@ -61,21 +69,17 @@ func fuseEpilogue(c *Context, _ Options) (Stats, error) {
 			}
 		}
 		if u := only(n.Outputs[0]); u != nil {
-			act := ""
-			switch u.Op.Kind() {
-			case ir.KRelu:
-				act = "relu"
-			case ir.KGelu:
-				act = "gelu"
-				if u.Op.(*ir.Gelu).Approximate == "tanh" {
-					act = "gelu_tanh"
-				}
-			}
-			if act != "" {
+			if act := epilogueAct(u.Op); act != "" {
 				e.Act = act
 				absorb(n, u)
 				stats[act]++
 			}
+		} else if s, m := siluOf(n.Outputs[0], users[n.Outputs[0]], only); s != nil {
+			// x·sigmoid(x), as exporters write SiLU: both readers go.
+			dead[s] = true
+			e.Act = "silu"
+			absorb(n, m)
+			stats["silu"]++
 		}
 		setEpilogue(n, e)
 	}
@@ -107,4 +111,67 @@ func setEpilogue(n *ir.Node, e ir.Epilogue) {
 	case *ir.Conv2D:
 		o.Epilogue = e
 	}
+}
+
+// epilogueAct returns the epilogue activation (ir.Epilogue.Act) that op
+// computes, or "" when an epilogue cannot hold it.
+func epilogueAct(op ir.Op) string {
+	switch o := op.(type) {
+	case *ir.Gelu:
+		if o.Approximate == "tanh" {
+			return "gelu_tanh"
+		}
+		return "gelu"
+	case *ir.Clip:
+		switch {
+		case o.Min == 0 && o.Max == 6:
+			return "relu6"
+		case o.Min == 0 && math.IsInf(o.Max, 1):
+			return "relu"
+		}
+		return ""
+	case *ir.HardSigmoid:
+		// The ONNX attribute is float32: 1/6 rounded.
+		if float32(o.Alpha) == float32(1.0/6) && o.Beta == 0.5 {
+			return "hardsigmoid"
+		}
+		return ""
+	case *ir.AlphaAct:
+		if o.K == ir.KSwish && o.Alpha == 1 {
+			return "silu"
+		}
+		return ""
+	}
+	switch op.Kind() {
+	case ir.KRelu:
+		return "relu"
+	case ir.KHardSwish:
+		return "hardswish"
+	case ir.KSigmoid:
+		return "sigmoid"
+	}
+	return ""
+}
+
+// siluOf finds x·sigmoid(x) on v: its readers (us) are exactly a sigmoid
+// s of v and a mul m of v by s's result, which only m reads. It returns
+// s and m, or nils.
+func siluOf(v *ir.Value, us []*ir.Node, only func(*ir.Value) *ir.Node) (s, m *ir.Node) {
+	if len(us) != 2 {
+		return nil, nil
+	}
+	for i, u := range us {
+		if u.Op.Kind() != ir.KSigmoid {
+			continue
+		}
+		m = us[1-i]
+		sv := u.Outputs[0]
+		if only(sv) != m || m.Op.Kind() != ir.KMul || len(m.Inputs) != 2 ||
+			!(m.Inputs[0] == v && m.Inputs[1] == sv || m.Inputs[0] == sv && m.Inputs[1] == v) ||
+			!m.Outputs[0].Type.Shape.Equal(v.Type.Shape) {
+			return nil, nil
+		}
+		return u, m
+	}
+	return nil, nil
 }

@@ -14,8 +14,10 @@ import (
 // and the reference evaluator ignores it.
 //
 // Values are grouped into components joined by the ops that work on NHWC
-// as well as on NCHW (a conv2d with groups 1 and no dilation, same-shape
-// element-wise ops, batchnorm, slice, pad; global_avgpool's input). A
+// as well as on NCHW (a conv2d with groups 1 and no dilation, or
+// depthwise on constant weights; element-wise ops on same-shape operands
+// or scaled per channel, as squeeze-and-excitation does; batchnorm,
+// slice, pad; global_avgpool's input). A
 // component that holds a convolution's activations becomes NHWC. Where a
 // value crosses into a reader that needs the logical layout (a reshape,
 // a broadcasting add, a graph output) or comes from one (a graph input),
@@ -167,7 +169,10 @@ func nhwcValues(n *ir.Node) []*ir.Value {
 	}
 	switch o := n.Op.(type) {
 	case *ir.Conv2D:
-		if o.Groups != 1 || o.Dilation[0] != 1 || o.Dilation[1] != 1 {
+		// Groups 1 without dilation (rows of GEMMs), or depthwise on
+		// constant weights (packed tap major at build time), any dilation.
+		dw := ir.IsDepthwise(o, n.Inputs[1].Type.Shape) && n.Inputs[1].IsConst() && !n.Inputs[1].Const.Splat
+		if !dw && (o.Groups != 1 || o.Dilation[0] != 1 || o.Dilation[1] != 1) {
 			return nil
 		}
 		vals = []*ir.Value{n.Inputs[0], n.Outputs[0]}
@@ -182,15 +187,24 @@ func nhwcValues(n *ir.Node) []*ir.Value {
 	case ir.KGlobalAvgPool:
 		return all(n.Inputs[0])
 	case ir.KRelu, ir.KSigmoid, ir.KTanh, ir.KExp, ir.KNeg, ir.KAbs, ir.KSqrt, ir.KLog, ir.KErf,
-		ir.KAdd, ir.KSub, ir.KMul, ir.KDiv:
+		ir.KClip, ir.KHardSigmoid, ir.KHardSwish, ir.KGelu, ir.KAdd, ir.KSub, ir.KMul, ir.KDiv:
 		// Element-wise over same-shape operands: the flat loop is the same
-		// in any layout.
+		// in any layout. A per-channel operand [N, C, 1, 1] (the scale of
+		// squeeze-and-excitation) has the same bytes in both layouts, and
+		// codegen's genBinary broadcasts it over NHWC's pixels.
+		out := n.Outputs[0].Type.Shape
 		for _, v := range n.Inputs {
-			if !v.Type.Shape.Equal(n.Outputs[0].Type.Shape) {
+			if !v.Type.Shape.Equal(out) && !channelVector(v.Type.Shape, out) {
 				return nil
 			}
 		}
 		return all(append(append([]*ir.Value(nil), n.Inputs...), n.Outputs...)...)
 	}
 	return nil
+}
+
+// channelVector reports whether s is [N, C, 1, 1] against a rank-4 out
+// [N, C, H, W]: one value per image and channel.
+func channelVector(s, out ir.Shape) bool {
+	return s.Rank() == 4 && out.Rank() == 4 && s[0] == out[0] && s[1] == out[1] && s[2] == ir.D(1) && s[3] == ir.D(1)
 }

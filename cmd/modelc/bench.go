@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"io/fs"
@@ -72,6 +73,20 @@ func runBench(args []string, stdout io.Writer) error {
 	flushMB := 0
 	if *flush {
 		flushMB = 64
+	}
+	if fb := fixedBatch(m.Graph); fb > 0 {
+		// An export without a dynamic batch axis runs at its own batch
+		// only: modelc's package and ONNX Runtime alike.
+		batchSet := false
+		fs.Visit(func(f *flag.Flag) { batchSet = batchSet || f.Name == "batch" })
+		if !batchSet {
+			bs = []int{fb}
+		}
+		for _, b := range bs {
+			if b != fb {
+				return usageError{fmt.Sprintf("--batch %d: %s has fixed input shapes (batch %d: exported without a dynamic batch axis); bench it at --batch %d, or export it with dynamic_axes on dim 0", b, m.File, fb, fb)}
+			}
+		}
 	}
 	if *reportDir != "" {
 		if fi, err := os.Stat(*reportDir); err == nil && !fi.IsDir() {
@@ -345,16 +360,32 @@ type peerRunner struct {
 	onnx, input, noInput string
 }
 
+// fixedBatch returns the batch of a graph exported without a dynamic
+// batch axis: every input static, of rank ≥ 1, with the same leading
+// dimension; 0 for any other graph.
+func fixedBatch(g *ir.Graph) int {
+	b := 0
+	for _, v := range g.Inputs {
+		s := v.Type.Shape
+		if s.Rank() == 0 || !s.Static() || (b != 0 && s[0].B != b) {
+			return 0
+		}
+		b = s[0].B
+	}
+	return b
+}
+
 // ortInputSpec describes g's one batch-major input for ort_peer.js's
-// --input, or says why there is none.
+// --input, or says why there is none. The input's batch is N, or fixed
+// (fixedBatch: bench then runs that batch only).
 func ortInputSpec(g *ir.Graph) (spec, why string) {
 	if len(g.Inputs) != 1 {
 		return "", fmt.Sprintf("the ort peer feeds models with one input; this one has %d", len(g.Inputs))
 	}
 	v := g.Inputs[0]
 	s := v.Type.Shape
-	if s.Rank() == 0 || s[0] != ir.N || !s[1:].Static() {
-		return "", fmt.Sprintf("the ort peer feeds a batch-major input [N, …]; %s is %s", v.Name, s)
+	if s.Rank() == 0 || (s[0] != ir.N && fixedBatch(g) == 0) || !s[1:].Static() {
+		return "", fmt.Sprintf("the ort peer feeds a batch-major input [N, …] or one of fixed shape; %s is %s", v.Name, s)
 	}
 	dt := "float32"
 	switch {

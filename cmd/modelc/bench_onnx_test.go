@@ -28,12 +28,31 @@ func TestORTInputSpec(t *testing.T) {
 			t.Errorf("%s: spec %q (%s), want %q", name, got, why, want)
 		}
 	}
+	// A fixed-shape export (no dynamic batch axis): fed at its own batch.
 	b := ir.NewBuilder("static")
 	if _, err := b.Input("x", ir.Type{DType: ir.F32, Shape: ir.Shape{ir.D(2), ir.D(3)}}); err != nil {
 		t.Fatal(err)
 	}
-	if spec, why := ortInputSpec(b.G); spec != "" || why == "" {
-		t.Errorf("static input: spec %q, want a reason instead", spec)
+	if spec, why := ortInputSpec(b.G); spec != "x:float32:3" || why != "" {
+		t.Errorf("static input: spec %q (%s), want x:float32:3", spec, why)
+	}
+	if fb := fixedBatch(b.G); fb != 2 {
+		t.Errorf("static input [2, 3]: fixed batch %d, want 2", fb)
+	}
+	// Inputs whose leading dims differ, a scalar, or a symbolic batch:
+	// no fixed batch, and no spec for the scalar.
+	if _, err := b.Input("y", ir.Type{DType: ir.F32, Shape: ir.Shape{ir.D(3), ir.D(3)}}); err != nil {
+		t.Fatal(err)
+	}
+	if fb := fixedBatch(b.G); fb != 0 {
+		t.Errorf("inputs [2, 3] and [3, 3]: fixed batch %d, want 0", fb)
+	}
+	sc := ir.NewBuilder("scalar")
+	if _, err := sc.Input("x", ir.Type{DType: ir.F32, Shape: ir.Shape{}}); err != nil {
+		t.Fatal(err)
+	}
+	if spec, why := ortInputSpec(sc.G); spec != "" || why == "" || fixedBatch(sc.G) != 0 {
+		t.Errorf("scalar input: spec %q, want a reason instead", spec)
 	}
 	// torch has no PyTorch source for an .onnx model: a missing peer
 	// (a row saying so), not an error.

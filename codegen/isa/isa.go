@@ -52,6 +52,7 @@ type Target interface {
 	Linear(LinearSpec) []Kernel
 	ConvBlock(ConvBlockSpec) []Kernel
 	ConvRow(ConvRowSpec) []Kernel
+	Depthwise(DepthwiseSpec) []Kernel
 	Attention(AttentionSpec) []Kernel
 	Elementwise(ElementwiseSpec) []Kernel
 	LayerNorm(LayerNormSpec) []Kernel
@@ -118,9 +119,18 @@ type File struct {
 // before it stores them: a residual of the output's shape, added, then
 // an activation.
 type Epilogue struct {
-	Act   string // "", "relu", "gelu" (erf form), "gelu_tanh", …
+	Act   string // "", "relu", "gelu" (erf form), "gelu_tanh", … (Acts)
 	Resid bool
 }
+
+// Acts are the activations an epilogue may name, each with the float32
+// function (runtime/numerics) that is its pure-Go twin: relu max(x, 0);
+// relu6 min(max(x, 0), 6) (Clip(0, 6)); hardsigmoid max(0, min(1, x/6 +
+// 1/2)) (PyTorch's, ONNX HardSigmoid with alpha 1/6); hardswish
+// x·hardsigmoid(x); sigmoid 1/(1 + e^−x) (numerics.Sigmoid32); silu
+// x·sigmoid(x); gelu the erf form (numerics.Gelu32); gelu_tanh the tanh
+// form (numerics.GeluTanh32). A family's targets may take fewer.
+var Acts = []string{"relu", "relu6", "hardsigmoid", "hardswish", "sigmoid", "silu", "gelu", "gelu_tanh"}
 
 // Suffix is a name suffix for kernels specialised to e ("_res_relu").
 func (e Epilogue) Suffix() string {
@@ -172,6 +182,15 @@ const (
 	// Softmax computes softmax over rows [lo, hi) of L floats; a row
 	// holding NaN or +Inf, or only −Inf, comes out all NaN.
 	Softmax
+	// Depthwise computes one output row (OW pixels × C channels, NHWC)
+	// of a depthwise convolution (one KH×KW filter per channel) on NHWC
+	// rows of Wp padded pixels: x starts at the window's top-left input
+	// of the row (window row kh is kh·DH·Wp pixels on, tap kw of pixel
+	// ow is at pixel ow·SW + kw·DW of it), w holds the filters tap major
+	// ([KH·KW][C], channels contiguous, so vectors run across channels),
+	// bias (when Bias) C floats; then the epilogue, resid holding OW×C
+	// floats.
+	Depthwise
 	numFamilies
 )
 
@@ -183,6 +202,7 @@ var familyInfo = [numFamilies]struct{ name, sig string }{
 	Elementwise: {"elementwise", "(dst, a, b []float32, s, t float32) int"},
 	LayerNorm:   {"layernorm", "(lo, hi int, dst, x, g, b []float32, eps float32)"},
 	Softmax:     {"softmax", "(lo, hi int, dst, x []float32)"},
+	Depthwise:   {"depthwise", "(x, w, bias, y, resid []float32)"},
 }
 
 func (f Family) String() string {
@@ -284,6 +304,30 @@ type ConvRowSpec struct {
 	PW     int // panel width of the packed weights
 	Bias   bool
 	Epi    Epilogue
+}
+
+// DepthwiseSpec is what a Depthwise kernel is specialised to.
+type DepthwiseSpec struct {
+	C      int // channels (in and out: groups = C, one filter each)
+	KH, KW int // window
+	SW     int // horizontal stride (the vertical one only picks rows)
+	DH, DW int // dilation
+	Wp     int // padded input width, in pixels
+	OW     int // output pixels per row
+	Bias   bool
+	Epi    Epilogue
+}
+
+// Valid reports whether s is a row a Depthwise kernel can compute: a
+// positive shape whose windows fit in the padded row.
+func (s DepthwiseSpec) Valid() error {
+	if s.C < 1 || s.KH < 1 || s.KW < 1 || s.SW < 1 || s.DH < 1 || s.DW < 1 || s.OW < 1 {
+		return fmt.Errorf("depthwise %+v: every size must be positive", s)
+	}
+	if need := (s.OW-1)*s.SW + (s.KW-1)*s.DW + 1; need > s.Wp {
+		return fmt.Errorf("depthwise %+v: the row's windows span %d pixels, wider than the padded row", s, need)
+	}
+	return nil
 }
 
 // AttentionSpec is what an Attention kernel is specialised to.

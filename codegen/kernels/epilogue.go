@@ -19,7 +19,7 @@ import (
 // Epi is the epilogue of a node, as a template's shape holds it.
 type Epi struct {
 	Bias, Resid bool
-	Act         string // "", "relu", "gelu", "gelu_tanh"
+	Act         string // "", or one of isa.Acts
 }
 
 // EpiOf returns the epilogue of a linear or conv2d node: its bias is
@@ -44,6 +44,16 @@ func ActOf(act string) (tmpl.Inline, func(float32) float32, error) {
 		return tmpl.Inline{Func: "Gelu32"}, Gelu32, nil
 	case "gelu_tanh":
 		return tmpl.Inline{Func: "GeluTanh32"}, GeluTanh32, nil
+	case "relu6":
+		return tmpl.Inline{Func: "Relu632"}, Relu632, nil
+	case "hardsigmoid":
+		return tmpl.Inline{Func: "HardSigmoid32"}, HardSigmoid32, nil
+	case "hardswish":
+		return tmpl.Inline{Func: "HardSwish32"}, HardSwish32, nil
+	case "sigmoid":
+		return tmpl.Inline{Func: "Sigmoid32"}, Sigmoid32, nil
+	case "silu":
+		return tmpl.Inline{Func: "Silu32"}, Silu32, nil
 	}
 	return tmpl.Inline{}, nil, fmt.Errorf("BUG: kernels: no epilogue activation %q", act)
 }
@@ -56,3 +66,12 @@ func Gelu32(v float32) float32 { return numerics.Gelu32(v) }
 func GeluTanh32(v float32) float32 {
 	return float32(0.5 * float64(v) * (1 + math.Tanh(math.Sqrt(2/math.Pi)*(float64(v)+0.044715*float64(v)*float64(v)*float64(v)))))
 }
+
+// The activations of real CNNs, as runtime/numerics computes them in
+// float32 (the targets' kernels' twins, isa.Acts).
+
+func Relu632(v float32) float32       { return numerics.Relu632(v) }
+func HardSigmoid32(v float32) float32 { return numerics.HardSigmoid32(v) }
+func HardSwish32(v float32) float32   { return numerics.HardSwish32(v) }
+func Sigmoid32(v float32) float32     { return numerics.Sigmoid32(v) }
+func Silu32(v float32) float32        { return numerics.Silu32(v) }

@@ -157,6 +157,7 @@ func TestKernelTypes(t *testing.T) {
 	want := map[string]isa.Family{
 		"ElementwiseKernel": isa.Elementwise, "LayerNormKernel": isa.LayerNorm, "SoftmaxKernel": isa.Softmax,
 		"AttentionKernel": isa.Attention, "LinearKernel": isa.Linear, "ConvBlockKernel": isa.ConvBlock, "ConvRowKernel": isa.ConvRow,
+		"DepthwiseKernel": isa.Depthwise,
 	}
 	seen := 0
 	for _, d := range f.Decls {

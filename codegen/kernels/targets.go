@@ -130,3 +130,25 @@ func (k ConvRowKernel) Run(x, wp, bias, y, resid []float32) bool {
 
 // GoEpi reports whether the Go epilogue runs after Run.
 func (k ConvRowKernel) GoEpi() bool { return k.F == nil || k.NoEpi }
+
+// DepthwiseKernel is a call site of the isa.Depthwise family (NoEpi as
+// for LinearKernel).
+type DepthwiseKernel struct {
+	F     func(x, w, bias, y, resid []float32)
+	NoEpi bool
+}
+
+// Run computes the row and reports whether a kernel did.
+func (k DepthwiseKernel) Run(x, w, bias, y, resid []float32) bool {
+	if k.F == nil {
+		return false
+	}
+	if k.NoEpi {
+		resid = nil
+	}
+	k.F(x, w, bias, y, resid)
+	return true
+}
+
+// GoEpi reports whether the Go epilogue runs after Run.
+func (k DepthwiseKernel) GoEpi() bool { return k.F == nil || k.NoEpi }

@@ -79,7 +79,13 @@ func (m microSpec) name(r int) string {
 }
 
 // acts reports whether the microkernels apply act themselves.
-func acts(act string) bool { return act == "" || act == "relu" || act == "gelu" }
+func acts(act string) bool {
+	switch act {
+	case "", "relu", "gelu", "relu6", "hardsigmoid", "hardswish", "sigmoid", "silu":
+		return true
+	}
+	return false
+}
 
 // micros emits a driver's microkernels, one per row count it calls.
 func micros(m microSpec, rows []int) []*Func {
@@ -254,6 +260,15 @@ func micro(m microSpec, r int) *Func {
 				fn.VMOVAPS(pq, x)
 			}
 		}
+	case "relu6", "hardsigmoid", "hardswish", "sigmoid", "silu":
+		fn.MOVQ(At(args, driver.OffConsts), CX)
+		var accs []Vec
+		for i := range r {
+			for v := range nv {
+				accs = append(accs, accReg(i, v))
+			}
+		}
+		tableAct(fn, m.epi.Act, accs, [4]Vec{free(0), free(1), free(2), free(3)}, CX, t.Lanes == 16)
 	default:
 		panic("BUG: amd64: no microkernel epilogue for activation " + m.epi.Act)
 	}
@@ -329,4 +344,96 @@ func stridedKernel(m, k, pw, panels, ldb int, name string, t tile) (string, []*F
 		ms.ldb, ms.pos = ldb, true
 	}
 	return driver.Strided(m, k, pw, panels, ldb, name, ms.driver()), micros(ms, driver.RowCounts(t.MR, m))
+}
+
+// tableAct applies activation act (relu6, hardsigmoid, hardswish,
+// sigmoid or silu: numerics' float32 twins) to the registers accs in
+// place, with the four registers t free and numerics.ActVec at base.
+// Every clamp takes the value as its second source, so NaN stays NaN;
+// the exponential is numerics.Exp32's steps, its argument clamped to
+// [ExpLo, ActExpHi] so that it overflows to +Inf above ExpHi as Exp32
+// does.
+func tableAct(fn *Func, act string, accs []Vec, t [4]Vec, base GP, avx512 bool) {
+	A := func(i int) Mem { return At(base, 64*i) }
+	zero := func(v Vec) {
+		if avx512 {
+			fn.VPXORD(v, v, v)
+		} else {
+			fn.VXORPS(v, v, v)
+		}
+	}
+	switch act {
+	case "relu6":
+		zero(t[0])
+		fn.VMOVUPS(A(numerics.ActVecSix), t[1])
+		for _, a := range accs {
+			fn.VMAXPS(a, t[0], a)
+			fn.VMINPS(a, t[1], a)
+		}
+	case "hardsigmoid", "hardswish":
+		zero(t[0])
+		fn.VMOVUPS(A(numerics.ActVecOne), t[1])
+		for _, a := range accs {
+			h := a
+			if act == "hardswish" {
+				h = t[2]
+			}
+			fn.VMULPS(A(numerics.ActVecSixth), a, h)
+			fn.VADDPS(A(numerics.ActVecHalf), h, h)
+			fn.VMAXPS(h, t[0], h)
+			fn.VMINPS(h, t[1], h)
+			if act == "hardswish" {
+				fn.VMULPS(h, a, a)
+			}
+		}
+	case "sigmoid", "silu":
+		x, n, p := t[0], t[1], t[2]
+		for _, a := range accs {
+			fn.Comment("%s: 1 + e^−x by numerics.Exp32's steps", act)
+			fn.VMULPS(A(numerics.ActVecNegOne), a, x)
+			fn.VMOVUPS(A(numerics.ActVecExpLo), n)
+			fn.VMAXPS(x, n, x) // x second: NaN stays
+			fn.VMOVUPS(A(numerics.ActVecExpHi), n)
+			fn.VMINPS(x, n, x)
+			fn.VMULPS(A(numerics.ActVecLog2e), x, n)
+			fn.VADDPS(A(numerics.ActVecHalf), n, n)
+			if avx512 {
+				fn.VRNDSCALEPS(Imm(9), n, n) // floor
+			} else {
+				fn.VROUNDPS(Imm(9), n, n)
+			}
+			fn.VFNMADD231PS(A(numerics.ActVecC1), n, x) // r = x − n·C1 − n·C2
+			fn.VFNMADD231PS(A(numerics.ActVecC2), n, x)
+			fn.VMOVUPS(A(numerics.ActVecP0), p)
+			for i := 1; i <= 5; i++ {
+				fn.VFMADD213PS(A(numerics.ActVecP0+i), x, p) // p = p·r + Pi
+			}
+			fn.VMULPS(x, p, p)
+			fn.VFMADD213PS(x, x, p) // p·r·r + r
+			fn.VADDPS(A(numerics.ActVecOne), p, p)
+			if avx512 {
+				fn.VSCALEFPS(n, p, p)
+			} else {
+				// 2^n as 2^h · 2^(n−h), h = n>>1, each built in the exponent field.
+				fn.VCVTTPS2DQ(n, n)
+				fn.VPSRAD(Imm(1), n, x)
+				fn.VPSUBD(x, n, n)
+				fn.VPSLLD(Imm(23), x, x)
+				fn.VPADDD(A(numerics.ActVecOne), x, x)
+				fn.VPSLLD(Imm(23), n, n)
+				fn.VPADDD(A(numerics.ActVecOne), n, n)
+				fn.VMULPS(x, p, p)
+				fn.VMULPS(n, p, p)
+			}
+			fn.VADDPS(A(numerics.ActVecOne), p, p) // 1 + e^−x
+			if act == "sigmoid" {
+				fn.VMOVUPS(A(numerics.ActVecOne), x)
+				fn.VDIVPS(p, x, a)
+			} else {
+				fn.VDIVPS(p, a, a) // x/(1 + e^−x)
+			}
+		}
+	default:
+		panic("BUG: amd64: tableAct: activation " + act)
+	}
 }

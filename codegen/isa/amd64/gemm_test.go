@@ -19,11 +19,12 @@ import (
 // (drivertest.Linear: every panel width, K's tails, every epilogue, row
 // counts 0…25 in two chunks of panels, guard values, NaN and ±Inf rows)
 // on the AVX-512 and AVX2 kernels this CPU runs, against the pure-Go
-// twin, with go vet's asmdecl over the package.
+// twin, with go vet's asmdecl over the package; the epilogues include
+// the activations of real CNNs (drivertest.CNNEpilogues).
 func TestX86MatchesGo(t *testing.T) {
 	tiers := x86Tiers(t)
 	k := newKernels()
-	src, test := drivertest.Linear(k, tiers, driver.GemmArgs)
+	src, test := drivertest.Linear(k, tiers, driver.GemmArgs, drivertest.CNNEpilogues...)
 	drivertest.Run(t, moduleRoot(t), tiers, k, src, test, "kernels_amd64.s", nil, "")
 }
 
@@ -35,6 +36,18 @@ func TestX86ConvMatchesRef(t *testing.T) {
 	tiers := x86Tiers(t)
 	k := newKernels()
 	src, test := drivertest.ConvRow(k, tiers, driver.GemmArgs)
+	drivertest.Run(t, moduleRoot(t), tiers, k, src, test, "kernels_amd64.s", nil, "")
+}
+
+// TestX86DepthwiseMatchesRef runs the drivers' conformance suite for
+// depthwise rows (drivertest.Depthwise: every window 3×3–7×7, stride,
+// dilation, channel tail and activation, against a float64 convolution
+// through the float32 epilogue twins, guard values, NaN and ±Inf) on the
+// AVX-512 and AVX2 kernels this CPU runs.
+func TestX86DepthwiseMatchesRef(t *testing.T) {
+	tiers := x86Tiers(t)
+	k := newKernels()
+	src, test := drivertest.Depthwise(k, tiers, driver.DWArgs)
 	drivertest.Run(t, moduleRoot(t), tiers, k, src, test, "kernels_amd64.s", nil, "")
 }
 
@@ -69,6 +82,15 @@ func (k *kernels) Linear(s isa.LinearSpec, name, tier string) string {
 
 func (k *kernels) ConvRow(s isa.ConvRowSpec, name, tier string) string {
 	src, fns := convRowKernel(s, name, convTile(tier, s.OW, s.PW, s.KW*s.C))
+	k.add(fns)
+	return src
+}
+
+func (k *kernels) Depthwise(s isa.DepthwiseSpec, name, tier string) string {
+	src, fns, ok := depthwiseKernel(s, name, tier)
+	if !ok {
+		return ""
+	}
 	k.add(fns)
 	return src
 }

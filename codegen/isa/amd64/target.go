@@ -230,3 +230,16 @@ func shapeName(s isa.AttentionSpec) string {
 	}
 	return n
 }
+
+// Depthwise runs on the depthwise microkernels, vectors across channels,
+// where the row has at least one whole 8-float vector of channels.
+func (Target) Depthwise(s isa.DepthwiseSpec) []isa.Kernel {
+	var ks []isa.Kernel
+	for _, tier := range []string{tierAVX512.Name, tierAVX2.Name} {
+		name := fmt.Sprintf("dw%dx%d_c%d_s%d_d%dx%d_wp%d_ow%d%s%s_%s", s.KH, s.KW, s.C, s.SW, s.DH, s.DW, s.Wp, s.OW, bSuffix(s.Bias), s.Epi.Suffix(), tier)
+		if src, fns, ok := depthwiseKernel(s, name, tier); ok {
+			ks = append(ks, kernel(isa.Depthwise, name, tier, part{src, fns, []string{driver.DWArgs}}))
+		}
+	}
+	return ks
+}

@@ -71,6 +71,17 @@ func TestNEONConvMatchesRef(t *testing.T) {
 	}
 }
 
+// TestNEONDepthwiseMatchesRef runs the drivers' conformance suite for
+// depthwise rows (drivertest.Depthwise) on the NEON kernels under qemu.
+func TestNEONDepthwiseMatchesRef(t *testing.T) {
+	emulator := requireQEMU(t)
+	k := newKernels()
+	src, test := drivertest.Depthwise(k, []string{"neon"}, driver.DWArgs)
+	for _, e := range qemu.ARM64 {
+		drivertest.Run(t, moduleRoot(t), []string{"neon"}, k, src, test, "kernels_arm64.s", e.Env(), emulator)
+	}
+}
+
 // kernels is the arm64 target for drivertest.
 type kernels struct {
 	file File
@@ -119,4 +130,13 @@ func requireQEMU(t *testing.T) string {
 		t.Skip("builds and emulates a package")
 	}
 	return qemu.Path(t)
+}
+
+func (k *kernels) Depthwise(s isa.DepthwiseSpec, name, tier string) string {
+	src, fns, ok := depthwiseKernel(s, name)
+	if !ok {
+		return ""
+	}
+	k.add(fns)
+	return src
 }

@@ -138,3 +138,14 @@ func (Target) Softmax(s isa.SoftmaxSpec) []isa.Kernel {
 	name := fmt.Sprintf("softmax_l%d_neon", s.L)
 	return kernel(isa.Softmax, name, part{driver.Softmax(name, s.L, 4, false), []*Func{softmax(name+"_k", s.L)}, nil})
 }
+
+// Depthwise runs on the depthwise microkernels, four channels a vector,
+// where the row has at least one whole vector of channels.
+func (Target) Depthwise(s isa.DepthwiseSpec) []isa.Kernel {
+	name := fmt.Sprintf("dw%dx%d_c%d_s%d_d%dx%d_wp%d_ow%d%s%s_neon", s.KH, s.KW, s.C, s.SW, s.DH, s.DW, s.Wp, s.OW, bSuffix(s.Bias), s.Epi.Suffix())
+	src, fns, ok := depthwiseKernel(s, name)
+	if !ok {
+		return nil
+	}
+	return kernel(isa.Depthwise, name, part{src, fns, []string{driver.DWArgs}})
+}

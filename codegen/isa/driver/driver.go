@@ -53,7 +53,7 @@ var (
 
 // blocks are the declarations a driver may use, which the targets' files
 // hold: anything else a template uses is a bug.
-var blocks = map[string]bool{"gemmArgs": true, "tileAt": true, "tileBack": true, "ewArgs": true, "lnArgs": true}
+var blocks = map[string]bool{"gemmArgs": true, "tileAt": true, "tileBack": true, "ewArgs": true, "lnArgs": true, "dwArgs": true}
 
 // The offsets of GemmArgs' fields, for the assembly.
 const (
@@ -88,7 +88,8 @@ func table(mk Micro, rows []int) tmpl.Table {
 
 // tile is what the GEMM templates know of mk.
 func tile(name string, mk Micro) drivers.Tile {
-	return drivers.Tile{Name: name, MR: mk.MR, W: mk.W, Bias: mk.Bias, Resid: mk.Epi.Resid, Gelu: mk.Epi.Act == "gelu"}
+	actVec := mk.Epi.Act != "" && mk.Epi.Act != "relu" && mk.Epi.Act != "gelu" && mk.Epi.Act != "gelu_tanh"
+	return drivers.Tile{Name: name, MR: mk.MR, W: mk.W, Bias: mk.Bias, Resid: mk.Epi.Resid, Gelu: mk.Epi.Act == "gelu", ActVec: actVec}
 }
 
 // RowCounts returns the row counts a driver calls microkernels for: for

@@ -46,7 +46,7 @@ func (Target) Constraint() string { return "!purego" }
 func (Target) Tiers() []isa.Tier  { return []isa.Tier{Wide, Narrow} }
 
 // Families, as the index of stubCalls counts them.
-var families = []isa.Family{isa.Linear, isa.ConvBlock, isa.ConvRow, isa.Attention, isa.Elementwise, isa.LayerNorm, isa.Softmax}
+var families = []isa.Family{isa.Linear, isa.ConvBlock, isa.ConvRow, isa.Attention, isa.Elementwise, isa.LayerNorm, isa.Softmax, isa.Depthwise}
 
 // kernels returns the spec's kernel at both tiers: the same Go body
 // under two names, each counting its tier's calls.
@@ -113,6 +113,20 @@ func (Target) ConvRow(s isa.ConvRowSpec) []isa.Kernel {
 		ifs(s.Bias, "acc += bias[o]\n") + ifs(s.Epi.Resid, "acc += resid[ow*O+o]\n") + a + "y[ow*O+o] = acc\n}\n}\n"
 	name := fmt.Sprintf("stub_conv%dx%d_c%d_o%d_s%d_wp%d_ow%d%s", s.KH, s.KW, s.C, s.O, s.SW, s.Wp, s.OW, suffix(s.Bias, s.Epi))
 	return kernels(isa.ConvRow, name, body)
+}
+
+func (Target) Depthwise(s isa.DepthwiseSpec) []isa.Kernel {
+	a, ok := act(s.Epi.Act)
+	if !ok {
+		return nil
+	}
+	body := fmt.Sprintf("const C, KH, KW, SW, DH, DW, Wp, OW = %d, %d, %d, %d, %d, %d, %d, %d\n", s.C, s.KH, s.KW, s.SW, s.DH, s.DW, s.Wp, s.OW) +
+		"for ow := 0; ow < OW; ow++ {\nfor c := 0; c < C; c++ {\nvar acc float32\n" +
+		"for kh := 0; kh < KH; kh++ {\nfor kw := 0; kw < KW; kw++ {\n" +
+		"acc += x[(kh*DH*Wp+ow*SW+kw*DW)*C+c] * w[(kh*KW+kw)*C+c]\n}\n}\n" +
+		ifs(s.Bias, "acc += bias[c]\n") + ifs(s.Epi.Resid, "acc += resid[ow*C+c]\n") + a + "y[ow*C+c] = acc\n}\n}\n"
+	name := fmt.Sprintf("stub_dw%dx%d_c%d_s%d_d%dx%d_wp%d_ow%d%s", s.KH, s.KW, s.C, s.SW, s.DH, s.DW, s.Wp, s.OW, suffix(s.Bias, s.Epi))
+	return kernels(isa.Depthwise, name, body)
 }
 
 func (Target) Attention(s isa.AttentionSpec) []isa.Kernel {

@@ -33,7 +33,7 @@ type gemmArgs struct {
 	a, b, c, bias unsafe.Pointer // rows of x, a panel slice of B, the tile of y, bias
 	lda, ldc      int            // row strides of x and of y and resid, in bytes
 	resid         unsafe.Pointer // added after the bias
-	consts        unsafe.Pointer // numerics.ErfVec, for gelu
+	consts        unsafe.Pointer // numerics.ErfVec for gelu, ActVec for relu6, the hard and the sigmoid activations
 	k, kh, skip   int            // k steps per pass, kh passes, skip bytes of x between passes
 }
 

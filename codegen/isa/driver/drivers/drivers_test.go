@@ -29,13 +29,16 @@ func TestOffsets(t *testing.T) {
 	var l lnArgs
 	require.Equal(t, []uintptr{0, 8, 16, 24, 32, 40, 44, 48}, []uintptr{unsafe.Offsetof(l.src), unsafe.Offsetof(l.dst), unsafe.Offsetof(l.gamma), unsafe.Offsetof(l.beta),
 		unsafe.Offsetof(l.rows), unsafe.Offsetof(l.eps), unsafe.Offsetof(l.invI), unsafe.Offsetof(l.one)})
+	var d dwArgs
+	require.Equal(t, []uintptr{DWOffX, DWOffW, DWOffBias, DWOffY, DWOffResid, DWOffAct, DWOffExp, DWOffErf}, []uintptr{unsafe.Offsetof(d.x), unsafe.Offsetof(d.w),
+		unsafe.Offsetof(d.bias), unsafe.Offsetof(d.y), unsafe.Offsetof(d.resid), unsafe.Offsetof(d.act), unsafe.Offsetof(d.exp), unsafe.Offsetof(d.erf)})
 }
 
 // TestTemplatesLoad: the embedded source parses.
 func TestTemplatesLoad(t *testing.T) {
 	s, err := tmpl.Load(Source)
 	require.NoError(t, err)
-	for _, name := range []string{"Linear", "ConvRow", "Block", "Strided", "Elementwise", "LayerNorm", "Softmax", "Attention"} {
+	for _, name := range []string{"Linear", "ConvRow", "Block", "Strided", "Elementwise", "LayerNorm", "Softmax", "Attention", "Depthwise"} {
 		require.True(t, s.Has(name), name)
 	}
 }
@@ -374,4 +377,51 @@ func TestAttention(t *testing.T) {
 		}
 		require.NoError(t, match.Kernel(o[:n*T*Dv], want), "causal %v", causal)
 	}
+}
+
+// TestDepthwise: the driver hands the microkernel the row's buffers and
+// the epilogue's constants, and computes channels [CV, C) itself, which
+// a float64 depthwise convolution through the activation checks; the
+// microkernel's channels are left to it (a stand-in that marks them).
+func TestDepthwise(t *testing.T) {
+	const C, KH, KW, SW, DH, DW, OW, CV = 11, 3, 2, 2, 2, 1, 5, 8
+	const Wp = (OW-1)*SW + (KW-1)*DW + 1
+	rng := rand.New(rand.NewPCG(1, 2))
+	x, w, bias, resid := make([]float32, ((KH-1)*DH+1)*Wp*C), make([]float32, KH*KW*C), make([]float32, C), make([]float32, OW*C)
+	for _, s := range [][]float32{x, w, bias, resid} {
+		for i := range s {
+			s[i] = float32(rng.NormFloat64())
+		}
+	}
+	for _, act := range []string{"", "relu", "relu6", "hardswish", "silu", "gelu_tanh"} {
+		var seen dwArgs
+		y := make([]float32, OW*C)
+		sh := DepthwiseShape{C: C, KH: KH, KW: KW, SW: SW, DH: DH, DW: DW, Wp: Wp, OW: OW, CV: CV, Bias: true, Resid: true, Act: act,
+			Micro: func(a *dwArgs) { seen = *a }}
+		Depthwise(sh, x, w, bias, y, resid)
+		require.Equal(t, dwArgs{x: unsafe.Pointer(&x[0]), w: unsafe.Pointer(&w[0]), bias: unsafe.Pointer(&bias[0]), y: unsafe.Pointer(&y[0]), resid: unsafe.Pointer(&resid[0]),
+			act: unsafe.Pointer(&numerics.ActVec[0][0]), exp: unsafe.Pointer(&numerics.ExpVec[0][0]), erf: unsafe.Pointer(&numerics.ErfVec[0][0])}, seen)
+		for ow := range OW {
+			for c := range C {
+				got := y[ow*C+c]
+				if c < CV {
+					require.Zero(t, got, "channel %d is the microkernel's", c)
+					continue
+				}
+				sum := float64(bias[c]) + float64(resid[ow*C+c])
+				for kh := range KH {
+					for kw := range KW {
+						sum += float64(x[(kh*DH*Wp+ow*SW+kw*DW)*C+c]) * float64(w[(kh*KW+kw)*C+c])
+					}
+				}
+				want := map[string]float64{"": sum, "relu": math.Max(sum, 0), "relu6": math.Min(math.Max(sum, 0), 6),
+					"hardswish": sum * math.Min(math.Max(sum+3, 0), 6) / 6, "silu": sum / (1 + math.Exp(-sum)),
+					"gelu_tanh": 0.5 * sum * (1 + math.Tanh(math.Sqrt(2/math.Pi)*(sum+0.044715*sum*sum*sum)))}[act]
+				require.InDelta(t, want, float64(got), 1e-5*math.Max(1, math.Abs(want)), "%s y[%d,%d]", act, ow, c)
+			}
+		}
+	}
+	require.Panics(t, func() {
+		Depthwise(DepthwiseShape{C: C, KH: KH, KW: KW, SW: SW, DH: DH, DW: DW, Wp: Wp, OW: OW}, x[:10], w, nil, make([]float32, OW*C), nil)
+	})
 }

@@ -23,6 +23,9 @@ type Tile struct {
 	Name              string
 	MR, W             int
 	Bias, Resid, Gelu bool
+	// ActVec: the epilogue's activation reads numerics.ActVec (relu6,
+	// the hard and the sigmoid ones), Gelu numerics.ErfVec.
+	ActVec bool
 }
 
 // LinearShape is an isa.Linear driver: weights [N, K] packed in panels of
@@ -58,6 +61,9 @@ func Linear(sh LinearShape, m, lo, hi int, y, x, wp, bias, resid []float32) {
 	a.k, a.kh, a.skip = K, 1, 0
 	if sh.Gelu {
 		a.consts = unsafe.Pointer(&numerics.ErfVec[0][0])
+	}
+	if sh.ActVec {
+		a.consts = unsafe.Pointer(&numerics.ActVec[0][0])
 	}
 	MC := sh.MC
 	for i0 := 0; i0 < m; i0 += MC {
@@ -117,6 +123,9 @@ func ConvRow(sh ConvRowShape, x, wp, bias, y, resid []float32) {
 	if sh.Gelu {
 		a.consts = unsafe.Pointer(&numerics.ErfVec[0][0])
 	}
+	if sh.ActVec {
+		a.consts = unsafe.Pointer(&numerics.ActVec[0][0])
+	}
 	for q := 0; q < NP; q++ {
 		for s := 0; s < PW && q*PW+s < O; s += W {
 			j0 := q*PW + s
@@ -171,6 +180,9 @@ func Block(sh BlockShape, m, ncols int, x []float32, lda int, wp []float32, y []
 	a.k, a.kh, a.skip = K, 1, 0
 	if sh.Gelu {
 		a.consts = unsafe.Pointer(&numerics.ErfVec[0][0])
+	}
+	if sh.ActVec {
+		a.consts = unsafe.Pointer(&numerics.ActVec[0][0])
 	}
 	for j0 := 0; j0 < ncols; j0 += W {
 		a.b = unsafe.Pointer(&wp[j0/PW*K*PW+j0%PW])

@@ -26,6 +26,9 @@ import (
 type Kernels interface {
 	Linear(s isa.LinearSpec, name, tier string) string
 	ConvRow(s isa.ConvRowSpec, name, tier string) string
+	// Depthwise returns the tier's driver for s, or "" when the tier has
+	// no kernel for it.
+	Depthwise(s isa.DepthwiseSpec, name, tier string) string
 	// Asm returns the Go declarations of the microkernels registered so
 	// far (each once) and the assembly file defining them.
 	Asm() (decls, file string)
@@ -51,6 +54,10 @@ var LinearCases = []gemm.Params{
 
 var epilogues = []isa.Epilogue{{}, {Act: "gelu"}, {Act: "relu", Resid: true}, {Act: "gelu", Resid: true}}
 
+// CNNEpilogues are the activations of real CNNs, with and without a
+// residual, for targets whose GEMM kernels apply them (Linear's epis).
+var CNNEpilogues = []isa.Epilogue{{Act: "relu6"}, {Act: "hardswish", Resid: true}, {Act: "silu"}, {Act: "sigmoid", Resid: true}, {Act: "hardsigmoid"}}
+
 // ConvCases are the direct-convolution rows the kernels are checked on:
 // 3–64 input channels, output channels that are whole panels and that
 // leave a column tail (10, 33), 1×1, 3×1, 3×3 and 5×5 windows, strides 1
@@ -66,12 +73,39 @@ var ConvCases = []isa.ConvRowSpec{
 	{C: 64, O: 16, KH: 3, KW: 1, SW: 1, Wp: 20, OW: 20},
 }
 
+// DepthwiseCases are the depthwise rows the kernels are checked on:
+// windows 3×3 to 7×7 (square, 3×5, 4×4, 6×6), strides 1 and 2, dilation
+// 1 and 2 (vertical, horizontal, both), channel counts that are whole
+// 16-float vectors, 8 past one (AVX-512's half vector), and with a tail
+// of 1–7 channels left to Go, output rows shorter than a tile, a whole
+// tile, and with a tail of every height class, and every activation of
+// isa.Acts with and without bias and residual. Wp leaves two spare
+// pixels.
+var DepthwiseCases = []isa.DepthwiseSpec{
+	{C: 16, KH: 3, KW: 3, SW: 1, DH: 1, DW: 1, OW: 16, Bias: true, Epi: isa.Epilogue{Act: "relu6"}},
+	{C: 24, KH: 3, KW: 3, SW: 2, DH: 1, DW: 1, OW: 9, Bias: true, Epi: isa.Epilogue{Act: "hardswish", Resid: true}},
+	{C: 40, KH: 5, KW: 5, SW: 1, DH: 1, DW: 1, OW: 17, Bias: true, Epi: isa.Epilogue{Act: "silu"}},
+	{C: 13, KH: 5, KW: 5, SW: 2, DH: 1, DW: 1, OW: 7, Epi: isa.Epilogue{Act: "sigmoid"}},
+	{C: 32, KH: 7, KW: 7, SW: 1, DH: 1, DW: 1, OW: 8, Bias: true, Epi: isa.Epilogue{Act: "gelu", Resid: true}},
+	{C: 72, KH: 3, KW: 3, SW: 1, DH: 2, DW: 2, OW: 30, Bias: true, Epi: isa.Epilogue{Act: "hardsigmoid"}},
+	{C: 8, KH: 7, KW: 7, SW: 2, DH: 1, DW: 1, OW: 3, Bias: true, Epi: isa.Epilogue{Act: "gelu_tanh"}},
+	{C: 88, KH: 3, KW: 3, SW: 1, DH: 1, DW: 1, OW: 14, Bias: true, Epi: isa.Epilogue{Resid: true}},
+	{C: 21, KH: 3, KW: 5, SW: 1, DH: 2, DW: 1, OW: 11, Bias: true, Epi: isa.Epilogue{Act: "relu"}},
+	{C: 96, KH: 5, KW: 5, SW: 2, DH: 1, DW: 1, OW: 16, Bias: true, Epi: isa.Epilogue{Act: "silu", Resid: true}},
+	{C: 48, KH: 4, KW: 4, SW: 1, DH: 1, DW: 2, OW: 10, Epi: isa.Epilogue{Act: "relu6", Resid: true}},
+	{C: 20, KH: 6, KW: 6, SW: 2, DH: 1, DW: 1, OW: 5, Bias: true, Epi: isa.Epilogue{Act: "hardswish"}},
+	{C: 144, KH: 3, KW: 3, SW: 2, DH: 1, DW: 1, OW: 29, Bias: true, Epi: isa.Epilogue{Act: "gelu_tanh", Resid: true}},
+}
+
 // head opens the Go source of a test package.
 const head = "package kerneltest\n\nimport (\n\"unsafe\"\n\n\"github.com/modelc/modelc/runtime/numerics\"\n)\n\nvar _ = numerics.Gelu32\nvar _ unsafe.Pointer\n\n"
 
 // Linear returns the package source checking LinearCases at tiers: the
 // drivers, the pure-Go twins, the table the test walks, and the test.
-func Linear(k Kernels, tiers []string, argDecls string) (goSrc, test string) {
+// The cases take the epilogues in turn: relu and gelu, with and without
+// a residual, then extra (CNNEpilogues, for a target that has them).
+func Linear(k Kernels, tiers []string, argDecls string, extra ...isa.Epilogue) (goSrc, test string) {
+	epilogues := append(append([]isa.Epilogue(nil), epilogues...), extra...)
 	var b, table strings.Builder
 	b.WriteString(head + argDecls + "\n")
 	table.WriteString("var layers = []layer{\n")
@@ -114,6 +148,30 @@ func ConvRow(k Kernels, tiers []string, argDecls string) (goSrc, test string) {
 	table.WriteString("}\n")
 	b.WriteString(table.String())
 	return b.String(), convTest
+}
+
+// Depthwise returns the package source checking DepthwiseCases at
+// tiers (a case a tier has no kernel for is checked at the others).
+func Depthwise(k Kernels, tiers []string, argDecls string) (goSrc, test string) {
+	var b, table strings.Builder
+	b.WriteString(head + argDecls + "\n")
+	table.WriteString("var dws = []dw{\n")
+	for i, s := range DepthwiseCases {
+		s.Wp = (s.OW-1)*s.SW + (s.KW-1)*s.DW + 3
+		var drivers []string
+		for _, tier := range tiers {
+			name := fmt.Sprintf("dw%d_%s", i, tier)
+			if src := k.Depthwise(s, name, tier); src != "" {
+				b.WriteString(src + "\n")
+				drivers = append(drivers, fmt.Sprintf("%q: %s", tier, name))
+			}
+		}
+		fmt.Fprintf(&table, "{%d, %d, %d, %d, %d, %d, %d, %d, %v, %v, %q, map[string]func(x, w, bias, y, resid []float32){%s}},\n",
+			s.C, s.KH, s.KW, s.SW, s.DH, s.DW, s.Wp, s.OW, s.Bias, s.Epi.Resid, s.Epi.Act, strings.Join(drivers, ", "))
+	}
+	table.WriteString("}\n")
+	b.WriteString(table.String())
+	return b.String(), depthwiseTest
 }
 
 // Run writes a module holding goSrc, the target's assembly (asmFile as
@@ -196,6 +254,16 @@ func (l layer) epilogue(v, r float32) float32 {
 		v = max(v, 0)
 	case "gelu":
 		v = numerics.Gelu32(v)
+	case "relu6":
+		v = numerics.Relu632(v)
+	case "hardsigmoid":
+		v = numerics.HardSigmoid32(v)
+	case "hardswish":
+		v = numerics.HardSwish32(v)
+	case "sigmoid":
+		v = numerics.Sigmoid32(v)
+	case "silu":
+		v = numerics.Silu32(v)
 	}
 	return v
 }
@@ -274,11 +342,11 @@ func TestMatches(t *testing.T) {
 						if l.bias {
 							mag += math.Abs(float64(bias[j]))
 						}
-						// The GEMM's rule, through the epilogue (slope ≤ 1.13),
+						// The GEMM's rule, through the epilogue (slope ≤ 1.5, hardswish's at 3),
 						// plus the epilogue's own rounding: a few ulp of the
 						// value, as vector and scalar evaluation of the same
 						// formula may round differently.
-						tol := 1.2*4*float64(l.k)*math.Pow(2, -24)*mag + 1e-6*math.Max(1, math.Abs(float64(pre[i*l.n+j]))+math.Abs(float64(resid[i*l.n+j])))
+						tol := 1.6*4*float64(l.k)*math.Pow(2, -24)*mag + 2e-6*math.Max(1, math.Abs(float64(pre[i*l.n+j]))+math.Abs(float64(resid[i*l.n+j])))
 						got, exp := float64(y[i*l.n+j]), float64(want[i*l.n+j])
 						if math.IsNaN(exp) || math.IsInf(exp, 0) || math.IsNaN(got) || math.IsInf(got, 0) {
 							if !(math.IsNaN(got) && math.IsNaN(exp)) && got != exp {
@@ -413,6 +481,152 @@ func TestConvRows(t *testing.T) {
 					tol := 1.2*4*float64(k)*math.Pow(2, -24)*mag + 1e-6*math.Max(1, math.Abs(pre))
 					if d := math.Abs(float64(got) - float64(want)); !(d <= tol) {
 						t.Fatalf("%s %+v: y[%d,%d] = %g, reference %g (tolerance %g)", tier, cv, ow, o, got, want, tol)
+					}
+				}
+			}
+		}
+	}
+}
+`
+
+// depthwiseTest is the test that runs inside the depthwise package.
+const depthwiseTest = `package kerneltest
+
+import (
+	"math"
+	"math/rand"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/modelc/modelc/runtime/numerics"
+)
+
+type dw struct {
+	c, kh, kw, sw, dh, dw, wp, ow int
+	bias, resid                  bool
+	act                          string
+	asm                          map[string]func(x, w, bias, y, resid []float32)
+}
+
+// act is the activations' float32 twin (isa.Acts).
+func act(a string, v float32) float32 {
+	switch a {
+	case "relu":
+		return max(v, 0)
+	case "relu6":
+		return numerics.Relu632(v)
+	case "hardsigmoid":
+		return numerics.HardSigmoid32(v)
+	case "hardswish":
+		return numerics.HardSwish32(v)
+	case "sigmoid":
+		return numerics.Sigmoid32(v)
+	case "silu":
+		return numerics.Silu32(v)
+	case "gelu":
+		return numerics.Gelu32(v)
+	case "gelu_tanh":
+		return numerics.GeluTanh32(v)
+	}
+	return v
+}
+
+const guard = 16
+
+var sentinel = math.Float32frombits(0x7fc0dead)
+
+// TestDepthwiseRows compares each row with a float64 depthwise
+// convolution through the float32 twin of the epilogue, at every tier
+// that has a kernel for it: guard values around y, a NaN that must reach
+// exactly the outputs whose windows hold it, and ±Inf in two other
+// channels, reproduced exactly.
+func TestDepthwiseRows(t *testing.T) {
+	tiers := strings.Split(os.Getenv("KERNEL_TIERS"), ",")
+	rng := rand.New(rand.NewSource(1))
+	for _, cv := range dws {
+		if len(cv.asm) == 0 {
+			t.Fatalf("%+v: no tier has a kernel", cv)
+		}
+		rows := (cv.kh-1)*cv.dh + 1
+		x := make([]float32, rows*cv.wp*cv.c)
+		for i := range x {
+			x[i] = float32(rng.NormFloat64())
+		}
+		w := make([]float32, cv.kh*cv.kw*cv.c)
+		for i := range w {
+			w[i] = float32(rng.NormFloat64())
+		}
+		bias := make([]float32, cv.c)
+		for i := range bias {
+			bias[i] = float32(rng.NormFloat64())
+		}
+		resid := make([]float32, cv.ow*cv.c)
+		for i := range resid {
+			resid[i] = float32(rng.NormFloat64())
+		}
+		// Pixel 0's window centre, channel 0: NaN; ±Inf in the last and
+		// the middle channel of the first window's bottom-right tap.
+		x[(cv.kh/2*cv.dh*cv.wp+cv.kw/2*cv.dw)*cv.c] = float32(math.NaN())
+		corner := ((cv.kh-1)*cv.dh*cv.wp + (cv.kw-1)*cv.dw) * cv.c
+		x[corner+cv.c-1] = float32(math.Inf(1))
+		if cv.c > 2 {
+			x[corner+cv.c/2] = float32(math.Inf(-1))
+		}
+		for _, tier := range tiers {
+			kernel, ok := cv.asm[tier]
+			if !ok {
+				continue
+			}
+			buf := make([]float32, cv.ow*cv.c+2*guard)
+			for i := range buf {
+				buf[i] = sentinel
+			}
+			y := buf[guard : guard+cv.ow*cv.c]
+			var b, r []float32
+			if cv.bias {
+				b = bias
+			}
+			if cv.resid {
+				r = resid
+			}
+			kernel(x, w, b, y, r)
+			for i := range buf {
+				if (i < guard || i >= guard+len(y)) && math.Float32bits(buf[i]) != math.Float32bits(sentinel) {
+					t.Fatalf("%s %+v: guard %d overwritten", tier, cv, i)
+				}
+			}
+			for ow := 0; ow < cv.ow; ow++ {
+				for c := 0; c < cv.c; c++ {
+					var sum, mag float64
+					for kh := 0; kh < cv.kh; kh++ {
+						for kw := 0; kw < cv.kw; kw++ {
+							prod := float64(x[(kh*cv.dh*cv.wp+ow*cv.sw+kw*cv.dw)*cv.c+c]) * float64(w[(kh*cv.kw+kw)*cv.c+c])
+							sum += prod
+							mag += math.Abs(prod)
+						}
+					}
+					if cv.bias {
+						sum += float64(bias[c])
+						mag += math.Abs(float64(bias[c]))
+					}
+					pre := sum
+					if cv.resid {
+						sum += float64(resid[ow*cv.c+c])
+					}
+					want := act(cv.act, float32(sum))
+					got := y[ow*cv.c+c]
+					if math.IsNaN(float64(want)) || math.IsInf(float64(want), 0) || math.IsNaN(pre) || math.IsInf(pre, 0) {
+						if math.IsNaN(float64(want)) != math.IsNaN(float64(got)) || (!math.IsNaN(float64(want)) && got != want) {
+							t.Fatalf("%s %+v: y[%d,%d] = %g, twin %g (pre-activation %g)", tier, cv, ow, c, got, want, pre)
+						}
+						continue
+					}
+					// design.md's rule through the epilogue (slope ≤ 1.5:
+					// hardswish at 3), plus the epilogue's own rounding.
+					tol := 1.6*4*float64(cv.kh*cv.kw)*math.Pow(2, -24)*mag + 2e-6*math.Max(1, math.Abs(sum))
+					if d := math.Abs(float64(got) - float64(want)); !(d <= tol) {
+						t.Fatalf("%s %+v: y[%d,%d] = %g, reference %g (tolerance %g)", tier, cv, ow, c, got, want, tol)
 					}
 				}
 			}

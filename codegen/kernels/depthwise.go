@@ -1,0 +1,135 @@
+package kernels
+
+import (
+	"fmt"
+
+	"github.com/modelc/modelc/ir"
+)
+
+// DepthwiseShape is a depthwise convolution (groups = C = O: one KH×KW
+// filter per channel, any stride and dilation) on NHWC activations, as
+// layout-assign leaves the bodies of MobileNets and EfficientNets. Each
+// item is a band of Per output rows of one image; with padding, the
+// RowsIn input rows its windows read are copied into a zero-padded
+// scratch first (as ConvNHWC does). Each output row is the targets'
+// Depthwise kernel (vectors across channels, the epilogue fused) or the
+// Go loop: per pixel and tap, a run of C multiply-adds over contiguous
+// channels. The weights are packed once, at build time, tap major
+// ([KH·KW][C], PackDepthwise), so both read the same copy.
+type DepthwiseShape struct {
+	Window
+	Wp                 int // padded input width, in pixels
+	Bands, Per, RowsIn int
+	Padded             bool
+	Bias, Resid, Fused bool
+	Act                func(float32) float32
+	Items              ir.Dim
+	Row                DepthwiseKernel
+}
+
+// NewDepthwise returns the shape of depthwise conv2d node nd on NHWC
+// activations.
+func NewDepthwise(nd *ir.Node) (DepthwiseShape, error) {
+	if nd.Outputs[0].Type.Layout != ir.NHWC || nd.Inputs[0].Type.Layout != ir.NHWC {
+		return DepthwiseShape{}, fmt.Errorf("BUG: depthwise conv2d on %s, want NHWC", nd.Inputs[0].Type.Layout)
+	}
+	if !ir.IsDepthwise(nd.Op.(*ir.Conv2D), nd.Inputs[1].Type.Shape) {
+		return DepthwiseShape{}, fmt.Errorf("BUG: conv2d with weights %s is not depthwise", nd.Inputs[1].Type.Shape)
+	}
+	w, e := WindowOf(nd), EpiOf(nd)
+	s := DepthwiseShape{Window: w, Wp: w.W + w.PL + w.PR, Padded: w.PT+w.PL+w.PB+w.PR > 0,
+		Bias: e.Bias, Resid: e.Resid, Fused: e.Fused()}
+	// Bands: up to four per image, so one image still feeds every thread.
+	bands := min(w.OH, 4)
+	s.Per = (w.OH + bands - 1) / bands
+	s.Bands = (w.OH + s.Per - 1) / s.Per
+	s.RowsIn = (s.Per-1)*w.SH + (w.KH-1)*w.DH + 1
+	s.Items = nd.Inputs[0].Type.Shape[0].MulInt(s.Bands)
+	return s, nil
+}
+
+// PackDepthwise packs depthwise weights [C][1][KH][KW] tap major, as
+// [KH·KW][C]: a tap's weights for consecutive channels are contiguous.
+func PackDepthwise(C, KH, KW int) func([]float32) []float32 {
+	return func(wt []float32) []float32 {
+		t := make([]float32, len(wt))
+		for c := range C {
+			for k := range KH * KW {
+				t[k*C+c] = wt[c*KH*KW+k]
+			}
+		}
+		return t
+	}
+}
+
+// Depthwise computes bands [lo, hi) on weights packed by PackDepthwise;
+// pad holds the padded input rows (RowsIn·Wp·C floats per item).
+func Depthwise(s DepthwiseShape, n, lo, hi int, y, x, w, bias, resid, pad []float32) {
+	C, H, W, KH, KW, OH, OW := s.C, s.H, s.W, s.KH, s.KW, s.OH, s.OW
+	SH, SW, DH, DW, PT, PL, PB, PR, Wp := s.SH, s.SW, s.DH, s.DW, s.PT, s.PL, s.PB, s.PR, s.Wp
+	BANDS, PER, RIN := s.Bands, s.Per, s.RowsIn
+	for it := lo; it < hi; it++ {
+		b, oh0 := it/BANDS, it%BANDS*PER
+		oh1 := min(oh0+PER, OH)
+		r0 := oh0 * SH // the band's first padded input row
+		var src []float32
+		if s.Padded {
+			src = pad[it*RIN*Wp*C : (it+1)*RIN*Wp*C]
+			for r := 0; r < RIN && r0+r < H+PT+PB; r++ {
+				row := src[r*Wp*C : (r+1)*Wp*C]
+				iy := r0 + r - PT
+				if iy < 0 || iy >= H {
+					clear(row)
+					continue
+				}
+				if PL > 0 {
+					clear(row[:PL*C])
+				}
+				copy(row[PL*C:(PL+W)*C], x[(b*H+iy)*W*C:(b*H+iy+1)*W*C])
+				if PR > 0 {
+					clear(row[(PL+W)*C:])
+				}
+			}
+		} else {
+			// No padding: the windows read the image's own rows.
+			src = x[(b*H+r0)*W*C : (b+1)*H*W*C]
+		}
+		for oh := oh0; oh < oh1; oh++ {
+			xw := src[(oh*SH-r0)*Wp*C:]
+			yr := y[(b*OH+oh)*OW*C : (b*OH+oh+1)*OW*C]
+			var res []float32
+			if s.Resid {
+				res = resid[(b*OH+oh)*OW*C : (b*OH+oh+1)*OW*C]
+			}
+			if !s.Row.Run(xw, w, bias, yr, res) {
+				for ow := 0; ow < OW; ow++ {
+					out := yr[ow*C : (ow+1)*C]
+					if s.Bias {
+						copy(out, bias[:C])
+					} else {
+						clear(out)
+					}
+					for kh := 0; kh < KH; kh++ {
+						for kw := 0; kw < KW; kw++ {
+							xs := xw[(kh*DH*Wp+ow*SW+kw*DW)*C:][:C]
+							ws := w[(kh*KW+kw)*C:][:C]
+							for c, v := range ws {
+								out[c] += xs[c] * v
+							}
+						}
+					}
+				}
+			}
+			if s.Row.GoEpi() {
+				if s.Fused {
+					for j, v := range yr {
+						if s.Resid {
+							v += res[j]
+						}
+						yr[j] = s.Act(v)
+					}
+				}
+			}
+		}
+	}
+}

@@ -150,6 +150,9 @@ const (
 	KEinsum
 	KResize
 	KBitCast
+	// Kronecker-factored layers (ops_phm.go).
+	KPHMLinear
+	KPHCConv2D
 	numKinds
 )
 

@@ -18,6 +18,9 @@ var All = []Pass{
 	{Name: "attention-drop", Phase: User, Run: attentionDrop,
 		Options: []string{"target", "drop", "threshold", "mode", "max_metric_drop", "strict", "protect"},
 		Summary: "remove the residual attention, MLP or whole-block regions that change the hidden state least on the calibration data (lossy)"},
+	{Name: "kronecker", Phase: User, Run: kronecker,
+		Options: []string{"layers", "n", "shape", "max_rank", "max_rel_error", "max_output_rel_error", "max_metric_drop", "strict", "execution"},
+		Summary: "store linear and conv weights as sums of Kronecker products (PHM), the smallest rank within an error budget (lossy), or write factored layers dense (execution: materialized)"},
 	{Name: "fuse-epilogue", Phase: Lower, Exact: true, Run: fuseEpilogue,
 		Summary: "fold a residual add and relu/gelu into the linear or conv2d before them"},
 	{Name: "layout-assign", Phase: Lower, Exact: true, Run: layoutAssign,
@@ -28,7 +31,7 @@ var All = []Pass{
 
 // planned lists user passes that are designed but not implemented yet, in
 // their pipeline order, so model.yaml gets a clear message.
-var planned = []string{"kronecker", "quantize"}
+var planned = []string{"quantize"}
 
 // Lookup finds a pass by name.
 func Lookup(name string) (*Pass, bool) {

@@ -17,8 +17,8 @@ import (
 // kronCase is one factored layer of TestKronKernels.
 type kronCase struct {
 	r, m1, n1, m2, n2 int
-	lead              []int  // phm_linear: the dims before the features
-	conv              []int  // phc_conv2d: [H, W, kh, kw, stride, pad, dilation]
+	lead              []int // phm_linear: the dims before the features
+	conv              []int // phc_conv2d: [H, W, kh, kw, stride, pad, dilation]
 	scaled, bias      bool
 	resid             bool
 	act               string // "" or relu

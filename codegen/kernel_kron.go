@@ -11,8 +11,35 @@ import (
 // Kronecker-factored kernels: phm_linear and phc_conv2d run on their
 // factors, never materialising W = Σ_r A_r ⊗ F_r (docs/algorithms.md §4),
 // so the package embeds and streams R·(m1·n1 + m2·n2·taps) weights
-// instead of the dense m1·m2·n1·n2·taps. The kronecker pass's execution:
-// materialized is the dense variant of the same layer.
+// instead of the dense m1·m2·n1·n2·taps.
+//
+// Which one runs is a per-shape rule (phmExec): a PHM layer saves weight
+// traffic, not arithmetic, and pays a second pass (the mix by A), so a
+// layer whose dense weight stays in cache (≤ kronDenseBytes) runs as a
+// dense linear on W materialised when the package is built, and a larger
+// one, memory-bound at small batches, runs factored. phm_linear's exec
+// attribute overrides the rule (the kronecker pass's execution option).
+// phc_conv2d always runs factored.
+
+// kronDenseBytes is the largest dense weight the rule materialises: about
+// one core's L2, where W stays between calls and the factored kernel's
+// saving of memory traffic is worth nothing.
+const kronDenseBytes = 1 << 20
+
+// phmExec is how a phm_linear runs: ir.ExecFactored or ir.ExecDense.
+func phmExec(n *ir.Node, k ir.Kron) string {
+	o := n.Op.(*ir.PHMLinear)
+	if o.Exec != ir.ExecAuto {
+		return o.Exec
+	}
+	if o.Scaled || !denseConst(n.Inputs[1]) || !denseConst(n.Inputs[2]) || 4*k.Out()*k.In() > kronDenseBytes {
+		return ir.ExecFactored
+	}
+	return ir.ExecDense
+}
+
+// denseConst: v is a float constant stored element by element.
+func denseConst(v *ir.Value) bool { return v.IsConst() && !v.Const.Splat }
 
 func init() {
 	register(genPHMLinear, ir.KPHMLinear)
@@ -67,8 +94,9 @@ func (p kronParams) store(c *kctx, act func(string) string, dst, ch, idx string)
 //
 //	y[p·m2 + o] = Σ_q Σ_r A_r[p][q] · Z[q][o·R + r]
 //
-// (m1·n1·R·m2 MACs, small beside the GEMM's n1·n2·R·m2), with the scale,
-// bias, residual and activation. F_stack interleaves the terms so that a
+// (m1·n1·R·m2 MACs, small beside the GEMM's n1·n2·R·m2: a fraction m1/n2;
+// A is packed as Â[p][q][r] so that the mix reads it in order), with the
+// scale, bias, residual and activation. F_stack interleaves the terms so that a
 // chunk of whole panels covers every term of a range of o: the parallel
 // items are (row block, chunk) pairs, each computing both passes.
 func genPHMLinear(c *kctx) error {
@@ -77,6 +105,9 @@ func genPHMLinear(c *kctx) error {
 	rows, ok := x.Shape[:x.Shape.Rank()-1].NumelDim()
 	if !ok {
 		return fmt.Errorf("rows of %s are not affine in N", x.Shape)
+	}
+	if phmExec(c.node, k) == ir.ExecDense {
+		return genPHMDense(c, k, rows)
 	}
 	zn := k.R * k.M2 // the GEMM's columns
 	g := newGemmLayer(c, zn, k.N2, 2, "", isa.Epilogue{})
@@ -89,6 +120,19 @@ func genPHMLinear(c *kctx) error {
 			}
 		}
 		return gemm.Pack(g.p, w)
+	})
+	// A_r[p][q] as Â[p][q][r]: the mix reads a row's Q·R weights in order.
+	m1, n1 := k.M1, k.N1
+	c.packInput(1, fmt.Sprintf("kronA%dx%dx%d", R, m1, n1), func(a []float32) []float32 {
+		t := make([]float32, len(a))
+		for r := range R {
+			for p := range m1 {
+				for q := range n1 {
+					t[(p*n1+q)*R+r] = a[(r*m1+p)*n1+q]
+				}
+			}
+		}
+		return t
 	})
 	pw, np := g.p.Panel(), g.p.Panels()
 	cp := R / gcd(pw, R) // panels a chunk: its columns, lcm(PW, R), hold whole o
@@ -109,20 +153,77 @@ func genPHMLinear(c *kctx) error {
 	g.call(c, "(r1-r0)*Q", "q0", "q1", "zb", "i0[r0*K:r1*K]", "i2", "nil", nil)
 	c.line("oa, ob := q0*PW/RR, min(M2, q1*PW/RR)")
 	c.line("for row := r0; row < r1; row++ {")
-	c.line("zr := zb[(row-r0)*Q*ZN : (row-r0+1)*Q*ZN]")
+	c.line("zr := zb[(row-r0)*Q*ZN:][:Q*ZN]")
 	c.line("for pp := 0; pp < M1; pp++ {")
+	c.line("ap := i1[pp*Q*RR:][:Q*RR]")
 	c.line("for o := oa; o < ob; o++ {")
 	c.line("var v float32")
 	c.line("for q := 0; q < Q; q++ {")
-	c.line("zq := zr[q*ZN+o*RR : q*ZN+o*RR+RR]")
+	c.line("zq, aq := zr[q*ZN+o*RR:][:RR], ap[q*RR:][:RR]")
 	c.line("for r, zv := range zq {")
-	c.line("v += i1[(r*M1+pp)*Q+q] * zv")
+	c.line("v += aq[r] * zv")
 	c.line("}")
 	c.line("}")
 	p.store(c, epilogueOf(c.node).act, "o0[row*N+pp*M2+o]", "pp*M2+o", "row*N+pp*M2+o")
 	c.line("}")
 	c.line("}")
 	c.line("}")
+	c.line("}")
+	return nil
+}
+
+// genPHMDense runs a phm_linear as a dense linear on W = Σ A_r ⊗ F_r,
+// materialised and packed when the package is built (in place of F: the
+// package holds W, not the factors): the loop of genLinear, the same GEMM
+// kernels and epilogue. The kernel names A's constant in a comment, so
+// that layers never share it, and with it the packing that reads A.
+func genPHMDense(c *kctx, k ir.Kron, rows ir.Dim) error {
+	a, sv := c.node.Inputs[1], c.node.Inputs[2]
+	o := c.node.Op.(*ir.PHMLinear)
+	if o.Scaled || !denseConst(a) || !denseConst(sv) {
+		return fmt.Errorf("exec %q needs dense constant factors and no scale: not supported by codegen yet", ir.ExecDense)
+	}
+	p := kronParamsOf(c.node)
+	e, _ := ir.EpilogueOf(c.node.Op)
+	g := newGemmLayer(c, k.Out(), k.In(), 2, p.bias, isa.Epilogue{Act: e.Act, Resid: e.Residual})
+	at, sshape := a.Const, sv.Const.Shape
+	c.packInput(2, fmt.Sprintf("kronW(%s)_%s", a.Name, g.name), func(s []float32) []float32 {
+		w64 := ir.KronSum(at, &ir.Tensor{DType: ir.F32, Shape: sshape, F: s})
+		w := make([]float32, len(w64))
+		for i, v := range w64 {
+			w[i] = float32(v)
+		}
+		return gemm.Pack(g.p, w)
+	})
+	c.line("// W = Σ A_r ⊗ F_r, materialised at build time; A is $A.", "A", comment(a.Name))
+	ep := epilogue{bias: p.bias, resid: p.resid, act: epilogueOf(c.node).act}
+	rb := gemm.RowBlock(k.In(), 0)
+	c.line("const K, N, PW, NP, RB = $K, $N, $PW, $NP, $RB", "K", k.In(), "N", k.Out(), "PW", g.p.Panel(), "NP", g.p.Panels(), "RB", rb)
+	c.line("rows := $R", "R", dimExpr(rows))
+	c.parallel(fmt.Sprintf("(%s+%d)/%d*%d", dimExpr(rows), rb-1, rb, g.p.Panels()), 1)
+	c.line("nb := (rows + RB - 1) / RB")
+	c.line("bs := ((rows+nb-1)/nb + 5) / 6 * 6")
+	c.line("for it := lo; it < hi; {")
+	c.line("rb, q0 := it/NP, it%NP")
+	c.line("q1 := min(NP, q0+hi-it)")
+	c.line("r0, r1 := min(rows, rb*bs), min(rows, (rb+1)*bs)")
+	resid := "nil"
+	if ep.resid != "" {
+		resid = ep.resid + "[r0*N : r1*N]"
+	}
+	g.call(c, "r1-r0", "q0", "q1", "o0[r0*N:r1*N]", "i0[r0*K:r1*K]", "i2", resid, func() {
+		if !ep.fused() {
+			return
+		}
+		c.line("j0, j1 := q0*PW, min(q1*PW, N)")
+		c.line("for r := r0; r < r1; r++ {")
+		c.line("out := o0[r*N+j0 : r*N+j1]")
+		c.line("for j, v := range out {")
+		ep.store(c, "out[j]", "r*N+j0+j")
+		c.line("}")
+		c.line("}")
+	})
+	c.line("it += q1 - q0")
 	c.line("}")
 	return nil
 }

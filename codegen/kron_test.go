@@ -3,6 +3,7 @@ package codegen_test
 import (
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -22,11 +23,13 @@ type kronCase struct {
 	scaled, bias      bool
 	resid             bool
 	act               string // "" or relu
+	exec              string // phm_linear's exec
 }
 
 // TestKronKernels: the factored kernels (phm_linear as a GEMM on the
 // stacked factors then the mix by A; phc_conv2d mixing channel blocks
-// first) on random shapes with n = 2, 3, 4, 8 and R ≠ n, every epilogue
+// first) and phm_linear materialised (the cost rule's choice for small
+// layers, or exec dense) on random shapes with n = 2, 3, 4, 8 and R ≠ n, every epilogue
 // (scale, bias, residual, relu), rows spanning several row blocks and a
 // chunk of three panels (R = 3), at batch 5 on every tier and purego,
 // against the evaluator; and the evaluator's factored product equals the
@@ -37,11 +40,15 @@ func TestKronKernels(t *testing.T) {
 	}
 	rng := rand.New(rand.NewPCG(17, 4))
 	cases := []kronCase{
-		{r: 2, m1: 2, n1: 2, m2: 5, n2: 3, lead: []int{}},
+		{r: 2, m1: 2, n1: 2, m2: 5, n2: 3, lead: []int{}, exec: "factored"},
 		{r: 3, m1: 3, n1: 3, m2: 50, n2: 7, lead: []int{2}, scaled: true, bias: true, act: "relu"},
-		{r: 4, m1: 4, n1: 4, m2: 10, n2: 1100, lead: []int{3}, bias: true, resid: true},
-		{r: 8, m1: 8, n1: 8, m2: 4, n2: 2, lead: []int{}, bias: true, act: "relu"},
+		{r: 4, m1: 4, n1: 4, m2: 10, n2: 1100, lead: []int{3}, bias: true, resid: true, exec: "factored"},
+		{r: 8, m1: 8, n1: 8, m2: 4, n2: 2, lead: []int{}, bias: true, act: "relu", exec: "factored"},
 		{r: 5, m1: 2, n1: 3, m2: 6, n2: 4, lead: []int{}, scaled: true},
+		// Small layers the cost rule materialises, and a forced one.
+		{r: 2, m1: 2, n1: 2, m2: 5, n2: 3, lead: []int{}},
+		{r: 4, m1: 4, n1: 4, m2: 10, n2: 30, lead: []int{3}, bias: true, resid: true, act: "relu"},
+		{r: 3, m1: 3, n1: 3, m2: 7, n2: 5, lead: []int{}, bias: true, exec: "dense"},
 		{r: 2, m1: 2, n1: 2, m2: 3, n2: 2, conv: []int{6, 5, 3, 3, 1, 1, 1}, bias: true, act: "relu"},
 		{r: 4, m1: 4, n1: 4, m2: 2, n2: 1, conv: []int{7, 7, 3, 3, 2, 1, 1}, scaled: true, resid: true},
 		{r: 3, m1: 3, n1: 3, m2: 2, n2: 2, conv: []int{6, 6, 3, 2, 1, 2, 2}},
@@ -62,7 +69,7 @@ func TestKronKernels(t *testing.T) {
 		sShape := []int{c.r, c.m2, c.n2}
 		if c.conv == nil {
 			xs = append(append([]int{}, c.lead...), c.n1*c.n2)
-			op = &ir.PHMLinear{Scaled: c.scaled, Epilogue: ir.Epilogue{Act: c.act, Residual: c.resid}}
+			op = &ir.PHMLinear{Scaled: c.scaled, Exec: c.exec, Epilogue: ir.Epilogue{Act: c.act, Residual: c.resid}}
 		} else {
 			h, w, kh, kw, st, pad, dil := c.conv[0], c.conv[1], c.conv[2], c.conv[3], c.conv[4], c.conv[5], c.conv[6]
 			xs = []int{c.n1 * c.n2, h, w}
@@ -131,5 +138,12 @@ func TestKronKernels(t *testing.T) {
 	}
 
 	files := generate(t, &frontend.Model{Name: "kron", Package: "kron", Graph: b.G}, &codegen.Vectors{Inputs: inputs, Outputs: want, Rtol: 1e-4})
+	// The rule materialised the small auto layers (k5, k6) and exec dense
+	// (k7), and nothing else.
+	src := string(files["kernels.go"])
+	for i := range cases {
+		dense := strings.Contains(src, fmt.Sprintf("materialised at build time; A is k%d.A.", i))
+		require.Equal(t, i >= 5 && i <= 7, dense, "k%d materialised", i)
+	}
 	module(t, "kron", files).EveryTier(t, "./kron")
 }

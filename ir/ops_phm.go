@@ -17,10 +17,23 @@ import "fmt"
 // is a per-output factor, a BatchNorm that could not fold into the
 // factors without breaking the sum of R terms; b and the epilogue are as
 // for linear and conv2d.
+//
+// Exec says how the generated kernel runs a phm_linear: "" lets codegen's
+// cost rule choose per shape, "factored" runs on the factors, "dense"
+// materialises W when the package is built (the kronecker pass's
+// execution option sets it).
+
+// Exec values of phm_linear.
+const (
+	ExecAuto     = ""
+	ExecFactored = "factored"
+	ExecDense    = "dense"
+)
 
 // PHMLinear is a Kronecker-factored linear layer (see above).
 type PHMLinear struct {
-	Scaled bool `attr:"scaled"`
+	Scaled bool   `attr:"scaled"`
+	Exec   string `attr:"exec"`
 	Epilogue
 }
 
@@ -139,6 +152,11 @@ func checkKronEpilogue(scaled bool, e Epilogue, in []Type, ch, out Shape) error 
 
 func inferPHMLinear(op Op, in []Type) ([]Type, error) {
 	o := op.(*PHMLinear)
+	switch o.Exec {
+	case ExecAuto, ExecFactored, ExecDense:
+	default:
+		return nil, fmt.Errorf("exec %q: want %q or %q (or none: the cost rule)", o.Exec, ExecFactored, ExecDense)
+	}
 	for i, t := range in {
 		if err := wantFloat(i, t); err != nil {
 			return nil, err

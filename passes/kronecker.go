@@ -44,7 +44,10 @@ import (
 // execution: materialized instead writes the selected layers (including
 // phm_linear and phc_conv2d layers the model holds factored) as dense
 // linear and conv2d layers with the weight Σ A_r ⊗ F_r, the dense
-// kernels' variant of the same model.
+// kernels' variant of the same model; execution: factored makes every
+// phm_linear run on its factors (exec: factored), where codegen's cost
+// rule would materialise a small one (auto, the default, leaves it the
+// choice).
 func kronecker(c *Context, o Options) (Stats, error) {
 	opt, err := kronOptions(o)
 	if err != nil {
@@ -722,6 +725,16 @@ func (k *kronRun) rewrite() (Stats, error) {
 	if st["factored"] > 0 {
 		if _, err := deadCode(k.c, Options{}); err != nil {
 			return nil, err
+		}
+	}
+	if k.o.execution == "factored" {
+		// Every phm_linear runs on its factors, whatever codegen's cost
+		// rule would pick for its size.
+		for _, n := range g.Nodes {
+			if o, ok := n.Op.(*ir.PHMLinear); ok && o.Exec != ir.ExecFactored {
+				o.Exec = ir.ExecFactored
+				st["exec-factored"]++
+			}
 		}
 	}
 	after := graphSize(g)

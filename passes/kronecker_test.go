@@ -219,6 +219,13 @@ func TestKroneckerRewrite(t *testing.T) {
 	require.NoError(t, err)
 	require.Less(t, relL2(got[0].F, want[0].F), 1e-6)
 
+	require.Equal(t, ir.ExecAuto, g.Nodes[0].Op.(*ir.PHMLinear).Exec, "auto leaves the choice to codegen")
+	g2 := kronGraph(t, true)
+	_, st, err = runKron(g2, map[string]any{"n": 2, "max_rel_error": 1e-6, "max_output_rel_error": 1e-6, "execution": "factored"})
+	require.NoError(t, err)
+	require.Equal(t, 1, st["exec-factored"])
+	require.Equal(t, ir.ExecFactored, g2.Nodes[0].Op.(*ir.PHMLinear).Exec)
+
 	c, st, err = runKron(g, map[string]any{"execution": "materialized"})
 	require.NoError(t, err)
 	require.Equal(t, 1, st["materialized"])

@@ -212,35 +212,63 @@ func TestTwinRows(t *testing.T) {
 // pipeline), whose own TestVectors checks model.yaml's test vectors (the
 // first 32 held-out rows) against PyTorch's logits, and runs all held-out rows through it: the
 // logits match PyTorch's by design.md's rule and the top-1 accuracy is
-// accuracy.json's (a near-tie row may flip; it is listed).
+// accuracy.json's (a near-tie row may flip; it is listed). A twin with
+// phm_linear layers is built twice: as the cost rule runs it (its small
+// layers materialised) and with every layer on the factored kernels.
 func TestTwinPackages(t *testing.T) {
 	if testing.Short() {
-		t.Skip("compiles six generated packages")
+		t.Skip("compiles seven generated packages")
 	}
 	tws := loadAll(t)
 	mod := harness.TempModule(t, "twins")
+	// Each twin's package, and for a twin with phm_linear layers a second
+	// one running every one of them factored (exec: factored) where the
+	// cost rule materialises these small layers.
+	type build struct {
+		name string
+		tw   *Twin
+		m    *frontend.Model
+	}
+	var builds []build
 	for _, tw := range tws {
-		m := tw.Model
+		builds = append(builds, build{tw.Name, tw, tw.Model})
+		fm := *tw.Model
+		fm.Graph = tw.Model.Graph.Clone()
+		factored := 0
+		for _, n := range fm.Graph.Nodes {
+			if o, ok := n.Op.(*ir.PHMLinear); ok {
+				o.Exec = ir.ExecFactored
+				factored++
+			}
+		}
+		if factored > 0 {
+			fm.Package += "factored"
+			builds = append(builds, build{tw.Name + "-factored", tw, &fm})
+		}
+	}
+	for _, b := range builds {
+		m, tw := b.m, b.tw
 		// model.yaml's test vectors (the first 32 held-out rows), as
 		// modelc build embeds them.
 		res, err := compile.Compile(m, compile.Options{Command: "modelc build model.yaml -o .", Version: "test", TestVectors: true})
 		if err != nil {
-			t.Fatalf("%s: %v", tw.Name, err)
+			t.Fatalf("%s: %v", b.name, err)
 		}
-		mod.MustAdd(t, tw.Name, res.Files)
-		dir := mod.PkgDir(tw.Name)
+		mod.MustAdd(t, b.name, res.Files)
+		dir := mod.PkgDir(b.name)
 		must(t, os.WriteFile(filepath.Join(dir, "twin_test.go"), fmt.Appendf(nil, twinRowsTest, m.Package, tw.X.Shape[0]), 0o644))
 		must(t, os.MkdirAll(filepath.Join(dir, "testdata"), 0o755))
 		must(t, os.WriteFile(filepath.Join(dir, "testdata", "twin_x.f32"), f32Bytes(tw.X.F), 0o644))
 	}
-	// One go test for all six: the packages build in parallel.
+	// One go test for all: the packages build in parallel.
 	out, err := mod.Go(nil, "test", "-count=1", "-v", "-run", "TestVectors|TestTwinRows", "./...")
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, tw := range tws {
-		t.Run(tw.Name, func(t *testing.T) {
-			data, err := os.ReadFile(filepath.Join(mod.PkgDir(tw.Name), "testdata", "twin_logits.f32"))
+	for _, b := range builds {
+		tw := b.tw
+		t.Run(b.name, func(t *testing.T) {
+			data, err := os.ReadFile(filepath.Join(mod.PkgDir(b.name), "testdata", "twin_logits.f32"))
 			if err != nil {
 				t.Fatalf("%v\n%s", err, out)
 			}

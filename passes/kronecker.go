@@ -197,12 +197,8 @@ func (k *kronRun) selectLayers() error {
 				k.layers = append(k.layers, &kronLayer{node: n})
 			}
 		}
-		if len(k.layers) == 0 {
-			what := "linear or groups-1 conv2d layer with a constant weight"
-			if k.o.execution == "materialized" {
-				what = "phm_linear or phc_conv2d layer"
-			}
-			return k.opts.Errorf("", "graph %s has no %s", g.Name, what)
+		if len(k.layers) == 0 && k.o.execution != "materialized" {
+			return k.opts.Errorf("", "graph %s has no linear or groups-1 conv2d layer with a constant weight", g.Name)
 		}
 		return nil
 	}
@@ -222,7 +218,7 @@ func (k *kronRun) selectLayers() error {
 				if glob {
 					continue
 				}
-				return k.opts.Errorf("layers", "layer %s (%s) cannot be factored: %s", n.Name, n.Op.Kind(), why)
+				return k.opts.Errorf("layers", "layer %s (%s) does not qualify: %s", n.Name, n.Op.Kind(), why)
 			}
 			matched++
 			if !seen[n] {
@@ -750,6 +746,10 @@ func (k *kronRun) materialize() (Stats, error) {
 	before := graphSize(g)
 	b := ir.BuilderFor(g)
 	k.c.Reportf("kronecker (docs/algorithms.md §3–4), execution: materialized: factored layers written with dense weights W = Σ A_r ⊗ F_r.\n\n")
+	if len(k.layers) == 0 {
+		k.c.Reportf("The graph has no phm_linear or phc_conv2d layer: nothing to materialise.\n")
+		return Stats{}, nil
+	}
 	k.c.Reportf("| layer | factors | R | parameters factored → dense |\n| --- | --- | --- | --- |\n")
 	for _, l := range k.layers {
 		n := l.node

@@ -185,7 +185,7 @@ func TestKroneckerErrors(t *testing.T) {
 		{map[string]any{"shape": []any{2, 2, 4, 5}, "layers": "fc"}, "model.yaml:7:40: shape: layer fc [8, 12]: shape [2 2 4 5] gives [8, 10] (m1·m2, n1·n2)"},
 		{map[string]any{"n": 2, "shape": []any{2, 2, 4, 6}}, "shape: give n or shape, not both"},
 		{map[string]any{"execution": "materialized", "n": 2}, "n: execution: materialized writes factored layers as dense ones"},
-		{map[string]any{"execution": "materialized"}, "graph g has no phm_linear or phc_conv2d layer"},
+		{map[string]any{"execution": "materialized", "layers": "fc"}, "layers: layer fc (linear) does not qualify: not a phm_linear or phc_conv2d layer"},
 		{map[string]any{"execution": "fast"}, "execution: want one of auto, factored, materialized"},
 	} {
 		_, _, err := runKron(kronGraph(t, true), tc.opts)

@@ -2,6 +2,7 @@ package codegen
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/modelc/modelc/codegen/gemm"
 	"github.com/modelc/modelc/codegen/isa"
@@ -155,15 +156,29 @@ func genPHMLinear(c *kctx) error {
 	c.line("for row := r0; row < r1; row++ {")
 	c.line("zr := zb[(row-r0)*Q*ZN:][:Q*ZN]")
 	c.line("for pp := 0; pp < M1; pp++ {")
-	c.line("ap := i1[pp*Q*RR:][:Q*RR]")
-	c.line("for o := oa; o < ob; o++ {")
-	c.line("var v float32")
-	c.line("for q := 0; q < Q; q++ {")
-	c.line("zq, aq := zr[q*ZN+o*RR:][:RR], ap[q*RR:][:RR]")
-	c.line("for r, zv := range zq {")
-	c.line("v += aq[r] * zv")
-	c.line("}")
-	c.line("}")
+	if k.N1*R <= kronUnroll {
+		// Unrolled: A's row in an array, one length check per block of Z.
+		c.line("ap := (*[Q * RR]float32)(i1[pp*Q*RR:])")
+		c.line("for o := oa; o < ob; o++ {")
+		var terms []string
+		for q := range k.N1 {
+			c.line("z$Q := (*[RR]float32)(zr[$Q*ZN+o*RR:])", "Q", q)
+			for r := range R {
+				terms = append(terms, fmt.Sprintf("ap[%d]*z%d[%d]", q*R+r, q, r))
+			}
+		}
+		c.line("v := $T", "T", strings.Join(terms, " + "))
+	} else {
+		c.line("ap := i1[pp*Q*RR:][:Q*RR]")
+		c.line("for o := oa; o < ob; o++ {")
+		c.line("var v float32")
+		c.line("for q := 0; q < Q; q++ {")
+		c.line("zq, aq := zr[q*ZN+o*RR:][:RR], ap[q*RR:][:RR]")
+		c.line("for r, zv := range zq {")
+		c.line("v += aq[r] * zv")
+		c.line("}")
+		c.line("}")
+	}
 	p.store(c, epilogueOf(c.node).act, "o0[row*N+pp*M2+o]", "pp*M2+o", "row*N+pp*M2+o")
 	c.line("}")
 	c.line("}")
@@ -227,6 +242,9 @@ func genPHMDense(c *kctx, k ir.Kron, rows ir.Dim) error {
 	c.line("}")
 	return nil
 }
+
+// kronUnroll is the most terms n1·R of the mix written out unrolled.
+const kronUnroll = 32
 
 func gcd(a, b int) int {
 	for b != 0 {

@@ -243,9 +243,9 @@ func KronSum(a, s *Tensor) []float64 {
 	return w
 }
 
-// kronEpilogue returns a phm_linear or phc_conv2d's scale, bias and
-// residual tensors (nil when absent).
-func kronEpilogue(scaled bool, e Epilogue, in []*Tensor) (scale, bias, resid *Tensor) {
+// kronOptional splits the inputs after x, a and s (values or tensors)
+// into scale?, bias? and residual? (nil when absent).
+func kronOptional[T any](scaled bool, e Epilogue, in []*T) (scale, bias, resid *T) {
 	rest := in[3:]
 	if scaled {
 		scale, rest = rest[0], rest[1:]
@@ -271,7 +271,7 @@ func evalPHMLinear(c *evalCtx, op Op, in []*Tensor, out []Type) ([]*Tensor, erro
 	if K > 0 {
 		rows = x.Numel() / K
 	}
-	scale, bias, resid := kronEpilogue(o.Scaled, o.Epilogue, in)
+	scale, bias, resid := kronOptional(o.Scaled, o.Epilogue, in)
 	res := NewTensor(out[0].DType, out[0].Shape.Ints())
 	parallelFor(c.threads, rows, func(lo, hi int) {
 		g := make([]float64, R*n1*m2)
@@ -338,7 +338,7 @@ func evalPHCConv2D(c *evalCtx, op Op, in []*Tensor, out []Type) ([]*Tensor, erro
 	nb, h, wd := x.Shape[0], x.Shape[2], x.Shape[3]
 	oh, ow := oshape[2], oshape[3]
 	P := oh * ow
-	scale, bias, resid := kronEpilogue(cv.Scaled, cv.Epilogue, in)
+	scale, bias, resid := kronOptional(cv.Scaled, cv.Epilogue, in)
 	res := NewTensor(out[0].DType, oshape)
 	// z holds Z_{r,q} of every image: [nb][R][n1][m2][P].
 	z := make([]float64, nb*R*n1*m2*P)
@@ -403,15 +403,5 @@ func evalPHCConv2D(c *evalCtx, op Op, in []*Tensor, out []Type) ([]*Tensor, erro
 // its scale, bias and residual (nil when absent).
 func KronInputs(n *Node) (scale, bias, resid *Value) {
 	e, _ := EpilogueOf(n.Op)
-	rest := n.Inputs[3:]
-	if ScaledOf(n.Op) {
-		scale, rest = rest[0], rest[1:]
-	}
-	if e.Residual {
-		resid, rest = rest[len(rest)-1], rest[:len(rest)-1]
-	}
-	if len(rest) == 1 {
-		bias = rest[0]
-	}
-	return scale, bias, resid
+	return kronOptional(ScaledOf(n.Op), e, n.Inputs)
 }

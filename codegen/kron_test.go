@@ -145,5 +145,11 @@ func TestKronKernels(t *testing.T) {
 		dense := strings.Contains(src, fmt.Sprintf("materialised at build time; A is k%d.A.", i))
 		require.Equal(t, i >= 5 && i <= 7, dense, "k%d materialised", i)
 	}
+	// REPORT.md says how each runs, and why.
+	report := string(files["REPORT.md"])
+	require.Contains(t, report, "| k5 | phm_linear | 2 × [2×2] ⊗ [5×3×1] | 60 → 38 | dense | dense W fits in 1024 KiB")
+	require.Contains(t, report, "| k7 | phm_linear | 3 × [3×3] ⊗ [7×5×1] | 315 → 132 | dense | exec dense (the kronecker pass's execution) |")
+	require.Contains(t, report, "| k1 | phm_linear | 3 × [3×3] ⊗ [50×7×1] | 3150 → 1077 | factored | a scale input")
+	require.Contains(t, report, "| k8 | phc_conv2d | 2 × [2×2] ⊗ [3×2×9] | 216 → 116 | factored | phc_conv2d always runs on its factors |")
 	module(t, "kron", files).EveryTier(t, "./kron")
 }

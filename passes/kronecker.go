@@ -151,6 +151,7 @@ type kronLayer struct {
 	out    int       // k or O
 	in     int       // d or C
 	taps   int       // kh·kw, 1 for a linear
+	sp     []int     // [kh, kw] for a conv2d, nil for a linear
 	sh     ir.Kron   // the factor shapes (R = rank chosen)
 	sigma  []float64 // R(W)'s singular values
 	a, s   []float32 // the chosen factors
@@ -304,7 +305,7 @@ func (k *kronRun) decideLayer(l *kronLayer) error {
 	ws := wt.Shape
 	l.out, l.in, l.taps = ws[0], ws[1], 1
 	if len(ws) == 4 {
-		l.taps = ws[2] * ws[3]
+		l.taps, l.sp = ws[2]*ws[3], []int{ws[2], ws[3]}
 	}
 	l.w = make([]float64, len(wt.F))
 	for i, v := range wt.F {
@@ -525,14 +526,6 @@ func kronRelErr(w []float64, a, s []float32, sh ir.Kron) float64 {
 	return math.Sqrt(num / den)
 }
 
-// spatial is a conv layer's [kh, kw] (nil for a linear).
-func (l *kronLayer) spatial() []int {
-	if s := l.node.Inputs[1].Type.Shape; s.Rank() == 4 {
-		return []int{s[2].B, s[3].B}
-	}
-	return nil
-}
-
 // outputs evaluates the layer's product (no bias, no epilogue) with
 // weight w on each captured calibration batch.
 func (l *kronLayer) outputs(w []float64) ([]*ir.Tensor, error) {
@@ -692,7 +685,7 @@ func (k *kronRun) budget() error {
 // factor rewrites n (a copy of l's node in g) as phm_linear or
 // phc_conv2d with l's factors: x, a, s, then n's bias and residual.
 func factor(g *ir.Graph, b *ir.Builder, n *ir.Node, l *kronLayer) {
-	at, st := kronTensors(l.a, l.s, l.sh, l.spatial())
+	at, st := kronTensors(l.a, l.s, l.sh, l.sp)
 	av := &ir.Value{Name: b.Fresh(n.Name + ".A"), Type: ir.TensorType(ir.F32, ir.StaticShape(at.Shape...)), Const: at}
 	sv := &ir.Value{Name: b.Fresh(n.Name + ".F"), Type: ir.TensorType(ir.F32, ir.StaticShape(st.Shape...)), Const: st}
 	g.Consts = append(g.Consts, av, sv)
@@ -814,7 +807,7 @@ func (k *kronRun) report(before, after size) error {
 	c.Reportf("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
 	for _, l := range k.layers {
 		shape := fmt.Sprintf("[%d, %d]", l.out, l.in)
-		if sp := l.spatial(); sp != nil {
+		if sp := l.sp; sp != nil {
 			shape = fmt.Sprintf("[%d, %d, %d, %d]", l.out, l.in, sp[0], sp[1])
 		}
 		if l.sh.R == 0 {

@@ -40,36 +40,50 @@ func twinSet(t *testing.T, tw *twins.Twin, g *ir.Graph) *calib.Set {
 	return set
 }
 
-// The phm-mlp twin's model.onnx holds each PHM layer's W materialised:
-// kronecker n = 4 recovers every one at rank 4 to float32 rounding
-// (relative error < 1e-6) with about ¼ of the parameters, and the model's
-// held-out accuracy is unchanged. (bn-fold is excluded: it would fold
-// each LayerNorm's γ into the next layer's input columns, W·diag(γ),
-// which is no longer a sum of four Kronecker products.)
+// The phm-mlp and phc-cnn twins' model.onnx hold each PHM/PHC layer's W
+// materialised: kronecker n = 4 recovers every one at rank 4 to float32
+// rounding (relative error < 1e-6) with about ¼ of the parameters, and
+// the model's held-out accuracy is unchanged. (bn-fold is excluded: it
+// would fold each LayerNorm's γ into the next layer's input columns,
+// W·diag(γ), which is no longer a sum of four Kronecker products.)
 func TestKroneckerTwinRecovers(t *testing.T) {
 	skipUnderRace(t)
 	dir := filepath.Join("..", twins.Dir)
-	tw, err := twins.Load(dir, "phm-mlp")
-	require.NoError(t, err)
-	m, err := frontend.Load(filepath.Join(dir, "phm-mlp", "model.onnx"), frontend.Options{})
-	require.NoError(t, err)
-	before, err := twins.Eval(m.Graph.Clone(), tw.X, 120)
-	require.NoError(t, err)
-	e := kronecker(t, m, map[string]any{"n": int64(4), "max_rel_error": 1e-6, "max_output_rel_error": 1e-6}, twinSet(t, tw, m.Graph),
-		passes.Spec{Name: "bn-fold", Pos: "model.yaml:10:5"})
-	t.Logf("%s\n%s", e.Stats, e.Report)
-	require.Equal(t, 7, e.Stats["factored"], e.Report) // embed and 3 × (fc1, fc2)
-	require.Equal(t, 7, countKind(m.Graph, ir.KPHMLinear))
-	for _, n := range m.Graph.Nodes {
-		if k, ok := ir.KronOf(n); ok {
-			require.Equal(t, 4, k.R, n.Name)
-		}
+	for _, tc := range []struct {
+		twin   string
+		kind   ir.Kind
+		layers int
+		dense  string
+	}{
+		{"phm-mlp", ir.KPHMLinear, 7, "| /head/Gemm | [10, 128] | — | — | 1280 | — | — | — | — | dense: n 4 does not divide the output 10 and input 128 sizes |"},
+		{"phc-cnn", ir.KPHCConv2D, 4, "| /stem/conv/Conv | [16, 1, 3, 3] | — | — | 144 | — | — | — | — | dense: n 4 does not divide the output 16 and input 1 sizes |"},
+	} {
+		t.Run(tc.twin, func(t *testing.T) {
+			tw, err := twins.Load(dir, tc.twin)
+			require.NoError(t, err)
+			m, err := frontend.Load(filepath.Join(dir, tc.twin, "model.onnx"), frontend.Options{})
+			require.NoError(t, err)
+			before, err := twins.Eval(m.Graph.Clone(), tw.X, 120)
+			require.NoError(t, err)
+			e := kronecker(t, m, map[string]any{"n": int64(4), "max_rel_error": 1e-6, "max_output_rel_error": 1e-6}, twinSet(t, tw, m.Graph),
+				passes.Spec{Name: "bn-fold", Pos: "model.yaml:10:5"})
+			t.Logf("%s\n%s", e.Stats, e.Report)
+			require.Equal(t, tc.layers, e.Stats["factored"], e.Report)
+			require.Equal(t, tc.layers, countKind(m.Graph, tc.kind))
+			for _, n := range m.Graph.Nodes {
+				if k, ok := ir.KronOf(n); ok {
+					require.Equal(t, 4, k.R, n.Name)
+					require.InDelta(t, 0.25, float64(k.Params())/float64(k.Out()*k.In()*k.Taps), 0.015, n.Name)
+				}
+			}
+			require.Contains(t, e.Report, tc.dense)
+			require.Regexp(t, `\| 4 \| \d+ → \d+ \(0\.2[56]\d×\) \| \d+ → \d+ \| [0-9.]+e-0[78] \|`, e.Report)
+			after, err := twins.Eval(m.Graph, tw.X, 120)
+			require.NoError(t, err)
+			require.Equal(t, twins.Top1(before, tw.Labels), twins.Top1(after, tw.Labels))
+			t.Logf("held-out top-1 %d/%d before and after", twins.Top1(after, tw.Labels), len(tw.Labels))
+		})
 	}
-	require.Contains(t, e.Report, "| /head/Gemm | [10, 128] | — | — | 1280 | — | — | — | — | dense: n 4 does not divide the output 10 and input 128 sizes |")
-	after, err := twins.Eval(m.Graph, tw.X, 120)
-	require.NoError(t, err)
-	require.Equal(t, twins.Top1(before, tw.Labels), twins.Top1(after, tw.Labels))
-	t.Logf("held-out top-1 %d/%d before and after", twins.Top1(after, tw.Labels), len(tw.Labels))
 }
 
 // A trained dense MLP (the resmlp-bn twin) under max_metric_drop 0.01

@@ -16,7 +16,8 @@ import (
 //
 // Which one runs is a per-shape rule (phmExec): a PHM layer saves weight
 // traffic, not arithmetic, and pays a second pass (the mix by A), so a
-// layer whose dense weight stays in cache (≤ kronDenseBytes) runs as a
+// layer whose dense weight stays in cache (≤ kronDenseBytes), or whose
+// factored form costs over twice the dense MACs (R terms ≫ n1), runs as a
 // dense linear on W materialised when the package is built, and a larger
 // one, memory-bound at small batches, runs factored. phm_linear's exec
 // attribute overrides the rule (the kronecker pass's execution option).
@@ -33,11 +34,18 @@ func phmExec(n *ir.Node, k ir.Kron) string {
 	if o.Exec != ir.ExecAuto {
 		return o.Exec
 	}
-	if o.Scaled || !denseConst(n.Inputs[1]) || !denseConst(n.Inputs[2]) || 4*k.Out()*k.In() > kronDenseBytes {
+	if o.Scaled || !denseConst(n.Inputs[1]) || !denseConst(n.Inputs[2]) {
 		return ir.ExecFactored
 	}
-	return ir.ExecDense
+	if 4*k.Out()*k.In() <= kronDenseBytes || kronMACs(k) > 2*k.Out()*k.In() {
+		return ir.ExecDense
+	}
+	return ir.ExecFactored
 }
+
+// kronMACs is the factored kernel's MACs per row: the GEMM's n1·n2·R·m2
+// and the mix's m1·n1·R·m2 (ir.MACs's count).
+func kronMACs(k ir.Kron) int { return k.R * k.M2 * k.N1 * (k.N2*k.Taps + k.M1) }
 
 // denseConst: v is a float constant stored element by element.
 func denseConst(v *ir.Value) bool { return v.IsConst() && !v.Const.Splat }

@@ -37,15 +37,11 @@ func phmExec(n *ir.Node, k ir.Kron) string {
 	if o.Scaled || !denseConst(n.Inputs[1]) || !denseConst(n.Inputs[2]) {
 		return ir.ExecFactored
 	}
-	if 4*k.Out()*k.In() <= kronDenseBytes || kronMACs(k) > 2*k.Out()*k.In() {
+	if 4*k.Out()*k.In() <= kronDenseBytes || k.MACs() > 2*k.Out()*k.In() {
 		return ir.ExecDense
 	}
 	return ir.ExecFactored
 }
-
-// kronMACs is the factored kernel's MACs per row: the GEMM's n1·n2·R·m2
-// and the mix's m1·n1·R·m2 (ir.MACs's count).
-func kronMACs(k ir.Kron) int { return k.R * k.M2 * k.N1 * (k.N2*k.Taps + k.M1) }
 
 // denseConst: v is a float constant stored element by element.
 func denseConst(v *ir.Value) bool { return v.IsConst() && !v.Const.Splat }

@@ -29,7 +29,7 @@ func kronReport(g *ir.Graph) string {
 			case runs == ir.ExecDense && 4*k.Out()*k.In() <= kronDenseBytes:
 				why = fmt.Sprintf("dense W fits in %d KiB (cache-resident: the dense kernel is faster)", kronDenseBytes>>10)
 			case runs == ir.ExecDense:
-				why = fmt.Sprintf("factored: %d MACs a row, over twice dense %d", kronMACs(k), k.Out()*k.In())
+				why = fmt.Sprintf("factored: %d MACs a row, over twice dense %d", k.MACs(), k.Out()*k.In())
 			case o.Scaled:
 				why = "a scale input (a BatchNorm that did not fold into the factors)"
 			case !denseConst(n.Inputs[1]) || !denseConst(n.Inputs[2]):

@@ -37,12 +37,10 @@ func MACs(n *Node) (macs Dim, dense bool) {
 		w := n.Inputs[1].Type.Shape
 		return out.MulInt(w[1].B * w[2].B * w[3].B), true
 	case *PHMLinear, *PHCConv2D:
-		// Factored (docs/algorithms.md §4): G_r = F_r·x_q for every term
-		// and input block, then the mix by A, per output position.
-		// Per row (and output pixel): R·(n1·n2·taps·m2 + m1·n1·m2).
+		// Factored (Kron.MACs), per output position.
 		k, _ := KronOf(n)
 		rows, _ := out.DivInt(k.Out())
-		return rows.MulInt(k.R * k.M2 * k.N1 * (k.N2*k.Taps + k.M1)), true
+		return rows.MulInt(k.MACs()), true
 	case *Attention:
 		q, k, v := n.Inputs[0].Type.Shape, n.Inputs[1].Type.Shape, n.Inputs[2].Type.Shape
 		// QKᵀ and PV per batch element: T·S·(D + Dv) over the heads.

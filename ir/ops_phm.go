@@ -74,6 +74,11 @@ func (k Kron) In() int  { return k.N1 * k.N2 }
 // Params is the factors' size, R·(M1·N1 + M2·N2·Taps).
 func (k Kron) Params() int { return k.R * (k.M1*k.N1 + k.M2*k.N2*k.Taps) }
 
+// MACs is the factored product's multiply-accumulates per row (per output
+// pixel for a convolution): G_r = F_r·x_q for every term and input block,
+// then the mix by A, R·(n1·n2·taps·m2 + m1·n1·m2) (docs/algorithms.md §4).
+func (k Kron) MACs() int { return k.R * k.M2 * k.N1 * (k.N2*k.Taps + k.M1) }
+
 // KronOf reads the factor shapes of a phm_linear or phc_conv2d node's
 // operands a and s (inputs 1 and 2).
 func KronOf(n *Node) (Kron, bool) {

@@ -373,13 +373,14 @@ func (k *kronRun) decideLayer(l *kronLayer) error {
 		}
 		return k.worth(l)
 	}
+	measured := l.sh.R == maxR // its output error was measured
 	l.sh.R = 0
 	tail := 0.0
 	for _, s := range sigma[maxR:] {
 		tail += s * s
 	}
 	l.why = fmt.Sprintf("dense: no rank ≤ %d meets the budget (rank %d: Frobenius error %.3g", maxR, maxR, math.Sqrt(tail/max(total, 1e-300)))
-	if l.sh.R == maxR {
+	if measured {
 		l.why += fmt.Sprintf(", output error %.3g", l.outErr)
 	}
 	l.why += fmt.Sprintf("; max_rel_error %g, max_output_rel_error %g)", k.o.maxRel, k.o.maxOutRel)
@@ -392,7 +393,7 @@ func (k *kronRun) decideLayer(l *kronLayer) error {
 // of the weight bytes for about the dense arithmetic (§4).
 func (k *kronRun) worth(l *kronLayer) error {
 	dp, fp := l.out*l.in*l.taps, l.sh.Params()
-	dm, fm := kronMACs(l, false), kronMACs(l, true)
+	dm, fm := l.out*l.in*l.taps, l.sh.MACs()
 	switch {
 	case fp >= dp:
 		l.why = fmt.Sprintf("dense: rank %d needs %d parameters, not fewer than dense %d", l.sh.R, fp, dp)
@@ -403,16 +404,6 @@ func (k *kronRun) worth(l *kronLayer) error {
 		l.why = "factored"
 	}
 	return nil
-}
-
-// kronMACs is a layer's MACs per input row (per output pixel for a
-// convolution), factored as ir.MACs counts it or dense.
-func kronMACs(l *kronLayer, factored bool) int {
-	if !factored {
-		return l.out * l.in * l.taps
-	}
-	s := l.sh
-	return s.R * s.M2 * s.N1 * (s.N2*s.Taps + s.M1)
 }
 
 // shapeFor picks the factor shapes for a weight [out, in]: from n, from
@@ -824,7 +815,7 @@ func (k *kronRun) report(before, after size) error {
 		c.Reportf("| %s | %s | [%d×%d] ⊗ [%d×%d×%d] | %d | %d → %d (%.3g×) | %d → %d | %.3g | %.6f | %.3g | %s |\n",
 			l.node.Name, shape, l.sh.M1, l.sh.N1, l.sh.M2, l.sh.N2, l.sh.Taps, l.sh.R,
 			l.out*l.in*l.taps, l.sh.Params(), float64(l.sh.Params())/float64(l.out*l.in*l.taps),
-			kronMACs(l, false), kronMACs(l, true), l.relErr, kept/max(total, 1e-300), l.outErr, l.why)
+			l.out*l.in*l.taps, l.sh.MACs(), l.relErr, kept/max(total, 1e-300), l.outErr, l.why)
 	}
 	c.Reportf("\nSingular values of R(W) (first 16):\n\n")
 	for _, l := range k.layers {

@@ -68,13 +68,32 @@ func genPointwise(c *kctx) error {
 // 1 ([N, K, …] with K·… = the depth) and whose input has rows rows of K.
 func genMatrix(c *kctx, rows ir.Dim) error {
 	w := c.in(1)
+	return genGemmLinear(c, rows, w.Shape[0].B, kernels.Numel(w.Shape[1:]).B, 1, nil)
+}
+
+// builtWeights are weights a kernel's GEMM reads but the graph does not
+// hold: of makes them, when the package is built, from the data of the
+// input that stands for them (a phm_linear's F, in whose place the
+// package stores W), and key names the result.
+type builtWeights struct {
+	key string
+	of  func([]float32) []float32
+}
+
+// genGemmLinear specialises kernels.Linear for rows rows of k by weights
+// [n, k]: input wIdx's (1, or 2 after a phm_linear's factors A, which the
+// kernel takes and never reads), or those built makes from it (nil: none).
+// Either way they are packed at build time for the layer's GEMM kernels.
+func genGemmLinear(c *kctx, rows ir.Dim, n, k, wIdx int, built *builtWeights) error {
 	e := kernels.EpiOf(c.node)
-	k, nOut := kernels.Numel(w.Shape[1:]).B, w.Shape[0].B
 	bias := ""
 	if e.Bias {
 		bias = "bias"
 	}
-	g := newGemmLayer(c, nOut, k, 1, bias, isa.Epilogue{Act: e.Act, Resid: e.Resid})
+	g := newGemmLayer(c, n, k, wIdx, bias, isa.Epilogue{Act: e.Act, Resid: e.Resid})
+	if built != nil {
+		c.packInput(wIdx, built.key+"_"+g.name, func(w []float32) []float32 { return gemm.Pack(g.p, built.of(w)) })
+	}
 	s := kernels.NewLinear(c.node, g.p)
 	s.Rows = rows
 	c.parallel(fmt.Sprintf("(%s+%d)/%d*%d", dimExpr(s.Rows), s.RB-1, s.RB, s.NP), 1)
@@ -82,6 +101,9 @@ func genMatrix(c *kctx, rows ir.Dim) error {
 		"Gemm":   tmpl.Call{Func: g.name},
 		"Vector": dispatchHook(g.ks, func(name string) bool { return g.goEpi[name] }, 7),
 	}}
+	if wIdx == 1 {
+		b.Omit = append(b.Omit, "factors")
+	}
 	if err := epilogue(e, &b); err != nil {
 		return err
 	}

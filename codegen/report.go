@@ -34,6 +34,7 @@ func (g *gen) report() []byte {
 	fmt.Fprintf(&sb, "## Weights\n\n%d constants, %d elements; weights.bin %d bytes, %s (splats are filled at New and not stored).\n\n", len(g.in.Graph.Consts), params, rt.WeightsHeaderSize+len(g.weights), where)
 	sb.WriteString(g.kernelSummary())
 	sb.WriteString(g.ks.tuning.report(g.in.TuningDB))
+	sb.WriteString(kronReport(g.in.Graph))
 	sb.WriteString("## Memory plan\n\nBuffers are laid out in one arena by runtime.Plan at New, for the max batch.\n\n```\n")
 	sb.WriteString(g.in.Plan.String())
 	sb.WriteString("```\n")

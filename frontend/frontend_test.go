@@ -237,6 +237,32 @@ graph:
 			},
 		},
 		{
+			name: "phm_linear and phc_conv2d bind their factors",
+			yaml: `name: phm
+inputs: [{name: x, shape: [N, 4, 6, 6]}]
+init: {seed: 3}
+graph:
+  - phc_conv2d: {name: c, filters: 8, kernel: 3, pad: 1, stride: 2, n: 2, bias: false}
+  - global_avgpool:
+  - flatten: {axis: 1}
+  - phm_linear: {name: fc, features: 12, n: 4}
+`,
+			check: func(t *testing.T, m *frontend.Model) {
+				c := nodeByName(t, m.Graph, "c")
+				require.Equal(t, []int{1, 1, 1, 1}, c.Op.(*ir.PHCConv2D).Pad)
+				require.Equal(t, []int{2, 2}, c.Op.(*ir.PHCConv2D).Stride)
+				require.Equal(t, "f32[N,8,3,3]", ir.FormatType(c.Outputs[0].Type))
+				require.Equal(t, []int{2, 2, 2}, constByName(t, m.Graph, "c.A").Shape)
+				require.Equal(t, []int{2, 4, 2, 3, 3}, constByName(t, m.Graph, "c.F").Shape)
+				fc := nodeByName(t, m.Graph, "fc")
+				require.Equal(t, ir.KPHMLinear, fc.Op.Kind())
+				require.Equal(t, []int{4, 4, 4}, constByName(t, m.Graph, "fc.A").Shape)
+				require.Equal(t, []int{4, 3, 2}, constByName(t, m.Graph, "fc.F").Shape)
+				require.Equal(t, []string{"c.A", "c.F", "fc.A", "fc.F", "fc.bias"}, constNames(m.Graph))
+				require.Equal(t, []int{2, 12}, requireRuns(t, m.Graph)[0].Shape)
+			},
+		},
+		{
 			name: "pooling with int kernel, stride defaulting to the kernel",
 			yaml: `name: pool
 inputs: [{name: x, shape: [N, 1, 8, 8]}]
@@ -558,6 +584,13 @@ func TestLoadErrors(t *testing.T) {
 			`linear "fc": unknown key "activation" (want one of bias, features, in, name, out, params)`},
 		{"unknown conv field", "name: t\ninputs: [{name: x, shape: [N, 1, 4, 4]}]\ninit: {seed: 1}\ngraph:\n  - conv2d: {name: c, filters: 3, kernel: 1, padding: 1}\n", "5:46",
 			`conv2d "c": unknown key "padding" (want one of bias, dilation, filters, groups, in, kernel, name, out, pad, params, stride)`},
+		{"phm_linear: n does not divide the features", head + "graph:\n  - phm_linear: {name: fc, features: 6, n: 4}\n", "5:17",
+			`phm_linear "fc": n 4 must divide the input features 4 and the output features 6`},
+		{"phm_linear: n does not divide the input", head + "graph:\n  - phm_linear: {name: fc, features: 6, n: 3}\n", "5:17",
+			`n 3 must divide the input features 4 and the output features 6`},
+		{"phm_linear without n", head + "graph:\n  - phm_linear: {name: fc, features: 4}\n", "5:17", `phm_linear "fc": n (the hypercomplex order) must be ≥ 1, got 0`},
+		{"phc_conv2d: n does not divide the channels", "name: t\ninputs: [{name: x, shape: [N, 3, 4, 4]}]\ninit: {seed: 1}\ngraph:\n  - phc_conv2d: {name: c, filters: 4, kernel: 3, n: 2}\n", "5:17",
+			`phc_conv2d "c": n 2 must divide the input channels 3 and the output channels 4`},
 		{"unknown attribute of a generic op", head + "graph:\n  - softmax: {dim: 1}\n", "5:14", `unknown attribute "dim"`},
 		{"missing name for a layer with params", head + "graph:\n  - linear: {features: 3}\n", "5:13", "linear: a layer with parameters needs a name (or params:)"},
 		{"missing name for a batchnorm", "name: t\ninputs: [{name: x, shape: [N, 4, 2, 2]}]\ninit: {seed: 1}\ngraph:\n  - batchnorm: {eps: 0.1}\n", "5:16", "batchnorm: a layer with parameters needs a name"},

@@ -11,8 +11,8 @@ import (
 )
 
 // Lowering of graph: layers into IR. A layer is a one-key mapping,
-// {kind: {fields}}. Kinds with parameters (linear, conv2d, batchnorm,
-// layernorm, embedding, param, attention) create named constants whose
+// {kind: {fields}}. Kinds with parameters (linear, conv2d, phm_linear,
+// phc_conv2d, batchnorm, layernorm, embedding, param, attention) create named constants whose
 // data is bound later (weights file or seed); every other IR op is a
 // layer whose fields are its attributes. `in` defaults to the previous
 // layer's result, so a chain needs no names.
@@ -233,6 +233,10 @@ func (l *lowering) layer(n *node, sc *scope) {
 		outs = l.linear(o, full, prefix, ins, body)
 	case "conv2d":
 		outs = l.conv2d(o, full, prefix, ins, body)
+	case "phm_linear":
+		outs = l.phmLinear(o, full, prefix, ins, body)
+	case "phc_conv2d":
+		outs = l.phcConv2D(o, full, prefix, ins, body)
 	case "batchnorm":
 		outs = l.batchnorm(o, full, prefix, ins, body)
 	case "layernorm":
@@ -443,6 +447,69 @@ func (l *lowering) conv2d(o *obj, name, prefix string, ins []*ir.Value, at *node
 	return l.add(o, at, name, op, args)
 }
 
+// phmOrder reads a PHM/PHC layer's n and checks that it divides the
+// input and output sizes (features or channels).
+func phmOrder(o *obj, at *node, in, out int, what string) int {
+	n := o.integer("n", 0)
+	if n < 1 {
+		o.fail(at, "n (the hypercomplex order) must be ≥ 1, got %d", n)
+	}
+	if in%n != 0 || out%n != 0 {
+		o.fail(at, "n %d must divide the input %s %d and the output %s %d", n, what, in, what, out)
+	}
+	return n
+}
+
+// phmLinear is a PHM linear layer (Zhang et al. 2021): W = Σᵢ Aᵢ ⊗ Fᵢ
+// with A [n, n, n] and F [n, features/n, in/n] bound as <name>.A and
+// <name>.F (the HyperNets/PyTorch state_dict names), then the bias.
+func (l *lowering) phmLinear(o *obj, name, prefix string, ins []*ir.Value, at *node) []*ir.Value {
+	x := one(o, at, ins)
+	in := staticLast(o, at, x, "phm_linear")
+	out := o.integer("features", 0)
+	if out < 1 {
+		o.fail(at, "features must be ≥ 1, got %d", out)
+	}
+	n := phmOrder(o, at, in, out, "features")
+	args := []*ir.Value{x,
+		l.newParam(o, at, prefix+".A", []int{n, n, n}, initNormal, 0, 1/math.Sqrt(float64(n))),
+		l.newParam(o, at, prefix+".F", []int{n, out / n, in / n}, initUniformFanIn, in, 0),
+	}
+	if o.boolean("bias", true) {
+		args = append(args, l.newParam(o, at, prefix+".bias", []int{out}, initUniformFanIn, in, 0))
+	}
+	o.done("features", "n", "bias")
+	return l.add(o, at, name, &ir.PHMLinear{}, args)
+}
+
+// phcConv2D is a PHC convolution (Grassucci et al. 2021): the Kronecker
+// product acts on the channel axes, F [n, filters/n, C/n, kh, kw]; A, F
+// and the bias bind as for phm_linear. Groups are 1.
+func (l *lowering) phcConv2D(o *obj, name, prefix string, ins []*ir.Value, at *node) []*ir.Value {
+	x := one(o, at, ins)
+	if x.Type.Shape.Rank() != 4 || !x.Type.Shape[1].Static() {
+		o.fail(at, "input must be [N, C, H, W], got %s", x.Type.Shape)
+	}
+	c := x.Type.Shape[1].B
+	op := &ir.PHCConv2D{Stride: window(o, at, "stride", 1), Pad: window(o, at, "pad", 0), Dilation: window(o, at, "dilation", 1)}
+	kernel := window(o, at, "kernel", 0)
+	filters := o.integer("filters", 0)
+	if filters < 1 || kernel[0] < 1 || kernel[1] < 1 {
+		o.fail(at, "filters and kernel must be ≥ 1, got filters %d kernel %v", filters, kernel)
+	}
+	n := phmOrder(o, at, c, filters, "channels")
+	fanIn := c * kernel[0] * kernel[1]
+	args := []*ir.Value{x,
+		l.newParam(o, at, prefix+".A", []int{n, n, n}, initNormal, 0, 1/math.Sqrt(float64(n))),
+		l.newParam(o, at, prefix+".F", []int{n, filters / n, c / n, kernel[0], kernel[1]}, initUniformFanIn, fanIn, 0),
+	}
+	if o.boolean("bias", true) {
+		args = append(args, l.newParam(o, at, prefix+".bias", []int{filters}, initUniformFanIn, fanIn, 0))
+	}
+	o.done("filters", "kernel", "stride", "pad", "dilation", "n", "bias")
+	return l.add(o, at, name, op, args)
+}
+
 func (l *lowering) batchnorm(o *obj, name, prefix string, ins []*ir.Value, at *node) []*ir.Value {
 	x := one(o, at, ins)
 	if x.Type.Shape.Rank() < 2 || !x.Type.Shape[1].Static() {
@@ -544,7 +611,7 @@ func (l *lowering) attention(o *obj, name, prefix string, ins []*ir.Value, at *n
 func (l *lowering) generic(kind string, o *obj, name string, ins []*ir.Value, at *node) []*ir.Value {
 	k, ok := ir.KindOf(kind)
 	if !ok {
-		o.fail(at, "unknown layer kind %q (want repeat, block, linear, conv2d, batchnorm, layernorm, embedding, attention, param or an IR op: %s)", kind, strings.Join(ir.OpNames(), ", "))
+		o.fail(at, "unknown layer kind %q (want repeat, block, linear, conv2d, phm_linear, phc_conv2d, batchnorm, layernorm, embedding, attention, param or an IR op: %s)", kind, strings.Join(ir.OpNames(), ", "))
 	}
 	attrs := map[string]any{}
 	for _, key := range o.n.keys {

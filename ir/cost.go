@@ -22,8 +22,9 @@ func Cost(n *Node) (flops, bytes Dim) {
 
 // MACs counts a dense node's multiply-accumulates, affine in the batch:
 // linear, conv2d (float or quantized: qlinear, qconv2d), gemm, matmul,
-// and attention's QKᵀ and PV; dense is false for every other op. It is
-// the MAC model the lossy passes predict speed-ups with.
+// phm_linear and phc_conv2d (factored), and attention's QKᵀ and PV; dense
+// is false for every other op. It is the MAC model the lossy passes
+// predict speed-ups with.
 func MACs(n *Node) (macs Dim, dense bool) {
 	var out Dim
 	for _, v := range n.Outputs {
@@ -35,6 +36,11 @@ func MACs(n *Node) (macs Dim, dense bool) {
 	case *Conv2D, *QConv2D:
 		w := n.Inputs[1].Type.Shape
 		return out.MulInt(w[1].B * w[2].B * w[3].B), true
+	case *PHMLinear, *PHCConv2D:
+		// Factored (Kron.MACs), per output position.
+		k, _ := KronOf(n)
+		rows, _ := out.DivInt(k.Out())
+		return rows.MulInt(k.MACs()), true
 	case *Attention:
 		q, k, v := n.Inputs[0].Type.Shape, n.Inputs[1].Type.Shape, n.Inputs[2].Type.Shape
 		// QKᵀ and PV per batch element: T·S·(D + Dv) over the heads.

@@ -156,6 +156,9 @@ const (
 	KRequantize
 	KQLinear
 	KQConv2D
+	// Kronecker-factored layers (ops_phm.go).
+	KPHMLinear
+	KPHCConv2D
 	numKinds
 )
 

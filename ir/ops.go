@@ -266,18 +266,38 @@ type Attention struct {
 
 func (*Attention) Kind() Kind { return KAttention }
 
-// EpilogueOf returns a linear or conv2d op's epilogue.
+// EpilogueOf returns a linear, conv2d, phm_linear or phc_conv2d op's
+// epilogue.
 func EpilogueOf(op Op) (Epilogue, bool) {
 	switch o := op.(type) {
 	case *Linear:
 		return o.Epilogue, true
 	case *Conv2D:
 		return o.Epilogue, true
+	case *PHMLinear:
+		return o.Epilogue, true
+	case *PHCConv2D:
+		return o.Epilogue, true
 	}
 	return Epilogue{}, false
 }
 
-// HasBias reports whether a linear or conv2d node with n inputs has a bias.
+// SetEpilogue sets the epilogue of an op EpilogueOf knows.
+func SetEpilogue(op Op, e Epilogue) {
+	switch o := op.(type) {
+	case *Linear:
+		o.Epilogue = e
+	case *Conv2D:
+		o.Epilogue = e
+	case *PHMLinear:
+		o.Epilogue = e
+	case *PHCConv2D:
+		o.Epilogue = e
+	}
+}
+
+// HasBias reports whether a linear or conv2d node with n inputs has a
+// bias (phm_linear and phc_conv2d: KronInputs).
 func (e Epilogue) HasBias(n int) bool {
 	if e.Residual {
 		n--

@@ -69,6 +69,10 @@ func TestParseErrors(t *testing.T) {
 		{"graph g {\n  input %x: f32[N,4]\n  input %w: f32[3,5]\n  %y = linear (%x, %w): f32[N,3]\n  output %y\n}", "input features 4 do not match weight [3,5]"},
 		{"graph g { input %x: f32[2] %x = relu(%x): f32[2] }", "value %x defined twice"},
 		{`graph g { input %"x: f32[2] }`, "expected a name after \"%\""},
+		{"graph g {\n  input %x: f32[N,6]\n  const %a: f32[2,2,2] = splat<1>\n  const %s: f32[2,2,2] = splat<1>\n  %y = phm_linear (%x, %a, %s): f32[N,4]\n  output %y\n}", "input [N,6]: want [..., 4] (n1·n2 = 2·2)"},
+		{"graph g {\n  input %x: f32[N,4]\n  const %a: f32[2,2,2] = splat<1>\n  const %s: f32[3,2,2] = splat<1>\n  %y = phm_linear (%x, %a, %s): f32[N,4]\n  output %y\n}", "different numbers of terms"},
+		{"graph g {\n  input %x: f32[N,4]\n  const %a: f32[2,2,2] = splat<1>\n  const %s: f32[2,2,2] = splat<1>\n  %y = phm_linear (%x, %a, %s) {scaled=true}: f32[N,4]\n  output %y\n}", "scaled=true needs a scale input"},
+		{"graph g {\n  input %x: f32[N,6,5,5]\n  const %a: f32[2,2,2] = splat<1>\n  const %s: f32[2,2,2,3,3] = splat<1>\n  %y = phc_conv2d (%x, %a, %s): f32[N,4,3,3]\n  output %y\n}", "factors want n1·C' = 2·2 = 4"},
 	}
 	for _, c := range cases {
 		_, err := Parse("t.ir", []byte(c.src))

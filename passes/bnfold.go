@@ -44,7 +44,13 @@ import (
 // by rules A and B. PRepBN has no IR form (the frontend keeps only the
 // RepBN branch of a finished schedule), so it never reaches this pass.
 //
+// A BN after a phm_linear or phc_conv2d folds by rule A into its factors
+// when its scale keeps the sum at R terms (ruleAKron), and otherwise into
+// its scale and bias inputs; the weight stays factored either way.
+//
 // Stats: repvgg (blocks merged), rule-a, rule-b (maps folded by each rule;
+// kron-factors and kron-scale: rule A on factored producers, into the
+// factors or the scale;
 // RepBNs included), repbn (RepBNs among them), ln-affine (layernorms whose
 // scale and shift moved), bn-kept (BatchNorms left, e.g. before a padded
 // conv) and nodes-removed.
@@ -224,6 +230,16 @@ func (f *folder) ruleA(m *chanAffine) bool {
 		if o.Epilogue != (ir.Epilogue{}) || m.axis != 1 {
 			return false
 		}
+	case *ir.PHMLinear:
+		if o.Epilogue != (ir.Epilogue{}) || m.axis != rank-1 {
+			return false
+		}
+		return f.ruleAKron(m, p)
+	case *ir.PHCConv2D:
+		if o.Epilogue != (ir.Epilogue{}) || m.axis != 1 {
+			return false
+		}
+		return f.ruleAKron(m, p)
 	default:
 		return false
 	}
@@ -243,6 +259,117 @@ func (f *folder) ruleA(m *chanAffine) bool {
 	f.remove(m.nodes...)
 	f.stats["rule-a"]++
 	return true
+}
+
+// ruleAKron is rule A for a Kronecker-factored producer (phm_linear,
+// phc_conv2d): y = a⊙(scale⊙(W x) + b) + t. The bias always folds, b' =
+// a⊙b + t. The scale a⊙scale folds into the factors only when it keeps W
+// a sum of R Kronecker products: when, as an m1×m2 matrix, it is rank one,
+// a⊙scale = α ⊗ β, so diag(α ⊗ β)·(A_r ⊗ F_r) = (diag(α)A_r) ⊗
+// (diag(β)F_r). Otherwise it stays as the op's scale input (its scale
+// epilogue): W is never materialised here.
+func (f *folder) ruleAKron(m *chanAffine, p *ir.Node) bool {
+	a, s := p.Inputs[1], p.Inputs[2]
+	scale, bias, _ := ir.KronInputs(p)
+	for _, v := range []*ir.Value{a, s, scale, bias} {
+		if v != nil && !isF32Const(v) {
+			return false
+		}
+	}
+	k, _ := ir.KronOf(p)
+	out := k.Out()
+	sc := slices.Clone(m.a)
+	nb := ir.NewTensor(ir.F32, []int{out})
+	for i := range out {
+		bi := 0.0
+		if bias != nil {
+			bi = bias.Const.Float(i)
+		}
+		if scale != nil {
+			sc[i] *= scale.Const.Float(i)
+		}
+		nb.F[i] = float32(m.a[i]*bi + m.t[i])
+	}
+	name := p.Name
+	if name == "" {
+		name = p.Outputs[0].Name
+	}
+	ins := []*ir.Value{p.Inputs[0]}
+	if alpha, beta, ok := rankOne(sc, k.M1, k.M2); ok {
+		at, stt := a.Const.Dense(), s.Const.Dense()
+		na, ns := ir.NewTensor(ir.F32, at.Shape), ir.NewTensor(ir.F32, stt.Shape)
+		for i, v := range at.F { // a[r][p][q] · α[p]
+			na.F[i] = float32(float64(v) * alpha[i/k.N1%k.M1])
+		}
+		per := k.N2 * k.Taps
+		for i, v := range stt.F { // s[r][o][…] · β[o]
+			ns.F[i] = float32(float64(v) * beta[i/per%k.M2])
+		}
+		ins = append(ins, f.constant(name+".A.folded", na), f.constant(name+".F.folded", ns))
+		f.orphans[a], f.orphans[s] = true, true
+		f.stats["kron-factors"]++
+	} else {
+		st := ir.NewTensor(ir.F32, []int{out})
+		for i, v := range sc {
+			st.F[i] = float32(v)
+		}
+		ins = append(ins, a, s, f.constant(name+".scale.folded", st))
+		f.stats["kron-scale"]++
+	}
+	if scale != nil {
+		f.orphans[scale] = true
+	}
+	if bias != nil {
+		f.orphans[bias] = true
+	}
+	p.Inputs = append(ins, f.constant(name+".bias.folded", nb))
+	switch o := p.Op.(type) {
+	case *ir.PHMLinear:
+		o.Scaled = len(ins) == 4
+	case *ir.PHCConv2D:
+		o.Scaled = len(ins) == 4
+	}
+	m.y.Def = p
+	p.Outputs[0] = m.y
+	f.remove(m.nodes...)
+	f.stats["rule-a"]++
+	return true
+}
+
+// rankOne factors v, an m1×m2 matrix row-major, as α ⊗ β (v[p·m2 + o] =
+// α[p]·β[o]) when it is one to float32 rounding; ok is false otherwise.
+func rankOne(v []float64, m1, m2 int) (alpha, beta []float64, ok bool) {
+	// β is the row of largest norm, α each row's projection on it.
+	best, bestN := 0, -1.0
+	maxAbs := 0.0
+	for p := range m1 {
+		n := 0.0
+		for _, x := range v[p*m2 : (p+1)*m2] {
+			n += x * x
+			maxAbs = math.Max(maxAbs, math.Abs(x))
+		}
+		if n > bestN {
+			best, bestN = p, n
+		}
+	}
+	if bestN <= 0 {
+		return nil, nil, false
+	}
+	beta = slices.Clone(v[best*m2 : (best+1)*m2])
+	alpha = make([]float64, m1)
+	for p := range m1 {
+		dot := 0.0
+		for o, x := range v[p*m2 : (p+1)*m2] {
+			dot += x * beta[o]
+		}
+		alpha[p] = dot / bestN
+		for o, x := range v[p*m2 : (p+1)*m2] {
+			if math.Abs(x-alpha[p]*beta[o]) > 1e-7*maxAbs {
+				return nil, nil, false
+			}
+		}
+	}
+	return alpha, beta, true
 }
 
 // ruleB folds m into every linear or conv2d that reads its result,

@@ -438,7 +438,14 @@ func TestBNFoldTwins(t *testing.T) {
 		case "vit-repbn":
 			require.Equal(t, Stats{"rule-b": 9, "repbn": 9, "nodes-removed": 45}, st)
 		case "phc-cnn":
-			require.Equal(t, Stats{"rule-a": 5, "nodes-removed": 5}, st)
+			// The stem's BN folds into its conv; the four after PHC convs
+			// become their scale inputs (no BN scale is rank one over the
+			// 4×8 or 4×16 output blocks).
+			require.Equal(t, Stats{"rule-a": 5, "kron-scale": 4, "nodes-removed": 5}, st)
+		case "phm-mlp":
+			// Only the final norm feeds a (dense) linear; the others feed
+			// phm_linear and keep their affine part.
+			require.Equal(t, Stats{"ln-affine": 1}, st)
 		default:
 			// Every layernorm of these pre-norm models feeds linears only.
 			require.Zero(t, bns, name)
@@ -501,4 +508,57 @@ func TestBNFoldLayerNorm(t *testing.T) {
 	require.Nil(t, b.G.Lookup("ln1.weight"), "the folded scale leaves the graph")
 	require.NotNil(t, b.G.Lookup("q.bias.folded"))
 	require.NotNil(t, b.G.Lookup("k.bias.folded"), "a linear without bias gets W·β")
+}
+
+// Rule A on Kronecker-factored producers: a BN whose scale is α ⊗ β over
+// the (m1, m2) output blocks folds into the factors (the op stays a sum
+// of R terms, no scale input); any other BN becomes the op's scale and
+// bias inputs. Either way the weight stays factored.
+func TestBNFoldKron(t *testing.T) {
+	for _, conv := range []bool{false, true} {
+		for _, rank1 := range []bool{false, true} {
+			t.Run(fmt.Sprintf("conv=%v rank-one=%v", conv, rank1), func(t *testing.T) {
+				r := newRand(11)
+				b := ir.NewBuilder("k")
+				R, m1, n1, m2, n2 := 3, 2, 2, 3, 4
+				var y *ir.Value
+				if conv {
+					x := input(t, b, n1*n2, 6, 6)
+					y = must1(t, b, "pc", &ir.PHCConv2D{Stride: []int{1, 1}, Pad: []int{1, 1, 1, 1}, Dilation: []int{1, 1}}, x,
+						mustConst(t, b, "pc.A", r.tensor(0.5, R, m1, n1)), mustConst(t, b, "pc.F", r.tensor(0.3, R, m2, n2, 3, 3)))
+				} else {
+					x := input(t, b, n1*n2)
+					y = must1(t, b, "pm", &ir.PHMLinear{}, x,
+						mustConst(t, b, "pm.A", r.tensor(0.5, R, m1, n1)), mustConst(t, b, "pm.F", r.tensor(0.3, R, m2, n2)),
+						mustConst(t, b, "pm.bias", r.tensor(1, m1*m2)))
+				}
+				bn := r.bn(t, b, "bn", y, false)
+				if rank1 {
+					// γ = α ⊗ β with one variance: a = γ/√(σ²+ε) is rank one.
+					g, v := bn.Def.Inputs[1].Const, bn.Def.Inputs[4].Const
+					for i := range g.F {
+						g.F[i] = float32(0.5+float64(i/m2)) * float32(1+0.25*float64(i%m2))
+						v.F[i] = 0.7
+					}
+				}
+				b.G.Outputs = []*ir.Value{must1(t, b, "", ir.Simple{K: ir.KRelu}, bn)}
+				st := runFold(t, b.G)
+				require.Equal(t, 1, st["rule-a"], "%s", st)
+				require.Equal(t, 0, count(b.G, ir.KBatchNorm))
+				p := b.G.Nodes[0]
+				_, ok := ir.KronOf(p)
+				require.True(t, ok, "the producer stays factored: %s", b.G)
+				scale, bias, _ := ir.KronInputs(p)
+				require.NotNil(t, bias)
+				if rank1 {
+					require.Equal(t, 1, st["kron-factors"], "%s", st)
+					require.Nil(t, scale, "%s", b.G)
+				} else {
+					require.Equal(t, 1, st["kron-scale"], "%s", st)
+					require.NotNil(t, scale, "%s", b.G)
+					require.True(t, ir.ScaledOf(p.Op))
+				}
+			})
+		}
+	}
 }

@@ -6,7 +6,8 @@ import (
 	"github.com/modelc/modelc/ir"
 )
 
-// fuseEpilogue folds into each linear and conv2d the elementwise ops that
+// fuseEpilogue folds into each linear and conv2d (and their Kronecker-
+// factored forms, phm_linear and phc_conv2d) the elementwise ops that
 // follow it, so a kernel applies them while its results are still in
 // registers instead of in extra passes over memory:
 //
@@ -81,7 +82,7 @@ func fuseEpilogue(c *Context, _ Options) (Stats, error) {
 			absorb(n, m)
 			stats["silu"]++
 		}
-		setEpilogue(n, e)
+		ir.SetEpilogue(n.Op, e)
 	}
 	place := map[*ir.Node]*ir.Node{}
 	for n, u := range at {
@@ -102,15 +103,6 @@ func fuseEpilogue(c *Context, _ Options) (Stats, error) {
 	}
 	g.Nodes = nodes
 	return stats, nil
-}
-
-func setEpilogue(n *ir.Node, e ir.Epilogue) {
-	switch o := n.Op.(type) {
-	case *ir.Linear:
-		o.Epilogue = e
-	case *ir.Conv2D:
-		o.Epilogue = e
-	}
 }
 
 // epilogueAct returns the epilogue activation (ir.Epilogue.Act) that op

@@ -172,6 +172,27 @@ func (o Options) Ints(key string) ([]int, error) {
 	return out, nil
 }
 
+// Strings reads a string or a list of strings (nil when absent).
+func (o Options) Strings(key string) ([]string, error) {
+	v, ok := o.values[key]
+	if !ok {
+		return nil, nil
+	}
+	items, isList := v.([]any)
+	if !isList {
+		items = []any{v}
+	}
+	out := make([]string, len(items))
+	for i, it := range items {
+		s, isStr := it.(string)
+		if !isStr || s == "" {
+			return nil, o.Errorf(key, "want a name or a list of names, got %s", describe(v))
+		}
+		out[i] = s
+	}
+	return out, nil
+}
+
 // Budget reads max_metric_drop and strict: a lossy pass's accuracy budget
 // (nil when max_metric_drop is not given).
 func (o Options) Budget() (*calib.Budget, error) {
@@ -208,25 +229,4 @@ func describe(v any) string {
 		return "a list"
 	}
 	return fmt.Sprint(v)
-}
-
-// Strings reads a string or a list of strings (nil when absent).
-func (o Options) Strings(key string) ([]string, error) {
-	v, ok := o.values[key]
-	if !ok {
-		return nil, nil
-	}
-	items, isList := v.([]any)
-	if !isList {
-		items = []any{v}
-	}
-	out := make([]string, len(items))
-	for i, it := range items {
-		s, isStr := it.(string)
-		if !isStr {
-			return nil, o.Errorf(key, "want a name or a list of names, got %s", describe(v))
-		}
-		out[i] = s
-	}
-	return out, nil
 }

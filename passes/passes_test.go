@@ -1,6 +1,7 @@
 package passes
 
 import (
+	"encoding/json"
 	"flag"
 	"os"
 	"path/filepath"
@@ -43,7 +44,8 @@ func TestGolden(t *testing.T) {
 				in := ir.SampleInputs(g, 2, 1)
 				want, err := ir.Eval(g, in...)
 				require.NoError(t, err)
-				_, err = pass.Run(&Context{Graph: g}, Options{})
+				opts := goldenOptions(t, f)
+				_, err = pass.Run(&Context{Graph: g}, opts)
 				require.NoError(t, err)
 				require.NoError(t, ir.Verify(g))
 				got, err := ir.Eval(g, in...)
@@ -59,12 +61,25 @@ func TestGolden(t *testing.T) {
 				require.NoError(t, err, "run go test ./passes -update")
 				require.Equal(t, string(exp), g.String())
 				// Running the pass again changes nothing: a fixed point.
-				_, err = pass.Run(&Context{Graph: g}, Options{})
+				_, err = pass.Run(&Context{Graph: g}, opts)
 				require.NoError(t, err)
 				require.Equal(t, string(exp), g.String())
 			})
 		}
 	}
+}
+
+// goldenOptions reads a golden case's pass options from NAME.options.json
+// beside NAME.ir (none when absent).
+func goldenOptions(t *testing.T, f string) Options {
+	data, err := os.ReadFile(strings.TrimSuffix(f, ".ir") + ".options.json")
+	if os.IsNotExist(err) {
+		return Options{}
+	}
+	require.NoError(t, err)
+	var values map[string]any
+	require.NoError(t, json.Unmarshal(data, &values))
+	return NewOptions(values, f, nil)
 }
 
 func TestBuildErrors(t *testing.T) {

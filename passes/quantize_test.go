@@ -38,7 +38,7 @@ func relL2(a, b []float32) float64 {
 		num += d * d
 		den += float64(b[i]) * float64(b[i])
 	}
-	return math.Sqrt(num / den)
+	return math.Sqrt(num / math.Max(den, 1e-30))
 }
 
 // TestQuantizeGolden runs quantize on testdata/quantize/*.ir with each

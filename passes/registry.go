@@ -21,6 +21,9 @@ var All = []Pass{
 	{Name: "quantize", Phase: User, Run: quantize,
 		Options: []string{"scheme", "bits", "weights", "per_channel", "activations", "percentile", "hist_bins", "res", "kl_eps", "min_sqnr_db", "asymmetric", "all_layers", "keep_float", "max_metric_drop", "strict"},
 		Summary: "run linears and convolutions on int8/int16 with fixed-point or affine formats chosen on the calibration data; requantize in the integer epilogue (lossy)"},
+	{Name: "kronecker", Phase: User, Run: kronecker,
+		Options: []string{"layers", "n", "shape", "max_rank", "max_rel_error", "max_output_rel_error", "max_metric_drop", "strict", "execution"},
+		Summary: "store linear and conv weights as sums of Kronecker products (PHM), the smallest rank within an error budget (lossy), or write factored layers dense (execution: materialized)"},
 	{Name: "fuse-epilogue", Phase: Lower, Exact: true, Run: fuseEpilogue,
 		Summary: "fold a residual add and relu/gelu into the linear or conv2d before them"},
 	{Name: "layout-assign", Phase: Lower, Exact: true, Run: layoutAssign,
@@ -31,7 +34,7 @@ var All = []Pass{
 
 // planned lists user passes that are designed but not implemented yet, in
 // their pipeline order, so model.yaml gets a clear message.
-var planned = []string{"kronecker"}
+var planned = []string{}
 
 // Lookup finds a pass by name.
 func Lookup(name string) (*Pass, bool) {

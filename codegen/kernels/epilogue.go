@@ -22,10 +22,15 @@ type Epi struct {
 	Act         string // "", or one of isa.Acts
 }
 
-// EpiOf returns the epilogue of a linear or conv2d node: its bias is
-// input 2 when present, and its residual the input after.
+// EpiOf returns the epilogue of a linear or conv2d node (its bias is
+// input 2 when present, and its residual the input after), or of a
+// phm_linear or phc_conv2d (ir.KronInputs).
 func EpiOf(nd *ir.Node) Epi {
 	e, _ := ir.EpilogueOf(nd.Op)
+	if _, ok := ir.KronOf(nd); ok {
+		_, bias, _ := ir.KronInputs(nd)
+		return Epi{Bias: bias != nil, Resid: e.Residual, Act: e.Act}
+	}
 	return Epi{Bias: e.HasBias(len(nd.Inputs)), Resid: e.Residual, Act: e.Act}
 }
 

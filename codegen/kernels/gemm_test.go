@@ -162,7 +162,7 @@ func TestLinear(t *testing.T) {
 					s.Vector = linearStandIn(s, act, vector == 2)
 				}
 				y := outBuf(c.out[0])
-				chunks(items, 1+r.IntN(3), func(lo, hi int) { Linear(s, n, lo, hi, y, c.in[0].F, wp, b, res) })
+				chunks(items, 1+r.IntN(3), func(lo, hi int) { Linear(s, n, lo, hi, y, c.in[0].F, nil, wp, b, res) })
 				matches(t, guarded(t, y, c.out[0].Numel()), c.out[0], ir.Describe(c.node.Op))
 			}
 		}

@@ -34,8 +34,11 @@ func NewLinear(nd *ir.Node, p gemm.Params) LinearShape {
 
 // Linear computes items [lo, hi): the GEMM of a block of rows by a run
 // of panels, then, while they are in cache, the residual and activation
-// of those columns where the kernel that ran did not apply them.
-func Linear(s LinearShape, n, lo, hi int, y, x, w, bias, resid []float32) {
+// of those columns where the kernel that ran did not apply them. factors
+// is a phm_linear's A, which its dense form reads only when the package
+// is built (W = Σ A_r ⊗ F_r packed in place of F, w): the kernel never
+// reads it, and a linear omits it.
+func Linear(s LinearShape, n, lo, hi int, y, x, factors, w, bias, resid []float32) {
 	K, N, PW, NP, RB := s.K, s.N, s.PW, s.NP, s.RB
 	rows := s.Rows.At(n)
 	// Blocks of equal size (a multiple of 6 rows, at most RB+5): 128 rows

@@ -29,13 +29,12 @@ For each NAME it writes, under --out/NAME:
                                   (the labels let a lossy pass report top-1 on them)
     calib_x.npy, calib_labels.npy                  calibration inputs and labels
     accuracy.json         the float top-1 accuracy on the held-out set, and how the model was trained
-    phm_factors.safetensors (phm-mlp, phc-cnn)     the PHM/PHC factors Aᵢ, Fᵢ under their state_dict names
 
-model.yaml is written by hand and not touched here. Two twins bind something
-other than the raw state_dict, and their model.yaml says so:
-  * phm-mlp, phc-cnn: weights.safetensors holds each PHM/PHC layer's materialised weight
-    (<layer>.weight = Σᵢ Aᵢ ⊗ Fᵢ, as PyTorch computes it in the forward pass) so the model runs
-    with today's layers; the factors (<layer>.A, <layer>.F) are in phm_factors.safetensors.
+model.yaml is written by hand and not touched here. phm-mlp and phc-cnn bind
+their PHM/PHC factors (<layer>.A, <layer>.F) with model.yaml's phm_linear and
+phc_conv2d layers; their model.onnx holds each layer's materialised weight
+Σᵢ Aᵢ ⊗ Fᵢ (the kronecker pass's compress path recovers the factors from it).
+One twin binds something other than the raw state_dict, and its model.yaml says so:
   * vit-repbn: the LayerNorm branch of each progressive norm (share 0 after training) and the
     schedule counters are left out; the RepBN tensors keep their state_dict names.
 
@@ -367,16 +366,11 @@ def inference_tensors(name, model):
     """The tensors model.yaml binds (see the module comment)."""
     sd = {k: v.detach().numpy().astype(np.float32) for k, v in model.state_dict().items()
           if not k.endswith("num_batches_tracked")}
-    factors = {}
     for mname, m in model.named_modules():
-        if isinstance(m, (PHMLinear, PHConv2d)):
-            factors[mname + ".A"] = sd.pop(mname + ".A")
-            factors[mname + ".F"] = sd.pop(mname + ".F")
-            sd[mname + ".weight"] = m.weight().detach().numpy().astype(np.float32)
         if isinstance(m, ProgressiveNorm):
             for k in ("weight", "bias"):
                 sd.pop(f"{mname}.norm1.{k}")
-    return sd, factors
+    return sd
 
 
 def train(name, out):
@@ -423,10 +417,7 @@ def train(name, out):
 
     d = os.path.join(out, name)
     os.makedirs(d, exist_ok=True)
-    sd, factors = inference_tensors(name, model)
-    write_safetensors(os.path.join(d, "weights.safetensors"), sd)
-    if factors:
-        write_safetensors(os.path.join(d, "phm_factors.safetensors"), factors)
+    write_safetensors(os.path.join(d, "weights.safetensors"), inference_tensors(name, model))
     np.save(os.path.join(d, "heldout_x.npy"), xte.numpy().astype(np.float32))
     np.save(os.path.join(d, "heldout_labels.npy"), yte.astype(np.int64))
     np.save(os.path.join(d, "heldout_logits.npy"), logits.numpy().astype(np.float32))

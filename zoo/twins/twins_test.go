@@ -11,10 +11,10 @@ import (
 
 	"github.com/modelc/modelc/compile"
 	"github.com/modelc/modelc/frontend"
-	"github.com/modelc/modelc/frontend/tensorio"
 	"github.com/modelc/modelc/internal/harness"
 	"github.com/modelc/modelc/internal/match"
 	"github.com/modelc/modelc/ir"
+	"github.com/modelc/modelc/passes"
 	"github.com/modelc/modelc/zoo"
 )
 
@@ -116,79 +116,53 @@ func TestTwins(t *testing.T) {
 			if r, err = match.Outputs(got[0].F, tw.Logits.F[:2*classes], classes, 1e-4); err != nil {
 				t.Fatalf("model.onnx (evaluator) vs PyTorch: %v", err)
 			}
-			checkFactors(t, m)
+			checkFactors(t, m, om)
 		})
 	}
 }
 
-// checkFactors: where a twin keeps PHM/PHC factors, each layer's bound
-// weight is Σᵢ Aᵢ ⊗ Fᵢ (by the kernel rule).
-func checkFactors(t *testing.T, m *frontend.Model) {
-	data, err := m.ReadFile("phm_factors.safetensors")
-	if os.IsNotExist(err) {
-		return
-	}
+// checkFactors: where a twin keeps PHM/PHC layers factored (phm_linear,
+// phc_conv2d), each layer's Σᵢ Aᵢ ⊗ Fᵢ is a weight of its ONNX export,
+// which holds them materialised (by the kernel rule); the kronecker pass
+// recovers the factors from those.
+func checkFactors(t *testing.T, m, om *frontend.Model) {
+	// The export computes the larger weights from A and F in the graph:
+	// const-fold them (bn-fold excluded, so the weights stay as exported).
+	p, err := passes.Build(nil, passes.Spec{Name: "bn-fold"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	arrays, _, err := tensorio.DecodeSafetensors(data)
+	res, err := p.Run(om.Graph.Clone(), passes.RunOptions{})
 	if err != nil {
 		t.Fatal(err)
-	}
-	byName := map[string]tensorio.Array{}
-	for _, a := range arrays {
-		byName[a.Name] = a
 	}
 	layers := 0
-	for name, a := range byName {
-		layer, ok := strings.CutSuffix(name, ".A")
-		if !ok {
+	for _, n := range m.Graph.Nodes {
+		if _, ok := ir.KronOf(n); !ok {
 			continue
 		}
-		f := byName[layer+".F"]
-		w := m.Graph.Lookup(layer + ".weight")
-		if w == nil || !w.IsConst() {
-			t.Errorf("factors of %s: the model has no constant %s.weight", layer, layer)
-			continue
+		w64 := ir.KronSum(n.Inputs[1].Const, n.Inputs[2].Const)
+		w := make([]float32, len(w64))
+		for i, v := range w64 {
+			w[i] = float32(v)
 		}
-		av, _ := a.Float32()
-		fv, _ := f.Float32()
-		if err := match.Kernel(w.Const.F, kron(av, a.Shape, fv, f.Shape)); err != nil {
-			t.Errorf("%s.weight vs Σ A_i ⊗ F_i: %v", layer, err)
+		found := ""
+		for _, c := range res.Graph.Consts {
+			if c.Const.Numel() == len(w) && !c.Const.Splat && match.Kernel(c.Const.F, w) == nil {
+				found = c.Name
+			}
+		}
+		if found == "" {
+			t.Errorf("%s: Σ A_i ⊗ F_i is no weight of model.onnx", n.Name)
 		}
 		layers++
 	}
-	if layers == 0 {
-		t.Errorf("phm_factors.safetensors holds no <layer>.A")
+	if layers > 0 {
+		t.Logf("%d PHM/PHC layers: Σ A_i ⊗ F_i is model.onnx's weight", layers)
 	}
-	t.Logf("%d PHM/PHC layers: weight = Σ A_i ⊗ F_i", layers)
-}
-
-// kron computes Σᵢ Aᵢ ⊗ Fᵢ for A [n, n, n] and F [n, p, q, rest…]: the
-// result is [n·p, n·q, rest…], row a·p+r, column b·q+s.
-func kron(a []float32, as []int, f []float32, fs []int) []float32 {
-	n, p, q := as[0], fs[1], fs[2]
-	rest := 1
-	for _, d := range fs[3:] {
-		rest *= d
+	if strings.HasPrefix(m.Name, "ph") && layers == 0 {
+		t.Errorf("%s keeps no PHM/PHC layer factored", m.Name)
 	}
-	out := make([]float32, n*p*n*q*rest)
-	for i := 0; i < n; i++ {
-		for ai := 0; ai < n; ai++ {
-			for bi := 0; bi < n; bi++ {
-				av := float64(a[(i*n+ai)*n+bi])
-				for r := 0; r < p; r++ {
-					for s := 0; s < q; s++ {
-						for k := 0; k < rest; k++ {
-							o := ((ai*p+r)*(n*q)+bi*q+s)*rest + k
-							out[o] = float32(float64(out[o]) + av*float64(f[((i*p+r)*q+s)*rest+k]))
-						}
-					}
-				}
-			}
-		}
-	}
-	return out
 }
 
 // twinRowsTest is written into each generated package: it runs every
@@ -238,35 +212,63 @@ func TestTwinRows(t *testing.T) {
 // pipeline), whose own TestVectors checks model.yaml's test vectors (the
 // first 32 held-out rows) against PyTorch's logits, and runs all held-out rows through it: the
 // logits match PyTorch's by design.md's rule and the top-1 accuracy is
-// accuracy.json's (a near-tie row may flip; it is listed).
+// accuracy.json's (a near-tie row may flip; it is listed). A twin with
+// phm_linear layers is built twice: as the cost rule runs it (its small
+// layers materialised) and with every layer on the factored kernels.
 func TestTwinPackages(t *testing.T) {
 	if testing.Short() {
-		t.Skip("compiles six generated packages")
+		t.Skip("compiles seven generated packages")
 	}
 	tws := loadAll(t)
 	mod := harness.TempModule(t, "twins")
+	// Each twin's package, and for a twin with phm_linear layers a second
+	// one running every one of them factored (exec: factored) where the
+	// cost rule materialises these small layers.
+	type build struct {
+		name string
+		tw   *Twin
+		m    *frontend.Model
+	}
+	var builds []build
 	for _, tw := range tws {
-		m := tw.Model
+		builds = append(builds, build{tw.Name, tw, tw.Model})
+		fm := *tw.Model
+		fm.Graph = tw.Model.Graph.Clone()
+		factored := 0
+		for _, n := range fm.Graph.Nodes {
+			if o, ok := n.Op.(*ir.PHMLinear); ok {
+				o.Exec = ir.ExecFactored
+				factored++
+			}
+		}
+		if factored > 0 {
+			fm.Package += "factored"
+			builds = append(builds, build{tw.Name + "-factored", tw, &fm})
+		}
+	}
+	for _, b := range builds {
+		m, tw := b.m, b.tw
 		// model.yaml's test vectors (the first 32 held-out rows), as
 		// modelc build embeds them.
 		res, err := compile.Compile(m, compile.Options{Command: "modelc build model.yaml -o .", Version: "test", TestVectors: true})
 		if err != nil {
-			t.Fatalf("%s: %v", tw.Name, err)
+			t.Fatalf("%s: %v", b.name, err)
 		}
-		mod.MustAdd(t, tw.Name, res.Files)
-		dir := mod.PkgDir(tw.Name)
+		mod.MustAdd(t, b.name, res.Files)
+		dir := mod.PkgDir(b.name)
 		must(t, os.WriteFile(filepath.Join(dir, "twin_test.go"), fmt.Appendf(nil, twinRowsTest, m.Package, tw.X.Shape[0]), 0o644))
 		must(t, os.MkdirAll(filepath.Join(dir, "testdata"), 0o755))
 		must(t, os.WriteFile(filepath.Join(dir, "testdata", "twin_x.f32"), f32Bytes(tw.X.F), 0o644))
 	}
-	// One go test for all six: the packages build in parallel.
+	// One go test for all: the packages build in parallel.
 	out, err := mod.Go(nil, "test", "-count=1", "-v", "-run", "TestVectors|TestTwinRows", "./...")
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, tw := range tws {
-		t.Run(tw.Name, func(t *testing.T) {
-			data, err := os.ReadFile(filepath.Join(mod.PkgDir(tw.Name), "testdata", "twin_logits.f32"))
+	for _, b := range builds {
+		tw := b.tw
+		t.Run(b.name, func(t *testing.T) {
+			data, err := os.ReadFile(filepath.Join(mod.PkgDir(b.name), "testdata", "twin_logits.f32"))
 			if err != nil {
 				t.Fatalf("%v\n%s", err, out)
 			}

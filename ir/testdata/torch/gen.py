@@ -860,6 +860,79 @@ def gen_resize():
       lambda x: F.interpolate(x, size=(8, 10), mode="bicubic", align_corners=False), [1, 2, 8, 10])
 
 
+# ------------------------------------------------------------------ phm_linear / phc_conv2d
+def kron_weight(a, s):
+    """W = sum_r a[r] (x) s[r] over the first two axes of s (spatial taps ride along), as PHM/PHC layers
+    compute it: a [R, m1, n1], s [R, m2, n2, ...] -> [m1*m2, n1*n2, ...]."""
+    R, m1, n1 = a.shape
+    m2, n2 = s.shape[1], s.shape[2]
+    rest = tuple(s.shape[3:])
+    pad = (None,) * len(rest)
+    w = (a[(slice(None), slice(None), None, slice(None), None) + pad] *
+         s[(slice(None), None, slice(None), None, slice(None)) + (slice(None),) * len(rest)]).sum(0)
+    return w.reshape((m1 * m2, n1 * n2) + rest)
+
+
+def gen_phm():
+    def lin(name, xs, R, m1, n1, m2, n2, bias=True, scaled=False, act=""):
+        r = Rng(name)
+        x = r.randn(*xs[:-1], n1 * n2)
+        a = r.randn(R, m1, n1, scale=0.5)
+        s = r.randn(R, m2, n2, scale=1.0 / math.sqrt(n1 * n2))
+        ins = [x, a, s] + ([r.randn(m1 * m2, scale=0.5, shift=1.0)] if scaled else []) + ([r.randn(m1 * m2)] if bias else [])
+        attrs = {}
+        if scaled:
+            attrs["scaled"] = True
+        if act:
+            attrs["act"] = act
+
+        def fn(x, a, s, *rest):
+            rest = list(rest)
+            scale = rest.pop(0) if scaled else None
+            y = F.linear(x, kron_weight(a, s))
+            if scale is not None:
+                y = y * scale
+            if bias:
+                y = y + rest.pop(0)
+            return F.relu(y) if act == "relu" else y
+
+        case(name, "phm_linear", attrs, ins, fn)
+
+    lin("phm_linear_n2", (5, 0), 2, 2, 2, 3, 3)
+    lin("phm_linear_n4_3d_nobias", (2, 3, 0), 4, 4, 4, 2, 4, bias=False)
+    lin("phm_linear_n3_1d", (0,), 3, 3, 3, 4, 5)
+    lin("phm_linear_kron_scaled_relu", (4, 0), 3, 2, 3, 5, 2, scaled=True, act="relu")
+
+    def conv(name, xs, R, m1, n1, m2, k, stride=(1, 1), pad=(0, 0, 0, 0), dil=(1, 1), bias=True, scaled=False):
+        r = Rng(name)
+        n, c, h, w = xs
+        n2 = c // n1
+        x = r.randn(*xs)
+        a = r.randn(R, m1, n1, scale=0.5)
+        s = r.randn(R, m2, n2, k[0], k[1], scale=1.0 / math.sqrt(c * k[0] * k[1]))
+        ins = [x, a, s] + ([r.randn(m1 * m2, scale=0.5, shift=1.0)] if scaled else []) + ([r.randn(m1 * m2)] if bias else [])
+        attrs = {"stride": list(stride), "pad": list(pad), "dilation": list(dil)}
+        if scaled:
+            attrs["scaled"] = True
+
+        def fn(x, a, s, *rest):
+            rest = list(rest)
+            scale = rest.pop(0) if scaled else None
+            t, l, bo, ri = pad
+            y = F.conv2d(F.pad(x, (l, ri, t, bo)), kron_weight(a, s), None, stride=tuple(stride), dilation=tuple(dil))
+            if scale is not None:
+                y = y * scale[None, :, None, None]
+            if bias:
+                y = y + rest.pop(0)[None, :, None, None]
+            return y
+
+        case(name, "phc_conv2d", attrs, ins, fn)
+
+    conv("phc_conv2d_n2_3x3_pad1", (2, 4, 7, 6), 2, 2, 2, 3, (3, 3), pad=(1, 1, 1, 1))
+    conv("phc_conv2d_n4_stride2_nobias", (1, 8, 9, 9), 4, 4, 4, 2, (3, 3), stride=(2, 2), pad=(1, 1, 1, 1), bias=False)
+    conv("phc_conv2d_kron_scaled_dilated", (1, 6, 8, 7), 3, 2, 3, 2, (2, 3), pad=(1, 0, 2, 1), dil=(2, 1), scaled=True)
+
+
 def gen_bit_cast():
     x = arr([[1.0, -2.5, 0.0, -0.0], [INF, 1e-40, 3.4e38, 7.25]])
     case("bit_cast_f32_i32", "bit_cast", {"to": "i32"}, [x],
@@ -1211,12 +1284,22 @@ def self_check(st_path, cases_path):
     same(x[:, :, 5, 5] / 4, y[:, :, 3, 3], "avgpool_ceil_beyond_pad_include")
     (c, a, b), (y,), _ = io("where_all_bcast")
     same(np.where(c.astype(bool), a, b), y, "where_all_bcast")
+    # phm_linear: the Kronecker sum by explicit loops, (A (x) F)[i*m2 + p][j*n2 + q] = A[i][j] * F[p][q]
+    (x, a, s, scale, bias), (y,), _ = io("phm_linear_kron_scaled_relu")
+    R, m1, n1 = a.shape
+    _, m2, n2 = s.shape
+    w = np.zeros((m1 * m2, n1 * n2))
+    for r_ in range(R):
+        for i in range(m1):
+            for j in range(n1):
+                w[i * m2:(i + 1) * m2, j * n2:(j + 1) * n2] += a[r_, i, j] * s[r_]
+    same(np.maximum((x @ w.T) * scale + bias, 0), y, "phm_linear_kron_scaled_relu")
 
 
 def main():
     for g in (gen_linear, gen_gemm, gen_matmul, gen_conv2d, gen_conv_transpose2d, gen_batchnorm, gen_layernorm, gen_binary, gen_unary,
               gen_softmax, gen_shape_ops, gen_pool, gen_reduce, gen_embedding, gen_attention, gen_cast,
-              gen_compare, gen_unary_more, gen_reduce_more, gen_index, gen_resize, gen_bit_cast, gen_quant):
+              gen_compare, gen_unary_more, gen_reduce_more, gen_index, gen_resize, gen_bit_cast, gen_quant, gen_phm):
         g()
     st_path = os.path.join(HERE, "tensors.safetensors")
     cases_path = os.path.join(HERE, "cases.json")

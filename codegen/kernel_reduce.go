@@ -17,9 +17,9 @@ func init() {
 }
 
 // genReduce specialises kernels.Reduce, one template for every
-// reduction kind (float32 only).
+// reduction kind (floats, held as float32).
 func genReduce(c *kctx) error {
-	if c.in(0).DType != ir.F32 {
+	if !c.in(0).DType.IsFloat() {
 		return fmt.Errorf("%s on %s is not supported by the generated kernels yet", c.node.Op.Kind(), c.in(0).DType)
 	}
 	s, hooks := kernels.ReduceOf(c.node)

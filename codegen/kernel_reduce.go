@@ -1,7 +1,6 @@
 package codegen
 
 import (
-	"fmt"
 
 	"github.com/modelc/modelc/codegen/kernels"
 	"github.com/modelc/modelc/codegen/tmpl"
@@ -17,10 +16,15 @@ func init() {
 }
 
 // genReduce specialises kernels.Reduce, one template for every
-// reduction kind (floats, held as float32).
+// reduction kind of floats (held as float32), or kernels.ReduceInt for
+// integers and bools.
 func genReduce(c *kctx) error {
 	if !c.in(0).DType.IsFloat() {
-		return fmt.Errorf("%s on %s is not supported by the generated kernels yet", c.node.Op.Kind(), c.in(0).DType)
+		s, hooks, err := kernels.ReduceIntOf(c.node)
+		if err != nil {
+			return err
+		}
+		return c.template("ReduceInt", tmpl.Binding{Shape: s, Hooks: hooks})
 	}
 	s, hooks := kernels.ReduceOf(c.node)
 	return c.template("Reduce", tmpl.Binding{Shape: s, Hooks: hooks})

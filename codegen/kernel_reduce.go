@@ -1,7 +1,6 @@
 package codegen
 
 import (
-
 	"github.com/modelc/modelc/codegen/kernels"
 	"github.com/modelc/modelc/codegen/tmpl"
 	"github.com/modelc/modelc/ir"

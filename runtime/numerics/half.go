@@ -8,8 +8,9 @@ import "math"
 // in float32, as ONNX Runtime's CPU provider computes many f16 operators.
 // Widening to float32 is exact (every f16 and bf16 value is a float32
 // value); narrowing rounds to nearest, ties to even, overflows to ±Inf,
-// keeps ±0, ±Inf and NaN (quiet, with the sign and the payload's top
-// bits), and gives f16's subnormals (steps of 2^-24) below 2^-14.
+// keeps ±0, ±Inf and NaN (with the sign and the payload's top bits), and
+// gives f16's subnormals (steps of 2^-24) below 2^-14. The compiler's
+// readers of f16 and bf16 data (frontend/tensorio) use these too.
 
 // F16ToF32 is the float32 value of the f16 bits h (exact).
 func F16ToF32(h uint16) float32 {
@@ -36,10 +37,16 @@ func F32ToF16(f float32) uint16 {
 	exp := int(b>>23) & 0xff
 	man := b & 0x7fffff
 	if exp == 0xff {
-		if man != 0 { // NaN: quiet, with the payload's top bits
-			return sign | 0x7e00 | uint16(man>>13)
+		if man == 0 {
+			return sign | 0x7c00
 		}
-		return sign | 0x7c00
+		// NaN: the payload's top bits, and the quiet bit where they are
+		// all zero (which would read as Inf).
+		m := uint16(man >> 13)
+		if m == 0 {
+			m = 0x200
+		}
+		return sign | 0x7c00 | m
 	}
 	e := exp - 127 + 15 // f16's biased exponent
 	if e >= 0x1f {
@@ -79,8 +86,14 @@ func BF16ToF32(h uint16) float32 { return math.Float32frombits(uint32(h) << 16) 
 // bits.
 func F32ToBF16(f float32) uint16 {
 	b := math.Float32bits(f)
-	if b&0x7fffffff > 0x7f800000 { // NaN: quiet, keeping sign and top payload bits
-		return uint16(b>>16) | 0x40
+	if b&0x7fffffff > 0x7f800000 {
+		// NaN: truncated (rounding could carry a low payload into Inf),
+		// with the quiet bit where truncation would leave Inf.
+		h := uint16(b >> 16)
+		if h&0x7f == 0 {
+			h |= 0x40
+		}
+		return h
 	}
 	b += 0x7fff + (b>>16)&1
 	return uint16(b >> 16)

@@ -94,7 +94,7 @@ func ReduceIntOf(nd *ir.Node) (ReduceIntShape, map[string]tmpl.Hook, error) {
 	dt := nd.Inputs[0].Type.DType
 	f, _ := ReduceOf(nd)
 	s := ReduceIntShape{Kept: f.Kept, Reduced: f.Reduced}
-	lo, hi := intRange(dt)
+	lo, hi := ir.IntRange(dt)
 	unsigned := dt == ir.U64
 	step := ""
 	switch r.K {
@@ -114,30 +114,6 @@ func ReduceIntOf(nd *ir.Node) (ReduceIntShape, map[string]tmpl.Hook, error) {
 		return s, nil, fmt.Errorf("%s on %s is not supported by the generated kernels yet", r.K, dt)
 	}
 	return s, map[string]tmpl.Hook{"Step": tmpl.Inline{Func: step}, "Wrap": WrapOf(nd.Outputs[0].Type.DType)}, nil
-}
-
-// intRange is the least and greatest value of an integer dtype or bool
-// as held (u64: 0 and all ones).
-func intRange(dt ir.DType) (lo, hi int64) {
-	switch dt {
-	case ir.Bool:
-		return 0, 1
-	case ir.I8:
-		return math.MinInt8, math.MaxInt8
-	case ir.U8:
-		return 0, math.MaxUint8
-	case ir.I16:
-		return math.MinInt16, math.MaxInt16
-	case ir.U16:
-		return 0, math.MaxUint16
-	case ir.I32:
-		return math.MinInt32, math.MaxInt32
-	case ir.U32:
-		return 0, math.MaxUint32
-	case ir.U64:
-		return 0, -1
-	}
-	return math.MinInt64, math.MaxInt64
 }
 
 // ReduceInt folds x over the reduced axes into each result.

@@ -3,6 +3,7 @@ package calib
 import (
 	"bytes"
 	"math"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -264,4 +265,90 @@ func TestFixedBatch(t *testing.T) {
 	require.Equal(t, 2, seeded.Rows)
 	_, err = seeded.Baseline(b.G)
 	require.NoError(t, err)
+}
+
+// KL calibration (docs/algorithms.md §5.3): uniform data keeps nearly
+// its whole range; Gaussian and Laplacian data are cut below the
+// maximum; the result does not depend on the order the values come in.
+func TestThresholds(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	gen := map[string]func() float64{
+		"uniform":   func() float64 { return rng.Float64()*2 - 1 },
+		"gaussian":  rng.NormFloat64,
+		"laplacian": func() float64 { return rng.ExpFloat64() * float64(1-2*rng.IntN(2)) },
+	}
+	for _, name := range []string{"uniform", "gaussian", "laplacian"} {
+		v := make([]float32, 200000)
+		mx := 0.0
+		for i := range v {
+			v[i] = float32(gen[name]())
+			mx = math.Max(mx, math.Abs(float64(v[i])))
+		}
+		h := NewHistogram(2048, mx)
+		h.Add(v)
+		tKL, err := h.Threshold(RangeKL, 128, 0)
+		require.NoError(t, err)
+		t.Logf("%s: max|x| %.3f, KL threshold %.3f (clips %.2g)", name, mx, tKL, h.Clipped(tKL))
+		switch name {
+		case "uniform":
+			require.Greater(t, tKL, 0.9*mx, "uniform data: the threshold stays near max|x|")
+		default:
+			require.Less(t, tKL, 0.95*mx, "%s data: the threshold cuts the tail", name)
+			require.Greater(t, h.Clipped(tKL), 0.0, "%s data: values beyond the threshold saturate", name)
+			require.Greater(t, tKL, 2.0, "%s data: the threshold keeps the bulk", name)
+		}
+		// Order independence: the same values in another order.
+		rng.Shuffle(len(v), func(i, j int) { v[i], v[j] = v[j], v[i] })
+		h2 := NewHistogram(2048, mx)
+		for lo := 0; lo < len(v); lo += 777 {
+			h2.Add(v[lo:min(lo+777, len(v))])
+		}
+		t2, _ := h2.Threshold(RangeKL, 128, 0)
+		require.Equal(t, tKL, t2, "%s: KL threshold depends on the order of the values", name)
+		tMax, _ := h.Threshold(RangeMax, 128, 0)
+		require.Equal(t, mx, tMax)
+		tP, _ := h.Threshold(RangePercentile, 128, 99)
+		require.Less(t, tP, mx)
+		require.InDelta(t, 0.01, h.Clipped(tP), 0.002, "%s: the 99th percentile clips 1%%", name)
+		tM, _ := h.Threshold(RangeMSE, 128, 0)
+		require.LessOrEqual(t, tM, mx)
+		// 16-bit formats have more levels than bins: KL keeps the max.
+		t16, _ := h.Threshold(RangeKL, 32768, 0)
+		require.Equal(t, mx, t16)
+	}
+	_, err := NewHistogram(8, 1).Threshold("median", 128, 0)
+	require.ErrorContains(t, err, "unknown range method")
+}
+
+// A ReLU's output, half exact zeros: with bin 0 the KL search clips a
+// large share of the tail; DropZeroBin (TensorRT's choice) keeps the
+// threshold of the non-zero half.
+func TestThresholdZeroSpike(t *testing.T) {
+	rng := rand.New(rand.NewPCG(4, 4))
+	v := make([]float32, 100000)
+	nz := make([]float32, 0, len(v))
+	mx := 0.0
+	for i := range v {
+		if i%2 == 0 {
+			x := math.Abs(rng.NormFloat64())
+			v[i] = float32(x)
+			nz = append(nz, v[i])
+			mx = math.Max(mx, x)
+		}
+	}
+	h := NewHistogram(2048, mx)
+	h.Add(v)
+	withZero, err := h.Threshold(RangeKL, 128, 0)
+	require.NoError(t, err)
+	h.DropZeroBin = true
+	dropped, err := h.Threshold(RangeKL, 128, 0)
+	require.NoError(t, err)
+	hn := NewHistogram(2048, mx)
+	hn.Add(nz)
+	want, _ := hn.Threshold(RangeKL, 128, 0)
+	t.Logf("max %.3f: KL threshold with bin 0 %.3f (clips %.3g), without %.3f (clips %.3g), non-zero half alone %.3f",
+		mx, withZero, h.Clipped(withZero), dropped, h.Clipped(dropped), want)
+	require.Less(t, withZero, 0.5*dropped, "the zero spike pulls the threshold down")
+	require.InDelta(t, want, dropped, 2*h.Width(), "without bin 0 the zeros do not matter")
+	require.Less(t, h.Clipped(dropped), 0.001)
 }

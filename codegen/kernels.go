@@ -196,6 +196,7 @@ func (ks *kernelSet) add(n *ir.Node) (*kernelFn, error) {
 	}
 	if c.params == nil {
 		c.lineParams() // a body written by kctx.line (lines.go)
+		c.unused = c.lineUnused()
 	}
 	names, types := c.params, c.types
 	ret := ""
@@ -269,7 +270,7 @@ func (ks *kernelSet) render(header string, rtImport string) ([]byte, error) {
 	sb.WriteString(header)
 	sb.WriteString("package PKG\n\n")
 	// Every package a kernel may use; gosrc.Format drops the rest.
-	fmt.Fprintf(&sb, "import (\n\"fmt\"\n\"math\"\n\nrt %q\n%q\n)\n\n", rtImport, rtImport+"/numerics")
+	fmt.Fprintf(&sb, "import (\n\"fmt\"\n\"math\"\n\nrt %q\n%q\n%q\n)\n\n", rtImport, rtImport+"/numerics", rtImport+"/quant")
 	all := strings.Join(ks.funcs, "\n")
 	sb.WriteString(all)
 	src, err := gosrc.Format([]byte(sb.String()))

@@ -2,6 +2,7 @@ package codegen
 
 import (
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -40,6 +41,20 @@ func (c *kctx) lineParams() {
 	for i := range c.scratch {
 		c.params, c.types = append(c.params, fmt.Sprintf("s%d", i)), append(c.types, "[]float32")
 	}
+}
+
+// lineUnused returns the arguments (n and the parameters) a line-written
+// body never names, so a parallel kernel's run does not unpack them (Go
+// refuses a declared and unused variable).
+func (c *kctx) lineUnused() map[string]bool {
+	unused := map[string]bool{}
+	body := c.body.String()
+	for _, nm := range append([]string{"n"}, c.params...) {
+		if !regexp.MustCompile(`\b` + nm + `\b`).MatchString(body) {
+			unused[nm] = true
+		}
+	}
+	return unused
 }
 
 // floatLit is f as a Go float64 expression (math.Inf and math.NaN for

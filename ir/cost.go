@@ -21,18 +21,18 @@ func Cost(n *Node) (flops, bytes Dim) {
 }
 
 // MACs counts a dense node's multiply-accumulates, affine in the batch:
-// linear, conv2d, gemm, matmul, and attention's QKᵀ and PV; dense is
-// false for every other op. It is the MAC model the lossy passes predict
-// speed-ups with.
+// linear, conv2d (float or quantized: qlinear, qconv2d), gemm, matmul,
+// and attention's QKᵀ and PV; dense is false for every other op. It is
+// the MAC model the lossy passes predict speed-ups with.
 func MACs(n *Node) (macs Dim, dense bool) {
 	var out Dim
 	for _, v := range n.Outputs {
 		out = out.Add(numelDim(v))
 	}
 	switch op := n.Op.(type) {
-	case *Linear:
+	case *Linear, *QLinear:
 		return out.MulInt(n.Inputs[1].Type.Shape[1].B), true
-	case *Conv2D:
+	case *Conv2D, *QConv2D:
 		w := n.Inputs[1].Type.Shape
 		return out.MulInt(w[1].B * w[2].B * w[3].B), true
 	case *Attention:

@@ -26,6 +26,9 @@ func Eval(g *Graph, inputs ...*Tensor) ([]*Tensor, error) {
 
 type evalCtx struct {
 	threads int
+	// inTypes are the current node's input types: the evaluator's
+	// tensors carry no quantized format, which the quantized ops read.
+	inTypes []Type
 }
 
 // evalFunc computes a node's results; out holds the result types with
@@ -78,6 +81,10 @@ func (o EvalOptions) Eval(g *Graph, inputs ...*Tensor) ([]*Tensor, error) {
 			outTypes[j] = v.Type
 			outTypes[j].Shape = StaticShape(v.Type.Shape.At(batch)...)
 		}
+		c.inTypes = c.inTypes[:0]
+		for _, v := range n.Inputs {
+			c.inTypes = append(c.inTypes, v.Type)
+		}
 		fn := evalTable[n.Op.Kind()]
 		if fn == nil {
 			return nil, fmt.Errorf("node %s: the evaluator has no %s", nodeLabel(n), n.Op.Kind())
@@ -113,6 +120,17 @@ func nodeLabel(n *Node) string {
 		return fmt.Sprintf("%s @%s", n.Op.Kind(), quoteName(n.Name))
 	}
 	return fmt.Sprintf("%s %%%s", n.Op.Kind(), quoteName(n.Outputs[0].Name))
+}
+
+// CheckInputs checks inputs against g's input types as Eval does (count,
+// dtype, rank, every static dimension, one batch N ≥ 1 across all of
+// them, data length) and returns the batch. Engines other than the
+// evaluator call it so that they refuse exactly what Eval refuses.
+func CheckInputs(g *Graph, inputs []*Tensor) (int, error) {
+	if len(inputs) != len(g.Inputs) {
+		return 0, fmt.Errorf("graph %s takes %d inputs, got %d", g.Name, len(g.Inputs), len(inputs))
+	}
+	return bindBatch(g.Inputs, inputs)
 }
 
 // bindBatch checks inputs against their types and returns the batch N.

@@ -432,7 +432,18 @@ func inferReshape(op Op, in []Type) ([]Type, error) {
 	if !to.Numel().Equal(in[0].Shape.Numel()) {
 		return nil, fmt.Errorf("cannot reshape %s to %s: element counts differ", in[0].Shape, to)
 	}
-	return one(TensorType(in[0].DType, to.Clone())), nil
+	return one(keepQuant(TensorType(in[0].DType, to.Clone()), in[0])), nil
+}
+
+// keepQuant gives t x's quantized format: ops that only move elements
+// (reshape, transpose, flatten, relayout) keep it.
+func keepQuant(t, x Type) Type {
+	t.Quant = x.Quant
+	return t
+}
+
+func inferRelayout(op Op, in []Type) ([]Type, error) {
+	return one(keepQuant(TensorType(in[0].DType, in[0].Shape.Clone()), in[0])), nil
 }
 
 func inferTranspose(op Op, in []Type) ([]Type, error) {
@@ -450,7 +461,7 @@ func inferTranspose(op Op, in []Type) ([]Type, error) {
 		seen[p] = true
 		out[i] = x[p]
 	}
-	return one(TensorType(in[0].DType, out)), nil
+	return one(keepQuant(TensorType(in[0].DType, out), in[0])), nil
 }
 
 func inferFlatten(op Op, in []Type) ([]Type, error) {
@@ -467,7 +478,7 @@ func inferFlatten(op Op, in []Type) ([]Type, error) {
 	if !ok1 || !ok2 {
 		return nil, fmt.Errorf("flattening %s at axis %d is not affine in N", x, axis)
 	}
-	return one(TensorType(in[0].DType, Shape{outer, inner})), nil
+	return one(keepQuant(TensorType(in[0].DType, Shape{outer, inner}), in[0])), nil
 }
 
 func inferConcat(op Op, in []Type) ([]Type, error) {

@@ -150,6 +150,12 @@ const (
 	KEinsum
 	KResize
 	KBitCast
+	// Quantized ops (ops_quant.go).
+	KQuantize
+	KDequantize
+	KRequantize
+	KQLinear
+	KQConv2D
 	numKinds
 )
 
@@ -215,7 +221,7 @@ var ops = [numKinds]OpInfo{
 	KReduceSum:     {"reduce_sum", 1, 1, func() Op { return &Reduce{K: KReduceSum, KeepDims: true} }, inferReduce},
 	KEmbedding:     {"embedding", 2, 2, simple(KEmbedding), inferEmbedding},
 	KAttention:     {"attention", 3, 3, func() Op { return &Attention{Heads: 1} }, inferAttention},
-	KRelayout:      {"relayout", 1, 1, simple(KRelayout), inferUnary},
+	KRelayout:      {"relayout", 1, 1, simple(KRelayout), inferRelayout},
 }
 
 // Info returns k's row of the op table.

@@ -27,6 +27,9 @@ func Verify(g *Graph) error {
 		}
 		names[v.Name] = true
 		defined[v] = true
+		if err := CheckQuant(v.Type); err != nil {
+			fail("%s: value %%%s: %v", what, quoteName(v.Name), err)
+		}
 	}
 	if g.Name == "" {
 		fail("graph has no name")
@@ -74,7 +77,7 @@ func Verify(g *Graph) error {
 				fail("%s: has %d results, its shape rule gives %d", where, len(n.Outputs), len(want))
 			default:
 				for j, v := range n.Outputs {
-					if v != nil && (v.Type.DType != want[j].DType || !v.Type.Shape.Equal(want[j].Shape)) {
+					if v != nil && (v.Type.DType != want[j].DType || !v.Type.Shape.Equal(want[j].Shape) || v.Type.Quant != want[j].Quant) {
 						fail("%s: result %%%s has type %s, its shape rule gives %s", where, quoteName(v.Name), FormatType(v.Type), FormatType(want[j]))
 					}
 				}

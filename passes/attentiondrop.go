@@ -64,24 +64,11 @@ func attentionDrop(c *Context, o Options) (Stats, error) {
 			return nil, o.Errorf("protect", "layer %d: the model has %d %s (layers 0–%d)", p, len(cands), targetNoun(opt.target), len(cands)-1)
 		}
 	}
-	set, err := c.Calibration()
+	b, err := c.baselines(g)
 	if err != nil {
 		return nil, err
 	}
-	d := &dropper{c: c, o: opt, set: set, orig: cands}
-	if d.base, err = set.Baseline(g); err != nil {
-		return nil, err
-	}
-	if c.Test != nil {
-		if d.test, err = c.Test(); err != nil {
-			return nil, err
-		}
-		if d.test != nil {
-			if d.testBase, err = d.test.Baseline(g); err != nil {
-				return nil, err
-			}
-		}
-	}
+	d := &dropper{c: c, o: opt, set: b.Set, orig: cands, base: b.Base, test: b.Test, testBase: b.TestBase}
 	before := graphSize(g)
 	if opt.mode == "iterative" {
 		err = d.iterative()

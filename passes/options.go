@@ -209,3 +209,24 @@ func describe(v any) string {
 	}
 	return fmt.Sprint(v)
 }
+
+// Strings reads a string or a list of strings (nil when absent).
+func (o Options) Strings(key string) ([]string, error) {
+	v, ok := o.values[key]
+	if !ok {
+		return nil, nil
+	}
+	items, isList := v.([]any)
+	if !isList {
+		items = []any{v}
+	}
+	out := make([]string, len(items))
+	for i, it := range items {
+		s, isStr := it.(string)
+		if !isStr {
+			return nil, o.Errorf(key, "want a name or a list of names, got %s", describe(v))
+		}
+		out[i] = s
+	}
+	return out, nil
+}

@@ -71,6 +71,40 @@ func (c *Context) Calibration() (*calib.Set, error) {
 	return c.set, err
 }
 
+// Baselines are what a lossy pass measures against: the calibration set
+// and the float model's metric on it, and the labelled test set (nil
+// without one) with its metric.
+type Baselines struct {
+	Set      *calib.Set
+	Base     calib.Result
+	Test     *calib.Set
+	TestBase calib.Result
+}
+
+// baselines loads the calibration and test sets and measures g on them
+// (calib.Set.Baseline: the first lossy pass of a pipeline fixes them).
+func (c *Context) baselines(g *ir.Graph) (Baselines, error) {
+	var b Baselines
+	var err error
+	if b.Set, err = c.Calibration(); err != nil {
+		return b, err
+	}
+	if b.Base, err = b.Set.Baseline(g); err != nil {
+		return b, err
+	}
+	if c.Test != nil {
+		if b.Test, err = c.Test(); err != nil {
+			return b, err
+		}
+		if b.Test != nil {
+			if b.TestBase, err = b.Test.Baseline(g); err != nil {
+				return b, err
+			}
+		}
+	}
+	return b, nil
+}
+
 // Reportf appends markdown to the running pass's section of REPORT.md.
 func (c *Context) Reportf(format string, args ...any) {
 	fmt.Fprintf(&c.report, format, args...)

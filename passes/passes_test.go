@@ -30,6 +30,9 @@ func TestGolden(t *testing.T) {
 		}
 		pass, ok := Lookup(filepath.Base(dir))
 		require.True(t, ok, "testdata folder %s names no pass", dir)
+		if !pass.Exact {
+			continue // a lossy pass's goldens: its own test (quantize_test.go)
+		}
 		files, _ := filepath.Glob(filepath.Join(dir, "*.ir"))
 		for _, f := range files {
 			t.Run(strings.TrimPrefix(f, "testdata/"), func(t *testing.T) {
@@ -69,8 +72,8 @@ func TestBuildErrors(t *testing.T) {
 		specs []Spec
 		want  string
 	}{
-		{[]Spec{{Name: "frobnicate", Pos: "m.yaml:3:5"}}, `m.yaml:3:5: unknown pass "frobnicate" (want one of bn-fold, attention-drop, kronecker, quantize)`},
-		{[]Spec{{Name: "quantize", Pos: "m.yaml:3:5"}}, "m.yaml:3:5: pass quantize is not implemented yet"},
+		{[]Spec{{Name: "frobnicate", Pos: "m.yaml:3:5"}}, `m.yaml:3:5: unknown pass "frobnicate" (want one of bn-fold, attention-drop, quantize, kronecker)`},
+		{[]Spec{{Name: "kronecker", Pos: "m.yaml:3:5"}}, "m.yaml:3:5: pass kronecker is not implemented yet"},
 		{[]Spec{{Name: "dce", Pos: "m.yaml:3:5"}}, `m.yaml:3:5: unknown pass "dce"`},
 	}
 	for _, c := range cases {

@@ -18,6 +18,9 @@ var All = []Pass{
 	{Name: "attention-drop", Phase: User, Run: attentionDrop,
 		Options: []string{"target", "drop", "threshold", "mode", "max_metric_drop", "strict", "protect"},
 		Summary: "remove the residual attention, MLP or whole-block regions that change the hidden state least on the calibration data (lossy)"},
+	{Name: "quantize", Phase: User, Run: quantize,
+		Options: []string{"scheme", "bits", "weights", "per_channel", "activations", "percentile", "hist_bins", "res", "kl_eps", "min_sqnr_db", "asymmetric", "all_layers", "keep_float", "max_metric_drop", "strict"},
+		Summary: "run linears and convolutions on int8/int16 with fixed-point or affine formats chosen on the calibration data; requantize in the integer epilogue (lossy)"},
 	{Name: "fuse-epilogue", Phase: Lower, Exact: true, Run: fuseEpilogue,
 		Summary: "fold a residual add and relu/gelu into the linear or conv2d before them"},
 	{Name: "layout-assign", Phase: Lower, Exact: true, Run: layoutAssign,
@@ -28,7 +31,7 @@ var All = []Pass{
 
 // planned lists user passes that are designed but not implemented yet, in
 // their pipeline order, so model.yaml gets a clear message.
-var planned = []string{"kronecker", "quantize"}
+var planned = []string{"kronecker"}
 
 // Lookup finds a pass by name.
 func Lookup(name string) (*Pass, bool) {

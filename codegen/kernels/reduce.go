@@ -94,7 +94,7 @@ func ReduceIntOf(nd *ir.Node) (ReduceIntShape, map[string]tmpl.Hook, error) {
 	dt := nd.Inputs[0].Type.DType
 	f, _ := ReduceOf(nd)
 	s := ReduceIntShape{Kept: f.Kept, Reduced: f.Reduced}
-	lo, hi := ir.IntRange(dt)
+	lo, hi := ir.HeldExtremes(dt)
 	unsigned := dt == ir.U64
 	step := ""
 	switch r.K {

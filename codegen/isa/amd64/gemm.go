@@ -112,31 +112,7 @@ func micro(m microSpec, r int) *Func {
 	bReg := func(v int) Vec { return vec(r*nv + v) }
 	bc := vec(r*nv + nv)
 	rowStride := m.ldb * 4
-	// row returns the address of A[i, k] for step offset off bytes.
-	row := func(i, off int) Mem {
-		base := SI
-		if i >= 8 {
-			base, i = AX, i-8
-		}
-		a := At(base, off)
-		switch i {
-		case 0:
-			return a
-		case 1:
-			return a.Idx(R8, 1)
-		case 2:
-			return a.Idx(R8, 2)
-		case 3:
-			return a.Idx(R10, 1)
-		case 4:
-			return a.Idx(R8, 4)
-		case 5:
-			return a.Idx(R11, 1)
-		case 6:
-			return a.Idx(R10, 2)
-		}
-		return a.Idx(R12, 1)
-	}
+	row := rowAt
 	args := R13
 	fn.MOVQ(Arg{Name: "a", Off: 0}, args)
 	fn.MOVQ(At(args, driver.OffA), SI)
@@ -292,6 +268,34 @@ func micro(m microSpec, r int) *Func {
 	fn.VZEROUPPER()
 	fn.RET()
 	return fn
+}
+
+// rowAt returns the address of row i of A at offset off bytes: rows
+// 0–7 from SI, 8–11 from AX = SI + 8·lda, with R8 = lda, R10 = 3·lda,
+// R11 = 5·lda, R12 = 7·lda (the file comment's registers).
+func rowAt(i, off int) Mem {
+	base := SI
+	if i >= 8 {
+		base, i = AX, i-8
+	}
+	a := At(base, off)
+	switch i {
+	case 0:
+		return a
+	case 1:
+		return a.Idx(R8, 1)
+	case 2:
+		return a.Idx(R8, 2)
+	case 3:
+		return a.Idx(R10, 1)
+	case 4:
+		return a.Idx(R8, 4)
+	case 5:
+		return a.Idx(R11, 1)
+	case 6:
+		return a.Idx(R10, 2)
+	}
+	return a.Idx(R12, 1)
 }
 
 // driver is m as the drivers see it.

@@ -83,6 +83,14 @@ var table = []struct{ name, ops, doc string }{
 	{"VPSLLD", "i vm v", "dst = src << n, 32-bit lanes"},
 	{"VPSRAD", "i vm v", "dst = src >> n (arithmetic), 32-bit lanes"},
 	{"VCVTTPS2DQ", "vm v", "dst = int32(src), truncated"},
+	// Integer dot products (qgemm.go).
+	{"VPBROADCASTD", "vm v", "every 32-bit lane of dst = the dword src"},
+	{"VPMOVSXBW", "vm v", "dst's 16-bit lanes = src's bytes, sign-extended"},
+	{"VPMOVZXBW", "vm v", "dst's 16-bit lanes = src's bytes, zero-extended"},
+	{"VPMADDWD", "vm v v", "dst's 32-bit lanes = src1·src2 of each pair of 16-bit lanes, the pair summed (exact)"},
+	{"VPHADDD", "vm v v", "dst = sums of adjacent 32-bit lanes of src1, then of src2, per 128-bit half"},
+	{"VPERMQ", "i vm v", "dst's 64-bit lanes = src's, in the order the immediate gives"},
+	{"VPDPBUSD", "vm v v", "dst's 32-bit lanes += Σ of 4 u8(src1)·s8(src2) products (AVX512-VNNI, EVEX)"},
 }
 
 var class = map[string]string{

@@ -163,3 +163,24 @@ func (f *Func) VPSRAD(o0 Imm, o1 VM, o2 Vec) { f.inst("VPSRAD", o0, o1, o2) }
 
 // VCVTTPS2DQ: dst = int32(src), truncated.
 func (f *Func) VCVTTPS2DQ(o0 VM, o1 Vec) { f.inst("VCVTTPS2DQ", o0, o1) }
+
+// VPBROADCASTD: every 32-bit lane of dst = the dword src.
+func (f *Func) VPBROADCASTD(o0 VM, o1 Vec) { f.inst("VPBROADCASTD", o0, o1) }
+
+// VPMOVSXBW: dst's 16-bit lanes = src's bytes, sign-extended.
+func (f *Func) VPMOVSXBW(o0 VM, o1 Vec) { f.inst("VPMOVSXBW", o0, o1) }
+
+// VPMOVZXBW: dst's 16-bit lanes = src's bytes, zero-extended.
+func (f *Func) VPMOVZXBW(o0 VM, o1 Vec) { f.inst("VPMOVZXBW", o0, o1) }
+
+// VPMADDWD: dst's 32-bit lanes = src1·src2 of each pair of 16-bit lanes, the pair summed (exact).
+func (f *Func) VPMADDWD(o0 VM, o1 Vec, o2 Vec) { f.inst("VPMADDWD", o0, o1, o2) }
+
+// VPHADDD: dst = sums of adjacent 32-bit lanes of src1, then of src2, per 128-bit half.
+func (f *Func) VPHADDD(o0 VM, o1 Vec, o2 Vec) { f.inst("VPHADDD", o0, o1, o2) }
+
+// VPERMQ: dst's 64-bit lanes = src's, in the order the immediate gives.
+func (f *Func) VPERMQ(o0 Imm, o1 VM, o2 Vec) { f.inst("VPERMQ", o0, o1, o2) }
+
+// VPDPBUSD: dst's 32-bit lanes += Σ of 4 u8(src1)·s8(src2) products (AVX512-VNNI, EVEX).
+func (f *Func) VPDPBUSD(o0 VM, o1 Vec, o2 Vec) { f.inst("VPDPBUSD", o0, o1, o2) }

@@ -86,8 +86,10 @@ def to_out(t):
     raise TypeError(a.dtype)
 
 
-def case(name, op, attrs, inputs, fn):
-    """inputs: numpy arrays (float32 / int64 / bool); fn(*float64 torch tensors) -> tensor or list."""
+def case(name, op, attrs, inputs, fn, formats=None):
+    """inputs: numpy arrays (float32 / int64 / bool); fn(*float64 torch tensors) -> tensor or list.
+    formats: per input, None or the IR dtype it has ("i8", "u8", "i16", "i32") with its quantized
+    format ("scale" and "zp", or "wl" and "fl"); the tensors themselves are stored as int64."""
     assert all(c["name"] != name for c in CASES), name
     ins = []
     for i, a in enumerate(inputs):
@@ -104,7 +106,10 @@ def case(name, op, attrs, inputs, fn):
         assert o.size > 0, name
         TENSORS[f"{name}.out{i}"] = o
         outs.append(f"{name}.out{i}")
-    CASES.append({"name": name, "op": op, "attrs": attrs, "inputs": ins, "outputs": outs})
+    c = {"name": name, "op": op, "attrs": attrs, "inputs": ins, "outputs": outs}
+    if formats:
+        c["formats"] = formats
+    CASES.append(c)
 
 
 def arr(values, dtype=np.float32):
@@ -930,6 +935,190 @@ def gen_cast():
     c("cast_bool_bool", arr([True, False], np.bool_), "bool")
 
 
+# ------------------------------------------------------------------ quantized ops (docs/algorithms.md §5)
+# The integer results are computed here by an independent implementation of §5.4's arithmetic in
+# Python integers (exact) and numpy float32 (IEEE, as the kernels compute), with the accumulators from
+# torch's int64 matmul and float64 conv2d on the integers (exact at these sizes).
+RANGES = {"i8": (-128, 127), "u8": (0, 255), "i16": (-32768, 32767), "i32": (-2 ** 31, 2 ** 31 - 1)}
+
+
+def fmt_affine(fmt):
+    """(scale, zero point) of a format dict."""
+    if "scale" in fmt:
+        return fmt["scale"], fmt.get("zp", 0)
+    return 2.0 ** -fmt["fl"], 0
+
+
+def fmt_range(fmt):
+    lo, hi = RANGES[fmt["dtype"]]
+    if "wl" in fmt and fmt["wl"] < 8 * {"i8": 1, "u8": 1, "i16": 2, "i32": 4}[fmt["dtype"]]:
+        lo, hi = -(1 << (fmt["wl"] - 1)), (1 << (fmt["wl"] - 1)) - 1
+    return lo, hi
+
+
+def q_quantize(x, fmt):
+    s, z = fmt_affine(fmt)
+    lo, hi = fmt_range(fmt)
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        v = np.float32(x) / np.float32(s)
+    out = np.empty(v.shape, np.int64)
+    for i, e in np.ndenumerate(v):
+        out[i] = z if np.isnan(e) else int(min(max(float(np.rint(e)) + z, lo), hi))
+    return out
+
+
+def q_encode(m):
+    f, e = math.frexp(m)
+    m0, s = round(f * 2 ** 31), -e  # round(): half to even, as quant.Encode
+    if m0 == 2 ** 31:
+        m0, s = 2 ** 30, s - 1
+    return m0, min(s, 32)
+
+
+def q_requant(acc, m0, s):
+    sh = 31 + s
+    return (int(acc) * m0 + (1 << (sh - 1))) >> sh  # Python's >> floors: an arithmetic shift
+
+
+def q_epilogue(acc, sx, ws, attrs, out_fmt):
+    """acc[..., j] (int64) through qlinear's epilogue; ws per output channel (float32)."""
+    to, act = attrs.get("to", "f32"), attrs.get("act", "")
+    if attrs.get("acc", 32) == 32:
+        acc = acc.astype(np.int64).astype(np.int32).astype(np.int64)
+    j_axis = -1 if acc.ndim == 2 else 1
+    out = np.empty(acc.shape, np.float32 if to == "f32" else np.int64)
+    for idx, a in np.ndenumerate(acc):
+        j = idx[j_axis]
+        if to == "f32":
+            v = np.float32(a) * np.float32(sx * float(ws[j]))
+            out[idx] = max(v, np.float32(0)) if act == "relu" else v
+            continue
+        if to == "i32":
+            out[idx] = a
+            continue
+        sy, zy = fmt_affine(out_fmt)
+        lo, hi = fmt_range(out_fmt)
+        if act == "relu":
+            lo = max(lo, zy)
+        if attrs.get("requant") == "float":
+            fs = (np.float32(sx) * np.float32(ws[j])) / np.float32(sy)
+            v = np.float32(np.float32(a) * fs)
+            v = min(max(v, np.float32(lo - zy)), np.float32(hi - zy))
+            out[idx] = int(np.rint(v)) + zy
+        else:
+            m0, s = q_encode(sx * float(ws[j]) / sy)
+            out[idx] = zy + min(max(q_requant(a, m0, s), lo - zy), hi - zy)
+    return out
+
+
+def gen_quant():
+    def qtensor(r, shape, fmt):
+        lo, hi = fmt_range(fmt)
+        v = r.randint(lo, hi + 1, *shape)
+        flat = v.reshape(-1)
+        flat[:4] = [lo, hi, lo, hi][:flat.size]  # the ends of the range, always
+        return v
+
+    def quantize(name, x, fmt):
+        attrs = {"to": fmt["dtype"], **{k: v for k, v in fmt.items() if k != "dtype"}}
+        case(name, "quantize", attrs, [x], lambda t: torch.from_numpy(q_quantize(t.numpy().astype(np.float32), fmt)))
+
+    s = 0.046875
+    x = Rng("quantize_u8").randn(4, 7, scale=3)
+    x[0, :6] = [2.5 * s, 3.5 * s, -0.5 * s, 200.0, -200.0, 0.0]  # ties to even, saturation
+    quantize("quantize_u8", x, {"dtype": "u8", "scale": s, "zp": 131})
+    x = Rng("quantize_i8_fixed").randn(3, 9, scale=2)
+    x[0, :5] = [NAN, INF, -INF, 0.0625, -0.0625]  # NaN → zp; 0.0625·8 = 0.5 → 0
+    quantize("quantize_i8_fixed", x, {"dtype": "i8", "wl": 6, "fl": 3})
+    quantize("quantize_i16", Rng("quantize_i16").randn(2, 11, scale=4), {"dtype": "i16", "scale": 2.0 ** -10, "zp": -7})
+    quantize("quantize_i8_neg_fl", Rng("quantize_i8_neg_fl").randn(5, 3, scale=600), {"dtype": "i8", "wl": 8, "fl": -2})
+
+    def dequantize(name, shape, fmt):
+        r = Rng(name)
+        q = qtensor(r, shape, fmt)
+        sc, z = fmt_affine(fmt)
+        case(name, "dequantize", {}, [q], lambda t: torch.from_numpy((np.float32(t.numpy() - z) * np.float32(sc)).astype(np.float32)),
+             formats=[fmt])
+
+    dequantize("dequantize_u8", (3, 5), {"dtype": "u8", "scale": 0.01171875, "zp": 100})
+    dequantize("dequantize_i8_fixed", (4, 4), {"dtype": "i8", "wl": 8, "fl": 4})
+    dequantize("dequantize_i16", (2, 9), {"dtype": "i16", "scale": 0.0001220703125, "zp": 0})
+
+    def requantize(name, shape, fin, fout):
+        r = Rng(name)
+        q = qtensor(r, shape, fin)
+        si, zi = fmt_affine(fin)
+        so, zo = fmt_affine(fout)
+        lo, hi = fmt_range(fout)
+        m0, sh = q_encode(si / so)
+        attrs = {"to": fout["dtype"], **{k: v for k, v in fout.items() if k != "dtype"}}
+        case(name, "requantize", attrs, [q],
+             lambda t: torch.tensor([zo + min(max(q_requant(v - zi, m0, sh), lo - zo), hi - zo) for v in t.numpy().reshape(-1)]).reshape(shape),
+             formats=[fin])
+
+    requantize("requantize_fixed_u8", (5, 7), {"dtype": "i8", "wl": 8, "fl": 4}, {"dtype": "u8", "scale": 0.1875, "zp": 100})
+    requantize("requantize_u8_i8_up", (3, 8), {"dtype": "u8", "scale": 0.0625, "zp": 128}, {"dtype": "i8", "scale": 0.015625, "zp": -1})
+    requantize("requantize_i16_i8", (2, 10), {"dtype": "i16", "wl": 16, "fl": 12}, {"dtype": "i8", "wl": 8, "fl": 5})
+
+    def qlinear(name, rows, k, n, xfmt, wdt, attrs, out_fmt=None, bias=True):
+        r = Rng(name)
+        x = qtensor(r, (rows, k), xfmt)
+        wlo, whi = (-128, 127) if wdt == "i8" else (-32768, 32767)
+        w = r.randint(wlo, whi + 1, n, k)
+        w[0, :3] = [wlo, whi, 0]
+        ws = r.rand(n, lo=0.001, hi=0.05)
+        b = r.randint(-5000, 5000, n)
+        sx, zx = fmt_affine(xfmt)
+        ins = [x, w, ws] + ([b] if bias else [])
+        fmts = [xfmt, {"dtype": wdt}, None] + ([{"dtype": "i32"}] if bias else [])
+        if out_fmt:
+            attrs = {**attrs, "to": out_fmt["dtype"], **{k: v for k, v in out_fmt.items() if k != "dtype"}}
+
+        def fn(xt, wt, wst, bt=None):
+            acc = (xt - zx) @ wt.T
+            if bt is not None:
+                acc = acc + bt
+            return torch.from_numpy(q_epilogue(acc.numpy(), sx, wst.numpy().astype(np.float32), attrs, out_fmt))
+
+        case(name, "qlinear", attrs, ins, fn, formats=fmts)
+
+    u8 = {"dtype": "u8", "scale": 0.0234375, "zp": 128}
+    qlinear("qlinear_u8_f32", 7, 37, 6, u8, "i8", {})
+    qlinear("qlinear_u8_i8_canonical", 9, 40, 5, u8, "i8", {}, {"dtype": "i8", "scale": 0.0703125, "zp": -3})
+    qlinear("qlinear_u8_u8_relu", 6, 17, 9, u8, "i8", {"act": "relu"}, {"dtype": "u8", "scale": 0.05078125, "zp": 20})
+    qlinear("qlinear_u8_float_requant", 8, 33, 7, u8, "i8", {"requant": "float"}, {"dtype": "u8", "scale": 0.0390625, "zp": 110})
+    qlinear("qlinear_i8_fixed", 5, 64, 4, {"dtype": "i8", "wl": 8, "fl": 5}, "i8", {}, {"dtype": "i8", "wl": 8, "fl": 2})
+    qlinear("qlinear_acc_i32", 4, 29, 3, {"dtype": "i8", "scale": 0.5, "zp": 0}, "i8", {"to": "i32"}, bias=False)
+    qlinear("qlinear_i16_acc64", 3, 300, 5, {"dtype": "i16", "wl": 16, "fl": 10}, "i16", {"acc": 64}, bias=True)
+
+    def qconv(name, xs, o, k, xfmt, attrs, out_fmt=None, groups=1):
+        r = Rng(name)
+        x = qtensor(r, xs, xfmt)
+        w = r.randint(-127, 128, o, xs[1] // groups, k, k)
+        ws = r.rand(o, lo=0.001, hi=0.05)
+        b = r.randint(-3000, 3000, o)
+        sx, zx = fmt_affine(xfmt)
+        attrs = {**attrs, "groups": groups}
+        if out_fmt:
+            attrs = {**attrs, "to": out_fmt["dtype"], **{kk: v for kk, v in out_fmt.items() if kk != "dtype"}}
+        st, pad, dil = attrs.get("stride", [1, 1]), attrs.get("pad", [0, 0, 0, 0]), attrs.get("dilation", [1, 1])
+
+        def fn(xt, wt, wst, bt):
+            xp = F.pad(xt.double() - zx, (pad[1], pad[3], pad[0], pad[2]))  # padding is the real zero
+            acc = F.conv2d(xp, wt.double(), bt.double(), stride=st, dilation=dil, groups=groups)
+            return torch.from_numpy(q_epilogue(acc.round().long().numpy(), sx, wst.numpy().astype(np.float32), attrs, out_fmt))
+
+        case(name, "qconv2d", attrs, [x, w, ws, b], fn, formats=[xfmt, {"dtype": "i8"}, None, {"dtype": "i32"}])
+
+    qconv("qconv2d_u8_f32_pad", (2, 3, 6, 7), 4, 3, {"dtype": "u8", "scale": 0.03125, "zp": 3}, {"stride": [2, 1], "pad": [1, 1, 1, 0]})
+    qconv("qconv2d_u8_relu_canonical", (1, 8, 5, 5), 16, 3, {"dtype": "u8", "scale": 0.03125, "zp": 130}, {"pad": [1, 1, 1, 1], "act": "relu"},
+          {"dtype": "u8", "scale": 0.0625, "zp": 0})
+    qconv("qconv2d_i8_fixed_dil", (1, 4, 7, 7), 5, 3, {"dtype": "i8", "wl": 8, "fl": 5}, {"dilation": [2, 1], "pad": [2, 1, 2, 1]},
+          {"dtype": "i8", "wl": 8, "fl": 3})
+    qconv("qconv2d_groups_float", (2, 4, 4, 4), 6, 1, {"dtype": "u8", "scale": 0.25, "zp": 7}, {"requant": "float"},
+          {"dtype": "u8", "scale": 0.5, "zp": 9}, groups=2)
+
+
 # ------------------------------------------------------------------ writing
 DTYPES = {np.dtype(np.float32): ("F32", "<f4"), np.dtype(np.int64): ("I64", "<i8"), np.dtype(np.bool_): ("BOOL", "u1")}
 
@@ -1027,7 +1216,7 @@ def self_check(st_path, cases_path):
 def main():
     for g in (gen_linear, gen_gemm, gen_matmul, gen_conv2d, gen_conv_transpose2d, gen_batchnorm, gen_layernorm, gen_binary, gen_unary,
               gen_softmax, gen_shape_ops, gen_pool, gen_reduce, gen_embedding, gen_attention, gen_cast,
-              gen_compare, gen_unary_more, gen_reduce_more, gen_index, gen_resize, gen_bit_cast):
+              gen_compare, gen_unary_more, gen_reduce_more, gen_index, gen_resize, gen_bit_cast, gen_quant):
         g()
     st_path = os.path.join(HERE, "tensors.safetensors")
     cases_path = os.path.join(HERE, "cases.json")

@@ -9,8 +9,9 @@ import "math"
 // Widening to float32 is exact (every f16 and bf16 value is a float32
 // value); narrowing rounds to nearest, ties to even, overflows to ±Inf,
 // keeps ±0, ±Inf and NaN (with the sign and the payload's top bits), and
-// gives f16's subnormals (steps of 2^-24) below 2^-14. The compiler's
-// readers of f16 and bf16 data (frontend/tensorio) use these too.
+// gives f16's subnormals (steps of 2^-24) below 2^-14. They round as
+// frontend/tensorio's readers do (which design.md's dependency direction
+// keeps from importing this package).
 
 // F16ToF32 is the float32 value of the f16 bits h (exact).
 func F16ToF32(h uint16) float32 {

@@ -143,7 +143,7 @@ type gen struct {
 	wOff    map[packKey]int // byte offset in weights.bin of a constant, raw or packed
 	packed  map[packKey][]float32
 	splats  []*ir.Value
-	splatAt map[*ir.Value]int // element offset in the splat block
+	splatAt map[*ir.Value]int // element offset in its splat block (splatBlock)
 	ins     []port
 	outs    []port
 	arena   []*ir.Buffer
@@ -160,7 +160,7 @@ type port struct {
 	v         *ir.Value
 	field     string // exported field of Inputs/Outputs
 	perSample int    // elements per sample (the size is perSample·N), or all of them if static
-	elem      string // float32 or int64
+	elem      string // float32, int64, or float64 and uint16 (see boundary)
 	// static: the shape does not involve the batch N (an ONNX model with
 	// fixed shapes, say), so the size is exactly perSample. A graph whose
 	// inputs are all static runs at n = 1.
@@ -217,19 +217,17 @@ func (g *gen) layoutWeights() error {
 		}
 	}
 	var buf bytes.Buffer
-	splatElems := 0
+	splatElems := [2]int{} // float, integer
 	for _, v := range g.in.Graph.Consts {
 		t := v.Const
 		if t == nil || (t.F == nil && t.I == nil) {
 			return fmt.Errorf("constant %s has no data", v.Name)
 		}
 		if t.Splat {
-			if !t.DType.IsFloat() {
-				return fmt.Errorf("constant %s: integer splats are not supported by codegen yet", v.Name)
-			}
+			block := splatBlock(v)
 			g.splats = append(g.splats, v)
-			g.splatAt[v] = splatElems
-			splatElems += t.Numel()
+			g.splatAt[v] = splatElems[block]
+			splatElems[block] += t.Numel()
 			continue
 		}
 		if !raw[v] {
@@ -290,12 +288,8 @@ func (g *gen) signature() error {
 			// could not be told from its length.
 			return port{}, fmt.Errorf("%s %s has shape %s: generated packages need batch-major tensors of N·k elements (k ≥ 1) or static shapes", what, v.Name, v.Type.Shape)
 		}
-		elem := "float32"
-		switch {
-		case v.Type.DType == ir.F32:
-		case v.Type.DType.IsInt() || v.Type.DType == ir.Bool:
-			elem = "int64" // integers and bools are held as int64, as the evaluator holds them
-		default:
+		elem := PortElem(v.Type.DType)
+		if elem == "" {
 			return port{}, fmt.Errorf("%s %s: dtype %s is not supported by codegen yet", what, v.Name, v.Type.DType)
 		}
 		if static {
@@ -324,8 +318,60 @@ func (g *gen) signature() error {
 			g.arena = append(g.arena, HeldBuffer(b))
 		}
 	}
+	// A port converted at the boundary is computed in an arena buffer of
+	// its own, live from the conversion in to the conversion out.
+	for _, p := range append(append([]port(nil), g.ins...), g.outs...) {
+		b := g.in.Plan.Of[p.v]
+		if !p.converted() || b == nil || p.v.IsConst() {
+			continue
+		}
+		if _, ok := g.bufIdx[b]; ok {
+			continue
+		}
+		c := HeldBuffer(b)
+		c.Input, c.Output = false, false
+		if b.Input {
+			c.First = 0
+		}
+		if b.Output {
+			c.Last = max(c.Last, g.in.Plan.Steps-1)
+		}
+		g.bufIdx[b] = len(g.arena)
+		g.arena = append(g.arena, c)
+	}
 	return nil
 }
+
+// boundary are the float types a generated package takes and returns in
+// another element type than it computes in (float32): f64 as float64
+// (rounded to float32 on the way in), f16 and bf16 as their raw bits in
+// uint16 (widened exactly on the way in, rounded to nearest even on the
+// way out), by runtime/numerics' functions.
+var boundary = map[ir.DType]struct{ elem, from, to string }{
+	ir.F64:  {"float64", "FromF64", "ToF64"},
+	ir.F16:  {"uint16", "FromF16", "ToF16"},
+	ir.BF16: {"uint16", "FromBF16", "ToBF16"},
+}
+
+// PortElem is the element type of a generated package's input or output
+// of type dt ("" if it has none): float32 for f32, int64 for integers
+// and bools (held as int64, as the evaluator holds them), and boundary's
+// for f64, f16 and bf16.
+func PortElem(dt ir.DType) string {
+	switch {
+	case dt == ir.F32:
+		return "float32"
+	case boundary[dt].elem != "":
+		return boundary[dt].elem
+	case dt.IsInt() || dt == ir.Bool:
+		return "int64"
+	}
+	return ""
+}
+
+// converted reports whether p is converted at the boundary: the caller's
+// buffer is not what the kernels read or write.
+func (p port) converted() bool { return boundary[p.v.Type.DType].elem != "" }
 
 // f32Value is f as a float32 expression of any value: a literal when
 // finite, math.Float32frombits of its bits when not (a splat of -Inf, a
@@ -351,19 +397,32 @@ func (g *gen) sampleBytes() int {
 
 // HeldBuffer is b sized for how generated code holds its values: float32
 // for floats, int64 for integers and bools (the memory plan counts their
-// storage size, 1 to 4 bytes for bool, i8…i32). The compile driver's
-// arena bound (compile.CheckArena) counts buffers the same way.
+// storage size: 1 to 4 bytes for bool, i8…i32, 2 for f16 and bf16). The
+// compile driver's arena bound (compile.CheckArena) counts buffers the
+// same way.
 func HeldBuffer(b *ir.Buffer) *ir.Buffer {
 	c := *b
 	for _, v := range b.Values {
 		n, ok := v.Type.Shape.NumelDim()
-		if !ok || v.Type.DType.IsFloat() {
+		if !ok {
 			continue
 		}
 		held := n.MulInt(8)
+		if v.Type.DType.IsFloat() {
+			held = n.MulInt(4)
+		}
 		c.Bytes = ir.Dim{A: max(c.Bytes.A, held.A), B: max(c.Bytes.B, held.B)}
 	}
 	return &c
+}
+
+// splatBlock is the block of splat constants v is held in: 0 for
+// floats (weights.splat), 1 for integers and bools (weights.splatI).
+func splatBlock(v *ir.Value) int {
+	if v.Type.DType.IsFloat() {
+		return 0
+	}
+	return 1
 }
 
 // view is the Go expression for v's slice inside forward (as a kernel
@@ -381,6 +440,9 @@ func (g *gen) viewAs(a arg) (string, error) {
 	case outPort:
 		return "out." + g.outs[l.index].field, nil
 	case inSplat:
+		if !l.f32 {
+			return fmt.Sprintf("m.w.splatI[%d:%d]", l.off, l.off+l.n), nil
+		}
 		return fmt.Sprintf("m.w.splat[%d:%d]", l.off, l.off+l.n), nil
 	case inWeights:
 		if l.f32 {
@@ -423,7 +485,8 @@ func (g *gen) locate(a arg) (location, error) {
 	f32 := v.Type.DType.IsFloat()
 	if v.IsConst() {
 		if at, ok := g.splatAt[v]; ok && a.pack == "" {
-			return location{where: inSplat, off: at, n: v.Const.Numel(), f32: true}, nil
+			// splatBlock 1 is the integer splat block (m.w.splatI).
+			return location{where: inSplat, off: at, n: v.Const.Numel(), f32: splatBlock(v) != 1}, nil
 		}
 		k := packKey{v, a.pack}
 		off, ok := g.wOff[k]
@@ -443,25 +506,28 @@ func (g *gen) locate(a arg) (location, error) {
 	// A graph input is the caller's buffer (even when it is an output
 	// too: outputCopies copies it at the end); so is a graph output; and
 	// a value whose buffer ends as an output is computed straight into it.
-	for i, p := range g.ins {
-		if p.v == v {
-			return location{where: inPort, index: i, f32: f32}, nil
+	// A port converted at the boundary is not: it has an arena buffer.
+	if _, ok := g.bufIdx[b]; !ok {
+		for i, p := range g.ins {
+			if p.v == v {
+				return location{where: inPort, index: i, f32: f32}, nil
+			}
 		}
-	}
-	for i, p := range g.outs {
-		if p.v == v {
-			return location{where: outPort, index: i, f32: f32}, nil
-		}
-	}
-	for i, p := range g.ins {
-		if p.v == b.Values[0] {
-			return location{where: inPort, index: i, f32: f32}, nil
-		}
-	}
-	for i, p := range g.outs {
-		for _, bv := range b.Values {
-			if p.v == bv {
+		for i, p := range g.outs {
+			if p.v == v {
 				return location{where: outPort, index: i, f32: f32}, nil
+			}
+		}
+		for i, p := range g.ins {
+			if p.v == b.Values[0] {
+				return location{where: inPort, index: i, f32: f32}, nil
+			}
+		}
+		for i, p := range g.outs {
+			for _, bv := range b.Values {
+				if p.v == bv {
+					return location{where: outPort, index: i, f32: f32}, nil
+				}
 			}
 		}
 	}
@@ -510,13 +576,17 @@ func (g *gen) modelFile() ([]byte, error) {
 	f.Type().Id("Outputs").Struct(fields(g.outs, "output")...)
 
 	// Weights and options.
-	f.Type().Id("weights").Struct(
-		jen.Id("f32").Index().Float32(),
-		jen.Id("i64").Index().Int64(),
-		jen.Id("splat").Index().Float32(),
+	wfields := []jen.Code{jen.Id("f32").Index().Float32(), jen.Id("i64").Index().Int64(), jen.Id("splat").Index().Float32()}
+	for _, v := range g.splats {
+		if splatBlock(v) == 1 {
+			wfields = append(wfields, jen.Id("splatI").Index().Int64())
+			break
+		}
+	}
+	f.Type().Id("weights").Struct(append(wfields,
 		jen.Id("inPlace").Bool(),
 		jen.Id("file").Op("*").Qual(in.RuntimeImport, "WeightsFile").Comment("keeps a weights file's mapping alive"),
-	)
+	)...)
 	f.Comment("Model runs the network. Its calls are serialised; use Clone for parallel callers.")
 	f.Type().Id("Model").Struct(append([]jen.Code{
 		jen.Id("mu").Qual("sync", "Mutex"),
@@ -554,23 +624,35 @@ func (g *gen) modelFile() ([]byte, error) {
 	f.Comment("buffers are the arena's buffers: bytes A·N+B, live from step First to Last.")
 	f.Var().Id("buffers").Op("=").Index().Qual(in.RuntimeImport, "Buffer").Block(bufs...)
 
-	// Splat constants.
+	// Splat constants: floats in w.splat, integers and bools in w.splatI.
 	var splatFill []jen.Code
+	splatN := [2]int{}
 	for _, v := range g.splats {
-		at := g.splatAt[v]
+		at, block := g.splatAt[v], splatBlock(v)
+		if v.Const.Numel() == 0 {
+			continue // an empty tensor: nothing to fill (nor a value to fill it with)
+		}
+		var field string
+		var val jen.Code
+		if block == 0 {
+			field, val = "splat", f32Value(v.Const.F[0])
+		} else {
+			field, val = "splatI", jen.Lit(v.Const.I[0])
+		}
 		splatFill = append(splatFill, jen.For(jen.Id("i").Op(":=").Lit(at), jen.Id("i").Op("<").Lit(at+v.Const.Numel()), jen.Id("i").Op("++")).Block(
-			jen.Id("w").Dot("splat").Index(jen.Id("i")).Op("=").Add(f32Value(v.Const.F[0])),
+			jen.Id("w").Dot(field).Index(jen.Id("i")).Op("=").Add(val),
 		))
+		splatN[block] += v.Const.Numel()
 	}
-	splatN := 0
-	for _, v := range g.splats {
-		splatN += v.Const.Numel()
+	splatMake := []jen.Code{jen.Id("splat").Op(":").Make(jen.Index().Float32(), jen.Lit(splatN[0]))}
+	if splatN[1] > 0 {
+		splatMake = append(splatMake, jen.Id("splatI").Op(":").Make(jen.Index().Int64(), jen.Lit(splatN[1])))
 	}
 	f.Comment("loadWeights views the weights (weights.bin after its header) as numbers: in")
 	f.Comment("place when their address is 64-byte aligned (they are read-only, embedded or")
 	f.Comment("mapped, and kernels never write weights), copied once into aligned memory otherwise.")
 	load := []jen.Code{
-		jen.Id("w").Op(":=").Op("&").Id("weights").Values(jen.Id("splat").Op(":").Make(jen.Index().Float32(), jen.Lit(splatN))),
+		jen.Id("w").Op(":=").Op("&").Id("weights").Values(splatMake...),
 		jen.Id("p").Op(":=").Qual("unsafe", "Pointer").Call(jen.Qual("unsafe", "StringData").Call(jen.Id("data"))),
 		jen.If(jen.Id("copyAlways").Op("||").Uintptr().Call(jen.Id("p")).Op("%").Lit(64).Op("!=").Lit(0)).Block(
 			jen.Id("a").Op(":=").Qual(in.RuntimeImport, "NewArena").Call(jen.Len(jen.Id("data"))),
@@ -831,6 +913,10 @@ func (g *gen) bindState() []jen.Code {
 func (g *gen) outputCopies() []jen.Code {
 	var cs []jen.Code
 	for i, p := range g.outs {
+		if p.converted() {
+			cs = append(cs, g.convert(p, false))
+			continue
+		}
 		src := ""
 		for j := 0; j < i && src == ""; j++ {
 			if g.outs[j].v == p.v {
@@ -857,6 +943,21 @@ func (g *gen) outputCopies() []jen.Code {
 	return cs
 }
 
+// convert is the conversion of port p between the caller's buffer and
+// the float32 values the kernels compute on (see boundary): in, from the
+// caller's input; else to the caller's output.
+func (g *gen) convert(p port, in bool) jen.Code {
+	view, err := g.view(p.v)
+	if err != nil {
+		panic(err) // signature gave every converted port a buffer; this is a bug
+	}
+	conv := boundary[p.v.Type.DType]
+	if in {
+		return jen.Qual(g.in.RuntimeImport+"/numerics", conv.from).Call(jen.Id(view), jen.Id("in").Dot(p.field))
+	}
+	return jen.Qual(g.in.RuntimeImport+"/numerics", conv.to).Call(jen.Id("out").Dot(p.field), jen.Id(view))
+}
+
 // forwardFunc emits the schedule: one kernel call per node, on views of
 // the arena, the weights and the caller's buffers, each followed by the
 // profiling helper's lap.
@@ -869,6 +970,11 @@ func (g *gen) forwardFunc(f *jen.File) {
 		if c.k != nil {
 			body = append(body, jen.Id("t").Op(":=").Id("m").Dot("clock").Call())
 			break
+		}
+	}
+	for _, p := range g.ins {
+		if p.converted() && g.in.Plan.Of[p.v] != nil {
+			body = append(body, g.convert(p, true))
 		}
 	}
 	for i, c := range g.calls {

@@ -49,7 +49,11 @@ func (c *kctx) staticInts(s ir.Shape) ([]int, error) {
 
 // heldElem reports whether dt is held as float32 or as int64 with no
 // narrower range to keep (the helpers do no wrapping).
-func heldElem(dt ir.DType) bool { return dt == ir.F32 || dt == ir.I64 || dt == ir.Bool }
+func heldElem(dt ir.DType) bool { return dt.IsFloat() || dt == ir.I64 || dt == ir.Bool }
+
+// orderedElem reports whether held values of dt compare as dt's do:
+// every dtype but u64, held as its bit pattern.
+func orderedElem(dt ir.DType) bool { return dt != ir.U64 }
 
 // run returns outer, n, inner of shape along axis.
 func runDims(shape []int, axis int) (int, int, int) {
@@ -98,7 +102,7 @@ const numSrc = `type num interface{ ~float32 | ~int64 }`
 // genArgReduce specialises kernels.ArgReduce.
 func genArgReduce(c *kctx) error {
 	o := c.node.Op.(*ir.ArgReduce)
-	if !heldElem(c.in(0).DType) {
+	if !orderedElem(c.in(0).DType) {
 		return fmt.Errorf("%s on %s is not supported by the generated kernels yet", o.K, c.in(0).DType)
 	}
 	ax, err := kernels.AxisOf(o.K, c.in(0).Shape, o.Axis)
@@ -140,7 +144,7 @@ const topkSrc = `func topk[T num](vals []T, idx []int64, x []T, outer, n, inner,
 
 func genTopK(c *kctx) error {
 	o := c.node.Op.(*ir.TopK)
-	if !heldElem(c.in(0).DType) {
+	if !orderedElem(c.in(0).DType) {
 		return fmt.Errorf("topk on %s is not supported by the generated kernels yet", c.in(0).DType)
 	}
 	shape, axis, err := c.axisShape(o.Axis, c.in(0).Shape)
@@ -156,7 +160,7 @@ func genTopK(c *kctx) error {
 
 // genHardmax specialises kernels.Hardmax.
 func genHardmax(c *kctx) error {
-	if c.in(0).DType != ir.F32 {
+	if !c.in(0).DType.IsFloat() {
 		return fmt.Errorf("hardmax on %s is not supported by the generated kernels yet", c.in(0).DType)
 	}
 	ax, err := kernels.AxisOf(ir.KHardmax, c.in(0).Shape, c.node.Op.(*ir.Hardmax).Axis)
@@ -166,11 +170,18 @@ func genHardmax(c *kctx) error {
 	return c.template("Hardmax", tmpl.Binding{Shape: ax})
 }
 
-// genCumulative specialises kernels.Cumulative (float32, accumulating
-// in float64) or kernels.CumulativeInt (int64).
+// genCumulative specialises kernels.Cumulative (floats, accumulating
+// in float64) or kernels.CumulativeInt (integers, wrapped to their
+// dtype).
 func genCumulative(c *kctx) error {
 	o := c.node.Op.(*ir.Cumulative)
-	name := map[ir.DType]string{ir.F32: "Cumulative", ir.I64: "CumulativeInt"}[c.in(0).DType]
+	name := ""
+	switch dt := c.in(0).DType; {
+	case dt.IsFloat():
+		name = "Cumulative"
+	case dt.IsInt():
+		name = "CumulativeInt"
+	}
 	if name == "" {
 		return fmt.Errorf("%s on %s is not supported by the generated kernels yet", o.K, c.in(0).DType)
 	}
@@ -178,7 +189,11 @@ func genCumulative(c *kctx) error {
 	if err != nil {
 		return err
 	}
-	return c.template(name, tmpl.Binding{Shape: kernels.CumulativeShape{AxisShape: ax, Prod: o.K == ir.KCumProd, Exclusive: o.Exclusive, Reverse: o.Reverse}})
+	b := tmpl.Binding{Shape: kernels.CumulativeShape{AxisShape: ax, Prod: o.K == ir.KCumProd, Exclusive: o.Exclusive, Reverse: o.Reverse}}
+	if name == "CumulativeInt" {
+		b.Hooks = map[string]tmpl.Hook{"Wrap": kernels.WrapOf(c.in(0).DType)}
+	}
+	return c.template(name, b)
 }
 
 const tileSrc = `func tile[T num](o, x []T, xs, os []int) {
@@ -328,9 +343,6 @@ func (c *kctx) indexHelpers(name, src string) {
 }
 
 func genGatherElements(c *kctx) error {
-	if !heldElem(c.in(0).DType) {
-		return fmt.Errorf("gather_elements on %s is not supported by the generated kernels yet", c.in(0).DType)
-	}
 	xs, axis, err := c.axisShape(c.node.Op.(*ir.AxisOp).Axis, c.in(0).Shape)
 	if err != nil {
 		return err
@@ -459,9 +471,6 @@ const ndOffsetsSrc = `func ndOffsets(xs, is []int, idx []int64, b int) ([]int, i
 }`
 
 func genGatherND(c *kctx) error {
-	if !heldElem(c.in(0).DType) {
-		return fmt.Errorf("gather_nd on %s is not supported by the generated kernels yet", c.in(0).DType)
-	}
 	xs, err := c.staticInts(c.in(0).Shape)
 	if err != nil {
 		return err
@@ -515,7 +524,7 @@ func genScatterND(c *kctx) error {
 
 func genResize(c *kctx) error {
 	o := c.node.Op.(*ir.Resize)
-	if c.in(0).DType != ir.F32 {
+	if !c.in(0).DType.IsFloat() {
 		return fmt.Errorf("resize of %s is not supported by the generated kernels yet", c.in(0).DType)
 	}
 	xs, err := c.staticInts(c.in(0).Shape)

@@ -30,7 +30,7 @@ func genMath(c *kctx) error {
 	if s, hooks, ok := kernels.IntUnaryOf(c.node); ok {
 		return c.template("IntUnary", tmpl.Binding{Shape: s, Hooks: hooks})
 	}
-	if x := c.in(0).DType; x != ir.F32 {
+	if x := c.in(0).DType; !x.IsFloat() {
 		return fmt.Errorf("%s on %s is not supported by the generated kernels yet", c.node.Op.Kind(), x)
 	}
 	if s, op, ok := kernels.PredicateOf(c.node); ok {

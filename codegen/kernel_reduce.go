@@ -1,8 +1,6 @@
 package codegen
 
 import (
-	"fmt"
-
 	"github.com/modelc/modelc/codegen/kernels"
 	"github.com/modelc/modelc/codegen/tmpl"
 	"github.com/modelc/modelc/ir"
@@ -17,10 +15,15 @@ func init() {
 }
 
 // genReduce specialises kernels.Reduce, one template for every
-// reduction kind (float32 only).
+// reduction kind of floats (held as float32), or kernels.ReduceInt for
+// integers and bools.
 func genReduce(c *kctx) error {
-	if c.in(0).DType != ir.F32 {
-		return fmt.Errorf("%s on %s is not supported by the generated kernels yet", c.node.Op.Kind(), c.in(0).DType)
+	if !c.in(0).DType.IsFloat() {
+		s, hooks, err := kernels.ReduceIntOf(c.node)
+		if err != nil {
+			return err
+		}
+		return c.template("ReduceInt", tmpl.Binding{Shape: s, Hooks: hooks})
 	}
 	s, hooks := kernels.ReduceOf(c.node)
 	return c.template("Reduce", tmpl.Binding{Shape: s, Hooks: hooks})

@@ -24,9 +24,6 @@ func genWhere(c *kctx) error {
 }
 
 func genCast(c *kctx) error {
-	s, name, wrap, err := kernels.CastOf(c.node)
-	if err != nil {
-		return err
-	}
-	return c.template(name, tmpl.Binding{Shape: s, Types: map[string]string{"T": goType(c.in(0).DType)[2:]}, Hooks: map[string]tmpl.Hook{"Wrap": wrap}})
+	s, name, hooks := kernels.CastOf(c.node)
+	return c.template(name, tmpl.Binding{Shape: s, Types: map[string]string{"T": goType(c.in(0).DType)[2:]}, Hooks: hooks})
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/modelc/modelc/ir"
 	rt "github.com/modelc/modelc/runtime"
 )
 
@@ -23,6 +24,7 @@ func (g *gen) report() []byte {
 			sb.WriteString(strings.TrimRight(r, "\n") + "\n\n")
 		}
 	}
+	sb.WriteString(g.boundaryReport())
 	params := 0
 	for _, v := range g.in.Graph.Consts {
 		params += v.Const.Numel()
@@ -64,6 +66,38 @@ func (g *gen) report() []byte {
 		sb.WriteString("\n" + g.cudaReport())
 	}
 	return []byte(sb.String())
+}
+
+// boundaryReport lists the inputs and outputs converted at the
+// boundary (see boundary), saying what precision they are computed in.
+func (g *gen) boundaryReport() string {
+	var rows []string
+	f64 := false
+	for i, ps := range [][]port{g.ins, g.outs} {
+		for _, p := range ps {
+			if !p.converted() {
+				continue
+			}
+			how := [2]string{"widened exactly to float32", "rounded from float32 to nearest, ties to even"}[i]
+			if p.v.Type.DType == ir.F64 {
+				f64 = true
+				how = [2]string{"rounded to float32", "widened exactly from float32"}[i]
+			}
+			rows = append(rows, fmt.Sprintf("| %s | %s | []%s | %s |\n", mdCell(p.v.Name), p.v.Type.DType, p.elem, how))
+		}
+	}
+	if len(rows) == 0 {
+		return ""
+	}
+	var sb strings.Builder
+	sb.WriteString("## Element types\n\nThe kernels compute in float32; these inputs and outputs are converted at the boundary (f16 and bf16 as their raw bits).\n")
+	if f64 {
+		sb.WriteString("**This f64 model is computed in float32**, at float32's precision and range.\n")
+	}
+	sb.WriteString("\n| value | dtype | Go type | conversion |\n| --- | --- | --- | --- |\n")
+	sb.WriteString(strings.Join(rows, ""))
+	sb.WriteString("\n")
+	return sb.String()
 }
 
 // kernelSummary counts the package's kernels: Go kernels in kernels.go

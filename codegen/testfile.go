@@ -32,6 +32,9 @@ func (g *gen) testFiles() ([]byte, []byte, error) {
 	var ins, outs []slot
 	batch := 0
 	put := func(p port, t *ir.Tensor) (slot, error) {
+		if p.converted() {
+			return slot{}, fmt.Errorf("test vectors: %s is %s, which the package takes as []%s: not supported by the generated test yet", p.v.Name, p.v.Type.DType, p.elem)
+		}
 		switch {
 		case p.static:
 			if t.Numel() != p.perSample {

@@ -272,9 +272,9 @@ func evalReduce(c *evalCtx, op Op, in []*Tensor, out []Type) ([]*Tensor, error) 
 	return []*Tensor{res}, nil
 }
 
-// intExtremes are the least and greatest values of an integer dtype (u64
+// HeldExtremes is the least and greatest value of an integer dtype or bool (u64
 // as its bit pattern, compared unsigned).
-func intExtremes(dt DType) (lo, hi int64) {
+func HeldExtremes(dt DType) (lo, hi int64) {
 	switch dt {
 	case Bool:
 		return 0, 1
@@ -297,7 +297,7 @@ func intExtremes(dt DType) (lo, hi int64) {
 }
 
 func evalReduceInt(k Kind, x, res *Tensor, ks []int) ([]*Tensor, error) {
-	lo, hi := intExtremes(x.DType)
+	lo, hi := HeldExtremes(x.DType)
 	less := func(a, b int64) bool { return a < b }
 	if x.DType == U64 {
 		less = func(a, b int64) bool { return uint64(a) < uint64(b) }

@@ -68,9 +68,6 @@ func Broadcast2Of(nd *ir.Node) (template string, shape any, hooks map[string]tmp
 	k := nd.Op.Kind()
 	unsupported := fmt.Errorf("%s on %s is not supported by the generated kernels yet", k, dt)
 	if dt.IsFloat() {
-		if dt != ir.F32 {
-			return "", nil, nil, unsupported
-		}
 		if name, ok := map[ir.Kind]string{ir.KEqual: "Equal", ir.KLess: "Less", ir.KLessEqual: "LessEqual",
 			ir.KGreater: "Greater", ir.KGreaterEqual: "GreaterEqual"}[k]; ok {
 			return "Compare", CompareShape{Loops: loops}, map[string]tmpl.Hook{"Op": tmpl.Inline{Func: name}}, nil

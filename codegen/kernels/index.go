@@ -87,10 +87,13 @@ func Hardmax(s AxisShape, n int, y, x []float32) {
 }
 
 // CumulativeShape is cumsum or cumprod (Prod) along an axis, Exclusive
-// of each element itself, or Reverse (from the end).
+// of each element itself, or Reverse (from the end). Integers are
+// wrapped to their dtype's range by Wrap (an Inline hook, WrapOf), which
+// for sums and products is the same at each store as at each step.
 type CumulativeShape struct {
 	AxisShape
 	Prod, Exclusive, Reverse bool
+	Wrap                     func(v int64) int64
 }
 
 // Cumulative writes each run's running sums or products, accumulating
@@ -145,7 +148,7 @@ func CumulativeInt(s CumulativeShape, n int, y, x []int64) {
 				at := base + j*Inner
 				v := x[at]
 				if s.Exclusive {
-					y[at] = acc
+					y[at] = s.Wrap(acc)
 				}
 				if s.Prod {
 					acc *= v
@@ -153,7 +156,7 @@ func CumulativeInt(s CumulativeShape, n int, y, x []int64) {
 					acc += v
 				}
 				if !s.Exclusive {
-					y[at] = acc
+					y[at] = s.Wrap(acc)
 				}
 			}
 		}

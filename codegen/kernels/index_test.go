@@ -70,10 +70,18 @@ func TestCumulative(t *testing.T) {
 					y := make([]float32, 30)
 					Cumulative(s, 1, y, c.in[0].F)
 					matches(t, y, c.out[0], ir.Describe(op))
-					ci := evalOp(t, 1, uint64(axis+1), op, ir.Type{DType: ir.I64, Shape: x})
-					yi := make([]int64, 30)
-					CumulativeInt(s, 1, yi, ci.in[0].I)
-					require.Equal(t, ci.out[0].I, yi, "%s on i64", ir.Describe(op))
+					for _, dt := range []ir.DType{ir.I64, ir.I32, ir.U8} {
+						wrap := inlined[func(int64) int64](t, WrapOf(dt))
+						ci := evalOpWith(t, 1, uint64(axis+1), op, func(in []*ir.Tensor) {
+							for i, v := range in[0].I { // large enough to wrap i32 and u8
+								in[0].I[i] = wrap(v * 40013)
+							}
+						}, ir.Type{DType: dt, Shape: x})
+						s.Wrap = wrap
+						yi := make([]int64, 30)
+						CumulativeInt(s, 1, yi, ci.in[0].I)
+						require.Equal(t, ci.out[0].I, yi, "%s on %s", ir.Describe(op), dt)
+					}
 				}
 			}
 		}

@@ -136,6 +136,7 @@ var funcs = map[string]any{
 	"MinU": MinU, "MaxU": MaxU, "PReluInt": PReluInt, "Rem": Rem, "ModFloor": ModFloor, "ModU": ModU,
 	"ShiftLeft": ShiftLeft, "ShiftRight": ShiftRight,
 	"WrapInt8": WrapInt8, "WrapUint8": WrapUint8, "WrapInt16": WrapInt16, "WrapInt32": WrapInt32, "WrapInt64": WrapInt64,
+	"RoundF16": RoundF16, "RoundBF16": RoundBF16, "Same32": Same32, "SquareStepInt": SquareStepInt, "AbsStepInt": AbsStepInt,
 }
 
 // TestTemplatesParse: the embedded source loads, and every function a

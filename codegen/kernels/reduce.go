@@ -75,6 +75,63 @@ func ReduceOf(nd *ir.Node) (ReduceShape, map[string]tmpl.Hook) {
 	return s, map[string]tmpl.Hook{"Step": tmpl.Inline{Func: step}, "Finish": tmpl.Inline{Func: finish}}
 }
 
+// ReduceIntShape is a reduction of integers or bools (held as int64):
+// the loops of ReduceShape, an int64 accumulator from Init folded by
+// Step, wrapped to the result's dtype by Wrap (both Inline hooks), as the
+// evaluator's integer reductions.
+type ReduceIntShape struct {
+	Kept, Reduced tmpl.Nest
+	Init          int64
+	Step          func(acc, v int64) int64 // Inline hook
+	Wrap          func(v int64) int64      // Inline hook
+}
+
+// ReduceIntOf returns the shape of an integer or bool reduction node and
+// its Step and Wrap hooks; reduce_l2 (a square root) and the float-only
+// kinds are an error.
+func ReduceIntOf(nd *ir.Node) (ReduceIntShape, map[string]tmpl.Hook, error) {
+	r := nd.Op.(*ir.Reduce)
+	dt := nd.Inputs[0].Type.DType
+	f, _ := ReduceOf(nd)
+	s := ReduceIntShape{Kept: f.Kept, Reduced: f.Reduced}
+	lo, hi := ir.HeldExtremes(dt)
+	unsigned := dt == ir.U64
+	step := ""
+	switch r.K {
+	case ir.KReduceMax:
+		s.Init, step = lo, map[bool]string{false: "MaxInt", true: "MaxU"}[unsigned]
+	case ir.KReduceMin:
+		s.Init, step = hi, map[bool]string{false: "MinInt", true: "MinU"}[unsigned]
+	case ir.KReduceProd:
+		s.Init, step = 1, "MulInt"
+	case ir.KReduceSum:
+		step = "AddInt"
+	case ir.KReduceSumSquare:
+		step = "SquareStepInt"
+	case ir.KReduceL1:
+		step = "AbsStepInt"
+	default:
+		return s, nil, fmt.Errorf("%s on %s is not supported by the generated kernels yet", r.K, dt)
+	}
+	return s, map[string]tmpl.Hook{"Step": tmpl.Inline{Func: step}, "Wrap": WrapOf(nd.Outputs[0].Type.DType)}, nil
+}
+
+// ReduceInt folds x over the reduced axes into each result.
+func ReduceInt(s ReduceIntShape, n int, y, x []int64) {
+	o := 0
+	for p := range s.Kept.Each(n, 0) {
+		acc := int64(s.Init) // typed: Init becomes an untyped constant
+		for q := range s.Reduced.Each(n, p[0]) {
+			acc = s.Step(acc, x[q[0]])
+		}
+		y[o] = s.Wrap(acc)
+		o++
+	}
+}
+
+func SquareStepInt(acc, v int64) int64 { return acc + v*v }
+func AbsStepInt(acc, v int64) int64    { return acc + max(v, -v) }
+
 // Reduce folds x over the reduced axes into each result.
 func Reduce(s ReduceShape, n int, y, x []float32) {
 	o := 0

@@ -69,3 +69,42 @@ func TestPool(t *testing.T) {
 		matches(t, guarded(t, y, c.out[0].Numel()), c.out[0], ir.Describe(op))
 	}
 }
+
+// TestReduceInt runs the integer reductions on integers of several
+// widths (large enough for sums and products to wrap), u64 (ordered
+// unsigned) and bools, wherever the evaluator defines them.
+func TestReduceInt(t *testing.T) {
+	kinds := []ir.Kind{ir.KReduceSum, ir.KReduceMax, ir.KReduceMin, ir.KReduceProd, ir.KReduceL1, ir.KReduceSumSquare}
+	ran := map[ir.DType]int{}
+	for _, dt := range []ir.DType{ir.I64, ir.I32, ir.U8, ir.U64, ir.Bool} {
+		x := ir.Type{DType: dt, Shape: ir.Shape{ir.D(2), ir.N, ir.D(3), ir.D(4)}}
+		wrap := inlined[func(int64) int64](t, WrapOf(dt))
+		for i, axes := range [][]int{{2}, {-1}, {0, 2}, {3, 2, 0}} {
+			for _, k := range kinds {
+				c, err := tryEval(t, &ir.Reduce{K: k, Axes: axes, KeepDims: i%2 == 0}, func(in []*ir.Tensor) {
+					for j, v := range in[0].I {
+						if dt != ir.Bool {
+							v = v*1000003 + int64(j)<<61 // wraps narrow types; u64 beyond 2^63
+						}
+						in[0].I[j] = wrap(v)
+					}
+				}, uint64(i), x)
+				if err != nil {
+					continue // not defined on dt
+				}
+				s, h, err := ReduceIntOf(c.node)
+				require.NoError(t, err)
+				s.Step = inlined[func(acc, v int64) int64](t, h["Step"].(tmpl.Inline))
+				s.Wrap = inlined[func(int64) int64](t, h["Wrap"].(tmpl.Inline))
+				y := make([]int64, c.out[0].Numel()+1)
+				y[len(y)-1] = 42
+				ReduceInt(s, 1, y, c.in[0].I)
+				require.Equal(t, c.out[0].I, y[:len(y)-1], "%s on %s", ir.Describe(c.node.Op), dt)
+				require.Equal(t, int64(42), y[len(y)-1], "wrote past the result")
+				ran[dt]++
+			}
+		}
+	}
+	require.Equal(t, 8, ran[ir.Bool], "bool: max and min") // the evaluator's reduce_max/min on bool
+	require.Equal(t, 24, ran[ir.I32])
+}

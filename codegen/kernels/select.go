@@ -6,6 +6,7 @@ import (
 
 	"github.com/modelc/modelc/codegen/tmpl"
 	"github.com/modelc/modelc/ir"
+	"github.com/modelc/modelc/runtime/numerics"
 )
 
 // Indexing and element-type kernels: gather, where, cast. Integer and
@@ -75,11 +76,13 @@ func Where[T any](s WhereShape, n int, y []T, cond []int64, a, b []T) {
 }
 
 // CastShape is a cast of N elements to the type To; Wrap wraps an int64
-// to To's range (WrapInt8, …), inlined.
+// to To's range (WrapInt8, …), Round a float32 to To's precision
+// (RoundF16, RoundBF16, else Same32), both inlined.
 type CastShape struct {
-	N    ir.Dim
-	To   string
-	Wrap func(v int64) int64
+	N     ir.Dim
+	To    string
+	Wrap  func(v int64) int64
+	Round func(v float32) float32
 }
 
 // CastOf returns the shape of a cast node, and the template that casts
@@ -87,17 +90,19 @@ type CastShape struct {
 // float: a copy), CastToFloat (integer to float, rounding once through
 // float64), CastFromFloat (float to integer: truncated toward zero and
 // wrapped; NaN and ±Inf are an error) or CastInts (wrapped), with the
-// Inline hook of its Wrap.
-func CastOf(nd *ir.Node) (s CastShape, template string, wrap tmpl.Inline, err error) {
+// Inline hooks of its Wrap and Round.
+func CastOf(nd *ir.Node) (s CastShape, template string, hooks map[string]tmpl.Hook) {
 	from, to := nd.Inputs[0].Type.DType, nd.Op.(*ir.Cast).To
-	if to == ir.F16 || to == ir.BF16 {
-		return s, "", wrap, fmt.Errorf("cast to %s is not supported by the generated kernels yet", to)
-	}
 	s = CastShape{N: Numel(nd.Outputs[0].Type.Shape), To: to.String()}
-	wrap = tmpl.Inline{Func: map[ir.DType]string{ir.I8: "WrapInt8", ir.U8: "WrapUint8", ir.I16: "WrapInt16", ir.I32: "WrapInt32"}[to]}
+	wrap := tmpl.Inline{Func: map[ir.DType]string{ir.I8: "WrapInt8", ir.U8: "WrapUint8", ir.I16: "WrapInt16", ir.I32: "WrapInt32"}[to]}
 	if wrap.Func == "" {
 		wrap.Func = "WrapInt64"
 	}
+	round := tmpl.Inline{Func: map[ir.DType]string{ir.F16: "RoundF16", ir.BF16: "RoundBF16"}[to]}
+	if round.Func == "" {
+		round.Func = "Same32"
+	}
+	hooks = map[string]tmpl.Hook{"Wrap": wrap, "Round": round}
 	switch {
 	case to == ir.Bool:
 		template = "CastToBool"
@@ -110,7 +115,7 @@ func CastOf(nd *ir.Node) (s CastShape, template string, wrap tmpl.Inline, err er
 	default:
 		template = "CastInts"
 	}
-	return s, template, wrap, nil
+	return s, template, hooks
 }
 
 // CastToBool casts to bool: 1 where x ≠ 0.
@@ -124,19 +129,30 @@ func CastToBool[T float32 | int64](s CastShape, n int, y []int64, x []T) {
 	}
 }
 
-// CastFloats casts between float types, which are all held as float32.
+// CastFloats casts between float types, which are all held as float32
+// (f16 and bf16 rounded to their precision).
 func CastFloats(s CastShape, n int, y, x []float32) {
 	y = y[:s.N.At(n)]
-	copy(y, x)
+	for i, v := range x[:len(y)] {
+		y[i] = s.Round(v)
+	}
 }
 
-// CastToFloat casts integers to float, rounding once through float64.
+// CastToFloat casts integers to float, rounding once through float64
+// (then to f16's or bf16's precision).
 func CastToFloat(s CastShape, n int, y []float32, x []int64) {
 	y = y[:s.N.At(n)]
 	for i, v := range x[:len(y)] {
-		y[i] = float32(float64(v))
+		y[i] = s.Round(float32(float64(v)))
 	}
 }
+
+// The roundings of a float32 to the float types' precision (f16's and
+// bf16's nearest value, ties to even, as the evaluator holds them).
+
+func RoundF16(v float32) float32  { return numerics.F16ToF32(numerics.F32ToF16(v)) }
+func RoundBF16(v float32) float32 { return numerics.BF16ToF32(numerics.F32ToBF16(v)) }
+func Same32(v float32) float32    { return v }
 
 // CastFromFloat casts floats to an integer type, truncating toward zero
 // and wrapping; NaN and ±Inf are an error.

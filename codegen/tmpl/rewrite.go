@@ -614,9 +614,11 @@ func literal(v reflect.Value, what string) ast.Expr {
 	return nil
 }
 
+// intLit is i as a literal, a negative one as − applied to its
+// magnitude (unsigned, as the least int has no positive int).
 func intLit(i int) ast.Expr {
 	if i < 0 {
-		return &ast.UnaryExpr{Op: token.SUB, X: &ast.BasicLit{Kind: token.INT, Value: strconv.Itoa(-i)}}
+		return &ast.UnaryExpr{Op: token.SUB, X: &ast.BasicLit{Kind: token.INT, Value: strconv.FormatUint(-uint64(i), 10)}}
 	}
 	return &ast.BasicLit{Kind: token.INT, Value: strconv.Itoa(i)}
 }

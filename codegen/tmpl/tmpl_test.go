@@ -319,6 +319,9 @@ func TestValues(t *testing.T) {
 	got = body(t, s, "Values", Binding{Shape: VShape{I: 3, Sizes: []int{1, 2}, Rows: ir.N}})
 	require.Contains(t, got, "y[2] = 0\n\ty[3] = 1\n\ty[4] = 3\n")
 	require.Contains(t, got, "rows := n\n")
+	// The least int is a literal too (its magnitude is no int).
+	got = body(t, s, "Values", Binding{Shape: VShape{I: 3, Sizes: []int{math.MinInt64, -3}, Rows: ir.N}})
+	require.Contains(t, got, "sizes := [...]int{-9223372036854775808, -3}\n")
 }
 
 func TestPrune(t *testing.T) {

@@ -1,6 +1,7 @@
 package onnx_test
 
 import (
+	"flag"
 	"fmt"
 	"path/filepath"
 	"regexp"
@@ -28,6 +29,10 @@ import (
 // not implement yet (as opposed to a bug).
 var genUnsupported = regexp.MustCompile(`no kernel for|not supported by (codegen|the generated kernels) yet`)
 
+// genOnly narrows TestNodeTestsGenerated to the tests whose names match
+// (every one of them, not one per kind), for working on a few.
+var genOnly = flag.String("gen-only", "", "TestNodeTestsGenerated: run only the node tests whose names match this regexp")
+
 // genCase is one node test on its way through codegen.
 type genCase struct {
 	nt    *nodeTest
@@ -52,12 +57,14 @@ func TestNodeTestsGenerated(t *testing.T) {
 	for i, nt := range tests {
 		key := fmt.Sprint(nt.ops, nt.float32)
 		switch {
-		case nt.whole && !all:
+		case *genOnly != "" && !regexp.MustCompile(*genOnly).MatchString(nt.name):
+			continue
+		case nt.whole && !all && *genOnly == "":
 			continue
 		case nt.err != nil || nt.graph == nil:
 			nt.gen = result{"not run", "the importer does not take it"}
 			continue
-		case !all && seen[key]:
+		case !all && *genOnly == "" && seen[key]:
 			continue
 		}
 		seen[key] = true

@@ -15,6 +15,7 @@ import (
 
 	"github.com/modelc/modelc/codegen"
 	"github.com/modelc/modelc/ir"
+	"github.com/modelc/modelc/runtime/numerics"
 )
 
 // Port is a graph input or output as a generated package's Inputs and
@@ -22,7 +23,7 @@ import (
 type Port struct {
 	Value *ir.Value
 	Field string // the struct field (codegen.ExportedName)
-	Elem  string // float32 or int64 (integers and bools are held as int64)
+	Elem  string // as codegen.PortElem: float32, int64, float64 or uint16
 	// PerSample is the elements per sample: the field holds PerSample·n
 	// elements at batch n, or exactly PerSample if Static (a shape
 	// without the batch N).
@@ -39,10 +40,7 @@ func Ports(g *ir.Graph) (ins, outs []Port, err error) {
 		if !ok || d.A == 0 && d.B < 0 || d.A != 0 && d.B != 0 {
 			return Port{}, fmt.Errorf("harness: %s has shape %s, neither batch-major nor static", v.Name, v.Type.Shape)
 		}
-		p := Port{Value: v, Field: codegen.ExportedName(v.Name, taken), Elem: "float32", PerSample: d.A}
-		if !v.Type.DType.IsFloat() {
-			p.Elem = "int64"
-		}
+		p := Port{Value: v, Field: codegen.ExportedName(v.Name, taken), Elem: codegen.PortElem(v.Type.DType), PerSample: d.A}
 		if d.A == 0 {
 			p.PerSample, p.Static = d.B, true
 		}
@@ -187,11 +185,7 @@ func (r *Runner) WriteInputs(file, pkg string, ins []*ir.Tensor) error {
 			return fmt.Errorf("harness: %s: input %s has %d elements, want %d at batch %d", pkg, p.Value.Name, t.Numel(), p.Len(n), n)
 		}
 		for j := 0; j < t.Numel(); j++ {
-			if p.Elem == "float32" {
-				b = binary.LittleEndian.AppendUint32(b, math.Float32bits(float32(t.Float(j))))
-			} else {
-				b = binary.LittleEndian.AppendUint64(b, uint64(int64(t.Float(j))))
-			}
+			b = p.put(b, t.Float(j))
 		}
 	}
 	return os.WriteFile(file, b, 0o644)
@@ -264,18 +258,12 @@ func (r *Runner) read(dir, pkg string, n int) *Result {
 	}
 	for _, p := range r.cases[pkg].Outs {
 		t := ir.NewTensor(p.Value.Type.DType, p.Value.Type.Shape.At(n))
-		size := 4
-		if p.Elem == "int64" {
-			size = 8
-		}
+		size := p.size()
 		if t.Numel() != p.Len(n) || len(data) < size*t.Numel() {
 			return &Result{Err: fmt.Errorf("short output file for %s", p.Value.Name)}
 		}
-		for j := range t.F {
-			t.F[j] = math.Float32frombits(binary.LittleEndian.Uint32(data[4*j:]))
-		}
-		for j := range t.I {
-			t.I[j] = int64(binary.LittleEndian.Uint64(data[8*j:]))
+		for j := range t.Numel() {
+			p.get(t, j, data[size*j:])
 		}
 		data = data[size*t.Numel():]
 		res.Outputs = append(res.Outputs, t)
@@ -295,6 +283,53 @@ func (r *Runner) command(args ...string) *exec.Cmd {
 		return exec.Command(r.Emulator, append([]string{r.Bin}, args...)...)
 	}
 	return exec.Command(r.Bin, args...)
+}
+
+// Short is the runner's name for p's element type (its reader's method
+// and put function): f32, i64, f64 or u16.
+func (p Port) Short() string {
+	return map[string]string{"float32": "f32", "int64": "i64", "float64": "f64", "uint16": "u16"}[p.Elem]
+}
+
+// size is the bytes of one of p's elements in the runner's files.
+func (p Port) size() int {
+	return map[string]int{"float32": 4, "int64": 8, "float64": 8, "uint16": 2}[p.Elem]
+}
+
+// put appends x as one of p's elements (f16 and bf16 as their bits,
+// rounded to nearest even as a generated package's caller would).
+func (p Port) put(b []byte, x float64) []byte {
+	switch p.Elem {
+	case "float32":
+		return binary.LittleEndian.AppendUint32(b, math.Float32bits(float32(x)))
+	case "float64":
+		return binary.LittleEndian.AppendUint64(b, math.Float64bits(x))
+	case "uint16":
+		if p.Value.Type.DType == ir.BF16 {
+			return binary.LittleEndian.AppendUint16(b, numerics.F32ToBF16(float32(x)))
+		}
+		return binary.LittleEndian.AppendUint16(b, numerics.F32ToF16(float32(x)))
+	}
+	return binary.LittleEndian.AppendUint64(b, uint64(int64(x)))
+}
+
+// get sets element j of t from one of p's elements at the start of data.
+func (p Port) get(t *ir.Tensor, j int, data []byte) {
+	switch p.Elem {
+	case "float32":
+		t.F[j] = math.Float32frombits(binary.LittleEndian.Uint32(data))
+	case "float64":
+		t.F[j] = float32(math.Float64frombits(binary.LittleEndian.Uint64(data)))
+	case "uint16":
+		h := binary.LittleEndian.Uint16(data)
+		if p.Value.Type.DType == ir.BF16 {
+			t.F[j] = numerics.BF16ToF32(h)
+		} else {
+			t.F[j] = numerics.F16ToF32(h)
+		}
+	default:
+		t.I[j] = int64(binary.LittleEndian.Uint64(data))
+	}
 }
 
 // runnerTemplate is the runner program (see Runner).
@@ -362,23 +397,65 @@ func (r *reader) i64(n int) []int64 {
 	return v
 }
 
-func putF32(b []byte, v []float32) []byte {
+func (r *reader) f64(n int) []float64 {
+	if r.err != nil || len(r.data) < 8*n {
+		r.err = fmt.Errorf("short input file")
+		return nil
+	}
+	v := make([]float64, n)
+	for i := range v {
+		v[i] = math.Float64frombits(binary.LittleEndian.Uint64(r.data[8*i:]))
+	}
+	r.data = r.data[8*n:]
+	return v
+}
+
+func (r *reader) u16(n int) []uint16 {
+	if r.err != nil || len(r.data) < 2*n {
+		r.err = fmt.Errorf("short input file")
+		return nil
+	}
+	v := make([]uint16, n)
+	for i := range v {
+		v[i] = binary.LittleEndian.Uint16(r.data[2*i:])
+	}
+	r.data = r.data[2*n:]
+	return v
+}
+
+func putf32(b []byte, v []float32) []byte {
 	for _, x := range v {
 		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(x))
 	}
 	return b
 }
 
-func putI64(b []byte, v []int64) []byte {
+func puti64(b []byte, v []int64) []byte {
 	for _, x := range v {
 		b = binary.LittleEndian.AppendUint64(b, uint64(x))
 	}
 	return b
 }
 
+func putf64(b []byte, v []float64) []byte {
+	for _, x := range v {
+		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(x))
+	}
+	return b
+}
+
+func putu16(b []byte, v []uint16) []byte {
+	for _, x := range v {
+		b = binary.LittleEndian.AppendUint16(b, x)
+	}
+	return b
+}
+
 var (
-	_ = putF32
-	_ = putI64
+	_ = putf32
+	_ = puti64
+	_ = putf64
+	_ = putu16
 )
 
 var cases = map[string]func(data []byte) (*instance, error){
@@ -394,7 +471,7 @@ func new{{.ID}}(data []byte) (*instance, error) {
 	n := int(binary.LittleEndian.Uint64(data))
 	r := &reader{data: data[8:]}
 	_ = r
-	in := &{{.ID}}.Inputs{ {{- range .Ins}}{{.Field}}: r.{{if eq .Elem "float32"}}f32{{else}}i64{{end}}({{if not .Static}}n*{{end}}{{.PerSample}}), {{end -}} }
+	in := &{{.ID}}.Inputs{ {{- range .Ins}}{{.Field}}: r.{{.Short}}({{if not .Static}}n*{{end}}{{.PerSample}}), {{end -}} }
 	if r.err != nil {
 		return nil, r.err
 	}
@@ -409,7 +486,7 @@ func new{{.ID}}(data []byte) (*instance, error) {
 		outputs: func() []byte {
 			var b []byte
 {{- range .Outs}}
-			b = put{{if eq .Elem "float32"}}F32{{else}}I64{{end}}(b, out.{{.Field}})
+			b = put{{.Short}}(b, out.{{.Field}})
 {{- end}}
 			return b
 		},

@@ -3,7 +3,8 @@
 // (which call them), so both sides agree on every constant. The assembly
 // kernels evaluate the same formulas with the same constants, in the same
 // order (ErfCoeffs), so a pure-Go kernel is their twin up to FMA
-// contraction.
+// contraction. It also holds the conversions of f16, bf16 and f64 at a
+// generated package's boundary (half.go).
 package numerics
 
 import "math"

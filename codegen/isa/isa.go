@@ -55,6 +55,7 @@ type Target interface {
 	Elementwise(ElementwiseSpec) []Kernel
 	LayerNorm(LayerNormSpec) []Kernel
 	Softmax(SoftmaxSpec) []Kernel
+	QGemm(QGemmSpec) []Kernel
 
 	// Render writes the target's files for the kernels in f (each once,
 	// in first-use order): the kernels' Go source under BuildConstraint,
@@ -171,6 +172,12 @@ const (
 	// Softmax computes softmax over rows [lo, hi) of L floats; a row
 	// holding NaN or +Inf, or only −Inf, comes out all NaN.
 	Softmax
+	// QGemm computes c[i·ldc + j] = Σ_k a[i·lda + k]·w[j, k] (int32) for
+	// rows i < m and columns j < N: unsigned bytes a (rows of whole groups
+	// of 4, lda ≥ 4·⌈K/4⌉) by signed bytes w packed by
+	// runtime/quant.PackS8 in panels of PW columns — quant.GemmU8S8, bit
+	// for bit (docs/algorithms.md §5.5); the quantized linear's GEMM.
+	QGemm
 	numFamilies
 )
 
@@ -182,6 +189,7 @@ var familyInfo = [numFamilies]struct{ name, sig string }{
 	Elementwise: {"elementwise", "(dst, a, b []float32, s, t float32) int"},
 	LayerNorm:   {"layernorm", "(lo, hi int, dst, x, g, b []float32, eps float32)"},
 	Softmax:     {"softmax", "(lo, hi int, dst, x []float32)"},
+	QGemm:       {"qgemm", "(m int, a []uint8, lda int, b []int8, c []int32, ldc int)"},
 }
 
 func (f Family) String() string {
@@ -247,4 +255,10 @@ type LayerNormSpec struct {
 // SoftmaxSpec is what a Softmax kernel is specialised to.
 type SoftmaxSpec struct {
 	L int // row length
+}
+
+// QGemmSpec is what a QGemm kernel is specialised to.
+type QGemmSpec struct {
+	N, K int // weight shape [N, K]
+	PW   int // panel width of the packed weights (quant.PackS8)
 }

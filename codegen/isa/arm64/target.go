@@ -108,3 +108,7 @@ func (Target) Softmax(s isa.SoftmaxSpec) []isa.Kernel {
 	name := fmt.Sprintf("softmax_l%d_neon", s.L)
 	return kernel(isa.Softmax, name, part{driver.Softmax(name, s.L, 4, false), []*Func{softmax(name+"_k", s.L)}, nil})
 }
+
+// QGemm has no NEON kernels yet (SDOT/UDOT and SMULL/SMLAL are encoded,
+// the microkernels are not written): the pure-Go twin runs.
+func (Target) QGemm(isa.QGemmSpec) []isa.Kernel { return nil }

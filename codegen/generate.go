@@ -48,7 +48,7 @@ func Generate(in Input) (map[string][]byte, error) {
 	if in.MaxBatch < 1 {
 		in.MaxBatch = 32
 	}
-	g := &gen{in: in, ks: newKernelSet(), taken: map[string]bool{}, packed: map[packKey][]float32{}, fields: map[string]bool{}}
+	g := &gen{in: in, ks: newKernelSet(), taken: map[string]bool{}, packed: map[packKey][]float32{}, packed8: map[packKey][]int8{}, fields: map[string]bool{}}
 	if err := g.signature(); err != nil {
 		return nil, err
 	}
@@ -106,6 +106,7 @@ type gen struct {
 	weights []byte
 	wOff    map[packKey]int // byte offset in weights.bin of a constant, raw or packed
 	packed  map[packKey][]float32
+	packed8 map[packKey][]int8 // integer constants packed into bytes
 	splats  []*ir.Value
 	splatAt map[*ir.Value]int // element offset in the splat block
 	ins     []port
@@ -210,6 +211,9 @@ func (g *gen) layoutWeights() error {
 				buf.WriteByte(0)
 			}
 			g.wOff[k] = buf.Len()
+			for _, b := range g.packed8[k] {
+				buf.WriteByte(byte(b))
+			}
 			for _, f := range g.packed[k] {
 				binary.Write(&buf, binary.LittleEndian, math.Float32bits(f))
 			}
@@ -303,6 +307,9 @@ func (g *gen) viewAs(a arg) (string, error) {
 			return "", fmt.Errorf("BUG: codegen: constant %s (%q) is not in weights.bin", v.Name, a.pack)
 		}
 		n := v.Const.Numel()
+		if b, ok := g.packed8[k]; ok {
+			return fmt.Sprintf("m.w.i8[%d:%d]", off, off+len(b)), nil
+		}
 		if a.pack != "" {
 			n = len(g.packed[k])
 		}
@@ -386,6 +393,7 @@ func (g *gen) modelFile() ([]byte, error) {
 	f.Type().Id("weights").Struct(
 		jen.Id("f32").Index().Float32(),
 		jen.Id("i64").Index().Int64(),
+		jen.Id("i8").Index().Int8(),
 		jen.Id("splat").Index().Float32(),
 		jen.Id("inPlace").Bool(),
 		jen.Id("file").Op("*").Qual(in.RuntimeImport, "WeightsFile").Comment("keeps a weights file's mapping alive"),
@@ -446,10 +454,12 @@ func (g *gen) modelFile() ([]byte, error) {
 			jen.Copy(jen.Id("a").Dot("Bytes").Call(), jen.Id("data")),
 			jen.Id("w").Dot("f32").Op("=").Id("a").Dot("F32").Call(jen.Lit(0), jen.Len(jen.Id("data")).Op("/").Lit(4)),
 			jen.Id("w").Dot("i64").Op("=").Id("a").Dot("I64").Call(jen.Lit(0), jen.Len(jen.Id("data")).Op("/").Lit(8)),
+			jen.Id("w").Dot("i8").Op("=").Qual("unsafe", "Slice").Call(jen.Parens(jen.Op("*").Int8()).Parens(jen.Qual("unsafe", "Pointer").Call(jen.Op("&").Id("a").Dot("Bytes").Call().Index(jen.Lit(0)))), jen.Len(jen.Id("data"))),
 		).Else().Block(
 			jen.Id("w").Dot("inPlace").Op("=").True(),
 			jen.Id("w").Dot("f32").Op("=").Qual("unsafe", "Slice").Call(jen.Parens(jen.Op("*").Float32()).Parens(jen.Id("p")), jen.Len(jen.Id("data")).Op("/").Lit(4)),
 			jen.Id("w").Dot("i64").Op("=").Qual("unsafe", "Slice").Call(jen.Parens(jen.Op("*").Int64()).Parens(jen.Id("p")), jen.Len(jen.Id("data")).Op("/").Lit(8)),
+			jen.Id("w").Dot("i8").Op("=").Qual("unsafe", "Slice").Call(jen.Parens(jen.Op("*").Int8()).Parens(jen.Id("p")), jen.Len(jen.Id("data"))),
 		),
 	}
 	load = append(load, splatFill...)
@@ -632,12 +642,19 @@ func (g *gen) schedule() error {
 					// Splats never reach weights.bin; a packed copy would.
 					return fmt.Errorf("%s: input %d (%s) is a splat constant, which the kernel would need packed as dense weights: not supported by codegen yet", nodeDesc(n), i, v.Name)
 				}
-				if !v.Type.DType.IsFloat() {
-					return fmt.Errorf("BUG: codegen: %s packs input %d, which is not a dense float constant", nodeDesc(n), i)
-				}
 				a.pack = p.key
-				if key := (packKey{v, p.key}); g.packed[key] == nil {
-					g.packed[key] = p.fn(v.Const.F)
+				key := packKey{v, p.key}
+				switch {
+				case p.i8 != nil && !v.Type.DType.IsFloat():
+					if g.packed8[key] == nil {
+						g.packed8[key] = p.i8(v.Const.I)
+					}
+				case p.fn != nil && v.Type.DType.IsFloat():
+					if g.packed[key] == nil {
+						g.packed[key] = p.fn(v.Const.F)
+					}
+				default:
+					return fmt.Errorf("BUG: codegen: %s packs input %d (%s), which is not a dense constant of the pack's kind", nodeDesc(n), i, v.Type.DType)
 				}
 			}
 			c.args = append(c.args, a)

@@ -268,11 +268,11 @@ func (k *kernels) QGemm(s isa.QGemmSpec, name, tier string) string {
 	panic("no qgemm kernel for tier " + tier)
 }
 
-// TestQGemmDriversMatchGo runs the drivers' integer conformance suite
+// TestX86QGemmMatchesGo runs the drivers' integer conformance suite
 // (drivertest.QGemm: every row tail, partial tiles and panels, the
 // extremes, K to the int32 headroom) on the isa.QGemm kernels this CPU
 // runs — VNNI where it has AVX512-VNNI, AVX2 — against quant.GemmU8S8.
-func TestQGemmDriversMatchGo(t *testing.T) {
+func TestX86QGemmMatchesGo(t *testing.T) {
 	if runtime.GOARCH != "amd64" {
 		t.Skip("x86 kernels run on amd64 only")
 	}

@@ -11,7 +11,7 @@ RUNTIME  := github.com/modelc/modelc/runtime
 # Every fuzz target, as package:Target.
 FUZZ_TARGETS := ./ir:FuzzParse ./frontend:FuzzLoad ./frontend:FuzzParseConfiguration \
 	./frontend/tensorio:FuzzSafetensors ./frontend/tensorio:FuzzNpy ./frontend/tensorio:FuzzNpz \
-	./frontend/onnx:FuzzReadONNX $(RUNTIME):FuzzWeightsFile
+	./frontend/onnx:FuzzReadONNX $(RUNTIME):FuzzWeightsFile ./codegen:FuzzHostileNames
 
 .PHONY: all build tools mutants demo dispatch coldstart examples bench-go test vet fmt-check fuzz test-long bench onnxpb zoo-vectors zoo-onnx zoo-crosscheck peer-exports fixtures zoo-train zoo-drop-scores zoo-table clean
 
@@ -20,14 +20,24 @@ all: build
 build:
 	$(GO) build -o $(BIN) ./cmd/modelc
 
-## demo: compile a zoo model into a Go package, run the package's own test
-## on its vectors, and run the reference engine on the same vectors.
-DEMO ?= resnet20
+## demo: compile a trained accuracy twin (zoo/twins: digits) into a Go
+## package and run the package's own test; score it on the 360 held-out
+## digits through the generated package and the reference evaluator (top-1
+## and time of one call), beside PyTorch's top-1; then time it beside ONNX
+## Runtime when node and npm are there.
+DEMO ?= resmlp-bn
+TWIN := zoo/twins/$(DEMO)
 demo: build
-	$(BIN) zoo list
-	$(BIN) zoo build $(DEMO) -o out/demo/$(DEMO)
-	$(GO) test -count=1 -v -run 'TestVectors|TestPredict' ./out/demo/$(DEMO)
-	$(BIN) run zoo:$(DEMO) --engine reference
+	@$(BIN) version
+	$(BIN) build $(TWIN)/model.yaml -o out/demo/$(DEMO)
+	$(GO) test -count=1 -run 'TestVectors|TestPredict' ./out/demo/$(DEMO)
+	@echo "== $(DEMO) on the held-out digits (PyTorch's top-1: $$(grep -o '"test_top1": [0-9.]*' $(TWIN)/accuracy.json | cut -d' ' -f2))"
+	$(BIN) run $(TWIN)/model.yaml --engine generated --input $(TWIN)/heldout_x.npy --labels $(TWIN)/heldout_labels.npy
+	$(BIN) run $(TWIN)/model.yaml --engine reference --input $(TWIN)/heldout_x.npy --labels $(TWIN)/heldout_labels.npy
+	@if command -v node >/dev/null && command -v npm >/dev/null; then \
+	  echo "== $(DEMO) beside ONNX Runtime (its ONNX export)"; \
+	  $(BIN) bench $(TWIN)/model.onnx --batch 1,32 --seconds 1 --rounds 1 --peers ort; \
+	else echo "(node and npm not found: no ONNX Runtime comparison)"; fi
 
 ## examples: an app module (out/examples/app, not committed) that imports a
 ## generated resnet20 package, built and run; its go.mod requires only the
@@ -71,19 +81,22 @@ fmt-check:
 ## fuzz: run each fuzz target for FUZZTIME (default 60s).
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \
-		pkg=$${t%%:*}; name=$${t##*:}; \
-		echo "== $$name ($$pkg, $(FUZZTIME))"; \
-		$(GO) test -run='^$$' -fuzz="^$$name$$" -fuzztime=$(FUZZTIME) -fuzzminimizetime=200x $$pkg || exit 1; done
+		pkg=$${t%%:*}; name=$${t##*:}; dir=.; \
+		case $$pkg in $(RUNTIME)*) dir=runtime; pkg=.$${pkg#$(RUNTIME)};; esac; \
+		echo "== $$name ($$pkg in $$dir, $(FUZZTIME))"; \
+		(cd $$dir && $(GO) test -run='^$$' -fuzz="^$$name$$" -fuzztime=$(FUZZTIME) -fuzzminimizetime=200x $$pkg) || exit 1; done
 
 ## test-long: the tests plus the ONNX whole-model tests, the numerics'
 ## approximations (erf, GELU, exp) on every float32, every fuzz target for
-## 30s and the race detector.
+## 30s and the race detector (two generated models on 8 goroutines each
+## for 10 s).
 test-long: test
 	MODELC_ONNX_LONG=1 $(GO) test -count=1 -run 'TestNodeTests' ./frontend/onnx/
 	MODELC_EXHAUSTIVE=1 $(GO) test -count=1 -timeout 60m -run 'Samples' $(RUNTIME)/numerics
 	MODELC_LONG=1 $(GO) test -count=1 -timeout 60m -run 'TestARM64Packages' ./codegen/
 	$(MAKE) mutants
 	$(GO) test -count=1 -race ./ir/... ./frontend/... ./cmd/...
+	MODELC_RACE_SECONDS=10 $(GO) test -count=1 -run TestTwoModelsConcurrently ./codegen/
 	$(MAKE) fuzz FUZZTIME=30s
 
 ## bench: every zoo model at batch 1 and 32, 1 and 2 threads, beside PyTorch

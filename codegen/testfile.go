@@ -9,6 +9,7 @@ import (
 	"text/template"
 
 	"github.com/modelc/modelc/codegen/isa"
+	"github.com/modelc/modelc/internal/gosafe"
 	"github.com/modelc/modelc/ir"
 )
 
@@ -24,6 +25,7 @@ func (g *gen) testFiles() ([]byte, []byte, error) {
 	var data bytes.Buffer
 	type slot struct {
 		Field, Name, Elem string
+		Quoted            string // Name as a Go literal
 		Off, Len, RowLen  int
 		Static            bool // the same size at every batch
 	}
@@ -44,7 +46,7 @@ func (g *gen) testFiles() ([]byte, []byte, error) {
 			}
 			batch = b
 		}
-		s := slot{Field: p.field, Name: p.v.Name, Elem: p.elem, Off: data.Len(), Len: t.Numel(), Static: p.static}
+		s := slot{Field: p.field, Name: p.v.Name, Quoted: gosafe.Quote(p.v.Name), Elem: p.elem, Off: data.Len(), Len: t.Numel(), Static: p.static}
 		if sh := p.v.Type.Shape; sh.Rank() > 0 {
 			s.RowLen = sh[sh.Rank()-1].At(1)
 		}
@@ -81,7 +83,7 @@ func (g *gen) testFiles() ([]byte, []byte, error) {
 	err := testTemplate.Execute(&src, map[string]any{
 		"Header": g.header(), "Package": g.in.Package, "Runtime": g.in.RuntimeImport,
 		"Ins": ins, "Outs": outs, "Batch": batch, "Rtol": ir.FormatFloat(v.Rtol), "Predict": len(g.ins) == 1 && len(g.outs) == 1,
-		"Flags": g.tierFlags(), "External": g.in.ExternalWeights,
+		"Flags": g.tierFlags(), "External": g.in.ExternalWeights, "HugeBatch": g.hugeBatch(), "Grows": g.sampleBytes() > 0,
 	})
 	if err != nil {
 		return nil, nil, err
@@ -91,6 +93,20 @@ func (g *gen) testFiles() ([]byte, []byte, error) {
 		return nil, nil, fmt.Errorf("BUG: codegen: model_test.go does not format: %v", err)
 	}
 	return formatted, data.Bytes(), nil
+}
+
+// hugeBatch is a max batch at which the package's arena needs more than
+// 2⁵⁰ bytes (0 when no buffer grows with the batch), for the generated
+// TestContracts.
+func (g *gen) hugeBatch() int {
+	most := 0
+	for _, b := range g.arena {
+		most = max(most, b.Bytes.A)
+	}
+	if most == 0 {
+		return 0
+	}
+	return 1<<50/most + 1
 }
 
 // tierFlag is one tier flag of the package, for its TestTier.
@@ -211,9 +227,42 @@ func TestVectors(t *testing.T) {
 			t.Fatal(err)
 		}
 {{- range .Outs}}
-		match(t, {{printf "%q" .Name}}, got.{{.Field}}, want.{{.Field}}, {{.RowLen}}, {{$.Rtol}})
+		match(t, {{.Quoted}}, got.{{.Field}}, want.{{.Field}}, {{.RowLen}}, {{$.Rtol}})
 {{- end}}
 	}
+}
+
+// TestContracts: nil arguments and max batches New cannot honour are
+// errors of the runtime's kinds, never panics.
+func TestContracts(t *testing.T) {
+	in, got, _ := vectors(t)
+	m, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, err := range []error{m.Run(nil, &got, &in), m.Run(context.Background(), nil, &in), m.Run(context.Background(), &got, nil)} {
+		if !errors.Is(err, rt.ErrNilArgument) {
+			t.Errorf("nil argument %d: got %v, want ErrNilArgument", i, err)
+		}
+	}
+	for _, b := range []int{0, -1, math.MinInt} {
+		if _, err := New(WithMaxBatch(b)); !errors.Is(err, rt.ErrMaxBatch) {
+			t.Errorf("WithMaxBatch(%d): got %v, want ErrMaxBatch", b, err)
+		}
+	}
+{{- if .HugeBatch}}
+	// A batch whose arena would need more than a petabyte, and one whose sizes overflow.
+	for _, b := range []int{ {{.HugeBatch}}, math.MaxInt} {
+		if _, err := New(WithMaxBatch(b)); !errors.Is(err, rt.ErrMaxBatch) && !errors.Is(err, rt.ErrArena) {
+			t.Errorf("WithMaxBatch(%d): got %v, want ErrMaxBatch or ErrArena", b, err)
+		}
+	}
+{{- else if .Grows}}
+	// A batch whose sizes overflow.
+	if _, err := New(WithMaxBatch(math.MaxInt)); !errors.Is(err, rt.ErrMaxBatch) {
+		t.Errorf("WithMaxBatch(MaxInt): got %v, want ErrMaxBatch", err)
+	}
+{{- end}}
 }
 
 func TestWrongSizes(t *testing.T) {
@@ -321,7 +370,7 @@ func TestPredictAppends(t *testing.T) {
 	}
 {{- end}}
 {{- with index .Outs 0}}
-	match(t, {{printf "%q" .Name}}, dst[1:], want.{{.Field}}, {{.RowLen}}, {{$.Rtol}})
+	match(t, {{.Quoted}}, dst[1:], want.{{.Field}}, {{.RowLen}}, {{$.Rtol}})
 {{- end}}
 }
 {{end}}

@@ -38,9 +38,12 @@ type Options struct {
 
 	// Package is the generated package's name (default: the model's).
 	Package string
-	// Command is the generated package's //go:generate line (default:
-	// "modelc build FILE -o .", FILE the model's file name).
-	Command string
+	// Command is the generated package's //go:generate line, written as
+	// a comment's text; CommandArgs gives it as arguments, quoted for go
+	// generate (default: modelc build FILE -o ., FILE the model's file
+	// name, which may hold anything).
+	Command     string
+	CommandArgs []string
 	// Version is the modelc version recorded in file headers (default:
 	// runtime.Version).
 	Version string
@@ -164,6 +167,16 @@ func Compile(m *frontend.Model, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	maxBatch := o.MaxBatch
+	if maxBatch < 1 {
+		maxBatch = 32 // codegen's default
+	}
+	if err := CheckArena(m, r.Plan, maxBatch); err != nil {
+		return nil, err
+	}
+	if err := CheckConsts(m, r.Graph); err != nil {
+		return nil, err
+	}
 	if vec != nil && lossy(r.Log) {
 		// A lossy pass changed what the model computes: the package is
 		// checked against the compiled graph on the same inputs.
@@ -189,15 +202,15 @@ func Compile(m *frontend.Model, o Options) (*Result, error) {
 		}
 	}
 	in := codegen.Input{
-		Graph: r.Graph, Plan: r.Plan, Package: o.Package, Command: o.Command,
+		Graph: r.Graph, Plan: r.Plan, Package: o.Package, Command: o.Command, CommandArgs: o.CommandArgs,
 		Version: o.Version, RuntimeImport: RuntimeImport, MaxBatch: o.MaxBatch,
 		Test: vec, Log: log, ExternalWeights: o.ExternalWeights, PassReports: notes,
 	}
 	if in.Package == "" {
 		in.Package = m.Package
 	}
-	if in.Command == "" {
-		in.Command = "modelc build " + filepath.Base(m.File) + " -o ."
+	if in.Command == "" && in.CommandArgs == nil {
+		in.CommandArgs = []string{"modelc", "build", filepath.Base(m.File), "-o", "."}
 	}
 	if in.Version == "" {
 		in.Version = runtime.Version

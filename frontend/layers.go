@@ -6,6 +6,7 @@ import (
 	"math"
 	"strings"
 
+	"github.com/modelc/modelc/internal/limits"
 	"github.com/modelc/modelc/ir"
 )
 
@@ -23,6 +24,13 @@ type lowering struct {
 	byName    map[string]*param
 	blockDefs map[string]*node
 	root      *scope
+	// lowered counts the layers lowered so far, constBytes the parameters'
+	// bytes: both bounded (limits.Layers, limits.ConstBytes) before the
+	// work or allocation they measure.
+	lowered    int
+	constBytes int
+	blockSizes map[string]float64 // layers one instance of a block expands to
+	at         map[*ir.Value]*node
 }
 
 // initKind says how a parameter is generated under init: {seed}; the
@@ -61,7 +69,7 @@ type scope struct {
 }
 
 func newLowering(d *decoder, name string) *lowering {
-	l := &lowering{d: d, b: ir.NewBuilder(name), byName: map[string]*param{}, blockDefs: map[string]*node{}}
+	l := &lowering{d: d, b: ir.NewBuilder(name), byName: map[string]*param{}, blockDefs: map[string]*node{}, blockSizes: map[string]float64{}, at: map[*ir.Value]*node{}}
 	l.root = &scope{vals: map[string]*ir.Value{}}
 	return l
 }
@@ -103,27 +111,54 @@ func (l *lowering) input(n *node) {
 	}
 }
 
-// shapeOf reads a list of dims: integers, N or affine forms like 2N.
+// shapeOf reads a list of dims: integers, N or affine forms like 2N. Every
+// dimension must be at least 1 at every batch N ≥ 1, at most one may
+// depend on N, and the tensor may hold at most limits.TensorElems
+// elements per sample, so no size computed from it later can overflow.
 func (l *lowering) shapeOf(o *obj, n *node) ir.Shape {
 	s := ir.Shape{}
+	var symbolic *node
 	for _, it := range n.items {
+		var d ir.Dim
 		switch v := it.value.(type) {
 		case int64:
-			if v < 0 {
-				o.fail(it, "dimension must be ≥ 0, got %d", v)
+			if v < 1 || v > limits.TensorElems {
+				o.fail(it, "dimension must be between 1 and %d, got %d", limits.TensorElems, v)
 			}
-			s = append(s, ir.D(int(v)))
+			d = ir.D(int(v))
 		case string:
-			d, err := ir.ParseDim(v)
-			if err != nil {
+			var err error
+			if d, err = ir.ParseDim(v); err != nil {
 				o.fail(it, "%v", err)
 			}
-			s = append(s, d)
+			if d.A < 0 || d.At(1) < 1 || d.A > limits.TensorElems || d.B > limits.TensorElems {
+				o.fail(it, "dimension %s must be between 1 and %d at every batch N ≥ 1", v, limits.TensorElems)
+			}
+			if !d.Static() {
+				if symbolic != nil {
+					o.fail(it, "only one dimension may depend on the batch N (line %d:%d has %s already)", symbolic.line, symbolic.col, symbolic.value)
+				}
+				symbolic = it
+			}
 		default:
 			o.fail(it, "dimension must be an integer or N, got %s", it.describe())
 		}
+		s = append(s, d)
+	}
+	if _, ok := limits.Elems(s.At(1), limits.TensorElems); !ok {
+		o.fail(n, "shape %s holds %s elements per sample, over the limit of %d (limits.TensorElems)", s, limits.Count(elemsF(s.At(1))), limits.TensorElems)
 	}
 	return s
+}
+
+// elemsF is the element count of dims as a float, for messages about
+// counts that overflow an int.
+func elemsF(dims []int) float64 {
+	n := 1.0
+	for _, d := range dims {
+		n *= float64(d)
+	}
+	return n
 }
 
 func (l *lowering) blocks(n *node) {
@@ -180,6 +215,9 @@ func (l *lowering) layer(n *node, sc *scope) {
 	case "repeat", "block":
 		l.instance(kind, o, sc)
 		return
+	}
+	if l.lowered++; l.lowered > limits.Layers {
+		o.fail(n, "the model expands to more than %d layers (limits.Layers)", limits.Layers)
 	}
 	name := o.str("name", "")
 	o.used["out"] = true // read by bindOutputs, after the kind's own keys
@@ -278,18 +316,10 @@ func (l *lowering) bindOutputs(o *obj, sc *scope, outs []*ir.Value) {
 // rename gives v its user-visible name (results are created with fresh
 // names first, since the builder needs a name before `out` is read).
 func (l *lowering) rename(v *ir.Value, name string, o *obj, at *node) {
-	if v.Name == name {
-		return
-	}
-	if l.b.G.Lookup(name) != nil {
+	if err := l.b.Rename(v, name); err != nil {
 		o.fail(at, "value %q defined twice", name)
 	}
-	v.Name = name
 }
-
-// maxParamElems bounds one parameter (4 GiB of f32): a larger one is a
-// typo, and its data could not be allocated or embedded anyway.
-const maxParamElems = 1 << 30
 
 // newParam declares a parameter; its data is bound after lowering.
 func (l *lowering) newParam(o *obj, at *node, name string, shape []int, init initKind, fanIn int, std float64) *ir.Value {
@@ -299,12 +329,14 @@ func (l *lowering) newParam(o *obj, at *node, name string, shape []int, init ini
 	if p, dup := l.byName[name]; dup {
 		o.fail(at, "parameter %q is already defined by the layer at line %d (give this one its own name or params:)", name, p.at.line)
 	}
-	n := 1
-	for _, d := range shape {
-		if d < 0 || d > 0 && n > maxParamElems/d {
-			o.fail(at, "parameter %q would have shape %v, more than %d elements", name, shape, maxParamElems)
-		}
-		n *= d
+	// Checked before anything is allocated: the data is bound (read or
+	// generated) only after the whole graph is lowered.
+	n, ok := limits.Elems(shape, limits.TensorElems)
+	if !ok {
+		o.fail(at, "parameter %q would have shape %v: %s elements, over the limit of %d (limits.TensorElems)", name, shape, limits.Count(elemsF(shape)), limits.TensorElems)
+	}
+	if l.constBytes += 4 * n; l.constBytes > limits.ConstBytes {
+		o.fail(at, "parameter %q (%s) brings the weights to %s, over the limit of %s (limits.ConstBytes)", name, limits.Size(4*float64(n)), limits.Size(float64(l.constBytes)), limits.Size(limits.ConstBytes))
 	}
 	t := &ir.Tensor{DType: ir.F32, Shape: shape}
 	v, err := l.b.Const(name, t)
@@ -326,6 +358,12 @@ func (l *lowering) add(o *obj, at *node, name string, op ir.Op, ins []*ir.Value)
 			err = inner
 		}
 		o.fail(at, "%v", err)
+	}
+	for _, v := range n.Outputs {
+		l.at[v] = at
+		if _, ok := limits.Elems(v.Type.Shape.At(1), limits.TensorElems); !ok {
+			o.fail(at, "result %s holds %s elements per sample, over the limit of %d (limits.TensorElems)", ir.FormatType(v.Type), limits.Count(elemsF(v.Type.Shape.At(1))), limits.TensorElems)
+		}
 	}
 	return n.Outputs
 }
@@ -624,6 +662,11 @@ func (l *lowering) instance(kind string, o *obj, sc *scope) {
 		o.fail(o.get("out"), "a block has one result")
 	}
 	o.done("block", "use", "times", "from", "name", "args", "in", "out")
+	// The expansion is estimated before any of it is done: a repeat of a
+	// repeat of … multiplies.
+	if size := l.blockSize(blockName, map[string]bool{}); float64(l.lowered)+float64(times)*size > limits.Layers {
+		o.fail(o.n, "expands to about %s layers (%d × %s), over the limit of %d (limits.Layers)", limits.Count(float64(times)*size), times, limits.Count(size), limits.Layers)
+	}
 	x := ins[0]
 	for i := 0; i < times; i++ {
 		prefix := strings.ReplaceAll(pattern, "{i}", fmt.Sprint(from+i))
@@ -646,6 +689,59 @@ func (l *lowering) instance(kind string, o *obj, sc *scope) {
 		}
 	}
 	sc.last = x
+}
+
+// blockSize estimates the layers one instance of block name expands to:
+// its layers, with nested blocks and repeats multiplied out (in float64,
+// which cannot overflow here). A repeat count that is not a literal (an
+// argument) counts once; the running count in layer still bounds it.
+func (l *lowering) blockSize(name string, visiting map[string]bool) float64 {
+	if n, ok := l.blockSizes[name]; ok {
+		return n
+	}
+	body, ok := l.blockDefs[name]
+	if !ok || visiting[name] {
+		return 1 // reported when expanded
+	}
+	visiting[name] = true
+	defer delete(visiting, name)
+	total := 0.0
+	for _, it := range body.items {
+		size := 1.0
+		if it.kind == mapNode && len(it.keys) == 1 {
+			f := it.fields[it.keys[0]]
+			switch it.keys[0] {
+			case "repeat":
+				size = literalCount(f, "times") * l.blockSize(literalStr(f, "block"), visiting)
+			case "block":
+				size = l.blockSize(literalStr(f, "use"), visiting)
+			}
+		}
+		total = min(total+size, 1e300)
+	}
+	l.blockSizes[name] = total
+	return total
+}
+
+func literalCount(n *node, key string) float64 {
+	if n != nil && n.kind == mapNode {
+		if f := n.fields[key]; f != nil {
+			if v, ok := f.value.(int64); ok && v > 0 {
+				return float64(v)
+			}
+		}
+	}
+	return 1
+}
+
+func literalStr(n *node, key string) string {
+	if n != nil && n.kind == mapNode {
+		if f := n.fields[key]; f != nil {
+			s, _ := f.value.(string)
+			return s
+		}
+	}
+	return ""
 }
 
 // substitute replaces scalars "$arg" with the instance's argument values.

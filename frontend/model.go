@@ -14,6 +14,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/modelc/modelc/internal/gosafe"
+	"github.com/modelc/modelc/internal/limits"
 	"github.com/modelc/modelc/ir"
 )
 
@@ -40,6 +42,19 @@ type Model struct {
 	WeightsFile    string // weights: FILE, as written
 
 	src *source
+	// where maps a value's name to the position of the layer that made it
+	// (model.yaml only), for errors found after lowering.
+	where map[string]string
+}
+
+// Where returns "file:line:col" of the layer that computes the value
+// named name, or the model's file when that is not known (an ONNX model,
+// a value a pass made).
+func (m *Model) Where(name string) string {
+	if p, ok := m.where[name]; ok {
+		return p
+	}
+	return m.File
 }
 
 // PassSpec is one entry of passes: (or exclude_passes:), kept raw for
@@ -109,9 +124,28 @@ func LoadFS(fsys fs.FS, file string) (*Model, error) {
 }
 
 func load(src *source, base string) (m *Model, err error) {
-	data, err := fs.ReadFile(src.fsys, base)
+	var data []byte
+	if src.os {
+		// The model file itself: a regular file of bounded size, opened once.
+		var f *os.File
+		if f, err = openNonBlocking(filepath.Join(src.dir, base)); err == nil {
+			var size int64
+			if size, err = regularSize(f, src.display); err == nil {
+				data, err = readBounded(f, src.display, size, limits.YAMLBytes)
+			}
+			f.Close()
+		}
+		if err != nil && !strings.HasPrefix(err.Error(), src.display) {
+			err = fmt.Errorf("%s: %w", src.display, err)
+		}
+	} else {
+		data, err = fs.ReadFile(src.fsys, base)
+		if err != nil {
+			err = fmt.Errorf("%s: %w", src.display, unwrapPathError(err))
+		}
+	}
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", src.display, unwrapPathError(err))
+		return nil, err
 	}
 	root, err := parseYAML(src.display, data)
 	if err != nil {
@@ -152,46 +186,17 @@ type source struct {
 	bind          map[string]*ir.Tensor // ONNX inputs bound at build time
 }
 
-// ReadFile reads a file named relative to the model.
+// ReadFile reads a file named relative to the model, under the path
+// policy, if it holds at most limits.ConstBytes (see openFile).
 func (s *source) ReadFile(rel string) ([]byte, error) {
 	if s.os {
-		p, err := s.osPath(rel)
-		if err != nil {
-			return nil, err
-		}
-		return os.ReadFile(p)
+		return s.readAll(rel, limits.ConstBytes)
 	}
 	clean := path.Clean(rel)
 	if !fs.ValidPath(clean) {
 		return nil, fmt.Errorf("%s: path must stay inside the model's directory", rel)
 	}
 	return fs.ReadFile(s.fsys, clean)
-}
-
-// osPath resolves rel against the YAML's directory and checks, after
-// resolving symlinks, that it stays inside.
-func (s *source) osPath(rel string) (string, error) {
-	p := rel
-	if !filepath.IsAbs(p) {
-		p = filepath.Join(s.dir, rel)
-	}
-	if s.allowExternal {
-		return p, nil
-	}
-	root, err := filepath.EvalSymlinks(s.dir)
-	if err != nil {
-		return "", err
-	}
-	real, err := filepath.EvalSymlinks(p)
-	if err != nil {
-		return "", unwrapPathError(err)
-	}
-	root, _ = filepath.Abs(root)
-	real, _ = filepath.Abs(real)
-	if real != root && !strings.HasPrefix(real, root+string(filepath.Separator)) {
-		return "", fmt.Errorf("%s resolves to %s, outside the model's directory %s (use --allow-external-paths to permit)", rel, real, root)
-	}
-	return p, nil
 }
 
 // ReadFile reads a file named relative to the model (with the path policy).
@@ -206,8 +211,8 @@ func (d *decoder) model(root *node, src *source) *Model {
 	m.Package = top.str("package", "")
 	if m.Package == "" {
 		m.Package = GoPackageName(m.Name)
-	} else if !isGoIdent(m.Package) {
-		top.fail(top.get("package"), "package must be a Go identifier, got %q", m.Package)
+	} else if err := gosafe.CheckPackage(m.Package); err != nil {
+		top.fail(top.get("package"), "%v", err)
 	}
 	if top.has("source") {
 		d.fromSource(m, top, src)
@@ -231,6 +236,10 @@ func (d *decoder) model(root *node, src *source) *Model {
 	l.layers(g.items, l.root)
 	l.outputs(top.strs("outputs"), top.get("outputs"))
 	m.Graph = l.b.G
+	m.where = map[string]string{}
+	for v, at := range l.at {
+		m.where[v.Name] = fmt.Sprintf("%s:%d:%d", src.display, at.line, at.col)
+	}
 
 	// Weights: from a file or generated from a seed.
 	wf, init := top.get("weights"), top.get("init")
@@ -508,33 +517,10 @@ func (d *decoder) data(n *node, what string) *DataSpec {
 	return ds
 }
 
-// GoPackageName turns a model name into a Go package name: lower case,
-// letters and digits only, not starting with a digit.
-func GoPackageName(name string) string {
-	var sb strings.Builder
-	for _, r := range strings.ToLower(name) {
-		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
-			sb.WriteRune(r)
-		}
-	}
-	s := sb.String()
-	if s == "" || s[0] >= '0' && s[0] <= '9' {
-		s = "model" + s
-	}
-	return s
-}
-
-func isGoIdent(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i, r := range s {
-		if !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || i > 0 && r >= '0' && r <= '9') {
-			return false
-		}
-	}
-	return true
-}
+// GoPackageName turns a model name into a Go package name that can be
+// imported (see gosafe.Package): lower case, letters and digits only, not
+// starting with a digit, never a keyword or main.
+func GoPackageName(name string) string { return gosafe.Package(name) }
 
 // LoadNamed reads model NAME/model.yaml from fsys (the zoo's layout),
 // naming the available models when NAME is not there.

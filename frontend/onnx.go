@@ -19,6 +19,7 @@ func (s *source) loadONNX(rel, name string) (*ir.Graph, error) {
 		return nil, unwrapPathError(err)
 	}
 	dir := path.Dir(filepath.ToSlash(rel))
+	read := map[string][]byte{} // each external file read once, however many initializers it holds
 	g, err := onnx.Load(data, onnx.Options{
 		Name: name,
 		Bind: s.bind,
@@ -26,7 +27,15 @@ func (s *source) loadONNX(rel, name string) (*ir.Graph, error) {
 			if path.IsAbs(filepath.ToSlash(loc)) || filepath.IsAbs(loc) {
 				return nil, fmt.Errorf("%s: an absolute path; external data must be named relative to the model", loc)
 			}
-			return s.ReadFile(path.Join(dir, filepath.ToSlash(loc)))
+			p := path.Join(dir, filepath.ToSlash(loc))
+			if data, ok := read[p]; ok {
+				return data, nil
+			}
+			data, err := s.ReadFile(p)
+			if err == nil {
+				read[p] = data
+			}
+			return data, err
 		},
 	})
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/modelc/modelc/frontend/tensorio"
+	"github.com/modelc/modelc/internal/limits"
 	"github.com/modelc/modelc/ir"
 )
 
@@ -20,19 +21,40 @@ import (
 // binds as exported. Missing, extra and mis-shaped tensors are errors that
 // name the tensor, both shapes and the layer's line.
 
-// bindFile binds every parameter to a tensor of a safetensors file.
+// bindFile binds every parameter to a tensor of a safetensors file. The
+// tensors' names and shapes are matched against the parameters from the
+// file's header, before its data is read.
 func (l *lowering) bindFile(src *source, file string, at *node) {
 	if !strings.HasSuffix(file, ".safetensors") {
 		l.d.failAt(at, "weights: want a .safetensors file, got %q", file)
 	}
-	data, err := src.ReadFile(file)
+	arrays, err := src.readSafetensors(file, func(arrays []tensorio.Array) { l.matchWeights(arrays, file, at) })
 	if err != nil {
+		if strings.HasPrefix(err.Error(), file+": ") {
+			l.d.failAt(at, "weights %v", err) // the file's contents
+		}
 		l.d.failAt(at, "weights: %v", err)
 	}
-	arrays, _, err := tensorio.DecodeSafetensors(data)
-	if err != nil {
-		l.d.failAt(at, "weights %s: %v", file, err)
+	byName := map[string]tensorio.Array{}
+	for _, a := range arrays {
+		byName[a.Name] = a
 	}
+	for _, p := range l.params {
+		a := byName[p.name]
+		f, err := a.Float32()
+		if err != nil {
+			l.d.failAt(p.at, "tensor %q in %s: %v", p.name, file, err)
+		}
+		if err := exactInF32(a, f); err != nil {
+			l.d.failAt(p.at, "tensor %q in %s: %v", p.name, file, err)
+		}
+		p.value.Const.F = f
+	}
+}
+
+// matchWeights checks a weights file's tensors against the parameters:
+// every parameter present with its shape, no tensor left over.
+func (l *lowering) matchWeights(arrays []tensorio.Array, file string, at *node) {
 	byName := map[string]tensorio.Array{}
 	for _, a := range arrays {
 		byName[a.Name] = a
@@ -46,11 +68,6 @@ func (l *lowering) bindFile(src *source, file string, at *node) {
 		if got, want := ir.StaticShape(a.Shape...), ir.StaticShape(p.shape...); !got.Equal(want) {
 			l.d.failAt(p.at, "tensor %q has shape %s in %s, this layer needs %s", p.name, got, file, want)
 		}
-		f, err := a.Float32()
-		if err != nil {
-			l.d.failAt(p.at, "tensor %q in %s: %v", p.name, file, err)
-		}
-		p.value.Const.F = f
 	}
 	var extra []string
 	for name := range byName {
@@ -67,6 +84,28 @@ func (l *lowering) bindFile(src *source, file string, at *node) {
 		}
 		l.d.failAt(at, "%s has %d %s no layer uses: %s", file, len(extra), noun, strings.Join(extra, ", "))
 	}
+}
+
+// exactInF32 refuses an integer tensor bound to float32 weights when a
+// value does not survive the conversion (|v| > 2²⁴ and not a multiple of
+// the float32 spacing there): the weights would silently differ from the
+// file's.
+func exactInF32(a tensorio.Array, f []float32) error {
+	switch a.DType {
+	case tensorio.F32, tensorio.F16, tensorio.BF16, tensorio.F64:
+		return nil
+	}
+	ints, err := a.Int64()
+	if err != nil {
+		return err
+	}
+	for i, v := range ints {
+		x := float64(f[i]) // exact: a float32 is a float64
+		if x >= 1<<63 || x < -(1<<63) || int64(x) != v {
+			return fmt.Errorf("%s value %d at element %d is not exact as a float32 weight (it would become %.0f); convert the tensor to F32 where it was made", a.DType, v, i, f[i])
+		}
+	}
+	return nil
 }
 
 // bindSeed generates every parameter from the seed with PyTorch's default
@@ -144,13 +183,49 @@ func FromTensor(name string, t *ir.Tensor) tensorio.Array {
 }
 
 // ReadTensors reads the arrays of a .npy or .npz file named relative to
-// the model, in file order (.npy) or name order (.npz).
+// the model, in file order (.npy) or name order (.npz), holding at most
+// limits.DataBytes once inflated.
 func (m *Model) ReadTensors(rel string) ([]*ir.Tensor, error) {
-	data, err := m.ReadFile(rel)
+	return m.readTensors(rel, limits.DataBytes)
+}
+
+func (m *Model) readTensors(rel string, limit int64) ([]*ir.Tensor, error) {
+	arrays, err := m.src.readArrays(rel, limit)
 	if err != nil {
 		return nil, err
 	}
-	return DecodeTensors(rel, data)
+	return toTensors(rel, arrays)
+}
+
+// readSafetensors reads a weights file named relative to the model: its
+// header checked (and handed to check) before its data is read, the data
+// at most limits.ConstBytes.
+func (s *source) readSafetensors(rel string, check func([]tensorio.Array)) ([]tensorio.Array, error) {
+	if !s.os {
+		data, err := s.ReadFile(rel)
+		if err != nil {
+			return nil, err
+		}
+		arrays, _, err := tensorio.DecodeSafetensors(data)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", rel, err)
+		}
+		check(arrays)
+		return arrays, nil
+	}
+	f, size, err := s.openFile(rel)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	arrays, _, err := tensorio.ReadSafetensorsAt(f, size, limits.ConstBytes, func(header []tensorio.Array) error {
+		check(header)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", rel, err)
+	}
+	return arrays, nil
 }
 
 // DecodeTensors decodes .npy or .npz bytes.
@@ -172,6 +247,10 @@ func DecodeTensors(name string, data []byte) ([]*ir.Tensor, error) {
 	default:
 		return nil, fmt.Errorf("%s: want a .npy or .npz file", name)
 	}
+	return toTensors(name, arrays)
+}
+
+func toTensors(name string, arrays []tensorio.Array) ([]*ir.Tensor, error) {
 	out := make([]*ir.Tensor, len(arrays))
 	for i, a := range arrays {
 		t, err := ToTensor(a)
@@ -191,7 +270,8 @@ func (m *Model) TestData() (inputs, outputs []*ir.Tensor, err error) {
 	load := func(files []string) ([]*ir.Tensor, error) {
 		var ts []*ir.Tensor
 		for _, f := range files {
-			t, err := m.ReadTensors(f)
+			// Test vectors end up in the generated package.
+			t, err := m.readTensors(f, limits.TestBytes)
 			if err != nil {
 				return nil, fmt.Errorf("%s:%d: test: %w", m.File, m.Test.Line, err)
 			}

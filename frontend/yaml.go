@@ -9,6 +9,8 @@ import (
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
 	"github.com/goccy/go-yaml/token"
+
+	"github.com/modelc/modelc/internal/limits"
 )
 
 // node is a YAML value with its position, converted from go-yaml's AST so
@@ -48,7 +50,16 @@ func (n *node) describe() string {
 }
 
 // parseYAML parses src into a node tree; errors carry file:line:col.
+// The YAML parser's time and memory grow faster than the input with deep
+// flow nesting (100 KB of brackets took a gigabyte), so the size and the
+// nesting are bounded first (limits.YAMLBytes, limits.Nesting).
 func parseYAML(file string, src []byte) (*node, error) {
+	if len(src) > limits.YAMLBytes {
+		return nil, fmt.Errorf("%s: %s, over the limit of %s for a model.yaml", file, limits.Size(float64(len(src))), limits.Size(limits.YAMLBytes))
+	}
+	if err := checkFlowNesting(file, src); err != nil {
+		return nil, err
+	}
 	f, err := parser.ParseBytes(src, 0)
 	if err != nil {
 		return nil, yamlSyntaxError(file, err)
@@ -56,7 +67,70 @@ func parseYAML(file string, src []byte) (*node, error) {
 	if len(f.Docs) != 1 || f.Docs[0].Body == nil {
 		return nil, fmt.Errorf("%s:1:1: want exactly one YAML document with a mapping", file)
 	}
-	return convert(file, f.Docs[0].Body)
+	return convert(file, f.Docs[0].Body, 0)
+}
+
+// checkFlowNesting scans src for flow collections ([…], {…}) nested more
+// than limits.Nesting deep, before the parser sees them. It knows just
+// enough YAML to stay off quoted strings and comments, and counts a
+// bracket only where a flow collection can start (at a value's start, or
+// inside another flow collection); a miscount can only let the parser
+// see the input, whose nesting convert checks again.
+func checkFlowNesting(file string, src []byte) error {
+	line, col, depth := 1, 0, 0
+	valueStart := true // where a flow collection may begin
+	for i := 0; i < len(src); i++ {
+		c := src[i]
+		col++
+		switch {
+		case c == '\n':
+			line, col = line+1, 0
+			valueStart = true
+			continue
+		case c == ' ' || c == '\t' || c == '\r':
+			continue
+		case c == '#' && (i == 0 || src[i-1] == ' ' || src[i-1] == '\t' || src[i-1] == '\n'):
+			for i+1 < len(src) && src[i+1] != '\n' {
+				i++
+			}
+			continue
+		case (c == '"' || c == '\'') && valueStart:
+			// A quoted scalar: skip to its closing quote ('' and \" escape).
+			for i++; i < len(src); i++ {
+				if src[i] == '\n' {
+					line, col = line+1, 0
+				} else {
+					col++
+				}
+				if c == '"' && src[i] == '\\' {
+					i++
+					col++
+					continue
+				}
+				if src[i] == c {
+					if c == '\'' && i+1 < len(src) && src[i+1] == '\'' {
+						i++
+						col++
+						continue
+					}
+					break
+				}
+			}
+			valueStart = false
+			continue
+		case (c == '[' || c == '{') && (valueStart || depth > 0):
+			depth++
+			if depth > limits.Nesting {
+				return fmt.Errorf("%s:%d:%d: collections nest more than %d deep (limits.Nesting)", file, line, col, limits.Nesting)
+			}
+			valueStart = true
+			continue
+		case (c == ']' || c == '}') && depth > 0:
+			depth--
+		}
+		valueStart = c == ':' || c == '-' || c == ',' || c == '?' || c == '[' || c == '{'
+	}
+	return nil
 }
 
 // yamlSyntaxError rewrites go-yaml's message ("[3:5] ...", with a source
@@ -82,7 +156,7 @@ func pos(t *token.Token) (int, int) {
 	return t.Position.Line, t.Position.Column
 }
 
-func convert(file string, an ast.Node) (*node, error) {
+func convert(file string, an ast.Node, depth int) (*node, error) {
 	if an == nil {
 		return &node{}, nil
 	}
@@ -91,16 +165,19 @@ func convert(file string, an ast.Node) (*node, error) {
 	fail := func(format string, args ...any) error {
 		return fmt.Errorf("%s:%d:%d: %s", file, l, c, fmt.Sprintf(format, args...))
 	}
+	if depth > limits.Nesting {
+		return nil, fail("collections nest more than %d deep (limits.Nesting)", limits.Nesting)
+	}
 	switch x := an.(type) {
 	case *ast.MappingNode:
-		return convertMapping(file, n, x.Values)
+		return convertMapping(file, n, x.Values, depth)
 	case *ast.MappingValueNode:
-		return convertMapping(file, n, []*ast.MappingValueNode{x})
+		return convertMapping(file, n, []*ast.MappingValueNode{x}, depth)
 	case *ast.SequenceNode:
 		n.kind = seqNode
 		n.items = []*node{}
 		for _, v := range x.Values {
-			item, err := convert(file, v)
+			item, err := convert(file, v, depth+1)
 			if err != nil {
 				return nil, err
 			}
@@ -142,7 +219,7 @@ func convert(file string, an ast.Node) (*node, error) {
 	return n, nil
 }
 
-func convertMapping(file string, n *node, values []*ast.MappingValueNode) (*node, error) {
+func convertMapping(file string, n *node, values []*ast.MappingValueNode, depth int) (*node, error) {
 	n.kind = mapNode
 	n.fields, n.keyPos = map[string]*node{}, map[string]*node{}
 	for _, mv := range values {
@@ -160,7 +237,7 @@ func convertMapping(file string, n *node, values []*ast.MappingValueNode) (*node
 		if _, dup := n.fields[key]; dup {
 			return nil, fmt.Errorf("%s:%d:%d: key %q given twice", file, kl, kc, key)
 		}
-		v, err := convert(file, mv.Value)
+		v, err := convert(file, mv.Value, depth+1)
 		if err != nil {
 			return nil, err
 		}

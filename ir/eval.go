@@ -122,6 +122,17 @@ func nodeLabel(n *Node) string {
 	return fmt.Sprintf("%s %%%s", n.Op.Kind(), quoteName(n.Outputs[0].Name))
 }
 
+// CheckInputs checks inputs against g's input types as Eval does (count,
+// dtype, rank, every static dimension, one batch N ≥ 1 across all of
+// them, data length) and returns the batch. Engines other than the
+// evaluator call it so that they refuse exactly what Eval refuses.
+func CheckInputs(g *Graph, inputs []*Tensor) (int, error) {
+	if len(inputs) != len(g.Inputs) {
+		return 0, fmt.Errorf("graph %s takes %d inputs, got %d", g.Name, len(g.Inputs), len(inputs))
+	}
+	return bindBatch(g.Inputs, inputs)
+}
+
 // bindBatch checks inputs against their types and returns the batch N.
 func bindBatch(vs []*Value, ts []*Tensor) (int, error) {
 	batch := -1

@@ -1,6 +1,9 @@
 package ir
 
-import "math"
+import (
+	"fmt"
+	"math"
+)
 
 // Dense algebra and normalisation in the evaluator.
 
@@ -404,7 +407,16 @@ func evalAttention(c *evalCtx, op Op, in []*Tensor, out []Type) ([]*Tensor, erro
 	return []*Tensor{res}, nil
 }
 
+// evalEmbedding looks rows up as PyTorch's nn.Embedding does: an id
+// outside [0, V) is an error (negative ids do not count from the end, as
+// gather's indices do), the same error the generated kernel returns.
 func evalEmbedding(c *evalCtx, op Op, in []*Tensor, out []Type) ([]*Tensor, error) {
+	v := int64(in[1].Shape[0])
+	for i, id := range in[0].I {
+		if id < 0 || id >= v {
+			return nil, fmt.Errorf("id %d at position %d is outside [0, %d)", id, i, v)
+		}
+	}
 	return gatherRows(in[1], in[0], 0, out[0].Shape.Ints())
 }
 

@@ -2,6 +2,7 @@ package ir
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -124,16 +125,19 @@ func (t *Tensor) Float(i int) float64 {
 type Builder struct {
 	G     *Graph
 	names map[string]bool
+	// next is, per hint, the last suffix Fresh tried: naming k unnamed
+	// values with one hint costs O(k), not O(k²).
+	next map[string]int
 }
 
 // NewBuilder starts an empty graph.
 func NewBuilder(name string) *Builder {
-	return &Builder{G: &Graph{Name: name}, names: map[string]bool{}}
+	return &Builder{G: &Graph{Name: name}, names: map[string]bool{}, next: map[string]int{}}
 }
 
 // BuilderFor continues building an existing graph.
 func BuilderFor(g *Graph) *Builder {
-	b := &Builder{G: g, names: map[string]bool{}}
+	b := &Builder{G: g, names: map[string]bool{}, next: map[string]int{}}
 	for _, v := range g.Values() {
 		b.names[v.Name] = true
 	}
@@ -149,13 +153,28 @@ func (b *Builder) Fresh(hint string) string {
 		b.names[hint] = true
 		return hint
 	}
-	for i := 1; ; i++ {
-		n := fmt.Sprintf("%s.%d", hint, i)
+	for i := b.next[hint] + 1; ; i++ {
+		n := hint + "." + strconv.Itoa(i)
 		if !b.names[n] {
 			b.names[n] = true
+			b.next[hint] = i
 			return n
 		}
 	}
+}
+
+// Rename gives v, a value of b's graph, a new name, in constant time; the
+// name must not be in use. The old name stays taken, so Fresh does not
+// hand it out again (names stay as they were before Rename was O(1)).
+func (b *Builder) Rename(v *Value, name string) error {
+	if v.Name == name {
+		return nil
+	}
+	if err := b.claim(name); err != nil {
+		return err
+	}
+	v.Name = name
+	return nil
 }
 
 func (b *Builder) claim(name string) error {

@@ -54,6 +54,9 @@ func foldable(n *ir.Node) bool {
 		if !in.IsConst() || (in.Const.F == nil && in.Const.I == nil) {
 			return false
 		}
+		if in.Const.Splat && in.Const.Numel() > maxFoldElems {
+			return false // evaluating would expand it (a ConstantOfShape of 2²⁸)
+		}
 	}
 	for _, v := range n.Outputs {
 		s := v.Type.Shape

@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -203,5 +204,42 @@ func TestArenaPlanTogether(t *testing.T) {
 		for i := range x {
 			equal(t, float32(1), x[i], "batch %d: live buffers overlap", n)
 		}
+	}
+}
+
+// TestNewPlannedArena: every max batch a caller can pass gives an arena or
+// an error of the runtime's kinds, never a panic, a wrapped size or an
+// allocation that kills the process.
+func TestNewPlannedArena(t *testing.T) {
+	bufs := []Buffer{{A: 4096, B: 64, First: 0, Last: 1}, {A: 1024, First: 1, Last: 2}}
+	offs, a, err := NewPlannedArena(bufs, 4, 16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantOffs, total := Plan(bufs, 4)
+	if a.Len() != total || len(offs) != 2 || offs[0] != wantOffs[0] || offs[1] != wantOffs[1] {
+		t.Fatalf("arena %d bytes, offsets %v; Plan gives %d, %v", a.Len(), offs, total, wantOffs)
+	}
+	for _, tc := range []struct {
+		max, sample int
+		want        error
+	}{
+		{0, 16, ErrMaxBatch},
+		{-1, 16, ErrMaxBatch},
+		{math.MinInt, 16, ErrMaxBatch},
+		{math.MaxInt, 16, ErrMaxBatch},      // samples overflow
+		{math.MaxInt / 16, 16, ErrMaxBatch}, // a buffer overflows
+		{1 << 52, 0, ErrMaxBatch},           // 4096·2⁵² overflows
+		{1 << 40, 0, ErrArena},              // 4 PiB: more than any machine
+		{1 << 36, 8, ErrArena},              // 256 TiB
+	} {
+		_, a, err := NewPlannedArena(bufs, tc.max, tc.sample)
+		if !errors.Is(err, tc.want) || a != nil {
+			t.Errorf("max batch %d: got %v, want %v", tc.max, err, tc.want)
+		}
+	}
+	// Nothing grows with the batch: any max batch is fine.
+	if _, a, err := NewPlannedArena([]Buffer{{B: 128, First: 0, Last: 0}}, math.MaxInt, 0); err != nil || a.Len() != 128 {
+		t.Fatalf("static arena at max batch MaxInt: %v", err)
 	}
 }

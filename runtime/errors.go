@@ -21,7 +21,24 @@ var (
 	// ErrBatch reports a batch larger than the maximum the model was created
 	// with (WithMaxBatch); its arena is sized for that maximum.
 	ErrBatch = errors.New("batch larger than the model's max batch")
+
+	// ErrNilArgument reports a nil *Inputs or *Outputs passed to Run.
+	ErrNilArgument = errors.New("nil argument")
+
+	// ErrMaxBatch reports a max batch (WithMaxBatch) New cannot honour:
+	// below 1, or so large that the sizes at that batch overflow an int.
+	ErrMaxBatch = errors.New("invalid max batch")
+
+	// ErrArena reports an arena New cannot have: larger than the
+	// machine's memory, or refused by the allocator.
+	ErrArena = errors.New("arena too large")
 )
+
+// NilArgumentError returns ErrNilArgument naming the argument (e.g.
+// "Run: out").
+func NilArgumentError(what string) error {
+	return fmt.Errorf("%s: %w", what, ErrNilArgument)
+}
 
 // InputSizeError returns ErrInputSize wrapped with the input's name and its
 // actual and expected number of elements.

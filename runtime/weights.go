@@ -111,7 +111,9 @@ func (f *WeightsFile) Data() string { return f.data }
 // mismatched file is an error (wrapping ErrWeightsFile), never a crash
 // later. The file must not change while it is mapped.
 func OpenWeights(path, code string) (*WeightsFile, error) {
-	f, err := os.Open(path)
+	// Non-blocking, so that a FIFO is refused below instead of waiting
+	// for a writer.
+	f, err := os.OpenFile(path, openWeightsFlags, 0)
 	if err != nil {
 		return nil, fmt.Errorf("weights file: %w", err)
 	}

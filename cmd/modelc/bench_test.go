@@ -44,8 +44,13 @@ func TestPercentiles(t *testing.T) {
 
 // TestMain lets the test binary stand in for modelc as modelc bench's
 // child process ("modelc peer ..."), which bench starts with
-// os.Executable().
+// os.Executable(), and as modelc itself for tests that run it in a child
+// process (MODELC_TEST_AS_CLI=1).
 func TestMain(m *testing.M) {
+	if os.Getenv("MODELC_TEST_AS_CLI") == "1" { // cliCommand: the test binary is modelc
+		main()
+		os.Exit(0)
+	}
 	if len(os.Args) > 1 && os.Args[1] == "peer" {
 		if err := dispatch(os.Args[1:], os.Stdout); err != nil {
 			os.Stderr.WriteString(err.Error() + "\n")

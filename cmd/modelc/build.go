@@ -24,6 +24,9 @@ func runBuild(args []string, stdout io.Writer) error {
 	if !ok {
 		return err
 	}
+	if err := checkBatch("--max-batch", *maxBatch, false); err != nil {
+		return err
+	}
 	if *targets != "" {
 		for _, t := range strings.Split(*targets, ",") {
 			if err := frontend.CheckTarget(t); err != nil {
@@ -36,11 +39,11 @@ func runBuild(args []string, stdout io.Writer) error {
 	if dir == "" {
 		dir = m.Package
 	}
-	command := fmt.Sprintf("modelc build %s -o .", filepath.Base(m.File))
+	command := []string{"modelc", "build", filepath.Base(m.File), "-o", "."}
 	if *external {
-		command += " --external-weights"
+		command = append(command, "--external-weights")
 	}
-	return build(m, dir, *force, compile.Options{Command: command, MaxBatch: *maxBatch, ExternalWeights: *external}, stdout)
+	return build(m, dir, *force, compile.Options{CommandArgs: command, MaxBatch: *maxBatch, ExternalWeights: *external}, stdout)
 }
 
 // build compiles m with o (and the model's test vectors) into a Go
@@ -53,7 +56,7 @@ func build(m *frontend.Model, dir string, force bool, o compile.Options, stdout 
 		return err
 	}
 	warn(m, res)
-	if err := codegen.WriteDir(dir, res.Files, force); err != nil {
+	if err := codegen.Write(dir, res.Files, codegen.WriteOptions{Force: force, Log: stdout}); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "wrote package %s to %s (%d files, %v)\n", m.Package, dir, len(res.Files), time.Since(start).Round(time.Millisecond))

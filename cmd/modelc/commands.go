@@ -14,6 +14,7 @@ import (
 	"github.com/modelc/modelc/compile"
 	"github.com/modelc/modelc/frontend"
 	"github.com/modelc/modelc/frontend/tensorio"
+	"github.com/modelc/modelc/internal/limits"
 	"github.com/modelc/modelc/internal/match"
 	"github.com/modelc/modelc/ir"
 	"github.com/modelc/modelc/passes"
@@ -170,13 +171,14 @@ func orNone(names []string) string {
 }
 
 func runRun(args []string, stdout io.Writer) error {
-	const u = "modelc run MODEL [--passes P,...] [--exclude-passes P,...] [--input NAME=F.npy ... | --input F.npz] [--out F.npz] [--engine reference] [--batch B]"
+	const u = "modelc run MODEL [--passes P,...] [--exclude-passes P,...] [--input NAME=F.npy ... | --input F.npz | --input F.npy] [--out F.npz|F.npy] [--engine reference] [--batch B] [--labels F.npy]"
 	fs := newFlags("run", u)
 	var inputs multiFlag
-	fs.Var(&inputs, "input", "an input as NAME=FILE.npy (repeat per input), or one FILE.npz holding all inputs by name (default: the model's test vectors)")
-	out := fs.String("out", "", "write the outputs to this .npz file")
+	fs.Var(&inputs, "input", "an input as NAME=FILE.npy (repeat per input), one FILE.npz holding all inputs by name, or FILE.npy for a model with one input (default: the model's test vectors)")
+	out := fs.String("out", "", "write the outputs to this .npz file (or .npy for a model with one output); an existing file must be a regular file, and a symlink is written through")
 	engine := fs.String("engine", "reference", "reference (the IR evaluator, on the graph after the passes) or generated (the package modelc build writes, built offline with the Go toolchain and the runtime sources modelc carries)")
 	batch := fs.Int("batch", 0, "run on seeded random inputs of this batch size instead")
+	labels := fs.String("labels", "", "class labels (.npy, one integer per sample) to score the one output's argmax against: prints its top-1 accuracy")
 	m, ok, err := oneModel(fs, args, u, stdout)
 	if !ok {
 		return err
@@ -184,9 +186,15 @@ func runRun(args []string, stdout io.Writer) error {
 	if *engine != "reference" && *engine != "generated" {
 		return usageError{fmt.Sprintf("--engine %s: want reference or generated", *engine)}
 	}
+	if err := checkBatch("--batch", *batch, true); err != nil {
+		return err
+	}
 	var ins, want []*ir.Tensor
 	switch {
 	case *batch > 0:
+		if err := checkSampleInputs(m, *batch); err != nil {
+			return err
+		}
 		ins = ir.SampleInputs(m.Graph, *batch, 7)
 	case len(inputs) > 0:
 		if ins, err = readInputs(m, inputs); err != nil {
@@ -204,6 +212,13 @@ func runRun(args []string, stdout io.Writer) error {
 			return err
 		}
 	} else {
+		batch, err := ir.CheckInputs(m.Graph, ins)
+		if err != nil {
+			return err
+		}
+		if err := checkEval(m, batch); err != nil {
+			return err
+		}
 		// The graph after the pass pipeline, as the generated package
 		// would run it (lossy passes included).
 		res, err := compile.Lower(m, compile.Options{})
@@ -218,11 +233,7 @@ func runRun(args []string, stdout io.Writer) error {
 		elapsed = time.Since(start)
 	}
 	if *out != "" {
-		var arrays []tensorio.Array
-		for i, v := range m.Graph.Outputs {
-			arrays = append(arrays, frontend.FromTensor(v.Name, outs[i]))
-		}
-		if err := tensorio.WriteNpz(*out, arrays); err != nil {
+		if err := writeOutputs(m, outs, *out); err != nil {
 			return err
 		}
 	}
@@ -237,8 +248,67 @@ func runRun(args []string, stdout io.Writer) error {
 			fmt.Fprintf(stdout, "  matches test vectors (max error %.3g of rtol %g)\n", r.MaxErr, m.Test.Rtol)
 		}
 	}
+	if *labels != "" {
+		if err := printTop1(stdout, m, outs, *labels); err != nil {
+			return err
+		}
+	}
 	fmt.Fprintf(stdout, "%s engine: %v\n", *engine, elapsed.Round(time.Microsecond))
 	return nil
+}
+
+// printTop1 scores the one output's per-row argmax against the labels
+// file (modelc run --labels).
+func printTop1(stdout io.Writer, m *frontend.Model, outs []*ir.Tensor, file string) error {
+	if len(outs) != 1 || len(outs[0].Shape) != 2 || outs[0].F == nil {
+		return usageError{fmt.Sprintf("--labels: the model needs one float output of shape [N, classes] to score, it has %d outputs", len(outs))}
+	}
+	arrays, err := frontend.ReadArrays(file, limits.DataBytes)
+	if err != nil {
+		return err
+	}
+	if len(arrays) != 1 {
+		return fmt.Errorf("--labels %s: want one array of labels, got %d", file, len(arrays))
+	}
+	ls, err := arrays[0].Int64()
+	rows, classes := outs[0].Shape[0], outs[0].Shape[1]
+	if err != nil || len(ls) != rows {
+		return fmt.Errorf("--labels %s: want %d integer labels (one per sample), got %s %v", file, rows, arrays[0].DType, arrays[0].Shape)
+	}
+	correct := 0
+	for r := 0; r < rows; r++ {
+		row := outs[0].F[r*classes : (r+1)*classes]
+		best := 0
+		for j, v := range row {
+			if v > row[best] {
+				best = j
+			}
+		}
+		if int64(best) == ls[r] {
+			correct++
+		}
+	}
+	fmt.Fprintf(stdout, "top-1 accuracy: %.4f (%d of %d samples)\n", float64(correct)/float64(rows), correct, rows)
+	return nil
+}
+
+// writeOutputs writes --out: every output by name into a .npz, or the one
+// output of a single-output model into a .npy.
+func writeOutputs(m *frontend.Model, outs []*ir.Tensor, file string) error {
+	var arrays []tensorio.Array
+	for i, v := range m.Graph.Outputs {
+		arrays = append(arrays, frontend.FromTensor(v.Name, outs[i]))
+	}
+	switch {
+	case strings.HasSuffix(file, ".npz"):
+		return tensorio.WriteNpz(file, arrays)
+	case strings.HasSuffix(file, ".npy") && len(arrays) == 1:
+		arrays[0].Name = ""
+		return tensorio.WriteNpy(file, arrays[0])
+	case strings.HasSuffix(file, ".npy"):
+		return fmt.Errorf("--out %s: the model has %d outputs; write them to a .npz", file, len(arrays))
+	}
+	return fmt.Errorf("--out %s: want a .npz file (or .npy for a model with one output)", file)
 }
 
 func preview(t *ir.Tensor) string {
@@ -254,7 +324,9 @@ func preview(t *ir.Tensor) string {
 	return s + "]"
 }
 
-// readInputs reads --input values: NAME=F.npy each, or one F.npz by name.
+// readInputs reads --input values: NAME=F.npy each, one F.npz by name, or
+// one F.npy for a model with one input. Files are read as a model's data
+// files are: regular files only, at most limits.DataBytes once inflated.
 func readInputs(m *frontend.Model, specs []string) ([]*ir.Tensor, error) {
 	byName := map[string]*ir.Tensor{}
 	for _, s := range specs {
@@ -262,31 +334,31 @@ func readInputs(m *frontend.Model, specs []string) ([]*ir.Tensor, error) {
 		if !named {
 			file = s
 		}
-		data, err := os.ReadFile(file)
+		switch {
+		case named && strings.HasSuffix(file, ".npy"),
+			!named && strings.HasSuffix(file, ".npz"),
+			!named && strings.HasSuffix(file, ".npy") && len(m.Graph.Inputs) == 1:
+		case !named && strings.HasSuffix(file, ".npy"):
+			return nil, usageError{fmt.Sprintf("--input %s: the model has %d inputs; name each (--input NAME=FILE.npy) or give one FILE.npz", s, len(m.Graph.Inputs))}
+		default:
+			return nil, usageError{fmt.Sprintf("--input %s: want NAME=FILE.npy, FILE.npz, or FILE.npy for a model with one input", s)}
+		}
+		arrays, err := frontend.ReadArrays(file, limits.DataBytes)
 		if err != nil {
 			return nil, err
 		}
-		switch {
-		case named && strings.HasSuffix(file, ".npy"):
-			ts, err := frontend.DecodeTensors(file, data)
+		if strings.HasSuffix(file, ".npy") {
+			if !named {
+				name = m.Graph.Inputs[0].Name
+			}
+			arrays[0].Name = name
+		}
+		for _, a := range arrays {
+			t, err := frontend.ToTensor(a)
 			if err != nil {
-				return nil, err
+				return nil, fmt.Errorf("%s: %s: %w", file, a.Name, err)
 			}
-			byName[name] = ts[0]
-		case !named && strings.HasSuffix(file, ".npz"):
-			arrays, err := tensorio.DecodeNpz(data)
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", file, err)
-			}
-			for _, a := range arrays {
-				t, err := frontend.ToTensor(a)
-				if err != nil {
-					return nil, fmt.Errorf("%s: %s: %w", file, a.Name, err)
-				}
-				byName[a.Name] = t
-			}
-		default:
-			return nil, usageError{fmt.Sprintf("--input %s: want NAME=FILE.npy or FILE.npz", s)}
+			byName[a.Name] = t
 		}
 	}
 	ins := make([]*ir.Tensor, len(m.Graph.Inputs))
@@ -342,7 +414,7 @@ func runZoo(args []string, stdout io.Writer) error {
 		if dir == "" {
 			dir = m.Package
 		}
-		return build(m, dir, false, compile.Options{Command: "modelc zoo build " + pos[1] + " -o ."}, stdout)
+		return build(m, dir, false, compile.Options{CommandArgs: []string{"modelc", "zoo", "build", pos[1], "-o", "."}}, stdout)
 	case pos[0] == "export" && len(pos) == 2:
 		if *outDir == "" {
 			return usageError{"zoo export: give -o DIR"}
@@ -411,15 +483,16 @@ func parseBindings(specs []string) (map[string]*ir.Tensor, error) {
 			return nil, usageError{fmt.Sprintf("--bind names %s twice", name)}
 		}
 		if strings.HasSuffix(val, ".npy") {
-			data, err := os.ReadFile(val)
+			// As every data file: a regular file, opened once, bounded.
+			arrays, err := frontend.ReadArrays(val, limits.DataBytes)
 			if err != nil {
 				return nil, fmt.Errorf("--bind %s: %w", name, err)
 			}
-			ts, err := frontend.DecodeTensors(val, data)
+			t, err := frontend.ToTensor(arrays[0])
 			if err != nil {
-				return nil, fmt.Errorf("--bind %s: %w", name, err)
+				return nil, fmt.Errorf("--bind %s: %s: %w", name, val, err)
 			}
-			out[name] = ts[0]
+			out[name] = t
 			continue
 		}
 		parts := strings.Split(val, ",")

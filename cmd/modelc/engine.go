@@ -95,11 +95,14 @@ type Sample struct {
 }
 
 // runGenerated runs m through its generated package (modelc run --engine
-// generated): outputs and the time of one warm call.
+// generated): outputs and the time of one warm call. The inputs are
+// checked against the model's signature first, exactly as the reference
+// engine checks them (ir.CheckInputs): the driver hands the package flat
+// numbers, which carry no shape or dtype.
 func runGenerated(m *frontend.Model, ins []*ir.Tensor) ([]*ir.Tensor, time.Duration, error) {
-	batch := 1
-	if len(ins) > 0 && len(ins[0].Shape) > 0 {
-		batch = ins[0].Shape[0]
+	batch, err := ir.CheckInputs(m.Graph, ins)
+	if err != nil {
+		return nil, 0, err
 	}
 	d, err := buildDriver(m, nil, max(batch, 1))
 	if err != nil {

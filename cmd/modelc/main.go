@@ -23,12 +23,23 @@ func commands() []command {
 		{"inspect", "modelc inspect MODEL [--passes P,...] [--exclude-passes P,...] [--print-after PASS|all] [--frontend] [--data]", "print the model's IR after the pass pipeline (or after each pass)", runInspect},
 		{"build", "modelc build MODEL [--passes P,...] [--exclude-passes P,...] [-o DIR] [--force] [--max-batch B] [--target T,...] [--external-weights]", "compile the model into a Go package", runBuild},
 		{"bench", "modelc bench MODEL [--passes P,...] [--exclude-passes P,...] [--build NAME[=passes:P,...|config:C|dir:DIR] ...] [--batch 1,32] [--threads 1,2] [--peers torch,ort] [--seconds 2] [--rounds 3] [--flush] [--layers] [--report FILE]\n           " + gemmUsage, "time the generated package beside PyTorch and ONNX Runtime, or one GEMM beside OpenBLAS and gonum, in the same run", runBench},
-		{"run", "modelc run MODEL [--passes P,...] [--exclude-passes P,...] [--input NAME=F.npy ... | --input F.npz] [--out F.npz] [--engine reference] [--batch B]", "run the model on inputs (default: its test vectors) and print or save the outputs", runRun},
+		{"run", "modelc run MODEL [--passes P,...] [--exclude-passes P,...] [--input NAME=F.npy ... | --input F.npz | --input F.npy] [--out F.npz|F.npy] [--engine reference] [--batch B] [--labels F.npy]", "run the model on inputs (default: its test vectors) and print or save the outputs", runRun},
+		{"version", "modelc version (or modelc --version)", "print modelc's version, the Go version it was built with and the CPU tier here", runVersion},
 		{"zoo", "modelc zoo list | modelc zoo build NAME -o DIR | modelc zoo export NAME -o DIR", "list the bundled models, build one into a Go package, or export one (model.yaml, weights.safetensors, inputs.npy, outputs.npy)", runZoo},
 	}
 }
 
 func main() {
+	// A panic is a bug in modelc; the user gets one line saying so, not a
+	// stack trace (MODELC_TRACEBACK=1 keeps it, for a bug report).
+	if os.Getenv("MODELC_TRACEBACK") == "" {
+		defer func() {
+			if r := recover(); r != nil {
+				fmt.Fprintf(os.Stderr, "modelc: internal error: %v\n(this is a bug in modelc: please report it with the command; MODELC_TRACEBACK=1 prints the stack)\n", r)
+				os.Exit(3)
+			}
+		}()
+	}
 	if err := dispatch(os.Args[1:], os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "modelc:", err)
 		var ue usageError
@@ -55,6 +66,9 @@ func dispatch(args []string, stdout io.Writer) error {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		usage(stdout)
 		return nil
+	}
+	if args[0] == "--version" || args[0] == "-version" {
+		return runVersion(args[1:], stdout)
 	}
 	for _, c := range commands() {
 		if c.name == args[0] {

@@ -85,7 +85,7 @@ func TestArgErrors(t *testing.T) {
 		{"no model", []string{"inspect"}, "usage: modelc inspect MODEL"},
 		{"two models", []string{"inspect", "zoo:mlp", "zoo:resnet20"}, "usage: modelc inspect MODEL"},
 		{"unknown engine", []string{"run", tiny, "--engine", "jit"}, "--engine jit: want reference or generated"},
-		{"bad --input", []string{"run", tiny, "--input", tiny}, "--input " + tiny + ": want NAME=FILE.npy or FILE.npz"},
+		{"bad --input", []string{"run", tiny, "--input", tiny}, "--input " + tiny + ": want NAME=FILE.npy, FILE.npz, or FILE.npy for a model with one input"},
 		{"zoo export without -o", []string{"zoo", "export", "mlp"}, "zoo export: give -o DIR"},
 		{"zoo unknown subcommand", []string{"zoo", "frob"}, "usage: modelc zoo list"},
 		{"zoo list with an argument", []string{"zoo", "list", "mlp"}, "usage: modelc zoo list"},

@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/modelc/modelc/frontend/onnx/onnxpb"
+	"github.com/modelc/modelc/internal/limits"
 	"github.com/modelc/modelc/ir"
 )
 
@@ -67,6 +69,7 @@ type importer struct {
 	names   map[string]bool // every ONNX value name, so temporaries avoid them
 	used    map[string]bool // names some node or graph output reads
 	tmps    map[string]bool // names the importer made up
+	next    map[string]int  // per hint, the last suffix tmpName tried
 	ext     ExternalReader
 	symName string // the dim_param that became N
 }
@@ -101,11 +104,14 @@ func Import(m *onnxpb.ModelProto, opts Options) (g *ir.Graph, err error) {
 	if name == "" {
 		name = "model"
 	}
+	if len(gp.Node) > limits.Layers {
+		return nil, fmt.Errorf("the graph has %d nodes, over the limit of %d (limits.Layers)", len(gp.Node), limits.Layers)
+	}
 	nodes, err := inlineFunctions(m)
 	if err != nil {
 		return nil, err
 	}
-	im := &importer{b: ir.NewBuilder(name), opset: opset, vals: map[string]*val{}, names: map[string]bool{}, tmps: map[string]bool{}, used: map[string]bool{}, ext: opts.External}
+	im := &importer{b: ir.NewBuilder(name), opset: opset, vals: map[string]*val{}, names: map[string]bool{}, tmps: map[string]bool{}, next: map[string]int{}, used: map[string]bool{}, ext: opts.External}
 	for _, n := range nodes {
 		for _, s := range n.Input {
 			im.used[s] = true
@@ -120,9 +126,20 @@ func Import(m *onnxpb.ModelProto, opts Options) (g *ir.Graph, err error) {
 	if len(gp.SparseInitializer) > 0 {
 		return nil, unsupported("sparse initializers")
 	}
+	constBytes := 0
 	for _, t := range gp.Initializer {
 		if t.GetName() == "" {
 			return nil, errors.New("initializer without a name")
+		}
+		if im.vals[t.GetName()] != nil {
+			// Runtimes differ on which one wins; modelc will not guess.
+			return nil, fmt.Errorf("initializer %q is given twice", t.GetName())
+		}
+		// The weights' total is bounded before each one is decoded.
+		if n, ok := limits.Elems(int64s(t.Dims), limits.TensorElems); ok {
+			if constBytes += 4 * n; constBytes > limits.ConstBytes {
+				return nil, fmt.Errorf("initializer %q brings the weights to %s, over the limit of %s (limits.ConstBytes)", t.GetName(), limits.Size(float64(constBytes)), limits.Size(limits.ConstBytes))
+			}
 		}
 		k, err := TensorFromProto(t, opts.External)
 		if err != nil {
@@ -160,7 +177,11 @@ func Import(m *onnxpb.ModelProto, opts Options) (g *ir.Graph, err error) {
 	}
 	for i, n := range nodes {
 		c := &nodeCtx{im: im, n: n, index: i}
-		if err := c.run(); err != nil {
+		err := c.run()
+		if err == nil {
+			err = c.checkSizes()
+		}
+		if err != nil {
 			return nil, &NodeError{Index: i, Name: n.GetName(), OpType: n.GetOpType(), Opset: opset, Err: err}
 		}
 	}
@@ -238,6 +259,9 @@ func (im *importer) valueType(vi *onnxpb.ValueInfoProto) (ir.Type, error) {
 			im.symName = p
 			s = append(s, ir.N)
 		}
+	}
+	if _, ok := limits.Elems(s.At(1), limits.TensorElems); !ok {
+		return ir.Type{}, fmt.Errorf("shape %s holds more than %d elements per sample (limits.TensorElems)", s, limits.TensorElems)
 	}
 	return ir.TensorType(dt, s), nil
 }
@@ -336,11 +360,14 @@ func (im *importer) checkDeclared(vi *onnxpb.ValueInfoProto, got ir.Type) error 
 	return nil
 }
 
-// tmpName returns a fresh IR value name that no ONNX value uses.
+// tmpName returns a fresh IR value name that no ONNX value uses. The
+// suffix search resumes where the last one for the same hint stopped, so
+// a node with k inputs (a Sum) names its k temporaries in O(k).
 func (im *importer) tmpName(hint string) string {
 	n := hint
-	for i := 1; im.names[n] || im.tmps[n]; i++ {
-		n = fmt.Sprintf("%s.%d", hint, i)
+	for i := im.next[hint] + 1; im.names[n] || im.tmps[n]; i++ {
+		n = hint + "." + strconv.Itoa(i)
+		im.next[hint] = i
 	}
 	im.tmps[n] = true
 	return n
@@ -518,6 +545,40 @@ func (c *nodeCtx) run() error {
 		}
 	}
 	return nil
+}
+
+// checkSizes bounds what a node produced (limits.TensorElems): a splat
+// or folded constant by its logical elements (a ConstantOfShape of
+// [100000, 100000] is 10¹⁰ of them, in a few bytes of ONNX), any other
+// value per sample. Checked before anything reads or materialises it.
+func (c *nodeCtx) checkSizes() error {
+	for _, s := range c.n.Output {
+		vl := c.im.vals[s]
+		if s == "" || vl == nil {
+			continue
+		}
+		var dims []int
+		switch {
+		case vl.konst != nil:
+			dims = vl.konst.Shape
+		case vl.v != nil:
+			dims = vl.v.Type.Shape.At(1)
+		default:
+			continue
+		}
+		if _, ok := limits.Elems(dims, limits.TensorElems); !ok {
+			return fmt.Errorf("output %q of shape %v holds more than %d elements (limits.TensorElems)", s, dims, limits.TensorElems)
+		}
+	}
+	return nil
+}
+
+func int64s(dims []int64) []int {
+	out := make([]int, len(dims))
+	for i, d := range dims {
+		out[i] = int(max(min(d, math.MaxInt32), -1))
+	}
+	return out
 }
 
 // Inputs.
@@ -852,7 +913,8 @@ func (c *nodeCtx) inputsKnown() bool {
 // foldNew evaluates the nodes the importer just added for a node whose
 // inputs were all known, so that its outputs are known too (exporters
 // compute shapes, axes and masks from constants with any op), and drops
-// them from the graph. Results larger than maxFold elements stay nodes.
+// them from the graph. Results larger than maxFold elements stay nodes, as
+// do nodes reading a splat larger than that (evaluating would expand it).
 func (c *nodeCtx) foldNew(from int) error {
 	g := c.im.b.G
 	added := g.Nodes[from:]
@@ -866,6 +928,8 @@ func (c *nodeCtx) foldNew(from int) error {
 		for _, v := range n.Inputs {
 			switch {
 			case mine[v]:
+			case v.Const != nil && v.Const.Splat && v.Const.Numel() > maxFold:
+				return nil // evaluating would expand it (a hostile ConstantOfShape)
 			case v.Const != nil:
 				if !seen[v] {
 					seen[v] = true

@@ -6,6 +6,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/modelc/modelc/frontend/onnx/onnxpb"
+	"github.com/modelc/modelc/internal/limits"
 )
 
 // Model-local functions (ModelProto.functions, which newer exporters
@@ -15,7 +16,10 @@ import (
 // node's position so they stay distinct, and attributes that refer to
 // the function's (ref_attr_name) given the node's value or the
 // function's default. Functions may call functions, to a depth of
-// maxInlineDepth.
+// maxInlineDepth. Inlining is bounded by the work it does: a few bytes of
+// functions calling functions ten times each would expand to 10³² nodes,
+// so every node met (calls included) counts against limits.Layers, checked
+// before each body is copied.
 
 const maxInlineDepth = 32
 
@@ -36,6 +40,7 @@ func inlineFunctions(m *onnxpb.ModelProto) ([]*onnxpb.NodeProto, error) {
 		fns[k] = f
 	}
 	var out []*onnxpb.NodeProto
+	met := len(m.Graph.Node)
 	var expand func(nodes []*onnxpb.NodeProto, prefix string, depth int) error
 	expand = func(nodes []*onnxpb.NodeProto, prefix string, depth int) error {
 		for i, n := range nodes {
@@ -47,11 +52,17 @@ func inlineFunctions(m *onnxpb.ModelProto) ([]*onnxpb.NodeProto, error) {
 			if depth >= maxInlineDepth {
 				return fmt.Errorf("function %s calls functions more than %d deep (recursion?)", f.GetName(), maxInlineDepth)
 			}
+			if met += len(f.Node); met > limits.Layers {
+				return fmt.Errorf("the graph has more than %d nodes with its functions inlined, over the limit of %d (limits.Layers)", limits.Layers, limits.Layers)
+			}
 			body, err := instantiate(f, n, fmt.Sprintf("%s%s/%d/", prefix, f.GetName(), i))
 			if err != nil {
 				return fmt.Errorf("node %q calling function %s: %w", n.GetName(), f.GetName(), err)
 			}
 			if err := expand(body, fmt.Sprintf("%s%d/", prefix, i), depth+1); err != nil {
+				if depth == 0 { // name the graph's node, not one inside a body
+					err = fmt.Errorf("node %q calling function %s: %w", n.GetName(), f.GetName(), err)
+				}
 				return err
 			}
 		}

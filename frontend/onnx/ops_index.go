@@ -5,6 +5,7 @@ import (
 	"math"
 	"strings"
 
+	"github.com/modelc/modelc/internal/limits"
 	"github.com/modelc/modelc/ir"
 )
 
@@ -198,10 +199,13 @@ func importRange(c *nodeCtx) error {
 	if v[2] == 0 {
 		return fmt.Errorf("delta is 0")
 	}
-	n := int(math.Max(math.Ceil((v[1]-v[0])/v[2]), 0))
-	if n > maxElements {
-		return fmt.Errorf("range of %d elements", n)
+	// Counted in float64 before any conversion: a limit of 1e300 must
+	// not wrap to a negative int (NaN bounds count as too many).
+	fn := math.Max(math.Ceil((v[1]-v[0])/v[2]), 0)
+	if !(fn <= maxElements) {
+		return fmt.Errorf("range from %g to %g by %g has %s elements, over the limit of %d (limits.TensorElems)", v[0], v[1], v[2], limits.Count(fn), maxElements)
 	}
+	n := int(fn)
 	out := ir.NewTensor(t.DType, []int{n})
 	for i := range n {
 		x := v[0] + float64(i)*v[2]

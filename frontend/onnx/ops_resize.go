@@ -193,6 +193,9 @@ func (c *nodeCtx) floats(i int, use string) ([]float64, error) {
 		}
 		return nil, c.needKnown(i, use)
 	}
+	if n := vl.konst.Numel(); n > maxFold {
+		return nil, fmt.Errorf("%s (input %d) has %d elements, too many for its use", use, i, n)
+	}
 	t := vl.konst.Dense()
 	out := make([]float64, t.Numel())
 	for j := range out {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/modelc/modelc/frontend/onnx/onnxpb"
 	"github.com/modelc/modelc/frontend/tensorio"
+	"github.com/modelc/modelc/internal/limits"
 	"github.com/modelc/modelc/ir"
 )
 
@@ -43,7 +44,7 @@ type ExternalReader func(location string) ([]byte, error)
 
 // maxElements bounds a tensor's element count, so that a corrupted
 // header cannot ask for an absurd allocation.
-const maxElements = 1 << 34
+const maxElements = limits.TensorElems
 
 // dtypeFromONNX maps an ONNX TensorProto.DataType to an IR dtype.
 func dtypeFromONNX(code int32) (ir.DType, error) {

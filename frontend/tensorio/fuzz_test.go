@@ -19,8 +19,17 @@ import (
 func FuzzSafetensors(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		arrays, md, err := DecodeSafetensors(b)
+		// Reading from a file, header first, accepts exactly what decoding
+		// the bytes accepts, with the same arrays.
+		fromFile, mdFile, errFile := ReadSafetensorsAt(bytes.NewReader(b), int64(len(b)), int64(len(b)), nil)
+		if (err == nil) != (errFile == nil) {
+			t.Fatalf("DecodeSafetensors: %v; ReadSafetensorsAt: %v", err, errFile)
+		}
 		if err != nil {
 			return
+		}
+		if err := sameArrays(arrays, fromFile); err != nil || !sameMetadata(md, mdFile) {
+			t.Fatalf("ReadSafetensorsAt differs: %v", err)
 		}
 		exerciseConversions(arrays)
 		enc, err := EncodeSafetensors(arrays, md)
@@ -81,7 +90,7 @@ func FuzzNpy(f *testing.F) {
 
 func FuzzNpz(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
-		arrays, err := decodeNpz(bytes.NewReader(b), int64(len(b)))
+		arrays, err := decodeNpz(bytes.NewReader(b), int64(len(b)), 1<<30)
 		if err != nil {
 			return
 		}
@@ -90,7 +99,7 @@ func FuzzNpz(f *testing.F) {
 		if err != nil {
 			t.Fatalf("re-encoding decoded arrays: %v", err)
 		}
-		arrays2, err := decodeNpz(bytes.NewReader(enc), int64(len(enc)))
+		arrays2, err := decodeNpz(bytes.NewReader(enc), int64(len(enc)), 1<<30)
 		if err != nil {
 			t.Fatalf("decoding re-encoded archive: %v", err)
 		}

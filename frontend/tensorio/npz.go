@@ -10,6 +10,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/modelc/modelc/internal/limits"
 )
 
 // ReadNpz reads a .npz file (a zip of .npy files, stored or deflated, as
@@ -27,21 +29,39 @@ func ReadNpz(path string) ([]Array, error) {
 	if err != nil {
 		return nil, err
 	}
-	arrays, err := decodeNpz(f, st.Size())
+	arrays, err := decodeNpz(f, st.Size(), limits.DataBytes)
 	if err != nil {
 		return nil, wrap(err, path, "npz")
 	}
 	return arrays, nil
 }
 
-func decodeNpz(r io.ReaderAt, size int64) ([]Array, error) {
+// ReadNpzAt reads a .npz file of size bytes from r whose members together
+// inflate to at most limit bytes. Each member's inflated size is checked
+// against what is left of the limit before it is inflated, and its .npy
+// header against that size, so a few hundred kilobytes of deflated zeros
+// cannot become gigabytes in memory.
+func ReadNpzAt(r io.ReaderAt, size, limit int64) ([]Array, error) {
+	arrays, err := decodeNpz(r, size, limit)
+	if err != nil {
+		return nil, wrap(err, "", "npz")
+	}
+	return arrays, nil
+}
+
+func decodeNpz(r io.ReaderAt, size, limit int64) ([]Array, error) {
 	zr, err := zip.NewReader(r, size)
 	if err != nil && !errors.Is(err, zip.ErrInsecurePath) {
 		return nil, fmt.Errorf("not a valid zip archive: %w", err)
 	}
 	seen := map[string]bool{}
 	var arrays []Array
+	left := uint64(max(limit, 0))
 	for _, zf := range zr.File {
+		if zf.UncompressedSize64 > left {
+			return nil, errorf("member %q inflates to %d bytes, over the %d bytes left of the limit of %d for the archive", zf.Name, zf.UncompressedSize64, left, limit)
+		}
+		left -= zf.UncompressedSize64
 		a, err := decodeNpzMember(zf, size)
 		if err != nil {
 			return nil, fmt.Errorf("member %q: %w", zf.Name, err)

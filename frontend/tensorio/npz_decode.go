@@ -1,11 +1,16 @@
 package tensorio
 
-import "bytes"
+import (
+	"bytes"
 
-// DecodeNpz decodes a .npz file held in b; see ReadNpz. Errors start with
-// "npz: ", as DecodeNpy's start with "npy: ".
+	"github.com/modelc/modelc/internal/limits"
+)
+
+// DecodeNpz decodes a .npz file held in b; see ReadNpz. Its members may
+// inflate to limits.DataBytes together. Errors start with "npz: ", as
+// DecodeNpy's start with "npy: ".
 func DecodeNpz(b []byte) ([]Array, error) {
-	arrays, err := decodeNpz(bytes.NewReader(b), int64(len(b)))
+	arrays, err := decodeNpz(bytes.NewReader(b), int64(len(b)), limits.DataBytes)
 	if err != nil {
 		return nil, wrap(err, "", "npz")
 	}

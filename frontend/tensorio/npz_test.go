@@ -166,6 +166,34 @@ func TestNpzLyingSizesAllocateLittle(t *testing.T) {
 	runtime.ReadMemStats(&after)
 	// archive/zip drops the bytes of the read that hits the early end, so
 	// the count is 0, not 3.
-	assert.EqualError(t, err, `npz: member "a.npy": truncated data: got 0 of 549755813888 bytes`)
+	assert.EqualError(t, err, `npz: member "a.npy" inflates to 1099511627776 bytes, over the 1073741824 bytes left of the limit of 1073741824 for the archive`)
 	assert.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(4<<20))
+}
+
+// TestNpzBomb: deflated zeros whose sizes are all honest (the zip member's
+// and the .npy header's) inflate only within the caller's limit, checked
+// before inflating, the members together.
+func TestNpzBomb(t *testing.T) {
+	zeros := FromFloat32("z", []int{4 << 20}, make([]float32, 4<<20)) // 16 MiB
+	var b bytes.Buffer
+	zw := zip.NewWriter(&b)
+	for _, name := range []string{"a.npy", "b.npy"} {
+		w, err := zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Deflate})
+		require.NoError(t, err)
+		require.NoError(t, EncodeNpy(w, zeros))
+	}
+	require.NoError(t, zw.Close())
+	require.Less(t, b.Len(), 64<<10, "the bomb should be small")
+
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, err := ReadNpzAt(bytes.NewReader(b.Bytes()), int64(b.Len()), 24<<20)
+	runtime.ReadMemStats(&after)
+	require.ErrorContains(t, err, `npz: member "b.npy" inflates to 16777344 bytes, over the 8388480 bytes left of the limit of 25165824 for the archive`)
+	require.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(40<<20), "only the first member inflates (its buffer grows by doubling)")
+
+	arrays, err := ReadNpzAt(bytes.NewReader(b.Bytes()), int64(b.Len()), 40<<20)
+	require.NoError(t, err)
+	require.Len(t, arrays, 2)
+	require.Equal(t, []int{4 << 20}, arrays[1].Shape)
 }

@@ -64,21 +64,116 @@ func decodeSafetensors(b []byte) ([]Array, map[string]string, error) {
 	if len(b) < 8 {
 		return nil, nil, errorf("file has %d bytes, too short for the 8-byte header length", len(b))
 	}
-	n := binary.LittleEndian.Uint64(b)
-	rest := uint64(len(b) - 8)
+	n, err := headerLength(binary.LittleEndian.Uint64(b), uint64(len(b)))
+	if err != nil {
+		return nil, nil, err
+	}
+	buf := b[8+n:]
+	arrays, entries, metadata, err := parseSafetensorsHeader(b[8:8+n], uint64(len(buf)))
+	if err != nil {
+		return nil, nil, err
+	}
+	for i, e := range entries {
+		arrays[i].Data = buf[e.begin:e.end:e.end]
+	}
+	sort.Slice(arrays, func(i, j int) bool { return arrays[i].Name < arrays[j].Name })
+	return arrays, metadata, nil
+}
+
+// headerLength checks the header length prefix n of a file of size bytes.
+func headerLength(n, size uint64) (uint64, error) {
+	rest := size - 8
 	if n > rest {
-		return nil, nil, errorf("header length %d exceeds the %d bytes after the length prefix", n, rest)
+		return 0, errorf("header length %d exceeds the %d bytes after the length prefix", n, rest)
 	}
 	if n > maxSafetensorsHeader {
-		return nil, nil, errorf("header length %d exceeds the limit of %d bytes", n, maxSafetensorsHeader)
+		return 0, errorf("header length %d exceeds the limit of %d bytes", n, maxSafetensorsHeader)
 	}
-	header := b[8 : 8+n]
-	buf := b[8+n:]
+	return n, nil
+}
+
+// ReadSafetensorsAt reads a safetensors file of size bytes from r (an
+// opened file) in the order its format allows checking it: the 8-byte
+// length, then the header, every tensor's dtype, shape and offsets
+// checked against the size; only then the data, whose size must not
+// exceed maxData. A 4 GiB file of junk is refused after reading 8 bytes,
+// and no read is sized by anything not yet checked. check, if not nil, is
+// given the arrays (without Data) once the header is read, and may refuse
+// them before the data is. The arrays are sorted by name and their Data
+// share one buffer.
+func ReadSafetensorsAt(r io.ReaderAt, size, maxData int64, check func([]Array) error) ([]Array, map[string]string, error) {
+	arrays, md, err := readSafetensorsAt(r, size, maxData, check)
+	if err != nil {
+		return nil, nil, wrap(err, "", "safetensors")
+	}
+	return arrays, md, nil
+}
+
+func readSafetensorsAt(r io.ReaderAt, size, maxData int64, check func([]Array) error) ([]Array, map[string]string, error) {
+	if size < 8 {
+		return nil, nil, errorf("file has %d bytes, too short for the 8-byte header length", size)
+	}
+	var prefix [8]byte
+	if err := readAt(r, prefix[:], 0); err != nil {
+		return nil, nil, err
+	}
+	n, err := headerLength(binary.LittleEndian.Uint64(prefix[:]), uint64(size))
+	if err != nil {
+		return nil, nil, err
+	}
+	header := make([]byte, n)
+	if err := readAt(r, header, 8); err != nil {
+		return nil, nil, err
+	}
+	bufLen := uint64(size) - 8 - n
+	arrays, entries, metadata, err := parseSafetensorsHeader(header, bufLen)
+	if err != nil {
+		return nil, nil, err
+	}
+	if bufLen > uint64(maxData) {
+		return nil, nil, errorf("the tensors hold %d bytes, over the limit of %d", bufLen, maxData)
+	}
+	if check != nil {
+		if err := check(arrays); err != nil {
+			return nil, nil, err
+		}
+	}
+	buf := make([]byte, bufLen)
+	if err := readAt(r, buf, int64(8+n)); err != nil {
+		return nil, nil, err
+	}
+	for i, e := range entries {
+		arrays[i].Data = buf[e.begin:e.end:e.end]
+	}
+	sort.Slice(arrays, func(i, j int) bool { return arrays[i].Name < arrays[j].Name })
+	return arrays, metadata, nil
+}
+
+// readAt fills b from r at off; io.EOF with b filled (allowed by
+// io.ReaderAt at the end) is success, anything short an error.
+func readAt(r io.ReaderAt, b []byte, off int64) error {
+	if len(b) == 0 {
+		return nil
+	}
+	n, err := r.ReadAt(b, off)
+	if n == len(b) {
+		return nil
+	}
+	if err == nil || err == io.EOF {
+		return errorf("truncated file: got %d of %d bytes at offset %d (did it change while being read?)", n, len(b), off)
+	}
+	return err
+}
+
+// parseSafetensorsHeader parses and checks the JSON header against a data
+// buffer of bufLen bytes: the arrays (without Data) and their entries, in
+// header order.
+func parseSafetensorsHeader(header []byte, bufLen uint64) ([]Array, []stEntry, map[string]string, error) {
 	if len(header) == 0 || header[0] != '{' {
-		return nil, nil, errorf("header does not start with '{'")
+		return nil, nil, nil, errorf("header does not start with '{'")
 	}
 	if !utf8.Valid(header) {
-		return nil, nil, errorf("header is not valid UTF-8")
+		return nil, nil, nil, errorf("header is not valid UTF-8")
 	}
 
 	var (
@@ -96,7 +191,7 @@ func decodeSafetensors(b []byte) ([]Array, map[string]string, error) {
 			metadata = md
 			return nil
 		}
-		a, e, err := decodeTensorInfo(key, raw, buf)
+		a, e, err := decodeTensorInfo(key, raw, bufLen)
 		if err != nil {
 			return fmt.Errorf("tensor %q: %w", key, err)
 		}
@@ -110,16 +205,15 @@ func decodeSafetensors(b []byte) ([]Array, map[string]string, error) {
 		return errorf("duplicate tensor name %q", key)
 	})
 	if err != nil {
-		return nil, nil, headerErr(err)
+		return nil, nil, nil, headerErr(err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return nil, nil, errorf("header: unexpected data after the JSON object")
+		return nil, nil, nil, errorf("header: unexpected data after the JSON object")
 	}
-	if err := checkCoverage(entries, uint64(len(buf))); err != nil {
-		return nil, nil, err
+	if err := checkCoverage(append([]stEntry(nil), entries...), bufLen); err != nil {
+		return nil, nil, nil, err
 	}
-	sort.Slice(arrays, func(i, j int) bool { return arrays[i].Name < arrays[j].Name })
-	return arrays, metadata, nil
+	return arrays, entries, metadata, nil
 }
 
 // jsonSyntaxError marks errors from encoding/json, so they are reported as
@@ -203,8 +297,8 @@ func decodeMetadata(raw json.RawMessage) (map[string]string, error) {
 }
 
 // decodeTensorInfo parses one tensor's header entry and checks it against
-// the buffer; the returned Array's Data aliases buf.
-func decodeTensorInfo(name string, raw json.RawMessage, buf []byte) (Array, stEntry, error) {
+// a data buffer of bufLen bytes; the caller sets the Array's Data.
+func decodeTensorInfo(name string, raw json.RawMessage, bufLen uint64) (Array, stEntry, error) {
 	var dtypeRaw, shapeRaw, offRaw json.RawMessage
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	err := walkObject(dec, func(key string, raw json.RawMessage) error {
@@ -281,13 +375,13 @@ func decodeTensorInfo(name string, raw json.RawMessage, buf []byte) (Array, stEn
 	if begin > end {
 		return Array{}, stEntry{}, errorf("data_offsets [%d, %d] end before they begin", begin, end)
 	}
-	if end > uint64(len(buf)) {
-		return Array{}, stEntry{}, errorf("data_offsets [%d, %d] exceed the %d-byte data buffer", begin, end, len(buf))
+	if end > bufLen {
+		return Array{}, stEntry{}, errorf("data_offsets [%d, %d] exceed the %d-byte data buffer", begin, end, bufLen)
 	}
 	if have := end - begin; have != uint64(need) {
 		return Array{}, stEntry{}, errorf("data_offsets [%d, %d] hold %d bytes, dtype %s shape %s needs %d", begin, end, have, dt, fmtShape(shape), need)
 	}
-	a := Array{Name: name, DType: dt, Shape: shape, Data: buf[begin:end:end]}
+	a := Array{Name: name, DType: dt, Shape: shape}
 	return a, stEntry{name, begin, end}, nil
 }
 

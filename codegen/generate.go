@@ -68,7 +68,7 @@ func generate(in Input) (*gen, map[string][]byte, error) {
 	if err := gosafe.CheckPackage(in.Package); err != nil {
 		return nil, nil, err
 	}
-	g := &gen{in: in, ks: newKernelSet(), taken: map[string]bool{}, packed: map[packKey][]float32{}, fields: map[string]bool{}}
+	g := &gen{in: in, ks: newKernelSet(), taken: map[string]bool{}, packed: map[packKey][]float32{}, packed8: map[packKey][]int8{}, fields: map[string]bool{}}
 	if in.Tuning != nil || in.TuningDB != "" {
 		g.ks.tuning = &tuning{choices: in.Tuning, used: map[string]string{}, ignored: map[string]string{}}
 	}
@@ -142,6 +142,7 @@ type gen struct {
 	weights []byte
 	wOff    map[packKey]int // byte offset in weights.bin of a constant, raw or packed
 	packed  map[packKey][]float32
+	packed8 map[packKey][]int8 // integer constants packed into bytes
 	splats  []*ir.Value
 	splatAt map[*ir.Value]int // element offset in its splat block (splatBlock)
 	ins     []port
@@ -256,6 +257,9 @@ func (g *gen) layoutWeights() error {
 			buf.WriteByte(0)
 		}
 		g.wOff[k] = buf.Len()
+		for _, b := range g.packed8[k] {
+			buf.WriteByte(byte(b))
+		}
 		for _, f := range g.packed[k] {
 			binary.Write(&buf, binary.LittleEndian, math.Float32bits(f))
 		}
@@ -445,6 +449,9 @@ func (g *gen) viewAs(a arg) (string, error) {
 		}
 		return fmt.Sprintf("m.w.splat[%d:%d]", l.off, l.off+l.n), nil
 	case inWeights:
+		if l.i8 {
+			return fmt.Sprintf("m.w.i8[%d:%d]", l.off, l.off+l.n), nil
+		}
 		if l.f32 {
 			return fmt.Sprintf("m.w.f32[%d:%d]", l.off/4, l.off/4+l.n), nil
 		}
@@ -466,6 +473,7 @@ type location struct {
 	n     int
 	elems ir.Dim
 	f32   bool
+	i8    bool // weights packed into bytes (packed8)
 }
 
 const (
@@ -494,6 +502,9 @@ func (g *gen) locate(a arg) (location, error) {
 			return location{}, fmt.Errorf("BUG: codegen: constant %s (%q) is not in weights.bin", v.Name, a.pack)
 		}
 		n := v.Const.Numel()
+		if b, ok := g.packed8[k]; ok {
+			return location{where: inWeights, off: off, n: len(b), i8: true}, nil
+		}
 		if a.pack != "" {
 			n = len(g.packed[k])
 		}
@@ -576,7 +587,7 @@ func (g *gen) modelFile() ([]byte, error) {
 	f.Type().Id("Outputs").Struct(fields(g.outs, "output")...)
 
 	// Weights and options.
-	wfields := []jen.Code{jen.Id("f32").Index().Float32(), jen.Id("i64").Index().Int64(), jen.Id("splat").Index().Float32()}
+	wfields := []jen.Code{jen.Id("f32").Index().Float32(), jen.Id("i64").Index().Int64(), jen.Id("i8").Index().Int8(), jen.Id("splat").Index().Float32()}
 	for _, v := range g.splats {
 		if splatBlock(v) == 1 {
 			wfields = append(wfields, jen.Id("splatI").Index().Int64())
@@ -659,10 +670,12 @@ func (g *gen) modelFile() ([]byte, error) {
 			jen.Copy(jen.Id("a").Dot("Bytes").Call(), jen.Id("data")),
 			jen.Id("w").Dot("f32").Op("=").Id("a").Dot("F32").Call(jen.Lit(0), jen.Len(jen.Id("data")).Op("/").Lit(4)),
 			jen.Id("w").Dot("i64").Op("=").Id("a").Dot("I64").Call(jen.Lit(0), jen.Len(jen.Id("data")).Op("/").Lit(8)),
+			jen.Id("w").Dot("i8").Op("=").Qual("unsafe", "Slice").Call(jen.Parens(jen.Op("*").Int8()).Parens(jen.Qual("unsafe", "Pointer").Call(jen.Op("&").Id("a").Dot("Bytes").Call().Index(jen.Lit(0)))), jen.Len(jen.Id("data"))),
 		).Else().Block(
 			jen.Id("w").Dot("inPlace").Op("=").True(),
 			jen.Id("w").Dot("f32").Op("=").Qual("unsafe", "Slice").Call(jen.Parens(jen.Op("*").Float32()).Parens(jen.Id("p")), jen.Len(jen.Id("data")).Op("/").Lit(4)),
 			jen.Id("w").Dot("i64").Op("=").Qual("unsafe", "Slice").Call(jen.Parens(jen.Op("*").Int64()).Parens(jen.Id("p")), jen.Len(jen.Id("data")).Op("/").Lit(8)),
+			jen.Id("w").Dot("i8").Op("=").Qual("unsafe", "Slice").Call(jen.Parens(jen.Op("*").Int8()).Parens(jen.Id("p")), jen.Len(jen.Id("data"))),
 		),
 	}
 	load = append(load, splatFill...)
@@ -854,12 +867,19 @@ func (g *gen) schedule() error {
 					// Splats never reach weights.bin; a packed copy would.
 					return fmt.Errorf("%s: input %d (%s) is a splat constant, which the kernel would need packed as dense weights: not supported by codegen yet", nodeDesc(n), i, v.Name)
 				}
-				if !v.Type.DType.IsFloat() {
-					return fmt.Errorf("BUG: codegen: %s packs input %d, which is not a dense float constant", nodeDesc(n), i)
-				}
 				a.pack = p.key
-				if key := (packKey{v, p.key}); g.packed[key] == nil {
-					g.packed[key] = p.fn(v.Const.F)
+				key := packKey{v, p.key}
+				switch {
+				case p.i8 != nil && !v.Type.DType.IsFloat():
+					if g.packed8[key] == nil {
+						g.packed8[key] = p.i8(v.Const.I)
+					}
+				case p.fn != nil && v.Type.DType.IsFloat():
+					if g.packed[key] == nil {
+						g.packed[key] = p.fn(v.Const.F)
+					}
+				default:
+					return fmt.Errorf("BUG: codegen: %s packs input %d (%s), which is not a dense constant of the pack's kind", nodeDesc(n), i, v.Type.DType)
 				}
 			}
 			c.args = append(c.args, a)

@@ -171,6 +171,9 @@ func genQLinear(c *kctx) error {
 	if err != nil {
 		return err
 	}
+	if qgemmFits(c) {
+		return genQLinearGemm(c, q)
+	}
 	k, nOut := w.Shape[1].B, w.Shape[0].B
 	x := c.in(0)
 	rows, ok := x.Shape[:x.Shape.Rank()-1].NumelDim()

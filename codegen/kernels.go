@@ -84,6 +84,9 @@ func (c *kctx) scratchBuf(elems ir.Dim) {
 type pack struct {
 	key string // names the layout (same key, same layout)
 	fn  func(w []float32) []float32
+	// i8, for an integer constant instead of fn, packs it into bytes:
+	// the kernel receives it as []int8 (weights.bin holds the bytes).
+	i8 func(w []int64) []int8
 }
 
 // packInput makes the kernel receive input i (a constant) in the layout
@@ -92,7 +95,16 @@ func (c *kctx) packInput(i int, key string, fn func([]float32) []float32) {
 	if c.packs == nil {
 		c.packs = map[int]pack{}
 	}
-	c.packs[i] = pack{key, fn}
+	c.packs[i] = pack{key: key, fn: fn}
+}
+
+// packInt8 makes the kernel receive integer input i (a constant) as
+// []int8 in the layout fn produces; key names that layout.
+func (c *kctx) packInt8(i int, key string, fn func([]int64) []int8) {
+	if c.packs == nil {
+		c.packs = map[int]pack{}
+	}
+	c.packs[i] = pack{key: key, i8: fn}
 }
 
 // helper adds a top-level function (emitted once per name) to kernels.go.
@@ -277,7 +289,7 @@ func (ks *kernelSet) render(header string, rtImport string) ([]byte, error) {
 	sb.WriteString(header)
 	sb.WriteString("package PKG\n\n")
 	// Every package a kernel may use; gosrc.Format drops the rest.
-	fmt.Fprintf(&sb, "import (\n\"fmt\"\n\"math\"\n\nrt %q\n%q\n%q\n)\n\n", rtImport, rtImport+"/numerics", rtImport+"/quant")
+	fmt.Fprintf(&sb, "import (\n\"fmt\"\n\"math\"\n\"unsafe\"\n\nrt %q\n%q\n%q\n)\n\n", rtImport, rtImport+"/numerics", rtImport+"/quant")
 	all := strings.Join(ks.funcs, "\n")
 	sb.WriteString(all)
 	src, err := gosrc.Format([]byte(sb.String()))

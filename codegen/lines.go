@@ -36,7 +36,11 @@ func (c *kctx) lineParams() {
 		c.params, c.types = append(c.params, fmt.Sprintf("o%d", i)), append(c.types, goType(v.Type.DType))
 	}
 	for i, v := range c.node.Inputs {
-		c.params, c.types = append(c.params, fmt.Sprintf("i%d", i)), append(c.types, goType(v.Type.DType))
+		t := goType(v.Type.DType)
+		if c.packs[i].i8 != nil {
+			t = "[]int8"
+		}
+		c.params, c.types = append(c.params, fmt.Sprintf("i%d", i)), append(c.types, t)
 	}
 	for i := range c.scratch {
 		c.params, c.types = append(c.params, fmt.Sprintf("s%d", i)), append(c.types, "[]float32")

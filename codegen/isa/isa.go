@@ -57,6 +57,7 @@ type Target interface {
 	Elementwise(ElementwiseSpec) []Kernel
 	LayerNorm(LayerNormSpec) []Kernel
 	Softmax(SoftmaxSpec) []Kernel
+	QGemm(QGemmSpec) []Kernel
 
 	// Render writes the target's files for the kernels in f (each once,
 	// in first-use order): the kernels' Go source under BuildConstraint,
@@ -191,6 +192,12 @@ const (
 	// bias (when Bias) C floats; then the epilogue, resid holding OW×C
 	// floats.
 	Depthwise
+	// QGemm computes c[i·ldc + j] = Σ_k a[i·lda + k]·w[j, k] (int32) for
+	// rows i < m and columns j < N: unsigned bytes a (rows of whole groups
+	// of 4, lda ≥ 4·⌈K/4⌉) by signed bytes w packed by
+	// runtime/quant.PackS8 in panels of PW columns — quant.GemmU8S8, bit
+	// for bit (docs/algorithms.md §5.5); the quantized linear's GEMM.
+	QGemm
 	numFamilies
 )
 
@@ -203,6 +210,7 @@ var familyInfo = [numFamilies]struct{ name, sig string }{
 	LayerNorm:   {"layernorm", "(lo, hi int, dst, x, g, b []float32, eps float32)"},
 	Softmax:     {"softmax", "(lo, hi int, dst, x []float32)"},
 	Depthwise:   {"depthwise", "(x, w, bias, y, resid []float32)"},
+	QGemm:       {"qgemm", "(m int, a []uint8, lda int, b []int8, c []int32, ldc int)"},
 }
 
 func (f Family) String() string {
@@ -352,4 +360,10 @@ type LayerNormSpec struct {
 // SoftmaxSpec is what a Softmax kernel is specialised to.
 type SoftmaxSpec struct {
 	L int // row length
+}
+
+// QGemmSpec is what a QGemm kernel is specialised to.
+type QGemmSpec struct {
+	N, K int // weight shape [N, K]
+	PW   int // panel width of the packed weights (quant.PackS8)
 }

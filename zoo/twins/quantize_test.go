@@ -19,13 +19,43 @@ import (
 // fixed point: integer convolutions whose epilogues requantize into the
 // next one's format) into a generated package: its own TestVectors
 // (for a lossy build, the compiled graph's outputs on model.yaml's test
-// rows) pass, and on every held-out row its logits match the compiled
-// graph's (ir.Eval) by design.md's rule and score what they score.
+// rows, at every tier of the dispatch matrix) pass, and on every
+// held-out row its logits match the compiled graph's (ir.Eval) by
+// design.md's rule and score what they score.
 func TestQuantizedPackage(t *testing.T) {
 	if testing.Short() {
 		t.Skip("compiles a generated package")
 	}
-	tw, err := Load(".", "repvgg")
+	quantizedPackage(t, "repvgg", "qconv2d", `act="relu", to=i8`)
+}
+
+// TestQuantizedLinearPackage is TestQuantizedPackage on the resmlp-bn
+// twin: integer linear layers, which run on the integer GEMM kernels
+// (isa.QGemm: VNNI, AVX2, the pure-Go twin).
+func TestQuantizedLinearPackage(t *testing.T) {
+	if testing.Short() {
+		t.Skip("compiles a generated package")
+	}
+	mod := quantizedPackage(t, "resmlp-bn", "qlinear", "qlinear @blocks.0.fc2")
+	// The other tiers' integer GEMMs: AVX2's (VNNI off), the pure-Go
+	// twin's (AVX2 off, and the purego tag). The vectors are the
+	// compiled graph's, so each must match ir.Eval.
+	for _, c := range []struct{ env, tags string }{{"GODEBUG=cpu.avx512vnni=off", ""}, {"GODEBUG=cpu.avx2=off", ""}, {"", "purego"}} {
+		args := []string{"test", "-count=1", "-run", "TestVectors", "-tags=" + c.tags, "./..."}
+		var env []string
+		if c.env != "" {
+			env = append(env, c.env)
+		}
+		if out, err := mod.Go(env, args...); err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+	}
+}
+
+// quantizedPackage builds twin with quantize, checks op (with epi) is in
+// its compiled graph, runs its tests and returns the module holding it.
+func quantizedPackage(t *testing.T, twin, op, epi string) *harness.Module {
+	tw, err := Load(".", twin)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,16 +67,16 @@ func TestQuantizedPackage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(res.Graph.String(), "qconv2d") || !strings.Contains(res.Graph.String(), `act="relu", to=i8`) {
-		t.Fatalf("no requantizing integer convolution in the compiled graph:\n%s", res.Graph)
+	if !strings.Contains(res.Graph.String(), op) || !strings.Contains(res.Graph.String(), epi) {
+		t.Fatalf("no requantizing %s in the compiled graph:\n%s", op, res.Graph)
 	}
 	mod := harness.TempModule(t, "qtwin")
-	mod.MustAdd(t, "repvgg", res.Files)
-	dir := mod.PkgDir("repvgg")
+	mod.MustAdd(t, twin, res.Files)
+	dir := mod.PkgDir(twin)
 	must(t, os.WriteFile(filepath.Join(dir, "twin_test.go"), fmt.Appendf(nil, twinRowsTest, tw.Model.Package, tw.X.Shape[0]), 0o644))
 	must(t, os.MkdirAll(filepath.Join(dir, "testdata"), 0o755))
 	must(t, os.WriteFile(filepath.Join(dir, "testdata", "twin_x.f32"), f32Bytes(tw.X.F), 0o644))
-	out, err := mod.Go(nil, "test", "-count=1", "-v", "-run", "TestVectors|TestTwinRows", "./...")
+	out, err := mod.Go(nil, "test", "-count=1", "-v", "-run", "TestVectors|TestTier|TestTwinRows", "./...")
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
@@ -70,4 +100,5 @@ func TestQuantizedPackage(t *testing.T) {
 	if float-correct > 3 {
 		t.Errorf("int8 package loses more than a point: %d/%d, float %d", correct, len(tw.Labels), float)
 	}
+	return mod
 }

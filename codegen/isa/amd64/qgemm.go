@@ -1,6 +1,11 @@
 package amd64
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/modelc/modelc/codegen/isa"
+	"github.com/modelc/modelc/codegen/isa/driver"
+)
 
 // Integer GEMM microkernels (docs/algorithms.md §5.5): C[r×W] (int32) =
 // A[r×4·k4] (u8) · B, B a W-column panel packed as runtime/quant.PackS8
@@ -37,14 +42,9 @@ const (
 	qOffK4  = 40
 )
 
-// QGemmDecl is the Go declaration of the microkernels' argument block.
-const QGemmDecl = `// qgemmArgs is the integer GEMM microkernels' argument block.
-type qgemmArgs struct {
-	a, b, c  uintptr // A (u8 rows), B (a packed s8 panel), C (int32 rows)
-	lda, ldc int     // row strides in bytes
-	k4       int     // groups of 4 k
-}
-`
+// QGemmDecl is the Go declaration of the microkernels' argument block
+// (driver.QGemmArgs).
+var QGemmDecl = driver.QGemmArgs
 
 // QGemmTile is an integer GEMM tier's register tile.
 type QGemmTile struct {
@@ -56,26 +56,42 @@ type QGemmTile struct {
 // QGemmTiles are the tiles of the integer GEMM's tiers.
 var QGemmTiles = []QGemmTile{{"avx512vnni", 8, 32}, {"avx2", 4, 8}}
 
-// QGemmName names the microkernel of tile t for r rows.
-func QGemmName(t QGemmTile, r int) string { return fmt.Sprintf("qgemm_%s_%dx%d", t.Tier, r, t.W) }
+// QGemmName names the microkernel of tile t for r rows on weights packed
+// in panels of t.W columns.
+func QGemmName(t QGemmTile, r int) string { return qgemmName(t, r, t.W) }
 
-// QGemmMicros returns tile t's microkernels for 1…MR rows.
-func QGemmMicros(t QGemmTile) []*Func {
+// qgemmName names the microkernel of tile t for r rows on weights packed
+// in panels of pw columns.
+func qgemmName(t QGemmTile, r, pw int) string {
+	if pw == t.W {
+		return fmt.Sprintf("qgemm_%s_%dx%d", t.Tier, r, t.W)
+	}
+	return fmt.Sprintf("qgemm_%s_%dx%d_pw%d", t.Tier, r, t.W, pw)
+}
+
+// QGemmMicros returns tile t's microkernels for 1…MR rows on weights
+// packed in panels of t.W columns.
+func QGemmMicros(t QGemmTile) []*Func { return qgemmMicros(t, t.W) }
+
+// qgemmMicros returns tile t's microkernels for 1…MR rows on weights
+// packed in panels of pw columns (a multiple of t.W: a tile is a slice
+// of a panel, its groups 4·pw bytes apart).
+func qgemmMicros(t QGemmTile, pw int) []*Func {
 	var fns []*Func
 	for r := 1; r <= t.MR; r++ {
-		fns = append(fns, qgemmMicro(t, r))
+		fns = append(fns, qgemmMicro(t, r, pw))
 	}
 	return fns
 }
 
-func qgemmMicro(t QGemmTile, r int) *Func {
-	if r < 1 || r > t.MR || t.MR > 8 {
-		panic(fmt.Sprintf("BUG: amd64: qgemm tile %+v has no %d-row kernel", t, r))
+func qgemmMicro(t QGemmTile, r, pw int) *Func {
+	if r < 1 || r > t.MR || t.MR > 8 || pw%t.W != 0 {
+		panic(fmt.Sprintf("BUG: amd64: qgemm tile %+v has no %d-row kernel on panels of %d", t, r, pw))
 	}
-	name := QGemmName(t, r)
+	name := qgemmName(t, r, pw)
 	fn := &Func{Name: name, Args: 8, GoDecl: fmt.Sprintf("func %s(a *qgemmArgs)", name), Doc: []string{
 		fmt.Sprintf("func %s(a *qgemmArgs)", name),
-		fmt.Sprintf("C[%d×%d] (int32) = A[%d×4·k4] (u8) · B (a packed s8 panel of %d columns): quant.GemmU8S8.", r, t.W, r, t.W),
+		fmt.Sprintf("C[%d×%d] (int32) = A[%d×4·k4] (u8) · B (%d columns of a packed s8 panel of %d): quant.GemmU8S8.", r, t.W, r, t.W, pw),
 	}}
 	args := R13
 	fn.MOVQ(Arg{Name: "a", Off: 0}, args)
@@ -96,9 +112,9 @@ func qgemmMicro(t QGemmTile, r int) *Func {
 	}
 	switch t.Tier {
 	case "avx512vnni":
-		qgemmVNNI(fn, t, r)
+		qgemmVNNI(fn, t, r, pw)
 	case "avx2":
-		qgemmAVX2(fn, t, r)
+		qgemmAVX2(fn, t, r, pw)
 	default:
 		panic("BUG: amd64: no qgemm tier " + t.Tier)
 	}
@@ -109,7 +125,7 @@ func qgemmMicro(t QGemmTile, r int) *Func {
 
 // qgemmVNNI: accumulators Z0…Z(2r−1), B in the next two, the broadcast
 // after them.
-func qgemmVNNI(fn *Func, t QGemmTile, r int) {
+func qgemmVNNI(fn *Func, t QGemmTile, r, pw int) {
 	nv := t.W / 16
 	acc := func(i, v int) Vec { return Z(i*nv + v) }
 	b := func(v int) Vec { return Z(r*nv + v) }
@@ -133,7 +149,7 @@ func qgemmVNNI(fn *Func, t QGemmTile, r int) {
 		}
 	}
 	fn.ADDQ(Imm(4), SI)
-	fn.ADDQ(Imm(4*t.W), DI)
+	fn.ADDQ(Imm(4*pw), DI)
 	fn.DECQ(CX)
 	fn.JNZ(Label("loop"))
 	fn.Label("store")
@@ -150,7 +166,7 @@ func qgemmVNNI(fn *Func, t QGemmTile, r int) {
 // qgemmAVX2: accumulators Y0…Y(2r−1) (two a row: the pair sums of
 // columns 0–3 and 4–7), B's words in Y8, Y9, the row's words in Y10, the
 // products in Y11.
-func qgemmAVX2(fn *Func, t QGemmTile, r int) {
+func qgemmAVX2(fn *Func, t QGemmTile, r, pw int) {
 	if t.W != 8 {
 		panic("BUG: amd64: the avx2 qgemm tile is 8 columns wide")
 	}
@@ -176,7 +192,7 @@ func qgemmAVX2(fn *Func, t QGemmTile, r int) {
 		fn.VPADDD(p, acc(i, 1), acc(i, 1))
 	}
 	fn.ADDQ(Imm(4), SI)
-	fn.ADDQ(Imm(4*t.W), DI)
+	fn.ADDQ(Imm(4*pw), DI)
 	fn.DECQ(CX)
 	fn.JNZ(Label("loop"))
 	fn.Label("store")
@@ -190,4 +206,30 @@ func qgemmAVX2(fn *Func, t QGemmTile, r int) {
 			fn.ADDQ(R9, DX)
 		}
 	}
+}
+
+var tierVNNI = isa.Tier{Name: "vnni", Check: "rt.Supports(rt.TierVNNI)"}
+
+// qgemmPW is the panel width the integer weights are packed in for every
+// tier: the VNNI tile's width, four AVX2 tiles.
+const qgemmPW = 32
+
+// QGemm runs on the integer GEMM microkernels: VNNI (8 × 32 tiles) where
+// the CPU has AVX512-VNNI, the exact widened AVX2 path (4 × 8) else.
+func (Target) QGemm(s isa.QGemmSpec) []isa.Kernel {
+	if s.PW != qgemmPW {
+		return nil
+	}
+	var ks []isa.Kernel
+	for _, t := range QGemmTiles {
+		tier := tierVNNI
+		if t.Tier == "avx2" {
+			tier = tierAVX2
+		}
+		name := fmt.Sprintf("qgemm_n%d_k%d_pw%d_%s", s.N, s.K, s.PW, tier.Name)
+		mk := driver.Micro{Tier: t.Tier, MR: t.MR, W: t.W, Name: func(r int) string { return qgemmName(t, r, s.PW) }}
+		src := driver.QGemm(s, name, mk)
+		ks = append(ks, isa.Kernel{Family: isa.QGemm, Tier: tier, Name: name, Part: part{src, qgemmMicros(t, s.PW), []string{driver.QGemmArgs}}})
+	}
+	return ks
 }

@@ -100,11 +100,11 @@ func gemm(tier string, m, n, g int, a []uint8, lda int, b []int8, c []int32, ldc
 		cols := min(w, n-p*w)
 		for i := 0; i < m; i += mr {
 			r := min(mr, m-i)
-			args := qgemmArgs{a: uintptr(unsafe.Pointer(&a[i*lda])), b: uintptr(unsafe.Pointer(&b[p*g*w*4])), lda: lda, k4: g}
+			args := qgemmArgs{a: unsafe.Pointer(&a[i*lda]), b: unsafe.Pointer(&b[p*g*w*4]), lda: lda, k4: g}
 			if cols == w {
-				args.c, args.ldc = uintptr(unsafe.Pointer(&c[i*ldc+p*w])), 4*ldc
+				args.c, args.ldc = unsafe.Pointer(&c[i*ldc+p*w]), 4*ldc
 			} else {
-				args.c, args.ldc = uintptr(unsafe.Pointer(&tmp[0])), 4*w
+				args.c, args.ldc = unsafe.Pointer(&tmp[0]), 4*w
 			}
 			ks[r-1](&args)
 			if cols < w {
@@ -256,3 +256,40 @@ func TestQGemmSpeed(t *testing.T) {
 	}
 }
 `
+
+func (k *kernels) QGemm(s isa.QGemmSpec, name, tier string) string {
+	for _, kn := range (Target{}).QGemm(s) {
+		if kn.Tier.Name == tier {
+			p := kn.Part.(part)
+			k.add(p.funcs)
+			return strings.Replace(p.goSrc, "func "+kn.Name+"(", "func "+name+"(", 1)
+		}
+	}
+	panic("no qgemm kernel for tier " + tier)
+}
+
+// TestX86QGemmMatchesGo runs the drivers' integer conformance suite
+// (drivertest.QGemm: every row tail, partial tiles and panels, the
+// extremes, K to the int32 headroom) on the isa.QGemm kernels this CPU
+// runs — VNNI where it has AVX512-VNNI, AVX2 — against quant.GemmU8S8.
+func TestX86QGemmMatchesGo(t *testing.T) {
+	if runtime.GOARCH != "amd64" {
+		t.Skip("x86 kernels run on amd64 only")
+	}
+	if testing.Short() {
+		t.Skip("builds a package")
+	}
+	var tiers []string
+	if cpu.X86.HasAVX2 {
+		tiers = append(tiers, "avx2")
+	}
+	if cpu.X86.HasAVX512VNNI && cpu.X86.HasAVX512VL {
+		tiers = append(tiers, "vnni")
+	}
+	if len(tiers) == 0 {
+		t.Skip("no integer tier on this CPU")
+	}
+	k := newKernels()
+	src, test := drivertest.QGemm(k, tiers, qgemmPW, driver.QGemmArgs)
+	drivertest.Run(t, moduleRoot(t), tiers, k, src, test, "kernels_amd64.s", nil, "")
+}

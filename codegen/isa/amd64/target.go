@@ -20,10 +20,13 @@ var (
 func (Target) Name() string       { return "amd64" }
 func (Target) GOARCH() string     { return "amd64" }
 func (Target) Constraint() string { return "!purego" }
-func (Target) Tiers() []isa.Tier  { return []isa.Tier{tierAVX512, tierAVX2} }
+func (Target) Tiers() []isa.Tier  { return []isa.Tier{tierVNNI, tierAVX512, tierAVX2} }
 
 // tierOf returns the tier a tile's Tier names.
 func tierOf(name string) isa.Tier {
+	if name == tierVNNI.Name {
+		return tierVNNI
+	}
 	if name == tierAVX512.Name {
 		return tierAVX512
 	}

@@ -149,3 +149,7 @@ func (Target) Depthwise(s isa.DepthwiseSpec) []isa.Kernel {
 	}
 	return kernel(isa.Depthwise, name, part{src, fns, []string{driver.DWArgs}})
 }
+
+// QGemm has no NEON kernels yet (SDOT/UDOT and SMULL/SMLAL are encoded,
+// the microkernels are not written): the pure-Go twin runs.
+func (Target) QGemm(isa.QGemmSpec) []isa.Kernel { return nil }

@@ -49,11 +49,13 @@ var (
 	GemmArgs = templates.Source("gemmArgs") + "\n" + templates.Source("tileAt") + "\n" + templates.Source("tileBack")
 	EWArgs   = templates.Source("ewArgs")
 	LNArgs   = templates.Source("lnArgs")
+	// QGemmArgs is the integer GEMM microkernels' block.
+	QGemmArgs = templates.Source("qgemmArgs")
 )
 
 // blocks are the declarations a driver may use, which the targets' files
 // hold: anything else a template uses is a bug.
-var blocks = map[string]bool{"gemmArgs": true, "tileAt": true, "tileBack": true, "ewArgs": true, "lnArgs": true, "dwArgs": true}
+var blocks = map[string]bool{"gemmArgs": true, "tileAt": true, "tileBack": true, "ewArgs": true, "lnArgs": true, "dwArgs": true, "qgemmArgs": true}
 
 // The offsets of GemmArgs' fields, for the assembly.
 const (
@@ -198,4 +200,18 @@ func Strided(m, k, pw, panels, ldb int, name string, mk Micro) string {
 		sh.WLen = (k-1)*ldb + panels*pw
 	}
 	return function(doc, name, "Strided", tmpl.Binding{Shape: sh, Hooks: map[string]tmpl.Hook{"Micro": table(mk, RowCounts(mk.MR, m))}})
+}
+
+// QGemm returns the isa.QGemm kernel name(m int, a []uint8, lda int,
+// b []int8, c []int32, ldc int) on mk's integer microkernels (tile MR ×
+// W, W dividing s.PW; drivers.QGemm); it calls the microkernels of
+// RowCounts(mk.MR, 0).
+func QGemm(s isa.QGemmSpec, name string, mk Micro) string {
+	if s.PW%mk.W != 0 || s.N < 1 || s.K < 1 {
+		panic(fmt.Sprintf("BUG: driver: qgemm %+v does not suit a tile of %d columns", s, mk.W))
+	}
+	doc := fmt.Sprintf("// %s computes c[m×%d] (int32) = a[m×%d] (u8)·Wᵀ (s8) with %s microkernels (%d×%d tiles),\n// on b = quant.PackS8(W) in panels of %d columns.\n",
+		name, s.N, s.K, mk.Tier, mk.MR, mk.W, s.PW)
+	sh := drivers.QGemmShape{Name: name, N: s.N, K: s.K, PW: s.PW, MR: mk.MR, W: mk.W}
+	return function(doc, name, "QGemm", tmpl.Binding{Shape: sh, Hooks: map[string]tmpl.Hook{"Micro": table(mk, RowCounts(mk.MR, 0))}})
 }

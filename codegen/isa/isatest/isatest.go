@@ -213,3 +213,6 @@ func suffix(flag bool, e isa.Epilogue) string {
 	}
 	return s + e.Suffix()
 }
+
+// QGemm has no kernels: the pure-Go twin runs.
+func (Target) QGemm(isa.QGemmSpec) []isa.Kernel { return nil }

@@ -87,10 +87,13 @@ func TestBuildErrors(t *testing.T) {
 		specs []Spec
 		want  string
 	}{
-		{[]Spec{{Name: "frobnicate", Pos: "m.yaml:3:5"}}, `m.yaml:3:5: unknown pass "frobnicate" (want one of bn-fold, attention-drop, quantize, kronecker)`},
-		{[]Spec{{Name: "kronecker", Pos: "m.yaml:3:5"}}, "m.yaml:3:5: pass kronecker is not implemented yet"},
+		{[]Spec{{Name: "frobnicate", Pos: "m.yaml:3:5"}}, `m.yaml:3:5: unknown pass "frobnicate" (want one of bn-fold, attention-drop, quantize, kronecker, future)`},
+		{[]Spec{{Name: "future", Pos: "m.yaml:3:5"}}, "m.yaml:3:5: pass future is not implemented yet"},
 		{[]Spec{{Name: "dce", Pos: "m.yaml:3:5"}}, `m.yaml:3:5: unknown pass "dce"`},
 	}
+	// Every designed pass is implemented today: a planned one stands in.
+	defer func(p []string) { planned = p }(planned)
+	planned = []string{"future"}
 	for _, c := range cases {
 		_, err := Build(c.specs)
 		require.ErrorContains(t, err, c.want)

@@ -42,13 +42,22 @@ type Linear struct {
 }
 
 // LinearTiers are the tiers Linear has spaces for: every codegen
-// target's tier whose Linear kernels take a tuned tile, then generic.
+// target's tier whose Linear kernels take a tuned tile at some panel
+// width (a tier only other families use, such as amd64's vnni for the
+// integer GEMM, has none), then generic.
 func LinearTiers() []string {
 	var tiers []string
 	for _, t := range codegen.Targets() {
-		if _, ok := t.(isa.LinearTiler); ok {
-			for _, tier := range t.Tiers() {
-				tiers = append(tiers, tier.Name)
+		tt, ok := t.(isa.LinearTiler)
+		if !ok {
+			continue
+		}
+		for _, tier := range t.Tiers() {
+			for _, pw := range panelWidths {
+				if len(tt.LinearTiles(tier.Name, pw)) > 0 {
+					tiers = append(tiers, tier.Name)
+					break
+				}
 			}
 		}
 	}

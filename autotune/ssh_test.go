@@ -123,7 +123,7 @@ func TestRunnerSSH(t *testing.T) {
 	}
 	prefix := startSSHD(t)
 	remoteDir := t.TempDir()
-	r := &Runner{Target: &Target{Prefix: prefix, Dir: remoteDir}, Timeout: time.Second, Rounds: 2, PerRound: 2, Sample: time.Millisecond}
+	r := &Runner{Target: &Target{Prefix: prefix, Dir: remoteDir}, Timeout: 3 * time.Second, Rounds: 2, PerRound: 2, Sample: time.Millisecond}
 	defer r.Close()
 	ctx := context.Background()
 	p, err := r.Start(ctx)

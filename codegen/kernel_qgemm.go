@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/modelc/modelc/codegen/isa"
+	"github.com/modelc/modelc/codegen/kernels"
+	"github.com/modelc/modelc/codegen/tmpl"
 	"github.com/modelc/modelc/ir"
 	"github.com/modelc/modelc/runtime/quant"
 )
@@ -14,7 +16,7 @@ import (
 // §5.5): activations of 8 bits and weights of int8 run as an unsigned ×
 // signed byte GEMM with int32 sums — VPDPBUSD on VNNI, the exact widened
 // VPMADDWD path on AVX2, quant.GemmU8S8 (the twin) elsewhere and under
-// purego — instead of genQLinear's int64 loop. The weights are packed at
+// purego — instead of kernels.QLinear's int64 loop. The weights are packed at
 // build time (quant.PackS8, 32-column panels) and stored as bytes in
 // weights.bin. An activation x enters as the byte u = x − lo (lo the
 // activation type's least value, −128 or 0), so
@@ -22,7 +24,7 @@ import (
 //	Σ_k (x_k − Z_x)·w_jk = Σ_k u_k·w_jk + (lo − Z_x)·Σ_k w_jk,
 //
 // the second term a per-channel constant (the correction table) added
-// with the bias before the layer's own epilogue (qlayerEp.store), which
+// with the bias before the layer's own epilogue (kernels.QEpi), which
 // is the reference's: the kernel is bit-exact with ir.Eval wherever the
 // int32 sums are exact (K·255·128 < 2^31, checked here).
 
@@ -47,30 +49,19 @@ func qgemmFits(c *kctx) bool {
 	return k >= 1 && int64(k)*255*128 < 1<<31
 }
 
-// genQLinearGemm emits the quantized linear on the integer GEMM: per
-// item, a block of up to qgemmRows rows of x converted to bytes, their
-// int32 sums by every target's QGemm kernel (tier switch, the twin as
-// default), then the correction, the bias and the epilogue per output.
-func genQLinearGemm(c *kctx, q *qlayerEp) error {
-	x, w := c.in(0), c.in(1)
-	k, nOut := w.Shape[1].B, w.Shape[0].B
-	rows, ok := x.Shape[:x.Shape.Rank()-1].NumelDim()
-	if !ok {
-		return fmt.Errorf("rows of %s are not affine in N", x.Shape)
+// genQLinearGemm specialises kernels.QGemm, the quantized linear on the
+// integer GEMM: per item, a block of up to qgemmRows rows of x converted
+// to bytes, their int32 sums by every target's QGemm kernel (tier
+// switch, the twin as default), then the correction, the bias and the
+// epilogue per output. b holds the layer's bindings (qlayer).
+func genQLinearGemm(c *kctx, e kernels.QEpi, b tmpl.Binding) error {
+	k, nOut := c.in(1).Shape[1].B, c.in(1).Shape[0].B
+	s, err := kernels.QGemmOf(c.node, e, c.node.Inputs[1].Const.I, qgemmPW, qgemmRows)
+	if err != nil {
+		return err
 	}
-	lo, _, _ := ir.IntRange(x.DType)
-	g := quant.Groups(k)
-	wv := c.node.Inputs[1].Const.I
-	corr := make([]int64, nOut)
-	for j := range nOut {
-		s := int64(0)
-		for _, v := range wv[j*k : (j+1)*k] {
-			s += v
-		}
-		corr[j] = (lo - q.x.zp) * s
-	}
-	table := fmt.Sprintf("qcorr_%x", sha256.Sum256([]byte(fmt.Sprint(corr))))[:6+12]
-	c.helper(table, corrDecl(table, corr))
+	table := fmt.Sprintf("qcorr_%x", sha256.Sum256([]byte(fmt.Sprint(s.Corr))))[:6+12]
+	c.helper(table, corrDecl(table, s.Corr))
 	c.packInt8(1, fmt.Sprintf("s8pw%d", qgemmPW), func(w []int64) []int8 {
 		b := make([]int8, len(w))
 		for i, v := range w {
@@ -81,42 +72,12 @@ func genQLinearGemm(c *kctx, q *qlayerEp) error {
 	ks := c.kernels(func(t isa.Target) []isa.Kernel { return t.QGemm(isa.QGemmSpec{N: nOut, K: k, PW: qgemmPW}) })
 	// Per row: 4·G bytes of activations (G float32 words) and N int32
 	// sums, in the kernel's scratch.
-	c.scratchBuf(rows.MulInt(g + nOut))
-	c.line("const K, N, G, RB = $K, $N, $G, $RB", "K", k, "N", nOut, "G", g, "RB", qgemmRows)
-	c.line("rows := $R", "R", dimExpr(rows))
-	c.parallel(fmt.Sprintf("(%s+%d)/%d", dimExpr(rows), qgemmRows-1, qgemmRows), 1)
-	c.line("for b := lo; b < hi; b++ {")
-	c.line("r0, r1 := b*RB, min(rows, (b+1)*RB)")
-	c.line("m := r1 - r0")
-	c.line("ws := s0[r0*(G+N) : r1*(G+N)]")
-	c.line("a := unsafe.Slice((*uint8)(unsafe.Pointer(&ws[0])), m*4*G)")
-	c.line("sums := unsafe.Slice((*int32)(unsafe.Pointer(&ws[m*G])), m*N)")
-	c.line("for r := 0; r < m; r++ {")
-	c.line("ar := a[r*4*G:][:4*G]")
-	c.line("for i, v := range i0[(r0+r)*K:][:K] {")
-	c.line("ar[i] = uint8(v - $LO)", "LO", lo)
-	c.line("}")
-	c.line("}") // the bytes past K meet the packing's zero weights
-	c.line("switch {")
-	for _, vk := range ks {
-		c.line("case $F:", "F", isa.Flag(vk.t, vk.k.Tier))
-		c.line("$K(m, a, 4*G, i1, sums, N)", "K", vk.k.Name)
-	}
-	c.line("default:")
-	c.line("quant.GemmU8S8(m, N, K, a, 4*G, i1, $PW, sums, N)", "PW", qgemmPW)
-	c.line("}")
-	c.line("for r := 0; r < m; r++ {")
-	c.line("for j := 0; j < N; j++ {")
-	if len(c.node.Inputs) == 4 {
-		c.line("acc := int64(sums[r*N+j]) + $T[j] + i3[j]", "T", table)
-	} else {
-		c.line("acc := int64(sums[r*N+j]) + $T[j]", "T", table)
-	}
-	q.store(c, "o0[(r0+r)*N+j]", "j")
-	c.line("}")
-	c.line("}")
-	c.line("}")
-	return nil
+	c.scratchBuf(s.Rows.MulInt(s.G + nOut))
+	c.parallel(fmt.Sprintf("(%s+%d)/%d", dimExpr(s.Rows), qgemmRows-1, qgemmRows), 1)
+	b.Shape = s
+	b.Hooks["Corr"] = tmpl.Var{Name: table}
+	b.Hooks["Gemm"] = dispatchHook(ks, nil, 0)
+	return c.template("QGemm", b)
 }
 
 // corrDecl declares a correction table.

@@ -190,7 +190,7 @@ type kernelFn struct {
 	par      bool // a struct type with a run method (see kctx.parallel)
 	count    string
 	grain    int
-	params   []string  // parameter names after n: o0…, i0…, s0…
+	params   []string  // parameter names after n (and lo, hi): the template's
 	vector   []vkernel // the targets' kernels it calls
 	packs    map[int]pack
 	scratch  []ir.Dim
@@ -214,8 +214,7 @@ func (ks *kernelSet) add(n *ir.Node) (*kernelFn, error) {
 		return nil, fmt.Errorf("%s: %w", nodeDesc(n), err)
 	}
 	if c.params == nil {
-		c.lineParams() // a body written by kctx.line (lines.go)
-		c.unused = c.lineUnused()
+		return nil, fmt.Errorf("BUG: codegen: the generator of %s wrote no template", n.Op.Kind())
 	}
 	names, types := c.params, c.types
 	ret := ""

@@ -7,7 +7,6 @@ import (
 	"github.com/modelc/modelc/codegen/isa"
 	"github.com/modelc/modelc/codegen/kernels"
 	"github.com/modelc/modelc/codegen/tmpl"
-	"github.com/modelc/modelc/ir"
 )
 
 // templates are the generic kernels (codegen/kernels), parsed once.
@@ -18,7 +17,7 @@ var templates = tmpl.MustLoad(kernels.Source)
 // parameters are the template's: n; lo and hi when the kernel is
 // parallel (kctx.parallel); then the node's outputs, its inputs and the
 // scratch buffers asked for (kctx.scratchBuf), in order, of the types
-// their values have.
+// their values have ([]int8 for an input packed into bytes).
 func (c *kctx) template(name string, b tmpl.Binding) error {
 	f, err := templates.Instantiate(name, b)
 	if err != nil {
@@ -36,8 +35,13 @@ func (c *kctx) template(name string, b tmpl.Binding) error {
 		ps = ps[2:]
 	}
 	var want []string
-	for _, vs := range [][]*ir.Value{c.node.Outputs, c.node.Inputs} {
-		for _, v := range vs {
+	for _, v := range c.node.Outputs {
+		want = append(want, goType(v.Type.DType))
+	}
+	for i, v := range c.node.Inputs {
+		if c.packs[i].i8 != nil {
+			want = append(want, "[]int8") // packed into bytes (kctx.packInt8)
+		} else {
 			want = append(want, goType(v.Type.DType))
 		}
 	}

@@ -24,8 +24,8 @@
 // or nothing.
 //
 // Everything a template calls must be in this package or in fmt, math,
-// unsafe or modelc's runtime/numerics: the generated package imports
-// only those.
+// unsafe or modelc's runtime/numerics and runtime/quant: the generated
+// package imports only those.
 package kernels
 
 import "embed"

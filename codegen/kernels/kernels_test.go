@@ -158,7 +158,7 @@ func TestKernelTypes(t *testing.T) {
 	want := map[string]isa.Family{
 		"ElementwiseKernel": isa.Elementwise, "LayerNormKernel": isa.LayerNorm, "SoftmaxKernel": isa.Softmax,
 		"AttentionKernel": isa.Attention, "LinearKernel": isa.Linear, "ConvBlockKernel": isa.ConvBlock, "ConvRowKernel": isa.ConvRow,
-		"DepthwiseKernel": isa.Depthwise,
+		"DepthwiseKernel": isa.Depthwise, "QGemmKernel": isa.QGemm,
 	}
 	seen := 0
 	for _, d := range f.Decls {

@@ -152,3 +152,18 @@ func (k DepthwiseKernel) Run(x, w, bias, y, resid []float32) bool {
 
 // GoEpi reports whether the Go epilogue runs after Run.
 func (k DepthwiseKernel) GoEpi() bool { return k.F == nil || k.NoEpi }
+
+// QGemmKernel is a call site of the isa.QGemm family.
+type QGemmKernel struct {
+	F func(m int, a []uint8, lda int, b []int8, c []int32, ldc int)
+}
+
+// Run computes the int32 sums of m rows and reports whether a kernel
+// did.
+func (k QGemmKernel) Run(m int, a []uint8, lda int, b []int8, c []int32, ldc int) bool {
+	if k.F == nil {
+		return false
+	}
+	k.F(m, a, lda, b, c, ldc)
+	return true
+}

@@ -574,7 +574,10 @@ func (in *inst) hookOf(path []string) (Hook, bool) {
 
 // shapeValue is the expression a shape field used as a value becomes.
 func (in *inst) shapeValue(path []string) ast.Expr {
-	if _, ok := in.hookOf(path); ok {
+	if h, ok := in.hookOf(path); ok {
+		if v, ok := h.(Var); ok {
+			return ident(v.Name)
+		}
 		fail("hook s.%s is used other than as its call", path[0])
 	}
 	v := in.field(path)
@@ -720,6 +723,9 @@ func (in *inst) index(e *ast.IndexExpr) ast.Expr {
 	}
 	idx := in.expr(e.Index)
 	if path, ok := in.shapePath(e.X); ok {
+		if _, ok := in.hookOf(path); ok {
+			return &ast.IndexExpr{X: in.expr(e.X), Index: idx}
+		}
 		v := in.field(path)
 		if (v.Kind() == reflect.Slice || v.Kind() == reflect.Array) && isIntLit(idx) {
 			k, _ := strconv.Atoi(idx.(*ast.BasicLit).Value)

@@ -24,8 +24,9 @@
 //   - a field of an embedded struct, as Go promotes it;
 //   - a hook (a field named in Binding.Hooks), in the forms its type
 //     documents: Inline (an expression: an op's formula), Call (a function
-//     another emitter writes), Table (a switch over a microkernel table)
-//     and Dispatch (the tier switch over the targets' kernels).
+//     another emitter writes), Var (a table another emitter writes), Table
+//     (a switch over a microkernel table) and Dispatch (the tier switch
+//     over the targets' kernels).
 //
 // # Folding
 //
@@ -66,9 +67,9 @@
 // types of its package that take no shape: they are copied into the
 // generated file once (Func.Helpers, Set.Source), a type with its
 // methods. It may use the packages fmt, math, unsafe and modelc's
-// runtime/numerics, which the generated files import. Comments inside a
-// template's body are not copied: the template is where the kernel is
-// explained.
+// runtime/numerics and runtime/quant, which the generated files import.
+// Comments inside a template's body are not copied: the template is
+// where the kernel is explained.
 package tmpl
 
 import (
@@ -101,6 +102,7 @@ type Set struct {
 var allowedImports = map[string]bool{
 	"fmt": true, "math": true, "unsafe": true,
 	"github.com/modelc/modelc/runtime/numerics": true,
+	"github.com/modelc/modelc/runtime/quant":    true,
 }
 
 // Load parses the template package in fsys (its .go files, not the
@@ -228,6 +230,11 @@ type Inline struct {
 // generated package (a helper another emitter wrote).
 type Call struct{ Func string }
 
+// Var replaces every use of s.H (a slice: s.H[i], len(s.H)) by Name, a
+// package-level variable of the generated package (a table another
+// emitter wrote, shared by the kernels that read the same values).
+type Var struct{ Name string }
+
 // Table replaces the statement s.H(k, args…) by a switch on k calling
 // Funcs[v](args…) in case v, or by the call alone when there is one
 // function.
@@ -261,6 +268,7 @@ type Case struct {
 
 func (Inline) hook()   {}
 func (Call) hook()     {}
+func (Var) hook()      {}
 func (Table) hook()    {}
 func (Dispatch) hook() {}
 

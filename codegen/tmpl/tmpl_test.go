@@ -126,6 +126,20 @@ func Hooks(s HShape, n int, y, x []float32) {
 	s.Tile(n%4, &y[0])
 }
 
+type TShape struct {
+	Tab  []int64
+	Skip bool
+}
+
+func Tables(s TShape, n int, y []int64) {
+	for i := range y[:len(s.Tab)] {
+		y[i] = s.Tab[i] + s.Tab[0]
+	}
+	if s.Skip {
+		y[0] = 0
+	}
+}
+
 func Twice(s HShape, n int, y, x []float32) {
 	y[0] = s.Act(x[0] + 1)
 }
@@ -269,6 +283,10 @@ type (
 	}
 	PShape struct{ Bias, Beta bool }
 	HShape struct{ Act, Op, Gemm, Tile any }
+	TShape struct {
+		Tab  []int64
+		Skip bool
+	}
 	DShape struct{ K, E, G any }
 	NShape struct{ L, M Nest }
 	GShape struct{ Sizes []int }
@@ -420,6 +438,20 @@ func TestHooks(t *testing.T) {
 	}})
 	require.Contains(t, got, "y[i] = max(v, 0)\n")
 	require.Contains(t, got, "\ttile4(&y[0])\n")
+}
+
+// TestVar: a Var hook names the generated package's table wherever the
+// template reads the shape's slice, constant indices included.
+func TestVar(t *testing.T) {
+	got := body(t, set(t), "Tables", Binding{Shape: TShape{Tab: []int64{1, 2}}, Hooks: map[string]Hook{"Tab": Var{Name: "qtab_1"}}})
+	require.Equal(t, `func kernel(n int, y []int64) {
+	for i := range y[:len(qtab_1)] {
+		y[i] = qtab_1[i] + qtab_1[0]
+	}
+}
+`, got)
+	got = body(t, set(t), "Tables", Binding{Shape: TShape{Tab: []int64{1, 2}}})
+	require.Contains(t, got, "y[i] = [...]int64{1, 2}[i] + 1\n")
 }
 
 func TestDispatch(t *testing.T) {

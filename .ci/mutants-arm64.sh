@@ -66,7 +66,10 @@ codegen/isa/arm64/layernorm.go~fn.Encode(FADDP, acc(0).S4(), acc(0).S4(), acc(0)
 codegen/isa/arm64/elementwise.go~fn.Encode(ins, V(4+u).S4()~fn.Encode(ins, V(u).S4()~the second operand's register
 codegen/isa/arm64/elementwise.go~fn.VFMLA(sc.S4(), x.S4(), t.S4())~fn.VFMLA(sh.S4(), x.S4(), t.S4())~the affine scale
 codegen/isa/arm64/encode.go~w = f.base | (i&1)<<21~w = f.base | (i&1)<<20~the by-element lane's bit L
-codegen/isa/arm64/encode.go~FMAX:   {"fmax", three, 0x4e20f400}~FMAX:   {"fmax", three, 0x4e20c400}~FMAX's opcode (FMAXNM: NaN is lost)
+codegen/isa/arm64/encode.go~FMAX:   {name: "fmax", kind: three, base: 0x4e20f400}~FMAX:   {name: "fmax", kind: three, base: 0x4e20c400}~FMAX's opcode (FMAXNM: NaN is lost)
+codegen/isa/arm64/qgemm.go~fn.Encode(SDOTE, aReg(i).B4(s)~fn.Encode(SDOTE, aReg(i).B4(0)~the int8 dot product's group of A
+codegen/isa/arm64/qgemm.go~fn.AND(Imm(3), R(5))~fn.AND(Imm(1), R(5))~the int8 dot product's tail count
+codegen/isa/arm64/qgemm.go~fn.VSUB(neg(v, h).S4()~fn.VADD(neg(v, h).S4()~the int8 NEON kernel's correction of the u8 shift
 MUTANTS
 echo "mutants: $n, survived $survived"
 [ "$survived" = 0 ]

@@ -15,7 +15,8 @@ import (
 // The integer linear layer on the isa.QGemm family (docs/algorithms.md
 // §5.5): activations of 8 bits and weights of int8 run as an unsigned ×
 // signed byte GEMM with int32 sums — VPDPBUSD on VNNI, the exact widened
-// VPMADDWD path on AVX2, quant.GemmU8S8 (the twin) elsewhere and under
+// VPMADDWD path on AVX2, SDOT on arm64 with the dot product, SMULL/SADALP
+// on other NEON CPUs, quant.GemmU8S8 (the twin) elsewhere and under
 // purego — instead of kernels.QLinear's int64 loop. The weights are packed at
 // build time (quant.PackS8, 32-column panels) and stored as bytes in
 // weights.bin. An activation x enters as the byte u = x − lo (lo the
@@ -29,7 +30,8 @@ import (
 // int32 sums are exact (K·255·128 < 2^31, checked here).
 
 // qgemmPW is the panel width the integer weights are packed in: the
-// amd64 VNNI tile's width, a whole number of its AVX2 tiles.
+// amd64 VNNI tile's width, a whole number of its AVX2 tiles and of the
+// arm64 tiles (8 columns).
 const qgemmPW = 32
 
 // qgemmRows is the rows of x a parallel item converts and multiplies.

@@ -12,6 +12,7 @@ import (
 	"github.com/modelc/modelc/compile"
 	"github.com/modelc/modelc/internal/harness"
 	"github.com/modelc/modelc/internal/match"
+	"github.com/modelc/modelc/internal/qemu"
 	"github.com/modelc/modelc/passes"
 )
 
@@ -31,7 +32,8 @@ func TestQuantizedPackage(t *testing.T) {
 
 // TestQuantizedLinearPackage is TestQuantizedPackage on the resmlp-bn
 // twin: integer linear layers, which run on the integer GEMM kernels
-// (isa.QGemm: VNNI, AVX2, the pure-Go twin).
+// (isa.QGemm: VNNI, AVX2, the pure-Go twin; on arm64 under qemu, SDOT
+// and SMULL/SADALP).
 func TestQuantizedLinearPackage(t *testing.T) {
 	if testing.Short() {
 		t.Skip("compiles a generated package")
@@ -50,6 +52,25 @@ func TestQuantizedLinearPackage(t *testing.T) {
 			t.Fatalf("%v\n%s", err, out)
 		}
 	}
+	// The arm64 integer GEMMs under qemu: SDOT on the core with the dot
+	// product, SMULL/SADALP on the Cortex-A53.
+	t.Run("arm64", func(t *testing.T) {
+		emulator := qemu.Path(t)
+		asm, err := os.ReadFile(filepath.Join(mod.PkgDir("resmlp-bn"), "kernels_arm64.s"))
+		must(t, err)
+		if !strings.Contains(string(asm), "qgemm_dotprod_") || !strings.Contains(string(asm), "qgemm_neon_") {
+			t.Fatal("the package has no arm64 integer GEMM kernels")
+		}
+		for _, e := range qemu.ARM64 {
+			out, err := mod.Go(e.Env(), "test", "-count=1", "-v", "-exec", emulator, "-run", "TestVectors|TestTier", "./...")
+			if err != nil {
+				t.Fatalf("%v\n%s", err, out)
+			}
+			if !strings.Contains(string(out), "--- PASS: TestVectors") || !strings.Contains(string(out), "kernels run at tier "+e.Want) {
+				t.Fatalf("QEMU_CPU=%s: TestVectors did not pass at tier %s:\n%s", e.CPU, e.Want, out)
+			}
+		}
+	})
 }
 
 // quantizedPackage builds twin with quantize, checks op (with epi) is in

@@ -3,8 +3,8 @@
 // files mirror codegen/isa/amd64's: asm.go (the typed builder and its
 // printer), gen_instr.go and zinstr.go (an instruction method per form
 // the kernels use), encode.go (the instructions Go's assembler lacks,
-// emitted as WORD directives), gemm.go, conv.go, attention.go, the row
-// kernels, target.go and render.go.
+// emitted as WORD directives), gemm.go, conv.go, attention.go, qgemm.go
+// (the int8 GEMM), the row kernels, target.go and render.go.
 //
 // Like amd64's it is not an assembler: registers are assigned by each
 // kernel generator explicitly, Go's assembler checks the instructions it

@@ -61,6 +61,7 @@ var table = []struct{ name, ops, doc string }{
 	{"VAND", "a a a", "dst = src1 & src2"},
 	{"VADD", "a a a", "dst = src1 + src2, integer lanes"},
 	{"VSUB", "a a a", "dst = the second − the first, integer lanes"},
+	{"VADDP", "a a a", "dst = pairwise sums of the second's lanes, then the first's"},
 	{"VFMLA", "a a a", "dst += src1 · src2"},
 	{"VFMLS", "a a a", "dst −= src1 · src2"},
 	{"VDUP", "e a", "every lane of dst = the element"},

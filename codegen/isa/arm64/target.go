@@ -12,14 +12,14 @@ import (
 type Target struct{}
 
 // tierNEON runs on every arm64 CPU with Advanced SIMD (all that Go
-// supports in practice); the dot-product tier is for the integer kernels
-// to come.
+// supports in practice); tierDotProd (qgemm.go) adds ARMv8.2's dot
+// product and only the integer GEMM has kernels for it.
 var tierNEON = isa.Tier{Name: "neon", Check: "rt.Supports(rt.TierNEON)"}
 
 func (Target) Name() string       { return "arm64" }
 func (Target) GOARCH() string     { return "arm64" }
 func (Target) Constraint() string { return "!purego" }
-func (Target) Tiers() []isa.Tier  { return []isa.Tier{tierNEON} }
+func (Target) Tiers() []isa.Tier  { return []isa.Tier{tierDotProd, tierNEON} }
 
 // part is what Render writes for a kernel: its Go driver, the assembly
 // functions it calls (shared between kernels by name) and the parameter
@@ -149,7 +149,3 @@ func (Target) Depthwise(s isa.DepthwiseSpec) []isa.Kernel {
 	}
 	return kernel(isa.Depthwise, name, part{src, fns, []string{driver.DWArgs}})
 }
-
-// QGemm has no NEON kernels yet (SDOT/UDOT and SMULL/SMLAL are encoded,
-// the microkernels are not written): the pure-Go twin runs.
-func (Target) QGemm(isa.QGemmSpec) []isa.Kernel { return nil }

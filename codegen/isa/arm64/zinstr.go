@@ -104,6 +104,9 @@ func (f *Func) VADD(o0 Arr, o1 Arr, o2 Arr) { f.inst("VADD", o0, o1, o2) }
 // VSUB: dst = the second − the first, integer lanes.
 func (f *Func) VSUB(o0 Arr, o1 Arr, o2 Arr) { f.inst("VSUB", o0, o1, o2) }
 
+// VADDP: dst = pairwise sums of the second's lanes, then the first's.
+func (f *Func) VADDP(o0 Arr, o1 Arr, o2 Arr) { f.inst("VADDP", o0, o1, o2) }
+
 // VFMLA: dst += src1 · src2.
 func (f *Func) VFMLA(o0 Arr, o1 Arr, o2 Arr) { f.inst("VFMLA", o0, o1, o2) }
 

@@ -1,6 +1,6 @@
 """Export the models in models.py to ONNX with fixed shapes, one file per (model, batch).
 
-A verbatim copy of /work/shared/peers/export_onnx.py (the project's reference peers), but for this
+A verbatim copy of the project's reference peers' export_onnx.py (kept outside this repository), but for this
 paragraph and the usage line: `make peer-exports` runs it and checks modelc on every file
 (zoo/peers_onnx_test.go).
 

@@ -51,7 +51,7 @@ func benchReport(m *frontend.Model, rows []benchRow, builds []profiledBuild, bat
 		}
 	}
 	if tun != nil {
-		r.Machine.TuneDB, r.Machine.TuneDBSHA256, r.Machine.TuneDBRecords = tun.path, tun.d.Hash, len(tun.d.Records)
+		r.Machine.TuneDB, r.Machine.TuneDBSHA256, r.Machine.TuneDBRecords = homeRelative(tun.path), tun.d.Hash, len(tun.d.Records)
 		for _, c := range tun.chosen {
 			k := c.Kernel.Family() + " " + c.Kernel.Shape()
 			if c.Choice != "" {
@@ -94,4 +94,18 @@ func benchReport(m *frontend.Model, rows []benchRow, builds []profiledBuild, bat
 		}
 	}
 	return r, nil
+}
+
+// homeRelative writes a path under the home directory as ~/…: a report
+// is made to be shared and committed, and the home directory is one
+// machine's.
+func homeRelative(path string) string {
+	home, err := os.UserHomeDir()
+	if err != nil || home == "" || home == "/" {
+		return path
+	}
+	if rest, ok := strings.CutPrefix(path, strings.TrimSuffix(home, "/")+"/"); ok {
+		return "~/" + rest
+	}
+	return path
 }

@@ -130,3 +130,19 @@ func TestTrafficTable(t *testing.T) {
 	require.Contains(t, out, "| ort | 2 | 1 | 1.0 MB | 2.000 ms | 0.5 | 25% of 2.0 GB/s |")
 	require.NotContains(t, out, "torch")
 }
+
+// TestHomeRelative: a report names a path under the home directory as
+// ~/…, so a committed report carries no machine's home.
+func TestHomeRelative(t *testing.T) {
+	t.Setenv("HOME", "/h/someone")
+	for in, want := range map[string]string{
+		"/h/someone/.cache/modelc/tune/x.jsonl": "~/.cache/modelc/tune/x.jsonl",
+		"/h/someoneelse/x.jsonl":                "/h/someoneelse/x.jsonl",
+		"/var/lib/tune.jsonl":                   "/var/lib/tune.jsonl",
+		"rel/tune.jsonl":                        "rel/tune.jsonl",
+	} {
+		if got := homeRelative(in); got != want {
+			t.Errorf("homeRelative(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

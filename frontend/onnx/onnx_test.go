@@ -371,3 +371,52 @@ func loadArchiveModel(t *testing.T, name string) (*ir.Graph, error) {
 	}
 	return onnx.Load(data, onnx.Options{})
 }
+
+// TestEinsumEllipsis: an ellipsis becomes labels of its own, broadcast
+// from the right, and an implicit output becomes explicit (the
+// ellipsis's labels first); a malformed one is an error.
+func TestEinsumEllipsis(t *testing.T) {
+	for _, tc := range []struct {
+		eq     string
+		shapes [][]any
+		want   string
+	}{
+		{"...ii ->...i", [][]any{{3, 5, 5}}, "aii->ai"},
+		{"...ij,...jk", [][]any{{2, 3, 4}, {4, 5}}, "aij,jk->aik"},
+		{"b...,...a->...", [][]any{{2, 3, 4}, {4, 2}}, "bcd,da->cd"},
+		{"...", [][]any{{}}, "->"},
+		{"ij,jk", [][]any{{2, 3}, {3, 4}}, "ij,jk"},
+		{"i..j", [][]any{{2, 3}}, ""},
+		{"...i...", [][]any{{2, 3}}, ""},
+		{"...ijk", [][]any{{2, 3}}, ""},
+	} {
+		m := newModel(12)
+		var ins []string
+		for i, s := range tc.shapes {
+			name := fmt.Sprintf("x%d", i)
+			m.input(name, s...)
+			ins = append(ins, name)
+		}
+		m.node("Einsum", ins, []string{"y"}, attrString("equation", tc.eq)).output("y")
+		g, err := onnx.Load(m.bytes(t), onnx.Options{})
+		if tc.want == "" {
+			if err == nil {
+				t.Errorf("%q: imported, want an error", tc.eq)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%q: %v", tc.eq, err)
+			continue
+		}
+		var got string
+		for _, n := range g.Nodes {
+			if e, ok := n.Op.(*ir.Einsum); ok {
+				got = e.Equation
+			}
+		}
+		if got != tc.want {
+			t.Errorf("%q: equation %q, want %q", tc.eq, got, tc.want)
+		}
+	}
+}

@@ -74,7 +74,7 @@ func genPHMLinear(c *kctx) error {
 	if phmExec(c.node, k) == ir.ExecDense {
 		return genPHMDense(c, k, rows)
 	}
-	g := newGemmLayer(c, k.R*k.M2, k.N2, 2, "", isa.Epilogue{})
+	g := newGemmLayer(c, k.R*k.M2, k.N2, 2, true, "", isa.Epilogue{})
 	c.packInput(2, fmt.Sprintf("kron%d_%s", k.R, g.name), kernels.PackPHMF(g.p, k))
 	c.packInput(1, fmt.Sprintf("kronA%dx%dx%d", k.R, k.M1, k.N1), kernels.PackPHMA(k))
 	s := kernels.NewPHMLinear(c.node, g.p)

@@ -128,7 +128,7 @@ func TestPHMLinearDense(t *testing.T) {
 		}
 		y := outBuf(c.out[0])
 		items := (s.Rows.At(n) + s.RB - 1) / s.RB * s.NP
-		chunks(items, 2, func(lo, hi int) { Linear(s, n, lo, hi, y, c.in[0].F, nil, gemm.Pack(p, w), bias, resid) })
+		chunks(items, 2, func(lo, hi int) { Linear(s, n, lo, hi, y, c.in[0].F, nil, gemm.Pack(p, w), bias, resid, nil) })
 		matches(t, guarded(t, y, c.out[0].Numel()), c.out[0], ir.Describe(c.node.Op))
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"strings"
 	"testing"
 
@@ -417,6 +418,46 @@ func TestEinsumEllipsis(t *testing.T) {
 		}
 		if got != tc.want {
 			t.Errorf("%q: equation %q, want %q", tc.eq, got, tc.want)
+		}
+	}
+}
+
+// TestLRN: LRN's decomposition matches its definition, on an even size
+// (more channels after each than before) and a rank-3 input.
+func TestLRN(t *testing.T) {
+	const n, ch, d, size = 2, 5, 3, 4
+	const alpha, beta, bias = 0.5, 0.75, 2.0
+	m := newModel(13).input("x", n, ch, d).
+		node("LRN", []string{"x"}, []string{"y"}, attrFloat("alpha", alpha), attrFloat("beta", beta), attrFloat("bias", bias), attrInt("size", size)).
+		output("y")
+	g, err := onnx.Load(m.bytes(t), onnx.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := ir.NewTensor(ir.F32, []int{n, ch, d})
+	for i := range x.F {
+		x.F[i] = float32(i%7) - 2.5
+	}
+	out, err := ir.Eval(g, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for b := range n {
+		for c := range ch {
+			for j := range d {
+				sum := 0.0
+				for k := c - (size-1)/2; k <= c+size/2; k++ {
+					if k >= 0 && k < ch {
+						v := float64(x.F[(b*ch+k)*d+j])
+						sum += v * v
+					}
+				}
+				i := (b*ch+c)*d + j
+				want := float64(x.F[i]) / math.Pow(bias+alpha/size*sum, beta)
+				if got := float64(out[0].F[i]); math.Abs(got-want) > 1e-5*math.Abs(want)+1e-6 {
+					t.Errorf("y[%d %d %d] = %g, want %g", b, c, j, got, want)
+				}
+			}
 		}
 	}
 }

@@ -216,3 +216,77 @@ func importLpPool(c *nodeCtx) error {
 	}
 	return c.emitFrom2D(rank, ir.Simple{K: ir.KPow}, y, inv)
 }
+
+// importLRN builds local response normalisation from its definition:
+// y = x / (bias + alpha/size · Σ x²)^beta, the sum over the size
+// channels around each one (floor((size−1)/2) before, ceil((size−1)/2)
+// after, zeros past the edges). The sum is an average pool counting its
+// padding, of window size×1, on x² seen as [N, 1, C, D1·…·Dk].
+func importLRN(c *nodeCtx) error {
+	if err := c.arity(1, 1); err != nil {
+		return err
+	}
+	var e errs
+	alpha := e.float(c, "alpha", 1e-4)
+	beta := e.float(c, "beta", 0.75)
+	bias := e.float(c, "bias", 1)
+	size := e.int(c, "size", 0)
+	if e.err != nil {
+		return e.err
+	}
+	if size < 1 {
+		return fmt.Errorf("size must be positive, got %d", size)
+	}
+	x, err := c.in(0)
+	if err != nil {
+		return err
+	}
+	s := x.Type.Shape
+	if s.Rank() < 3 || !x.Type.DType.IsFloat() {
+		return fmt.Errorf("takes a float input [N, C, D1, …], got %s %s", x.Type.DType, s)
+	}
+	rest := 1
+	for _, d := range s[2:] {
+		if !d.Static() {
+			return unsupported("LRN on %s (the dimensions after C must not depend on the batch)", s)
+		}
+		rest *= d.B
+	}
+	sq, err := c.bin(ir.KMul, x, x)
+	if err != nil {
+		return err
+	}
+	if sq, err = c.tmp(&ir.Reshape{Shape: ir.Shape{s[0], ir.D(1), s[1], ir.D(rest)}}, sq); err != nil {
+		return err
+	}
+	lo, hi := (size-1)/2, size/2
+	if sq, err = c.tmp(&ir.AvgPool{Kernel: []int{size, 1}, Stride: []int{1, 1}, Pad: []int{lo, 0, hi, 0}, CountIncludePad: true}, sq); err != nil {
+		return err
+	}
+	if sq, err = c.tmp(&ir.Reshape{Shape: s.Clone()}, sq); err != nil {
+		return err
+	}
+	// The pool's mean is Σ x²/size, so alpha/size · Σ x² = alpha · mean.
+	a, err := c.scalarConst(x.Type.DType, alpha)
+	if err != nil {
+		return err
+	}
+	b, err := c.scalarConst(x.Type.DType, bias)
+	if err != nil {
+		return err
+	}
+	p, err := c.scalarConst(x.Type.DType, beta)
+	if err != nil {
+		return err
+	}
+	if sq, err = c.bin(ir.KMul, sq, a); err != nil {
+		return err
+	}
+	if sq, err = c.bin(ir.KAdd, sq, b); err != nil {
+		return err
+	}
+	if sq, err = c.bin(ir.KPow, sq, p); err != nil {
+		return err
+	}
+	return c.emit(0, ir.Simple{K: ir.KDiv}, x, sq)
+}

@@ -461,3 +461,24 @@ func TestLRN(t *testing.T) {
 		}
 	}
 }
+
+// TestMaxPoolInt8: int8 max pooling (run on floats) keeps the dtype and
+// the values, negative ones included, padding never winning.
+func TestMaxPoolInt8(t *testing.T) {
+	m := newModel(12)
+	m.m.Graph.Input = append(m.m.Graph.Input, valueInfo("x", onnxpb.TensorProto_INT8, 1, 1, 1, 5))
+	m.node("MaxPool", []string{"x"}, []string{"y"}, attrInts("kernel_shape", 1, 2), attrInts("pads", 0, 1, 0, 1)).output("y")
+	g, err := onnx.Load(m.bytes(t), onnx.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := ir.NewTensor(ir.I8, []int{1, 1, 1, 5})
+	copy(x.I, []int64{-128, -7, 127, -1, -100})
+	out, err := ir.Eval(g, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out[0].DType != ir.I8 || fmt.Sprint(out[0].I) != "[-128 -7 127 127 -1 -100]" {
+		t.Errorf("got %s %v", out[0].DType, out[0].I)
+	}
+}

@@ -6,7 +6,9 @@ import (
 	"github.com/modelc/modelc/ir"
 )
 
-// importMaxPool: 1-D runs as 2-D; the Indices output is unsupported.
+// importMaxPool: 1-D runs as 2-D; the Indices output is unsupported;
+// int8 and uint8 run on their values as floats (exactly), since the
+// IR's maxpool takes floats.
 func importMaxPool(c *nodeCtx) error {
 	if err := c.arity(1, 1); err != nil {
 		return err
@@ -15,7 +17,7 @@ func importMaxPool(c *nodeCtx) error {
 		return unsupported("MaxPool's Indices output")
 	}
 	c.ignore("storage_order") // it only orders Indices
-	if t, err := c.typeOf(0); err == nil && !t.DType.IsFloat() {
+	if t, err := c.typeOf(0); err == nil && !t.DType.IsFloat() && t.DType != ir.I8 && t.DType != ir.U8 {
 		return unsupported("MaxPool on %s (the IR's maxpool takes floats)", t.DType)
 	}
 	return c.pool(true)
@@ -81,6 +83,19 @@ func (c *nodeCtx) pool(isMax bool) error {
 		op = &ir.MaxPool{Kernel: w.kernel, Stride: w.stride, Pad: w.pad2(), Dilation: w.dil, CeilMode: w.ceil}
 	} else {
 		op = &ir.AvgPool{Kernel: w.kernel, Stride: w.stride, Pad: w.pad2(), CeilMode: w.ceil, CountIncludePad: countPad}
+	}
+	if dt := x.Type.DType; !dt.IsFloat() {
+		// int8 or uint8 (importMaxPool): every window holds an input
+		// cell (pads < kernel), so the maximum is an input value and the
+		// casts are exact.
+		if x2, err = c.tmp(&ir.Cast{To: ir.F32}, x2); err != nil {
+			return err
+		}
+		y, err := c.tmp(op, x2)
+		if err != nil {
+			return err
+		}
+		return c.emitFrom2D(rank, &ir.Cast{To: dt}, y)
 	}
 	return c.emitFrom2D(rank, op, x2)
 }

@@ -90,17 +90,29 @@ func genGemmLinear(c *kctx, rows ir.Dim, n, k, wIdx int, built *builtWeights) er
 	if e.Bias {
 		bias = "bias"
 	}
-	g := newGemmLayer(c, n, k, wIdx, bias, isa.Epilogue{Act: e.Act, Resid: e.Resid})
+	// Weights of a linear fed at run time, or a splat, the kernel packs
+	// itself (a phm_linear's F is multiplied out at build time).
+	runtimeW := wIdx == 1 && built == nil && !isDenseConst(c.node.Inputs[wIdx])
+	g := newGemmLayer(c, n, k, wIdx, !runtimeW, bias, isa.Epilogue{Act: e.Act, Resid: e.Resid})
 	if built != nil {
 		c.packInput(wIdx, built.key+"_"+g.name, func(w []float32) []float32 { return gemm.Pack(g.p, built.of(w)) })
 	}
 	s := kernels.NewLinear(c.node, g.p)
 	s.Rows = rows
-	c.parallel(fmt.Sprintf("(%s+%d)/%d*%d", dimExpr(s.Rows), s.RB-1, s.RB, s.NP), 1)
+	s.RuntimeW = runtimeW
+	items := fmt.Sprintf("(%s+%d)/%d*%d", dimExpr(s.Rows), s.RB-1, s.RB, s.NP)
 	b := tmpl.Binding{Shape: s, Hooks: map[string]tmpl.Hook{
 		"Gemm":   tmpl.Call{Func: g.name},
 		"Vector": dispatchHook(g.ks, func(name string) bool { return g.goEpi[name] }, 7),
 	}}
+	if runtimeW {
+		// Every chunk would pack the same buffer: one serial call.
+		c.scratchBuf(ir.D(g.p.PackedLen()))
+		b.Serial = items
+	} else {
+		c.parallel(items, 1)
+		b.Omit = append(b.Omit, "wbuf")
+	}
 	if wIdx == 1 {
 		b.Omit = append(b.Omit, "factors")
 	}
@@ -125,11 +137,12 @@ type gemmLayer struct {
 }
 
 // newGemmLayer emits the kernels for weights [n, k] in input wIdx (packed
-// at build time) with a bias ("" for none) and the epilogue ep after it.
+// at build time when packW; else the kernel packs them at run time) with
+// a bias ("" for none) and the epilogue ep after it.
 // The bias is packed too, padded to whole panels, since the vector
 // kernels read whole panels of it; a bias that is not a dense constant
 // keeps the layer on the pure-Go kernel.
-func newGemmLayer(c *kctx, n, k, wIdx int, bias string, ep isa.Epilogue) gemmLayer {
+func newGemmLayer(c *kctx, n, k, wIdx int, packW bool, bias string, ep isa.Epilogue) gemmLayer {
 	g := gemmLayer{p: gemm.VectorParams(n, k, 1)}
 	// The vector kernels read the bias packed: a bias fed at run time
 	// keeps the layer on the pure-Go kernel.
@@ -147,7 +160,9 @@ func newGemmLayer(c *kctx, n, k, wIdx int, bias string, ep isa.Epilogue) gemmLay
 	}
 	g.name = g.p.Name()
 	c.helper(g.name, gemm.Emit(g.p, g.name))
-	c.packInput(wIdx, g.name, func(w []float32) []float32 { return gemm.Pack(g.p, w) })
+	if packW {
+		c.packInput(wIdx, g.name, func(w []float32) []float32 { return gemm.Pack(g.p, w) })
+	}
 	if vector {
 		g.ks, g.goEpi = c.epilogueKernels(spec.Epi, func(t isa.Target, e isa.Epilogue) []isa.Kernel {
 			s := spec
@@ -227,14 +242,18 @@ func genConvGemm(c *kctx) error {
 	p := gemm.VectorParams(P, K, w.O)
 	goName := p.Name()
 	c.helper(goName, gemm.Emit(p, goName))
-	c.packInput(1, "neg", func(w []float32) []float32 {
-		n := make([]float32, len(w))
-		for i, v := range w {
-			n[i] = -v
-		}
-		return n
-	})
 	s := kernels.NewConvGemm(c.node, p)
+	// Weights fed at run time, or a splat, the kernel negates itself.
+	s.RuntimeW = !isDenseConst(c.node.Inputs[1])
+	if !s.RuntimeW {
+		c.packInput(1, "neg", func(w []float32) []float32 {
+			n := make([]float32, len(w))
+			for i, v := range w {
+				n[i] = -v
+			}
+			return n
+		})
+	}
 	c.scratchBuf(s.Items.MulInt(K * s.PW))
 	full := isa.Epilogue{Act: e.Act, Resid: e.Resid}
 	kepi := full
@@ -244,13 +263,20 @@ func genConvGemm(c *kctx) error {
 	ks, goEpi := c.epilogueKernels(kepi, func(t isa.Target, e isa.Epilogue) []isa.Kernel {
 		return t.ConvBlock(isa.ConvBlockSpec{K: K, PW: s.PW, Epi: e})
 	})
-	c.parallel(dimExpr(s.Items), 1)
 	b := tmpl.Binding{Shape: s, Hooks: map[string]tmpl.Hook{
 		"Gemm": tmpl.Call{Func: goName},
 		// The kernels leave the bias to Go, and the rest of the epilogue
 		// when they lack it.
 		"Block": dispatchHook(ks, func(name string) bool { return goEpi[name] || kepi != full || e.Bias }, 7),
 	}}
+	if s.RuntimeW {
+		// Every chunk would negate into the same buffer: one serial call.
+		c.scratchBuf(ir.D(w.O * K))
+		b.Serial = dimExpr(s.Items)
+	} else {
+		c.parallel(dimExpr(s.Items), 1)
+		b.Omit = append(b.Omit, "wbuf")
+	}
 	if err := epilogue(e, &b); err != nil {
 		return err
 	}

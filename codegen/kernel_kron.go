@@ -74,17 +74,31 @@ func genPHMLinear(c *kctx) error {
 	if phmExec(c.node, k) == ir.ExecDense {
 		return genPHMDense(c, k, rows)
 	}
-	g := newGemmLayer(c, k.R*k.M2, k.N2, 2, "", isa.Epilogue{})
-	c.packInput(2, fmt.Sprintf("kron%d_%s", k.R, g.name), kernels.PackPHMF(g.p, k))
-	c.packInput(1, fmt.Sprintf("kronA%dx%dx%d", k.R, k.M1, k.N1), kernels.PackPHMA(k))
+	// Factors fed at run time, or splats, the kernel packs itself.
+	runtimeW := !isDenseConst(c.node.Inputs[1]) || !isDenseConst(c.node.Inputs[2])
+	g := newGemmLayer(c, k.R*k.M2, k.N2, 2, !runtimeW, "", isa.Epilogue{})
+	if !runtimeW {
+		c.packInput(2, fmt.Sprintf("kron%d_%s", k.R, g.name), kernels.PackPHMF(g.p, k))
+		c.packInput(1, fmt.Sprintf("kronA%dx%dx%d", k.R, k.M1, k.N1), kernels.PackPHMA(k))
+	}
 	s := kernels.NewPHMLinear(c.node, g.p)
 	s.Rows = rows
+	s.RuntimeW = runtimeW
 	c.scratchBuf(rows.MulInt(s.Q * s.ZN))
-	c.parallel(fmt.Sprintf("(%s+%d)/%d*%d", dimExpr(rows), s.RB-1, s.RB, s.NC), 1)
+	items := fmt.Sprintf("(%s+%d)/%d*%d", dimExpr(rows), s.RB-1, s.RB, s.NC)
 	b := tmpl.Binding{Shape: s, Hooks: map[string]tmpl.Hook{
 		"Gemm":   tmpl.Call{Func: g.name},
 		"Vector": dispatchHook(g.ks, nil, 7),
 	}}
+	if runtimeW {
+		// Every chunk would pack the same buffers: one serial call.
+		c.scratchBuf(ir.D(k.R * k.M1 * k.N1))
+		c.scratchBuf(ir.D(g.p.PackedLen()))
+		b.Serial = items
+	} else {
+		c.parallel(items, 1)
+		b.Omit = append(b.Omit, "abuf", "fbuf")
+	}
 	if err := kronEpilogue(c, &b); err != nil {
 		return err
 	}

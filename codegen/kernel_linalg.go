@@ -19,6 +19,7 @@ func init() {
 	register(genGemm, ir.KGemm)
 	register(genMatMul, ir.KMatMul)
 	register(genConvTranspose, ir.KConvTranspose2D)
+	register(genEinsum, ir.KEinsum)
 }
 
 func floatOnly(c *kctx) error {
@@ -69,4 +70,15 @@ func genConvTranspose(c *kctx) error {
 		b.Omit = []string{"bias"}
 	}
 	return c.template("ConvTranspose", b)
+}
+
+// genEinsum specialises kernels.Einsum1 or kernels.Einsum2: the
+// equation's loops over the output's labels and, inside, the summed
+// ones, with float64 accumulation.
+func genEinsum(c *kctx) error {
+	s, err := kernels.EinsumOf(c.node)
+	if err != nil {
+		return err
+	}
+	return c.template(fmt.Sprintf("Einsum%d", len(c.node.Inputs)), tmpl.Binding{Shape: s})
 }

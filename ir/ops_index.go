@@ -207,6 +207,15 @@ type einsumSpec struct {
 	out string
 }
 
+// EinsumLabels parses equation eq for operands of the given ranks, as
+// shape inference and the evaluator do: one label string per operand, and
+// the output's (explicit, or implicit: the labels that occur once, in
+// alphabetical order).
+func EinsumLabels(eq string, ranks []int) (ins []string, out string, err error) {
+	sp, err := parseEinsum(eq, ranks)
+	return sp.ins, sp.out, err
+}
+
 func parseEinsum(eq string, ranks []int) (einsumSpec, error) {
 	eq = strings.ReplaceAll(eq, " ", "")
 	lhs, out, explicit := strings.Cut(eq, "->")

@@ -104,9 +104,13 @@ type ConvGemmShape struct {
 	Window
 	K, P, PW, NP, NR, NB int // depth, pixels, the panels of pixels, the pure-Go kernel's blocks
 	Bias, Resid, Fused   bool
-	Act                  func(float32) float32
-	Items                ir.Dim
-	Gemm                 func(m, lo, hi int, y, x, wp, bias []float32)
+	// RuntimeW: the weights are fed at run time (or a splat constant),
+	// so the kernel negates them into wbuf itself, once per call, and
+	// runs its items serially.
+	RuntimeW bool
+	Act      func(float32) float32
+	Items    ir.Dim
+	Gemm     func(m, lo, hi int, y, x, wp, bias []float32)
 	// Block runs the targets' kernels, which apply the residual and
 	// activation themselves only without a bias (a bias is per row here,
 	// which their epilogue does not add).
@@ -122,10 +126,18 @@ func NewConvGemm(nd *ir.Node, p gemm.Params) ConvGemmShape {
 }
 
 // ConvGemm computes items [lo, hi); col holds a K×PW panel per item.
-func ConvGemm(s ConvGemmShape, n, lo, hi int, y, x, w, bias, resid, col []float32) {
+// w is the weights negated, or with RuntimeW as fed, which the kernel
+// negates into wbuf (O·K floats) first.
+func ConvGemm(s ConvGemmShape, n, lo, hi int, y, x, w, bias, resid, col, wbuf []float32) {
 	C, H, W, O, KH, KW, OW := s.C, s.H, s.W, s.O, s.KH, s.KW, s.OW
 	K, P, PW, NP, NR := s.K, s.P, s.PW, s.NP, s.NR
 	SH, SW, PT, PL, DH, DW := s.SH, s.SW, s.PT, s.PL, s.DH, s.DW
+	if s.RuntimeW {
+		for i, v := range w[:O*K] {
+			wbuf[i] = -v
+		}
+		w = wbuf
+	}
 	for it := lo; it < hi; it++ {
 		b, p0 := it/NP, it%NP*PW
 		cp := col[it*K*PW : (it+1)*K*PW]

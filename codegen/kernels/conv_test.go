@@ -103,9 +103,18 @@ func TestConvGemm(t *testing.T) {
 					}
 					col := garbage(items * K * s.PW)
 					y := outBuf(c.out[0])
-					chunks(items, 2, func(lo, hi int) { ConvGemm(s, 2, lo, hi, y, c.in[0].F, neg, b, res, col) })
+					chunks(items, 2, func(lo, hi int) { ConvGemm(s, 2, lo, hi, y, c.in[0].F, neg, b, res, col, nil) })
 					matches(t, guarded(t, y, c.out[0].Numel()), c.out[0], ir.Describe(c.node.Op))
 				}
+				// Weights fed at run time: negated by the kernel, which
+				// then runs every item.
+				rs := s
+				rs.RuntimeW = true
+				wbuf := garbage(len(neg))
+				y := outBuf(c.out[0])
+				ConvGemm(rs, 2, 0, items, y, c.in[0].F, c.in[1].F, b, res, garbage(items*K*s.PW), wbuf)
+				matches(t, guarded(t, y, c.out[0].Numel()), c.out[0], ir.Describe(c.node.Op)+", weights fed at run time")
+				require.Equal(t, neg, wbuf)
 			}
 		}
 	}

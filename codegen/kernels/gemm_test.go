@@ -162,9 +162,21 @@ func TestLinear(t *testing.T) {
 					s.Vector = linearStandIn(s, act, vector == 2)
 				}
 				y := outBuf(c.out[0])
-				chunks(items, 1+r.IntN(3), func(lo, hi int) { Linear(s, n, lo, hi, y, c.in[0].F, nil, wp, b, res) })
+				chunks(items, 1+r.IntN(3), func(lo, hi int) { Linear(s, n, lo, hi, y, c.in[0].F, nil, wp, b, res, nil) })
 				matches(t, guarded(t, y, c.out[0].Numel()), c.out[0], ir.Describe(c.node.Op))
 			}
+			// Weights fed at run time: the kernel packs them, then runs
+			// every item (serially), into a wbuf holding stale values.
+			rs := s
+			rs.RuntimeW, rs.Vector = true, linearStandIn(s, act, false)
+			wbuf := make([]float32, p.PackedLen())
+			for j := range wbuf {
+				wbuf[j] = 99
+			}
+			y := outBuf(c.out[0])
+			Linear(rs, n, 0, items, y, c.in[0].F, nil, c.in[1].F, b, res, wbuf)
+			matches(t, guarded(t, y, c.out[0].Numel()), c.out[0], ir.Describe(c.node.Op)+", weights fed at run time")
+			require.Equal(t, wp, wbuf, "packed at run time as at build time")
 		}
 	}
 }

@@ -38,9 +38,13 @@ type PHMLinearShape struct {
 	Per, NB                int // the pure-Go kernel's NR-column blocks per panel, and in all
 	Rows                   ir.Dim
 	Scale, Bias, Resid     bool
-	Act                    func(float32) float32
-	Gemm                   func(m, lo, hi int, y, x, wp, bias []float32)
-	Vector                 LinearKernel
+	// RuntimeW: the factors are fed at run time (or splat constants),
+	// so the kernel packs them into abuf and fbuf itself (as PackPHMA
+	// and PackPHMF), once per call, and runs its items serially.
+	RuntimeW bool
+	Act      func(float32) float32
+	Gemm     func(m, lo, hi int, y, x, wp, bias []float32)
+	Vector   LinearKernel
 }
 
 // NewPHMLinear returns the shape of phm_linear node nd run factored, its
@@ -100,10 +104,29 @@ func PackPHMA(k ir.Kron) func([]float32) []float32 {
 // PHMLinear computes items [lo, hi): the GEMM of a block of rows by a
 // chunk of F_stack's panels into z (n1·R·m2 floats per row), then the
 // mix by A of those columns, with the epilogue. a is Â (PackPHMA), f
-// F_stack packed (PackPHMF).
-func PHMLinear(s PHMLinearShape, n, lo, hi int, y, x, a, f, scale, bias, resid, z []float32) {
+// F_stack packed (PackPHMF); with RuntimeW they are A and F as fed,
+// packed into abuf and fbuf first.
+func PHMLinear(s PHMLinearShape, n, lo, hi int, y, x, a, f, scale, bias, resid, z, abuf, fbuf []float32) {
 	K, N, Q, ZN, RR, M1, M2 := s.K, s.N, s.Q, s.ZN, s.R, s.M1, s.M2
 	PW, NP, CP, NC, RB := s.PW, s.NP, s.CP, s.NC, s.RB
+	if s.RuntimeW {
+		N2 := K / Q
+		clear(fbuf)
+		for r := 0; r < RR; r++ {
+			for p := 0; p < M1; p++ {
+				for q := 0; q < Q; q++ {
+					abuf[(p*Q+q)*RR+r] = a[(r*M1+p)*Q+q]
+				}
+			}
+			for o := 0; o < M2; o++ {
+				j := o*RR + r // F_stack's row
+				for k := 0; k < N2; k++ {
+					fbuf[(j/PW*N2+k)*PW+j%PW] = -f[(r*M2+o)*N2+k]
+				}
+			}
+		}
+		a, f = abuf, fbuf
+	}
 	rows := s.Rows.At(n)
 	for it := lo; it < hi; it++ {
 		r0, c := it/NC*RB, it%NC

@@ -89,10 +89,20 @@ func TestPHMLinear(t *testing.T) {
 				y := outBuf(c.out[0])
 				z := garbage(rows * s.Q * s.ZN)
 				chunks(items, 1+r.IntN(3), func(lo, hi int) {
-					PHMLinear(s, n, lo, hi, y, c.in[0].F, a, f, scale, bias, resid, z)
+					PHMLinear(s, n, lo, hi, y, c.in[0].F, a, f, scale, bias, resid, z, nil, nil)
 				})
 				matches(t, guarded(t, y, c.out[0].Numel()), c.out[0], ir.Describe(c.node.Op))
 			}
+			// Factors fed at run time: packed by the kernel, as at build
+			// time, which then runs every item.
+			rs := s
+			rs.RuntimeW = true
+			abuf, fbuf := garbage(len(a)), garbage(len(f))
+			y := outBuf(c.out[0])
+			PHMLinear(rs, n, 0, items, y, c.in[0].F, c.in[1].F, c.in[2].F, scale, bias, resid, garbage(rows*s.Q*s.ZN), abuf, fbuf)
+			matches(t, guarded(t, y, c.out[0].Numel()), c.out[0], ir.Describe(c.node.Op)+", factors fed at run time")
+			require.Equal(t, a, abuf)
+			require.Equal(t, f, fbuf)
 		}
 	}
 }
@@ -128,7 +138,7 @@ func TestPHMLinearDense(t *testing.T) {
 		}
 		y := outBuf(c.out[0])
 		items := (s.Rows.At(n) + s.RB - 1) / s.RB * s.NP
-		chunks(items, 2, func(lo, hi int) { Linear(s, n, lo, hi, y, c.in[0].F, nil, gemm.Pack(p, w), bias, resid) })
+		chunks(items, 2, func(lo, hi int) { Linear(s, n, lo, hi, y, c.in[0].F, nil, gemm.Pack(p, w), bias, resid, nil) })
 		matches(t, guarded(t, y, c.out[0].Numel()), c.out[0], ir.Describe(c.node.Op))
 	}
 }

@@ -2,6 +2,8 @@ package kernels
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/modelc/modelc/codegen/tmpl"
 	"github.com/modelc/modelc/ir"
@@ -186,5 +188,99 @@ func ConvTranspose(s ConvTransposeShape, n, lo, hi int, y, x, w, bias []float32)
 		for i, v := range acc {
 			dst[i] = float32(v)
 		}
+	}
+}
+
+// EinsumShape is Einstein summation of one or two operands: loops over
+// the result's labels (Out, in the output's order, so the result is
+// written row-major) and, inside, over the labels summed away (Sum, in
+// the order they first occur in the operands, as the evaluator sums
+// them), each carrying every operand's offset. An operand steps along a
+// label by the sum of its strides on the dimensions the label names (a
+// label repeated in one operand walks its diagonal), and by 0 where it
+// lacks the label or broadcasts it (size 1).
+type EinsumShape struct {
+	Out, Sum tmpl.Nest
+}
+
+// EinsumOf returns the shape of an einsum node of one or two float
+// operands.
+func EinsumOf(nd *ir.Node) (EinsumShape, error) {
+	if len(nd.Inputs) > 2 {
+		return EinsumShape{}, fmt.Errorf("einsum of %d operands is not supported by the generated kernels yet", len(nd.Inputs))
+	}
+	ranks := make([]int, len(nd.Inputs))
+	for i, v := range nd.Inputs {
+		if !v.Type.DType.IsFloat() {
+			return EinsumShape{}, fmt.Errorf("einsum on %s is not supported by the generated kernels yet", v.Type.DType)
+		}
+		ranks[i] = v.Type.Shape.Rank()
+	}
+	ins, out, err := ir.EinsumLabels(nd.Op.(*ir.Einsum).Equation, ranks)
+	if err != nil {
+		return EinsumShape{}, fmt.Errorf("BUG: einsum: %v (the verifier parsed it)", err)
+	}
+	// Each label's size: the first operand's that is not 1, as
+	// inferEinsum's; the summed labels in order of first occurrence.
+	size := map[rune]ir.Dim{}
+	var sum []rune
+	for i, p := range ins {
+		for j, r := range p {
+			d := nd.Inputs[i].Type.Shape[j]
+			if s, ok := size[r]; !ok || s == ir.D(1) {
+				size[r] = d
+			}
+			if !strings.ContainsRune(out, r) && !slices.Contains(sum, r) {
+				sum = append(sum, r)
+			}
+		}
+	}
+	nest := func(labels []rune) tmpl.Nest {
+		l := tmpl.Nest{Steps: make([][]ir.Dim, len(ins))}
+		for _, r := range labels {
+			l.Dims = append(l.Dims, size[r])
+		}
+		for i, p := range ins {
+			sh := nd.Inputs[i].Type.Shape
+			st := RowStrides(sh)
+			l.Steps[i] = make([]ir.Dim, len(labels))
+			for k, r := range labels {
+				l.Steps[i][k] = ir.D(0)
+				for j, q := range p {
+					if q == r && sh[j] != ir.D(1) {
+						l.Steps[i][k] = l.Steps[i][k].Add(st[j])
+					}
+				}
+			}
+		}
+		return l
+	}
+	return EinsumShape{Out: nest([]rune(out)), Sum: nest(sum)}, nil
+}
+
+// Einsum1 sums a over the summed labels into each result, in float64.
+func Einsum1(s EinsumShape, n int, y, a []float32) {
+	o := 0
+	for p := range s.Out.Each(n, 0) {
+		acc := 0.0
+		for q := range s.Sum.Each(n, p[0]) {
+			acc += float64(a[q[0]])
+		}
+		y[o] = float32(acc)
+		o++
+	}
+}
+
+// Einsum2 sums the products of a's and b's elements over the summed
+// labels into each result, in float64.
+func Einsum2(s EinsumShape, n int, y, a, b []float32) {
+	o := 0
+	for p := range s.Out.Each(n, 0, 0) {
+		acc := 0.0
+		for q := range s.Sum.Each(n, p[0], p[1]) {
+			acc += float64(a[q[0]]) * float64(b[q[1]])
+		}
+		y[o] = float32(acc)
+		o++
 	}
 }

@@ -84,3 +84,52 @@ func TestConvTranspose(t *testing.T) {
 		}
 	}
 }
+
+// TestEinsum runs equations of one and two operands — products, batched
+// products, transposes, sums, traces, diagonals, outer products,
+// broadcasting and implicit outputs — against the evaluator, at two
+// batches where an operand holds N.
+func TestEinsum(t *testing.T) {
+	for i, tc := range []struct {
+		eq  string
+		ins []ir.Shape
+	}{
+		{"bij,bjk->bik", []ir.Shape{{ir.N, ir.D(3), ir.D(4)}, {ir.N, ir.D(4), ir.D(5)}}},
+		{"ij,jk", []ir.Shape{{ir.N, ir.D(4)}, {ir.D(4), ir.D(3)}}},
+		{"i,i", []ir.Shape{{ir.D(5)}, {ir.D(5)}}},
+		{"i,j->ij", []ir.Shape{{ir.D(3)}, {ir.N}}},
+		{"ij->ji", []ir.Shape{{ir.N, ir.D(3)}}},
+		{"ij->i", []ir.Shape{{ir.D(3), ir.N}}},
+		{"ii", []ir.Shape{{ir.D(4), ir.D(4)}}},
+		{"bii->bi", []ir.Shape{{ir.N, ir.D(3), ir.D(3)}}},
+		{"ijk->", []ir.Shape{{ir.D(2), ir.N, ir.D(3)}}},
+		{"", []ir.Shape{{}}},
+		{"bhqd,bhkd->bhqk", []ir.Shape{{ir.N, ir.D(2), ir.D(3), ir.D(4)}, {ir.D(1), ir.D(2), ir.D(5), ir.D(4)}}},
+		{"ij,kj->ikj", []ir.Shape{{ir.D(2), ir.D(1)}, {ir.D(3), ir.D(4)}}},
+		{"iij,jk->ki", []ir.Shape{{ir.D(3), ir.D(3), ir.D(2)}, {ir.D(2), ir.N}}},
+	} {
+		for _, n := range []int{1, 3} {
+			ins := make([]ir.Type, len(tc.ins))
+			for j, sh := range tc.ins {
+				ins[j] = f32(sh...)
+			}
+			c := evalOp(t, n, uint64(i), &ir.Einsum{Equation: tc.eq}, ins...)
+			s, err := EinsumOf(c.node)
+			require.NoError(t, err, tc.eq)
+			y := outBuf(c.out[0])
+			if len(ins) == 1 {
+				Einsum1(s, n, y, c.in[0].F)
+			} else {
+				Einsum2(s, n, y, c.in[0].F, c.in[1].F)
+			}
+			matches(t, guarded(t, y, c.out[0].Numel()), c.out[0], tc.eq)
+		}
+	}
+	// Three operands and integers are not generated yet.
+	c := evalOp(t, 1, 1, &ir.Einsum{Equation: "i,i,i"}, f32(ir.D(2)), f32(ir.D(2)), f32(ir.D(2)))
+	_, err := EinsumOf(c.node)
+	require.ErrorContains(t, err, "not supported by the generated kernels yet")
+	c = evalOp(t, 1, 1, &ir.Einsum{Equation: "ij->j"}, ir.Type{DType: ir.I64, Shape: ir.Shape{ir.D(2), ir.D(3)}})
+	_, err = EinsumOf(c.node)
+	require.ErrorContains(t, err, "not supported by the generated kernels yet")
+}

@@ -18,7 +18,11 @@ type LinearShape struct {
 	Rows         ir.Dim // rows of x
 	Bias, Resid  bool
 	Fused        bool
-	Act          func(float32) float32
+	// RuntimeW: the weights are fed at run time (or a splat constant,
+	// which never reaches weights.bin), so the kernel packs them into
+	// wbuf itself, once per call, and runs its items serially.
+	RuntimeW bool
+	Act      func(float32) float32
 	// Gemm is the pure-Go kernel (gemm.Emit's, by name).
 	Gemm   func(m, lo, hi int, y, x, wp, bias []float32)
 	Vector LinearKernel
@@ -37,9 +41,19 @@ func NewLinear(nd *ir.Node, p gemm.Params) LinearShape {
 // of those columns where the kernel that ran did not apply them. factors
 // is a phm_linear's A, which its dense form reads only when the package
 // is built (W = Σ A_r ⊗ F_r packed in place of F, w): the kernel never
-// reads it, and a linear omits it.
-func Linear(s LinearShape, n, lo, hi int, y, x, factors, w, bias, resid []float32) {
+// reads it, and a linear omits it. With RuntimeW, w is W [N, K] as fed,
+// which the kernel packs into wbuf (gemm.Pack's layout) first.
+func Linear(s LinearShape, n, lo, hi int, y, x, factors, w, bias, resid, wbuf []float32) {
 	K, N, PW, NP, RB := s.K, s.N, s.PW, s.NP, s.RB
+	if s.RuntimeW {
+		clear(wbuf)
+		for o := 0; o < N; o++ {
+			for k := 0; k < K; k++ {
+				wbuf[(o/PW*K+k)*PW+o%PW] = -w[o*K+k]
+			}
+		}
+		w = wbuf
+	}
 	rows := s.Rows.At(n)
 	// Blocks of equal size (a multiple of 6 rows, at most RB+5): 128 rows
 	// split as 126 + 2 would leave one thread's half of the items empty.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"strings"
 	"testing"
 
@@ -370,4 +371,114 @@ func loadArchiveModel(t *testing.T, name string) (*ir.Graph, error) {
 		return nil, err
 	}
 	return onnx.Load(data, onnx.Options{})
+}
+
+// TestEinsumEllipsis: an ellipsis becomes labels of its own, broadcast
+// from the right, and an implicit output becomes explicit (the
+// ellipsis's labels first); a malformed one is an error.
+func TestEinsumEllipsis(t *testing.T) {
+	for _, tc := range []struct {
+		eq     string
+		shapes [][]any
+		want   string
+	}{
+		{"...ii ->...i", [][]any{{3, 5, 5}}, "aii->ai"},
+		{"...ij,...jk", [][]any{{2, 3, 4}, {4, 5}}, "aij,jk->aik"},
+		{"b...,...a->...", [][]any{{2, 3, 4}, {4, 2}}, "bcd,da->cd"},
+		{"...", [][]any{{}}, "->"},
+		{"ij,jk", [][]any{{2, 3}, {3, 4}}, "ij,jk"},
+		{"i..j", [][]any{{2, 3}}, ""},
+		{"...i...", [][]any{{2, 3}}, ""},
+		{"...ijk", [][]any{{2, 3}}, ""},
+	} {
+		m := newModel(12)
+		var ins []string
+		for i, s := range tc.shapes {
+			name := fmt.Sprintf("x%d", i)
+			m.input(name, s...)
+			ins = append(ins, name)
+		}
+		m.node("Einsum", ins, []string{"y"}, attrString("equation", tc.eq)).output("y")
+		g, err := onnx.Load(m.bytes(t), onnx.Options{})
+		if tc.want == "" {
+			if err == nil {
+				t.Errorf("%q: imported, want an error", tc.eq)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%q: %v", tc.eq, err)
+			continue
+		}
+		var got string
+		for _, n := range g.Nodes {
+			if e, ok := n.Op.(*ir.Einsum); ok {
+				got = e.Equation
+			}
+		}
+		if got != tc.want {
+			t.Errorf("%q: equation %q, want %q", tc.eq, got, tc.want)
+		}
+	}
+}
+
+// TestLRN: LRN's decomposition matches its definition, on an even size
+// (more channels after each than before) and a rank-3 input.
+func TestLRN(t *testing.T) {
+	const n, ch, d, size = 2, 5, 3, 4
+	const alpha, beta, bias = 0.5, 0.75, 2.0
+	m := newModel(13).input("x", n, ch, d).
+		node("LRN", []string{"x"}, []string{"y"}, attrFloat("alpha", alpha), attrFloat("beta", beta), attrFloat("bias", bias), attrInt("size", size)).
+		output("y")
+	g, err := onnx.Load(m.bytes(t), onnx.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := ir.NewTensor(ir.F32, []int{n, ch, d})
+	for i := range x.F {
+		x.F[i] = float32(i%7) - 2.5
+	}
+	out, err := ir.Eval(g, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for b := range n {
+		for c := range ch {
+			for j := range d {
+				sum := 0.0
+				for k := c - (size-1)/2; k <= c+size/2; k++ {
+					if k >= 0 && k < ch {
+						v := float64(x.F[(b*ch+k)*d+j])
+						sum += v * v
+					}
+				}
+				i := (b*ch+c)*d + j
+				want := float64(x.F[i]) / math.Pow(bias+alpha/size*sum, beta)
+				if got := float64(out[0].F[i]); math.Abs(got-want) > 1e-5*math.Abs(want)+1e-6 {
+					t.Errorf("y[%d %d %d] = %g, want %g", b, c, j, got, want)
+				}
+			}
+		}
+	}
+}
+
+// TestMaxPoolInt8: int8 max pooling (run on floats) keeps the dtype and
+// the values, negative ones included, padding never winning.
+func TestMaxPoolInt8(t *testing.T) {
+	m := newModel(12)
+	m.m.Graph.Input = append(m.m.Graph.Input, valueInfo("x", onnxpb.TensorProto_INT8, 1, 1, 1, 5))
+	m.node("MaxPool", []string{"x"}, []string{"y"}, attrInts("kernel_shape", 1, 2), attrInts("pads", 0, 1, 0, 1)).output("y")
+	g, err := onnx.Load(m.bytes(t), onnx.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := ir.NewTensor(ir.I8, []int{1, 1, 1, 5})
+	copy(x.I, []int64{-128, -7, 127, -1, -100})
+	out, err := ir.Eval(g, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out[0].DType != ir.I8 || fmt.Sprint(out[0].I) != "[-128 -7 127 127 -1 -100]" {
+		t.Errorf("got %s %v", out[0].DType, out[0].I)
+	}
 }

@@ -167,14 +167,92 @@ func importEinsum(c *nodeCtx) error {
 	if c.nin() < 1 {
 		return fmt.Errorf("takes at least 1 input")
 	}
-	if strings.Contains(eq, "...") {
-		return unsupported("Einsum with an ellipsis (%q)", eq)
-	}
 	ins, err := c.inputsN(c.nin())
 	if err != nil {
 		return err
 	}
+	ranks := make([]int, len(ins))
+	for i, v := range ins {
+		ranks[i] = v.Type.Shape.Rank()
+	}
+	if eq, err = expandEllipsis(eq, ranks); err != nil {
+		return err
+	}
 	return c.emit(0, &ir.Einsum{Equation: eq}, ins...)
+}
+
+// expandEllipsis writes an einsum equation's ellipsis ("...", numpy's
+// broadcast dimensions) as labels of its own, for operands of the given
+// ranks: E fresh labels, E the most dimensions an operand's ellipsis
+// stands for, each operand's ellipsis the last of them (its dimensions
+// broadcast from the right), and an explicit output where the equation
+// has none — the ellipsis's labels first, then the labels that occur
+// once in alphabetical order, as numpy's implicit output. An equation
+// without an ellipsis is returned as it is.
+func expandEllipsis(eq string, ranks []int) (string, error) {
+	if !strings.Contains(eq, ".") {
+		return eq, nil
+	}
+	eq = strings.ReplaceAll(eq, " ", "")
+	lhs, out, explicit := strings.Cut(eq, "->")
+	parts := strings.Split(lhs, ",")
+	if len(parts) != len(ranks) {
+		return "", fmt.Errorf("equation %q has %d operands, got %d inputs", eq, len(parts), len(ranks))
+	}
+	oneEllipsis := func(p string) error {
+		if k := strings.Count(p, "..."); k > 1 || strings.Count(p, ".") != 3*k {
+			return fmt.Errorf("equation %q: %q has a malformed ellipsis", eq, p)
+		}
+		return nil
+	}
+	used := map[rune]bool{}
+	for _, r := range eq {
+		used[r] = true
+	}
+	e := 0
+	ell := make([]int, len(parts))
+	for i, p := range parts {
+		if err := oneEllipsis(p); err != nil {
+			return "", err
+		}
+		if strings.Contains(p, "...") {
+			ell[i] = ranks[i] - (len(p) - 3)
+			if ell[i] < 0 {
+				return "", fmt.Errorf("equation %q: operand %d has %d labels for rank %d", eq, i, len(p)-3, ranks[i])
+			}
+			e = max(e, ell[i])
+		}
+	}
+	var fresh []rune
+	for _, r := range "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ" {
+		if len(fresh) < e && !used[r] {
+			fresh = append(fresh, r)
+		}
+	}
+	if len(fresh) < e {
+		return "", unsupported("Einsum whose ellipsis needs %d labels besides the equation's (%q): 52 letters in all", e, eq)
+	}
+	for i, p := range parts {
+		parts[i] = strings.Replace(p, "...", string(fresh[e-ell[i]:]), 1)
+	}
+	if explicit {
+		if err := oneEllipsis(out); err != nil {
+			return "", err
+		}
+		out = strings.Replace(out, "...", string(fresh), 1)
+	} else {
+		count := map[rune]int{}
+		for _, r := range lhs {
+			count[r]++
+		}
+		out = string(fresh)
+		for r := 'A'; r <= 'z'; r++ {
+			if count[r] == 1 && ('a' <= r || r <= 'Z') {
+				out += string(r)
+			}
+		}
+	}
+	return strings.Join(parts, ",") + "->" + out, nil
 }
 
 // importRange folds Range into a constant: start, limit and delta must

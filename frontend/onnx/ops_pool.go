@@ -6,7 +6,9 @@ import (
 	"github.com/modelc/modelc/ir"
 )
 
-// importMaxPool: 1-D runs as 2-D; the Indices output is unsupported.
+// importMaxPool: 1-D runs as 2-D; the Indices output is unsupported;
+// int8 and uint8 run on their values as floats (exactly), since the
+// IR's maxpool takes floats.
 func importMaxPool(c *nodeCtx) error {
 	if err := c.arity(1, 1); err != nil {
 		return err
@@ -15,7 +17,7 @@ func importMaxPool(c *nodeCtx) error {
 		return unsupported("MaxPool's Indices output")
 	}
 	c.ignore("storage_order") // it only orders Indices
-	if t, err := c.typeOf(0); err == nil && !t.DType.IsFloat() {
+	if t, err := c.typeOf(0); err == nil && !t.DType.IsFloat() && t.DType != ir.I8 && t.DType != ir.U8 {
 		return unsupported("MaxPool on %s (the IR's maxpool takes floats)", t.DType)
 	}
 	return c.pool(true)
@@ -81,6 +83,19 @@ func (c *nodeCtx) pool(isMax bool) error {
 		op = &ir.MaxPool{Kernel: w.kernel, Stride: w.stride, Pad: w.pad2(), Dilation: w.dil, CeilMode: w.ceil}
 	} else {
 		op = &ir.AvgPool{Kernel: w.kernel, Stride: w.stride, Pad: w.pad2(), CeilMode: w.ceil, CountIncludePad: countPad}
+	}
+	if dt := x.Type.DType; !dt.IsFloat() {
+		// int8 or uint8 (importMaxPool): every window holds an input
+		// cell (pads < kernel), so the maximum is an input value and the
+		// casts are exact.
+		if x2, err = c.tmp(&ir.Cast{To: ir.F32}, x2); err != nil {
+			return err
+		}
+		y, err := c.tmp(op, x2)
+		if err != nil {
+			return err
+		}
+		return c.emitFrom2D(rank, &ir.Cast{To: dt}, y)
 	}
 	return c.emitFrom2D(rank, op, x2)
 }
@@ -215,4 +230,78 @@ func importLpPool(c *nodeCtx) error {
 		return err
 	}
 	return c.emitFrom2D(rank, ir.Simple{K: ir.KPow}, y, inv)
+}
+
+// importLRN builds local response normalisation from its definition:
+// y = x / (bias + alpha/size · Σ x²)^beta, the sum over the size
+// channels around each one (floor((size−1)/2) before, ceil((size−1)/2)
+// after, zeros past the edges). The sum is an average pool counting its
+// padding, of window size×1, on x² seen as [N, 1, C, D1·…·Dk].
+func importLRN(c *nodeCtx) error {
+	if err := c.arity(1, 1); err != nil {
+		return err
+	}
+	var e errs
+	alpha := e.float(c, "alpha", 1e-4)
+	beta := e.float(c, "beta", 0.75)
+	bias := e.float(c, "bias", 1)
+	size := e.int(c, "size", 0)
+	if e.err != nil {
+		return e.err
+	}
+	if size < 1 {
+		return fmt.Errorf("size must be positive, got %d", size)
+	}
+	x, err := c.in(0)
+	if err != nil {
+		return err
+	}
+	s := x.Type.Shape
+	if s.Rank() < 3 || !x.Type.DType.IsFloat() {
+		return fmt.Errorf("takes a float input [N, C, D1, …], got %s %s", x.Type.DType, s)
+	}
+	rest := 1
+	for _, d := range s[2:] {
+		if !d.Static() {
+			return unsupported("LRN on %s (the dimensions after C must not depend on the batch)", s)
+		}
+		rest *= d.B
+	}
+	sq, err := c.bin(ir.KMul, x, x)
+	if err != nil {
+		return err
+	}
+	if sq, err = c.tmp(&ir.Reshape{Shape: ir.Shape{s[0], ir.D(1), s[1], ir.D(rest)}}, sq); err != nil {
+		return err
+	}
+	lo, hi := (size-1)/2, size/2
+	if sq, err = c.tmp(&ir.AvgPool{Kernel: []int{size, 1}, Stride: []int{1, 1}, Pad: []int{lo, 0, hi, 0}, CountIncludePad: true}, sq); err != nil {
+		return err
+	}
+	if sq, err = c.tmp(&ir.Reshape{Shape: s.Clone()}, sq); err != nil {
+		return err
+	}
+	// The pool's mean is Σ x²/size, so alpha/size · Σ x² = alpha · mean.
+	a, err := c.scalarConst(x.Type.DType, alpha)
+	if err != nil {
+		return err
+	}
+	b, err := c.scalarConst(x.Type.DType, bias)
+	if err != nil {
+		return err
+	}
+	p, err := c.scalarConst(x.Type.DType, beta)
+	if err != nil {
+		return err
+	}
+	if sq, err = c.bin(ir.KMul, sq, a); err != nil {
+		return err
+	}
+	if sq, err = c.bin(ir.KAdd, sq, b); err != nil {
+		return err
+	}
+	if sq, err = c.bin(ir.KPow, sq, p); err != nil {
+		return err
+	}
+	return c.emit(0, ir.Simple{K: ir.KDiv}, x, sq)
 }

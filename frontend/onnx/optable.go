@@ -85,6 +85,7 @@ var opTable = map[string]opEntry{
 	"ReduceSumSquare":   {6, MaxOpset, importReduce, nil},
 	"GlobalMaxPool":     {6, MaxOpset, importGlobalMaxPool, nil},
 	"LpPool":            {11, MaxOpset, importLpPool, nil},
+	"LRN":               {1, MaxOpset, importLRN, nil},
 
 	// Comparisons, logic, math, activations, selections (ops_math.go).
 	"Equal":           {7, MaxOpset, importCompare, foldEqual},

@@ -38,34 +38,24 @@ func init() {
 // narrower range to keep (the kernels do no wrapping).
 func heldElem(dt ir.DType) bool { return dt.IsFloat() || dt == ir.I64 || dt == ir.Bool }
 
-// orderedElem reports whether held values of dt compare as dt's do:
-// every dtype but u64, held as its bit pattern.
-func orderedElem(dt ir.DType) bool { return dt != ir.U64 }
-
 // genArgReduce specialises kernels.ArgReduce.
 func genArgReduce(c *kctx) error {
 	o := c.node.Op.(*ir.ArgReduce)
-	if !orderedElem(c.in(0).DType) {
-		return fmt.Errorf("%s on %s is not supported by the generated kernels yet", o.K, c.in(0).DType)
-	}
 	ax, err := kernels.AxisOf(o.K, c.in(0).Shape, o.Axis)
 	if err != nil {
 		return err
 	}
-	return c.generic("ArgReduce", kernels.ArgReduceShape{AxisShape: ax, Max: o.K == ir.KArgMax, Last: o.SelectLast}, c.in(0).DType)
+	return c.generic("ArgReduce", kernels.ArgReduceShape{AxisShape: ax, Max: o.K == ir.KArgMax, Last: o.SelectLast, Unsigned: c.in(0).DType == ir.U64}, c.in(0).DType)
 }
 
 // genTopK specialises kernels.TopK.
 func genTopK(c *kctx) error {
 	o := c.node.Op.(*ir.TopK)
-	if !orderedElem(c.in(0).DType) {
-		return fmt.Errorf("topk on %s is not supported by the generated kernels yet", c.in(0).DType)
-	}
 	ax, err := kernels.AxisOf(ir.KTopK, c.in(0).Shape, o.Axis)
 	if err != nil {
 		return err
 	}
-	return c.generic("TopK", kernels.TopKShape{AxisShape: ax, K: o.K, Largest: o.Largest}, c.in(0).DType)
+	return c.generic("TopK", kernels.TopKShape{AxisShape: ax, K: o.K, Largest: o.Largest, Unsigned: c.in(0).DType == ir.U64}, c.in(0).DType)
 }
 
 // genHardmax specialises kernels.Hardmax.

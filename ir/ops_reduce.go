@@ -356,6 +356,15 @@ func key(t *Tensor, i int) float64 {
 	return float64(t.I[i])
 }
 
+// intLess orders t's integer elements a and b exactly (u64 as uint64):
+// through key's float64, values past 2⁵³ would tie.
+func intLess(t *Tensor, a, b int) bool {
+	if t.DType == U64 {
+		return uint64(t.I[a]) < uint64(t.I[b])
+	}
+	return t.I[a] < t.I[b]
+}
+
 func evalArgReduce(c *evalCtx, op Op, in []*Tensor, out []Type) ([]*Tensor, error) {
 	o := op.(*ArgReduce)
 	x := in[0]
@@ -368,6 +377,19 @@ func evalArgReduce(c *evalCtx, op Op, in []*Tensor, out []Type) ([]*Tensor, erro
 	better := func(v, best float64) bool { return v > best || v != v && best == best }
 	if o.K == KArgMin {
 		better = func(v, best float64) bool { return v < best || v != v && best == best }
+	}
+	if x.F == nil {
+		run.each(func(line, base, step int) {
+			bi := 0
+			for j := 1; j < run.n; j++ {
+				v, b := base+j*step, base+bi*step
+				if o.K == KArgMax && intLess(x, b, v) || o.K == KArgMin && intLess(x, v, b) || o.SelectLast && x.I[v] == x.I[b] {
+					bi = j
+				}
+			}
+			res.I[line] = int64(bi)
+		})
+		return []*Tensor{res}, nil
 	}
 	run.each(func(line, base, step int) {
 		bi, bv := 0, key(x, base)
@@ -395,6 +417,13 @@ func evalTopK(c *evalCtx, op Op, in []*Tensor, out []Type) ([]*Tensor, error) {
 			ord[j] = j
 		}
 		sort.SliceStable(ord, func(a, b int) bool {
+			if x.F == nil {
+				ia, ib := base+ord[a]*step, base+ord[b]*step
+				if o.Largest {
+					return intLess(x, ib, ia)
+				}
+				return intLess(x, ia, ib)
+			}
 			va, vb := key(x, base+ord[a]*step), key(x, base+ord[b]*step)
 			if o.Largest {
 				return va > vb || va == va && vb != vb

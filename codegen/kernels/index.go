@@ -40,6 +40,9 @@ func AxisOf(op ir.Kind, x ir.Shape, axis int) (AxisShape, error) {
 type ArgReduceShape struct {
 	AxisShape
 	Max, Last bool
+	// Unsigned compares int64-held values as uint64 (u64 is held as its
+	// bit pattern).
+	Unsigned bool
 }
 
 // ArgReduce writes each run's index of its extreme.
@@ -52,7 +55,13 @@ func ArgReduce[T float32 | int64](s ArgReduceShape, n int, y []int64, x []T) {
 			for j := 1; j < L; j++ {
 				v := x[base+j*Inner]
 				var better bool
-				if s.Max {
+				if s.Unsigned {
+					if s.Max {
+						better = uint64(int64(v)) > uint64(int64(bv))
+					} else {
+						better = uint64(int64(v)) < uint64(int64(bv))
+					}
+				} else if s.Max {
 					better = v > bv
 				} else {
 					better = v < bv

@@ -32,6 +32,10 @@ func TestArgReduce(t *testing.T) {
 				ci := evalOp(t, 1, uint64(axis+3), op, ir.Type{DType: ir.I64, Shape: x})
 				ArgReduce(ArgReduceShape{AxisShape: s, Max: k == ir.KArgMax, Last: last}, 1, y, ci.in[0].I)
 				require.Equal(t, ci.out[0].I, y, "%s on i64", ir.Describe(op))
+
+				cu := evalOpWith(t, 1, uint64(axis+7), op, fillU64, ir.Type{DType: ir.U64, Shape: x})
+				ArgReduce(ArgReduceShape{AxisShape: s, Max: k == ir.KArgMax, Last: last, Unsigned: true}, 1, y, cu.in[0].I)
+				require.Equal(t, cu.out[0].I, y, "%s on u64", ir.Describe(op))
 			}
 		}
 	}

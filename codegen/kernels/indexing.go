@@ -43,6 +43,9 @@ type TopKShape struct {
 	AxisShape
 	K       int
 	Largest bool
+	// Unsigned compares int64-held values as uint64 (u64 is held as its
+	// bit pattern).
+	Unsigned bool
 }
 
 // TopK writes each run's K values and their indices along the axis. A
@@ -61,7 +64,13 @@ func TopK[T float32 | int64](s TopKShape, n int, vals []T, idx []int64, x []T) {
 				for i := j; i > 0; i-- {
 					va, vb := x[base+ord[i]*Inner], x[base+ord[i-1]*Inner]
 					var before bool
-					if s.Largest {
+					if s.Unsigned {
+						if s.Largest {
+							before = uint64(int64(va)) > uint64(int64(vb))
+						} else {
+							before = uint64(int64(va)) < uint64(int64(vb))
+						}
+					} else if s.Largest {
 						before = va > vb || va == va && vb != vb
 					} else {
 						before = va < vb

@@ -65,6 +65,15 @@ func TestTopK(t *testing.T) {
 			TopK(s, 1, ivals, idx, ci.in[0].I)
 			require.Equal(t, ci.out[0].I, ivals, "%s on i64", ir.Describe(op))
 			require.Equal(t, ci.out[1].I, idx, "%s on i64", ir.Describe(op))
+
+			// u64 is held as its bit pattern: values past 2⁶³ are negative
+			// int64s and must still order above the small ones.
+			cu := evalOpWith(t, 1, uint64(axis+9), op, fillU64, ir.Type{DType: ir.U64, Shape: x})
+			su := s
+			su.Unsigned = true
+			TopK(su, 1, ivals, idx, cu.in[0].I)
+			require.Equal(t, cu.out[0].I, ivals, "%s on u64", ir.Describe(op))
+			require.Equal(t, cu.out[1].I, idx, "%s on u64", ir.Describe(op))
 		}
 	}
 }
@@ -219,5 +228,16 @@ func TestResize(t *testing.T) {
 		y := outBuf(c.out[0])
 		Resize(s, 1, y, c.in[0].F)
 		matches(t, guarded(t, y, c.out[0].Numel()), c.out[0], ir.Describe(op))
+	}
+}
+
+// fillU64 gives a u64 input values on both sides of 2⁶³, with ties.
+func fillU64(in []*ir.Tensor) {
+	for i := range in[0].I {
+		v := uint64(i % 4)
+		if i%3 == 0 {
+			v += 1 << 63
+		}
+		in[0].I[i] = int64(v)
 	}
 }

@@ -27,7 +27,7 @@ func (c *kctx) generic(name string, shape any, dt ir.DType) error {
 }
 
 func genTranspose(c *kctx) error {
-	return c.generic("Strided", kernels.TransposeOf(c.node), c.in(0).DType)
+	return c.strided(kernels.TransposeOf(c.node))
 }
 
 func genSlice(c *kctx) error {
@@ -35,11 +35,20 @@ func genSlice(c *kctx) error {
 	if err != nil {
 		return err
 	}
-	return c.generic("Strided", s, c.in(0).DType)
+	return c.strided(s)
 }
 
 func genExpand(c *kctx) error {
-	return c.generic("Strided", kernels.ExpandOf(c.node), c.in(0).DType)
+	return c.strided(kernels.ExpandOf(c.node))
+}
+
+// strided specialises kernels.Strided, or kernels.StridedRuns when the
+// innermost axis copies whole runs.
+func (c *kctx) strided(s kernels.StridedShape) error {
+	if rs, ok := kernels.Runs(s); ok {
+		return c.generic("StridedRuns", rs, c.in(0).DType)
+	}
+	return c.generic("Strided", s, c.in(0).DType)
 }
 
 func genCopy(c *kctx) error {

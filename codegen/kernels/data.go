@@ -68,6 +68,37 @@ func Strided[T any](s StridedShape, n int, y, x []T) {
 	}
 }
 
+// RunsShape is a strided copy whose innermost axis is contiguous in the
+// input as in the output: Run elements at a time, the outer axes by Loops.
+type RunsShape struct {
+	Loops tmpl.Nest
+	Base  ir.Dim
+	Run   int
+}
+
+// Runs returns s as whole-run copies when its innermost axis has a
+// static length of at least 2 and reads the input with step 1 (a slice
+// of the last axis, a transpose keeping it): copy moves a run at memory
+// speed where Strided moves an element an iteration.
+func Runs(s StridedShape) (RunsShape, bool) {
+	dims, steps := s.Loops.Dims, s.Loops.Steps[0]
+	r := len(dims)
+	if r < 2 || !dims[r-1].Static() || dims[r-1].B < 2 || steps[r-1] != ir.D(1) {
+		return RunsShape{}, false
+	}
+	return RunsShape{Loops: tmpl.Nest{Dims: dims[:r-1], Steps: [][]ir.Dim{steps[:r-1]}}, Base: s.Base, Run: dims[r-1].B}, true
+}
+
+// StridedRuns is Strided a run at a time (Runs).
+func StridedRuns[T any](s RunsShape, n int, y, x []T) {
+	Run := s.Run
+	o := 0
+	for p := range s.Loops.Each(n, s.Base.At(n)) {
+		copy(y[o:o+Run], x[p[0]:p[0]+Run])
+		o += Run
+	}
+}
+
 // CopyShape is a copy of N elements (reshape, flatten).
 type CopyShape struct{ N ir.Dim }
 

@@ -27,7 +27,21 @@ func runStrided(t *testing.T, c opCase, s StridedShape, what string) {
 	for i, v := range yi {
 		require.Equal(t, int64(c.out[0].F[i]*1000), v, "%s: element %d as int64", what, i)
 	}
+	if rs, ok := Runs(s); ok {
+		runs++
+		y := outBuf(c.out[0])
+		StridedRuns(rs, c.n, y, c.in[0].F)
+		matches(t, guarded(t, y, c.out[0].Numel()), c.out[0], what+" by runs")
+		yi := make([]int64, c.out[0].Numel())
+		StridedRuns(rs, c.n, yi, xi)
+		for i, v := range yi {
+			require.Equal(t, int64(c.out[0].F[i]*1000), v, "%s by runs: element %d as int64", what, i)
+		}
+	}
 }
+
+// runs counts the strided cases runStrided also ran as StridedRuns.
+var runs int
 
 func TestTranspose(t *testing.T) {
 	r := rng(3)
@@ -53,11 +67,15 @@ func TestExpand(t *testing.T) {
 }
 
 func TestSlice(t *testing.T) {
+	before := runs
+	defer func() { require.Greater(t, runs, before+1, "slices of the last axis's whole rows run by runs") }()
 	x := f32(ir.N, ir.D(7), ir.D(6))
 	for i, op := range []*ir.Slice{
 		{Starts: []int{1}, Ends: []int{5}, Axes: []int{1}},
 		{Starts: []int{-1, 5}, Ends: []int{-100, 0}, Axes: []int{2, 1}, Steps: []int{-2, -1}},
 		{Starts: []int{0, 2}, Ends: []int{1 << 40, 100}, Axes: []int{0, 2}, Steps: []int{1, 3}},
+		{Starts: []int{2}, Ends: []int{5}, Axes: []int{2}}, // a column band: runs of 3
+		{Starts: []int{1, 4}, Ends: []int{6, 6}, Axes: []int{1, 2}},
 	} {
 		c := evalOp(t, 3, uint64(i), op, x)
 		s, err := SliceOf(c.node)

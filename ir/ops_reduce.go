@@ -425,10 +425,10 @@ func evalTopK(c *evalCtx, op Op, in []*Tensor, out []Type) ([]*Tensor, error) {
 				return intLess(x, ia, ib)
 			}
 			va, vb := key(x, base+ord[a]*step), key(x, base+ord[b]*step)
-			if o.Largest {
+			if o.Largest { // a NaN comes last either way, as numpy's argsort puts it
 				return va > vb || va == va && vb != vb
 			}
-			return va < vb
+			return va < vb || va == va && vb != vb
 		})
 		ob := (line/run.inner)*o.K*run.inner + line%run.inner
 		for j := 0; j < o.K; j++ {

@@ -38,7 +38,8 @@ func strides(s []int) []int {
 
 // TopKShape is topk of K along an axis: the K largest (Largest) or
 // smallest of each run, in order, stably (the first of equal values
-// first; a NaN is the largest).
+// first; a NaN comes last either way, as ONNX's reference, numpy's
+// argsort, puts it).
 type TopKShape struct {
 	AxisShape
 	K       int
@@ -53,16 +54,19 @@ type TopKShape struct {
 // sort).
 func TopK[T float32 | int64](s TopKShape, n int, vals []T, idx []int64, x []T) {
 	Outer, L, Inner, K := s.Outer, s.L, s.Inner, s.K
-	ord := make([]int, L)
+	ord := make([]int, 0, K)
 	for a := 0; a < Outer; a++ {
 		for b := 0; b < Inner; b++ {
 			base := a*L*Inner + b
-			for j := range ord {
-				ord[j] = j
-			}
-			for j := 1; j < L; j++ {
-				for i := j; i > 0; i-- {
-					va, vb := x[base+ord[i]*Inner], x[base+ord[i-1]*Inner]
+			// A bounded stable insertion: position j goes after every
+			// kept position it does not come before, and only the first
+			// K are kept, so a run costs L·K steps at most, not L².
+			ord = ord[:0]
+			for j := 0; j < L; j++ {
+				va := x[base+j*Inner]
+				i := len(ord)
+				for ; i > 0; i-- {
+					vb := x[base+ord[i-1]*Inner]
 					var before bool
 					if s.Unsigned {
 						if s.Largest {
@@ -73,13 +77,20 @@ func TopK[T float32 | int64](s TopKShape, n int, vals []T, idx []int64, x []T) {
 					} else if s.Largest {
 						before = va > vb || va == va && vb != vb
 					} else {
-						before = va < vb
+						before = va < vb || va == va && vb != vb
 					}
 					if !before {
 						break
 					}
-					ord[i], ord[i-1] = ord[i-1], ord[i]
 				}
+				if i == K {
+					continue
+				}
+				if len(ord) < K {
+					ord = append(ord, 0)
+				}
+				copy(ord[i+1:], ord[i:len(ord)-1])
+				ord[i] = j
 			}
 			ob := a*K*Inner + b
 			for j := 0; j < K; j++ {

@@ -78,6 +78,32 @@ func TestTopK(t *testing.T) {
 	}
 }
 
+// TestTopKLongRuns: runs much longer than K (a vocabulary's logits), with
+// ties and NaNs, take the bounded insertion's early exits; NaN comes last
+// for the largest and for the smallest.
+func TestTopKLongRuns(t *testing.T) {
+	x := ir.Shape{ir.D(2), ir.D(300)}
+	for _, largest := range []bool{true, false} {
+		for _, k := range []int{1, 3, 17} {
+			op := &ir.TopK{Axis: 1, K: k, Largest: largest, Sorted: true}
+			ax, err := AxisOf(ir.KTopK, x, 1)
+			require.NoError(t, err)
+			c := evalOpWith(t, 1, uint64(k), op, func(in []*ir.Tensor) {
+				for i := range in[0].F {
+					in[0].F[i] = float32(i * 37 % 101) // ties
+				}
+				for _, i := range []int{0, 5, 300, 301} {
+					in[0].F[i] = float32(math.NaN())
+				}
+			}, f32(x...))
+			vals, idx := make([]float32, c.out[0].Numel()), make([]int64, c.out[1].Numel())
+			TopK(TopKShape{AxisShape: ax, K: k, Largest: largest}, 1, vals, idx, c.in[0].F)
+			require.NoError(t, matchErr(vals, c.out[0].F), ir.Describe(op))
+			require.Equal(t, c.out[1].I, idx, ir.Describe(op))
+		}
+	}
+}
+
 func TestTile(t *testing.T) {
 	for _, reps := range [][]int{{1, 1, 1}, {2, 1, 3}, {3, 2, 1}} {
 		op := &ir.Tile{Repeats: reps}

@@ -2,9 +2,9 @@
 # pack.sh: rebuild backend.tar.xz from a checkout of the ONNX backend data
 # (see README.md). Usage: pack.sh BACKEND_DIR LIGHT_DIR
 #   BACKEND_DIR  onnx/backend/test/data at the commit (node/, pytorch-converted/,
-#                pytorch-operator/, simple/), e.g. ../shared/testdata/onnx-backend
+#                pytorch-operator/, simple/)
 #   LIGHT_DIR    a folder holding the five test_light_<model>/ folders laid out
-#                as README.md describes, e.g. ../shared/testdata/onnx-node
+#                as README.md describes
 # The archive is reproducible: files in byte order of their paths, owner 0,
 # one fixed mtime, xz preset 9e with a dictionary that spans the whole tar
 # (so the *_expanded tests, which repeat their base test's data, cost

@@ -288,7 +288,7 @@ func ConvOHWC(wt []float32, O, C, KH, KW int) []float32 {
 // floats per item) and col the pure-Go path's windows (OW·K per item).
 func ConvNHWC(s ConvNHWCShape, n, lo, hi int, y, x, w, bias, resid, wbuf, bbuf, pad, col []float32) {
 	C, H, W, O, KH, KW, OH, OW := s.C, s.H, s.W, s.O, s.KH, s.KW, s.OH, s.OW
-	SH, SW, PT, PL, PB, PR, Wp, K := s.SH, s.SW, s.PT, s.PL, s.PB, s.PR, s.Wp, s.K
+	SH, SW, PT, PL, PB, Wp, K := s.SH, s.SW, s.PT, s.PL, s.PB, s.Wp, s.K
 	BANDS, PER, RIN, PW := s.Bands, s.Per, s.RowsIn, s.PW
 	if s.RuntimeW {
 		clear(wbuf)
@@ -316,21 +316,7 @@ func ConvNHWC(s ConvNHWCShape, n, lo, hi int, y, x, w, bias, resid, wbuf, bbuf, 
 		var src []float32
 		if s.Padded {
 			src = pad[it*RIN*Wp*C : (it+1)*RIN*Wp*C]
-			for r := 0; r < RIN && r0+r < H+PT+PB; r++ {
-				row := src[r*Wp*C : (r+1)*Wp*C]
-				iy := r0 + r - PT
-				if iy < 0 || iy >= H {
-					clear(row)
-					continue
-				}
-				if PL > 0 {
-					clear(row[:PL*C])
-				}
-				copy(row[PL*C:(PL+W)*C], x[(b*H+iy)*W*C:(b*H+iy+1)*W*C])
-				if PR > 0 {
-					clear(row[(PL+W)*C:])
-				}
-			}
+			padBand(src, x[b*H*W*C:(b+1)*H*W*C], r0, min(RIN, H+PT+PB-r0), H, W*C, PT, PL*C, Wp*C)
 		} else {
 			// No padding: the windows read the image's own rows.
 			src = x[(b*H+r0)*W*C : (b+1)*H*W*C]
@@ -362,5 +348,24 @@ func ConvNHWC(s ConvNHWCShape, n, lo, hi int, y, x, w, bias, resid, wbuf, bbuf, 
 				}
 			}
 		}
+	}
+}
+
+// padBand writes rows padded input rows of an NHWC image (H rows of rowLen
+// floats) into band, rows of padLen floats, starting at padded row r0:
+// rows above and below the image are zero, and each image row lands after
+// left zeros (left floats) with zeros after it. The direct and depthwise
+// convolutions read their windows from such a band.
+func padBand(band, img []float32, r0, rows, H, rowLen, PT, left, padLen int) {
+	for r := 0; r < rows; r++ {
+		row := band[r*padLen : (r+1)*padLen]
+		iy := r0 + r - PT
+		if iy < 0 || iy >= H {
+			clear(row)
+			continue
+		}
+		clear(row[:left])
+		copy(row[left:left+rowLen], img[iy*rowLen:(iy+1)*rowLen])
+		clear(row[left+rowLen:])
 	}
 }

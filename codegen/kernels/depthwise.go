@@ -66,7 +66,7 @@ func PackDepthwise(C, KH, KW int) func([]float32) []float32 {
 // pad holds the padded input rows (RowsIn·Wp·C floats per item).
 func Depthwise(s DepthwiseShape, n, lo, hi int, y, x, w, bias, resid, pad []float32) {
 	C, H, W, KH, KW, OH, OW := s.C, s.H, s.W, s.KH, s.KW, s.OH, s.OW
-	SH, SW, DH, DW, PT, PL, PB, PR, Wp := s.SH, s.SW, s.DH, s.DW, s.PT, s.PL, s.PB, s.PR, s.Wp
+	SH, SW, DH, DW, PT, PL, PB, Wp := s.SH, s.SW, s.DH, s.DW, s.PT, s.PL, s.PB, s.Wp
 	BANDS, PER, RIN := s.Bands, s.Per, s.RowsIn
 	for it := lo; it < hi; it++ {
 		b, oh0 := it/BANDS, it%BANDS*PER
@@ -75,21 +75,7 @@ func Depthwise(s DepthwiseShape, n, lo, hi int, y, x, w, bias, resid, pad []floa
 		var src []float32
 		if s.Padded {
 			src = pad[it*RIN*Wp*C : (it+1)*RIN*Wp*C]
-			for r := 0; r < RIN && r0+r < H+PT+PB; r++ {
-				row := src[r*Wp*C : (r+1)*Wp*C]
-				iy := r0 + r - PT
-				if iy < 0 || iy >= H {
-					clear(row)
-					continue
-				}
-				if PL > 0 {
-					clear(row[:PL*C])
-				}
-				copy(row[PL*C:(PL+W)*C], x[(b*H+iy)*W*C:(b*H+iy+1)*W*C])
-				if PR > 0 {
-					clear(row[(PL+W)*C:])
-				}
-			}
+			padBand(src, x[b*H*W*C:(b+1)*H*W*C], r0, min(RIN, H+PT+PB-r0), H, W*C, PT, PL*C, Wp*C)
 		} else {
 			// No padding: the windows read the image's own rows.
 			src = x[(b*H+r0)*W*C : (b+1)*H*W*C]

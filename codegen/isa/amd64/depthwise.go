@@ -210,43 +210,14 @@ func depthwise(name string, s isa.DepthwiseSpec, lanes int) *Func {
 // AX, ExpVec at R10 and ErfVec at R11.
 func dwAct(fn *Func, act string, a, t0, t1, t2, t3, c0, c1 Vec, avx512 bool) {
 	A := func(i int) Mem { return At(AX, 64*i) }
-	E := func(i int) Mem { return At(R10, 64*i) }
+	E := func(i int) VM { return At(R10, 64*i) }
 	// exp replaces x by e^x in p (numerics.Exp32's steps; x clamped to
 	// [ExpLo, ActExpHi] by c0 and c1, so e^x overflows to +Inf above
 	// ExpHi as Exp32 does); n is clobbered.
 	exp := func(x, n, p Vec) {
 		fn.VMAXPS(x, c0, x) // x second: NaN stays
 		fn.VMINPS(x, c1, x)
-		fn.VMULPS(E(numerics.ExpVecLog2e), x, n)
-		fn.VADDPS(E(numerics.ExpVecHalf), n, n)
-		if avx512 {
-			fn.VRNDSCALEPS(Imm(9), n, n) // floor
-		} else {
-			fn.VROUNDPS(Imm(9), n, n)
-		}
-		fn.VFNMADD231PS(E(numerics.ExpVecC1), n, x) // r = x − n·C1 − n·C2
-		fn.VFNMADD231PS(E(numerics.ExpVecC2), n, x)
-		fn.VMOVUPS(E(numerics.ExpVecP0), p)
-		for i := 1; i <= 5; i++ {
-			fn.VFMADD213PS(E(numerics.ExpVecP0+i), x, p) // p = p·r + Pi
-		}
-		fn.VMULPS(x, p, p)
-		fn.VFMADD213PS(x, x, p) // p·r·r + r
-		fn.VADDPS(E(numerics.ExpVecOne), p, p)
-		if avx512 {
-			fn.VSCALEFPS(n, p, p)
-			return
-		}
-		// 2^n as 2^h · 2^(n−h), h = n>>1, each built in the exponent field.
-		fn.VCVTTPS2DQ(n, n)
-		fn.VPSRAD(Imm(1), n, x)
-		fn.VPSUBD(x, n, n)
-		fn.VPSLLD(Imm(23), x, x)
-		fn.VPADDD(E(numerics.ExpVecOne), x, x)
-		fn.VPSLLD(Imm(23), n, n)
-		fn.VPADDD(E(numerics.ExpVecOne), n, n)
-		fn.VMULPS(x, p, p)
-		fn.VMULPS(n, p, p)
+		expSteps(fn, E, x, n, p, avx512)
 	}
 	switch act {
 	case "":

@@ -190,42 +190,7 @@ func softmax(name string, l, lanes int) *Func {
 		x, n, p := x(u), n(u), p(u)
 		fn.VMAXPS(x, reg(numerics.ExpVecLo), x) // x second: NaN stays
 		fn.VMINPS(x, reg(numerics.ExpVecHi), x)
-		fn.VMULPS(cst(numerics.ExpVecLog2e), x, n)
-		fn.VADDPS(cst(numerics.ExpVecHalf), n, n)
-		if avx512 {
-			fn.VRNDSCALEPS(Imm(9), n, n) // floor
-		} else {
-			fn.VROUNDPS(Imm(9), n, n)
-		}
-		fn.VFNMADD231PS(cst(numerics.ExpVecC1), n, x) // r = x − n·C1 − n·C2
-		fn.VFNMADD231PS(cst(numerics.ExpVecC2), n, x)
-		if avx512 {
-			fn.VMOVAPS(cst(numerics.ExpVecP0), p)
-		} else {
-			fn.VMOVUPS(cst(numerics.ExpVecP0), p)
-		}
-		for i := 1; i <= 5; i++ {
-			fn.VFMADD213PS(cst(numerics.ExpVecP0+i), x, p) // p = p·r + Pi
-		}
-		fn.VMULPS(x, p, p)
-		fn.VFMADD213PS(x, x, p) // p·r·r + r
-		fn.VADDPS(cst(numerics.ExpVecOne), p, p)
-		if avx512 {
-			// y·2^n rounded once, as y·2^h·2^(n−h) is (y·2^h is exact).
-			fn.VSCALEFPS(n, p, p)
-			return
-		}
-		// 2^n as 2^h · 2^(n−h), h = n>>1, each built in the exponent field
-		// by adding the bits of 1.0.
-		fn.VCVTTPS2DQ(n, n)
-		fn.VPSRAD(Imm(1), n, x)
-		fn.VPSUBD(x, n, n)
-		fn.VPSLLD(Imm(23), x, x)
-		fn.VPADDD(cst(numerics.ExpVecOne), x, x)
-		fn.VPSLLD(Imm(23), n, n)
-		fn.VPADDD(cst(numerics.ExpVecOne), n, n)
-		fn.VMULPS(x, p, p)
-		fn.VMULPS(n, p, p)
+		expSteps(fn, cst, x, n, p, avx512)
 	}
 
 	fn.Align(64)
@@ -289,4 +254,44 @@ func softmax(name string, l, lanes int) *Func {
 	}
 	nextRow(fn, l*4)
 	return fn
+}
+
+// expSteps replaces x, already clamped to numerics.Exp32's range, by
+// e^x in p, by Exp32's steps (n = ⌊x·log2e + ½⌋, r = x − n·C1 − n·C2, the
+// degree-6 polynomial in r, scaled by 2^n); n is clobbered and x left
+// as r. c gives ExpVec constant i as a register or memory operand. The
+// softmax rows and the depthwise activations both run it.
+func expSteps(fn *Func, c func(int) VM, x, n, p Vec, avx512 bool) {
+	fn.VMULPS(c(numerics.ExpVecLog2e), x, n)
+	fn.VADDPS(c(numerics.ExpVecHalf), n, n)
+	if avx512 {
+		fn.VRNDSCALEPS(Imm(9), n, n) // floor
+	} else {
+		fn.VROUNDPS(Imm(9), n, n)
+	}
+	fn.VFNMADD231PS(c(numerics.ExpVecC1), n, x) // r = x − n·C1 − n·C2
+	fn.VFNMADD231PS(c(numerics.ExpVecC2), n, x)
+	fn.VMOVUPS(c(numerics.ExpVecP0), p)
+	for i := 1; i <= 5; i++ {
+		fn.VFMADD213PS(c(numerics.ExpVecP0+i), x, p) // p = p·r + Pi
+	}
+	fn.VMULPS(x, p, p)
+	fn.VFMADD213PS(x, x, p) // p·r·r + r
+	fn.VADDPS(c(numerics.ExpVecOne), p, p)
+	if avx512 {
+		// y·2^n rounded once, as y·2^h·2^(n−h) is (y·2^h is exact).
+		fn.VSCALEFPS(n, p, p)
+		return
+	}
+	// 2^n as 2^h · 2^(n−h), h = n>>1, each built in the exponent field
+	// by adding the bits of 1.0.
+	fn.VCVTTPS2DQ(n, n)
+	fn.VPSRAD(Imm(1), n, x)
+	fn.VPSUBD(x, n, n)
+	fn.VPSLLD(Imm(23), x, x)
+	fn.VPADDD(c(numerics.ExpVecOne), x, x)
+	fn.VPSLLD(Imm(23), n, n)
+	fn.VPADDD(c(numerics.ExpVecOne), n, n)
+	fn.VMULPS(x, p, p)
+	fn.VMULPS(n, p, p)
 }

@@ -189,32 +189,7 @@ func dwAct(fn *Func, act string, a, t0, t1, t2, t3 VReg, A, E func(int) VReg, er
 	exp := func(x, n, p, t VReg) {
 		fn.Encode(FMAX, E(numerics.ExpVecLo).S4(), x.S4(), x.S4())
 		fn.Encode(FMIN, A(numerics.ActVecExpHi).S4(), x.S4(), x.S4())
-		fn.VMOV(E(numerics.ExpVecHalf).B16(), n.B16()) // n = ½ + x·log2e
-		fn.VFMLA(E(numerics.ExpVecLog2e).S4(), x.S4(), n.S4())
-		fn.Encode(FRINTM, n.S4(), n.S4())
-		fn.VFMLS(E(numerics.ExpVecC1).S4(), n.S4(), x.S4()) // r = x − n·C1 − n·C2
-		fn.VFMLS(E(numerics.ExpVecC2).S4(), n.S4(), x.S4())
-		fn.VMOV(E(numerics.ExpVecP0).B16(), p.B16())
-		for i := 1; i <= 5; i++ {
-			fn.VMOV(E(numerics.ExpVecP0+i).B16(), t.B16()) // p = Pi + p·r
-			fn.VFMLA(x.S4(), p.S4(), t.S4())
-			fn.VMOV(t.B16(), p.B16())
-		}
-		fn.Encode(FMUL, x.S4(), p.S4(), p.S4())
-		fn.VMOV(x.B16(), t.B16()) // p·r·r + r
-		fn.VFMLA(x.S4(), p.S4(), t.S4())
-		fn.Encode(FADD, A(numerics.ActVecOne).S4(), t.S4(), p.S4())
-		// 2ⁿ as 2ʰ·2ⁿ⁻ʰ, each built by adding the bits of 1.0 to the
-		// shifted exponent.
-		fn.Encode(FCVTZS, n.S4(), n.S4())
-		fn.Encode(SSHR, Imm(1), n.S4(), x.S4())
-		fn.VSUB(x.S4(), n.S4(), n.S4())
-		fn.Encode(SHL, Imm(23), x.S4(), x.S4())
-		fn.VADD(A(numerics.ActVecOne).S4(), x.S4(), x.S4())
-		fn.Encode(SHL, Imm(23), n.S4(), n.S4())
-		fn.VADD(A(numerics.ActVecOne).S4(), n.S4(), n.S4())
-		fn.Encode(FMUL, x.S4(), p.S4(), p.S4())
-		fn.Encode(FMUL, n.S4(), p.S4(), p.S4())
+		expSteps(fn, E, A(numerics.ActVecOne), x, n, p, t)
 	}
 	switch act {
 	case "":

@@ -57,32 +57,7 @@ func softmax(name string, l int) *Func {
 	exp := func() {
 		fn.Encode(FMAX, cst(numerics.ExpVecLo).S4(), x.S4(), x.S4())
 		fn.Encode(FMIN, cst(numerics.ExpVecHi).S4(), x.S4(), x.S4())
-		fn.VMOV(cst(numerics.ExpVecHalf).B16(), n.B16()) // n = ½ + x·log2e
-		fn.VFMLA(cst(numerics.ExpVecLog2e).S4(), x.S4(), n.S4())
-		fn.Encode(FRINTM, n.S4(), n.S4())
-		fn.VFMLS(cst(numerics.ExpVecC1).S4(), n.S4(), x.S4()) // r = x − n·C1 − n·C2
-		fn.VFMLS(cst(numerics.ExpVecC2).S4(), n.S4(), x.S4())
-		fn.VMOV(cst(numerics.ExpVecP0).B16(), p.B16())
-		for i := 1; i <= 5; i++ {
-			fn.VMOV(cst(numerics.ExpVecP0+i).B16(), t.B16()) // p = Pi + p·r
-			fn.VFMLA(x.S4(), p.S4(), t.S4())
-			fn.VMOV(t.B16(), p.B16())
-		}
-		fn.Encode(FMUL, x.S4(), p.S4(), p.S4())
-		fn.VMOV(x.B16(), t.B16()) // p·r·r + r
-		fn.VFMLA(x.S4(), p.S4(), t.S4())
-		fn.Encode(FADD, cst(numerics.ExpVecOne).S4(), t.S4(), p.S4())
-		// 2ⁿ as 2ʰ·2ⁿ⁻ʰ, each built by adding the bits of 1.0 to the
-		// shifted exponent.
-		fn.Encode(FCVTZS, n.S4(), n.S4())
-		fn.Encode(SSHR, Imm(1), n.S4(), x.S4())
-		fn.VSUB(x.S4(), n.S4(), n.S4())
-		fn.Encode(SHL, Imm(23), x.S4(), x.S4())
-		fn.VADD(cst(numerics.ExpVecOne).S4(), x.S4(), x.S4())
-		fn.Encode(SHL, Imm(23), n.S4(), n.S4())
-		fn.VADD(cst(numerics.ExpVecOne).S4(), n.S4(), n.S4())
-		fn.Encode(FMUL, x.S4(), p.S4(), p.S4())
-		fn.Encode(FMUL, n.S4(), p.S4(), p.S4())
+		expSteps(fn, cst, cst(numerics.ExpVecOne), x, n, p, t)
 	}
 	fn.Align(32)
 	fn.Label("row")
@@ -142,4 +117,38 @@ func softmax(name string, l int) *Func {
 	fn.Label("done")
 	fn.RET()
 	return fn
+}
+
+// expSteps replaces x, already clamped to numerics.Exp32's range, by e^x
+// in p, by Exp32's steps (n = ⌊½ + x·log2e⌋, r = x − n·C1 − n·C2, the
+// degree-6 polynomial in r, scaled by 2ⁿ); n and t are clobbered and x
+// left as r. e gives ExpVec constant i in a register, one holds 1.0. The
+// softmax rows and the depthwise activations both run it.
+func expSteps(fn *Func, e func(int) VReg, one, x, n, p, t VReg) {
+	fn.VMOV(e(numerics.ExpVecHalf).B16(), n.B16()) // n = ½ + x·log2e
+	fn.VFMLA(e(numerics.ExpVecLog2e).S4(), x.S4(), n.S4())
+	fn.Encode(FRINTM, n.S4(), n.S4())
+	fn.VFMLS(e(numerics.ExpVecC1).S4(), n.S4(), x.S4()) // r = x − n·C1 − n·C2
+	fn.VFMLS(e(numerics.ExpVecC2).S4(), n.S4(), x.S4())
+	fn.VMOV(e(numerics.ExpVecP0).B16(), p.B16())
+	for i := 1; i <= 5; i++ {
+		fn.VMOV(e(numerics.ExpVecP0+i).B16(), t.B16()) // p = Pi + p·r
+		fn.VFMLA(x.S4(), p.S4(), t.S4())
+		fn.VMOV(t.B16(), p.B16())
+	}
+	fn.Encode(FMUL, x.S4(), p.S4(), p.S4())
+	fn.VMOV(x.B16(), t.B16()) // p·r·r + r
+	fn.VFMLA(x.S4(), p.S4(), t.S4())
+	fn.Encode(FADD, one.S4(), t.S4(), p.S4())
+	// 2ⁿ as 2ʰ·2ⁿ⁻ʰ, each built by adding the bits of 1.0 to the
+	// shifted exponent.
+	fn.Encode(FCVTZS, n.S4(), n.S4())
+	fn.Encode(SSHR, Imm(1), n.S4(), x.S4())
+	fn.VSUB(x.S4(), n.S4(), n.S4())
+	fn.Encode(SHL, Imm(23), x.S4(), x.S4())
+	fn.VADD(one.S4(), x.S4(), x.S4())
+	fn.Encode(SHL, Imm(23), n.S4(), n.S4())
+	fn.VADD(one.S4(), n.S4(), n.S4())
+	fn.Encode(FMUL, x.S4(), p.S4(), p.S4())
+	fn.Encode(FMUL, n.S4(), p.S4(), p.S4())
 }

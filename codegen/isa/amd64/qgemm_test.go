@@ -290,6 +290,6 @@ func TestX86QGemmMatchesGo(t *testing.T) {
 		t.Skip("no integer tier on this CPU")
 	}
 	k := newKernels()
-	src, test := drivertest.QGemm(k, tiers, qgemmPW, driver.QGemmArgs)
+	src, test := drivertest.QGemm(k, tiers, qgemmPW, driver.QGemmArgs, drivertest.QGemmCases)
 	drivertest.Run(t, moduleRoot(t), tiers, k, src, test, "kernels_amd64.s", nil, "")
 }

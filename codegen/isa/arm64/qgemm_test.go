@@ -1,7 +1,6 @@
 package arm64
 
 import (
-	"fmt"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -34,7 +33,7 @@ func TestNEONQGemmMatchesGo(t *testing.T) {
 	for _, e := range qemu.ARM64 {
 		tiers := qemuTiers(e)
 		k := newKernels()
-		src, test := drivertest.QGemm(k, tiers, qgemmPW, driver.QGemmArgs)
+		src, test := drivertest.QGemm(k, tiers, qgemmPW, driver.QGemmArgs, drivertest.QGemmCases)
 		drivertest.Run(t, moduleRoot(t), tiers, k, src, test, "kernels_arm64.s", e.Env(), emulator)
 	}
 }
@@ -67,115 +66,10 @@ func TestNEONQGemmShapes(t *testing.T) {
 	for _, e := range qemu.ARM64 {
 		tiers := qemuTiers(e)
 		k := newKernels()
-		var b, table strings.Builder
-		b.WriteString("package kerneltest\n\nimport \"unsafe\"\n\nvar _ unsafe.Pointer\n\n" + driver.QGemmArgs + "\n")
-		table.WriteString("var qlayers = []qlayer{\n")
-		for i, s := range qgemmShapes() {
-			var ds []string
-			for _, tier := range tiers {
-				name := fmt.Sprintf("s%d_%s", i, tier)
-				b.WriteString(k.QGemm(s, name, tier) + "\n")
-				ds = append(ds, fmt.Sprintf("%q: %s", tier, name))
-			}
-			fmt.Fprintf(&table, "{%d, %d, %d, map[string]func(m int, a []uint8, lda int, b []int8, c []int32, ldc int){%s}},\n", s.N, s.K, s.PW, strings.Join(ds, ", "))
-		}
-		table.WriteString("}\n")
-		drivertest.Run(t, moduleRoot(t), tiers, k, b.String()+table.String(), qgemmShapesTest, "kernels_arm64.s", e.Env(), emulator)
+		src, test := drivertest.QGemm(k, tiers, qgemmPW, driver.QGemmArgs, qgemmShapes())
+		drivertest.Run(t, moduleRoot(t), tiers, k, src, test, "kernels_arm64.s", e.Env(), emulator)
 	}
 }
-
-const qgemmShapesTest = `package kerneltest
-
-import (
-	"math/rand/v2"
-	"os"
-	"strings"
-	"testing"
-
-	"github.com/modelc/modelc/runtime/quant"
-)
-
-type qlayer struct {
-	n, k, pw int
-	drivers  map[string]func(m int, a []uint8, lda int, b []int8, c []int32, ldc int)
-}
-
-func TestQGemmShapes(t *testing.T) {
-	rng := rand.New(rand.NewPCG(8, 64))
-	tiers := strings.Split(os.Getenv("KERNEL_TIERS"), ",")
-	checked := 0
-	for _, l := range qlayers {
-		g := quant.Groups(l.k)
-		fills := []string{"random", "max", "min", "zero"}
-		rows := []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 16, 17}
-		if l.k > 4096 {
-			fills, rows = []string{"wrap", "random"}, []int{1, 5, 9}
-		}
-		for _, fill := range fills {
-			for _, m := range rows {
-				lda := 4*g + 4*rng.IntN(3)
-				a := make([]uint8, m*lda)
-				w := make([]int8, l.n*l.k)
-				for i := range a {
-					a[i] = uint8(rng.IntN(256))
-				}
-				for i := range w {
-					w[i] = int8(rng.IntN(256) - 128)
-				}
-				switch fill {
-				case "max": // 255·(−128), 255·127
-					for i := range a {
-						a[i] = 255
-					}
-					for i := range w {
-						w[i] = [2]int8{-128, 127}[(i/l.k)%2]
-					}
-				case "min": // 0·(−128): (x − 128)·w = 2^14 in the kernels
-					for i := range a {
-						a[i] = 0
-					}
-					for i := range w {
-						w[i] = [2]int8{-128, 127}[(i/l.k)%2]
-					}
-				case "zero":
-					clear(w)
-				case "wrap": // Σ 255·127 past 2^31: wraps as int32, as the twin's sum
-					for i := range a {
-						a[i] = 255
-					}
-					for i := range w {
-						w[i] = [3]int8{127, -128, 1}[(i/l.k)%3]
-					}
-				}
-				b := quant.PackS8(w, l.n, l.k, l.pw)
-				ldc := l.n + 1 + rng.IntN(3)
-				want := make([]int32, m*ldc)
-				quant.GemmU8S8(m, l.n, l.k, a, lda, b, l.pw, want, ldc)
-				for _, tier := range tiers {
-					got := make([]int32, m*ldc)
-					for i := range got {
-						got[i] = -7 // guards: the columns past n stay untouched
-					}
-					l.drivers[tier](m, a, lda, b, got, ldc)
-					for i := range m {
-						for j := range ldc {
-							w := want[i*ldc+j]
-							if j >= l.n {
-								w = -7
-							}
-							if got[i*ldc+j] != w {
-								t.Fatalf("%s n%d k%d %s m%d: c[%d,%d] = %d, want %d", tier, l.n, l.k, fill, m, i, j, got[i*ldc+j], w)
-							}
-						}
-					}
-					checked++
-				}
-			}
-		}
-	}
-	t.Logf("%d layer × rows × fill × tier cases bit-exact with quant.GemmU8S8", checked)
-}
-`
 
 func (k *kernels) QGemm(s isa.QGemmSpec, name, tier string) string {
 	for _, kn := range (Target{}).QGemm(s) {

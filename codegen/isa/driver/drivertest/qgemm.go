@@ -24,17 +24,22 @@ var QGemmCases = []isa.QGemmSpec{
 	{N: 70, K: 129}, {N: 100, K: 784}, {N: 10, K: 65536},
 }
 
-// QGemm returns the package source checking QGemmCases at tiers on
-// weights packed in panels of pw columns: the drivers, the table the test
-// walks (the pure-Go twin is quant.GemmU8S8), and the test. Every case
-// runs row counts 1…17 (every tail of every tile) on random bytes, then
-// the extremes: activations 255 against weights −128 and 127 (the
-// largest products, the sum at its largest for K = 65536) and 0.
-func QGemm(k QKernels, tiers []string, pw int, argDecls string) (goSrc, test string) {
+// QGemm returns the package source checking cases (QGemmCases, or a
+// target's own) at tiers on weights packed in panels of pw columns: the
+// drivers, the table the test walks (the pure-Go twin is
+// quant.GemmU8S8), and the test. Every case runs row counts 1…17 (every
+// tail of every tile) with a random row stride of c, on random bytes,
+// then the extremes: activations 255 against weights −128 and 127 (the
+// largest products, the sum at its largest for K = 65536), activations 0
+// against them (x − 128 = −128 in kernels that read u8 as s8: the
+// product 2^14 that a 16-bit pair sum would overflow), activations 0,
+// weights 0, and for K past 4096 sums that wrap past 2^31 as int32 (the
+// twin wraps too).
+func QGemm(k QKernels, tiers []string, pw int, argDecls string, cases []isa.QGemmSpec) (goSrc, test string) {
 	var b, table strings.Builder
 	b.WriteString(head + argDecls + "\n")
 	table.WriteString("var qlayers = []qlayer{\n")
-	for i, s := range QGemmCases {
+	for i, s := range cases {
 		s.PW = pw
 		var drivers []string
 		for _, tier := range tiers {
@@ -71,13 +76,14 @@ func TestQGemm(t *testing.T) {
 	checked := 0
 	for _, l := range qlayers {
 		g := quant.Groups(l.k)
-		for _, fill := range []string{"random", "max", "zero"} {
-			rows := []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 15, 16, 17}
-			if l.k > 4096 {
-				rows = []int{1, 9}
-			}
+		fills := []string{"random", "max", "min", "zero", "zerow"}
+		rows := []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 15, 16, 17}
+		if l.k > 4096 {
+			fills, rows = []string{"random", "max", "wrap"}, []int{1, 5, 9}
+		}
+		for _, fill := range fills {
 			for _, m := range rows {
-				lda := 4*g + 4*rng.IntN(2)
+				lda := 4*g + 4*rng.IntN(3)
 				a := make([]uint8, m*lda)
 				w := make([]int8, l.n*l.k)
 				for i := range a {
@@ -87,18 +93,32 @@ func TestQGemm(t *testing.T) {
 					w[i] = int8(rng.IntN(256) - 128)
 				}
 				switch fill {
-				case "max":
+				case "max": // 255·(−128), 255·127
 					for i := range a {
 						a[i] = 255
 					}
 					for i := range w {
 						w[i] = [2]int8{-128, 127}[(i/l.k)%2]
 					}
+				case "min": // 0·(−128): (x − 128)·w = 2^14 in kernels reading u8 as s8
+					clear(a)
+					for i := range w {
+						w[i] = [2]int8{-128, 127}[(i/l.k)%2]
+					}
 				case "zero":
 					clear(a)
+				case "zerow":
+					clear(w)
+				case "wrap": // Σ 255·127 past 2^31 for K past the headroom: wraps as int32, as the twin's sum
+					for i := range a {
+						a[i] = 255
+					}
+					for i := range w {
+						w[i] = [3]int8{127, -128, 1}[(i/l.k)%3]
+					}
 				}
 				b := quant.PackS8(w, l.n, l.k, l.pw)
-				ldc := l.n + 3
+				ldc := l.n + 1 + rng.IntN(3)
 				want := make([]int32, m*ldc)
 				quant.GemmU8S8(m, l.n, l.k, a, lda, b, l.pw, want, ldc)
 				for _, tier := range tiers {
@@ -126,6 +146,6 @@ func TestQGemm(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("%d layer × rows × tier cases bit-exact with quant.GemmU8S8", checked)
+	t.Logf("%d layer × rows × fill × tier cases bit-exact with quant.GemmU8S8", checked)
 }
 `

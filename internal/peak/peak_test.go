@@ -6,8 +6,9 @@ import (
 )
 
 // TestMeasure checks that the measurement gives physically possible
-// figures: a clock between 0.5 and 8 GHz, between 4 and 64 fp32 FLOP per
-// cycle per core (one 128-bit FMA pipe up to two 512-bit ones), and a
+// figures: a clock between 0.5 and 8 GHz, between 4 and maxPerCycle fp32
+// FLOP per cycle per core (one 128-bit FMA pipe up to two 512-bit ones,
+// 64, with room for the clock having moved within a clock/FMA pair), and a
 // positive bandwidth. A broken kernel (a loop that does not loop, a wrong
 // FLOP count) falls outside these bounds every time; a busy machine can
 // take the clock's or the FMA's best sample at a disturbed moment, so a
@@ -29,7 +30,7 @@ func TestMeasure(t *testing.T) {
 	if r.ClockGHz < 0.5 || r.ClockGHz > 8 || math.IsNaN(r.ClockGHz) {
 		t.Errorf("clock %.2f GHz is not plausible", r.ClockGHz)
 	}
-	if r.FlopPerCycle < 4 || r.FlopPerCycle > 64 {
+	if r.FlopPerCycle < 4 || r.FlopPerCycle > maxPerCycle {
 		t.Errorf("%.1f FLOP/cycle/core is not plausible", r.FlopPerCycle)
 	}
 	if r.ReadGBs <= 0 || math.IsInf(r.ReadGBs, 0) {
@@ -37,7 +38,12 @@ func TestMeasure(t *testing.T) {
 	}
 }
 
+// maxPerCycle is two 512-bit FMA pipes' 64 FLOP per cycle and 15% for a
+// clock that moved between the halves of a pair; a kernel that counts its
+// FLOP twice, or a loop that does not loop, lands far outside.
+const maxPerCycle = 64 * 1.15
+
 // plausible reports whether r's figures are within TestMeasure's bounds.
 func plausible(r Result) bool {
-	return r.ClockGHz >= 0.5 && r.ClockGHz <= 8 && r.FlopPerCycle >= 4 && r.FlopPerCycle <= 64 && r.ReadGBs > 0 && !math.IsInf(r.ReadGBs, 0)
+	return r.ClockGHz >= 0.5 && r.ClockGHz <= 8 && r.FlopPerCycle >= 4 && r.FlopPerCycle <= maxPerCycle && r.ReadGBs > 0 && !math.IsInf(r.ReadGBs, 0)
 }

@@ -531,6 +531,8 @@ func (g *gen) cudaConv(n *ir.Node, op *ir.Conv2D) ([]gpuKernel, error) {
 		return nil, noPTX("conv2d with weights fed at run time has no PTX generator")
 	case !ptx.Activations[op.Act]:
 		return nil, noPTX("conv2d with activation %q has no PTX generator", op.Act)
+	case op.Pre:
+		return nil, noPTX("conv2d with a prologue (bn-prologue) has no PTX generator")
 	}
 	xs, ws, ys := x.Type.Shape, w.Type.Shape, out.Type.Shape
 	geo := ptx.ConvGeom{H: xs[2].B, W: xs[3].B, C: xs[1].B, OH: ys[2].B, OW: ys[3].B, KH: ws[2].B, KW: ws[3].B,

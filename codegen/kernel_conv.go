@@ -71,6 +71,9 @@ func genConvNHWC(c *kctx) error {
 	if err := epilogue(e, &b); err != nil {
 		return err
 	}
+	if err := prologue(c.node, &b); err != nil {
+		return err
+	}
 	return c.template("ConvNHWC", b)
 }
 
@@ -112,5 +115,24 @@ func genDepthwise(c *kctx) error {
 	if err := epilogue(e, &b); err != nil {
 		return err
 	}
+	if err := prologue(c.node, &b); err != nil {
+		return err
+	}
 	return c.template("Depthwise", b)
+}
+
+// prologue binds a conv2d's prologue (ir.Prologue) in a band-copy
+// template (ConvNHWC, Depthwise): the hook PreAct, inlined like the
+// epilogue's Act, and parameters pscale and pshift, omitted without one.
+func prologue(n *ir.Node, b *tmpl.Binding) error {
+	cv := n.Op.(*ir.Conv2D)
+	act, _, err := kernels.ActOf(cv.PreAct)
+	if err != nil {
+		return err
+	}
+	b.Hooks["PreAct"] = act
+	if !cv.Pre {
+		b.Omit = append(b.Omit, "pscale", "pshift")
+	}
+	return nil
 }

@@ -209,7 +209,10 @@ func genConv2D(c *kctx) error {
 	if c.in(0).Layout == ir.NHWC && ir.IsDepthwise(cv, c.in(1).Shape) {
 		return genDepthwise(c)
 	}
-	if w := c.in(1).Shape; c.in(0).Layout == ir.NHWC && cv.Groups == 1 && w[2] == ir.D(1) && w[3] == ir.D(1) &&
+	if cv.Pre && c.in(0).Layout != ir.NHWC {
+		return fmt.Errorf("BUG: codegen: conv2d %q has a prologue on %s (bn-prologue gives one only to NHWC convolutions, whose band copy applies it)", c.node.Name, c.in(0).Layout)
+	}
+	if w := c.in(1).Shape; c.in(0).Layout == ir.NHWC && !cv.Pre && cv.Groups == 1 && w[2] == ir.D(1) && w[3] == ir.D(1) &&
 		cv.Stride[0] == 1 && cv.Stride[1] == 1 && cv.Pad[0]+cv.Pad[1]+cv.Pad[2]+cv.Pad[3] == 0 && isDenseConst(c.node.Inputs[1]) {
 		return genPointwise(c)
 	}

@@ -87,6 +87,12 @@ func kernelName(n *ir.Node) string {
 			s += "_" + e.Act
 		}
 	}
+	if cv, ok := n.Op.(*ir.Conv2D); ok && cv.Pre {
+		s += "_pre"
+		if cv.PreAct != "" {
+			s += "_" + cv.PreAct
+		}
+	}
 	if out.Layout == ir.NHWC && n.Op.Kind() != ir.KRelayout {
 		s += "_nhwc"
 	}

@@ -128,6 +128,10 @@ func broadcastInts(a, b []int) []int {
 func evalConv2D(c *evalCtx, op Op, in []*Tensor, out []Type) ([]*Tensor, error) {
 	cv := op.(*Conv2D)
 	x, w := in[0], in[1]
+	if cv.Pre {
+		x = applyPrologue(cv.Prologue, x, in[len(in)-2], in[len(in)-1])
+		in = in[:len(in)-2]
+	}
 	oshape := out[0].Shape.Ints()
 	nb, ci, h, wd := x.Shape[0], x.Shape[1], x.Shape[2], x.Shape[3]
 	co, kh, kw := w.Shape[0], w.Shape[2], w.Shape[3]
@@ -418,6 +422,19 @@ func evalEmbedding(c *evalCtx, op Op, in []*Tensor, out []Type) ([]*Tensor, erro
 		}
 	}
 	return gatherRows(in[1], in[0], 0, out[0].Shape.Ints())
+}
+
+// applyPrologue returns x[N, C, …] with each element replaced by its
+// prologue (Prologue.ApplyPre) with its channel's scale and shift; the
+// convolution then pads the result with zeros.
+func applyPrologue(p Prologue, x, scale, shift *Tensor) *Tensor {
+	res := NewTensor(x.DType, x.Shape)
+	ch, inner := x.Shape[1], numel(x.Shape[2:])
+	for i, v := range x.F {
+		c := i / inner % ch
+		res.F[i] = p.ApplyPre(v, scale.F[c], shift.F[c])
+	}
+	return res
 }
 
 // epilogueInputs returns the bias and residual inputs of a linear or

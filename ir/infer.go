@@ -283,6 +283,22 @@ func inferConv2D(op Op, in []Type) ([]Type, error) {
 		return nil, fmt.Errorf("kernel %v larger than padded input %s", kernel, x)
 	}
 	out := Shape{x[0], w[0], D(oh), D(ow)}
+	if c.Pre {
+		if len(in) < 4 {
+			return nil, fmt.Errorf("pre=true needs pre_scale and pre_shift inputs")
+		}
+		for _, t := range in[len(in)-2:] {
+			if !t.Shape.Equal(Shape{x[1]}) {
+				return nil, fmt.Errorf("pre_scale and pre_shift must be [%s], got %s", x[1], t.Shape)
+			}
+		}
+		if !(Epilogue{Act: c.PreAct}).ActKnown() {
+			return nil, fmt.Errorf("pre_act %q is not an epilogue activation", c.PreAct)
+		}
+		in = in[:len(in)-2]
+	} else if c.PreAct != "" {
+		return nil, fmt.Errorf("pre_act=%q needs pre=true", c.PreAct)
+	}
 	if err := checkEpilogue(c.Epilogue, in, Shape{w[0]}, out); err != nil {
 		return nil, err
 	}

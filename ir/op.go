@@ -177,7 +177,7 @@ var ops = [numKinds]OpInfo{
 	KLinear: {"linear", 2, 4, func() Op { return &Linear{} }, inferLinear},
 	KGemm:   {"gemm", 2, 3, func() Op { return &Gemm{Alpha: 1, Beta: 1} }, inferGemm},
 	KMatMul: {"matmul", 2, 2, simple(KMatMul), inferMatMul},
-	KConv2D: {"conv2d", 2, 4, func() Op {
+	KConv2D: {"conv2d", 2, 6, func() Op {
 		return &Conv2D{Stride: []int{1, 1}, Pad: []int{0, 0, 0, 0}, Dilation: []int{1, 1}, Groups: 1}
 	}, inferConv2D},
 	KConvTranspose2D: {"conv_transpose2d", 2, 3, func() Op {

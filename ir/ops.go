@@ -44,13 +44,44 @@ func (*Gemm) Kind() Kind { return KGemm }
 
 // Conv2D is a 2-D convolution (cross-correlation) on NCHW:
 // x[N,C,H,W], w[O, C/groups, kh, kw], b[O]?, residual?, then its
-// epilogue. Pad is [top, left, bottom, right].
+// epilogue; with a prologue, pre_scale[C] and pre_shift[C] follow.
+// Pad is [top, left, bottom, right].
 type Conv2D struct {
 	Stride   []int `attr:"stride"`
 	Pad      []int `attr:"pad"`
 	Dilation []int `attr:"dilation"`
 	Groups   int   `attr:"groups"`
 	Epilogue
+	Prologue
+}
+
+// Prologue is what bn-prologue folds into a conv2d from the BatchNorm
+// (and activation) before it that bn-fold must refuse (a shift before a
+// padded convolution): with Pre set, each element of x is read as
+// pre_act(x·pre_scale[c] + pre_shift[c]), c its channel, the product
+// rounded to float32 before the shift is added, while the padding
+// stays zero, as the convolution pads the normalised input. PreAct is
+// one of Epilogue's activations ("" none). pre_scale and pre_shift are
+// the conv's last two inputs, after the residual.
+type Prologue struct {
+	Pre    bool   `attr:"pre"`
+	PreAct string `attr:"pre_act"`
+}
+
+// PrologueInputs returns how many inputs op's prologue adds after its
+// epilogue's: 2 for a conv2d with Pre set, else 0.
+func PrologueInputs(op Op) int {
+	if c, ok := op.(*Conv2D); ok && c.Pre {
+		return 2
+	}
+	return 0
+}
+
+// ApplyPre computes the prologue of v, channel scale s and shift t, as
+// the kernels do: the product rounded to float32, then the shift, then
+// the activation, rounded to float32.
+func (p Prologue) ApplyPre(v, s, t float32) float32 {
+	return float32(Epilogue{Act: p.PreAct}.Apply(float64(float32(v*s) + t)))
 }
 
 func (*Conv2D) Kind() Kind { return KConv2D }

@@ -786,7 +786,7 @@ func biasOf(n *ir.Node) *ir.Value {
 	case *ir.Conv2D:
 		residual = o.Residual
 	}
-	extra := len(n.Inputs) - 2
+	extra := len(n.Inputs) - 2 - ir.PrologueInputs(n.Op)
 	if residual {
 		extra--
 	}

@@ -177,7 +177,7 @@ func nhwcValues(n *ir.Node) []*ir.Value {
 		}
 		vals = []*ir.Value{n.Inputs[0], n.Outputs[0]}
 		if o.Epilogue.Residual {
-			vals = append(vals, n.Inputs[len(n.Inputs)-1])
+			vals = append(vals, n.Inputs[len(n.Inputs)-1-ir.PrologueInputs(o)])
 		}
 		return all(vals...)
 	case *ir.BatchNorm, *ir.Slice, *ir.Pad:

@@ -228,15 +228,22 @@ func ConvGemm(s ConvGemmShape, n, lo, hi int, y, x, w, bias, resid, col, wbuf []
 // (which never reach weights.bin), are packed by the kernel itself
 // (RuntimeW, PadBias) into scratch, once per call, which then runs its
 // items serially: every chunk would pack the same buffer.
+//
+// With a prologue (Pre, ir.Prologue), the band copy is also where the
+// input is normalised: each copied element becomes
+// PreAct(x·pscale[c] + pshift[c]) and the padding stays zero, so the
+// BatchNorm bn-fold refuses costs no pass of its own. Pre always takes
+// the band copy, padded or not.
 type ConvNHWCShape struct {
 	Window
 	Wp, K              int // padded input width, in pixels; depth
 	Bands, Per, RowsIn int
 	PW, NB             int // panel width of the packed weights; the pure-Go kernel's blocks
-	Padded             bool
+	Padded             bool // the windows read a band copy (padding, or Pre)
+	Pre                bool
 	RuntimeW, PadBias  bool
 	Bias, Resid, Fused bool
-	Act                func(float32) float32
+	Act, PreAct        func(float32) float32
 	Items              ir.Dim
 	Gemm               func(m, lo, hi int, y, x, wp, bias []float32)
 	Row                ConvRowKernel
@@ -249,8 +256,9 @@ func NewConvNHWC(nd *ir.Node, p gemm.Params, runtimeW, padBias bool) (ConvNHWCSh
 		return ConvNHWCShape{}, fmt.Errorf("BUG: conv2d reads NHWC but writes %s", nd.Outputs[0].Type.Layout)
 	}
 	w, e := WindowOf(nd), EpiOf(nd)
+	pre := nd.Op.(*ir.Conv2D).Pre
 	s := ConvNHWCShape{Window: w, Wp: w.W + w.PL + w.PR, K: w.KH * w.KW * w.C, PW: p.Panel(), NB: p.Blocks(),
-		Padded: w.PT+w.PL+w.PB+w.PR > 0, RuntimeW: runtimeW, PadBias: padBias, Bias: e.Bias, Resid: e.Resid, Fused: e.Fused()}
+		Padded: w.PT+w.PL+w.PB+w.PR > 0 || pre, Pre: pre, RuntimeW: runtimeW, PadBias: padBias, Bias: e.Bias, Resid: e.Resid, Fused: e.Fused()}
 	// Bands: up to four per image, so one image still feeds every thread.
 	bands := min(w.OH, 4)
 	s.Per = (w.OH + bands - 1) / bands
@@ -285,8 +293,9 @@ func ConvOHWC(wt []float32, O, C, KH, KW int) []float32 {
 
 // ConvNHWC computes bands [lo, hi). wbuf and bbuf receive the weights
 // and bias packed at run time, pad the padded input rows (RowsIn·Wp·C
-// floats per item) and col the pure-Go path's windows (OW·K per item).
-func ConvNHWC(s ConvNHWCShape, n, lo, hi int, y, x, w, bias, resid, wbuf, bbuf, pad, col []float32) {
+// floats per item) and col the pure-Go path's windows (OW·K per item);
+// pscale and pshift are the prologue's.
+func ConvNHWC(s ConvNHWCShape, n, lo, hi int, y, x, w, bias, resid, pscale, pshift, wbuf, bbuf, pad, col []float32) {
 	C, H, W, O, KH, KW, OH, OW := s.C, s.H, s.W, s.O, s.KH, s.KW, s.OH, s.OW
 	SH, SW, PT, PL, PB, Wp, K := s.SH, s.SW, s.PT, s.PL, s.PB, s.Wp, s.K
 	BANDS, PER, RIN, PW := s.Bands, s.Per, s.RowsIn, s.PW
@@ -316,7 +325,22 @@ func ConvNHWC(s ConvNHWCShape, n, lo, hi int, y, x, w, bias, resid, wbuf, bbuf, 
 		var src []float32
 		if s.Padded {
 			src = pad[it*RIN*Wp*C : (it+1)*RIN*Wp*C]
-			padBand(src, x[b*H*W*C:(b+1)*H*W*C], r0, min(RIN, H+PT+PB-r0), H, W*C, PT, PL*C, Wp*C)
+			rows := min(RIN, H+PT+PB-r0)
+			padBand(src, x[b*H*W*C:(b+1)*H*W*C], r0, rows, H, W*C, PT, PL*C, Wp*C)
+			if s.Pre {
+				// The prologue, on the image's elements only: the
+				// padding stays zero.
+				ps, pt := pscale[:C], pshift[:C]
+				for r := max(PT-r0, 0); r < min(rows, H+PT-r0); r++ {
+					row := src[r*Wp*C+PL*C : r*Wp*C+(PL+W)*C]
+					for p := 0; p < W; p++ {
+						px := row[p*C : (p+1)*C]
+						for c, v := range px {
+							px[c] = s.PreAct(float32(v*ps[c]) + pt[c])
+						}
+					}
+				}
+			}
 		} else {
 			// No padding: the windows read the image's own rows.
 			src = x[(b*H+r0)*W*C : (b+1)*H*W*C]

@@ -68,7 +68,7 @@ func garbage(n int) []float32 {
 // epiArgs returns a case's bias and residual inputs (nil when absent).
 func epiArgs(c opCase, e ir.Epilogue) (bias, resid []float32) {
 	next := 2
-	if e.HasBias(len(c.in)) {
+	if e.HasBias(len(c.in) - ir.PrologueInputs(c.node.Op)) {
 		bias, next = c.in[2].F, 3
 	}
 	if e.Residual {
@@ -161,9 +161,9 @@ func TestConvNHWC(t *testing.T) {
 					}
 					y := outBuf(c.out[0])
 					if runtime {
-						ConvNHWC(s, 2, 0, items, y, x, wp, bp, res, wbuf, bbuf, pad, col)
+						ConvNHWC(s, 2, 0, items, y, x, wp, bp, res, nil, nil, wbuf, bbuf, pad, col)
 					} else {
-						chunks(items, 3, func(lo, hi int) { ConvNHWC(s, 2, lo, hi, y, x, wp, bp, res, wbuf, bbuf, pad, col) })
+						chunks(items, 3, func(lo, hi int) { ConvNHWC(s, 2, lo, hi, y, x, wp, bp, res, nil, nil, wbuf, bbuf, pad, col) })
 					}
 					matches(t, guarded(t, y, len(want.F)), want, ir.Describe(c.node.Op))
 				}

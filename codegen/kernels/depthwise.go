@@ -20,9 +20,10 @@ type DepthwiseShape struct {
 	Window
 	Wp                 int // padded input width, in pixels
 	Bands, Per, RowsIn int
-	Padded             bool
+	Padded             bool // the windows read a band copy (padding, or Pre)
+	Pre                bool // a prologue, applied in the band copy (as ConvNHWC's)
 	Bias, Resid, Fused bool
-	Act                func(float32) float32
+	Act, PreAct        func(float32) float32
 	Items              ir.Dim
 	Row                DepthwiseKernel
 }
@@ -37,7 +38,8 @@ func NewDepthwise(nd *ir.Node) (DepthwiseShape, error) {
 		return DepthwiseShape{}, fmt.Errorf("BUG: conv2d with weights %s is not depthwise", nd.Inputs[1].Type.Shape)
 	}
 	w, e := WindowOf(nd), EpiOf(nd)
-	s := DepthwiseShape{Window: w, Wp: w.W + w.PL + w.PR, Padded: w.PT+w.PL+w.PB+w.PR > 0,
+	pre := nd.Op.(*ir.Conv2D).Pre
+	s := DepthwiseShape{Window: w, Wp: w.W + w.PL + w.PR, Padded: w.PT+w.PL+w.PB+w.PR > 0 || pre, Pre: pre,
 		Bias: e.Bias, Resid: e.Resid, Fused: e.Fused()}
 	// Bands: up to four per image, so one image still feeds every thread.
 	bands := min(w.OH, 4)
@@ -63,8 +65,9 @@ func PackDepthwise(C, KH, KW int) func([]float32) []float32 {
 }
 
 // Depthwise computes bands [lo, hi) on weights packed by PackDepthwise;
-// pad holds the padded input rows (RowsIn·Wp·C floats per item).
-func Depthwise(s DepthwiseShape, n, lo, hi int, y, x, w, bias, resid, pad []float32) {
+// pad holds the padded input rows (RowsIn·Wp·C floats per item);
+// pscale and pshift are the prologue's.
+func Depthwise(s DepthwiseShape, n, lo, hi int, y, x, w, bias, resid, pscale, pshift, pad []float32) {
 	C, H, W, KH, KW, OH, OW := s.C, s.H, s.W, s.KH, s.KW, s.OH, s.OW
 	SH, SW, DH, DW, PT, PL, PB, Wp := s.SH, s.SW, s.DH, s.DW, s.PT, s.PL, s.PB, s.Wp
 	BANDS, PER, RIN := s.Bands, s.Per, s.RowsIn
@@ -75,7 +78,22 @@ func Depthwise(s DepthwiseShape, n, lo, hi int, y, x, w, bias, resid, pad []floa
 		var src []float32
 		if s.Padded {
 			src = pad[it*RIN*Wp*C : (it+1)*RIN*Wp*C]
-			padBand(src, x[b*H*W*C:(b+1)*H*W*C], r0, min(RIN, H+PT+PB-r0), H, W*C, PT, PL*C, Wp*C)
+			rows := min(RIN, H+PT+PB-r0)
+			padBand(src, x[b*H*W*C:(b+1)*H*W*C], r0, rows, H, W*C, PT, PL*C, Wp*C)
+			if s.Pre {
+				// The prologue, on the image's elements only: the
+				// padding stays zero.
+				ps, pt := pscale[:C], pshift[:C]
+				for r := max(PT-r0, 0); r < min(rows, H+PT-r0); r++ {
+					row := src[r*Wp*C+PL*C : r*Wp*C+(PL+W)*C]
+					for p := 0; p < W; p++ {
+						px := row[p*C : (p+1)*C]
+						for c, v := range px {
+							px[c] = s.PreAct(float32(v*ps[c]) + pt[c])
+						}
+					}
+				}
+			}
 		} else {
 			// No padding: the windows read the image's own rows.
 			src = x[(b*H+r0)*W*C : (b+1)*H*W*C]

@@ -52,7 +52,7 @@ func TestDepthwise(t *testing.T) {
 					s.Row = depthwiseStandIn(s, act, vector == 2)
 				}
 				y := outBuf(c.out[0])
-				chunks(items, 3, func(lo, hi int) { Depthwise(s, 2, lo, hi, y, x, wp, b, res, pad) })
+				chunks(items, 3, func(lo, hi int) { Depthwise(s, 2, lo, hi, y, x, wp, b, res, nil, nil, pad) })
 				matches(t, guarded(t, y, len(want.F)), want, ir.Describe(c.node.Op))
 			}
 		}

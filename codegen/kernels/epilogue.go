@@ -31,7 +31,7 @@ func EpiOf(nd *ir.Node) Epi {
 		_, bias, _ := ir.KronInputs(nd)
 		return Epi{Bias: bias != nil, Resid: e.Residual, Act: e.Act}
 	}
-	return Epi{Bias: e.HasBias(len(nd.Inputs)), Resid: e.Residual, Act: e.Act}
+	return Epi{Bias: e.HasBias(len(nd.Inputs) - ir.PrologueInputs(nd.Op)), Resid: e.Residual, Act: e.Act}
 }
 
 // Fused reports whether Go has something to apply after the GEMM and the

@@ -238,7 +238,7 @@ type ConvNHWCShape struct {
 	Window
 	Wp, K              int // padded input width, in pixels; depth
 	Bands, Per, RowsIn int
-	PW, NB             int // panel width of the packed weights; the pure-Go kernel's blocks
+	PW, NB             int  // panel width of the packed weights; the pure-Go kernel's blocks
 	Padded             bool // the windows read a band copy (padding, or Pre)
 	Pre                bool
 	RuntimeW, PadBias  bool

@@ -100,7 +100,7 @@ func TestBuildErrors(t *testing.T) {
 	}
 	p, err := Build(nil)
 	require.NoError(t, err)
-	require.Equal(t, []string{"canonicalize", "const-fold", "dce", "bn-fold", "fuse-epilogue", "layout-assign", "memory-plan"}, p.Names())
+	require.Equal(t, []string{"canonicalize", "const-fold", "dce", "bn-fold", "fuse-epilogue", "layout-assign", "bn-prologue", "memory-plan"}, p.Names())
 }
 
 // Default passes (bn-fold) run unless excluded; an exclusion must name a
@@ -115,7 +115,7 @@ func TestBuildDefaults(t *testing.T) {
 
 	p, err = Build(nil, Spec{Name: "bn-fold", Pos: "m.yaml:4:18"})
 	require.NoError(t, err)
-	require.Equal(t, []string{"canonicalize", "const-fold", "dce", "fuse-epilogue", "layout-assign", "memory-plan"}, p.Names())
+	require.Equal(t, []string{"canonicalize", "const-fold", "dce", "fuse-epilogue", "layout-assign", "bn-prologue", "memory-plan"}, p.Names())
 	ran, excluded = p.Defaults()
 	require.Empty(t, ran)
 	require.Equal(t, []string{"bn-fold"}, excluded)
@@ -203,7 +203,7 @@ func TestPrintAfterUnknown(t *testing.T) {
 	require.NoError(t, err)
 	p, _ := Build(nil)
 	_, err = p.Run(g, RunOptions{PrintAfter: "bogus"})
-	require.ErrorContains(t, err, "--print-after bogus: not a pass of this pipeline (have canonicalize, const-fold, dce, bn-fold, fuse-epilogue, layout-assign, memory-plan, or all)")
+	require.ErrorContains(t, err, "--print-after bogus: not a pass of this pipeline (have canonicalize, const-fold, dce, bn-fold, fuse-epilogue, layout-assign, bn-prologue, memory-plan, or all)")
 }
 
 // A pass that breaks the IR is reported as its bug, with the graph.

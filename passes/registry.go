@@ -28,6 +28,8 @@ var All = []Pass{
 		Summary: "fold a residual add and relu/gelu into the linear or conv2d before them"},
 	{Name: "layout-assign", Phase: Lower, Exact: true, Run: layoutAssign,
 		Summary: "give convolutional activations the NHWC layout, with explicit relayouts where a reader needs NCHW"},
+	{Name: "bn-prologue", Phase: Lower, Exact: true, Run: bnPrologue,
+		Summary: "move the BatchNorms bn-fold keeps (before a padded conv, or an activation) into the NHWC convs that read them, as a prologue their band copy applies"},
 	{Name: "memory-plan", Phase: Lower, Exact: true, Run: memoryPlan,
 		Summary: "compute buffer lifetimes, views and sizes (affine in N) for the arena"},
 }

@@ -32,18 +32,7 @@ func TestARM64Packages(t *testing.T) {
 	}
 	t.Parallel() // mostly waiting on the emulator: overlap it with the package's other builds
 	emulator := qemu.Path(t)
-	src, err := os.ReadFile("testdata/families.ir")
-	require.NoError(t, err)
-	g, err := ir.Parse("families.ir", src)
-	require.NoError(t, err)
-	rng := rand.New(rand.NewSource(2))
-	for _, v := range g.Consts {
-		d := v.Const.Dense()
-		for i := range d.F {
-			d.F[i] = float32(rng.NormFloat64()) * 0.3
-		}
-		v.Const = d
-	}
+	g := familiesGraph(t)
 	in := ir.SampleInputs(g, 3, 5)
 	want, err := ir.Eval(g, in...)
 	require.NoError(t, err)

@@ -7,6 +7,7 @@ import (
 	"go/scanner"
 	"go/token"
 	"math"
+	"math/rand"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -512,6 +513,7 @@ func TestSoftmaxRows(t *testing.T) {
 import (
 	"context"
 	"math"
+	"math/rand"
 	"testing"
 )
 
@@ -575,4 +577,27 @@ func TestSpecialRows(t *testing.T) {
 `, bits(special...), bits(want...), fields[0], fields[1], fields[2], fields[3], fields[4])
 	files["softmax_special_test.go"] = []byte(src)
 	module(t, "smrows", files).EveryTier(t, "./smrows")
+}
+
+// familiesGraph parses testdata/families.ir (a call site of every kernel
+// family) with its constants drawn at random (seed 2), the BatchNorm's
+// variance (bv) positive.
+func familiesGraph(t *testing.T) *ir.Graph {
+	t.Helper()
+	src, err := os.ReadFile("testdata/families.ir")
+	require.NoError(t, err)
+	g, err := ir.Parse("families.ir", src)
+	require.NoError(t, err)
+	rng := rand.New(rand.NewSource(2))
+	for _, v := range g.Consts {
+		d := v.Const.Dense()
+		for i := range d.F {
+			d.F[i] = float32(rng.NormFloat64()) * 0.3
+			if v.Name == "bv" {
+				d.F[i] = 0.5 + float32(math.Abs(float64(d.F[i])))
+			}
+		}
+		v.Const = d
+	}
+	return g
 }

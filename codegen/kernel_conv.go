@@ -71,7 +71,7 @@ func genConvNHWC(c *kctx) error {
 	if err := epilogue(e, &b); err != nil {
 		return err
 	}
-	if err := prologue(c.node, &b); err != nil {
+	if err := prologue(c, &b); err != nil {
 		return err
 	}
 	return c.template("ConvNHWC", b)
@@ -115,24 +115,40 @@ func genDepthwise(c *kctx) error {
 	if err := epilogue(e, &b); err != nil {
 		return err
 	}
-	if err := prologue(c.node, &b); err != nil {
+	if err := prologue(c, &b); err != nil {
 		return err
 	}
 	return c.template("Depthwise", b)
 }
 
-// prologue binds a conv2d's prologue (ir.Prologue) in a band-copy
+// prologue binds a conv2d's prologue (kernels.PreShape) in a band-copy
 // template (ConvNHWC, Depthwise): the hook PreAct, inlined like the
-// epilogue's Act, and parameters pscale and pshift, omitted without one.
-func prologue(n *ir.Node, b *tmpl.Binding) error {
-	cv := n.Op.(*ir.Conv2D)
+// epilogue's Act, the targets' element-wise kernels PreMul, PreAdd and,
+// for a ReLU, PreRelu, and parameters pscale and pshift, the last two
+// inputs, tiled over a band row at build time (kernels.PackPre); they
+// are omitted without a prologue.
+func prologue(c *kctx, b *tmpl.Binding) error {
+	cv := c.node.Op.(*ir.Conv2D)
 	act, _, err := kernels.ActOf(cv.PreAct)
 	if err != nil {
 		return err
 	}
 	b.Hooks["PreAct"] = act
+	b.Hooks["PreMul"], b.Hooks["PreAdd"], b.Hooks["PreRelu"] = tmpl.Dispatch{}, tmpl.Dispatch{}, tmpl.Dispatch{}
 	if !cv.Pre {
 		b.Omit = append(b.Omit, "pscale", "pshift")
+		return nil
+	}
+	n, W := len(c.node.Inputs), kernels.WindowOf(c.node).W
+	for i := n - 2; i < n; i++ {
+		if !isDenseConst(c.node.Inputs[i]) {
+			return fmt.Errorf("BUG: codegen: conv2d %q's prologue input %q is not a dense constant (bn-prologue makes them so)", c.node.Name, c.node.Inputs[i].Name)
+		}
+		c.packInput(i, fmt.Sprintf("pre_w%d", W), kernels.PackPre(W))
+	}
+	b.Hooks["PreMul"], b.Hooks["PreAdd"] = c.elementwise("mul"), c.elementwise("add")
+	if cv.PreAct == "relu" {
+		b.Hooks["PreRelu"] = c.elementwise("relu")
 	}
 	return nil
 }

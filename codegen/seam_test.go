@@ -1,7 +1,6 @@
 package codegen_test
 
 import (
-	"math/rand"
 	"os"
 	"path/filepath"
 	"strings"
@@ -31,23 +30,13 @@ func TestTargetSeam(t *testing.T) {
 	}
 	restore := codegen.SetTargets(isatest.Target{})
 	defer restore()
-	src, err := os.ReadFile("testdata/families.ir")
-	require.NoError(t, err)
-	g, err := ir.Parse("families.ir", src)
-	require.NoError(t, err)
-	rng := rand.New(rand.NewSource(2))
-	for _, v := range g.Consts {
-		d := v.Const.Dense()
-		for i := range d.F {
-			d.F[i] = float32(rng.NormFloat64()) * 0.3
-		}
-		v.Const = d
-	}
+	g := familiesGraph(t)
 	in := ir.SampleInputs(g, 3, 5)
 	want, err := ir.Eval(g, in...)
 	require.NoError(t, err)
 	files := generate(t, &frontend.Model{Name: "families", Package: "families", Graph: g}, &codegen.Vectors{Inputs: in, Outputs: want, Rtol: 1e-4})
 	require.Contains(t, files, "kernels_stub.go")
+	require.Contains(t, string(files["kernels.go"]), "pshift", "bn-prologue moves the BatchNorm and ReLU into @preconv")
 	require.Contains(t, files, "kernels_stub_stub.go")
 	require.NotContains(t, files, "kernels_amd64.go")
 	mod := module(t, "families", files)

@@ -229,21 +229,19 @@ func ConvGemm(s ConvGemmShape, n, lo, hi int, y, x, w, bias, resid, col, wbuf []
 // (RuntimeW, PadBias) into scratch, once per call, which then runs its
 // items serially: every chunk would pack the same buffer.
 //
-// With a prologue (Pre, ir.Prologue), the band copy is also where the
-// input is normalised: each copied element becomes
-// PreAct(x·pscale[c] + pshift[c]) and the padding stays zero, so the
-// BatchNorm bn-fold refuses costs no pass of its own. Pre always takes
-// the band copy, padded or not.
+// With a prologue (PreShape), the band copy is also where the input is
+// normalised, and the padding stays zero. Pre always takes the band
+// copy, padded or not.
 type ConvNHWCShape struct {
 	Window
+	PreShape
 	Wp, K              int // padded input width, in pixels; depth
 	Bands, Per, RowsIn int
 	PW, NB             int  // panel width of the packed weights; the pure-Go kernel's blocks
 	Padded             bool // the windows read a band copy (padding, or Pre)
-	Pre                bool
 	RuntimeW, PadBias  bool
 	Bias, Resid, Fused bool
-	Act, PreAct        func(float32) float32
+	Act                func(float32) float32
 	Items              ir.Dim
 	Gemm               func(m, lo, hi int, y, x, wp, bias []float32)
 	Row                ConvRowKernel
@@ -256,9 +254,9 @@ func NewConvNHWC(nd *ir.Node, p gemm.Params, runtimeW, padBias bool) (ConvNHWCSh
 		return ConvNHWCShape{}, fmt.Errorf("BUG: conv2d reads NHWC but writes %s", nd.Outputs[0].Type.Layout)
 	}
 	w, e := WindowOf(nd), EpiOf(nd)
-	pre := nd.Op.(*ir.Conv2D).Pre
+	pre := PreOf(nd)
 	s := ConvNHWCShape{Window: w, Wp: w.W + w.PL + w.PR, K: w.KH * w.KW * w.C, PW: p.Panel(), NB: p.Blocks(),
-		Padded: w.PT+w.PL+w.PB+w.PR > 0 || pre, Pre: pre, RuntimeW: runtimeW, PadBias: padBias, Bias: e.Bias, Resid: e.Resid, Fused: e.Fused()}
+		Padded: w.PT+w.PL+w.PB+w.PR > 0 || pre.Pre, PreShape: pre, RuntimeW: runtimeW, PadBias: padBias, Bias: e.Bias, Resid: e.Resid, Fused: e.Fused()}
 	// Bands: up to four per image, so one image still feeds every thread.
 	bands := min(w.OH, 4)
 	s.Per = (w.OH + bands - 1) / bands
@@ -294,7 +292,7 @@ func ConvOHWC(wt []float32, O, C, KH, KW int) []float32 {
 // ConvNHWC computes bands [lo, hi). wbuf and bbuf receive the weights
 // and bias packed at run time, pad the padded input rows (RowsIn·Wp·C
 // floats per item) and col the pure-Go path's windows (OW·K per item);
-// pscale and pshift are the prologue's.
+// pscale and pshift are the prologue's, tiled over a row (PackPre).
 func ConvNHWC(s ConvNHWCShape, n, lo, hi int, y, x, w, bias, resid, pscale, pshift, wbuf, bbuf, pad, col []float32) {
 	C, H, W, O, KH, KW, OH, OW := s.C, s.H, s.W, s.O, s.KH, s.KW, s.OH, s.OW
 	SH, SW, PT, PL, PB, Wp, K := s.SH, s.SW, s.PT, s.PL, s.PB, s.Wp, s.K
@@ -328,15 +326,22 @@ func ConvNHWC(s ConvNHWCShape, n, lo, hi int, y, x, w, bias, resid, pscale, pshi
 			rows := min(RIN, H+PT+PB-r0)
 			padBand(src, x[b*H*W*C:(b+1)*H*W*C], r0, rows, H, W*C, PT, PL*C, Wp*C)
 			if s.Pre {
-				// The prologue, on the image's elements only: the
-				// padding stays zero.
-				ps, pt := pscale[:C], pshift[:C]
+				// The prologue, on the image's rows only: the padding
+				// stays zero. pscale and pshift are tiled over a row.
 				for r := max(PT-r0, 0); r < min(rows, H+PT-r0); r++ {
 					row := src[r*Wp*C+PL*C : r*Wp*C+(PL+W)*C]
-					for p := 0; p < W; p++ {
-						px := row[p*C : (p+1)*C]
-						for c, v := range px {
-							px[c] = s.PreAct(float32(v*ps[c]) + pt[c])
+					done := s.PreMul.Run(row, row, pscale, 0, 0)
+					added := s.PreAdd.Run(row[:done], row[:done], pshift[:done], 0, 0)
+					for i := added; i < done; i++ {
+						row[i] += pshift[i]
+					}
+					for i := done; i < len(row); i++ {
+						row[i] = float32(row[i]*pscale[i]) + pshift[i]
+					}
+					if s.PreActive {
+						acted := s.PreRelu.Run(row, row, nil, 0, 0)
+						for i := acted; i < len(row); i++ {
+							row[i] = s.PreAct(row[i])
 						}
 					}
 				}

@@ -18,12 +18,12 @@ import (
 // ([KH·KW][C], PackDepthwise), so both read the same copy.
 type DepthwiseShape struct {
 	Window
+	PreShape               // a prologue, applied in the band copy (as ConvNHWC's)
 	Wp                 int // padded input width, in pixels
 	Bands, Per, RowsIn int
 	Padded             bool // the windows read a band copy (padding, or Pre)
-	Pre                bool // a prologue, applied in the band copy (as ConvNHWC's)
 	Bias, Resid, Fused bool
-	Act, PreAct        func(float32) float32
+	Act                func(float32) float32
 	Items              ir.Dim
 	Row                DepthwiseKernel
 }
@@ -38,8 +38,8 @@ func NewDepthwise(nd *ir.Node) (DepthwiseShape, error) {
 		return DepthwiseShape{}, fmt.Errorf("BUG: conv2d with weights %s is not depthwise", nd.Inputs[1].Type.Shape)
 	}
 	w, e := WindowOf(nd), EpiOf(nd)
-	pre := nd.Op.(*ir.Conv2D).Pre
-	s := DepthwiseShape{Window: w, Wp: w.W + w.PL + w.PR, Padded: w.PT+w.PL+w.PB+w.PR > 0 || pre, Pre: pre,
+	pre := PreOf(nd)
+	s := DepthwiseShape{Window: w, Wp: w.W + w.PL + w.PR, Padded: w.PT+w.PL+w.PB+w.PR > 0 || pre.Pre, PreShape: pre,
 		Bias: e.Bias, Resid: e.Resid, Fused: e.Fused()}
 	// Bands: up to four per image, so one image still feeds every thread.
 	bands := min(w.OH, 4)
@@ -66,7 +66,7 @@ func PackDepthwise(C, KH, KW int) func([]float32) []float32 {
 
 // Depthwise computes bands [lo, hi) on weights packed by PackDepthwise;
 // pad holds the padded input rows (RowsIn·Wp·C floats per item);
-// pscale and pshift are the prologue's.
+// pscale and pshift are the prologue's, tiled over a row (PackPre).
 func Depthwise(s DepthwiseShape, n, lo, hi int, y, x, w, bias, resid, pscale, pshift, pad []float32) {
 	C, H, W, KH, KW, OH, OW := s.C, s.H, s.W, s.KH, s.KW, s.OH, s.OW
 	SH, SW, DH, DW, PT, PL, PB, Wp := s.SH, s.SW, s.DH, s.DW, s.PT, s.PL, s.PB, s.Wp
@@ -81,15 +81,22 @@ func Depthwise(s DepthwiseShape, n, lo, hi int, y, x, w, bias, resid, pscale, ps
 			rows := min(RIN, H+PT+PB-r0)
 			padBand(src, x[b*H*W*C:(b+1)*H*W*C], r0, rows, H, W*C, PT, PL*C, Wp*C)
 			if s.Pre {
-				// The prologue, on the image's elements only: the
-				// padding stays zero.
-				ps, pt := pscale[:C], pshift[:C]
+				// The prologue, on the image's rows only: the padding
+				// stays zero. pscale and pshift are tiled over a row.
 				for r := max(PT-r0, 0); r < min(rows, H+PT-r0); r++ {
 					row := src[r*Wp*C+PL*C : r*Wp*C+(PL+W)*C]
-					for p := 0; p < W; p++ {
-						px := row[p*C : (p+1)*C]
-						for c, v := range px {
-							px[c] = s.PreAct(float32(v*ps[c]) + pt[c])
+					done := s.PreMul.Run(row, row, pscale, 0, 0)
+					added := s.PreAdd.Run(row[:done], row[:done], pshift[:done], 0, 0)
+					for i := added; i < done; i++ {
+						row[i] += pshift[i]
+					}
+					for i := done; i < len(row); i++ {
+						row[i] = float32(row[i]*pscale[i]) + pshift[i]
+					}
+					if s.PreActive {
+						acted := s.PreRelu.Run(row, row, nil, 0, 0)
+						for i := acted; i < len(row); i++ {
+							row[i] = s.PreAct(row[i])
 						}
 					}
 				}

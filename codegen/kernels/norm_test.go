@@ -22,6 +22,8 @@ func ewStandIn(op string) ElementwiseKernel {
 				dst[i] = a[i] * b[i]
 			case "add":
 				dst[i] = a[i] + b[i]
+			case "relu":
+				dst[i] = Relu32(a[i])
 			}
 		}
 		return n

@@ -54,7 +54,7 @@ func TestConvNHWCPrologue(t *testing.T) {
 			if res != nil {
 				res = nhwc(c.in[len(c.in)-3])
 			}
-			ps, pt := c.in[len(c.in)-2].F, c.in[len(c.in)-1].F
+			ps, pt := PackPre(w.W)(c.in[len(c.in)-2].F), PackPre(w.W)(c.in[len(c.in)-1].F)
 			x, want := nhwc(c.in[0]), &ir.Tensor{F: nhwc(c.out[0])}
 			s, err := NewConvNHWC(c.node, p, false, false)
 			require.NoError(t, err)
@@ -70,8 +70,15 @@ func TestConvNHWCPrologue(t *testing.T) {
 			col := garbage(items * w.OW * K)
 			for _, vector := range []int{0, 1, 2} {
 				s.Row = ConvRowKernel{}
+				s.PreMul, s.PreAdd, s.PreRelu = ElementwiseKernel{}, ElementwiseKernel{}, ElementwiseKernel{}
+				s.PreMul, s.PreAdd, s.PreRelu = ElementwiseKernel{}, ElementwiseKernel{}, ElementwiseKernel{}
 				if vector > 0 {
 					s.Row = rowStandIn(s, act, vector == 2)
+					// The element-wise kernels leave a tail to Go.
+					s.PreMul, s.PreAdd = ewStandIn("mul"), ewStandIn("add")
+					if pro.PreAct == "relu" {
+						s.PreRelu = ewStandIn("relu")
+					}
 				}
 				y := outBuf(c.out[0])
 				chunks(items, 3, func(lo, hi int) { ConvNHWC(s, 2, lo, hi, y, x, wp, bp, res, ps, pt, nil, nil, pad, col) })
@@ -112,15 +119,22 @@ func TestDepthwisePrologue(t *testing.T) {
 			if res != nil {
 				res = nhwc(c.in[len(c.in)-3])
 			}
-			ps, pt := c.in[len(c.in)-2].F, c.in[len(c.in)-1].F
+			ps, pt := PackPre(w.W)(c.in[len(c.in)-2].F), PackPre(w.W)(c.in[len(c.in)-1].F)
 			x, want := nhwc(c.in[0]), &ir.Tensor{F: nhwc(c.out[0])}
 			wp := PackDepthwise(w.C, w.KH, w.KW)(c.in[1].F)
 			items := s.Items.At(2)
 			pad := garbage(items * s.RowsIn * s.Wp * w.C)
 			for _, vector := range []int{0, 1, 2} {
 				s.Row = DepthwiseKernel{}
+				s.PreMul, s.PreAdd, s.PreRelu = ElementwiseKernel{}, ElementwiseKernel{}, ElementwiseKernel{}
+				s.PreMul, s.PreAdd, s.PreRelu = ElementwiseKernel{}, ElementwiseKernel{}, ElementwiseKernel{}
 				if vector > 0 {
 					s.Row = depthwiseStandIn(s, act, vector == 2)
+					// The element-wise kernels leave a tail to Go.
+					s.PreMul, s.PreAdd = ewStandIn("mul"), ewStandIn("add")
+					if pro.PreAct == "relu" {
+						s.PreRelu = ewStandIn("relu")
+					}
 				}
 				y := outBuf(c.out[0])
 				chunks(items, 3, func(lo, hi int) { Depthwise(s, 2, lo, hi, y, x, wp, b, res, ps, pt, pad) })

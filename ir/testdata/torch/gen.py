@@ -1490,6 +1490,8 @@ def gen_recurrent():
                                                acts="hardsigmoid,softsign,elu,sigmoid,scaledtanh,affine",
                                                alpha=[0.3, 0.0, 0.8, 0.0, 1.5, 0.5], beta=[0.4, 0.0, 0.0, 0.0, 0.7, -0.25]),
         4, 3, seq=[4, 0, 2], bias=True, h0=True, c0=True, peep=True, torch_ok=False)
+    rec("recurrent_lstm_peep_reverse", dict(lstm, hidden=3, direction="reverse", clip=1.5), 4, 2, bias=True, h0=True, c0=True,
+        peep=True, torch_ok=False)
     rec("recurrent_rnn_acts_seq_layout1", dict(cell="rnn", hidden=3, layout=1, direction="bidirectional",
                                               acts="leakyrelu,thresholdedrelu", alpha=[0.1, 0.2], beta=[0.0, 0.0]),
         3, 2, seq=[1, 3], torch_ok=False)

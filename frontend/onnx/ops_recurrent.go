@@ -44,6 +44,8 @@ func importRecurrent(c *nodeCtx) error {
 	layout := 0
 	if c.opset() >= 14 {
 		layout = e.int(c, "layout", 0)
+	} else if c.hasAttr("layout") {
+		return unsupported("attribute \"layout\" of %s before opset 14", opType)
 	}
 	op := &ir.Recurrent{Cell: cell, Direction: dir, Layout: layout}
 	switch cell {

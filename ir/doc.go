@@ -24,7 +24,8 @@
 // families ONNX import added keep struct, shape rule and evaluator in one
 // file each and fill their table rows in init (ops_compare.go,
 // ops_unary.go, ops_reduce.go, ops_index.go, ops_resize.go,
-// ops_bitcast.go, and ops_quant.go: quantize, dequantize, requantize and
+// ops_bitcast.go, ops_recurrent.go (ONNX's RNN, GRU and LSTM after
+// their input projection), and ops_quant.go: quantize, dequantize, requantize and
 // the integer layers qlinear and qconv2d, whose arithmetic is
 // runtime/quant's, shared with generated code). Adding an op is one struct, one table row, one shape
 // rule, one evaluator and one PyTorch fixture in testdata/torch.

@@ -159,6 +159,8 @@ const (
 	// Kronecker-factored layers (ops_phm.go).
 	KPHMLinear
 	KPHCConv2D
+	// Recurrences (ops_recurrent.go).
+	KRecurrent
 	numKinds
 )
 

@@ -62,6 +62,12 @@ var onnxExports = []onnxExport{
 	// nn.MultiheadAttention's sequence-first export.
 	{name: "mha", want: map[ir.Kind]int{ir.KAttention: 1, ir.KLinear: 3},
 		notWant: []ir.Kind{ir.KMatMul, ir.KSoftmax}},
+	// nn.LSTM and nn.GRU, 2 layers, bidirectional, batch_first: each
+	// layer's LSTM (GRU, linear_before_reset) node is a linear, the input
+	// projection, and a recurrent op; the zero initial states
+	// (ConstantOfShape of the batch) are inputs of it.
+	{name: "lstm", want: map[ir.Kind]int{ir.KRecurrent: 2, ir.KLinear: 3}},
+	{name: "gru", want: map[ir.Kind]int{ir.KRecurrent: 3, ir.KLinear: 4}},
 }
 
 func countOps(g *ir.Graph) map[ir.Kind]int {

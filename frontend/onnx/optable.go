@@ -177,6 +177,11 @@ var opTable = map[string]opEntry{
 	"Attention":       {23, MaxOpset, importAttention, nil},
 	"RotaryEmbedding": {23, MaxOpset, importRotary, nil},
 
+	// Recurrences (ops_recurrent.go).
+	"RNN":  {7, MaxOpset, importRecurrent, nil},
+	"GRU":  {7, MaxOpset, importRecurrent, nil},
+	"LSTM": {7, MaxOpset, importRecurrent, nil},
+
 	// Normalisations built from reductions (ops_normalize.go).
 	"RMSNormalization":          {23, MaxOpset, importRMSNorm, nil},
 	"InstanceNormalization":     {6, MaxOpset, importInstanceNorm, nil},

@@ -22,7 +22,9 @@ modelc imports has BatchNorm for its own passes to fold.
     gpt-micro    its GPT, small (32 tokens, 8 positions): causal masked_fill
     resnet-a     a stem and its option-A basic block (Slice and Pad shortcut)
     mha          nn.MultiheadAttention (batch_first) self-attention
-The last four are exported with constant folding, as the peers' export
+    lstm         nn.LSTM (2 layers, bidirectional, batch_first), a head on mean(Y)
+    gru          nn.GRU (likewise), then a 1-layer one; a head on its mean(Y) and its Y_h
+The last six are exported with constant folding, as the peers' export
 script does (bench/peers/export_onnx_fixed.py); `--models` picks some.
 
 For each NAME it writes NAME/model.onnx, NAME/x.npy (a seeded batch of 4) and
@@ -180,6 +182,36 @@ class MHA(nn.Module):
         return self.head(y.mean(dim=1))
 
 
+class LSTMNet(nn.Module):
+    """nn.LSTM: 2 layers, bidirectional, batch_first; a head on the mean of Y over the steps."""
+
+    def __init__(self):
+        super().__init__()
+        self.rnn = nn.LSTM(8, 12, num_layers=2, bidirectional=True, batch_first=True)
+        self.head = nn.Linear(24, 10)
+
+    def forward(self, x):
+        y, _ = self.rnn(x)
+        return self.head(y.mean(dim=1))
+
+
+class GRUNet(nn.Module):
+    """nn.GRU: 2 layers, bidirectional, batch_first, then a 1-layer bidirectional nn.GRU on its Y; a head on
+    the mean of that one's Y and on its Y_h. (A 2-layer GRU's h_n is a Concat along axis 0 of [2, N, H]
+    parts, which generated code does not take yet: the batch is on axis 1.)"""
+
+    def __init__(self):
+        super().__init__()
+        self.rnn = nn.GRU(8, 10, num_layers=2, bidirectional=True, batch_first=True)
+        self.rnn2 = nn.GRU(20, 6, bidirectional=True, batch_first=True)
+        self.head = nn.Linear(24, 10)
+
+    def forward(self, x):
+        y, _ = self.rnn(x)
+        y, h = self.rnn2(y)
+        return self.head(torch.cat([y.mean(dim=1), h.transpose(0, 1).flatten(1)], dim=1))
+
+
 def randomize_norms(model, gen):
     """Non-trivial BN statistics and LayerNorm affines, so that nothing
     folds into an identity by accident."""
@@ -202,6 +234,8 @@ MODELS = {
     "gpt-micro": (lambda: peers.GPT(vocab=32, seq=8, dim=16, depth=2, heads=2), (8,), 14, True, 32),
     "resnet-a": (ResNetA, (3, 8, 8), 14, True),
     "mha": (MHA, (6, 16), 14, True),
+    "lstm": (LSTMNet, (6, 8), 14, True),
+    "gru": (GRUNet, (6, 8), 14, True),
 }
 
 

@@ -1296,10 +1296,212 @@ def self_check(st_path, cases_path):
     same(np.maximum((x @ w.T) * scale + bias, 0), y, "phm_linear_kron_scaled_relu")
 
 
+# ------------------------------------------------------------------ recurrent (ONNX RNN / GRU / LSTM after the input projection)
+REC_GATES = {"rnn": 1, "gru": 3, "lstm": 4}
+
+
+def rec_act(name, alpha, beta, x):
+    a, b = f32(alpha), f32(beta)
+    return {
+        "relu": lambda: np.maximum(x, 0),
+        "tanh": lambda: np.tanh(x),
+        "sigmoid": lambda: 1 / (1 + np.exp(-x)),
+        "affine": lambda: a * x + b,
+        "leakyrelu": lambda: np.where(x >= 0, x, a * x),
+        "thresholdedrelu": lambda: np.where(x >= a, x, 0.0),
+        "scaledtanh": lambda: a * np.tanh(b * x),
+        "hardsigmoid": lambda: np.minimum(np.maximum(a * x + b, 0), 1),
+        "elu": lambda: np.where(x >= 0, x, a * (np.exp(np.minimum(x, 0)) - 1)),
+        "softsign": lambda: x / (1 + np.abs(x)),
+        "softplus": lambda: np.log1p(np.exp(x)),
+    }[name]()
+
+
+def rec_ref(at, xw, r, b=None, seq=None, h0=None, c0=None, p=None):
+    """ONNX's RNN, GRU and LSTM equations by explicit float64 loops, on the projected input xw."""
+    cell, H = at["cell"], at["hidden"]
+    G = REC_GATES[cell]
+    D = 2 if at.get("direction") == "bidirectional" else 1
+    layout = at.get("layout", 0)
+    acts = at["acts"].split(",")
+    alpha, beta = at["alpha"], at["beta"]
+    clip = at.get("clip", INF)
+    xw = np.asarray(xw, np.float64)
+    if layout == 1:
+        xw = xw.transpose(1, 0, 2)
+        h0 = None if h0 is None else np.asarray(h0).transpose(1, 0, 2)
+        c0 = None if c0 is None else np.asarray(c0).transpose(1, 0, 2)
+    T, B = xw.shape[:2]
+    y = np.zeros((T, D, B, H))
+    yh = np.zeros((D, B, H))
+    yc = np.zeros((D, B, H))
+    cl = lambda v: np.clip(v, -clip, clip)
+    for d in range(D):
+        F_ = len(acts) // D
+        act = lambda k, v: rec_act(acts[d * F_ + k], alpha[d * F_ + k], beta[d * F_ + k], v)
+        R = np.asarray(r[d], np.float64)
+        wb = np.zeros(G * H) if b is None else np.asarray(b[d][:G * H], np.float64)
+        rb = np.zeros(G * H) if b is None else np.asarray(b[d][G * H:], np.float64)
+        P = np.zeros(3 * H) if p is None else np.asarray(p[d], np.float64)
+        rev = at.get("direction") == "reverse" or d == 1
+        for bi in range(B):
+            L = T if seq is None else int(seq[bi])
+            h = np.zeros(H) if h0 is None else np.asarray(h0[d, bi], np.float64)
+            c = np.zeros(H) if c0 is None else np.asarray(c0[d, bi], np.float64)
+            for s_ in range(L):
+                t = L - 1 - s_ if rev else s_
+                x = xw[t, bi, d * G * H:(d + 1) * G * H] + wb
+                if cell == "rnn":
+                    h = act(0, cl(x + h @ R.T + rb))
+                elif cell == "gru":
+                    z = act(0, cl(x[:H] + h @ R[:H].T + rb[:H]))
+                    rr = act(0, cl(x[H:2 * H] + h @ R[H:2 * H].T + rb[H:2 * H]))
+                    if at.get("linear_before_reset"):
+                        hh = act(1, cl(x[2 * H:] + rr * (h @ R[2 * H:].T + rb[2 * H:])))
+                    else:
+                        hh = act(1, cl(x[2 * H:] + (rr * h) @ R[2 * H:].T + rb[2 * H:]))
+                    h = (1 - z) * hh + z * h
+                else:
+                    a = x + h @ R.T + rb
+                    i = act(0, cl(a[:H] + P[:H] * c))
+                    f = 1 - i if at.get("input_forget") else act(0, cl(a[2 * H:3 * H] + P[2 * H:] * c))
+                    cc = act(1, cl(a[3 * H:]))
+                    c = f * c + i * cc
+                    o = act(0, cl(a[H:2 * H] + P[H:2 * H] * c))
+                    h = o * act(2, c)
+                y[t, d, bi] = h
+            yh[d, bi], yc[d, bi] = h, c
+    if layout == 1:
+        y, yh, yc = y.transpose(2, 0, 1, 3), yh.transpose(1, 0, 2), yc.transpose(1, 0, 2)
+    return [y, yh, yc] if cell == "lstm" else [y, yh]
+
+
+def torch_rec(at, xw, r, b=None, h0=None, c0=None):
+    """The same through torch.nn.RNN / GRU / LSTM: the input is xw and weight_ih selects each direction's
+    gate columns in torch's gate order (GRU r, z, n; LSTM i, f, g, o), so the recurrence is torch's own.
+    Covers tanh/relu RNNs, GRU with linear_before_reset and LSTM with the default activations."""
+    cell, H = at["cell"], at["hidden"]
+    G = REC_GATES[cell]
+    D = 2 if at.get("direction") == "bidirectional" else 1
+    bf = at.get("layout", 0) == 1
+    order = {"rnn": [0], "gru": [1, 0, 2], "lstm": [0, 2, 3, 1]}[cell]  # torch gate k is ONNX gate order[k]
+    perm = np.concatenate([np.arange(g * H, (g + 1) * H) for g in order])
+    kw = dict(input_size=D * G * H, hidden_size=H, bias=b is not None, batch_first=bf, bidirectional=D == 2)
+    if cell == "rnn":
+        m = torch.nn.RNN(nonlinearity=at["acts"].split(",")[0], **kw)
+    else:
+        m = {"gru": torch.nn.GRU, "lstm": torch.nn.LSTM}[cell](**kw)
+    m = m.double()
+    with torch.no_grad():
+        for d in range(D):
+            sfx = "_reverse" if d else ""
+            sel = np.zeros((G * H, D * G * H))
+            sel[np.arange(G * H), d * G * H + perm] = 1
+            getattr(m, "weight_ih_l0" + sfx).copy_(torch.from_numpy(sel))
+            getattr(m, "weight_hh_l0" + sfx).copy_(to_torch(r[d])[perm])
+            if b is not None:
+                getattr(m, "bias_ih_l0" + sfx).copy_(to_torch(b[d][:G * H])[perm])
+                getattr(m, "bias_hh_l0" + sfx).copy_(to_torch(b[d][G * H:])[perm])
+    x = to_torch(xw)
+    rev = at.get("direction") == "reverse"
+    tax = 1 if bf else 0
+    if rev:
+        x = torch.flip(x, [tax])
+    st = lambda v: None if v is None else (to_torch(v).transpose(0, 1).contiguous() if bf else to_torch(v))
+    hx = st(h0)
+    if cell == "lstm":
+        hx = None if h0 is None else (hx, st(c0))
+    y, hn = m(x, hx)
+    if rev:
+        y = torch.flip(y, [tax])
+    T, B = (xw.shape[1], xw.shape[0]) if bf else xw.shape[:2]
+    if bf:
+        y = y.reshape(B, T, D, H)
+    else:
+        y = y.reshape(T, B, D, H).transpose(1, 2)
+    outs = [hn] if cell != "lstm" else list(hn)
+    if bf:
+        outs = [o.transpose(0, 1) for o in outs]
+    return [y] + outs
+
+
+def gen_recurrent():
+    def rec(name, at, T, B, seq=None, bias=False, h0=False, c0=False, peep=False, torch_ok=True):
+        r = Rng(name)
+        cell, H = at["cell"], at["hidden"]
+        G = REC_GATES[cell]
+        D = 2 if at.get("direction") == "bidirectional" else 1
+        L = at.get("layout", 0)
+        xw = r.randn(*((B, T) if L else (T, B)), D * G * H)
+        ins = [xw, r.randn(D, G * H, H, scale=1.0 / math.sqrt(H))]
+        at = dict(at)
+        if len(at["acts"].split(",")) == {"rnn": 1, "gru": 2, "lstm": 3}[cell] and D == 2:
+            at["acts"] = at["acts"] + "," + at["acts"]
+            at["alpha"], at["beta"] = at["alpha"] * 2, at["beta"] * 2
+        names = []
+        if bias:
+            ins.append(r.randn(D, 2 * G * H, scale=0.5))
+            at["b"] = True
+            names.append("b")
+        if seq is not None:
+            ins.append(arr(seq, np.int64))
+            at["seq_lens"] = True
+            names.append("seq")
+        st = (B, D, H) if L else (D, B, H)
+        if h0:
+            ins.append(r.randn(*st))
+            at["h0"] = True
+            names.append("h0")
+        if c0:
+            ins.append(r.randn(*st))
+            at["c0"] = True
+            names.append("c0")
+        if peep:
+            ins.append(r.randn(D, 3 * H, scale=0.5))
+            at["p"] = True
+            names.append("p")
+
+        def fn(xw, rr, *rest):
+            kw = dict(zip(names, [v.numpy() for v in rest]))
+            ref = rec_ref(at, xw.numpy(), rr.numpy(), **kw)
+            if torch_ok:
+                got = torch_rec(at, xw.numpy().astype(np.float32), rr.numpy().astype(np.float32),
+                                **{k: v.astype(np.float32) for k, v in kw.items()})
+                for a_, b_ in zip(ref, got):
+                    b_ = b_.detach().numpy()
+                    assert np.allclose(a_, b_, rtol=1e-9, atol=1e-12), (name, np.abs(a_ - b_).max())
+            return [torch.from_numpy(np.ascontiguousarray(o)) for o in ref]
+
+        case(name, "recurrent", at, ins, fn)
+
+    one = lambda *a: [0.0] * len(a)
+    rnn = lambda acts, **kw: dict(cell="rnn", acts=acts, alpha=one(*acts.split(",")), beta=one(*acts.split(",")), **kw)
+    rec("recurrent_rnn_tanh", dict(rnn("tanh"), hidden=4), 3, 2)
+    rec("recurrent_rnn_relu_bidir_b_h0", dict(rnn("relu,relu"), hidden=3, direction="bidirectional"), 4, 2, bias=True, h0=True)
+    gru = dict(cell="gru", acts="sigmoid,tanh", alpha=[0.0, 0.0], beta=[0.0, 0.0])
+    rec("recurrent_gru_lbr_bidir_b_h0", dict(gru, hidden=5, direction="bidirectional", linear_before_reset=True), 3, 2, bias=True, h0=True)
+    rec("recurrent_gru_reverse_layout1", dict(gru, hidden=4, direction="reverse", layout=1, linear_before_reset=True), 5, 3, bias=True, h0=True)
+    rec("recurrent_gru_reset_after_clip", dict(gru, hidden=4, clip=0.75), 4, 2, bias=True, torch_ok=False)
+    lstm = dict(cell="lstm", acts="sigmoid,tanh,tanh", alpha=[0.0] * 3, beta=[0.0] * 3)
+    rec("recurrent_lstm_bidir_b_h0_c0", dict(lstm, hidden=3, direction="bidirectional", acts="sigmoid,tanh,tanh,sigmoid,tanh,tanh",
+                                             alpha=[0.0] * 6, beta=[0.0] * 6), 4, 2, bias=True, h0=True, c0=True)
+    rec("recurrent_lstm_layout1", dict(lstm, hidden=4, layout=1), 3, 2, bias=True)
+    rec("recurrent_lstm_peep_seq_forget", dict(lstm, hidden=3, direction="bidirectional", input_forget=True, clip=2.0,
+                                               acts="hardsigmoid,softsign,elu,sigmoid,scaledtanh,affine",
+                                               alpha=[0.3, 0.0, 0.8, 0.0, 1.5, 0.5], beta=[0.4, 0.0, 0.0, 0.0, 0.7, -0.25]),
+        4, 3, seq=[4, 0, 2], bias=True, h0=True, c0=True, peep=True, torch_ok=False)
+    rec("recurrent_lstm_peep_reverse", dict(lstm, hidden=3, direction="reverse", clip=1.5), 4, 2, bias=True, h0=True, c0=True,
+        peep=True, torch_ok=False)
+    rec("recurrent_rnn_acts_seq_layout1", dict(cell="rnn", hidden=3, layout=1, direction="bidirectional",
+                                              acts="leakyrelu,thresholdedrelu", alpha=[0.1, 0.2], beta=[0.0, 0.0]),
+        3, 2, seq=[1, 3], torch_ok=False)
+    rec("recurrent_rnn_softplus_relu", dict(rnn("softplus"), hidden=3), 2, 1, h0=True, torch_ok=False)
+
+
 def main():
     for g in (gen_linear, gen_gemm, gen_matmul, gen_conv2d, gen_conv_transpose2d, gen_batchnorm, gen_layernorm, gen_binary, gen_unary,
               gen_softmax, gen_shape_ops, gen_pool, gen_reduce, gen_embedding, gen_attention, gen_cast,
-              gen_compare, gen_unary_more, gen_reduce_more, gen_index, gen_resize, gen_bit_cast, gen_quant, gen_phm):
+              gen_compare, gen_unary_more, gen_reduce_more, gen_index, gen_resize, gen_bit_cast, gen_quant, gen_phm, gen_recurrent):
         g()
     st_path = os.path.join(HERE, "tensors.safetensors")
     cases_path = os.path.join(HERE, "cases.json")

@@ -32,6 +32,7 @@ func init() {
 	register(genScatterND, ir.KScatterND)
 	register(genResize, ir.KResize)
 	register(genBitCast, ir.KBitCast)
+	register(genGridSample, ir.KGridSample)
 }
 
 // heldElem reports whether dt is held as float32 or as int64 with no
@@ -182,4 +183,17 @@ func genResize(c *kctx) error {
 func genBitCast(c *kctx) error {
 	s, name, hooks := kernels.BitCastOf(c.node)
 	return c.template(name, tmpl.Binding{Shape: s, Hooks: hooks})
+}
+
+// genGridSample specialises kernels.GridSample, which calls the
+// evaluator's own sampling (runtime/numerics), so both agree.
+func genGridSample(c *kctx) error {
+	if !c.in(0).DType.IsFloat() || !c.in(1).DType.IsFloat() {
+		return fmt.Errorf("grid_sample of %s at %s is not supported by the generated kernels yet", c.in(0).DType, c.in(1).DType)
+	}
+	s, err := kernels.GridSampleOf(c.node)
+	if err != nil {
+		return err
+	}
+	return c.template("GridSample", tmpl.Binding{Shape: s})
 }

@@ -150,6 +150,8 @@ const (
 	KEinsum
 	KResize
 	KBitCast
+	// Sampling (ops_sample.go).
+	KGridSample
 	// Quantized ops (ops_quant.go).
 	KQuantize
 	KDequantize

@@ -504,3 +504,36 @@ func Resize(s ResizeShape, n int, y, x []float32) {
 	}
 	r.Float32(y[:s.N], x, xs[:], os[:], scales[:])
 }
+
+// GridSampleShape is grid_sample of static x shape XS at a grid of static
+// shape GS by the evaluator's arithmetic (numerics.GridSample, its
+// fields here).
+type GridSampleShape struct {
+	Mode, Padding string
+	AlignCorners  bool
+	XS, GS        []int
+	N             int // output elements
+}
+
+// GridSampleOf returns the shape of a grid_sample node.
+func GridSampleOf(nd *ir.Node) (GridSampleShape, error) {
+	o := nd.Op.(*ir.GridSample)
+	xs, err := staticOf(ir.KGridSample, nd.Inputs[0].Type.Shape)
+	if err != nil {
+		return GridSampleShape{}, err
+	}
+	gs, err := staticOf(ir.KGridSample, nd.Inputs[1].Type.Shape)
+	if err != nil {
+		return GridSampleShape{}, err
+	}
+	return GridSampleShape{Mode: o.Mode, Padding: o.Padding, AlignCorners: o.AlignCorners,
+		XS: xs, GS: gs, N: Numel(nd.Outputs[0].Type.Shape).B}, nil
+}
+
+// GridSample samples x at grid into y (numerics.GridSample allocates
+// nothing).
+func GridSample(s GridSampleShape, n int, y, x, grid []float32) {
+	xs, gs := s.XS, s.GS
+	g := numerics.GridSample{Mode: s.Mode, Padding: s.Padding, AlignCorners: s.AlignCorners}
+	g.Float32(y[:s.N], x, grid, xs[:], gs[:])
+}

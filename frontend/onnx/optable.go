@@ -173,6 +173,10 @@ var opTable = map[string]opEntry{
 	"Resize":   {10, MaxOpset, importResize, nil},
 	"Upsample": {7, 9, importResize, nil},
 
+	// Sampling (ops_sample.go).
+	"GridSample": {16, MaxOpset, importGridSample, nil},
+	"AffineGrid": {20, MaxOpset, importAffineGrid, nil},
+
 	// Attention (ops_attention.go), rotary embeddings (ops_rotary.go).
 	"Attention":       {23, MaxOpset, importAttention, nil},
 	"RotaryEmbedding": {23, MaxOpset, importRotary, nil},

@@ -159,6 +159,10 @@ var opTable = map[string]opEntry{
 	"DepthToSpace":    {6, MaxOpset, importDepthSpace, nil},
 	"SpaceToDepth":    {6, MaxOpset, importDepthSpace, nil},
 
+	// Gathers and scatters of computed indices (ops_scatter.go).
+	"ReverseSequence": {10, MaxOpset, importReverseSequence, nil},
+	"TensorScatter":   {24, MaxOpset, importTensorScatter, nil},
+
 	// Quantisation and small compositions (ops_quant.go).
 	"QuantizeLinear":        {10, MaxOpset, importQuantize, nil},
 	"DequantizeLinear":      {10, MaxOpset, importDequantize, nil},

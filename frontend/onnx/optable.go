@@ -162,6 +162,8 @@ var opTable = map[string]opEntry{
 	// Gathers and scatters of computed indices (ops_scatter.go).
 	"ReverseSequence": {10, MaxOpset, importReverseSequence, nil},
 	"TensorScatter":   {24, MaxOpset, importTensorScatter, nil},
+	"MaxUnpool":       {9, MaxOpset, importMaxUnpool, nil},
+	"Col2Im":          {18, MaxOpset, importCol2Im, nil},
 
 	// Quantisation and small compositions (ops_quant.go).
 	"QuantizeLinear":        {10, MaxOpset, importQuantize, nil},

@@ -59,3 +59,39 @@ func TestTensorScatter(t *testing.T) {
 	_, err = ir.Eval(g, past, upd, i64([]int{2}, 3, 0))
 	require.ErrorContains(t, err, "out of range")
 }
+
+// TestMaxUnpoolNeedsOutputShape: output_shape fed as a graph input must
+// be bound, and the error says which input and how.
+func TestMaxUnpoolNeedsOutputShape(t *testing.T) {
+	m := newModel(22).input("x", 1, 1, 2, 2).node("MaxUnpool", []string{"x", "i", "os"}, []string{"y"},
+		attrInts("kernel_shape", 2, 2), attrInts("strides", 2, 2)).output("y")
+	m.m.Graph.Input = append(m.m.Graph.Input, valueInfo("i", onnxpb.TensorProto_INT64, 1, 1, 2, 2), valueInfo("os", onnxpb.TensorProto_INT64, 4))
+	_, err := onnx.Load(m.bytes(t), onnx.Options{})
+	var need *onnx.NeedsValueError
+	require.ErrorAs(t, err, &need)
+	require.Equal(t, "os", need.Input)
+	require.ErrorContains(t, err, "output_shape")
+	g, err := onnx.Load(m.bytes(t), onnx.Options{Bind: map[string]*ir.Tensor{"os": i64([]int{4}, 1, 1, 3, 5)}})
+	require.NoError(t, err)
+	// Indices address the default 4×4 output, which output_shape crops to
+	// 3 rows and pads to 5 columns.
+	out, err := ir.Eval(g, f32s([]int{1, 1, 2, 2}, 1, 2, 3, 4), i64([]int{1, 1, 2, 2}, 0, 7, 9, 15))
+	require.NoError(t, err)
+	require.Equal(t, []int{1, 1, 3, 5}, out[0].Shape)
+	require.Equal(t, []float32{1, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 3, 0, 0, 0}, out[0].F)
+}
+
+// TestCol2Im sums overlapping blocks: a 1×5 image from blocks of 1×2 at
+// stride 1 with one pixel of padding on the left (L = 5 blocks).
+func TestCol2Im(t *testing.T) {
+	m := newModel(18).input("x", 1, 2, 5).ints("img", 1, 5).ints("blk", 1, 2).
+		node("Col2Im", []string{"x", "img", "blk"}, []string{"y"}, attrInts("pads", 0, 1, 0, 0)).output("y")
+	g, err := onnx.Load(m.bytes(t), onnx.Options{})
+	require.NoError(t, err)
+	// Row 0 is each block's first pixel, row 1 its second; block l covers
+	// padded pixels l and l+1, image pixel j is padded pixel j+1.
+	out, err := ir.Eval(g, f32s([]int{1, 2, 5}, 1, 2, 3, 4, 5, 10, 20, 30, 40, 50))
+	require.NoError(t, err)
+	require.Equal(t, []int{1, 1, 1, 5}, out[0].Shape)
+	require.Equal(t, []float32{10 + 2, 20 + 3, 30 + 4, 40 + 5, 50}, out[0].F)
+}

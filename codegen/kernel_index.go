@@ -33,6 +33,7 @@ func init() {
 	register(genResize, ir.KResize)
 	register(genBitCast, ir.KBitCast)
 	register(genGridSample, ir.KGridSample)
+	register(genDet, ir.KDet)
 }
 
 // heldElem reports whether dt is held as float32 or as int64 with no
@@ -196,4 +197,16 @@ func genGridSample(c *kctx) error {
 		return err
 	}
 	return c.template("GridSample", tmpl.Binding{Shape: s})
+}
+
+// genDet specialises kernels.Det (numerics.Det, as the evaluator).
+func genDet(c *kctx) error {
+	if !c.in(0).DType.IsFloat() {
+		return fmt.Errorf("det of %s is not supported by the generated kernels yet", c.in(0).DType)
+	}
+	s, err := kernels.DetOf(c.node)
+	if err != nil {
+		return err
+	}
+	return c.template("Det", tmpl.Binding{Shape: s})
 }

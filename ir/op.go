@@ -152,6 +152,8 @@ const (
 	KBitCast
 	// Sampling (ops_sample.go).
 	KGridSample
+	// Determinants (ops_det.go).
+	KDet
 	// Quantized ops (ops_quant.go).
 	KQuantize
 	KDequantize

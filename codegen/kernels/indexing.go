@@ -537,3 +537,32 @@ func GridSample(s GridSampleShape, n int, y, x, grid []float32) {
 	g := numerics.GridSample{Mode: s.Mode, Padding: s.Padding, AlignCorners: s.AlignCorners}
 	g.Float32(y[:s.N], x, grid, xs[:], gs[:])
 }
+
+// DetMaxN is the largest matrix det's kernel takes (its scratch lives on
+// the stack).
+const DetMaxN = 16
+
+// DetShape is det of B static n×n matrices.
+type DetShape struct{ B, N int }
+
+// DetOf returns the shape of a det node.
+func DetOf(nd *ir.Node) (DetShape, error) {
+	xs, err := staticOf(ir.KDet, nd.Inputs[0].Type.Shape)
+	if err != nil {
+		return DetShape{}, err
+	}
+	n := xs[len(xs)-1]
+	if n > DetMaxN {
+		return DetShape{}, fmt.Errorf("det of %d×%d matrices is not supported by the generated kernels yet (at most %d×%d)", n, n, DetMaxN, DetMaxN)
+	}
+	return DetShape{B: Numel(nd.Outputs[0].Type.Shape).B, N: n}, nil
+}
+
+// Det computes each matrix's determinant (numerics.Det, as the evaluator)
+// with stack scratch.
+func Det(s DetShape, n int, y, x []float32) {
+	var a [DetMaxN * DetMaxN]float64
+	for b := range s.B {
+		y[b] = float32(numerics.Det(x[b*s.N*s.N:(b+1)*s.N*s.N], s.N, a[:]))
+	}
+}

@@ -290,3 +290,16 @@ func TestGridSample(t *testing.T) {
 		}
 	}
 }
+
+// TestDet runs det on a batch of 3×3 matrices and on one 1×1 against the
+// evaluator.
+func TestDet(t *testing.T) {
+	for i, ty := range []ir.Type{st(2, 4, 3, 3), st(1, 1)} {
+		c := evalOp(t, 1, uint64(i), ir.Simple{K: ir.KDet}, ty)
+		s, err := DetOf(c.node)
+		require.NoError(t, err)
+		y := outBuf(c.out[0])
+		Det(s, 1, y, c.in[0].F)
+		matches(t, guarded(t, y, c.out[0].Numel()), c.out[0], "det")
+	}
+}

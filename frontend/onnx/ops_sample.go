@@ -158,3 +158,15 @@ func importAffineGrid(c *nodeCtx) error {
 	out = append(out, ir.D(r))
 	return c.emit(0, &ir.Reshape{Shape: out}, mm)
 }
+
+// importDet: Det-11/22, the IR's det.
+func importDet(c *nodeCtx) error {
+	if err := c.arity(1, 1); err != nil {
+		return err
+	}
+	x, err := c.in(0)
+	if err != nil {
+		return err
+	}
+	return c.emit(0, ir.Simple{K: ir.KDet}, x)
+}

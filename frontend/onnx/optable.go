@@ -182,6 +182,7 @@ var opTable = map[string]opEntry{
 	// Sampling (ops_sample.go).
 	"GridSample": {16, MaxOpset, importGridSample, nil},
 	"AffineGrid": {20, MaxOpset, importAffineGrid, nil},
+	"Det":        {11, MaxOpset, importDet, nil},
 
 	// Attention (ops_attention.go), rotary embeddings (ops_rotary.go).
 	"Attention":       {23, MaxOpset, importAttention, nil},

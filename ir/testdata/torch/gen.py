@@ -884,6 +884,13 @@ def gen_grid_sample():
     c("grid_sample_3d_nearest_zeros_align", (1, 2, 3, 4, 3), (1, 3, 2, 2, 3), "nearest", "zeros", True)
 
 
+def gen_det():
+    case("det_3x3_batch", "det", {}, [Rng("det_3x3_batch").randn(2, 3, 3, 3)], lambda x: torch.linalg.det(x))
+    case("det_5x5", "det", {}, [Rng("det_5x5").randn(5, 5)], lambda x: torch.linalg.det(x))
+    # A zero leading entry needs a row swap; the second matrix is singular.
+    case("det_pivot_singular", "det", {}, [arr([[[0, 2], [3, 1]], [[1, 2], [2, 4]]])], lambda x: torch.linalg.det(x))
+
+
 # ------------------------------------------------------------------ phm_linear / phc_conv2d
 def kron_weight(a, s):
     """W = sum_r a[r] (x) s[r] over the first two axes of s (spatial taps ride along), as PHM/PHC layers
@@ -1323,7 +1330,7 @@ def self_check(st_path, cases_path):
 def main():
     for g in (gen_linear, gen_gemm, gen_matmul, gen_conv2d, gen_conv_transpose2d, gen_batchnorm, gen_layernorm, gen_binary, gen_unary,
               gen_softmax, gen_shape_ops, gen_pool, gen_reduce, gen_embedding, gen_attention, gen_cast,
-              gen_compare, gen_unary_more, gen_reduce_more, gen_index, gen_resize, gen_grid_sample, gen_bit_cast, gen_quant, gen_phm):
+              gen_compare, gen_unary_more, gen_reduce_more, gen_index, gen_resize, gen_grid_sample, gen_det, gen_bit_cast, gen_quant, gen_phm):
         g()
     st_path = os.path.join(HERE, "tensors.safetensors")
     cases_path = os.path.join(HERE, "cases.json")

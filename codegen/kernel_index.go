@@ -32,6 +32,8 @@ func init() {
 	register(genScatterND, ir.KScatterND)
 	register(genResize, ir.KResize)
 	register(genBitCast, ir.KBitCast)
+	register(genGridSample, ir.KGridSample)
+	register(genDet, ir.KDet)
 }
 
 // heldElem reports whether dt is held as float32 or as int64 with no
@@ -182,4 +184,29 @@ func genResize(c *kctx) error {
 func genBitCast(c *kctx) error {
 	s, name, hooks := kernels.BitCastOf(c.node)
 	return c.template(name, tmpl.Binding{Shape: s, Hooks: hooks})
+}
+
+// genGridSample specialises kernels.GridSample, which calls the
+// evaluator's own sampling (runtime/numerics), so both agree.
+func genGridSample(c *kctx) error {
+	if !c.in(0).DType.IsFloat() || !c.in(1).DType.IsFloat() {
+		return fmt.Errorf("grid_sample of %s at %s is not supported by the generated kernels yet", c.in(0).DType, c.in(1).DType)
+	}
+	s, err := kernels.GridSampleOf(c.node)
+	if err != nil {
+		return err
+	}
+	return c.template("GridSample", tmpl.Binding{Shape: s})
+}
+
+// genDet specialises kernels.Det (numerics.Det, as the evaluator).
+func genDet(c *kctx) error {
+	if !c.in(0).DType.IsFloat() {
+		return fmt.Errorf("det of %s is not supported by the generated kernels yet", c.in(0).DType)
+	}
+	s, err := kernels.DetOf(c.node)
+	if err != nil {
+		return err
+	}
+	return c.template("Det", tmpl.Binding{Shape: s})
 }

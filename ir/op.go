@@ -150,6 +150,10 @@ const (
 	KEinsum
 	KResize
 	KBitCast
+	// Sampling (ops_sample.go).
+	KGridSample
+	// Determinants (ops_det.go).
+	KDet
 	// Quantized ops (ops_quant.go).
 	KQuantize
 	KDequantize

@@ -504,3 +504,65 @@ func Resize(s ResizeShape, n int, y, x []float32) {
 	}
 	r.Float32(y[:s.N], x, xs[:], os[:], scales[:])
 }
+
+// GridSampleShape is grid_sample of static x shape XS at a grid of static
+// shape GS by the evaluator's arithmetic (numerics.GridSample, its
+// fields here).
+type GridSampleShape struct {
+	Mode, Padding string
+	AlignCorners  bool
+	XS, GS        []int
+	N             int // output elements
+}
+
+// GridSampleOf returns the shape of a grid_sample node.
+func GridSampleOf(nd *ir.Node) (GridSampleShape, error) {
+	o := nd.Op.(*ir.GridSample)
+	xs, err := staticOf(ir.KGridSample, nd.Inputs[0].Type.Shape)
+	if err != nil {
+		return GridSampleShape{}, err
+	}
+	gs, err := staticOf(ir.KGridSample, nd.Inputs[1].Type.Shape)
+	if err != nil {
+		return GridSampleShape{}, err
+	}
+	return GridSampleShape{Mode: o.Mode, Padding: o.Padding, AlignCorners: o.AlignCorners,
+		XS: xs, GS: gs, N: Numel(nd.Outputs[0].Type.Shape).B}, nil
+}
+
+// GridSample samples x at grid into y (numerics.GridSample allocates
+// nothing).
+func GridSample(s GridSampleShape, n int, y, x, grid []float32) {
+	xs, gs := s.XS, s.GS
+	g := numerics.GridSample{Mode: s.Mode, Padding: s.Padding, AlignCorners: s.AlignCorners}
+	g.Float32(y[:s.N], x, grid, xs[:], gs[:])
+}
+
+// DetMaxN is the largest matrix det's kernel takes (its scratch lives on
+// the stack).
+const DetMaxN = 16
+
+// DetShape is det of B static n×n matrices.
+type DetShape struct{ B, N int }
+
+// DetOf returns the shape of a det node.
+func DetOf(nd *ir.Node) (DetShape, error) {
+	xs, err := staticOf(ir.KDet, nd.Inputs[0].Type.Shape)
+	if err != nil {
+		return DetShape{}, err
+	}
+	n := xs[len(xs)-1]
+	if n > DetMaxN {
+		return DetShape{}, fmt.Errorf("det of %d×%d matrices is not supported by the generated kernels yet (at most %d×%d)", n, n, DetMaxN, DetMaxN)
+	}
+	return DetShape{B: Numel(nd.Outputs[0].Type.Shape).B, N: n}, nil
+}
+
+// Det computes each matrix's determinant (numerics.Det, as the evaluator)
+// with stack scratch.
+func Det(s DetShape, n int, y, x []float32) {
+	var a [DetMaxN * DetMaxN]float64
+	for b := range s.B {
+		y[b] = float32(numerics.Det(x[b*s.N*s.N:(b+1)*s.N*s.N], s.N, a[:]))
+	}
+}

@@ -267,3 +267,39 @@ func fillU64(in []*ir.Tensor) {
 		in[0].I[i] = int64(v)
 	}
 }
+
+// TestGridSample runs grid_sample in each mode and padding, 2-D and 3-D,
+// against the evaluator.
+func TestGridSample(t *testing.T) {
+	ops := []*ir.GridSample{
+		{Mode: "linear", Padding: "zeros"},
+		{Mode: "nearest", Padding: "border", AlignCorners: true},
+		{Mode: "cubic", Padding: "reflection"},
+	}
+	for i, op := range ops {
+		for _, ty := range [][2]ir.Type{{st(2, 3, 4, 5), st(2, 3, 2, 2)}, {st(1, 2, 3, 4, 2), st(1, 2, 2, 3, 3)}} {
+			if op.Mode == "cubic" && ty[0].Shape.Rank() != 4 {
+				continue
+			}
+			c := evalOp(t, 1, uint64(i), op, ty[0], ty[1])
+			s, err := GridSampleOf(c.node)
+			require.NoError(t, err)
+			y := outBuf(c.out[0])
+			GridSample(s, 1, y, c.in[0].F, c.in[1].F)
+			matches(t, guarded(t, y, c.out[0].Numel()), c.out[0], ir.Describe(op))
+		}
+	}
+}
+
+// TestDet runs det on a batch of 3×3 matrices and on one 1×1 against the
+// evaluator.
+func TestDet(t *testing.T) {
+	for i, ty := range []ir.Type{st(2, 4, 3, 3), st(1, 1)} {
+		c := evalOp(t, 1, uint64(i), ir.Simple{K: ir.KDet}, ty)
+		s, err := DetOf(c.node)
+		require.NoError(t, err)
+		y := outBuf(c.out[0])
+		Det(s, 1, y, c.in[0].F)
+		matches(t, guarded(t, y, c.out[0].Numel()), c.out[0], "det")
+	}
+}

@@ -53,4 +53,7 @@ var fuzzSeedTests = []string{
 	"test_quantizelinear_blocked_asymmetric", "test_dequantizelinear_axis", "test_qlinearmatmul_3D_uint8_float32",
 	"test_dynamicquantizelinear_expanded", "test_center_crop_pad_crop_and_pad", "test_bitcast_float32_to_int32", "test_swiglu",
 	"test_size_example", "test_castlike_FLOAT_to_DOUBLE_expanded", "test_clip_default_int8_inbounds", "test_dropout_default_mask",
+	"test_gridsample_reflection_padding", "test_gridsample_volumetric_nearest_align_corners_1", "test_affine_grid_3d_align_corners",
+	"test_reversesequence_batch", "test_tensorscatter_circular", "test_maxunpool_export_with_output_shape", "test_col2im_pads",
+	"test_det_nd",
 }

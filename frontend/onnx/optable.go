@@ -159,6 +159,12 @@ var opTable = map[string]opEntry{
 	"DepthToSpace":    {6, MaxOpset, importDepthSpace, nil},
 	"SpaceToDepth":    {6, MaxOpset, importDepthSpace, nil},
 
+	// Gathers and scatters of computed indices (ops_scatter.go).
+	"ReverseSequence": {10, MaxOpset, importReverseSequence, nil},
+	"TensorScatter":   {24, MaxOpset, importTensorScatter, nil},
+	"MaxUnpool":       {9, MaxOpset, importMaxUnpool, nil},
+	"Col2Im":          {18, MaxOpset, importCol2Im, nil},
+
 	// Quantisation and small compositions (ops_quant.go).
 	"QuantizeLinear":        {10, MaxOpset, importQuantize, nil},
 	"DequantizeLinear":      {10, MaxOpset, importDequantize, nil},
@@ -172,6 +178,11 @@ var opTable = map[string]opEntry{
 	// Resize (ops_resize.go).
 	"Resize":   {10, MaxOpset, importResize, nil},
 	"Upsample": {7, 9, importResize, nil},
+
+	// Sampling (ops_sample.go).
+	"GridSample": {16, MaxOpset, importGridSample, nil},
+	"AffineGrid": {20, MaxOpset, importAffineGrid, nil},
+	"Det":        {11, MaxOpset, importDet, nil},
 
 	// Attention (ops_attention.go), rotary embeddings (ops_rotary.go).
 	"Attention":       {23, MaxOpset, importAttention, nil},

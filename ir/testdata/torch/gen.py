@@ -860,6 +860,37 @@ def gen_resize():
       lambda x: F.interpolate(x, size=(8, 10), mode="bicubic", align_corners=False), [1, 2, 8, 10])
 
 
+def gen_grid_sample():
+    """grid_sample: x (N, C, D..) at grid (N, O.., r) with coordinates past [-1, 1] to reach the padding.
+    Bicubic only with zeros padding: for border and reflection ONNX moves an outside coordinate before taking
+    its taps (the ONNX reference, onnxruntime), PyTorch pads each tap; linear and nearest agree."""
+    def c(name, xs, gs, mode, padding, ac):
+        r = Rng(name)
+        x = r.randn(*xs)
+        g = r.rand(*gs, lo=-1.4, hi=1.4)
+        case(name, "grid_sample", {"mode": mode, "padding": padding, "align_corners": ac}, [x, g],
+             lambda x, g: F.grid_sample(x, g, mode={"linear": "bilinear"}.get(mode, {"cubic": "bicubic"}.get(mode, mode)),
+                                        padding_mode=padding, align_corners=ac))
+    c("grid_sample_linear_zeros", (2, 3, 4, 5), (2, 3, 6, 2), "linear", "zeros", False)
+    c("grid_sample_linear_border_align", (1, 2, 5, 4), (1, 4, 3, 2), "linear", "border", True)
+    c("grid_sample_linear_reflection", (1, 2, 3, 5), (1, 5, 4, 2), "linear", "reflection", False)
+    c("grid_sample_linear_reflection_align", (1, 2, 3, 5), (1, 5, 4, 2), "linear", "reflection", True)
+    c("grid_sample_nearest_zeros", (1, 2, 4, 5), (1, 3, 5, 2), "nearest", "zeros", False)
+    c("grid_sample_nearest_reflection_align", (1, 2, 4, 3), (1, 4, 4, 2), "nearest", "reflection", True)
+    c("grid_sample_nearest_border", (1, 1, 4, 3), (1, 4, 4, 2), "nearest", "border", False)
+    c("grid_sample_cubic_zeros_align", (1, 2, 5, 6), (1, 4, 5, 2), "cubic", "zeros", True)
+    c("grid_sample_cubic_zeros", (2, 1, 4, 4), (2, 3, 3, 2), "cubic", "zeros", False)
+    c("grid_sample_3d_linear_border", (1, 2, 3, 4, 5), (1, 2, 3, 4, 3), "linear", "border", False)
+    c("grid_sample_3d_nearest_zeros_align", (1, 2, 3, 4, 3), (1, 3, 2, 2, 3), "nearest", "zeros", True)
+
+
+def gen_det():
+    case("det_3x3_batch", "det", {}, [Rng("det_3x3_batch").randn(2, 3, 3, 3)], lambda x: torch.linalg.det(x))
+    case("det_5x5", "det", {}, [Rng("det_5x5").randn(5, 5)], lambda x: torch.linalg.det(x))
+    # A zero leading entry needs a row swap; the second matrix is singular.
+    case("det_pivot_singular", "det", {}, [arr([[[0, 2], [3, 1]], [[1, 2], [2, 4]]])], lambda x: torch.linalg.det(x))
+
+
 # ------------------------------------------------------------------ phm_linear / phc_conv2d
 def kron_weight(a, s):
     """W = sum_r a[r] (x) s[r] over the first two axes of s (spatial taps ride along), as PHM/PHC layers
@@ -1501,7 +1532,8 @@ def gen_recurrent():
 def main():
     for g in (gen_linear, gen_gemm, gen_matmul, gen_conv2d, gen_conv_transpose2d, gen_batchnorm, gen_layernorm, gen_binary, gen_unary,
               gen_softmax, gen_shape_ops, gen_pool, gen_reduce, gen_embedding, gen_attention, gen_cast,
-              gen_compare, gen_unary_more, gen_reduce_more, gen_index, gen_resize, gen_bit_cast, gen_quant, gen_phm, gen_recurrent):
+              gen_compare, gen_unary_more, gen_reduce_more, gen_index, gen_resize, gen_grid_sample, gen_det, gen_bit_cast, gen_quant, gen_phm,
+              gen_recurrent):
         g()
     st_path = os.path.join(HERE, "tensors.safetensors")
     cases_path = os.path.join(HERE, "cases.json")

@@ -159,6 +159,11 @@ const (
 	// Kronecker-factored layers (ops_phm.go).
 	KPHMLinear
 	KPHCConv2D
+	// Convolutions and pools of any spatial rank (ops_window.go).
+	KConvND
+	KConvTransposeND
+	KMaxPoolND
+	KAvgPoolND
 	numKinds
 )
 

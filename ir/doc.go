@@ -24,9 +24,12 @@
 // families ONNX import added keep struct, shape rule and evaluator in one
 // file each and fill their table rows in init (ops_compare.go,
 // ops_unary.go, ops_reduce.go, ops_index.go, ops_resize.go,
-// ops_bitcast.go, and ops_quant.go: quantize, dequantize, requantize and
-// the integer layers qlinear and qconv2d, whose arithmetic is
-// runtime/quant's, shared with generated code). Adding an op is one struct, one table row, one shape
+// ops_bitcast.go, ops_window.go: the convolutions and pools of any
+// spatial rank, conv_nd, conv_transpose_nd, maxpool_nd and avgpool_nd,
+// for what the 2-D ops on NCHW cannot express, and ops_quant.go:
+// quantize, dequantize, requantize and the integer layers qlinear and
+// qconv2d, whose arithmetic is runtime/quant's, shared with generated
+// code). Adding an op is one struct, one table row, one shape
 // rule, one evaluator and one PyTorch fixture in testdata/torch.
 //
 // The reference evaluator (Eval) is the oracle for passes and kernels: f32

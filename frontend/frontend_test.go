@@ -282,6 +282,22 @@ graph:
 			},
 		},
 		{
+			name: "N-D pooling, stride defaulting to the kernel",
+			yaml: `name: pool3d
+inputs: [{name: x, shape: [N, 2, 4, 6, 8]}]
+init: {seed: 1}
+graph:
+  - maxpool_nd: {kernel: [2, 2, 2]}
+  - avgpool_nd: {kernel: [1, 3, 2], stride: [1, 1, 2], pad: [0, 1, 0, 0, 1, 0], count_include_pad: true}
+`,
+			check: func(t *testing.T, m *frontend.Model) {
+				g := m.Graph
+				require.Equal(t, []int{2, 2, 2}, g.Nodes[0].Op.(*ir.MaxPoolND).Stride)
+				require.Equal(t, "f32[N,2,2,3,2]", ir.FormatType(g.Outputs[0].Type))
+				requireRuns(t, g)
+			},
+		},
+		{
 			name: "reshape with -1 and N",
 			yaml: `name: reshape
 inputs: [{name: x, shape: [N, 2, 6]}]

@@ -629,7 +629,7 @@ func (l *lowering) generic(kind string, o *obj, name string, ins []*ir.Value, at
 			attrs[key] = plain(v)
 		}
 	}
-	if k == ir.KMaxPool || k == ir.KAvgPool {
+	if k == ir.KMaxPool || k == ir.KAvgPool || k == ir.KMaxPoolND || k == ir.KAvgPoolND {
 		if _, ok := attrs["stride"]; !ok && attrs["kernel"] != nil {
 			attrs["stride"] = attrs["kernel"] // PyTorch: stride defaults to the kernel
 		}

@@ -21,7 +21,7 @@ func Cost(n *Node) (flops, bytes Dim) {
 }
 
 // MACs counts a dense node's multiply-accumulates, affine in the batch:
-// linear, conv2d (float or quantized: qlinear, qconv2d), gemm, matmul,
+// linear, conv2d (float or quantized: qlinear, qconv2d), conv_nd, gemm, matmul,
 // phm_linear and phc_conv2d (factored), and attention's QKᵀ and PV; dense
 // is false for every other op. It is the MAC model the lossy passes
 // predict speed-ups with.
@@ -36,6 +36,9 @@ func MACs(n *Node) (macs Dim, dense bool) {
 	case *Conv2D, *QConv2D:
 		w := n.Inputs[1].Type.Shape
 		return out.MulInt(w[1].B * w[2].B * w[3].B), true
+	case *ConvND:
+		w := n.Inputs[1].Type.Shape
+		return out.MulInt(numel(Shape(w[1:]).Ints())), true
 	case *PHMLinear, *PHCConv2D:
 		// Factored (Kron.MACs), per output position.
 		k, _ := KronOf(n)

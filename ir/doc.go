@@ -25,9 +25,12 @@
 // file each and fill their table rows in init (ops_compare.go,
 // ops_unary.go, ops_reduce.go, ops_index.go, ops_resize.go,
 // ops_bitcast.go, ops_recurrent.go (ONNX's RNN, GRU and LSTM after
-// their input projection), and ops_quant.go: quantize, dequantize, requantize and
-// the integer layers qlinear and qconv2d, whose arithmetic is
-// runtime/quant's, shared with generated code). Adding an op is one struct, one table row, one shape
+// their input projection), ops_window.go: the convolutions and pools of
+// any spatial rank, conv_nd, conv_transpose_nd, maxpool_nd and
+// avgpool_nd, for what the 2-D ops on NCHW cannot express, and
+// ops_quant.go: quantize, dequantize, requantize and the integer layers
+// qlinear and qconv2d, whose arithmetic is runtime/quant's, shared with
+// generated code). Adding an op is one struct, one table row, one shape
 // rule, one evaluator and one PyTorch fixture in testdata/torch.
 //
 // The reference evaluator (Eval) is the oracle for passes and kernels: f32

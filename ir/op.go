@@ -165,6 +165,11 @@ const (
 	KPHCConv2D
 	// Recurrences (ops_recurrent.go).
 	KRecurrent
+	// Convolutions and pools of any spatial rank (ops_window.go).
+	KConvND
+	KConvTransposeND
+	KMaxPoolND
+	KAvgPoolND
 	numKinds
 )
 

@@ -142,7 +142,7 @@ func matchRegion(g *ir.Graph, users map[*ir.Value][]*ir.Node, pos map[*ir.Node]i
 			hasAttn = true
 		case ir.KLinear, ir.KMatMul, ir.KGemm:
 			hasLinear = true
-		case ir.KConv2D, ir.KConvTranspose2D:
+		case ir.KConv2D, ir.KConvTranspose2D, ir.KConvND, ir.KConvTransposeND:
 			return nil, nil
 		}
 	}

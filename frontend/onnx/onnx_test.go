@@ -92,9 +92,12 @@ func TestErrorsNameNodeOpAndOpset(t *testing.T) {
 			`unsupported opset 30 of the default domain (supported: 1 to 28)`},
 		{"two symbols", newModel(13).input("x", "a", "b").node("Relu", []string{"x"}, []string{"y"}).output("y"),
 			`graph input "x": unsupported second symbolic dimension "b"`},
-		{"3-D conv", newModel(13).input("x", 1, 1, 3, 3, 3).floats("w", []int64{1, 1, 1, 1, 1}, 1).
+		{"LpPool ceil mode", newModel(18).input("x", 1, 1, 3, 3, 3).
+			node("LpPool", []string{"x"}, []string{"y"}, attrInts("kernel_shape", 2, 2, 2), attrInt("ceil_mode", 1)).output("y"),
+			`node 0 "y_node" (LpPool, opset 18): unsupported LpPool with ceil_mode=1`},
+		{"conv on a vector", newModel(13).input("x", 1, 3).floats("w", []int64{1, 3}, 1, 1, 1).
 			node("Conv", []string{"x", "w"}, []string{"y"}).output("y"),
-			`node 0 "y_node" (Conv, opset 13): unsupported 3-D Conv`},
+			`node 0 "y_node" (Conv, opset 13): input [1,3]: want [N,C,D1,...] (Conv over at least one spatial axis)`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

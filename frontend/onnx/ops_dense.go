@@ -59,7 +59,8 @@ func importMatMul(c *nodeCtx) error {
 	return c.emit(0, ir.Simple{K: ir.KMatMul}, ins...)
 }
 
-// importConv: 1-D convolutions run as 2-D over a height of 1.
+// importConv: 1-D convolutions run as 2-D over a height of 1, 3-D and
+// more as conv_nd.
 func importConv(c *nodeCtx) error {
 	if err := c.arity(2, 3); err != nil {
 		return err
@@ -88,6 +89,19 @@ func importConv(c *nodeCtx) error {
 	if err != nil {
 		return err
 	}
+	var b *ir.Value
+	if c.has(2) {
+		if b, err = c.in(2); err != nil {
+			return err
+		}
+	}
+	if len(in) > 2 {
+		ins := []*ir.Value{x, w}
+		if b != nil {
+			ins = append(ins, b)
+		}
+		return c.emit(0, &ir.ConvND{Window: win.nd(), Groups: clampInt(group)}, ins...)
+	}
 	rank := x.Type.Shape.Rank()
 	x2, err := c.as2D(x)
 	if err != nil {
@@ -100,11 +114,7 @@ func importConv(c *nodeCtx) error {
 		}
 	}
 	ins := []*ir.Value{x2, w2}
-	if c.has(2) {
-		b, err := c.in(2)
-		if err != nil {
-			return err
-		}
+	if b != nil {
 		ins = append(ins, b)
 	}
 	win = win.to2D()
@@ -113,7 +123,8 @@ func importConv(c *nodeCtx) error {
 }
 
 // importConvTranspose: pads come from pads, auto_pad or output_shape as
-// the ONNX reference computes them; 1-D runs as 2-D.
+// the ONNX reference computes them; 1-D runs as 2-D, 3-D and more as
+// conv_transpose_nd.
 func importConvTranspose(c *nodeCtx) error {
 	if err := c.arity(2, 3); err != nil {
 		return err
@@ -201,6 +212,15 @@ func importConvTranspose(c *nodeCtx) error {
 		}
 	default:
 		return fmt.Errorf("auto_pad %q: want NOTSET, SAME_UPPER, SAME_LOWER or VALID", autoPad)
+	}
+	if k > 2 {
+		ins, err := c.inputs()
+		if err != nil {
+			return err
+		}
+		pad := append(append([]int{}, padB...), padE...)
+		op := &ir.ConvTransposeND{Window: ir.Window{Stride: stride, Pad: pad, Dilation: dil}, OutPad: outPad, Groups: group}
+		return c.emit(0, op, ins...)
 	}
 	rank := x.Type.Shape.Rank()
 	x2, err := c.as2D(x)

@@ -6,32 +6,48 @@ import (
 	"github.com/modelc/modelc/ir"
 )
 
-// importMaxPool: 1-D runs as 2-D; the Indices output is unsupported;
-// int8 and uint8 run on their values as floats (exactly), since the
-// IR's maxpool takes floats.
+// importMaxPool: 1-D runs as 2-D; 3-D and more, and the Indices output
+// (storage_order orders it), as maxpool_nd; int8 and uint8 run on their
+// values as floats (exactly), since the IR's pools take floats.
 func importMaxPool(c *nodeCtx) error {
 	if err := c.arity(1, 1); err != nil {
 		return err
 	}
-	if c.wants(1) {
-		return unsupported("MaxPool's Indices output")
+	order, err := c.attrInt("storage_order", 0) // it only orders Indices
+	if err != nil {
+		return err
 	}
-	c.ignore("storage_order") // it only orders Indices
+	if order != 0 && order != 1 {
+		return fmt.Errorf("storage_order %d: want 0 (row major) or 1 (column major)", order)
+	}
 	if t, err := c.typeOf(0); err == nil && !t.DType.IsFloat() && t.DType != ir.I8 && t.DType != ir.U8 {
 		return unsupported("MaxPool on %s (the IR's maxpool takes floats)", t.DType)
 	}
-	return c.pool(true)
+	return c.pool(true, order == 1)
 }
 
-// importAveragePool: dilations other than 1 are unsupported.
+// importAveragePool: 1-D runs as 2-D; 3-D and more, and dilations, as
+// avgpool_nd.
 func importAveragePool(c *nodeCtx) error {
 	if err := c.arity(1, 1); err != nil {
 		return err
 	}
-	return c.pool(false)
+	return c.pool(false, false)
 }
 
-func (c *nodeCtx) pool(isMax bool) error {
+// allOnes reports whether every entry of s is 1.
+func allOnes(s []int) bool {
+	for _, v := range s {
+		if v != 1 {
+			return false
+		}
+	}
+	return true
+}
+
+// pool imports MaxPool (isMax; colMajor: storage_order 1) or
+// AveragePool.
+func (c *nodeCtx) pool(isMax, colMajor bool) error {
 	x, err := c.in(0)
 	if err != nil {
 		return err
@@ -60,44 +76,73 @@ func (c *nodeCtx) pool(isMax bool) error {
 	if e.err != nil {
 		return e.err
 	}
-	if !isMax {
-		for _, d := range win.dil {
-			if d != 1 {
-				return unsupported("AveragePool with dilations %v (supported: 1)", win.dil)
-			}
-		}
-	}
-	rank := x.Type.Shape.Rank()
-	x2, err := c.as2D(x)
-	if err != nil {
-		return err
-	}
-	w := win.to2D()
-	for i := range w.kernel {
-		if w.padB[i] >= w.kernel[i] || w.padE[i] >= w.kernel[i] {
+	for i := range win.kernel {
+		if win.padB[i] >= win.kernel[i] || win.padE[i] >= win.kernel[i] {
 			return fmt.Errorf("pads %v must be smaller than kernel_shape %v", append(win.padB, win.padE...), win.kernel)
 		}
 	}
+	indices := isMax && c.wants(1)
+	rank := x.Type.Shape.Rank()
+	// The 2-D pools (1-D as 2-D) unless they cannot say it.
+	nd := len(in) > 2 || indices || (!isMax && !allOnes(win.dil))
 	var op ir.Op
-	if isMax {
+	switch {
+	case nd && isMax:
+		op = &ir.MaxPoolND{Kernel: win.kernel, Window: win.nd(), CeilMode: win.ceil, Indices: indices, ColumnMajor: colMajor}
+	case nd:
+		op = &ir.AvgPoolND{Kernel: win.kernel, Window: win.nd(), CeilMode: win.ceil, CountIncludePad: countPad}
+	case isMax:
+		w := win.to2D()
 		op = &ir.MaxPool{Kernel: w.kernel, Stride: w.stride, Pad: w.pad2(), Dilation: w.dil, CeilMode: w.ceil}
-	} else {
+	default:
+		w := win.to2D()
 		op = &ir.AvgPool{Kernel: w.kernel, Stride: w.stride, Pad: w.pad2(), CeilMode: w.ceil, CountIncludePad: countPad}
 	}
-	if dt := x.Type.DType; !dt.IsFloat() {
+	x2 := x
+	if !nd {
+		if x2, err = c.as2D(x); err != nil {
+			return err
+		}
+	}
+	dt := x.Type.DType
+	if !dt.IsFloat() {
 		// int8 or uint8 (importMaxPool): every window holds an input
 		// cell (pads < kernel), so the maximum is an input value and the
 		// casts are exact.
 		if x2, err = c.tmp(&ir.Cast{To: ir.F32}, x2); err != nil {
 			return err
 		}
-		y, err := c.tmp(op, x2)
+	}
+	var y *ir.Value
+	switch {
+	case indices:
+		names := c.outNames(2)
+		if !dt.IsFloat() {
+			names[0] = c.im.tmpName(c.hint()) // cast back below
+		}
+		n, err := c.im.b.Add(c.n.GetName(), op, []*ir.Value{x2}, names...)
 		if err != nil {
 			return err
 		}
-		return c.emitFrom2D(rank, &ir.Cast{To: dt}, y)
+		c.set(1, n.Outputs[1])
+		if dt.IsFloat() {
+			c.set(0, n.Outputs[0])
+			return nil
+		}
+		y = n.Outputs[0]
+	case dt.IsFloat() && nd:
+		return c.emit(0, op, x2)
+	case dt.IsFloat():
+		return c.emitFrom2D(rank, op, x2)
+	default:
+		if y, err = c.tmp(op, x2); err != nil {
+			return err
+		}
 	}
-	return c.emitFrom2D(rank, op, x2)
+	if nd {
+		return c.emit(0, &ir.Cast{To: dt}, y)
+	}
+	return c.emitFrom2D(rank, &ir.Cast{To: dt}, y)
 }
 
 func importGlobalAveragePool(c *nodeCtx) error {
@@ -162,7 +207,9 @@ func importReduce(c *nodeCtx) error {
 
 // importLpPool is (Σ |x|ᵖ over each window)^(1/p), the sum being the
 // average pool with the padding counted, times the window size (zero
-// padding adds nothing). 1-D and 2-D windows, no dilation, no ceil mode.
+// padding adds nothing; without ceil mode every window lies inside the
+// padded input). 1-D runs as 2-D, 3-D and more, and dilations, as
+// avgpool_nd; no ceil mode.
 func importLpPool(c *nodeCtx) error {
 	if err := c.arity(1, 1); err != nil {
 		return err
@@ -187,13 +234,13 @@ func importLpPool(c *nodeCtx) error {
 	if e.err != nil {
 		return e.err
 	}
-	for _, d := range win.dil {
-		if d != 1 {
-			return unsupported("LpPool with dilations %v (supported: 1)", win.dil)
-		}
-	}
 	if p <= 0 {
 		return fmt.Errorf("p must be positive, got %g", p)
+	}
+	for i := range win.kernel {
+		if win.padB[i] >= win.kernel[i] || win.padE[i] >= win.kernel[i] {
+			return fmt.Errorf("pads %v must be smaller than kernel_shape %v", append(win.padB, win.padE...), win.kernel)
+		}
 	}
 	y, err := c.tmp(ir.Simple{K: ir.KAbs}, x)
 	if err != nil {
@@ -206,16 +253,22 @@ func importLpPool(c *nodeCtx) error {
 	if y, err = c.bin(ir.KPow, y, pc); err != nil {
 		return err
 	}
-	rank := x.Type.Shape.Rank()
-	if y, err = c.as2D(y); err != nil {
-		return err
-	}
-	w := win.to2D()
 	size := 1
-	for _, k := range w.kernel {
+	for _, k := range win.kernel {
 		size *= k
 	}
-	if y, err = c.tmp(&ir.AvgPool{Kernel: w.kernel, Stride: w.stride, Pad: w.pad2(), CountIncludePad: true}, y); err != nil {
+	rank := x.Type.Shape.Rank()
+	nd := len(in) > 2 || !allOnes(win.dil)
+	if nd {
+		y, err = c.tmp(&ir.AvgPoolND{Kernel: win.kernel, Window: win.nd(), CountIncludePad: true}, y)
+	} else {
+		if y, err = c.as2D(y); err != nil {
+			return err
+		}
+		w := win.to2D()
+		y, err = c.tmp(&ir.AvgPool{Kernel: w.kernel, Stride: w.stride, Pad: w.pad2(), CountIncludePad: true}, y)
+	}
+	if err != nil {
 		return err
 	}
 	k, err := c.scalarConst(x.Type.DType, float64(size))
@@ -228,6 +281,9 @@ func importLpPool(c *nodeCtx) error {
 	inv, err := c.scalarConst(x.Type.DType, 1/p)
 	if err != nil {
 		return err
+	}
+	if nd {
+		return c.emit(0, ir.Simple{K: ir.KPow}, y, inv)
 	}
 	return c.emitFrom2D(rank, ir.Simple{K: ir.KPow}, y, inv)
 }

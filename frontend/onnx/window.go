@@ -95,6 +95,12 @@ func (c *nodeCtx) readWindow(in, kernel []int, withDil bool) (*window, error) {
 // pad2 is the IR's [top, left, bottom, right].
 func (w *window) pad2() []int { return []int{w.padB[0], w.padB[1], w.padE[0], w.padE[1]} }
 
+// nd is the window as the IR's N-D ops take it.
+func (w *window) nd() ir.Window {
+	pad := append(append([]int{}, w.padB...), w.padE...)
+	return ir.Window{Stride: w.stride, Pad: pad, Dilation: w.dil}
+}
+
 // to2D turns a 1-D window into a 2-D one over a height of 1.
 func (w *window) to2D() *window {
 	if len(w.kernel) == 2 {
@@ -126,15 +132,13 @@ func equalInts(a, b []int) bool {
 	return true
 }
 
-// spatial checks x is [N, C, spatial...] with 1 or 2 static spatial dims
-// and returns them; 3-D and more are unsupported.
+// spatial checks x is [N, C, spatial...] with static channels and
+// spatial dims and returns the spatial dims.
 func spatial(x *ir.Value, what string) ([]int, error) {
 	s := x.Type.Shape
 	switch {
-	case s.Rank() == 5:
-		return nil, unsupported("3-D %s (supported: 1-D and 2-D, inputs [N,C,L] and [N,C,H,W])", what)
-	case s.Rank() != 3 && s.Rank() != 4:
-		return nil, fmt.Errorf("input %s: want [N,C,L] or [N,C,H,W]", s)
+	case s.Rank() < 3:
+		return nil, fmt.Errorf("input %s: want [N,C,D1,...] (%s over at least one spatial axis)", s, what)
 	case !ir.Shape(s[1:]).Static():
 		return nil, fmt.Errorf("input %s: channels and spatial dims must be static", s)
 	}

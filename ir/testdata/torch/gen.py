@@ -692,6 +692,162 @@ def gen_pool():
     gap("global_avgpool_resnet", (2, 64, 8, 8))
 
 
+# ------------------------------------------------------------------ conv_nd, conv_transpose_nd, maxpool_nd, avgpool_nd
+def pool_ref_nd(x, k, s, pad, dil, ceil, mode, count_include_pad=False, col_major=False):
+    """Explicit N-D pooling loops (pads: begins then ends); max also returns ONNX's flat indices."""
+    import itertools
+    N, C = x.shape[:2]
+    sp = x.shape[2:]
+    r = len(sp)
+    pb, pe = pad[:r], pad[r:]
+    outs = [pool_out_size(sp[d], k[d], s[d], pb[d], pe[d], dil[d], ceil) for d in range(r)]
+    out = np.zeros((N, C) + tuple(outs))
+    idx = np.zeros((N, C) + tuple(outs), dtype=np.int64)
+    plane = int(np.prod(sp))
+    for o in itertools.product(*[range(n) for n in outs]):
+        real, padded = [], 0
+        for t in itertools.product(*[range(n) for n in k]):
+            c = tuple(o[d] * s[d] - pb[d] + t[d] * dil[d] for d in range(r))
+            if all(0 <= c[d] < sp[d] for d in range(r)):
+                real.append(c)
+            if all(c[d] < sp[d] + pe[d] for d in range(r)):
+                padded += 1
+        assert real, "window without real cells"
+        vals = np.stack([x[(slice(None), slice(None)) + c] for c in real], axis=-1)
+        sel = (slice(None), slice(None)) + o
+        if mode == "max":
+            out[sel] = vals.max(axis=-1)
+            first = vals.argmax(axis=-1)  # the first of equal maxima
+            for n in range(N):
+                for ch in range(C):
+                    c = real[first[n, ch]]
+                    dims = sp[::-1] if col_major else sp
+                    cc = c[::-1] if col_major else c
+                    off = int(np.ravel_multi_index(cc, dims))
+                    idx[(n, ch) + o] = (n * C + ch) * plane + off
+        else:
+            div = padded if count_include_pad else len(real)
+            out[sel] = vals.sum(axis=-1) / div
+    return torch.from_numpy(out), torch.from_numpy(idx)
+
+
+def gen_nd():
+    def conv(name, xs, cout, k, stride=None, pad=None, dil=None, groups=1, bias=True):
+        r = Rng(name)
+        cin, nd = xs[1], len(k)
+        stride, dil = stride or (1,) * nd, dil or (1,) * nd
+        pad = pad or (0,) * (2 * nd)
+        x = r.randn(*xs)
+        wt = r.randn(cout, cin // groups, *k, scale=1.0 / math.sqrt(cin // groups * int(np.prod(k))))
+        ins = [x, wt] + ([r.randn(cout)] if bias else [])
+        attrs = {"stride": list(stride), "pad": list(pad), "dilation": list(dil), "groups": groups}
+        def conv4d(x, w, b, stride, dilation, groups):
+            # a sum of 3-D convolutions over the first spatial axis' taps
+            o = (x.shape[2] - dilation[0] * (w.shape[2] - 1) - 1) // stride[0] + 1
+            ys = [sum(F.conv3d(x[:, :, i * stride[0] + a * dilation[0]], w[:, :, a], None, stride[1:], 0,
+                               dilation[1:], groups) for a in range(w.shape[2])) for i in range(o)]
+            y = torch.stack(ys, dim=2)
+            return y if b is None else y + b.reshape(1, -1, 1, 1, 1, 1)
+
+        conv_fn = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d, 4: conv4d}[nd]
+
+        def fn(x, w, b=None):
+            fp = []  # F.pad wants the last axis first
+            for d in reversed(range(nd)):
+                fp += [pad[d], pad[nd + d]]
+            return conv_fn(F.pad(x, tuple(fp)), w, b, stride=tuple(stride), dilation=tuple(dil), groups=groups)
+
+        case(name, "conv_nd", attrs, ins, fn)
+
+    conv("conv_nd_3d_3x3x3_pad1", (1, 2, 5, 6, 4), 3, (3, 3, 3), pad=(1, 1, 1, 1, 1, 1))
+    conv("conv_nd_3d_stride_dil_asym", (2, 3, 7, 6, 8), 4, (3, 2, 3), stride=(2, 1, 3), pad=(0, 1, 2, 1, 0, 1), dil=(2, 2, 1))
+    conv("conv_nd_3d_grouped_nobias", (1, 4, 4, 5, 5), 6, (2, 3, 1), groups=2, bias=False)
+    conv("conv_nd_1d", (2, 3, 11), 2, (4,), stride=(2,), pad=(1, 2))
+    conv("conv_nd_4d", (1, 2, 3, 4, 3, 4), 2, (2, 2, 1, 3), pad=(0, 1, 0, 1, 1, 0, 0, 1))
+
+    def convt(name, xs, cout, k, stride=None, pad=None, dil=None, out_pad=None, groups=1, bias=True):
+        r = Rng(name)
+        cin, nd = xs[1], len(k)
+        stride, dil = stride or (1,) * nd, dil or (1,) * nd
+        pad, out_pad = pad or (0,) * (2 * nd), out_pad or (0,) * nd
+        x = r.randn(*xs)
+        wt = r.randn(cin, cout // groups, *k, scale=1.0 / math.sqrt(cin // groups * int(np.prod(k))))
+        ins = [x, wt] + ([r.randn(cout)] if bias else [])
+        attrs = {"stride": list(stride), "pad": list(pad), "dilation": list(dil), "out_pad": list(out_pad),
+                 "groups": groups}
+        convt_fn = {1: F.conv_transpose1d, 2: F.conv_transpose2d, 3: F.conv_transpose3d}[nd]
+
+        def fn(x, w, b=None):
+            full = convt_fn(x, w, None, stride=tuple(stride), dilation=tuple(dil), groups=groups)
+            fp = []  # crop (or extend, for negative pads) and out_pad at each axis' end
+            for d in reversed(range(nd)):
+                fp += [-pad[d], out_pad[d] - pad[nd + d]]
+            y = F.pad(full, tuple(fp))
+            if b is not None:
+                y = y + b.reshape((1, -1) + (1,) * nd)
+            return y
+
+        case(name, "conv_transpose_nd", attrs, ins, fn)
+
+    convt("conv_transpose_nd_3d", (1, 2, 3, 4, 3), 3, (3, 3, 2))
+    convt("conv_transpose_nd_3d_stride_pad_outpad_grouped", (2, 4, 3, 3, 4), 2, (3, 2, 3), stride=(2, 3, 1),
+          pad=(1, 0, 1, 1, 1, 0), dil=(1, 2, 1), out_pad=(1, 1, 0), groups=2)
+    convt("conv_transpose_nd_3d_negative_pad_nobias", (1, 1, 2, 3, 2), 2, (2, 2, 2), stride=(2, 1, 2),
+          pad=(0, -1, 0, -1, 0, 1), bias=False)
+
+    def maxpool(name, xs, k, s, pad=None, dil=None, ceil=False, indices=False, col_major=False):
+        nd = len(k)
+        pad, dil = pad or (0,) * (2 * nd), dil or (1,) * nd
+        attrs = {"kernel": list(k), "stride": list(s), "pad": list(pad), "dilation": list(dil), "ceil_mode": ceil,
+                 "indices": indices, "column_major": col_major}
+
+        def fn(x):
+            y, idx = pool_ref_nd(x.numpy(), k, s, pad, dil, ceil, "max", col_major=col_major)
+            if nd == 3 and list(pad[:3]) == list(pad[3:]) and all(2 * pad[d] <= k[d] for d in range(3)):
+                t, ti = F.max_pool3d(x, k, s, tuple(pad[:3]), dil, ceil_mode=ceil, return_indices=True)
+                assert t.shape == y.shape and torch.equal(t, y), name
+                if not col_major:
+                    plane = int(np.prod(x.shape[2:]))
+                    base = torch.arange(x.shape[0] * x.shape[1]).reshape(x.shape[0], x.shape[1], 1, 1, 1) * plane
+                    assert torch.equal(ti + base, idx), name
+            return [y, idx] if indices else y
+
+        case(name, "maxpool_nd", attrs, [Rng(name).randn(*xs)], fn)
+
+    maxpool("maxpool_nd_3d_2x2x2_s2", (1, 2, 4, 6, 5), (2, 2, 2), (2, 2, 2))
+    maxpool("maxpool_nd_3d_pad_dil_ceil", (2, 2, 7, 6, 8), (3, 2, 3), (2, 2, 2), pad=(1, 1, 1, 1, 1, 1), dil=(2, 1, 1),
+            ceil=True, indices=True)
+    maxpool("maxpool_nd_3d_asym_pad", (1, 3, 5, 5, 6), (3, 3, 2), (1, 2, 2), pad=(0, 1, 1, 2, 0, 1))
+    maxpool("maxpool_nd_2d_indices_col_major", (2, 3, 5, 6), (3, 2), (2, 1), pad=(1, 0, 1, 1), indices=True,
+            col_major=True)
+    maxpool("maxpool_nd_1d_indices", (1, 2, 9), (3,), (2,), pad=(1, 1), indices=True)
+
+    def avgpool(name, xs, k, s, pad=None, dil=None, ceil=False, cip=False):
+        nd = len(k)
+        pad, dil = pad or (0,) * (2 * nd), dil or (1,) * nd
+        attrs = {"kernel": list(k), "stride": list(s), "pad": list(pad), "dilation": list(dil), "ceil_mode": ceil,
+                 "count_include_pad": cip}
+
+        def fn(x):
+            y, _ = pool_ref_nd(x.numpy(), k, s, pad, dil, ceil, "avg", cip)
+            if (nd == 3 and list(pad[:3]) == list(pad[3:]) and all(2 * pad[d] <= k[d] for d in range(3))
+                    and list(dil) == [1, 1, 1]):
+                t = F.avg_pool3d(x, k, s, tuple(pad[:3]), ceil_mode=ceil, count_include_pad=cip)
+                assert t.shape == y.shape and torch.allclose(t, y, rtol=1e-14, atol=0), name
+            return y
+
+        case(name, "avgpool_nd", attrs, [Rng(name).randn(*xs)], fn)
+
+    avgpool("avgpool_nd_3d_2x2x2_s2", (1, 2, 4, 6, 5), (2, 2, 2), (2, 2, 2))
+    avgpool("avgpool_nd_3d_pad_include", (2, 2, 5, 6, 5), (3, 3, 3), (2, 1, 2), pad=(1, 1, 1, 1, 1, 1), cip=True)
+    avgpool("avgpool_nd_3d_ceil_exclude", (1, 2, 6, 7, 5), (3, 2, 2), (2, 2, 2), pad=(1, 1, 0, 1, 1, 0), ceil=True)
+    avgpool("avgpool_nd_3d_ceil_include", (1, 2, 6, 7, 5), (3, 2, 2), (2, 2, 2), pad=(1, 1, 0, 1, 1, 0), ceil=True,
+            cip=True)
+    avgpool("avgpool_nd_2d_dilated_include", (1, 2, 9, 8), (3, 2), (1, 2), pad=(2, 1, 1, 1), dil=(2, 3), cip=True)
+    avgpool("avgpool_nd_3d_dilated_ceil", (1, 1, 8, 7, 9), (2, 3, 2), (3, 2, 2), pad=(1, 0, 1, 0, 1, 1), dil=(3, 1, 2),
+            ceil=True)
+
+
 # ------------------------------------------------------------------ reductions
 def gen_reduce():
     for op, fn in (("reduce_mean", torch.mean), ("reduce_sum", torch.sum)):
@@ -1531,7 +1687,7 @@ def gen_recurrent():
 
 def main():
     for g in (gen_linear, gen_gemm, gen_matmul, gen_conv2d, gen_conv_transpose2d, gen_batchnorm, gen_layernorm, gen_binary, gen_unary,
-              gen_softmax, gen_shape_ops, gen_pool, gen_reduce, gen_embedding, gen_attention, gen_cast,
+              gen_softmax, gen_shape_ops, gen_pool, gen_nd, gen_reduce, gen_embedding, gen_attention, gen_cast,
               gen_compare, gen_unary_more, gen_reduce_more, gen_index, gen_resize, gen_grid_sample, gen_det, gen_bit_cast, gen_quant, gen_phm,
               gen_recurrent):
         g()

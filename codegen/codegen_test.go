@@ -576,3 +576,65 @@ func TestSpecialRows(t *testing.T) {
 	files["softmax_special_test.go"] = []byte(src)
 	module(t, "smrows", files).EveryTier(t, "./smrows")
 }
+
+// TestGroupConvNHWC: grouped convolutions that are not depthwise on NHWC
+// activations (kernels.GroupConv) against the evaluator on every tier:
+// groups of 4 and 8 channels merged into blocks of 16 output channels,
+// groups of 6 and of 20 outputs (one per block: tile-buffer column
+// tails, a panel of 32), a channel multiplier of 2 (one input channel a
+// group), a constant bias folded into the weights and one fed at run
+// time, a fused residual, ReLU, sigmoid and GELU, stride 2 with
+// asymmetric padding, and dilation 2.
+func TestGroupConvNHWC(t *testing.T) {
+	if testing.Short() {
+		t.Skip("compiles a generated package")
+	}
+	b := ir.NewBuilder("groupconv")
+	seed := 0
+	cnst := func(name string, shape ...int) *ir.Value {
+		w := ir.NewTensor(ir.F32, shape)
+		for i := range w.F {
+			seed++
+			w.F[i] = float32((seed*7919)%41-20) / 64
+		}
+		v, err := b.Const(name, w)
+		require.NoError(t, err)
+		return v
+	}
+	add := func(name string, op ir.Op, out string, in ...*ir.Value) *ir.Value {
+		v, err := b.Add1(name, op, in, out)
+		require.NoError(t, err)
+		return v
+	}
+	conv := func(name string, x *ir.Value, o, groups int, stride, pad, dil []int, bias *ir.Value) *ir.Value {
+		c := x.Type.Shape[1].B
+		in := []*ir.Value{x, cnst(name+".w", o, c/groups, 3, 3)}
+		if bias != nil {
+			in = append(in, bias)
+		}
+		return add(name, &ir.Conv2D{Stride: stride, Pad: pad, Dilation: dil, Groups: groups}, name, in...)
+	}
+	one, pad1 := []int{1, 1}, []int{1, 1, 1, 1}
+	x, _ := b.Input("x", ir.TensorType(ir.F32, ir.Shape{ir.N, ir.D(32), ir.D(7), ir.D(9)}))
+	br, _ := b.Input("br", ir.TensorType(ir.F32, ir.Shape{ir.D(40)}))
+	relu := ir.Simple{K: ir.KRelu}
+	g1 := add("", relu, "g1", conv("c1", x, 32, 8, one, pad1, one, cnst("b1", 32)))
+	g2 := add("", relu, "g2", add("", ir.Simple{K: ir.KAdd}, "s2", conv("c2", g1, 32, 4, one, pad1, one, nil), g1))
+	g3 := add("", ir.Simple{K: ir.KSigmoid}, "g3", conv("c3", g2, 24, 4, []int{2, 2}, []int{0, 1, 2, 1}, one, cnst("b3", 24)))
+	g4 := add("", &ir.Gelu{Approximate: "none"}, "g4", conv("c4", g2, 40, 2, one, []int{2, 2, 2, 2}, []int{2, 2}, br))
+	g5 := conv("c5", x, 64, 32, one, pad1, one, cnst("b5", 64))
+	b.G.Outputs = []*ir.Value{g2, g3, g4, g5}
+	require.NoError(t, ir.Verify(b.G))
+	in := ir.SampleInputs(b.G, 2, 7)
+	want, err := ir.Eval(b.G, in...)
+	require.NoError(t, err)
+	files := generate(t, &frontend.Model{Name: "groupconv", Package: "groupconv", Graph: b.G}, &codegen.Vectors{Inputs: in, Outputs: want, Rtol: 1e-4})
+	report := string(files["REPORT.md"])
+	require.Contains(t, report, "| layout-assign | nhwc ")
+	require.Contains(t, report, "| fuse-epilogue | gelu 1, relu 2, residual 1, sigmoid 1 |")
+	require.Regexp(t, `\| layout-assign \| nhwc \d+, relayout 5 \|`, report, "relayouts only at the input and the four outputs")
+	kern := string(files["kernels.go"])
+	require.Contains(t, kern, "const BLOCKS, CB, OB, KB, BL int = 2, 16, 16, 145,")
+	require.NotContains(t, kern, "const CG, OG int", "the direct NCHW loop is not used")
+	module(t, "groupconv", files).EveryTier(t, "./groupconv")
+}

@@ -584,7 +584,8 @@ func TestSpecialRows(t *testing.T) {
 // tails, a panel of 32), a channel multiplier of 2 (one input channel a
 // group), a constant bias folded into the weights and one fed at run
 // time, a fused residual, ReLU, sigmoid and GELU, stride 2 with
-// asymmetric padding, and dilation 2.
+// asymmetric padding, and dilation 2; and squeeze-and-excitation's
+// per-channel scale on NHWC rows.
 func TestGroupConvNHWC(t *testing.T) {
 	if testing.Short() {
 		t.Skip("compiles a generated package")
@@ -623,7 +624,15 @@ func TestGroupConvNHWC(t *testing.T) {
 	g3 := add("", ir.Simple{K: ir.KSigmoid}, "g3", conv("c3", g2, 24, 4, []int{2, 2}, []int{0, 1, 2, 1}, one, cnst("b3", 24)))
 	g4 := add("", &ir.Gelu{Approximate: "none"}, "g4", conv("c4", g2, 40, 2, one, []int{2, 2, 2, 2}, []int{2, 2}, br))
 	g5 := conv("c5", x, 64, 32, one, pad1, one, cnst("b5", 64))
-	b.G.Outputs = []*ir.Value{g2, g3, g4, g5}
+	// Squeeze-and-excitation's per-channel scale over NHWC pixels
+	// (kernels.ChannelNHWC), the vector second or first, 32 and 24
+	// channels (whole vectors, and tails).
+	se := func(x *ir.Value, name string) *ir.Value {
+		return add("", ir.Simple{K: ir.KSigmoid}, name, add("", ir.Simple{K: ir.KGlobalAvgPool}, name+".pool", x))
+	}
+	m2 := add("", ir.Simple{K: ir.KMul}, "m2", g2, se(g2, "se2"))
+	m3 := add("", ir.Simple{K: ir.KSub}, "m3", se(g3, "se3"), g3)
+	b.G.Outputs = []*ir.Value{g2, g3, g4, g5, m2, m3}
 	require.NoError(t, ir.Verify(b.G))
 	in := ir.SampleInputs(b.G, 2, 7)
 	want, err := ir.Eval(b.G, in...)
@@ -632,9 +641,11 @@ func TestGroupConvNHWC(t *testing.T) {
 	report := string(files["REPORT.md"])
 	require.Contains(t, report, "| layout-assign | nhwc ")
 	require.Contains(t, report, "| fuse-epilogue | gelu 1, relu 2, residual 1, sigmoid 1 |")
-	require.Regexp(t, `\| layout-assign \| nhwc \d+, relayout 5 \|`, report, "relayouts only at the input and the four outputs")
+	require.Regexp(t, `\| layout-assign \| nhwc \d+, relayout 9 \|`, report, "relayouts only at the input, the six outputs and the two pooled vectors")
 	kern := string(files["kernels.go"])
 	require.Contains(t, kern, "const BLOCKS, CB, OB, KB, BL int = 2, 16, 16, 145,")
 	require.NotContains(t, kern, "const CG, OG int", "the direct NCHW loop is not used")
+	require.Contains(t, kern, "const C, HW, RB int = 32, 63, 64")
+	require.Contains(t, kern, "const C, HW, RB int = 24, 20, 85")
 	module(t, "groupconv", files).EveryTier(t, "./groupconv")
 }

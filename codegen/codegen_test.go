@@ -583,8 +583,9 @@ func TestSpecialRows(t *testing.T) {
 // groups of 6 and of 20 outputs (one per block: tile-buffer column
 // tails, a panel of 32), a channel multiplier of 2 (one input channel a
 // group), a constant bias folded into the weights and one fed at run
-// time, a fused residual, ReLU, sigmoid and GELU, stride 2 with
-// asymmetric padding, and dilation 2; and squeeze-and-excitation's
+// time, two convolutions of one shape with different biases, a fused
+// residual, ReLU, sigmoid and GELU, stride 2 with asymmetric padding,
+// and dilation 2; and squeeze-and-excitation's
 // per-channel scale on NHWC rows.
 func TestGroupConvNHWC(t *testing.T) {
 	if testing.Short() {
@@ -632,7 +633,10 @@ func TestGroupConvNHWC(t *testing.T) {
 	}
 	m2 := add("", ir.Simple{K: ir.KMul}, "m2", g2, se(g2, "se2"))
 	m3 := add("", ir.Simple{K: ir.KSub}, "m3", se(g3, "se3"), g3)
-	b.G.Outputs = []*ir.Value{g2, g3, g4, g5, m2, m3}
+	// c1's shape again with another bias: a kernel of its own, since
+	// the bias is packed into the weights.
+	g6 := add("", relu, "g6", conv("c6", g1, 32, 8, one, pad1, one, cnst("b6", 32)))
+	b.G.Outputs = []*ir.Value{g2, g3, g4, g5, m2, m3, g6}
 	require.NoError(t, ir.Verify(b.G))
 	in := ir.SampleInputs(b.G, 2, 7)
 	want, err := ir.Eval(b.G, in...)
@@ -640,8 +644,8 @@ func TestGroupConvNHWC(t *testing.T) {
 	files := generate(t, &frontend.Model{Name: "groupconv", Package: "groupconv", Graph: b.G}, &codegen.Vectors{Inputs: in, Outputs: want, Rtol: 1e-4})
 	report := string(files["REPORT.md"])
 	require.Contains(t, report, "| layout-assign | nhwc ")
-	require.Contains(t, report, "| fuse-epilogue | gelu 1, relu 2, residual 1, sigmoid 1 |")
-	require.Regexp(t, `\| layout-assign \| nhwc \d+, relayout 9 \|`, report, "relayouts only at the input, the six outputs and the two pooled vectors")
+	require.Contains(t, report, "| fuse-epilogue | gelu 1, relu 3, residual 1, sigmoid 1 |")
+	require.Regexp(t, `\| layout-assign \| nhwc \d+, relayout 10 \|`, report, "relayouts only at the input, the seven outputs and the two pooled vectors")
 	kern := string(files["kernels.go"])
 	require.Contains(t, kern, "const BLOCKS, CB, OB, KB, BL int = 2, 16, 16, 145,")
 	require.NotContains(t, kern, "const CG, OG int", "the direct NCHW loop is not used")

@@ -237,3 +237,44 @@ func TestGroupConv(t *testing.T) {
 		}
 	}
 }
+
+// TestGroupConvWide: regnet_y_400mf's shapes (groups of 8 channels,
+// 3×3, stride 1 and 2), bias and ReLU, blocks of two groups and one.
+func TestGroupConvWide(t *testing.T) {
+	for i, k := range []struct{ C, H, G, S int }{{48, 12, 6, 2}, {48, 12, 6, 1}, {104, 8, 13, 1}, {32, 9, 4, 2}} {
+		op := &ir.Conv2D{Stride: []int{k.S, k.S}, Pad: []int{1, 1, 1, 1}, Dilation: []int{1, 1}, Groups: k.G, Epilogue: ir.Epilogue{Act: "relu"}}
+		oh := (k.H+2-3)/k.S + 1
+		c := evalOp(t, 2, uint64(i), op, f32(ir.N, ir.D(k.C), ir.D(k.H), ir.D(k.H)), f32(ir.D(k.C), ir.D(k.C/k.G), ir.D(3), ir.D(3)),
+			f32(ir.D(k.C)))
+		_ = oh
+		c.node.Inputs[0].Type.Layout, c.node.Outputs[0].Type.Layout = ir.NHWC, ir.NHWC
+		w := WindowOf(c.node)
+		CG := w.C / k.G
+		_, act, err := ActOf("relu")
+		require.NoError(t, err)
+		x, want := nhwc(c.in[0]), &ir.Tensor{F: nhwc(c.out[0])}
+		for _, fold := range []bool{false, true} {
+			per := GroupBlocks(k.G, w.O/k.G)
+			OB, KB := w.O/k.G*per, w.KH*w.KW*CG*per
+			if fold {
+				KB++
+			}
+			p := gemm.VectorParams(OB, KB, 1)
+			s, err := NewGroupConv(c.node, per, p, fold)
+			require.NoError(t, err)
+			s.Act, s.Gemm = act, gemmStandIn(p)
+			var fb []float32
+			if fold {
+				fb = c.in[2].F
+			}
+			wp := PackGroupConv(p, k.G, per, CG, w.KH, w.KW, fb)(c.in[1].F)
+			items := s.Items.At(2)
+			pad := garbage(items * s.RowsIn * s.Wp * w.C)
+			col := garbage(items * s.Per * w.OW * s.KB)
+			tmp := garbage(items * s.Per * w.OW * s.OB)
+			y := outBuf(c.out[0])
+			chunks(items, 3, func(lo, hi int) { GroupConv(s, 2, lo, hi, y, x, wp, c.in[2].F, nil, pad, col, tmp) })
+			matches(t, guarded(t, y, len(want.F)), want, fmt.Sprintf("%+v fold %v", k, fold))
+		}
+	}
+}

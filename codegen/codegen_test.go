@@ -601,3 +601,80 @@ func familiesGraph(t *testing.T) *ir.Graph {
 	}
 	return g
 }
+
+// TestGroupConvNHWC: grouped convolutions that are not depthwise on NHWC
+// activations (kernels.GroupConv) against the evaluator on every tier:
+// groups of 4 and 8 channels merged into blocks of 16 output channels,
+// groups of 6 and of 20 outputs (one per block: tile-buffer column
+// tails, a panel of 32), a channel multiplier of 2 (one input channel a
+// group), a constant bias folded into the weights and one fed at run
+// time, two convolutions of one shape with different biases, a fused
+// residual, ReLU, sigmoid and GELU, stride 2 with asymmetric padding,
+// and dilation 2; and squeeze-and-excitation's
+// per-channel scale on NHWC rows.
+func TestGroupConvNHWC(t *testing.T) {
+	if testing.Short() {
+		t.Skip("compiles a generated package")
+	}
+	b := ir.NewBuilder("groupconv")
+	seed := 0
+	cnst := func(name string, shape ...int) *ir.Value {
+		w := ir.NewTensor(ir.F32, shape)
+		for i := range w.F {
+			seed++
+			w.F[i] = float32((seed*7919)%41-20) / 64
+		}
+		v, err := b.Const(name, w)
+		require.NoError(t, err)
+		return v
+	}
+	add := func(name string, op ir.Op, out string, in ...*ir.Value) *ir.Value {
+		v, err := b.Add1(name, op, in, out)
+		require.NoError(t, err)
+		return v
+	}
+	conv := func(name string, x *ir.Value, o, groups int, stride, pad, dil []int, bias *ir.Value) *ir.Value {
+		c := x.Type.Shape[1].B
+		in := []*ir.Value{x, cnst(name+".w", o, c/groups, 3, 3)}
+		if bias != nil {
+			in = append(in, bias)
+		}
+		return add(name, &ir.Conv2D{Stride: stride, Pad: pad, Dilation: dil, Groups: groups}, name, in...)
+	}
+	one, pad1 := []int{1, 1}, []int{1, 1, 1, 1}
+	x, _ := b.Input("x", ir.TensorType(ir.F32, ir.Shape{ir.N, ir.D(32), ir.D(7), ir.D(9)}))
+	br, _ := b.Input("br", ir.TensorType(ir.F32, ir.Shape{ir.D(40)}))
+	relu := ir.Simple{K: ir.KRelu}
+	g1 := add("", relu, "g1", conv("c1", x, 32, 8, one, pad1, one, cnst("b1", 32)))
+	g2 := add("", relu, "g2", add("", ir.Simple{K: ir.KAdd}, "s2", conv("c2", g1, 32, 4, one, pad1, one, nil), g1))
+	g3 := add("", ir.Simple{K: ir.KSigmoid}, "g3", conv("c3", g2, 24, 4, []int{2, 2}, []int{0, 1, 2, 1}, one, cnst("b3", 24)))
+	g4 := add("", &ir.Gelu{Approximate: "none"}, "g4", conv("c4", g2, 40, 2, one, []int{2, 2, 2, 2}, []int{2, 2}, br))
+	g5 := conv("c5", x, 64, 32, one, pad1, one, cnst("b5", 64))
+	// Squeeze-and-excitation's per-channel scale over NHWC pixels
+	// (kernels.ChannelNHWC), the vector second or first, 32 and 24
+	// channels (whole vectors, and tails).
+	se := func(x *ir.Value, name string) *ir.Value {
+		return add("", ir.Simple{K: ir.KSigmoid}, name, add("", ir.Simple{K: ir.KGlobalAvgPool}, name+".pool", x))
+	}
+	m2 := add("", ir.Simple{K: ir.KMul}, "m2", g2, se(g2, "se2"))
+	m3 := add("", ir.Simple{K: ir.KSub}, "m3", se(g3, "se3"), g3)
+	// c1's shape again with another bias: a kernel of its own, since
+	// the bias is packed into the weights.
+	g6 := add("", relu, "g6", conv("c6", g1, 32, 8, one, pad1, one, cnst("b6", 32)))
+	b.G.Outputs = []*ir.Value{g2, g3, g4, g5, m2, m3, g6}
+	require.NoError(t, ir.Verify(b.G))
+	in := ir.SampleInputs(b.G, 2, 7)
+	want, err := ir.Eval(b.G, in...)
+	require.NoError(t, err)
+	files := generate(t, &frontend.Model{Name: "groupconv", Package: "groupconv", Graph: b.G}, &codegen.Vectors{Inputs: in, Outputs: want, Rtol: 1e-4})
+	report := string(files["REPORT.md"])
+	require.Contains(t, report, "| layout-assign | nhwc ")
+	require.Contains(t, report, "| fuse-epilogue | gelu 1, relu 3, residual 1, sigmoid 1 |")
+	require.Regexp(t, `\| layout-assign \| nhwc \d+, relayout 10 \|`, report, "relayouts only at the input, the seven outputs and the two pooled vectors")
+	kern := string(files["kernels.go"])
+	require.Contains(t, kern, "const BLOCKS, CB, OB, KB, BL int = 2, 16, 16, 145,")
+	require.NotContains(t, kern, "const CG, OG int", "the direct NCHW loop is not used")
+	require.Contains(t, kern, "const C, HW, RB int = 32, 63, 64")
+	require.Contains(t, kern, "const C, HW, RB int = 24, 20, 85")
+	module(t, "groupconv", files).EveryTier(t, "./groupconv")
+}

@@ -152,3 +152,62 @@ func prologue(c *kctx, b *tmpl.Binding) error {
 	}
 	return nil
 }
+
+// genGroupConv specialises kernels.GroupConv (a grouped convolution that
+// is not depthwise, on NHWC activations): per block of groups
+// (kernels.GroupBlocks) a GEMM of the band's pixels by the block's output
+// channels on the targets' ConvBlock kernels (the epilogue fused, rows
+// of the output O floats apart) or the pure-Go GEMM kernel, on weights
+// packed at build time with a constant bias folded in as their last row.
+func genGroupConv(c *kctx) error {
+	w := kernels.WindowOf(c.node)
+	e := kernels.EpiOf(c.node)
+	groups := c.node.Op.(*ir.Conv2D).Groups
+	if !isDenseConst(c.node.Inputs[1]) {
+		return fmt.Errorf("BUG: codegen: grouped conv2d in NHWC on weights fed at run time (layout-assign keeps those NCHW)")
+	}
+	per := kernels.GroupBlocks(groups, w.O/groups)
+	CG := w.C / groups
+	fold := e.Bias && isDenseConst(c.node.Inputs[2])
+	OB, KB := w.O/groups*per, w.KH*w.KW*CG*per
+	var bias []float32
+	key := ""
+	if fold {
+		KB++
+		bias, key = c.node.Inputs[2].Const.F, "_b"+c.node.Inputs[2].Name
+	}
+	p := gemm.VectorParams(OB, KB, 1)
+	goName := p.Name()
+	c.helper(goName, gemm.Emit(p, goName))
+	s, err := kernels.NewGroupConv(c.node, per, p, fold)
+	if err != nil {
+		return err
+	}
+	c.packInput(1, fmt.Sprintf("grp%d_%s%s", per, goName, key), kernels.PackGroupConv(p, groups, per, CG, w.KH, w.KW, bias))
+	var omit []string
+	if s.Padded {
+		c.scratchBuf(s.Items.MulInt(s.RowsIn * s.Wp * w.C))
+	} else {
+		omit = append(omit, "pad")
+	}
+	c.scratchBuf(s.Items.MulInt(s.Per * w.OW * s.KB))
+	c.scratchBuf(s.Items.MulInt(s.Per * w.OW * s.OB))
+	// A bias fed at run time is left to Go, and with it the epilogue.
+	full := isa.Epilogue{Act: e.Act, Resid: e.Resid}
+	kepi := full
+	if s.Bias {
+		kepi = isa.Epilogue{}
+	}
+	ks, goEpi := c.epilogueKernels(kepi, func(t isa.Target, e isa.Epilogue) []isa.Kernel {
+		return t.ConvBlock(isa.ConvBlockSpec{K: s.KB, PW: p.Panel(), Epi: e})
+	})
+	b := tmpl.Binding{Shape: s, Omit: omit, Hooks: map[string]tmpl.Hook{
+		"Gemm":  tmpl.Call{Func: goName},
+		"Block": dispatchHook(ks, func(name string) bool { return goEpi[name] || kepi != full }, 7),
+	}}
+	c.parallel(dimExpr(s.Items), 1)
+	if err := epilogue(e, &b); err != nil {
+		return err
+	}
+	return c.template("GroupConv", b)
+}

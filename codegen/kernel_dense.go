@@ -201,16 +201,19 @@ func (c *kctx) packPadded(i, n int) {
 }
 
 // genConv2D specialises kernels.ConvNHWC on NHWC activations
-// (kernels.Depthwise for a depthwise one, kernels.Linear for a pointwise
-// one), kernels.ConvGemm on NCHW, and
+// (kernels.Depthwise for a depthwise one, kernels.GroupConv for another
+// grouped one, kernels.Linear for a pointwise one), kernels.ConvGemm on NCHW, and
 // kernels.ConvDirect for a grouped convolution.
 func genConv2D(c *kctx) error {
 	cv := c.node.Op.(*ir.Conv2D)
 	if c.in(0).Layout == ir.NHWC && ir.IsDepthwise(cv, c.in(1).Shape) {
 		return genDepthwise(c)
 	}
-	if cv.Pre && c.in(0).Layout != ir.NHWC {
-		return fmt.Errorf("BUG: codegen: conv2d %q has a prologue on %s (bn-prologue gives one only to NHWC convolutions, whose band copy applies it)", c.node.Name, c.in(0).Layout)
+	if cv.Pre && (c.in(0).Layout != ir.NHWC || cv.Groups > 1) {
+		return fmt.Errorf("BUG: codegen: conv2d %q has a prologue on a %s convolution of %d groups (bn-prologue gives one only to NHWC convolutions whose band copy applies it: depthwise, or groups 1)", c.node.Name, c.in(0).Layout, cv.Groups)
+	}
+	if c.in(0).Layout == ir.NHWC && cv.Groups > 1 {
+		return genGroupConv(c)
 	}
 	if w := c.in(1).Shape; c.in(0).Layout == ir.NHWC && !cv.Pre && cv.Groups == 1 && w[2] == ir.D(1) && w[3] == ir.D(1) &&
 		cv.Stride[0] == 1 && cv.Stride[1] == 1 && cv.Pad[0]+cv.Pad[1]+cv.Pad[2]+cv.Pad[3] == 0 && isDenseConst(c.node.Inputs[1]) {

@@ -48,18 +48,33 @@ func genBinary(c *kctx) error {
 		return fmt.Errorf("BUG: codegen: %s is not a binary element-wise op", c.node.Op.Kind())
 	}
 	out, a, b := c.out(0).Shape, c.in(0).Shape, c.in(1).Shape
+	vname := map[ir.Kind]string{ir.KAdd: "add", ir.KSub: "sub", ir.KMul: "mul"}[c.node.Op.Kind()]
 	if c.out(0).Layout == ir.NHWC && (!a.Equal(out) || !b.Equal(out)) {
 		// A per-channel operand [N, C, 1, 1] broadcast over NHWC pixels
-		// (layout-assign's only NHWC broadcast): the loops run over the
-		// buffers' order, [N, H, W, C].
+		// (layout-assign's only NHWC broadcast): rows of C channels with
+		// the image's vector, or the loops over the buffers' order, [N, H,
+		// W, C], when the other operand is broadcast too.
+		vec := 1
+		if !a.Equal(out) {
+			vec = 0
+		}
+		if out.Rank() == 4 && out[1].Static() && out[2].Static() && out[3].Static() && c.in(1-vec).Shape.Equal(out) {
+			s := kernels.ChannelNHWCOf(c.node, vec)
+			var ks []vkernel
+			if vname != "" {
+				ks = c.kernels(func(t isa.Target) []isa.Kernel { return t.Elementwise(isa.ElementwiseSpec{Op: vname}) })
+			}
+			c.parallel(dimExpr(s.Items), s.RB)
+			return c.template("ChannelNHWC", tmpl.Binding{Shape: s, Hooks: map[string]tmpl.Hook{"Op": op, "Vector": dispatchHook(ks, nil, 0)}})
+		}
 		a, b, out = nhwcOrder(a), nhwcOrder(b), nhwcOrder(out)
 	}
 	if !a.Equal(out) || !b.Equal(out) {
 		return c.template("Broadcast", tmpl.Binding{Shape: kernels.NewBroadcast(a, b, out), Hooks: map[string]tmpl.Hook{"Op": op}})
 	}
 	var ks []vkernel
-	if name := map[ir.Kind]string{ir.KAdd: "add", ir.KSub: "sub", ir.KMul: "mul"}[c.node.Op.Kind()]; name != "" {
-		ks = c.kernels(func(t isa.Target) []isa.Kernel { return t.Elementwise(isa.ElementwiseSpec{Op: name}) })
+	if vname != "" {
+		ks = c.kernels(func(t isa.Target) []isa.Kernel { return t.Elementwise(isa.ElementwiseSpec{Op: vname}) })
 	}
 	return c.template("Binary", tmpl.Binding{Shape: kernels.BinaryShape{N: kernels.Numel(out)},
 		Hooks: map[string]tmpl.Hook{"Op": op, "Vector": dispatchHook(ks, nil, 0)}})

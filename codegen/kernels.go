@@ -223,6 +223,15 @@ func (ks *kernelSet) add(n *ir.Node) (*kernelFn, error) {
 	}
 	sig := (&tmpl.Func{Params: append([]tmpl.Param{{Name: "n", Type: "int"}}, params(names, types)...)}).Signature() + ret
 	key := fmt.Sprintf("%s{\n%s}par=%v,%s,%d", sig, c.body.String(), c.par, c.parCount, c.parGrain)
+	// Nodes share a kernel, and with it its packs, only when they pack
+	// their inputs alike: a pack may hold more of its node than the
+	// input it is given (GroupConv's folds in the bias), and its key
+	// says so.
+	for i := range len(n.Inputs) {
+		if p, ok := c.packs[i]; ok {
+			key += fmt.Sprintf(",pack%d=%s", i, p.key)
+		}
+	}
 	if k, ok := ks.byBody[key]; ok {
 		return k, nil
 	}

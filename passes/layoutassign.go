@@ -15,7 +15,7 @@ import (
 //
 // Values are grouped into components joined by the ops that work on NHWC
 // as well as on NCHW (a conv2d with groups 1 and no dilation, or
-// depthwise on constant weights; element-wise ops on same-shape operands
+// grouped on constant weights; element-wise ops on same-shape operands
 // or scaled per channel, as squeeze-and-excitation does; batchnorm,
 // slice, pad; global_avgpool's input). A
 // component that holds a convolution's activations becomes NHWC. Where a
@@ -169,10 +169,11 @@ func nhwcValues(n *ir.Node) []*ir.Value {
 	}
 	switch o := n.Op.(type) {
 	case *ir.Conv2D:
-		// Groups 1 without dilation (rows of GEMMs), or depthwise on
-		// constant weights (packed tap major at build time), any dilation.
-		dw := ir.IsDepthwise(o, n.Inputs[1].Type.Shape) && n.Inputs[1].IsConst() && !n.Inputs[1].Const.Splat
-		if !dw && (o.Groups != 1 || o.Dilation[0] != 1 || o.Dilation[1] != 1) {
+		// Groups 1 without dilation (rows of GEMMs), or grouped (depthwise
+		// or not) on constant weights (packed at build time: tap major, or
+		// as a GEMM per block of groups), any dilation.
+		grouped := o.Groups > 1 && n.Inputs[1].IsConst() && !n.Inputs[1].Const.Splat
+		if !grouped && (o.Groups != 1 || o.Dilation[0] != 1 || o.Dilation[1] != 1) {
 			return nil
 		}
 		vals = []*ir.Value{n.Inputs[0], n.Outputs[0]}

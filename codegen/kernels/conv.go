@@ -398,3 +398,182 @@ func padBand(band, img []float32, r0, rows, H, rowLen, PT, left, padLen int) {
 		clear(row[left+rowLen:])
 	}
 }
+
+// GroupConvShape is a grouped convolution (1 < groups < channels, or
+// depthwise on weights the depthwise kernels cannot take) on NHWC
+// activations. Its groups are merged into Blocks of consecutive groups
+// (one group each, or a few when a group's outputs fill less than a
+// vector: the block's weights are then block-diagonal, zero between its
+// groups), and each block is a GEMM: the rows are the band's output
+// pixels, the columns the block's OB output channels, the depth KB =
+// KH·KW·CB (in (kh, kw, c) order), plus one with FoldBias, where the
+// packed weights' last row is the bias and each window's last column a
+// one. Each item is a band of Per output rows of one image; with padding
+// the RowsIn input rows its windows read are copied into a zero-padded
+// scratch first (as ConvNHWC does). Per block, im2col copies the band's
+// windows (KH·KW runs of CB floats per pixel) into col, and the targets'
+// ConvBlock kernels (the epilogue fused) write the block's columns of
+// the output rows in place (rows O floats apart), or the pure-Go GEMM
+// kernel writes them into tmp and a Go loop copies them there. The
+// weights are packed once, at build time (PackGroupConv).
+type GroupConvShape struct {
+	Window
+	Blocks, CB, OB, KB int // blocks, their input and output channels, depth
+	Wp                 int // padded input width, in pixels
+	Bands, Per, RowsIn int
+	BL, NB             int // floats of a block's packed weights; the pure-Go kernel's blocks
+	Padded, FoldBias   bool
+	Bias, Resid, Fused bool
+	Act                func(float32) float32
+	Items              ir.Dim
+	Gemm               func(m, lo, hi int, y, x, wp, bias []float32)
+	Block              ConvBlockKernel
+}
+
+// GroupBlocks returns how many consecutive groups of a convolution with
+// groups groups of og output channels each GroupConv merges into one
+// block: enough for 16 output channels when a group has fewer and the
+// count divides groups, else 1.
+func GroupBlocks(groups, og int) int {
+	if og >= 16 || 16%og != 0 || groups%(16/og) != 0 {
+		return 1
+	}
+	return 16 / og
+}
+
+// NewGroupConv returns the shape of grouped conv2d node nd on NHWC
+// activations, merging s groups per block, on the GEMM variant p (N the
+// block's output channels, K its depth); foldBias as for FoldBias.
+func NewGroupConv(nd *ir.Node, s int, p gemm.Params, foldBias bool) (GroupConvShape, error) {
+	if nd.Outputs[0].Type.Layout != ir.NHWC || nd.Inputs[0].Type.Layout != ir.NHWC {
+		return GroupConvShape{}, fmt.Errorf("BUG: grouped conv2d on %s, want NHWC", nd.Inputs[0].Type.Layout)
+	}
+	groups := nd.Op.(*ir.Conv2D).Groups
+	w, e := WindowOf(nd), EpiOf(nd)
+	if groups < 1 || s < 1 || groups%s != 0 || w.C%groups != 0 || w.O%groups != 0 {
+		return GroupConvShape{}, fmt.Errorf("BUG: conv2d of %d channels in %d groups, %d per block", w.C, groups, s)
+	}
+	g := GroupConvShape{Window: w, Blocks: groups / s, CB: w.C / groups * s, OB: w.O / groups * s,
+		Wp: w.W + w.PL + w.PR, Padded: w.PT+w.PL+w.PB+w.PR > 0, FoldBias: foldBias,
+		Bias: e.Bias && !foldBias, Resid: e.Resid, Fused: e.Fused(), NB: p.Blocks(), BL: p.PackedLen()}
+	g.KB = w.KH * w.KW * g.CB
+	if foldBias {
+		g.KB++
+	}
+	if p.N != g.OB || p.K != g.KB {
+		return GroupConvShape{}, fmt.Errorf("BUG: grouped conv2d blocks of %d×%d on a GEMM of %d×%d", g.OB, g.KB, p.N, p.K)
+	}
+	// Bands: up to four per image, so one image still feeds every thread.
+	bands := min(w.OH, 4)
+	g.Per = (w.OH + bands - 1) / bands
+	g.Bands = (w.OH + g.Per - 1) / g.Per
+	g.RowsIn = (g.Per-1)*w.SH + (w.KH-1)*w.DH + 1
+	g.Items = nd.Inputs[0].Type.Shape[0].MulInt(g.Bands)
+	return g, nil
+}
+
+// PackGroupConv packs grouped conv weights [O][CG][KH][KW] (groups
+// groups) as blocks of s groups, each a linear layer's [OB, KB] with K in
+// (kh, kw, c) order over the block's CB channels (zero where an output
+// and an input channel are in different groups) and, when bias is not
+// nil, the bias as its last column, into gemm.Pack's panels of p; the
+// blocks follow each other, p.PackedLen() floats apart.
+func PackGroupConv(p gemm.Params, groups, s, CG, KH, KW int, bias []float32) func([]float32) []float32 {
+	return func(wt []float32) []float32 {
+		O := len(wt) / (CG * KH * KW)
+		OG := O / groups
+		OB, CB := OG*s, CG*s
+		var out []float32
+		for blk := range groups / s {
+			wb := make([]float32, p.N*p.K)
+			for j := range OB {
+				o := blk*OB + j
+				cb := j / OG * CG // the block's first channel of o's group
+				for ci := range CG {
+					for kh := range KH {
+						for kw := range KW {
+							wb[j*p.K+(kh*KW+kw)*CB+cb+ci] = wt[((o*CG+ci)*KH+kh)*KW+kw]
+						}
+					}
+				}
+				if bias != nil {
+					wb[j*p.K+p.K-1] = bias[o]
+				}
+			}
+			out = append(out, gemm.Pack(p, wb)...)
+		}
+		return out
+	}
+}
+
+// GroupConv computes bands [lo, hi) on weights packed by PackGroupConv;
+// pad holds the padded input rows (RowsIn·Wp·C floats per item), col a
+// block's windows (Per·OW·KB per item) and tmp the pure-Go kernel's
+// block of outputs (Per·OW·OB per item).
+func GroupConv(s GroupConvShape, n, lo, hi int, y, x, w, bias, resid, pad, col, tmp []float32) {
+	C, H, W, O, KH, KW, OH, OW := s.C, s.H, s.W, s.O, s.KH, s.KW, s.OH, s.OW
+	SH, SW, DH, DW, PT, PL, PB, Wp := s.SH, s.SW, s.DH, s.DW, s.PT, s.PL, s.PB, s.Wp
+	BLOCKS, CB, OB, KB, BL := s.Blocks, s.CB, s.OB, s.KB, s.BL
+	BANDS, PER, RIN := s.Bands, s.Per, s.RowsIn
+	for it := lo; it < hi; it++ {
+		b, oh0 := it/BANDS, it%BANDS*PER
+		oh1 := min(oh0+PER, OH)
+		r0 := oh0 * SH // the band's first padded input row
+		var src []float32
+		if s.Padded {
+			src = pad[it*RIN*Wp*C : (it+1)*RIN*Wp*C]
+			padBand(src, x[b*H*W*C:(b+1)*H*W*C], r0, min(RIN, H+PT+PB-r0), H, W*C, PT, PL*C, Wp*C)
+		} else {
+			// No padding: the windows read the image's own rows.
+			src = x[(b*H+r0)*W*C : (b+1)*H*W*C]
+		}
+		m := (oh1 - oh0) * OW
+		cl := col[it*PER*OW*KB : (it+1)*PER*OW*KB]
+		y0 := (b*OH + oh0) * OW * O
+		for blk := 0; blk < BLOCKS; blk++ {
+			for oh := oh0; oh < oh1; oh++ {
+				xw := src[(oh*SH-r0)*Wp*C+blk*CB:]
+				for ow := 0; ow < OW; ow++ {
+					row := cl[((oh-oh0)*OW+ow)*KB : ((oh-oh0)*OW+ow+1)*KB]
+					for kh := 0; kh < KH; kh++ {
+						for kw := 0; kw < KW; kw++ {
+							copy(row[(kh*KW+kw)*CB:(kh*KW+kw+1)*CB], xw[(kh*DH*Wp+ow*SW+kw*DW)*C:])
+						}
+					}
+					if s.FoldBias {
+						row[KB-1] = 1
+					}
+				}
+			}
+			wb := w[blk*BL : (blk+1)*BL]
+			yb := y[y0+blk*OB:]
+			var res []float32
+			if s.Resid {
+				res = resid[y0+blk*OB:]
+			}
+			if !s.Block.Run(m, OB, cl, KB, wb, yb, O, res) {
+				t := tmp[it*PER*OW*OB : (it+1)*PER*OW*OB]
+				s.Gemm(m, 0, s.NB, t, cl, wb, nil)
+				for i := 0; i < m; i++ {
+					copy(yb[i*O:i*O+OB], t[i*OB:(i+1)*OB])
+				}
+			}
+			if s.Block.GoEpi() {
+				if s.Fused || s.Bias {
+					for i := 0; i < m; i++ {
+						out := yb[i*O : i*O+OB]
+						for j, v := range out {
+							if s.Bias {
+								v += bias[blk*OB+j]
+							}
+							if s.Resid {
+								v += res[i*O+j]
+							}
+							out[j] = s.Act(v)
+						}
+					}
+				}
+			}
+		}
+	}
+}

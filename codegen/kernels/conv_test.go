@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"fmt"
 	"math"
 	"testing"
 
@@ -168,6 +169,112 @@ func TestConvNHWC(t *testing.T) {
 					matches(t, guarded(t, y, len(want.F)), want, ir.Describe(c.node.Op))
 				}
 			}
+		}
+	}
+}
+
+func TestGroupConv(t *testing.T) {
+	// Groups of 3 input channels (evalConv's C = 3·Groups), dilation,
+	// strides, padding on either side, and blocks of 1 or 2 groups.
+	cases := []convCase{
+		{O: 8, KH: 3, KW: 3, SH: 1, SW: 1, DH: 1, DW: 1, Groups: 2, Pad: [4]int{1, 1, 1, 1}},
+		{O: 12, KH: 3, KW: 2, SH: 2, SW: 2, DH: 1, DW: 1, Groups: 4, Pad: [4]int{0, 1, 2, 0}},
+		{O: 6, KH: 2, KW: 3, SH: 1, SW: 2, DH: 2, DW: 2, Groups: 2, Pad: [4]int{1, 0, 1, 1}},
+		{O: 3, KH: 1, KW: 1, SH: 1, SW: 1, DH: 1, DW: 1, Groups: 3},
+		{O: 9, KH: 3, KW: 3, SH: 2, SW: 1, DH: 1, DW: 1, Groups: 3},
+	}
+	for i, k := range cases {
+		for j, e := range testEpis {
+			for _, bias := range []bool{true, false} {
+				c := evalConv(t, k, e, bias, uint64(i*10+j), true)
+				w := WindowOf(c.node)
+				CG := w.C / k.Groups
+				_, act, err := ActOf(e.Act)
+				require.NoError(t, err)
+				b, res := epiArgs(c, e)
+				if res != nil {
+					res = nhwc(c.in[len(c.in)-1])
+				}
+				x, want := nhwc(c.in[0]), &ir.Tensor{F: nhwc(c.out[0])}
+				for _, per := range []int{1, 2} {
+					if k.Groups%per != 0 {
+						continue
+					}
+					for _, fold := range []bool{false, true} {
+						if fold && !bias {
+							continue
+						}
+						OB, KB := w.O/k.Groups*per, w.KH*w.KW*CG*per
+						if fold {
+							KB++
+						}
+						p := gemm.VectorParams(OB, KB, 1)
+						s, err := NewGroupConv(c.node, per, p, fold)
+						require.NoError(t, err)
+						s.Act, s.Gemm = act, gemmStandIn(p)
+						var fb []float32
+						if fold {
+							fb = b
+						}
+						wp := PackGroupConv(p, k.Groups, per, CG, w.KH, w.KW, fb)(c.in[1].F)
+						items := s.Items.At(2)
+						pad := garbage(items * s.RowsIn * s.Wp * w.C)
+						col := garbage(items * s.Per * w.OW * s.KB)
+						tmp := garbage(items * s.Per * w.OW * s.OB)
+						for _, vector := range []int{0, 1, 2} {
+							s.Block = ConvBlockKernel{}
+							if vector > 0 {
+								// An unfolded bias: the kernels are asked for no epilogue.
+								s.Block = blockStandIn(s.KB, p.Panel(), act, vector == 2 || s.Bias)
+							}
+							y := outBuf(c.out[0])
+							chunks(items, 3, func(lo, hi int) { GroupConv(s, 2, lo, hi, y, x, wp, b, res, pad, col, tmp) })
+							matches(t, guarded(t, y, len(want.F)), want, fmt.Sprintf("%s, %d per block, fold %v, vector %d", ir.Describe(c.node.Op), per, fold, vector))
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestGroupConvWide: regnet_y_400mf's shapes (groups of 8 channels,
+// 3×3, stride 1 and 2), bias and ReLU, blocks of two groups and one.
+func TestGroupConvWide(t *testing.T) {
+	for i, k := range []struct{ C, H, G, S int }{{48, 12, 6, 2}, {48, 12, 6, 1}, {104, 8, 13, 1}, {32, 9, 4, 2}} {
+		op := &ir.Conv2D{Stride: []int{k.S, k.S}, Pad: []int{1, 1, 1, 1}, Dilation: []int{1, 1}, Groups: k.G, Epilogue: ir.Epilogue{Act: "relu"}}
+		oh := (k.H+2-3)/k.S + 1
+		c := evalOp(t, 2, uint64(i), op, f32(ir.N, ir.D(k.C), ir.D(k.H), ir.D(k.H)), f32(ir.D(k.C), ir.D(k.C/k.G), ir.D(3), ir.D(3)),
+			f32(ir.D(k.C)))
+		_ = oh
+		c.node.Inputs[0].Type.Layout, c.node.Outputs[0].Type.Layout = ir.NHWC, ir.NHWC
+		w := WindowOf(c.node)
+		CG := w.C / k.G
+		_, act, err := ActOf("relu")
+		require.NoError(t, err)
+		x, want := nhwc(c.in[0]), &ir.Tensor{F: nhwc(c.out[0])}
+		for _, fold := range []bool{false, true} {
+			per := GroupBlocks(k.G, w.O/k.G)
+			OB, KB := w.O/k.G*per, w.KH*w.KW*CG*per
+			if fold {
+				KB++
+			}
+			p := gemm.VectorParams(OB, KB, 1)
+			s, err := NewGroupConv(c.node, per, p, fold)
+			require.NoError(t, err)
+			s.Act, s.Gemm = act, gemmStandIn(p)
+			var fb []float32
+			if fold {
+				fb = c.in[2].F
+			}
+			wp := PackGroupConv(p, k.G, per, CG, w.KH, w.KW, fb)(c.in[1].F)
+			items := s.Items.At(2)
+			pad := garbage(items * s.RowsIn * s.Wp * w.C)
+			col := garbage(items * s.Per * w.OW * s.KB)
+			tmp := garbage(items * s.Per * w.OW * s.OB)
+			y := outBuf(c.out[0])
+			chunks(items, 3, func(lo, hi int) { GroupConv(s, 2, lo, hi, y, x, wp, c.in[2].F, nil, pad, col, tmp) })
+			matches(t, guarded(t, y, len(want.F)), want, fmt.Sprintf("%+v fold %v", k, fold))
 		}
 	}
 }

@@ -199,3 +199,60 @@ func b2f(b bool) float64 {
 	}
 	return 0
 }
+
+// ChannelNHWCShape is an element-wise op of an NHWC activation [N, H, W,
+// C] and a per-channel operand [N, C, 1, 1] (squeeze-and-excitation's
+// scale), the rows of C floats the parallel items. The image's channel
+// vector is tiled over a block of up to RB rows, so the targets'
+// element-wise kernels (add, sub, mul) apply it as an op of two
+// same-length vectors; the Go loop does the rest, as Binary does.
+type ChannelNHWCShape struct {
+	C, HW, RB int
+	VecFirst  bool   // the per-channel operand is a, not b
+	Items     ir.Dim // rows: N·H·W
+	Op        func(a, b float64) float64
+	Vector    ElementwiseKernel
+}
+
+// ChannelNHWCOf returns the shape of binary node nd whose operand vec (0
+// or 1) is per channel, on NHWC: blocks of about 2048 floats.
+func ChannelNHWCOf(nd *ir.Node, vec int) ChannelNHWCShape {
+	y := nd.Outputs[0].Type.Shape
+	c := y[1].B
+	return ChannelNHWCShape{C: c, HW: y[2].B * y[3].B, RB: max(1, 2048/c), VecFirst: vec == 0, Items: Numel(ir.Shape{y[0], y[2], y[3]})}
+}
+
+// ChannelNHWC computes rows [lo, hi).
+func ChannelNHWC(s ChannelNHWCShape, n, lo, hi int, y, a, b []float32) {
+	C, HW, RB := s.C, s.HW, s.RB
+	x, v := a, b
+	if s.VecFirst {
+		x, v = b, a
+	}
+	rep := make([]float32, RB*C)
+	img := -1
+	for r0 := lo; r0 < hi; {
+		bi := r0 / HW
+		r1 := min(hi, r0+RB, (bi+1)*HW)
+		if bi != img {
+			img = bi
+			for r := 0; r < min(RB, HW); r++ {
+				copy(rep[r*C:(r+1)*C], v[bi*C:(bi+1)*C])
+			}
+		}
+		src, dst := x[r0*C:r1*C], y[r0*C:r1*C]
+		sv := rep[:len(dst)]
+		if s.VecFirst {
+			done := s.Vector.Run(dst, sv, src, 0, 0)
+			for i := done; i < len(dst); i++ {
+				dst[i] = float32(s.Op(float64(sv[i]), float64(src[i])))
+			}
+		} else {
+			done := s.Vector.Run(dst, src, sv, 0, 0)
+			for i := done; i < len(dst); i++ {
+				dst[i] = float32(s.Op(float64(src[i]), float64(sv[i])))
+			}
+		}
+		r0 = r1
+	}
+}

@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -92,6 +93,47 @@ func TestBroadcast(t *testing.T) {
 			y := outBuf(c.out[0])
 			Broadcast(s, n, y, c.in[0].F, c.in[1].F)
 			matches(t, guarded(t, y, c.out[0].Numel()), c.out[0], sh[2].String())
+		}
+	}
+}
+
+// TestChannelNHWC: a per-channel operand [N, C, 1, 1] against NHWC
+// pixels, first or second, on the Go loop and a vector stand-in, with
+// chunks that cross images and blocks shorter than an image (C = 300:
+// RB = 6 rows) or longer (C = 8: RB = 256).
+func TestChannelNHWC(t *testing.T) {
+	for i, k := range []struct {
+		c, h, w int
+		kind    ir.Kind
+	}{{8, 3, 5, ir.KMul}, {300, 4, 3, ir.KSub}, {13, 2, 2, ir.KAdd}} {
+		for vec := range 2 {
+			act := f32(ir.N, ir.D(k.c), ir.D(k.h), ir.D(k.w))
+			cv := f32(ir.N, ir.D(k.c), ir.D(1), ir.D(1))
+			ins := []ir.Type{act, cv}
+			if vec == 0 {
+				ins = []ir.Type{cv, act}
+			}
+			c := evalOp(t, 3, uint64(i), ir.Simple{K: k.kind}, ins...)
+			c.node.Outputs[0].Type.Layout = ir.NHWC
+			s := ChannelNHWCOf(c.node, vec)
+			s.Op = map[ir.Kind]func(a, b float64) float64{ir.KMul: func(a, b float64) float64 { return a * b },
+				ir.KSub: func(a, b float64) float64 { return a - b }, ir.KAdd: func(a, b float64) float64 { return a + b }}[k.kind]
+			a, b := c.in[0].F, c.in[1].F
+			if vec == 0 {
+				b = nhwc(c.in[1])
+			} else {
+				a = nhwc(c.in[0])
+			}
+			want := &ir.Tensor{F: nhwc(c.out[0])}
+			for _, vector := range []bool{false, true} {
+				s.Vector = ElementwiseKernel{}
+				if vector {
+					s.Vector = vectorStandIn(func(x, y float32) float32 { return float32(s.Op(float64(x), float64(y))) })
+				}
+				y := outBuf(c.out[0])
+				chunks(s.Items.At(3), 5, func(lo, hi int) { ChannelNHWC(s, 3, lo, hi, y, a, b) })
+				matches(t, guarded(t, y, len(want.F)), want, fmt.Sprintf("%+v vec %d vector %v", k, vec, vector))
+			}
 		}
 	}
 }

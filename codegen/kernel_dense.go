@@ -203,7 +203,8 @@ func (c *kctx) packPadded(i, n int) {
 // genConv2D specialises kernels.ConvNHWC on NHWC activations
 // (kernels.Depthwise for a depthwise one, kernels.GroupConv for another
 // grouped one, kernels.Linear for a pointwise one), kernels.ConvGemm on NCHW, and
-// kernels.ConvDirect for a grouped convolution.
+// kernels.ConvDirect for a grouped convolution left NCHW (weights fed at
+// run time).
 func genConv2D(c *kctx) error {
 	cv := c.node.Op.(*ir.Conv2D)
 	if c.in(0).Layout == ir.NHWC && ir.IsDepthwise(cv, c.in(1).Shape) {

@@ -513,7 +513,6 @@ func TestSoftmaxRows(t *testing.T) {
 import (
 	"context"
 	"math"
-	"math/rand"
 	"testing"
 )
 

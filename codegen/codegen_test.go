@@ -660,7 +660,13 @@ func TestGroupConvNHWC(t *testing.T) {
 	// c1's shape again with another bias: a kernel of its own, since
 	// the bias is packed into the weights.
 	g6 := add("", relu, "g6", conv("c6", g1, 32, 8, one, pad1, one, cnst("b6", 32)))
-	b.G.Outputs = []*ir.Value{g2, g3, g4, g5, m2, m3, g6}
+	// 2-D pools on NHWC rows (kernels.PoolNHWC), between convolutions
+	// without a relayout: a max with stride and padding, an average
+	// counting the padding.
+	mp := add("", &ir.MaxPool{Kernel: []int{3, 3}, Stride: []int{2, 2}, Pad: pad1, Dilation: one}, "mp", g6)
+	g7 := conv("c7", mp, 32, 8, one, pad1, one, nil)
+	ap := add("", &ir.AvgPool{Kernel: []int{3, 2}, Stride: []int{2, 1}, Pad: []int{1, 0, 1, 1}, CountIncludePad: true}, "ap", g1)
+	b.G.Outputs = []*ir.Value{g2, g3, g4, g5, m2, m3, g6, g7, ap}
 	require.NoError(t, ir.Verify(b.G))
 	in := ir.SampleInputs(b.G, 2, 7)
 	want, err := ir.Eval(b.G, in...)
@@ -669,7 +675,8 @@ func TestGroupConvNHWC(t *testing.T) {
 	report := string(files["REPORT.md"])
 	require.Contains(t, report, "| layout-assign | nhwc ")
 	require.Contains(t, report, "| fuse-epilogue | gelu 1, relu 3, residual 1, sigmoid 1 |")
-	require.Regexp(t, `\| layout-assign \| nhwc \d+, relayout 10 \|`, report, "relayouts only at the input, the seven outputs and the two pooled vectors")
+	require.Regexp(t, `\| layout-assign \| nhwc \d+, relayout 12 \|`, report, "relayouts only at the input, the nine outputs and the two pooled vectors")
+	require.Contains(t, string(files["kernels.go"]), "maxpool_nx32x4x5_nhwc", "the pools run on NHWC rows")
 	kern := string(files["kernels.go"])
 	require.Contains(t, kern, "const BLOCKS, CB, OB, KB, BL int = 2, 16, 16, 145,")
 	require.NotContains(t, kern, "const CG, OG int", "the direct NCHW loop is not used")

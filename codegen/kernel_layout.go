@@ -25,7 +25,7 @@ func init() {
 // layoutAware lists the kernels that handle NHWC values themselves.
 var layoutAware = map[ir.Kind]bool{
 	ir.KRelayout: true, ir.KConv2D: true, ir.KBatchNorm: true, ir.KSlice: true, ir.KPad: true,
-	ir.KGlobalAvgPool: true,
+	ir.KGlobalAvgPool: true, ir.KMaxPool: true, ir.KAvgPool: true,
 	// Element-wise over same-shape operands (layout-assign checks the
 	// shapes): one flat loop in any layout.
 	ir.KRelu: true, ir.KSigmoid: true, ir.KTanh: true, ir.KExp: true, ir.KNeg: true, ir.KAbs: true,

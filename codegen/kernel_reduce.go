@@ -30,11 +30,16 @@ func genReduce(c *kctx) error {
 }
 
 // genPool specialises kernels.Pool: every window of every plane, as the
-// evaluator's pool2d.
+// evaluator's pool2d; kernels.PoolNHWC on NHWC activations, by output
+// rows.
 func genPool(c *kctx) error {
 	s, err := kernels.PoolOf(c.node)
 	if err != nil {
 		return err
+	}
+	if c.in(0).Layout == ir.NHWC {
+		c.parallel(dimExpr(s.Rows), 1)
+		return c.template("PoolNHWC", tmpl.Binding{Shape: s})
 	}
 	c.parallel(dimExpr(s.Planes), 4)
 	return c.template("Pool", tmpl.Binding{Shape: s})

@@ -17,7 +17,7 @@ import (
 // as well as on NCHW (a conv2d with groups 1 and no dilation, or
 // grouped on constant weights; element-wise ops on same-shape operands
 // or scaled per channel, as squeeze-and-excitation does; batchnorm,
-// slice, pad; global_avgpool's input). A
+// slice, pad, max and average pools; global_avgpool's input). A
 // component that holds a convolution's activations becomes NHWC. Where a
 // value crosses into a reader that needs the logical layout (a reshape,
 // a broadcasting add, a graph output) or comes from one (a graph input),
@@ -181,7 +181,7 @@ func nhwcValues(n *ir.Node) []*ir.Value {
 			vals = append(vals, n.Inputs[len(n.Inputs)-1-ir.PrologueInputs(o)])
 		}
 		return all(vals...)
-	case *ir.BatchNorm, *ir.Slice, *ir.Pad:
+	case *ir.BatchNorm, *ir.Slice, *ir.Pad, *ir.MaxPool, *ir.AvgPool:
 		return all(n.Inputs[0], n.Outputs[0])
 	}
 	switch n.Op.Kind() {

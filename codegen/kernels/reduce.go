@@ -153,6 +153,71 @@ func Reduce(s ReduceShape, n int, y, x []float32) {
 	}
 }
 
+// PoolNHWC is Pool on NHWC activations, output rows [lo, hi) of N·OH:
+// no relayout on either side of a CNN's pool. A max runs window tap by
+// tap over the pixel's C contiguous channels, in float32 in y itself (a
+// max of float32 values is exact in either width; NaN wins, as Pool); an
+// average runs channel by channel over the taps in Pool's order, in
+// float64, so both give Pool's results bit for bit.
+func PoolNHWC(s PoolShape, n, lo, hi int, y, x []float32) {
+	C, H, W, OH, OW := s.C, s.H, s.W, s.OH, s.OW
+	KH, KW, SH, SW, DH, DW := s.KH, s.KW, s.SH, s.SW, s.DH, s.DW
+	PT, PL, PB, PR := s.PT, s.PL, s.PB, s.PR
+	for r := lo; r < hi; r++ {
+		b, oy := r/OH, r%OH
+		img := x[b*H*W*C : (b+1)*H*W*C]
+		for ox := 0; ox < OW; ox++ {
+			dst := y[((b*OH+oy)*OW+ox)*C : ((b*OH+oy)*OW+ox+1)*C]
+			if !s.Avg {
+				for c := range dst {
+					dst[c] = float32(math.Inf(-1))
+				}
+				for i := 0; i < KH; i++ {
+					iy := oy*SH - PT + i*DH
+					if iy < 0 || iy >= H {
+						continue
+					}
+					for j := 0; j < KW; j++ {
+						ix := ox*SW - PL + j*DW
+						if ix < 0 || ix >= W {
+							continue
+						}
+						src := img[(iy*W+ix)*C : (iy*W+ix+1)*C]
+						for c, v := range src[:len(dst)] {
+							if v > dst[c] || v != v {
+								dst[c] = v
+							}
+						}
+					}
+				}
+			} else {
+				for c := range dst {
+					var sum float64
+					cells, padded := 0, 0
+					for i := 0; i < KH; i++ {
+						iy := oy*SH - PT + i*DH
+						for j := 0; j < KW; j++ {
+							ix := ox*SW - PL + j*DW
+							if iy < H+PB && ix < W+PR {
+								padded++
+							}
+							if iy >= 0 && iy < H && ix >= 0 && ix < W {
+								sum += float64(img[(iy*W+ix)*C+c])
+								cells++
+							}
+						}
+					}
+					if s.IncludePad {
+						dst[c] = float32(sum / float64(padded))
+					} else {
+						dst[c] = float32(sum / float64(cells))
+					}
+				}
+			}
+		}
+	}
+}
+
 // The reductions' steps and finishes (ReduceOf), as the evaluator's
 // folds. Max and min are NaN-propagating, as Go's max and min are.
 
@@ -167,15 +232,18 @@ func MeanFinish(acc, count float64) float64 { return acc / count }
 func SqrtFinish(acc, count float64) float64 { return math.Sqrt(acc) }
 func LogFinish(acc, count float64) float64  { return math.Log(acc) }
 
-// PoolShape is 2-D max or average pooling on NCHW planes.
+// PoolShape is 2-D max or average pooling on NCHW planes (Pool), or on
+// NHWC rows (PoolNHWC).
 type PoolShape struct {
+	C              int // channels (PoolNHWC)
 	H, W, OH, OW   int
 	KH, KW, SH, SW int
 	DH, DW         int // dilation
 	PT, PL, PB, PR int // padding: top, left, bottom, right
 	Avg            bool
 	IncludePad     bool   // average over the cells inside the padded input
-	Planes         ir.Dim // the parallel items
+	Planes         ir.Dim // the parallel items of Pool
+	Rows           ir.Dim // the parallel items of PoolNHWC: N·OH output rows
 }
 
 // PoolOf returns the shape of a max-pool or average-pool node.
@@ -184,7 +252,7 @@ func PoolOf(nd *ir.Node) (PoolShape, error) {
 	if x.Rank() != 4 {
 		return PoolShape{}, fmt.Errorf("%s of rank %d: only 2-D pooling (NCHW) is generated", nd.Op.Kind(), x.Rank())
 	}
-	s := PoolShape{H: x[2].B, W: x[3].B, OH: y[2].B, OW: y[3].B, Planes: Numel(x[:2])}
+	s := PoolShape{C: x[1].B, H: x[2].B, W: x[3].B, OH: y[2].B, OW: y[3].B, Planes: Numel(x[:2]), Rows: x[0].MulInt(y[2].B)}
 	var kernel, stride, pad, dil []int
 	switch p := nd.Op.(type) {
 	case *ir.MaxPool:

@@ -67,6 +67,14 @@ func TestPool(t *testing.T) {
 		y := outBuf(c.out[0])
 		chunks(s.Planes.At(n), 2, func(lo, hi int) { Pool(s, n, lo, hi, y, c.in[0].F) })
 		matches(t, guarded(t, y, c.out[0].Numel()), c.out[0], ir.Describe(op))
+		// The NHWC kernel, on the same windows, bit for bit.
+		yh := outBuf(c.out[0])
+		chunks(s.Rows.At(n), 3, func(lo, hi int) { PoolNHWC(s, n, lo, hi, yh, nhwc(c.in[0])) })
+		want := nhwc(c.out[0])
+		got := guarded(t, yh, len(want))
+		for k := range want {
+			require.True(t, got[k] == want[k] || got[k] != got[k] && want[k] != want[k], "%s NHWC [%d]: %v, want %v", ir.Describe(op), k, got[k], want[k])
+		}
 	}
 }
 

@@ -182,19 +182,7 @@ func evalConv2D(c *evalCtx, op Op, in []*Tensor, out []Type) ([]*Tensor, error) 
 			}
 		}
 	}
-	if nb >= c.threads {
-		parallelFor(c.threads, nb, func(lo, hi int) {
-			col, acc := make([]float32, ckk*p), make([]float64, cog*p)
-			for b := lo; b < hi; b++ {
-				perImage(b, 1, col, acc)
-			}
-		})
-	} else {
-		col, acc := make([]float32, ckk*p), make([]float64, cog*p)
-		for b := 0; b < nb; b++ {
-			perImage(b, c.threads, col, acc)
-		}
-	}
+	eachImage(c, nb, ckk*p, cog*p, perImage)
 	return []*Tensor{res}, nil
 }
 
@@ -448,4 +436,24 @@ func epilogueInputs(e Epilogue, in []*Tensor) (bias, resid *Tensor) {
 		bias = rest[0]
 	}
 	return bias, resid
+}
+
+// eachImage runs a convolution's perImage over nb images: across the
+// threads by image when there are as many images, else one image at a
+// time with the threads inside it. Each worker has its own im2col (ncol)
+// and accumulator (nacc) buffers.
+func eachImage(c *evalCtx, nb, ncol, nacc int, perImage func(b, threads int, col []float32, acc []float64)) {
+	if nb >= c.threads {
+		parallelFor(c.threads, nb, func(lo, hi int) {
+			col, acc := make([]float32, ncol), make([]float64, nacc)
+			for b := lo; b < hi; b++ {
+				perImage(b, 1, col, acc)
+			}
+		})
+		return
+	}
+	col, acc := make([]float32, ncol), make([]float64, nacc)
+	for b := 0; b < nb; b++ {
+		perImage(b, c.threads, col, acc)
+	}
 }

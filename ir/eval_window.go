@@ -121,19 +121,7 @@ func evalConvND(c *evalCtx, op Op, in []*Tensor, out []Type) ([]*Tensor, error) 
 			}
 		}
 	}
-	if nb >= c.threads {
-		parallelFor(c.threads, nb, func(lo, hi int) {
-			col, acc := make([]float32, ckk*p), make([]float64, cog*p)
-			for b := lo; b < hi; b++ {
-				perImage(b, 1, col, acc)
-			}
-		})
-	} else {
-		col, acc := make([]float32, ckk*p), make([]float64, cog*p)
-		for b := 0; b < nb; b++ {
-			perImage(b, c.threads, col, acc)
-		}
-	}
+	eachImage(c, nb, ckk*p, cog*p, perImage)
 	return []*Tensor{res}, nil
 }
 

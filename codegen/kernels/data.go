@@ -109,21 +109,22 @@ func Copy[T any](s CopyShape, n int, y, x []T) {
 
 // BlocksShape is concat's or split's copies: along an axis of Len
 // elements, part i has Sizes[i] of them starting at Starts[i]; Outer
-// rows of parts, each element Inner values.
+// rows of parts, each element Inner values. Outer or Inner may grow with
+// the batch: the batch may sit before the axis or after it (a stacked
+// RNN's h_n, [layers·directions, N, H], is concatenated along axis 0).
 type BlocksShape struct {
-	Len, Inner    int
-	Outer         ir.Dim
+	Len           int
+	Outer, Inner  ir.Dim
 	Sizes, Starts []int
 }
 
 // NewBlocks returns the shape of parts of the given sizes along axis of
-// whole, whose dimensions after the axis must not depend on the batch.
+// whole, which must not be the batch's.
 func NewBlocks(whole ir.Shape, axis int, sizes []int) (BlocksShape, error) {
-	inner := Numel(whole[axis+1:])
-	if !inner.Static() || !whole[axis].Static() {
-		return BlocksShape{}, fmt.Errorf("concat or split of %s along axis %d, which depends on the batch, is not supported by the generated kernels yet", whole, axis)
+	if !whole[axis].Static() {
+		return BlocksShape{}, fmt.Errorf("concat or split of %s along axis %d, the batch's, is not supported by the generated kernels yet", whole, axis)
 	}
-	s := BlocksShape{Len: whole[axis].B, Inner: inner.B, Outer: Numel(whole[:axis]), Sizes: sizes}
+	s := BlocksShape{Len: whole[axis].B, Inner: Numel(whole[axis+1:]), Outer: Numel(whole[:axis]), Sizes: sizes}
 	at := 0
 	for _, w := range sizes {
 		s.Starts = append(s.Starts, at)
@@ -134,7 +135,7 @@ func NewBlocks(whole ir.Shape, axis int, sizes []int) (BlocksShape, error) {
 
 // Concat copies each input's rows into its columns of the output.
 func Concat[T any](s BlocksShape, n int, y []T, xs [][]T) {
-	outer, L, inner := s.Outer.At(n), s.Len, s.Inner
+	outer, L, inner := s.Outer.At(n), s.Len, s.Inner.At(n)
 	for i, x := range xs {
 		w, at := s.Sizes[i], s.Starts[i]
 		for r := 0; r < outer; r++ {
@@ -145,7 +146,7 @@ func Concat[T any](s BlocksShape, n int, y []T, xs [][]T) {
 
 // Split copies each column range of the input into its output.
 func Split[T any](s BlocksShape, n int, ys [][]T, x []T) {
-	outer, L, inner := s.Outer.At(n), s.Len, s.Inner
+	outer, L, inner := s.Outer.At(n), s.Len, s.Inner.At(n)
 	for i, y := range ys {
 		w, at := s.Sizes[i], s.Starts[i]
 		for r := 0; r < outer; r++ {

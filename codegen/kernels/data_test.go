@@ -130,8 +130,19 @@ func TestConcatSplit(t *testing.T) {
 			matches(t, ys[i], sp.out[i], "split")
 		}
 	}
-	_, err := NewBlocks(ir.Shape{ir.D(2), ir.N}, 0, []int{1, 1})
-	require.Error(t, err)
+	// The batch after the axis: a stacked RNN's h_n, [layers, N, H].
+	c := evalOp(t, 3, 9, &ir.Concat{Axis: 0}, f32(ir.D(1), ir.N, ir.D(3)), f32(ir.D(2), ir.N, ir.D(3)))
+	s, err := NewBlocks(c.node.Outputs[0].Type.Shape, 0, []int{1, 2})
+	require.NoError(t, err)
+	y := outBuf(c.out[0])
+	Concat(s, 3, y, [][]float32{c.in[0].F, c.in[1].F})
+	matches(t, guarded(t, y, c.out[0].Numel()), c.out[0], "concat before the batch")
+	ys := [][]float32{make([]float32, c.in[0].Numel()), make([]float32, c.in[1].Numel())}
+	Split(s, 3, ys, c.out[0].F)
+	require.Equal(t, c.in[0].F, ys[0])
+	require.Equal(t, c.in[1].F, ys[1])
+	_, err = NewBlocks(ir.Shape{ir.N, ir.D(2)}, 0, []int{1, 1})
+	require.Error(t, err, "along the batch axis")
 }
 
 func TestPad(t *testing.T) {

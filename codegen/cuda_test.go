@@ -311,7 +311,7 @@ func TestCUDAPackage(t *testing.T) {
 	m, err := frontend.LoadFS(fstest.MapFS{"model.yaml": {Data: []byte(fallbackModel)}}, "model.yaml")
 	require.NoError(t, err)
 	_, err = compile.Compile(m, compile.Options{CUDA: &codegen.CUDAOptions{}})
-	require.ErrorContains(t, err, "--target cuda: step 3: maxpool")
+	require.ErrorContains(t, err, "--target cuda: step 2: maxpool") // step 1 the conv, NHWC into the pool (no relayout)
 	require.ErrorContains(t, err, "maxpool has no PTX generator (build with --cuda-fallback cpu to run it on the CPU)")
 	res, err := compile.Compile(m, compile.Options{Command: "modelc build model.yaml --target cuda --cuda-fallback cpu", Version: "test",
 		CUDA: &codegen.CUDAOptions{Fallback: true}})
